@@ -1,0 +1,319 @@
+"""Fleet files: the YAML that describes what the simulated estate holds.
+
+Format (every key but ``regions`` is optional; see docs/simulator.md)::
+
+    account_id: "123456789012"
+    timing: {modify_seconds: 1, reboot_seconds: 1, maintenance_notice_days: 395}
+    engine_versions:            # added to / overriding the built-in catalog
+      - {engine: postgres, version: "11.22", rotation_without_restart: false,
+         supported_cas: [rds-ca-2019, rds-ca-rsa2048-g1], family: postgres11, default: false}
+    regions:
+      us-east-1:
+        default_ca: rds-ca-rsa2048-g1      # DefaultCertificateForNewLaunches
+        customer_override: null            # as set by ModifyCertificates
+        parameter_groups:
+          - {name: pg16-no-ssl, family: postgres16, parameters: {rds.force_ssl: "0"}}
+        instances:
+          - id: orders-staging
+            engine: postgres
+            engine_version: "16.3"
+            class: db.t3.micro
+            ca: rds-ca-2019                # default: the region's default CA
+            tags: {Environment: staging}
+            multi_az: false
+            parameter_group: pg16-no-ssl
+            replica_of: orders-primary     # read replica of another instance
+            pending_ca: rds-ca-rsa2048-g1  # PendingModifiedValues.CACertificateIdentifier
+            maintenance: {auto_applied_after: 2026-12-01, forced_apply: 2027-01-15,
+                          opt_in: next-maintenance}   # or `maintenance: none`
+            maintenance_window: "sun:05:00-sun:05:30"
+            status: available              # or stopped, storage-full ...
+            linked: postgres               # backed by a real local TLS server
+            count: 3                       # expand to orders-staging-1..3
+        clusters:
+          - id: inventory-aurora           # Aurora: members carry their own CA
+            engine: aurora-postgresql
+            engine_version: "15.4"
+            tags: {Environment: production}
+            members:
+              - {id: inventory-aurora-1, writer: true, ca: rds-ca-2019}
+              - {id: inventory-aurora-2, ca: rds-ca-2019}
+          - id: ledger-maz                 # Multi-AZ DB cluster: one cluster-level CA
+            engine: postgres
+            engine_version: "16.3"
+            multi_az_cluster: true
+            ca: rds-ca-rsa2048-g1
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .catalog import CA_CERTIFICATES, DEFAULT_PORTS, EngineVersion, Timing
+
+DEFAULT_ACCOUNT = "123456789012"
+TOP_KEYS = {"account_id", "timing", "engine_versions", "regions", "description"}
+REGION_KEYS = {"default_ca", "customer_override", "instances", "clusters", "parameter_groups"}
+INSTANCE_KEYS = {
+    "id", "engine", "engine_version", "class", "ca", "tags", "multi_az", "parameter_group", "replica_of",
+    "pending_ca", "maintenance", "maintenance_window", "status", "linked", "count", "port",
+}
+CLUSTER_KEYS = {"id", "engine", "engine_version", "tags", "members", "multi_az_cluster", "ca", "class",
+                "maintenance_window", "pending_ca"}
+MEMBER_KEYS = {"id", "writer", "ca", "class", "linked", "tags", "pending_ca", "maintenance", "status"}
+LINKABLE = {"postgres": "postgres", "aurora-postgresql": "postgres", "mysql": "mariadb", "mariadb": "mariadb",
+            "aurora-mysql": "mariadb"}
+
+
+class FleetError(ValueError):
+    """A fleet file that does not describe a valid estate; the message says where."""
+
+
+@dataclass
+class InstanceSpec:
+    region: str
+    id: str
+    engine: str
+    engine_version: str
+    instance_class: str = "db.t3.micro"
+    ca: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    multi_az: bool = False
+    parameter_group: str | None = None
+    replica_of: str | None = None
+    pending_ca: str | None = None
+    maintenance: dict[str, Any] | str | None = None
+    maintenance_window: str = "sun:05:00-sun:05:30"
+    status: str = "available"
+    linked: str | None = None
+    cluster_id: str | None = None
+    writer: bool = False
+    port: int | None = None
+
+
+@dataclass
+class ClusterSpec:
+    region: str
+    id: str
+    engine: str
+    engine_version: str
+    tags: dict[str, str] = field(default_factory=dict)
+    multi_az_cluster: bool = False
+    ca: str | None = None
+    pending_ca: str | None = None
+    instance_class: str = "db.r6g.large"
+    maintenance_window: str = "sun:06:00-sun:06:30"
+
+
+@dataclass
+class Fleet:
+    account_id: str = DEFAULT_ACCOUNT
+    timing: Timing = field(default_factory=Timing)
+    engine_versions: list[EngineVersion] = field(default_factory=list)
+    region_defaults: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    parameter_groups: list[dict[str, Any]] = field(default_factory=list)
+    instances: list[InstanceSpec] = field(default_factory=list)
+    clusters: list[ClusterSpec] = field(default_factory=list)
+
+    @property
+    def regions(self) -> list[str]:
+        return list(self.region_defaults)
+
+
+def _check_keys(where: str, data: Any, allowed: set[str]) -> None:
+    if not isinstance(data, dict):
+        raise FleetError(f"{where}: expected a mapping, got {type(data).__name__}")
+    unknown = set(data) - allowed
+    if unknown:
+        raise FleetError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+def _check_ca(where: str, ca: str | None) -> None:
+    if ca is not None and ca not in CA_CERTIFICATES:
+        raise FleetError(f"{where}: unknown CA {ca!r}; known: {sorted(CA_CERTIFICATES)}")
+
+
+def _tags(where: str, tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise FleetError(f"{where}.tags: expected a mapping of tag keys to values")
+    return {str(k): str(v) for k, v in tags.items()}
+
+
+def _date(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    return dt.datetime.fromisoformat(str(value)).replace(tzinfo=dt.timezone.utc)
+
+
+def parse_fleet(data: dict[str, Any]) -> Fleet:
+    """Validate a fleet mapping and turn it into specs (raises FleetError with the path of the problem)."""
+    _check_keys("fleet", data, TOP_KEYS)
+    if not data.get("regions"):
+        raise FleetError("fleet: 'regions' is required and must name at least one region")
+    fleet = Fleet(account_id=str(data.get("account_id", DEFAULT_ACCOUNT)))
+    timing = data.get("timing") or {}
+    _check_keys("fleet.timing", timing, {"modify_seconds", "reboot_seconds", "maintenance_notice_days"})
+    fleet.timing = Timing(**timing)
+    known_versions: dict[tuple[str, str], bool] = {}
+    for i, ev in enumerate(data.get("engine_versions") or []):
+        where = f"fleet.engine_versions[{i}]"
+        _check_keys(where, ev, {"engine", "version", "rotation_without_restart", "supported_cas", "family",
+                                "default", "description"})
+        for ca in ev.get("supported_cas", []):
+            _check_ca(where, ca)
+        major = str(ev["version"]).split(".")[0]
+        fleet.engine_versions.append(EngineVersion(
+            engine=ev["engine"], version=str(ev["version"]),
+            family=ev.get("family") or f"{ev['engine']}{major}",
+            rotation_without_restart=bool(ev.get("rotation_without_restart", False)),
+            supported_cas=tuple(ev.get("supported_cas") or CA_CERTIFICATES),
+            description=ev.get("description", ""), is_default=bool(ev.get("default", False)),
+        ))
+        known_versions[(ev["engine"], str(ev["version"]))] = True
+    for region, rdata in data["regions"].items():
+        where = f"fleet.regions.{region}"
+        rdata = rdata or {}
+        _check_keys(where, rdata, REGION_KEYS)
+        _check_ca(f"{where}.default_ca", rdata.get("default_ca"))
+        _check_ca(f"{where}.customer_override", rdata.get("customer_override"))
+        fleet.region_defaults[region] = (rdata.get("default_ca"), rdata.get("customer_override"))
+        for j, group in enumerate(rdata.get("parameter_groups") or []):
+            _check_keys(f"{where}.parameter_groups[{j}]", group, {"name", "family", "parameters", "cluster"})
+            fleet.parameter_groups.append({"region": region, **group})
+        for j, inst in enumerate(rdata.get("instances") or []):
+            fleet.instances.extend(_instances(f"{where}.instances[{j}]", region, inst))
+        for j, cluster in enumerate(rdata.get("clusters") or []):
+            _cluster(f"{where}.clusters[{j}]", region, cluster, fleet)
+    _check_references(fleet)
+    return fleet
+
+
+def _instances(where: str, region: str, inst: dict[str, Any]) -> list[InstanceSpec]:
+    _check_keys(where, inst, INSTANCE_KEYS)
+    for key in ("id", "engine", "engine_version"):
+        if key not in inst:
+            raise FleetError(f"{where}: '{key}' is required")
+    for key in ("ca", "pending_ca"):
+        _check_ca(f"{where}.{key}", inst.get(key))
+    linked = inst.get("linked")
+    if linked is not None and LINKABLE.get(inst["engine"]) != linked:
+        raise FleetError(f"{where}: engine {inst['engine']} cannot be linked to a real {linked!r} server")
+    count = int(inst.get("count", 1))
+    if count < 1:
+        raise FleetError(f"{where}.count: must be at least 1")
+    specs = []
+    for n in range(count):
+        ident = inst["id"] if count == 1 else f"{inst['id']}-{n + 1}"
+        specs.append(InstanceSpec(
+            region=region, id=ident, engine=inst["engine"], engine_version=str(inst["engine_version"]),
+            instance_class=inst.get("class", "db.t3.micro"), ca=inst.get("ca"), tags=_tags(where, inst.get("tags")),
+            multi_az=bool(inst.get("multi_az", False)), parameter_group=inst.get("parameter_group"),
+            replica_of=inst.get("replica_of"), pending_ca=inst.get("pending_ca"),
+            maintenance=inst.get("maintenance"),
+            maintenance_window=inst.get("maintenance_window", "sun:05:00-sun:05:30"),
+            status=inst.get("status", "available"), linked=linked, port=inst.get("port"),
+        ))
+    return specs
+
+
+def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet) -> None:
+    _check_keys(where, cluster, CLUSTER_KEYS)
+    for key in ("id", "engine", "engine_version"):
+        if key not in cluster:
+            raise FleetError(f"{where}: '{key}' is required")
+    _check_ca(f"{where}.ca", cluster.get("ca"))
+    multi_az = bool(cluster.get("multi_az_cluster", False))
+    if multi_az and cluster["engine"] not in ("postgres", "mysql"):
+        raise FleetError(f"{where}: Multi-AZ DB clusters are postgres or mysql, not {cluster['engine']}")
+    if not multi_az and not cluster["engine"].startswith("aurora"):
+        raise FleetError(f"{where}: a cluster of engine {cluster['engine']} must set multi_az_cluster: true")
+    if multi_az and cluster.get("members"):
+        raise FleetError(f"{where}: a Multi-AZ DB cluster gets its three members automatically; drop 'members'")
+    tags = _tags(where, cluster.get("tags"))
+    spec = ClusterSpec(region=region, id=cluster["id"], engine=cluster["engine"],
+                       engine_version=str(cluster["engine_version"]), tags=tags, multi_az_cluster=multi_az,
+                       ca=cluster.get("ca"), pending_ca=cluster.get("pending_ca"),
+                       instance_class=cluster.get("class", "db.r6g.large"),
+                       maintenance_window=cluster.get("maintenance_window", "sun:06:00-sun:06:30"))
+    fleet.clusters.append(spec)
+    members = cluster.get("members") or []
+    if multi_az:
+        members = [{"id": f"{spec.id}-instance-{n}", "writer": n == 1} for n in (1, 2, 3)]
+    if not members:
+        raise FleetError(f"{where}: an Aurora cluster needs at least one member")
+    if sum(1 for m in members if m.get("writer")) > 1:
+        raise FleetError(f"{where}: only one member may be the writer")
+    for k, member in enumerate(members):
+        mwhere = f"{where}.members[{k}]"
+        _check_keys(mwhere, member, MEMBER_KEYS)
+        if "id" not in member:
+            raise FleetError(f"{mwhere}: 'id' is required")
+        _check_ca(f"{mwhere}.ca", member.get("ca"))
+        linked = member.get("linked")
+        if linked is not None and LINKABLE.get(spec.engine) != linked:
+            raise FleetError(f"{mwhere}: engine {spec.engine} cannot be linked to a real {linked!r} server")
+        fleet.instances.append(InstanceSpec(
+            region=region, id=member["id"], engine=spec.engine, engine_version=spec.engine_version,
+            instance_class=member.get("class", spec.instance_class),
+            ca=spec.ca if multi_az else member.get("ca", cluster.get("ca")),
+            tags={**tags, **_tags(mwhere, member.get("tags"))}, cluster_id=spec.id,
+            writer=bool(member.get("writer", k == 0 and not any(m.get("writer") for m in members))),
+            pending_ca=member.get("pending_ca"), maintenance=member.get("maintenance"),
+            status=member.get("status", "available"), linked=linked,
+            maintenance_window=spec.maintenance_window,
+        ))
+
+
+def _check_references(fleet: Fleet) -> None:
+    ids: dict[tuple[str, str], InstanceSpec] = {}
+    for spec in fleet.instances:
+        key = (spec.region, spec.id)
+        if key in ids:
+            raise FleetError(f"fleet.regions.{spec.region}: instance id {spec.id!r} is used twice")
+        ids[key] = spec
+    for spec in fleet.instances:
+        if spec.replica_of and (spec.region, spec.replica_of) not in ids:
+            raise FleetError(f"fleet.regions.{spec.region}: {spec.id} is a replica of unknown {spec.replica_of!r}")
+        if isinstance(spec.maintenance, dict):
+            unknown = set(spec.maintenance) - {"auto_applied_after", "forced_apply", "opt_in"}
+            if unknown:
+                raise FleetError(f"{spec.id}.maintenance: unknown key(s) {sorted(unknown)}")
+        elif spec.maintenance not in (None, "none"):
+            raise FleetError(f"{spec.id}.maintenance: a mapping or 'none'")
+
+
+def load_fleet(path: str) -> Fleet:
+    with open(path, encoding="utf-8") as handle:
+        try:
+            data = yaml.safe_load(handle)
+        except yaml.YAMLError as exc:
+            raise FleetError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return parse_fleet(data or {})
+    except FleetError as exc:
+        raise FleetError(f"{path}: {exc}") from exc
+
+
+def default_port(engine: str) -> int:
+    return DEFAULT_PORTS.get(engine, 5432)
+
+
+def parse_maintenance(spec: InstanceSpec) -> dict[str, Any] | None:
+    if not isinstance(spec.maintenance, dict):
+        return None
+    result = {}
+    if "auto_applied_after" in spec.maintenance:
+        result["auto_applied_after"] = _date(spec.maintenance["auto_applied_after"])
+    if "forced_apply" in spec.maintenance:
+        result["forced_apply"] = _date(spec.maintenance["forced_apply"])
+    if "opt_in" in spec.maintenance:
+        result["opt_in"] = spec.maintenance["opt_in"]
+    return result

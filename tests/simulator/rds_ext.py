@@ -1,0 +1,738 @@
+"""What moto 5.2 lacks for RDS certificate rotation, grafted onto moto's own RDS.
+
+moto keeps the instances, clusters, tags and parameter groups; this module keeps
+what moto does not model (CA validity, pending CA changes, restart behaviour,
+maintenance actions, per-region certificate defaults) in a side state keyed like
+moto's backends, and adds or wraps the RDS actions that use it. Responses go
+through moto's own botocore-shape serializer, so they look like RDS's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from moto.core.responses import ActionResult, PaginatedResult
+from moto.rds import models as rds_models
+from moto.rds.exceptions import (
+    DBClusterNotFoundError,
+    DBInstanceNotFoundError,
+    InvalidParameterCombination,
+    InvalidParameterValue,
+    RDSClientError,
+)
+from moto.rds.models import DBCluster, DBInstance, rds_backends
+from moto.rds.responses import RDSResponse
+
+from .catalog import (
+    CA_CERTIFICATES,
+    DEFAULT_CA_FOR_NEW_LAUNCHES,
+    MAINTENANCE_ROTATION_TARGET,
+    BUILTIN_ENGINE_VERSIONS,
+    EngineVersion,
+    Timing,
+    force_ssl_parameter,
+)
+
+ROTATION_ACTION = "ca-certificate-rotation"
+SERVER_CERT_LIFETIME = dt.timedelta(days=365)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class CertificateListener(Protocol):
+    """Told when an instance's presented certificate must change (linked servers)."""
+
+    def certificate_changed(self, account: str, region: str, db_id: str, ca_id: str, restart: bool) -> None: ...
+
+    def restarted(self, account: str, region: str, db_id: str, ca_id: str) -> None: ...
+
+
+@dataclass
+class MaintenanceAction:
+    auto_applied_after: dt.datetime
+    forced_apply: dt.datetime
+    opt_in_status: str | None = None
+    current_apply_date: dt.datetime | None = None
+
+
+@dataclass
+class InstanceExtra:
+    pending_ca: str | None = None
+    pending_restart: bool = True
+    # The CA whose certificate the server actually presents: it lags behind the
+    # identifier when a restart-needing engine was told not to restart.
+    presented_ca: str | None = None
+    cert_issued_at: dt.datetime = field(default_factory=utcnow)
+    maintenance: MaintenanceAction | None = None
+    maintenance_suppressed: bool = False
+    steps: list[tuple[str, float, Callable[[], None] | None]] = field(default_factory=list)
+    step_deadline: float = 0.0
+
+
+@dataclass
+class RegionCertificates:
+    default_ca: str = DEFAULT_CA_FOR_NEW_LAUNCHES
+    customer_override: str | None = None
+
+
+@dataclass
+class ClusterExtra:
+    ca: str
+    pending_ca: str | None = None
+    cert_issued_at: dt.datetime = field(default_factory=utcnow)
+
+
+class SimState:
+    """Everything the simulator knows beyond moto, shared by all request threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.timing = Timing()
+        self.engine_versions: dict[tuple[str, str], EngineVersion] = {}
+        self.region_certs: dict[tuple[str, str], RegionCertificates] = {}
+        self.instances: dict[tuple[str, str, str], InstanceExtra] = {}
+        self.clusters: dict[tuple[str, str, str], ClusterExtra] = {}
+        self.listeners: list[CertificateListener] = []
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.timing = Timing()
+            self.engine_versions = {(ev.engine, ev.version): ev for ev in BUILTIN_ENGINE_VERSIONS}
+            self.region_certs.clear()
+            self.instances.clear()
+            self.clusters.clear()
+
+    # -- lookups -----------------------------------------------------------
+    def certs(self, account: str, region: str) -> RegionCertificates:
+        return self.region_certs.setdefault((account, region), RegionCertificates())
+
+    def default_ca(self, account: str, region: str) -> str:
+        certs = self.certs(account, region)
+        return certs.customer_override or certs.default_ca
+
+    def extra(self, db: DBInstance) -> InstanceExtra:
+        key = (db.account_id, db.region, db.db_instance_identifier)
+        extra = self.instances.get(key)
+        if extra is None:
+            extra = self.instances[key] = InstanceExtra(presented_ca=db.ca_certificate_identifier)
+        return extra
+
+    def engine_version(self, engine: str, version: str) -> EngineVersion | None:
+        return self.engine_versions.get((engine, version))
+
+    # -- timed status transitions -----------------------------------------
+    def start_ticker(self) -> None:
+        if self._ticker is None:
+            self._stop.clear()
+            self._ticker = threading.Thread(target=self._tick_forever, name="rds-sim-ticker", daemon=True)
+            self._ticker.start()
+
+    def stop_ticker(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+            self._ticker = None
+
+    def schedule(self, db: DBInstance, steps: list[tuple[str, float, Callable[[], None] | None]]) -> None:
+        """Run db through statuses; each step's callback runs when that step ends."""
+        extra = self.extra(db)
+        extra.steps = list(steps)
+        db.status = steps[0][0]
+        extra.step_deadline = time.monotonic() + steps[0][1]
+
+    def _tick_forever(self) -> None:
+        while not self._stop.wait(0.05):
+            self.tick()
+
+    def tick(self) -> None:
+        due: list[Callable[[], None]] = []
+        with self.lock:
+            now = time.monotonic()
+            for (account, region, db_id), extra in list(self.instances.items()):
+                while extra.steps and now >= extra.step_deadline:
+                    _status, _duration, callback = extra.steps.pop(0)
+                    if callback is not None:
+                        due.append(callback)
+                    db = rds_backends[account][region].databases.get(db_id)
+                    if db is None:
+                        extra.steps.clear()
+                        break
+                    if extra.steps:
+                        db.status = extra.steps[0][0]
+                        extra.step_deadline = now + extra.steps[0][1]
+                    else:
+                        db.status = "available"
+        for callback in due:
+            callback()
+
+
+STATE = SimState()
+
+
+# -- helpers used by the wrapped actions -------------------------------------
+
+def _region_of(resp: RDSResponse) -> tuple[str, str]:
+    return resp.current_account, resp.region
+
+
+def _certificate(account: str, region: str, ca_id: str) -> dict[str, Any]:
+    ca = CA_CERTIFICATES[ca_id]
+    certs = STATE.certs(account, region)
+    item: dict[str, Any] = {
+        "CertificateIdentifier": ca.identifier,
+        "CertificateType": "CA",
+        "Thumbprint": ca.thumbprint,
+        "ValidFrom": ca.valid_from,
+        "ValidTill": ca.valid_till,
+        "CertificateArn": f"arn:aws:rds:{region}::cert:{ca.identifier}",
+        "CustomerOverride": certs.customer_override == ca.identifier,
+    }
+    if certs.customer_override == ca.identifier:
+        item["CustomerOverrideValidTill"] = ca.valid_till
+    return item
+
+
+def require_known_ca(ca_id: str) -> None:
+    if ca_id not in CA_CERTIFICATES:
+        raise RDSClientError("CertificateNotFound", f"Certificate {ca_id} not found.")
+
+
+def require_supported_ca(engine: str, version: str, ca_id: str) -> EngineVersion:
+    require_known_ca(ca_id)
+    ev = STATE.engine_version(engine, version)
+    if ev is None:
+        raise InvalidParameterCombination(f"Cannot find version {version} for {engine}")
+    if ca_id not in ev.supported_cas:
+        raise InvalidParameterCombination(
+            f"The CA certificate {ca_id} isn't supported for engine {engine} version {version}. "
+            f"Supported CA certificates: {', '.join(ev.supported_cas)}."
+        )
+    return ev
+
+
+def server_cert_valid_till(ca_id: str, issued_at: dt.datetime) -> dt.datetime:
+    return min(CA_CERTIFICATES[ca_id].valid_till, issued_at + SERVER_CERT_LIFETIME)
+
+
+def _notify(method: str, *args: Any) -> None:
+    for listener in list(STATE.listeners):
+        getattr(listener, method)(*args)
+
+
+def rotation_restarts(db: DBInstance, requested_restart: bool | None) -> bool:
+    """Whether applying a CA change restarts db (RDS: by default, unless the engine can hot-swap)."""
+    ev = STATE.engine_version(db.engine, db.engine_version)
+    if ev is not None and ev.rotation_without_restart:
+        return False
+    return requested_restart is not False
+
+
+def apply_ca_now(db: DBInstance, ca_id: str, restart: bool) -> None:
+    """Start the modifying[/rebooting] sequence that puts ca_id on db (lock held)."""
+    account, region, db_id = db.account_id, db.region, db.db_instance_identifier
+    extra = STATE.extra(db)
+    ev = STATE.engine_version(db.engine, db.engine_version)
+    hot_swap = ev is not None and ev.rotation_without_restart
+
+    def rotated() -> None:
+        with STATE.lock:
+            db.ca_certificate_identifier = ca_id
+            extra.pending_ca = None
+            extra.cert_issued_at = utcnow()
+            if restart or hot_swap:
+                extra.presented_ca = ca_id
+            if extra.maintenance is not None and CA_CERTIFICATES[ca_id].valid_till > _notice_horizon():
+                extra.maintenance = None
+            db.add_event("DB_INSTANCE_CA_ROTATED")
+        if restart or hot_swap:
+            _notify("certificate_changed", account, region, db_id, ca_id, restart)
+
+    def restarted() -> None:
+        with STATE.lock:
+            db.add_event("DB_INSTANCE_RESTARTED")
+
+    steps: list[tuple[str, float, Callable[[], None] | None]] = [("modifying", STATE.timing.modify_seconds, rotated)]
+    if restart:
+        steps.append(("rebooting", STATE.timing.reboot_seconds, restarted))
+    STATE.schedule(db, steps)
+
+
+def _notice_horizon() -> dt.datetime:
+    return utcnow() + dt.timedelta(days=STATE.timing.maintenance_notice_days)
+
+
+def maintenance_action(db: DBInstance) -> MaintenanceAction | None:
+    """The pending ca-certificate-rotation action RDS would show for db, if any."""
+    extra = STATE.extra(db)
+    if extra.maintenance is not None:
+        return extra.maintenance
+    if extra.maintenance_suppressed or db.ca_certificate_identifier not in CA_CERTIFICATES:
+        return None
+    valid_till = CA_CERTIFICATES[db.ca_certificate_identifier].valid_till
+    if valid_till > _notice_horizon():
+        return None
+    today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    extra.maintenance = MaintenanceAction(
+        auto_applied_after=max(valid_till - dt.timedelta(days=30), today + dt.timedelta(days=14)),
+        forced_apply=max(valid_till, today + dt.timedelta(days=30)),
+    )
+    return extra.maintenance
+
+
+def next_maintenance_window(window: str, now: dt.datetime | None = None) -> dt.datetime:
+    """Start of the next occurrence of a 'ddd:hh24:mi-ddd:hh24:mi' window."""
+    now = now or utcnow()
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    start = window.split("-")[0]
+    day, hour, minute = start.split(":")
+    candidate = now.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
+    candidate += dt.timedelta(days=(days.index(day.lower()) - now.weekday()) % 7)
+    if candidate <= now:
+        candidate += dt.timedelta(days=7)
+    return candidate
+
+
+def run_maintenance(account: str, region: str, identifiers: list[str] | None = None) -> list[str]:
+    """Apply what RDS applies in a maintenance window: pending CA changes and opted-in rotations."""
+    applied = []
+    with STATE.lock:
+        backend = rds_backends[account][region]
+        for db_id, db in list(backend.databases.items()):
+            if identifiers and db_id not in identifiers:
+                continue
+            extra = STATE.extra(db)
+            if db.status != "available":
+                continue
+            if extra.pending_ca:
+                apply_ca_now(db, extra.pending_ca, rotation_restarts(db, extra.pending_restart))
+                applied.append(db_id)
+            elif extra.maintenance and extra.maintenance.opt_in_status == "next-maintenance":
+                extra.maintenance = None
+                extra.maintenance_suppressed = True
+                apply_ca_now(db, MAINTENANCE_ROTATION_TARGET, rotation_restarts(db, None))
+                applied.append(db_id)
+        for cluster_id, cluster in backend.clusters.items():
+            cextra = STATE.clusters.get((account, region, cluster_id))
+            if cextra and cextra.pending_ca and (not identifiers or cluster_id in identifiers):
+                _apply_cluster_ca(cluster, cextra, cextra.pending_ca)
+                applied.append(cluster_id)
+    return applied
+
+
+def _apply_cluster_ca(cluster: DBCluster, cextra: ClusterExtra, ca_id: str) -> None:
+    cextra.ca = ca_id
+    cextra.pending_ca = None
+    cextra.cert_issued_at = utcnow()
+    backend = rds_backends[cluster.account_id][cluster.region]
+    for db in backend.databases.values():
+        if db.db_cluster_identifier == cluster.db_cluster_identifier:
+            apply_ca_now(db, ca_id, rotation_restarts(db, None))
+
+
+# -- properties moto's serializer picks up ------------------------------------
+
+def _instance_certificate_details(self: DBInstance) -> dict[str, Any] | None:
+    if self.ca_certificate_identifier not in CA_CERTIFICATES:
+        return None
+    extra = STATE.extra(self)
+    return {
+        "CAIdentifier": self.ca_certificate_identifier,
+        "ValidTill": server_cert_valid_till(self.ca_certificate_identifier, extra.cert_issued_at),
+    }
+
+
+def _instance_pending_modified_values(self: DBInstance) -> dict[str, Any] | None:
+    extra = STATE.instances.get((self.account_id, self.region, self.db_instance_identifier))
+    if extra is None or not extra.pending_ca:
+        return None
+    return {"CACertificateIdentifier": extra.pending_ca}
+
+
+def _cluster_extra(cluster: DBCluster) -> ClusterExtra | None:
+    return STATE.clusters.get((cluster.account_id, cluster.region, cluster.db_cluster_identifier))
+
+
+def _cluster_certificate_details(self: DBCluster) -> dict[str, Any] | None:
+    cextra = _cluster_extra(self)
+    if cextra is None:
+        return None
+    return {"CAIdentifier": cextra.ca, "ValidTill": server_cert_valid_till(cextra.ca, cextra.cert_issued_at)}
+
+
+def _cluster_pending_modified_values(self: DBCluster) -> dict[str, Any] | None:
+    cextra = _cluster_extra(self)
+    if cextra is None or not cextra.pending_ca:
+        return None
+    return {"CertificateDetails": {"CAIdentifier": cextra.pending_ca}}
+
+
+# -- wrapped and added actions -------------------------------------------------
+
+_original: dict[str, Callable[..., Any]] = {}
+
+
+def _create_db_instance(self: RDSResponse) -> ActionResult:
+    account, region = _region_of(self)
+    ca_id = self.params.get("CACertificateIdentifier") or STATE.default_ca(account, region)
+    engine = self.params.get("Engine")
+    version = self.params.get("EngineVersion")
+    with STATE.lock:
+        if engine and version:
+            require_supported_ca(engine, version, ca_id)
+        else:
+            require_known_ca(ca_id)
+        self.params["CACertificateIdentifier"] = ca_id
+        return _original["create_db_instance"](self)
+
+
+def _modify_db_instance(self: RDSResponse) -> ActionResult:
+    account, region = _region_of(self)
+    params = self.params
+    db_id = params.get("DBInstanceIdentifier")
+    ca_id = params.pop("CACertificateIdentifier", None)
+    restart_param = params.pop("CertificateRotationRestart", None)
+    apply_immediately = bool(params.get("ApplyImmediately", False))
+    if restart_param is not None and ca_id is None:
+        raise InvalidParameterCombination("CACertificateIdentifier is required to use the NoCertificateRotationRestart option.")
+    with STATE.lock:
+        backend = rds_backends[account][region]
+        db = backend.databases.get((db_id or "").lower())
+        if db is None:
+            raise DBInstanceNotFoundError(db_id)
+        if ca_id is not None:
+            if db.status != "available":
+                raise RDSClientError("InvalidDBInstanceState", "Database instance is not in available state.")
+            cextra = STATE.clusters.get((account, region, db.db_cluster_identifier or ""))
+            if cextra is not None:
+                raise InvalidParameterCombination(
+                    "The CA certificate of an instance in a Multi-AZ DB cluster is modified through ModifyDBCluster."
+                )
+            require_supported_ca(db.engine, db.engine_version, ca_id)
+        other = {k: v for k, v in params.items() if k not in ("DBInstanceIdentifier", "ApplyImmediately")}
+        if other:
+            _original["modify_db_instance"](self)
+        if ca_id is not None:
+            extra = STATE.extra(db)
+            restart = rotation_restarts(db, restart_param)
+            if ca_id == db.ca_certificate_identifier:
+                extra.pending_ca = None
+            elif apply_immediately:
+                apply_ca_now(db, ca_id, restart)
+            else:
+                extra.pending_ca = ca_id
+                extra.pending_restart = restart_param is not False
+        return ActionResult({"DBInstance": db})
+
+
+def _reboot_db_instance(self: RDSResponse) -> ActionResult:
+    account, region = _region_of(self)
+    db_id = (self.params.get("DBInstanceIdentifier") or "").lower()
+    with STATE.lock:
+        db = rds_backends[account][region].databases.get(db_id)
+        if db is None:
+            raise DBInstanceNotFoundError(db_id)
+        if db.status != "available":
+            raise RDSClientError("InvalidDBInstanceState", "Database instance is not in available state.")
+        extra = STATE.extra(db)
+
+        def restarted() -> None:
+            with STATE.lock:
+                extra.presented_ca = db.ca_certificate_identifier
+                db.add_event("DB_INSTANCE_RESTARTED")
+            _notify("restarted", account, region, db_id, db.ca_certificate_identifier)
+
+        if extra.pending_ca:
+            apply_ca_now(db, extra.pending_ca, True)
+        else:
+            STATE.schedule(db, [("rebooting", STATE.timing.reboot_seconds, restarted)])
+        return ActionResult({"DBInstance": db})
+
+
+def _modify_db_cluster(self: RDSResponse) -> ActionResult:
+    account, region = _region_of(self)
+    params = self.params
+    ca_id = params.pop("CACertificateIdentifier", None)
+    cluster_id = params.get("DBClusterIdentifier")
+    with STATE.lock:
+        backend = rds_backends[account][region]
+        cluster = backend.clusters.get(cluster_id)
+        if cluster is None:
+            raise DBClusterNotFoundError(cluster_id)
+        if ca_id is not None:
+            cextra = _cluster_extra(cluster)
+            if cextra is None:
+                raise InvalidParameterCombination(
+                    "The CACertificateIdentifier parameter applies only to Multi-AZ DB clusters. "
+                    "Modify the CA of each DB instance of an Aurora DB cluster instead."
+                )
+            if cluster.status != "available":
+                raise RDSClientError("InvalidDBClusterStateFault", f"DB cluster {cluster_id} is not in available state.")
+            require_supported_ca(cluster.engine, cluster.engine_version, ca_id)
+        other = {k: v for k, v in params.items() if k not in ("DBClusterIdentifier", "ApplyImmediately")}
+        if other:
+            _original["modify_db_cluster"](self)
+        if ca_id is not None and ca_id != cextra.ca:
+            if params.get("ApplyImmediately"):
+                _apply_cluster_ca(cluster, cextra, ca_id)
+            else:
+                cextra.pending_ca = ca_id
+        return ActionResult({"DBCluster": cluster})
+
+
+def _describe_certificates(self: RDSResponse) -> ActionResult:
+    account, region = _region_of(self)
+    wanted = self.params.get("CertificateIdentifier")
+    with STATE.lock:
+        if wanted:
+            require_known_ca(wanted)
+            ids = [wanted]
+        else:
+            ids = list(CA_CERTIFICATES)
+        certificates = [_certificate(account, region, ca_id) for ca_id in ids]
+        default = STATE.default_ca(account, region)
+    return PaginatedResult({"Certificates": certificates, "DefaultCertificateForNewLaunches": default})
+
+
+def _modify_certificates(self: RDSResponse) -> ActionResult:
+    account, region = _region_of(self)
+    ca_id = self.params.get("CertificateIdentifier")
+    remove = bool(self.params.get("RemoveCustomerOverride", False))
+    if remove and ca_id:
+        raise InvalidParameterCombination("Specify either CertificateIdentifier or RemoveCustomerOverride, not both.")
+    if not remove and not ca_id:
+        raise InvalidParameterCombination("Specify CertificateIdentifier or RemoveCustomerOverride.")
+    with STATE.lock:
+        certs = STATE.certs(account, region)
+        if remove:
+            previous = certs.customer_override
+            certs.customer_override = None
+            if previous is None:
+                return ActionResult({})
+            return ActionResult({"Certificate": _certificate(account, region, previous)})
+        require_known_ca(ca_id)
+        if CA_CERTIFICATES[ca_id].valid_till <= utcnow():
+            raise InvalidParameterValue(f"Certificate {ca_id} has expired and can't be set as the default.")
+        certs.customer_override = ca_id
+        return ActionResult({"Certificate": _certificate(account, region, ca_id)})
+
+
+def _engine_version_item(ev: EngineVersion) -> dict[str, Any]:
+    return {
+        "Engine": ev.engine,
+        "EngineVersion": ev.version,
+        "MajorEngineVersion": ev.major,
+        "DBParameterGroupFamily": ev.family,
+        "DBEngineDescription": ev.description or ev.engine,
+        "DBEngineVersionDescription": f"{ev.description or ev.engine} {ev.version}",
+        "Status": "available",
+        "SupportsReadReplica": True,
+        "SupportsLogExportsToCloudwatchLogs": True,
+        "SupportsCertificateRotationWithoutRestart": ev.rotation_without_restart,
+        "SupportedCACertificateIdentifiers": list(ev.supported_cas),
+    }
+
+
+def _describe_db_engine_versions(self: RDSResponse) -> ActionResult:
+    params = self.params
+    engine = params.get("Engine")
+    version = params.get("EngineVersion")
+    family = params.get("DBParameterGroupFamily")
+    default_only = bool(params.get("DefaultOnly", False))
+    max_records = params.get("MaxRecords")
+    if max_records is not None and not 20 <= int(max_records) <= 100:
+        raise InvalidParameterValue(f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
+    filters = {f["Name"]: f["Values"] for f in params.get("Filters", []) or []}
+    with STATE.lock:
+        versions = sorted(STATE.engine_versions.values(), key=lambda e: (e.engine, _version_key(e.version)))
+    selected = []
+    for ev in versions:
+        if engine and ev.engine != engine:
+            continue
+        if version and ev.version != version and not (ev.version.startswith(version + ".") and not default_only):
+            continue
+        if family and ev.family != family:
+            continue
+        if "engine" in filters and ev.engine not in filters["engine"]:
+            continue
+        if "engine-version" in filters and ev.version not in filters["engine-version"]:
+            continue
+        selected.append(ev)
+    if default_only:
+        by_engine: dict[str, EngineVersion] = {}
+        for ev in selected:
+            if ev.is_default or ev.engine not in by_engine:
+                if ev.is_default or not by_engine.get(ev.engine, ev).is_default:
+                    by_engine[ev.engine] = ev
+        selected = list(by_engine.values()) if not version else selected[-1:]
+    return PaginatedResult({"DBEngineVersions": [_engine_version_item(ev) for ev in selected]})
+
+
+def _version_key(version: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else 0 for p in version.replace("-", ".").split("."))
+
+
+def _arn_index(account: str, region: str) -> dict[str, DBInstance]:
+    backend = rds_backends[account][region]
+    return {db.arn: db for db in backend.databases.values()}
+
+
+def _pending_actions_item(db: DBInstance, action: MaintenanceAction) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "Action": ROTATION_ACTION,
+        "AutoAppliedAfterDate": action.auto_applied_after,
+        "ForcedApplyDate": action.forced_apply,
+        "Description": "Certificate rotation",
+    }
+    if action.opt_in_status:
+        detail["OptInStatus"] = action.opt_in_status
+    if action.current_apply_date:
+        detail["CurrentApplyDate"] = action.current_apply_date
+    return {"ResourceIdentifier": db.arn, "PendingMaintenanceActionDetails": [detail]}
+
+
+def _describe_pending_maintenance_actions(self: RDSResponse) -> ActionResult:
+    account, region = _region_of(self)
+    resource = self.params.get("ResourceIdentifier")
+    filters = {f["Name"]: f["Values"] for f in self.params.get("Filters", []) or []}
+    unknown = set(filters) - {"db-instance-id", "db-cluster-id"}
+    if unknown:
+        raise InvalidParameterValue(f"Unrecognized filter name: {sorted(unknown)[0]}")
+    items = []
+    with STATE.lock:
+        for db in rds_backends[account][region].databases.values():
+            if resource and db.arn != resource:
+                continue
+            if "db-instance-id" in filters and not {db.db_instance_identifier, db.arn} & set(filters["db-instance-id"]):
+                continue
+            if "db-cluster-id" in filters and db.db_cluster_identifier not in filters["db-cluster-id"]:
+                continue
+            action = maintenance_action(db)
+            if action is not None:
+                items.append(_pending_actions_item(db, action))
+    return PaginatedResult({"PendingMaintenanceActions": items})
+
+
+def _apply_pending_maintenance_action(self: RDSResponse) -> ActionResult:
+    account, region = _region_of(self)
+    arn = self.params.get("ResourceIdentifier")
+    apply_action = self.params.get("ApplyAction")
+    opt_in = self.params.get("OptInType")
+    if opt_in not in ("immediate", "next-maintenance", "undo-opt-in"):
+        raise InvalidParameterValue(f"Invalid value for OptInType: {opt_in}. Valid values: immediate, next-maintenance, undo-opt-in")
+    with STATE.lock:
+        db = _arn_index(account, region).get(arn)
+        if db is None:
+            raise RDSClientError("ResourceNotFoundFault", f"The specified resource ARN {arn} was not found.")
+        action = maintenance_action(db)
+        if action is None or apply_action != ROTATION_ACTION:
+            raise InvalidParameterValue(f"No pending maintenance action {apply_action} for resource {arn}.")
+        if opt_in == "immediate":
+            if db.status != "available":
+                raise RDSClientError("InvalidDBInstanceState", "Database instance is not in available state.")
+            action.opt_in_status = "immediate"
+            action.current_apply_date = utcnow()
+            item = _pending_actions_item(db, action)
+            STATE.extra(db).maintenance = None
+            STATE.extra(db).maintenance_suppressed = True
+            apply_ca_now(db, MAINTENANCE_ROTATION_TARGET, rotation_restarts(db, None))
+        elif opt_in == "next-maintenance":
+            action.opt_in_status = "next-maintenance"
+            action.current_apply_date = next_maintenance_window(db.preferred_maintenance_window)
+            item = _pending_actions_item(db, action)
+        else:
+            action.opt_in_status = None
+            action.current_apply_date = None
+            item = _pending_actions_item(db, action)
+    return ActionResult({"ResourcePendingMaintenanceActions": item})
+
+
+def _default_parameters(group_name: str) -> list[dict[str, Any]] | None:
+    """Parameters of a default.<family> group; moto returns none at all."""
+    if not group_name.startswith("default."):
+        return None
+    family = group_name[len("default."):]
+    engine = next((ev.engine for ev in STATE.engine_versions.values() if ev.family == family), None)
+    if engine is None:
+        return None
+    param = force_ssl_parameter(engine, family)
+    if param is None:
+        return []
+    name, value = param
+    return [{
+        "ParameterName": name,
+        "ParameterValue": value,
+        "Description": "Force SSL connections." if name == "rds.force_ssl" else "Require secure transport.",
+        "Source": "system",
+        "ApplyType": "dynamic",
+        "DataType": "boolean",
+        "AllowedValues": "0,1" if name == "rds.force_ssl" else "0, 1, ON, OFF",
+        "IsModifiable": True,
+        "ApplyMethod": "pending-reboot",
+    }]
+
+
+def _describe_db_parameters(self: RDSResponse) -> ActionResult:
+    group = self.params.get("DBParameterGroupName") or ""
+    defaults = _default_parameters(group)
+    if defaults is None:
+        return _original["describe_db_parameters"](self)
+    return PaginatedResult({"Parameters": defaults})
+
+
+def _describe_db_cluster_parameters(self: RDSResponse) -> ActionResult:
+    group = self.params.get("DBClusterParameterGroupName") or ""
+    defaults = _default_parameters(group)
+    if defaults is None:
+        return _original["describe_db_cluster_parameters"](self)
+    return PaginatedResult({"Parameters": defaults})
+
+
+_EXTRA_EVENTS = {
+    "DB_INSTANCE_CA_ROTATED": {"Categories": ["configuration change"], "Message": "CA certificate rotated"},
+    "DB_INSTANCE_RESTARTED": {"Categories": ["availability"], "Message": "DB instance restarted"},
+}
+
+_installed = False
+
+
+def install() -> None:
+    """Graft the extensions onto moto's classes (idempotent)."""
+    global _installed  # pylint: disable=global-statement
+    if _installed:
+        return
+    rds_models.Event.EVENT_MAP.update(_EXTRA_EVENTS)
+    DBInstance.certificate_details = property(_instance_certificate_details)
+    DBInstance.pending_modified_values = property(_instance_pending_modified_values)
+    DBCluster.certificate_details = property(_cluster_certificate_details)
+    DBCluster.pending_modified_values = property(_cluster_pending_modified_values)
+    wrapped = {
+        "create_db_instance": _create_db_instance,
+        "modify_db_instance": _modify_db_instance,
+        "reboot_db_instance": _reboot_db_instance,
+        "modify_db_cluster": _modify_db_cluster,
+        "describe_db_parameters": _describe_db_parameters,
+        "describe_db_cluster_parameters": _describe_db_cluster_parameters,
+    }
+    for name, func in wrapped.items():
+        _original[name] = getattr(RDSResponse, name)
+        setattr(RDSResponse, name, func)
+    added = {
+        "describe_certificates": _describe_certificates,
+        "modify_certificates": _modify_certificates,
+        "describe_db_engine_versions": _describe_db_engine_versions,
+        "describe_pending_maintenance_actions": _describe_pending_maintenance_actions,
+        "apply_pending_maintenance_action": _apply_pending_maintenance_action,
+    }
+    for name, func in added.items():
+        setattr(RDSResponse, name, func)
+    STATE.start_ticker()
+    _installed = True

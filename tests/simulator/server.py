@@ -1,0 +1,335 @@
+"""The RDS simulator: moto's server, the RDS extensions, a fleet, and linked real databases."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import secrets
+import shutil
+import socket
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from moto.moto_api._internal.models import moto_api_backend
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.rds.models import DBInstance, rds_backends
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from . import rds_ext
+from .control import ControlMiddleware
+from .fleet import Fleet, FleetError, InstanceSpec, load_fleet, parse_fleet, parse_maintenance
+from .rds_ext import STATE, ClusterExtra, MaintenanceAction, RegionCertificates
+
+# Credentials the simulator accepts; they are not secrets (moto ignores them unless IAM is enforced).
+SIM_ACCESS_KEY = "AKIASIMULATOR0000000"
+SIM_SECRET_KEY = "simulator-secret-key-not-a-real-one"
+
+
+def _endpoint_address(self: DBInstance) -> str:
+    # RDS endpoints carry a per-account, per-region random label; a hash keeps it stable across runs.
+    label = hashlib.sha256(f"{self.account_id}:{self.region}".encode()).hexdigest()[:12]
+    return f"{self.db_instance_identifier}.c{label}.{self.region}.rds.amazonaws.com"
+
+
+@dataclass
+class LinkedDatabase:
+    account: str
+    region: str
+    db_id: str
+    engine: str
+    address: str
+    port: int
+    server: Any
+    ca: str
+
+
+class DatabaseLinker:
+    """Keeps real local servers' certificates in step with the simulated CA changes."""
+
+    def __init__(self, state_dir: str) -> None:
+        from .pki import LocalPKI  # imported lazily: only fleets with linked databases need it
+
+        self.state_dir = state_dir
+        self.pki = LocalPKI(os.path.join(state_dir, "pki"))
+        self.admin_password = secrets.token_urlsafe(18)
+        self.databases: dict[tuple[str, str, str], LinkedDatabase] = {}
+        self._queue: queue.Queue = queue.Queue()
+        self._worker = threading.Thread(target=self._work, name="rds-sim-linker", daemon=True)
+        self._worker.start()
+
+    def start(self, db: DBInstance, linked_engine: str, port: int) -> LinkedDatabase:
+        from .linked import LinkedMariaDB, LinkedPostgres
+
+        cls = LinkedPostgres if linked_engine == "postgres" else LinkedMariaDB
+        base_dir = os.path.join(self.state_dir, "db", f"{db.region}-{db.db_instance_identifier}")
+        shutil.rmtree(base_dir, ignore_errors=True)
+        os.makedirs(base_dir, exist_ok=True)
+        server = cls(base_dir, port, db.address, self.admin_password)
+        cert = self.pki.issue_server_cert(db.region, db.ca_certificate_identifier, [db.address])
+        server.start(cert.cert_pem, cert.key_pem, cert.chain_pem)
+        linked = LinkedDatabase(db.account_id, db.region, db.db_instance_identifier, linked_engine, db.address,
+                                port, server, db.ca_certificate_identifier)
+        self.databases[(db.account_id, db.region, db.db_instance_identifier)] = linked
+        return linked
+
+    # CertificateListener: called from the ticker thread; the work is queued so
+    # that a slow server restart never stalls other instances' transitions.
+    def certificate_changed(self, account: str, region: str, db_id: str, ca_id: str, restart: bool) -> None:
+        if (account, region, db_id) in self.databases:
+            self._queue.put((account, region, db_id, ca_id, restart))
+
+    def restarted(self, account: str, region: str, db_id: str, ca_id: str) -> None:
+        if (account, region, db_id) in self.databases:
+            self._queue.put((account, region, db_id, ca_id, True))
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            account, region, db_id, ca_id, restart = item
+            linked = self.databases.get((account, region, db_id))
+            try:
+                if linked is not None:
+                    if ca_id != linked.ca:
+                        cert = self.pki.issue_server_cert(region, ca_id, [linked.address])
+                        linked.server.rotate(cert.cert_pem, cert.key_pem, cert.chain_pem)
+                        linked.ca = ca_id
+                    if restart:
+                        linked.server.restart()
+            finally:
+                self._queue.task_done()
+
+    def wait_idle(self) -> None:
+        self._queue.join()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            f"{region}/{db_id}": {"region": region, "id": db_id, "engine": linked.engine, "address": linked.address,
+                                  "host": "127.0.0.1", "port": linked.port, "presented_ca": linked.ca,
+                                  "admin_user": "admin", "admin_password": self.admin_password}
+            for (_account, region, db_id), linked in self.databases.items()
+        }
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._worker.join(timeout=10)
+        for linked in self.databases.values():
+            linked.server.stop()
+        self.databases.clear()
+
+
+class QuietRequestHandler(MotoRequestHandler):
+    """Per-request access lines would drown the test and demo output."""
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Simulator:
+    """One per process (moto's backends are process-global)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, state_dir: str | None = None) -> None:
+        rds_ext.install()
+        DBInstance.address = property(_endpoint_address)
+        self.host = host
+        self.port = port
+        self._own_state_dir = state_dir is None
+        self.state_dir = state_dir or tempfile.mkdtemp(prefix="rds-sim-")
+        os.chmod(self.state_dir, 0o755)
+        self.fleet: Fleet | None = None
+        self.linker: DatabaseLinker | None = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.middleware = ControlMiddleware(DomainDispatcherApplication(create_backend_app), self._handlers())
+
+    # -- lifecycle ------------------------------------------------------------
+    def start(self) -> str:
+        self._server = make_server(self.host, self.port, self.middleware, threaded=True,
+                                   request_handler=QuietRequestHandler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="rds-sim-http", daemon=True)
+        self._thread.start()
+        return self.endpoint_url
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self.linker is not None:
+            self.linker.stop()
+            self.linker = None
+        if self._own_state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    # -- fleet -----------------------------------------------------------------
+    def load(self, fleet: Fleet | dict | str) -> Fleet:
+        """Reset every backend and seed the fleet (a Fleet, a mapping, or a YAML path)."""
+        if isinstance(fleet, str):
+            fleet = load_fleet(fleet)
+        elif isinstance(fleet, dict):
+            fleet = parse_fleet(fleet)
+        if self.linker is not None:
+            self.linker.stop()
+            self.linker = None
+        moto_api_backend.reset()
+        STATE.reset()
+        STATE.listeners.clear()
+        STATE.timing = fleet.timing
+        for ev in fleet.engine_versions:
+            STATE.engine_versions[(ev.engine, ev.version)] = ev
+        self._seed(fleet)
+        self.fleet = fleet
+        return fleet
+
+    def _seed(self, fleet: Fleet) -> None:
+        account = fleet.account_id
+        for spec in fleet.instances:
+            if STATE.engine_version(spec.engine, spec.engine_version) is None:
+                raise FleetError(f"{spec.region}/{spec.id}: engine version {spec.engine} {spec.engine_version} is "
+                                 "neither built in nor declared under engine_versions")
+        for region, (default_ca, override) in fleet.region_defaults.items():
+            certs = STATE.region_certs[(account, region)] = RegionCertificates()
+            if default_ca:
+                certs.default_ca = default_ca
+            certs.customer_override = override
+        for group in fleet.parameter_groups:
+            self._seed_parameter_group(account, group)
+        for cluster in fleet.clusters:
+            backend = rds_backends[account][cluster.region]
+            kwargs: dict[str, Any] = {
+                "db_cluster_identifier": cluster.id, "engine": cluster.engine,
+                "engine_version": cluster.engine_version, "master_username": "admin",
+                "master_user_password": "not-used-by-the-simulator", "tags": _tag_list(cluster.tags),
+                "preferred_maintenance_window": cluster.maintenance_window,
+            }
+            if cluster.multi_az_cluster:
+                kwargs.update(db_cluster_instance_class=cluster.instance_class, storage_type="io1",
+                              allocated_storage=100, iops=1000)
+            backend.create_db_cluster(kwargs)
+            if cluster.multi_az_cluster:
+                STATE.clusters[(account, cluster.region, cluster.id)] = ClusterExtra(
+                    ca=cluster.ca or STATE.default_ca(account, cluster.region), pending_ca=cluster.pending_ca)
+        ordered = sorted(fleet.instances, key=lambda s: (s.replica_of is not None, not s.writer))
+        link_requests: list[tuple[DBInstance, InstanceSpec]] = []
+        for spec in ordered:
+            db = self._seed_instance(account, spec)
+            if spec.linked:
+                link_requests.append((db, spec))
+        if link_requests:
+            self.linker = DatabaseLinker(self.state_dir)
+            STATE.listeners.append(self.linker)
+            for db, spec in link_requests:
+                port = spec.port or free_port()
+                db.port = port
+                self.linker.start(db, spec.linked, port)
+
+    def _seed_parameter_group(self, account: str, group: dict[str, Any]) -> None:
+        backend = rds_backends[account][group["region"]]
+        params = [{"ParameterName": k, "ParameterValue": str(v), "ApplyMethod": "immediate"}
+                  for k, v in (group.get("parameters") or {}).items()]
+        if group.get("cluster"):
+            backend.create_db_cluster_parameter_group(group["name"], group["family"], "fleet", [])
+            backend.modify_db_cluster_parameter_group(group["name"], params)
+        else:
+            backend.create_db_parameter_group({"db_parameter_group_name": group["name"],
+                                               "db_parameter_group_family": group["family"],
+                                               "description": "fleet", "tags": []})
+            backend.modify_db_parameter_group(group["name"], params)
+
+    def _seed_instance(self, account: str, spec: InstanceSpec) -> DBInstance:
+        backend = rds_backends[account][spec.region]
+        ca = spec.ca
+        if spec.cluster_id and (account, spec.region, spec.cluster_id) in STATE.clusters:
+            ca = STATE.clusters[(account, spec.region, spec.cluster_id)].ca
+        ca = ca or STATE.default_ca(account, spec.region)
+        rds_ext.require_supported_ca(spec.engine, spec.engine_version, ca)
+        if spec.replica_of:
+            db = backend.create_db_instance_read_replica({
+                "db_instance_identifier": spec.id, "source_db_instance_identifier": spec.replica_of,
+                "db_instance_class": spec.instance_class,
+            })
+            db.tags = _tag_list(spec.tags)
+            db.ca_certificate_identifier = ca
+        else:
+            kwargs: dict[str, Any] = {
+                "db_instance_identifier": spec.id, "db_instance_class": spec.instance_class,
+                "engine": spec.engine, "engine_version": spec.engine_version, "multi_az": spec.multi_az,
+                "tags": _tag_list(spec.tags), "ca_certificate_identifier": ca,
+                "preferred_maintenance_window": spec.maintenance_window, "master_username": "admin",
+                "master_user_password": "not-used-by-the-simulator",
+            }
+            if spec.parameter_group:
+                kwargs["db_parameter_group_name"] = spec.parameter_group
+            if spec.cluster_id:
+                kwargs["db_cluster_identifier"] = spec.cluster_id
+            db = backend.create_db_instance(kwargs)
+        db.status = spec.status
+        extra = STATE.extra(db)
+        extra.presented_ca = ca
+        if spec.pending_ca:
+            extra.pending_ca = spec.pending_ca
+        if spec.maintenance == "none":
+            extra.maintenance_suppressed = True
+        maintenance = parse_maintenance(spec)
+        if maintenance is not None:
+            computed = rds_ext.maintenance_action(db)
+            extra.maintenance = MaintenanceAction(
+                auto_applied_after=maintenance.get("auto_applied_after") or (
+                    computed.auto_applied_after if computed else rds_ext.utcnow()),
+                forced_apply=maintenance.get("forced_apply") or (
+                    computed.forced_apply if computed else rds_ext.utcnow()),
+                opt_in_status=maintenance.get("opt_in"),
+            )
+            if extra.maintenance.opt_in_status == "next-maintenance":
+                extra.maintenance.current_apply_date = rds_ext.next_maintenance_window(spec.maintenance_window)
+        return db
+
+    # -- control API -----------------------------------------------------------
+    def _handlers(self) -> dict:
+        return {
+            ("GET", "/_sim/health"): lambda _b: {"ok": True, "regions": self.fleet.regions if self.fleet else []},
+            ("GET", "/_sim/calls"): lambda _b: self.middleware.calls.snapshot(),
+            ("POST", "/_sim/calls/reset"): lambda _b: (self.middleware.calls.reset(), {"reset": True})[1],
+            ("POST", "/_sim/faults"): lambda b: self.middleware.set_faults(b),
+            ("DELETE", "/_sim/faults"): lambda b: self.middleware.clear_faults(b),
+            ("POST", "/_sim/maintenance"): self._control_maintenance,
+            ("GET", "/_sim/linked"): lambda _b: self.linker.describe() if self.linker else {},
+            ("POST", "/_sim/linked/wait"): lambda _b: (self.linker.wait_idle() if self.linker else None,
+                                                       {"idle": True})[1],
+            ("POST", "/_sim/fleet"): self._control_fleet,
+            ("GET", "/_sim/bundle"): self._control_bundle,
+        }
+
+    def _control_maintenance(self, body: dict[str, Any]) -> dict[str, Any]:
+        account = body.get("account", self.fleet.account_id if self.fleet else "123456789012")
+        return {"applied": rds_ext.run_maintenance(account, body["region"], body.get("identifiers"))}
+
+    def _control_fleet(self, body: dict[str, Any]) -> dict[str, Any]:
+        fleet = self.load(body["path"] if "path" in body else body["fleet"])
+        return {"regions": fleet.regions, "instances": len(fleet.instances), "clusters": len(fleet.clusters)}
+
+    def _control_bundle(self, _body: dict[str, Any]) -> dict[str, Any]:
+        if self.linker is None:
+            raise ValueError("this fleet has no linked databases, so no local CA bundle")
+        path = os.path.join(self.state_dir, "sim-bundle.pem")
+        self.linker.pki.write_bundle(path)
+        return {"path": path}
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
