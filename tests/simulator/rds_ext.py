@@ -9,13 +9,14 @@ through moto's own botocore-shape serializer, so they look like RDS's.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from moto.core.responses import ActionResult, PaginatedResult
+from moto.core.responses import ActionResult
 from moto.rds import models as rds_models
 from moto.rds.exceptions import (
     DBClusterNotFoundError,
@@ -179,6 +180,25 @@ STATE = SimState()
 
 
 # -- helpers used by the wrapped actions -------------------------------------
+
+def paginated(params: Any, key: str, items: list[Any], **extra: Any) -> ActionResult:
+    """MaxRecords/Marker paging as RDS does it (moto's paginator needs model objects)."""
+    max_records = int(params.get("MaxRecords") or 100)
+    if not 20 <= max_records <= 100:
+        raise InvalidParameterValue(f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
+    marker = params.get("Marker")
+    start = 0
+    if marker:
+        try:
+            start = int(base64.b64decode(marker.encode()).decode().split(":", 1)[1])
+        except (ValueError, IndexError, UnicodeDecodeError) as exc:
+            raise InvalidParameterValue(f"The marker {marker} is not valid.") from exc
+    page = items[start:start + max_records]
+    result: dict[str, Any] = {key: page, **extra}
+    if start + max_records < len(items):
+        result["Marker"] = base64.b64encode(f"{key}:{start + max_records}".encode()).decode()
+    return ActionResult(result)
+
 
 def _region_of(resp: RDSResponse) -> tuple[str, str]:
     return resp.current_account, resp.region
@@ -499,7 +519,7 @@ def _describe_certificates(self: RDSResponse) -> ActionResult:
             ids = list(CA_CERTIFICATES)
         certificates = [_certificate(account, region, ca_id) for ca_id in ids]
         default = STATE.default_ca(account, region)
-    return PaginatedResult({"Certificates": certificates, "DefaultCertificateForNewLaunches": default})
+    return paginated(self.params, "Certificates", certificates, DefaultCertificateForNewLaunches=default)
 
 
 def _modify_certificates(self: RDSResponse) -> ActionResult:
@@ -547,9 +567,6 @@ def _describe_db_engine_versions(self: RDSResponse) -> ActionResult:
     version = params.get("EngineVersion")
     family = params.get("DBParameterGroupFamily")
     default_only = bool(params.get("DefaultOnly", False))
-    max_records = params.get("MaxRecords")
-    if max_records is not None and not 20 <= int(max_records) <= 100:
-        raise InvalidParameterValue(f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
     filters = {f["Name"]: f["Values"] for f in params.get("Filters", []) or []}
     with STATE.lock:
         versions = sorted(STATE.engine_versions.values(), key=lambda e: (e.engine, _version_key(e.version)))
@@ -573,7 +590,7 @@ def _describe_db_engine_versions(self: RDSResponse) -> ActionResult:
                 if ev.is_default or not by_engine.get(ev.engine, ev).is_default:
                     by_engine[ev.engine] = ev
         selected = list(by_engine.values()) if not version else selected[-1:]
-    return PaginatedResult({"DBEngineVersions": [_engine_version_item(ev) for ev in selected]})
+    return paginated(params, "DBEngineVersions", [_engine_version_item(ev) for ev in selected])
 
 
 def _version_key(version: str) -> tuple:
@@ -618,7 +635,7 @@ def _describe_pending_maintenance_actions(self: RDSResponse) -> ActionResult:
             action = maintenance_action(db)
             if action is not None:
                 items.append(_pending_actions_item(db, action))
-    return PaginatedResult({"PendingMaintenanceActions": items})
+    return paginated(self.params, "PendingMaintenanceActions", items)
 
 
 def _apply_pending_maintenance_action(self: RDSResponse) -> ActionResult:
@@ -685,7 +702,7 @@ def _describe_db_parameters(self: RDSResponse) -> ActionResult:
     defaults = _default_parameters(group)
     if defaults is None:
         return _original["describe_db_parameters"](self)
-    return PaginatedResult({"Parameters": defaults})
+    return paginated(self.params, "Parameters", defaults)
 
 
 def _describe_db_cluster_parameters(self: RDSResponse) -> ActionResult:
@@ -693,7 +710,7 @@ def _describe_db_cluster_parameters(self: RDSResponse) -> ActionResult:
     defaults = _default_parameters(group)
     if defaults is None:
         return _original["describe_db_cluster_parameters"](self)
-    return PaginatedResult({"Parameters": defaults})
+    return paginated(self.params, "Parameters", defaults)
 
 
 _EXTRA_EVENTS = {
