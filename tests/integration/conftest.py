@@ -117,10 +117,9 @@ class SimulatorHandle:
                 playbook = os.path.join(tmp, "playbook.yml")
                 with open(playbook, "w", encoding="utf-8") as handle:
                     yaml.safe_dump(_with_save(plays), handle, sort_keys=False)
+            variables = {"rdsca_test_results_file": results_file, "sim_endpoint_url": self.url, **(extra_vars or {})}
             cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                   "-c", "local", playbook, "-e", json.dumps({"rdsca_test_results_file": results_file,
-                                                               "sim_endpoint_url": self.url,
-                                                               **(extra_vars or {})})]
+                   "-c", "local", playbook, "-e", json.dumps(variables)]
             if check:
                 cmd.append("--check")
             if diff:

@@ -459,7 +459,7 @@ def test_throttling_and_server_errors_are_injected_per_operation_and_region(sim)
     west = sim.client(region="eu-west-1", config=NO_RETRY)
     sim.faults([{"operation": "DescribeDBInstances", "region": "us-east-1", "error": "Throttling", "count": 2},
                 {"operation": "DescribeCertificates", "error": "InternalFailure", "rate": 1.0}])
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises(ClientError) as excinfo:
             east.describe_db_instances()
         assert error_code(excinfo) == "Throttling"
@@ -478,7 +478,7 @@ def test_throttling_rate_is_a_share_of_calls(sim):
     east = sim.client(config=NO_RETRY)
     sim.faults([{"operation": "DescribeDBEngineVersions", "error": "RequestLimitExceeded", "rate": 0.5}], seed=7)
     outcomes = []
-    for _ in range(40):
+    for _attempt in range(40):
         try:
             east.describe_db_engine_versions(Engine="mysql")
             outcomes.append("ok")

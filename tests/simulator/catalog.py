@@ -67,7 +67,7 @@ G1_CAS = ("rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1")
 
 
 def _pg(version: str, without_restart: bool, **kw) -> EngineVersion:
-    major = version.split(".")[0]
+    major = version.split(".", 1)[0]
     return EngineVersion("postgres", version, f"postgres{major}", without_restart,
                          description="PostgreSQL", **kw)
 
@@ -116,7 +116,7 @@ def force_ssl_parameter(engine: str, family: str) -> tuple[str, str] | None:
     """
     if engine in ("postgres", "aurora-postgresql"):
         digits = "".join(ch for ch in family if ch.isdigit() or ch == ".")
-        major = int(digits.split(".")[0]) if digits else 0
+        major = int(digits.split(".", 1)[0]) if digits else 0
         return "rds.force_ssl", "1" if major >= 15 else "0"
     if engine.startswith("sqlserver"):
         return "rds.force_ssl", "0"

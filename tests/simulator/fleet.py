@@ -169,7 +169,7 @@ def parse_fleet(data: dict[str, Any]) -> Fleet:
                                 "default", "description"})
         for ca in ev.get("supported_cas", []):
             _check_ca(where, ca)
-        major = str(ev["version"]).split(".")[0]
+        major = str(ev["version"]).split(".", 1)[0]
         fleet.engine_versions.append(EngineVersion(
             engine=ev["engine"], version=str(ev["version"]),
             family=ev.get("family") or f"{ev['engine']}{major}",

@@ -312,7 +312,7 @@ def next_maintenance_window(window: str, now: dt.datetime | None = None) -> dt.d
     """Start of the next occurrence of a 'ddd:hh24:mi-ddd:hh24:mi' window."""
     now = now or utcnow()
     days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    start = window.split("-")[0]
+    start = window.split("-", 1)[0]
     day, hour, minute = start.split(":")
     candidate = now.replace(hour=int(hour), minute=int(minute), second=0, microsecond=0)
     candidate += dt.timedelta(days=(days.index(day.lower()) - now.weekday()) % 7)
