@@ -15,7 +15,11 @@ Each server lives entirely in its own ``base_dir`` (data, unix socket, TLS
 files, log) and listens only on loopback, so several can run at once on
 different ports. When running as root (as on CI) the servers run as the
 unprivileged ``postgres`` / ``mysql`` system users, because both engines
-refuse to run as root (and should).
+refuse to run as root (and should). Those users must be able to traverse
+every ancestor of base_dir; start() adds the search bit where it is missing.
+Prefer a base_dir from ``tempfile.mkdtemp()`` over pytest's ``tmp_path``:
+pytest resets /tmp/pytest-of-<user> to 0700 whenever any pytest session
+starts, which would cut a running server off from its own files.
 """
 
 from __future__ import annotations
@@ -169,8 +173,33 @@ def _normalise_engine(engine: str) -> str:
     raise ValueError(f"unknown engine {engine!r}")
 
 
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range", encoding="ascii") as handle:
+            return int(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (for tests)."""
+    """A TCP port on 127.0.0.1 that was free a moment ago (for tests).
+
+    Picked at random *below* the kernel's ephemeral range: a port from
+    bind(0) is one the kernel may hand to any outgoing connection (or another
+    bind(0)) as soon as a server releases it, which makes restart() on the
+    same port flaky on a busy machine.
+    """
+    rng = secrets.SystemRandom()
+    high = _ephemeral_low() - 1
+    if high > 20000:
+        for _ in range(100):
+            port = rng.randint(15000, high)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind((_LOOPBACK, port))
+                except OSError:
+                    continue
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((_LOOPBACK, 0))
         return int(sock.getsockname()[1])
@@ -400,9 +429,10 @@ class LinkedServer(ABC):
             raise LinkedServerError(reason)
         self._check_socket_path()
         run_as = self._prepare_dirs()
+        # TLS files first: mariadb-install-db bootstraps with the same config.
+        self._install_tls(cert_pem, key_pem, chain_pem, run_as)
         if not self._initialised():
             self._initialise(run_as)
-        self._install_tls(cert_pem, key_pem, chain_pem, run_as)
         self._write_config(run_as)
         self._launch(run_as)
         # A marker rather than "data dir was fresh": a first start that failed

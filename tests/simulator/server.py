@@ -28,6 +28,10 @@ SIM_ACCESS_KEY = "AKIASIMULATOR0000000"
 SIM_SECRET_KEY = "simulator-secret-key-not-a-real-one"
 
 
+# moto snapshots every new instance and stops at 100 snapshots; benchmark fleets hold thousands.
+os.environ.setdefault("MOTO_RDS_SNAPSHOT_LIMIT", "1000000")
+
+
 def _endpoint_address(self: DBInstance) -> str:
     # RDS endpoints carry a per-account, per-region random label; a hash keeps it stable across runs.
     label = hashlib.sha256(f"{self.account_id}:{self.region}".encode()).hexdigest()[:12]
@@ -150,7 +154,8 @@ class Simulator:
         self.linker: DatabaseLinker | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self.middleware = ControlMiddleware(DomainDispatcherApplication(create_backend_app), self._handlers())
+        self.middleware = ControlMiddleware(DomainDispatcherApplication(create_backend_app), {})
+        self.middleware.handlers = self._handlers()
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> str:
@@ -220,7 +225,8 @@ class Simulator:
             if cluster.multi_az_cluster:
                 kwargs.update(db_cluster_instance_class=cluster.instance_class, storage_type="io1",
                               allocated_storage=100, iops=1000)
-            backend.create_db_cluster(kwargs)
+            created = backend.create_db_cluster(kwargs)
+            created.status = "available"
             if cluster.multi_az_cluster:
                 STATE.clusters[(account, cluster.region, cluster.id)] = ClusterExtra(
                     ca=cluster.ca or STATE.default_ca(account, cluster.region), pending_ca=cluster.pending_ca)
@@ -313,6 +319,7 @@ class Simulator:
                                                        {"idle": True})[1],
             ("POST", "/_sim/fleet"): self._control_fleet,
             ("GET", "/_sim/bundle"): self._control_bundle,
+            ("GET", "/_sim/stats"): lambda _b: STATE.stats(),
         }
 
     def _control_maintenance(self, body: dict[str, Any]) -> dict[str, Any]:
