@@ -1,0 +1,651 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the rdsca.rotation collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The RDS CA inventory: what every database's certificate authority is, and what rotating it costs.
+
+Two layers:
+
+* Pure functions (no AWS, no boto3) that turn the raw responses of
+  DescribeDBInstances, DescribeDBClusters, DescribePendingMaintenanceActions,
+  DescribeCertificates and DescribeDBEngineVersions into per-database facts,
+  classify them (:func:`classify`) and summarise them. Unit tests feed them
+  recorded API output.
+* :func:`gather_regions`, which fetches those raw responses for many regions
+  in parallel with a fixed number of calls per region (see its docstring).
+
+Rotation reasons (``reason`` of each database, :data:`REASONS`):
+
+``unsupported_engine``
+    DocumentDB, Neptune and RDS Custom are reported but out of scope: never rotated here.
+``already_on_target``
+    The database already uses the target CA.
+``pending_change_to_target``
+    A CA change to the target is already pending (PendingModifiedValues): nothing more to do.
+``ca_expired``
+    The current CA has expired (its ValidTill is in the past).
+``ca_expires_soon``
+    The current CA expires within ``expiring_within_days`` days.
+``not_on_target_ca``
+    The current CA is valid for longer but is not the target CA.
+
+The first three mean ``needs_rotation: false``, the last three ``needs_rotation: true``.
+"""
+
+import datetime
+import fnmatch
+import re
+
+DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
+DEFAULT_ENVIRONMENT_TAG = "Environment"
+UNKNOWN = "unknown"
+UNTAGGED = "untagged"
+
+REASONS = {
+    "unsupported_engine": "engine is out of scope for rotation (DocumentDB, Neptune, RDS Custom)",
+    "already_on_target": "already uses the target CA",
+    "pending_change_to_target": "a change to the target CA is already pending",
+    "ca_expired": "the current CA has expired",
+    "ca_expires_soon": "the current CA expires within expiring_within_days",
+    "not_on_target_ca": "the current CA is not the target CA",
+}
+ROTATION_REASONS = ("ca_expired", "ca_expires_soon", "not_on_target_ca")
+
+# Engines the RDS API reports. Patterns in the `engines` option must match one of these.
+KNOWN_ENGINES = (
+    "postgres", "mysql", "mariadb",
+    "aurora", "aurora-mysql", "aurora-postgresql",
+    "sqlserver-ee", "sqlserver-se", "sqlserver-ex", "sqlserver-web",
+    "oracle-ee", "oracle-ee-cdb", "oracle-se2", "oracle-se2-cdb",
+    "db2-ae", "db2-se",
+    "custom-oracle-ee", "custom-oracle-ee-cdb", "custom-oracle-se2", "custom-oracle-se2-cdb",
+    "custom-sqlserver-ee", "custom-sqlserver-se", "custom-sqlserver-web", "custom-sqlserver-dev",
+    "docdb", "neptune",
+)
+# Reported, but their CA is not rotated by this collection.
+UNSUPPORTED_ENGINE_PATTERNS = ("docdb", "neptune", "custom-*")
+
+ROTATION_ACTION = "ca-certificate-rotation"
+EXPIRY_HORIZONS = (30, 90, 180, 365)
+CA_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+# Raw response kinds fetched once per region, with the operation and the list key.
+REGION_CALLS = (
+    ("instances", "describe_db_instances", "DBInstances", "DescribeDBInstances"),
+    ("clusters", "describe_db_clusters", "DBClusters", "DescribeDBClusters"),
+    ("maintenance", "describe_pending_maintenance_actions", "PendingMaintenanceActions",
+     "DescribePendingMaintenanceActions"),
+    ("certificates", "describe_certificates", "Certificates", "DescribeCertificates"),
+)
+
+
+# -- small helpers -----------------------------------------------------------------------
+
+def parse_time(value):
+    """A timezone-aware UTC datetime from a boto3 datetime or an ISO 8601 string (None stays None)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.datetime):
+        parsed = value
+    elif isinstance(value, datetime.date):
+        parsed = datetime.datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip().replace(" ", "T", 1)
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        parsed = datetime.datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.astimezone(datetime.timezone.utc)
+
+
+def iso(value):
+    """ISO 8601 text of a datetime (None stays None)."""
+    parsed = parse_time(value)
+    return parsed.isoformat() if parsed is not None else None
+
+
+def days_until(value, now):
+    """Whole days from ``now`` until ``value`` (negative once past; None if unknown)."""
+    parsed = parse_time(value)
+    if parsed is None:
+        return None
+    return int((parsed - now).total_seconds() // 86400)
+
+
+def tag_dict(tag_list):
+    """``[{Key, Value}]`` to ``{Key: Value}``."""
+    return dict((t.get("Key"), t.get("Value", "")) for t in tag_list or [] if t.get("Key") is not None)
+
+
+def engine_supported(engine):
+    """Whether this collection rotates the CA of databases of ``engine``."""
+    return not any(fnmatch.fnmatchcase(engine or "", p) for p in UNSUPPORTED_ENGINE_PATTERNS)
+
+
+def environment_of(tags, environment_tag, fallback_tags=None):
+    """The value of the environment tag (exact key first, then case-insensitively), else None."""
+    for candidate in (tags or {}, fallback_tags or {}):
+        if environment_tag in candidate:
+            return candidate[environment_tag]
+        lowered = environment_tag.lower()
+        for key, value in candidate.items():
+            if key.lower() == lowered:
+                return value
+    return None
+
+
+# -- option validation -----------------------------------------------------------------------
+
+def validate_options(params):
+    """Problems with the module's non-connection options, as sentences (empty list: all good).
+
+    Checked before any AWS call: negative day counts, engine patterns that match
+    no RDS engine, empty identifiers or tag keys, malformed CA identifiers.
+    """
+    problems = []
+    days = params.get("expiring_within_days")
+    if days is not None and days < 0:
+        problems.append("expiring_within_days must be 0 or more, got %s" % days)
+    for pattern in params.get("engines") or []:
+        if not pattern or not any(fnmatch.fnmatchcase(e, pattern) for e in KNOWN_ENGINES):
+            problems.append("engines: %r matches no RDS engine (known engines: %s)" % (pattern, ", ".join(KNOWN_ENGINES)))
+    for ident in params.get("identifiers") or []:
+        if not ident or not str(ident).strip():
+            problems.append("identifiers must not contain empty strings")
+    for key, value in (params.get("tags") or {}).items():
+        if not str(key).strip():
+            problems.append("tags: tag keys must not be empty")
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, (dict, list)) or item is None:
+                problems.append("tags: the value of %s must be a string or a list of strings, got %r" % (key, value))
+                break
+    target = params.get("target_ca")
+    if target is not None and not CA_NAME.match(target):
+        problems.append("target_ca %r is not a CA identifier such as rds-ca-rsa2048-g1" % target)
+    env_tag = params.get("environment_tag")
+    if env_tag is not None and not env_tag.strip():
+        problems.append("environment_tag must not be empty")
+    return problems
+
+
+def filter_options(params):
+    """The classification and filtering options the pure functions use, from module params."""
+    tags = {}
+    for key, value in (params.get("tags") or {}).items():
+        tags[str(key)] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return {
+        "target_ca": params.get("target_ca") or DEFAULT_TARGET_CA,
+        "environment_tag": params.get("environment_tag") or DEFAULT_ENVIRONMENT_TAG,
+        "expiring_within_days": params.get("expiring_within_days"),
+        "engines": list(params.get("engines") or []),
+        "identifiers": [str(i).lower() for i in params.get("identifiers") or []],
+        "tags": tags,
+    }
+
+
+# -- filters -----------------------------------------------------------------------------
+
+def match_engine(engine, patterns):
+    return not patterns or any(fnmatch.fnmatchcase(engine or "", p) for p in patterns)
+
+
+def match_identifier(names, patterns):
+    """True when any of ``names`` (instance id, cluster id, ARN) matches any pattern (globs allowed)."""
+    if not patterns:
+        return True
+    names = [n.lower() for n in names if n]
+    return any(fnmatch.fnmatchcase(n, p) for p in patterns for n in names)
+
+
+def match_tags(tags, wanted):
+    """Every wanted tag key present with one of the wanted values (globs allowed)."""
+    for key, values in (wanted or {}).items():
+        if key not in tags:
+            return False
+        if not any(fnmatch.fnmatchcase(str(tags[key]), v) for v in values):
+            return False
+    return True
+
+
+def prefilter_instance(db, options, cluster_tags=None):
+    """The filters decidable from DescribeDBInstances alone (engines, identifiers, tags)."""
+    if not match_engine(db.get("Engine"), options.get("engines")):
+        return False
+    if not match_identifier([db.get("DBInstanceIdentifier"), db.get("DBClusterIdentifier"), db.get("DBInstanceArn")],
+                            options.get("identifiers")):
+        return False
+    tags = dict(cluster_tags or {})
+    tags.update(tag_dict(db.get("TagList")))
+    return match_tags(tags, options.get("tags"))
+
+
+# -- raw responses to lookup tables -----------------------------------------------------------
+
+def region_certificates(response, now, target_ca=None):
+    """Facts about a region's CAs from a DescribeCertificates response (items plus DefaultCertificateForNewLaunches)."""
+    response = response or {}
+    certificates = []
+    override = None
+    override_till = None
+    for cert in response.get("Certificates") or []:
+        valid_till = parse_time(cert.get("ValidTill"))
+        days = days_until(valid_till, now)
+        item = {
+            "identifier": cert.get("CertificateIdentifier"),
+            "type": cert.get("CertificateType"),
+            "thumbprint": cert.get("Thumbprint"),
+            "valid_from": iso(cert.get("ValidFrom")),
+            "valid_till": iso(valid_till),
+            "days_left": days,
+            "expired": None if valid_till is None else valid_till <= now,
+            "customer_override": bool(cert.get("CustomerOverride", False)),
+            "customer_override_valid_till": iso(cert.get("CustomerOverrideValidTill")),
+            "arn": cert.get("CertificateArn"),
+        }
+        if item["customer_override"]:
+            override = item["identifier"]
+            override_till = item["customer_override_valid_till"]
+        certificates.append(item)
+    certificates.sort(key=lambda c: (c["valid_till"] or "", c["identifier"] or ""))
+    ids = [c["identifier"] for c in certificates]
+    return {
+        "certificates": certificates,
+        "default_ca_for_new_launches": response.get("DefaultCertificateForNewLaunches"),
+        "customer_override": override,
+        "customer_override_valid_till": override_till,
+        "target_ca_available": None if target_ca is None else target_ca in ids,
+    }
+
+
+def ca_validity(certificates):
+    """``{ca_id: valid_till datetime}`` from :func:`region_certificates`' list."""
+    return dict((c["identifier"], parse_time(c["valid_till"])) for c in certificates if c.get("identifier"))
+
+
+def engine_capabilities(engine_versions):
+    """``{(engine, version): {rotation_without_restart, supported_cas}}`` from DescribeDBEngineVersions items.
+
+    ``rotation_without_restart`` is ``unknown`` when the version does not report
+    SupportsCertificateRotationWithoutRestart; ``supported_cas`` None when it does
+    not report SupportedCACertificateIdentifiers.
+    """
+    caps = {}
+    for item in engine_versions or []:
+        key = (item.get("Engine"), item.get("EngineVersion"))
+        restart_free = item.get("SupportsCertificateRotationWithoutRestart")
+        cas = item.get("SupportedCACertificateIdentifiers")
+        caps[key] = {
+            "rotation_without_restart": bool(restart_free) if restart_free is not None else UNKNOWN,
+            "supported_cas": list(cas) if cas is not None else None,
+            "status": item.get("Status"),
+        }
+    return caps
+
+
+def engine_versions_needed(instances, options=None, clusters=None):
+    """``{engine: [versions]}`` to look up for the (pre-filtered, supported-engine) instances of a region."""
+    cluster_tags = dict((c.get("DBClusterIdentifier"), tag_dict(c.get("TagList"))) for c in clusters or [])
+    needed = {}
+    for db in instances or []:
+        engine = db.get("Engine")
+        version = db.get("EngineVersion")
+        if not engine or not version or not engine_supported(engine):
+            continue
+        if options is not None and not prefilter_instance(db, options, cluster_tags.get(db.get("DBClusterIdentifier"))):
+            continue
+        needed.setdefault(engine, set()).add(version)
+    return dict((engine, sorted(versions)) for engine, versions in needed.items())
+
+
+def cluster_type(cluster):
+    engine = cluster.get("Engine") or ""
+    if engine.startswith("aurora"):
+        return "aurora"
+    if engine in ("docdb", "neptune"):
+        return engine
+    return "multi_az_db_cluster"
+
+
+def cluster_members(clusters):
+    """``{instance_id: membership}`` from DescribeDBClusters: cluster id, type, role, cluster-level CA and tags."""
+    members = {}
+    for cluster in clusters or []:
+        ctype = cluster_type(cluster)
+        details = cluster.get("CertificateDetails") or {}
+        pending = ((cluster.get("PendingModifiedValues") or {}).get("CertificateDetails") or {}).get("CAIdentifier")
+        for member in cluster.get("DBClusterMembers") or []:
+            writer = bool(member.get("IsClusterWriter", False))
+            if ctype == "multi_az_db_cluster":
+                role = "multi_az_db_cluster"
+            else:
+                role = "writer" if writer else "reader"
+            members[member.get("DBInstanceIdentifier")] = {
+                "cluster_id": cluster.get("DBClusterIdentifier"),
+                "cluster_type": ctype,
+                "cluster_role": role,
+                "cluster_writer": writer,
+                "cluster_ca": details.get("CAIdentifier"),
+                "cluster_certificate_valid_till": details.get("ValidTill"),
+                "cluster_pending_ca": pending,
+                "cluster_tags": tag_dict(cluster.get("TagList")),
+                "cluster_arn": cluster.get("DBClusterArn"),
+            }
+    return members
+
+
+def maintenance_by_resource(actions):
+    """``{resource ARN: ca-certificate-rotation action details}`` from DescribePendingMaintenanceActions."""
+    result = {}
+    for resource in actions or []:
+        for detail in resource.get("PendingMaintenanceActionDetails") or []:
+            if detail.get("Action") == ROTATION_ACTION:
+                result[resource.get("ResourceIdentifier")] = {
+                    "action": detail.get("Action"),
+                    "description": detail.get("Description"),
+                    "auto_applied_after": iso(detail.get("AutoAppliedAfterDate")),
+                    "forced_apply": iso(detail.get("ForcedApplyDate")),
+                    "current_apply_date": iso(detail.get("CurrentApplyDate")),
+                    "opt_in_status": detail.get("OptInStatus"),
+                }
+    return result
+
+
+# -- classification ----------------------------------------------------------------------------
+
+def restart_facts(capability):
+    """``(rotation_without_restart, would_restart, supported_cas)`` for one engine version's capability (or None)."""
+    if not capability:
+        return UNKNOWN, UNKNOWN, None
+    restart_free = capability.get("rotation_without_restart", UNKNOWN)
+    if restart_free is True:
+        would_restart = False
+    elif restart_free is False:
+        would_restart = True
+    else:
+        would_restart = UNKNOWN
+    return restart_free, would_restart, capability.get("supported_cas")
+
+
+def classify(current_ca, target_ca, pending_ca=None, ca_days_left=None, ca_expired=None,
+             expiring_within_days=None, supported=True):
+    """``(needs_rotation, reason)`` for one database (see the module docstring for the reasons).
+
+    Checked in order: unsupported engine, already on the target, change to the target
+    pending, CA expired, CA expiring within ``expiring_within_days``, anything else
+    that is not the target.
+    """
+    if not supported:
+        return False, "unsupported_engine"
+    if current_ca == target_ca:
+        return False, "already_on_target"
+    if pending_ca and pending_ca == target_ca:
+        return False, "pending_change_to_target"
+    if ca_expired:
+        return True, "ca_expired"
+    if expiring_within_days is not None and ca_days_left is not None and ca_days_left <= expiring_within_days:
+        return True, "ca_expires_soon"
+    return True, "not_on_target_ca"
+
+
+def target_supported(supported_cas, target_ca):
+    if supported_cas is None:
+        return UNKNOWN
+    return target_ca in supported_cas
+
+
+def database_facts(db, region, context):
+    """The facts of one DescribeDBInstances item; ``context`` comes from :func:`region_context`."""
+    options = context["options"]
+    now = context["now"]
+    ident = db.get("DBInstanceIdentifier")
+    member = context["members"].get(ident) or {}
+    engine = db.get("Engine")
+    version = db.get("EngineVersion")
+    supported = engine_supported(engine)
+    details = db.get("CertificateDetails") or {}
+    current_ca = db.get("CACertificateIdentifier") or details.get("CAIdentifier") or member.get("cluster_ca")
+    pending_ca = (db.get("PendingModifiedValues") or {}).get("CACertificateIdentifier") or member.get("cluster_pending_ca")
+    certificate_valid_till = parse_time(details.get("ValidTill") or member.get("cluster_certificate_valid_till"))
+    ca_valid_till = context["ca_validity"].get(current_ca)
+    # The CA's validity decides expiry; without it (CA missing from DescribeCertificates) the server certificate's.
+    expiry = ca_valid_till or certificate_valid_till
+    ca_days_left = days_until(expiry, now)
+    ca_expired = None if expiry is None else expiry <= now
+    capability = context["capabilities"].get((engine, version)) if supported else None
+    restart_free, would_restart, supported_cas = restart_facts(capability)
+    needs_rotation, reason = classify(current_ca, options["target_ca"], pending_ca, ca_days_left, ca_expired,
+                                      options.get("expiring_within_days"), supported)
+    tags = tag_dict(db.get("TagList"))
+    endpoint = db.get("Endpoint") or {}
+    arn = db.get("DBInstanceArn")
+    maintenance = context["maintenance"].get(arn) or context["maintenance"].get(member.get("cluster_arn"))
+    return {
+        "identifier": ident,
+        "arn": arn,
+        "region": region,
+        "engine": engine,
+        "engine_version": version,
+        "engine_supported": supported,
+        "instance_class": db.get("DBInstanceClass"),
+        "status": db.get("DBInstanceStatus"),
+        "multi_az": bool(db.get("MultiAZ", False)),
+        "cluster_id": db.get("DBClusterIdentifier") or member.get("cluster_id"),
+        "cluster_type": member.get("cluster_type"),
+        "cluster_role": member.get("cluster_role"),
+        "cluster_writer": member.get("cluster_writer"),
+        "read_replica_source": db.get("ReadReplicaSourceDBInstanceIdentifier"),
+        "read_replicas": list(db.get("ReadReplicaDBInstanceIdentifiers") or []),
+        "endpoint_address": endpoint.get("Address"),
+        "endpoint_port": endpoint.get("Port") or db.get("DbInstancePort"),
+        "current_ca": current_ca,
+        "ca_valid_till": iso(ca_valid_till),
+        "ca_days_left": ca_days_left,
+        "ca_expired": ca_expired,
+        "certificate_valid_till": iso(certificate_valid_till),
+        "days_left": days_until(certificate_valid_till, now),
+        "pending_ca": pending_ca,
+        "pending_maintenance": maintenance,
+        "rotation_without_restart": restart_free,
+        "would_restart": would_restart,
+        "supported_cas": supported_cas,
+        "target_ca_supported": target_supported(supported_cas, options["target_ca"]) if supported else UNKNOWN,
+        "tags": tags,
+        "environment": environment_of(tags, options["environment_tag"], member.get("cluster_tags")),
+        "needs_rotation": needs_rotation,
+        "reason": reason,
+    }
+
+
+def region_context(raw, options, now):
+    """Lookup tables shared by every database of one region."""
+    certs = region_certificates(raw.get("certificates"), now, options["target_ca"])
+    return {
+        "options": options,
+        "now": now,
+        "certificates": certs,
+        "ca_validity": ca_validity(certs["certificates"]),
+        "capabilities": engine_capabilities(raw.get("engine_versions")),
+        "members": cluster_members(raw.get("clusters")),
+        "maintenance": maintenance_by_resource(raw.get("maintenance")),
+    }
+
+
+def keep(fact, options):
+    """The filters on a finished fact: engines, identifiers, tags (own or the cluster's) and expiry."""
+    if not match_engine(fact["engine"], options.get("engines")):
+        return False
+    if not match_identifier([fact["identifier"], fact["cluster_id"], fact["arn"]], options.get("identifiers")):
+        return False
+    days = options.get("expiring_within_days")
+    if days is not None and (fact["ca_days_left"] is None or fact["ca_days_left"] > days):
+        return False
+    return True
+
+
+def build_region(region, raw, options, now):
+    """``(databases, region_facts)`` for one region's raw responses, filters applied, sorted by identifier."""
+    context = region_context(raw, options, now)
+    databases = []
+    instances = raw.get("instances") or []
+    for db in instances:
+        member = context["members"].get(db.get("DBInstanceIdentifier")) or {}
+        tags = dict(member.get("cluster_tags") or {})
+        tags.update(tag_dict(db.get("TagList")))
+        if options.get("tags") and not match_tags(tags, options["tags"]):
+            continue
+        fact = database_facts(db, region, context)
+        if keep(fact, options):
+            databases.append(fact)
+    databases.sort(key=lambda f: f["identifier"] or "")
+    facts = dict(context["certificates"])
+    facts["region"] = region
+    facts["counts"] = counts(databases)
+    facts["counts"]["scanned"] = len(instances)
+    return databases, facts
+
+
+# -- summaries -------------------------------------------------------------------------------
+
+def restart_key(would_restart):
+    if would_restart is True:
+        return "restart"
+    if would_restart is False:
+        return "no_restart"
+    return UNKNOWN
+
+
+def _bump(table, key):
+    table[key] = table.get(key, 0) + 1
+
+
+def counts(databases):
+    """Per-region counts: databases, needs_rotation, by CA and by restart behaviour."""
+    result = {"databases": len(databases), "needs_rotation": 0, "by_ca": {},
+              "by_restart": {"restart": 0, "no_restart": 0, UNKNOWN: 0}}
+    for fact in databases:
+        if fact["needs_rotation"]:
+            result["needs_rotation"] += 1
+        _bump(result["by_ca"], fact["current_ca"] or UNKNOWN)
+        _bump(result["by_restart"], restart_key(fact["would_restart"]))
+    return result
+
+
+def summarize(databases, regions_queried=None, failed_regions=None):
+    """Estate-wide totals (see RETURN ``summary``)."""
+    summary = {
+        "regions_queried": len(regions_queried or []),
+        "regions_failed": len(failed_regions or []),
+        "databases": len(databases),
+        "needs_rotation": 0,
+        "by_ca": {},
+        "by_environment": {},
+        "by_engine": {},
+        "by_region": {},
+        "by_reason": {},
+        "by_restart": {"restart": 0, "no_restart": 0, UNKNOWN: 0},
+        "needs_rotation_by_restart": {"restart": 0, "no_restart": 0, UNKNOWN: 0},
+        "expired": 0,
+        "expiring": dict(("within_%d_days" % d, 0) for d in EXPIRY_HORIZONS),
+    }
+    for fact in databases:
+        key = restart_key(fact["would_restart"])
+        if fact["needs_rotation"]:
+            summary["needs_rotation"] += 1
+            _bump(summary["needs_rotation_by_restart"], key)
+        _bump(summary["by_restart"], key)
+        _bump(summary["by_ca"], fact["current_ca"] or UNKNOWN)
+        _bump(summary["by_environment"], fact["environment"] if fact["environment"] is not None else UNTAGGED)
+        _bump(summary["by_engine"], fact["engine"] or UNKNOWN)
+        _bump(summary["by_region"], fact["region"])
+        _bump(summary["by_reason"], fact["reason"])
+        if fact["ca_expired"]:
+            summary["expired"] += 1
+        days = fact["ca_days_left"]
+        if days is not None:
+            for horizon in EXPIRY_HORIZONS:
+                if days <= horizon:
+                    summary["expiring"]["within_%d_days" % horizon] += 1
+    return summary
+
+
+# -- AWS collection ----------------------------------------------------------------------------
+
+def gather_regions(clients, regions, options, concurrency=64, paginate=None, aws_errors=None, error_info=None):
+    """Fetch the raw responses of every region in parallel; ``{region: {"raw": {...}, "error": None | {...}}}``.
+
+    Per region: one paginated DescribeDBInstances (100 per page, tags included),
+    DescribeDBClusters, DescribePendingMaintenanceActions and DescribeCertificates,
+    then one paginated DescribeDBEngineVersions per distinct engine among the
+    instances that pass the engines/identifiers/tags filters (only their exact
+    versions, IncludeAll so deprecated versions are found too). Every task is a
+    leaf on one thread pool and the main thread orchestrates, so nothing waits
+    on a worker from a worker. The first failing call of a region marks the
+    whole region failed (``error``: region, operation, error_code, message).
+
+    ``clients.get("rds", region)`` must return a ready client (created in the
+    main thread beforehand); ``paginate``, ``aws_errors`` and ``error_info``
+    come from module_utils.aws (parameters so this module needs no boto3).
+    """
+    # Imported here so that the pure functions above need neither boto3 nor amazon.aws.
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    if paginate is None or aws_errors is None or error_info is None:
+        from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
+        paginate = paginate or aws_utils.paginate
+        aws_errors = aws_errors or aws_utils.AWS_ERRORS
+        error_info = error_info or aws_utils.error_info
+
+    states = dict((region, {"raw": {"engine_versions": []}, "error": None}) for region in regions)
+    if not regions:
+        return states
+    operations = dict((kind, operation) for kind, _m, _k, operation in REGION_CALLS)
+    operations["engine_versions"] = "DescribeDBEngineVersions"
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, 4 * len(regions)))) as pool:
+        futures = {}
+
+        def submit(region, kind, method, key, **params):
+            futures[pool.submit(paginate, clients.get("rds", region), method, key, **params)] = (region, kind)
+
+        for region in regions:
+            for kind, method, key, _operation in REGION_CALLS:
+                submit(region, kind, method, key)
+        while futures:
+            done, _pending = wait(list(futures), return_when=FIRST_COMPLETED)
+            for future in done:
+                region, kind = futures.pop(future)
+                state = states[region]
+                try:
+                    items, first = future.result()
+                except aws_errors as e:  # pylint: disable=catching-non-exception
+                    if state["error"] is None:
+                        state["error"] = dict(region=region, operation=operations[kind], **error_info(e))
+                        for other, (other_region, _kind) in list(futures.items()):
+                            if other_region == region and other.cancel():
+                                del futures[other]
+                    continue
+                if state["error"] is not None:
+                    continue
+                raw = state["raw"]
+                if kind == "engine_versions":
+                    raw["engine_versions"].extend(items)
+                    continue
+                if kind == "certificates":
+                    raw["certificates"] = {"Certificates": items,
+                                           "DefaultCertificateForNewLaunches": first.get("DefaultCertificateForNewLaunches")}
+                else:
+                    raw[kind] = items
+                if kind in ("instances", "clusters") and "instances" in raw and "clusters" in raw:
+                    needed = engine_versions_needed(raw["instances"], options, raw["clusters"])
+                    for engine, versions in sorted(needed.items()):
+                        submit(region, "engine_versions", "describe_db_engine_versions", "DBEngineVersions",
+                               Engine=engine, IncludeAll=True,
+                               Filters=[{"Name": "engine-version", "Values": versions}])
+    return states
+
+
+def target_ca_argument_spec():
+    """Argument spec of the rdsca.rotation.target_ca doc fragment."""
+    return dict(target_ca=dict(type="str", default=DEFAULT_TARGET_CA))

@@ -1,0 +1,586 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the rdsca.rotation collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: rds_ca_facts
+short_description: Inventory the certificate authorities of RDS and Aurora databases across regions
+version_added: 0.1.0
+description:
+  - Answers, for a whole AWS estate in one task, which databases are on a certificate authority (CA)
+    that expires, and what rotating each one would cost (a restart or not).
+  - For every DB instance (RDS, Aurora cluster members, Multi-AZ DB cluster members) it reports the
+    current CA and when it expires, any pending CA change or C(ca-certificate-rotation) maintenance
+    action, whether the exact engine version can rotate without a restart and which CAs it supports,
+    its environment (from a tag), and whether it needs rotating, with a reason.
+  - For every region it reports the CAs (C(DescribeCertificates)), the default CA for new launches
+    and any customer override; and a summary for the estate.
+  - "A fixed number of read-only calls per region, whatever the number of databases: one paginated
+    C(DescribeDBInstances) (100 per page, tags included), one C(DescribeDBClusters), one
+    C(DescribePendingMaintenanceActions), one C(DescribeCertificates), and one
+    C(DescribeDBEngineVersions) per distinct engine among the matching databases. Regions and calls
+    run in parallel threads; throttling and transient errors are retried with the amazon.aws
+    jittered backoff. RV(api_calls) reports what was sent."
+  - Filters (O(engines), O(identifiers), O(tags), O(expiring_within_days)) apply to the results; the
+    region-wide calls are the same whatever the filters, only the engine-version lookups follow them.
+  - The inventory is also set as the fact C(ansible_facts.rds_ca), for later tasks and plays on the same host.
+  - Read-only; C(changed) is always V(false).
+author:
+  - rdsca.rotation maintainers (@rdsca)
+options:
+  engines:
+    description:
+      - Only report databases whose engine matches one of these names or shell-style patterns,
+        for example V(postgres), V(mysql), V(mariadb), V(aurora-*), V(sqlserver-*), V(oracle-*).
+      - Each pattern must match at least one RDS engine, so that a typo fails instead of
+        silently matching nothing.
+      - V(docdb) and V(neptune) (and RDS Custom, V(custom-*)) instances, which the RDS API also
+        lists, are reported with RV(databases[].engine_supported=false) and the reason
+        C(unsupported_engine); this collection does not rotate them.
+    type: list
+    elements: str
+  identifiers:
+    description:
+      - Only report databases whose DB instance identifier, DB cluster identifier or ARN matches
+        one of these names or shell-style patterns (case-insensitive).
+      - Naming an Aurora or Multi-AZ DB cluster selects all its member instances.
+    type: list
+    elements: str
+  tags:
+    description:
+      - "Only report databases that carry all these tags, for example C(Environment: production)."
+      - A value may be a list (any of them matches) and may use shell-style patterns.
+      - A cluster member's tags are its own on top of its cluster's.
+    type: dict
+  expiring_within_days:
+    description:
+      - Only report databases whose CA expires within this many days (already expired ones
+        included), and give the reason C(ca_expires_soon) to those that need rotating and expire
+        within that many days.
+      - The CA's validity comes from C(DescribeCertificates) in the database's region; when that
+        CA is not listed, from the server certificate (C(CertificateDetails.ValidTill)).
+      - Must be 0 or more.
+    type: int
+  environment_tag:
+    description:
+      - The tag whose value classifies each database as staging, production, and so on
+        (RV(databases[].environment)), for staged rotation playbooks.
+      - Looked up on the instance, then case-insensitively, then on its cluster.
+    type: str
+    default: Environment
+notes:
+  - "C(needs_rotation) and its C(reason), in the order they are decided:
+    C(unsupported_engine) (false: DocumentDB, Neptune, RDS Custom),
+    C(already_on_target) (false: the current CA is O(target_ca)),
+    C(pending_change_to_target) (false: C(PendingModifiedValues) already holds O(target_ca)),
+    C(ca_expired) (true: the current CA has expired),
+    C(ca_expires_soon) (true: it expires within O(expiring_within_days)),
+    C(not_on_target_ca) (true: any other CA than O(target_ca))."
+  - "C(would_restart) is the cost of rotating now: V(false) when the exact engine version reports
+    C(SupportsCertificateRotationWithoutRestart), V(true) when it reports that it cannot, and
+    C(unknown) when C(DescribeDBEngineVersions) does not know that version."
+  - "Assuming a role: amazon.aws modules take no role ARN; use a O(profile) whose AWS config sets
+    C(role_arn) and C(source_profile), which is resolved once for all regions."
+  - "IAM permissions: C(rds:DescribeDBInstances), C(rds:DescribeDBClusters),
+    C(rds:DescribePendingMaintenanceActions), C(rds:DescribeCertificates),
+    C(rds:DescribeDBEngineVersions), and C(ec2:DescribeRegions) for O(regions=all)."
+seealso:
+  - name: Rotating your SSL/TLS certificate
+    description: The AWS guide to RDS CA rotation.
+    link: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL-certificate-rotation.html
+  - module: amazon.aws.rds_instance_info
+extends_documentation_fragment:
+  - rdsca.rotation.regions
+  - rdsca.rotation.target_ca
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Inventory the CAs of every database in three regions
+  rdsca.rotation.rds_ca_facts:
+    regions: [us-east-1, eu-west-1, ap-southeast-2]
+  register: inventory
+
+- name: Show what needs rotating, and which of those would restart
+  ansible.builtin.debug:
+    msg: >-
+      {{ inventory.summary.needs_rotation }} of {{ inventory.summary.databases }} databases need a new CA;
+      {{ inventory.summary.needs_rotation_by_restart.restart }} of them would restart.
+
+- name: Production PostgreSQL and Aurora PostgreSQL whose CA expires within 90 days, every enabled region
+  rdsca.rotation.rds_ca_facts:
+    regions: all
+    engines: [postgres, aurora-postgresql]
+    tags:
+      Environment: production
+    expiring_within_days: 90
+    target_ca: rds-ca-rsa4096-g1
+  register: expiring
+
+- name: Fail when any region cannot be read, and query through a custom endpoint for the whole group
+  module_defaults:
+    group/rdsca.rotation.rds_ca:
+      endpoint_url: "{{ rds_endpoint_url }}"
+      region: us-east-1
+  block:
+    - name: Inventory strictly
+      rdsca.rotation.rds_ca_facts:
+        regions: [us-east-1, eu-west-1]
+        strict: true
+
+- name: Staging databases that need rotation, from the facts set above (a later play can use them too)
+  ansible.builtin.set_fact:
+    staging_to_rotate: >-
+      {{ ansible_facts.rds_ca.databases
+         | selectattr('environment', 'equalto', 'staging')
+         | selectattr('needs_rotation')
+         | map(attribute='identifier') | list }}
+"""
+
+RETURN = r"""
+changed:
+  description: Always V(false), the module only reads.
+  returned: always
+  type: bool
+  sample: false
+generated_at:
+  description: When the inventory was taken (UTC); every C(days_left) counts from it.
+  returned: always
+  type: str
+  sample: "2026-11-28T15:39:29.097599+00:00"
+target_ca:
+  description: The O(target_ca) the classification used.
+  returned: always
+  type: str
+  sample: rds-ca-rsa2048-g1
+regions_queried:
+  description: The regions queried (O(regions), or the enabled regions for C(all)), sorted.
+  returned: always
+  type: list
+  elements: str
+  sample: [ap-southeast-2, eu-west-1, us-east-1]
+databases:
+  description:
+    - One entry per DB instance that passes the filters, sorted by region then identifier.
+    - Aurora and Multi-AZ DB cluster members are listed as instances, with their cluster.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    identifier:
+      description: DB instance identifier.
+      type: str
+      sample: orders-pg13-production
+    arn:
+      description: DB instance ARN.
+      type: str
+      sample: arn:aws:rds:us-east-1:123456789012:db:orders-pg13-production
+    region:
+      description: Region of the instance.
+      type: str
+      sample: us-east-1
+    engine:
+      description: Engine (C(postgres), C(aurora-postgresql), C(mysql)...).
+      type: str
+      sample: postgres
+    engine_version:
+      description: Exact engine version.
+      type: str
+      sample: "13.15"
+    engine_supported:
+      description: Whether this collection rotates this engine's CA (false for DocumentDB, Neptune, RDS Custom).
+      type: bool
+      sample: true
+    instance_class:
+      description: DB instance class.
+      type: str
+      sample: db.m5.large
+    status:
+      description: DB instance status.
+      type: str
+      sample: available
+    multi_az:
+      description: Whether the instance is a Multi-AZ (instance) deployment.
+      type: bool
+      sample: true
+    cluster_id:
+      description: DB cluster identifier, or null for a standalone instance.
+      type: str
+      sample: inventory-aurora
+    cluster_type:
+      description: C(aurora), C(multi_az_db_cluster), C(docdb), C(neptune), or null for a standalone instance.
+      type: str
+      sample: aurora
+    cluster_role:
+      description:
+        - C(writer) or C(reader) for an Aurora cluster member, C(multi_az_db_cluster) for a member of a
+          Multi-AZ DB cluster (whose CA is changed on the cluster), null for a standalone instance.
+      type: str
+      sample: writer
+    cluster_writer:
+      description: Whether this member is its cluster's writer (null for a standalone instance).
+      type: bool
+      sample: true
+    read_replica_source:
+      description: Identifier (or ARN, across regions) of the instance this read replica replicates, else null.
+      type: str
+      sample: orders-pg13-production
+    read_replicas:
+      description: Identifiers of this instance's read replicas.
+      type: list
+      elements: str
+      sample: [orders-pg13-replica]
+    endpoint_address:
+      description: Endpoint host name (null while the instance is being created).
+      type: str
+      sample: orders-pg13-production.c1fd162ee33d3.us-east-1.rds.amazonaws.com
+    endpoint_port:
+      description: Endpoint port.
+      type: int
+      sample: 5432
+    current_ca:
+      description: The CA the instance uses (C(CACertificateIdentifier)).
+      type: str
+      sample: rds-ca-2019
+    ca_valid_till:
+      description: When the current CA expires, from C(DescribeCertificates) in the region (null if not listed there).
+      type: str
+      sample: "2024-08-22T17:08:50+00:00"
+    ca_days_left:
+      description:
+        - Whole days until the current CA expires (negative once expired), from RV(databases[].ca_valid_till),
+          or from RV(databases[].certificate_valid_till) when the CA is not listed. Null if neither is known.
+      type: int
+      sample: -828
+    ca_expired:
+      description: Whether the current CA has expired (null if unknown).
+      type: bool
+      sample: true
+    certificate_valid_till:
+      description: When the instance's server certificate expires (C(CertificateDetails.ValidTill)).
+      type: str
+      sample: "2024-08-22T17:08:50+00:00"
+    days_left:
+      description: Whole days until the server certificate expires (negative once expired), null if unknown.
+      type: int
+      sample: -828
+    pending_ca:
+      description:
+        - The CA of a pending modification (C(PendingModifiedValues.CACertificateIdentifier); for a Multi-AZ DB
+          cluster member, the cluster's pending C(CertificateDetails)), else null.
+      type: str
+      sample: rds-ca-rsa2048-g1
+    pending_maintenance:
+      description: The pending C(ca-certificate-rotation) maintenance action of the instance, else null.
+      type: dict
+      contains:
+        action:
+          description: Always C(ca-certificate-rotation).
+          type: str
+          sample: ca-certificate-rotation
+        description:
+          description: The action's description.
+          type: str
+          sample: Certificate rotation
+        auto_applied_after:
+          description: Date after which it is applied in the maintenance window.
+          type: str
+          sample: "2026-12-01T00:00:00+00:00"
+        forced_apply:
+          description: Date on which it is applied regardless of the maintenance window.
+          type: str
+          sample: "2027-01-15T00:00:00+00:00"
+        current_apply_date:
+          description: When it is due to be applied given the opt-in status, or null.
+          type: str
+          sample: "2026-11-29T05:00:00+00:00"
+        opt_in_status:
+          description: C(immediate), C(next-maintenance), or null when not opted in.
+          type: str
+          sample: next-maintenance
+    rotation_without_restart:
+      description:
+        - V(true) or V(false) as C(DescribeDBEngineVersions) reports C(SupportsCertificateRotationWithoutRestart)
+          for this exact engine version; the string C(unknown) when that version (or the field) is not reported,
+          and for unsupported engines.
+      type: raw
+      sample: true
+    would_restart:
+      description: Whether rotating the CA now would restart the instance; V(true), V(false) or C(unknown).
+      type: raw
+      sample: false
+    supported_cas:
+      description: The CAs this engine version supports (C(SupportedCACertificateIdentifiers)), null if unknown.
+      type: list
+      elements: str
+      sample: [rds-ca-2019, rds-ca-rsa2048-g1, rds-ca-rsa4096-g1, rds-ca-ecc384-g1]
+    target_ca_supported:
+      description: Whether the engine version supports O(target_ca); V(true), V(false) or C(unknown).
+      type: raw
+      sample: true
+    tags:
+      description: The instance's own tags.
+      type: dict
+      sample: {Environment: production, Team: orders}
+    environment:
+      description: Value of the O(environment_tag) tag (instance first, then its cluster), null if untagged.
+      type: str
+      sample: production
+    needs_rotation:
+      description: Whether the instance should be moved to O(target_ca) (see the notes).
+      type: bool
+      sample: true
+    reason:
+      description:
+        - Why (not) rotate, one of C(unsupported_engine), C(already_on_target), C(pending_change_to_target), C(ca_expired),
+          C(ca_expires_soon) or C(not_on_target_ca) (see the notes).
+      type: str
+      sample: ca_expired
+regions:
+  description: Per queried region that did not fail, its CAs and counts.
+  returned: always
+  type: dict
+  sample:
+    eu-west-1:
+      region: eu-west-1
+      default_ca_for_new_launches: rds-ca-rsa4096-g1
+      customer_override: rds-ca-rsa4096-g1
+      customer_override_valid_till: "2121-05-24T23:03:20+00:00"
+      target_ca_available: true
+      certificates:
+        - identifier: rds-ca-2019
+          type: CA
+          thumbprint: d40ddb29e3750dffa671c3140bbf5f478d1c8096
+          valid_from: "2019-08-22T17:08:50+00:00"
+          valid_till: "2024-08-22T17:08:50+00:00"
+          days_left: -828
+          expired: true
+          customer_override: false
+          customer_override_valid_till: null
+          arn: arn:aws:rds:eu-west-1::cert:rds-ca-2019
+      counts:
+        databases: 5
+        scanned: 5
+        needs_rotation: 4
+        by_ca: {rds-ca-2019: 4, rds-ca-rsa4096-g1: 1}
+        by_restart: {restart: 2, no_restart: 3, unknown: 0}
+  contains:
+    region:
+      description: The region.
+      type: str
+    certificates:
+      description:
+        - The region's CAs from C(DescribeCertificates), oldest expiry first. Each has C(identifier), C(type),
+          C(thumbprint), C(valid_from), C(valid_till), C(days_left), C(expired), C(customer_override),
+          C(customer_override_valid_till) and C(arn).
+      type: list
+      elements: dict
+    default_ca_for_new_launches:
+      description: C(DefaultCertificateForNewLaunches).
+      type: str
+    customer_override:
+      description: The CA set as the account's override for new launches in this region (C(ModifyCertificates)), else null.
+      type: str
+    customer_override_valid_till:
+      description: When that override expires, else null.
+      type: str
+    target_ca_available:
+      description: Whether O(target_ca) is one of the region's CAs.
+      type: bool
+    counts:
+      description:
+        - C(databases) reported (after filters), C(scanned) (every instance of the region), C(needs_rotation),
+          C(by_ca) (current CA to count) and C(by_restart) (C(restart), C(no_restart), C(unknown)).
+      type: dict
+failed_regions:
+  description: The regions that could not be queried (see O(strict)), with the first error.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{region: ap-southeast-2, operation: DescribeDBInstances, error_code: AccessDenied,
+            message: "User is not authorized to perform this action"}]
+  contains:
+    region:
+      description: The region.
+      type: str
+    operation:
+      description: The API operation that failed.
+      type: str
+    error_code:
+      description: The AWS error code (or the botocore exception name for connection errors).
+      type: str
+    message:
+      description: The AWS error message.
+      type: str
+summary:
+  description: Totals over RV(databases).
+  returned: always
+  type: dict
+  contains:
+    regions_queried:
+      description: Number of regions queried.
+      type: int
+    regions_failed:
+      description: Number of regions in RV(failed_regions).
+      type: int
+    databases:
+      description: Number of databases reported.
+      type: int
+    needs_rotation:
+      description: Number of databases that need rotation.
+      type: int
+    by_ca:
+      description: Current CA to number of databases.
+      type: dict
+    by_environment:
+      description: Environment to number of databases (C(untagged) for those without the tag).
+      type: dict
+    by_engine:
+      description: Engine to number of databases.
+      type: dict
+    by_region:
+      description: Region to number of databases.
+      type: dict
+    by_reason:
+      description: Reason to number of databases.
+      type: dict
+    by_restart:
+      description: C(restart), C(no_restart) and C(unknown) to number of databases, if rotated now.
+      type: dict
+    needs_rotation_by_restart:
+      description: The same, counting only the databases that need rotation - the cost of rotating.
+      type: dict
+    expired:
+      description: Number of databases whose CA has expired.
+      type: int
+    expiring:
+      description: C(within_30_days), C(within_90_days), C(within_180_days), C(within_365_days) - databases whose CA
+        expires within that many days, expired ones included.
+      type: dict
+  sample:
+    regions_queried: 3
+    regions_failed: 0
+    databases: 14
+    needs_rotation: 9
+    by_ca: {rds-ca-2019: 10, rds-ca-rsa2048-g1: 3, rds-ca-rsa4096-g1: 1}
+    by_environment: {production: 9, staging: 4, untagged: 1}
+    by_engine: {postgres: 8, aurora-postgresql: 3, mysql: 2, mariadb: 1}
+    by_region: {us-east-1: 8, eu-west-1: 5, ap-southeast-2: 1}
+    by_reason: {ca_expired: 9, already_on_target: 3, pending_change_to_target: 1, not_on_target_ca: 1}
+    by_restart: {restart: 5, no_restart: 9, unknown: 0}
+    needs_rotation_by_restart: {restart: 4, no_restart: 5, unknown: 0}
+    expired: 10
+    expiring: {within_30_days: 10, within_90_days: 10, within_180_days: 10, within_365_days: 10}
+api_calls:
+  description:
+    - HTTP requests sent, per region and API operation, retries included. C(ec2:DescribeRegions) (for
+      O(regions=all)) is counted under the region it was sent to.
+  returned: always
+  type: dict
+  sample:
+    us-east-1: {DescribeDBInstances: 1, DescribeDBClusters: 1, DescribePendingMaintenanceActions: 1,
+                DescribeCertificates: 1, DescribeDBEngineVersions: 3}
+ansible_facts:
+  description: The inventory, for later tasks and plays.
+  returned: always
+  type: dict
+  contains:
+    rds_ca:
+      description:
+        - RV(databases), RV(regions), RV(summary), RV(failed_regions), RV(regions_queried), RV(target_ca) and
+          RV(generated_at), as returned by the module.
+      type: dict
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import AWS_ERRORS
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import CallCounter
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import RegionClients
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import check_regions_option
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import error_info
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import paginate
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import regions_argument_spec
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import resolve_regions
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import utcnow
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import DEFAULT_ENVIRONMENT_TAG
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import build_region
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import filter_options
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import gather_regions
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import summarize
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import target_ca_argument_spec
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import validate_options
+
+
+def argument_spec():
+    spec = dict(
+        engines=dict(type="list", elements="str"),
+        identifiers=dict(type="list", elements="str"),
+        tags=dict(type="dict"),
+        expiring_within_days=dict(type="int"),
+        environment_tag=dict(type="str", default=DEFAULT_ENVIRONMENT_TAG),
+    )
+    spec.update(regions_argument_spec())
+    spec.update(target_ca_argument_spec())
+    return spec
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+
+    problems = check_regions_option(params["regions"]) + validate_options(params)
+    if params["concurrency"] < 1:
+        problems.append("concurrency must be 1 or more, got %s" % params["concurrency"])
+    if problems:
+        module.fail_json(msg="Invalid options: %s" % "; ".join(problems), problems=problems)
+    options = filter_options(params)
+
+    counter = CallCounter()
+    clients = RegionClients(module, counter)
+    regions = sorted(set(resolve_regions(module, clients, params["regions"])))
+    clients.prepare("rds", regions)
+
+    now = utcnow()
+    states = gather_regions(clients, regions, options, concurrency=params["concurrency"],
+                            paginate=paginate, aws_errors=AWS_ERRORS, error_info=error_info)
+
+    databases = []
+    region_facts = {}
+    failed_regions = []
+    for region in regions:
+        state = states[region]
+        if state["error"] is not None:
+            failed_regions.append(state["error"])
+            continue
+        found, facts = build_region(region, state["raw"], options, now)
+        databases.extend(found)
+        region_facts[region] = facts
+        if facts["target_ca_available"] is False:
+            module.warn("target_ca %s is not among the CAs of %s" % (options["target_ca"], region))
+
+    inventory = dict(
+        generated_at=now.isoformat(),
+        target_ca=options["target_ca"],
+        regions_queried=regions,
+        databases=databases,
+        regions=region_facts,
+        failed_regions=failed_regions,
+        summary=summarize(databases, regions, failed_regions),
+    )
+    result = dict(inventory, changed=False, api_calls=counter.snapshot(), ansible_facts=dict(rds_ca=inventory))
+
+    if failed_regions:
+        described = ", ".join("%s (%s: %s)" % (f["region"], f["error_code"], f["message"]) for f in failed_regions)
+        if params["strict"]:
+            module.fail_json(msg="Could not query %d region(s): %s" % (len(failed_regions), described), **result)
+        module.warn("Could not query %d region(s), reported in failed_regions: %s" % (len(failed_regions), described))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

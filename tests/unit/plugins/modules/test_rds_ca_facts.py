@@ -1,0 +1,130 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Unit tests for the rds_ca_facts module's glue: validation, result assembly, strict mode (AWS mocked out)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.rdsca.rotation.plugins.modules import rds_ca_facts
+
+CERTIFICATES = {"Certificates": [
+    {"CertificateIdentifier": "rds-ca-2019", "CertificateType": "CA", "ValidTill": "2024-08-22T17:08:50+00:00"},
+    {"CertificateIdentifier": "rds-ca-rsa2048-g1", "CertificateType": "CA", "ValidTill": "2061-05-24T22:59:00+00:00"},
+], "DefaultCertificateForNewLaunches": "rds-ca-rsa2048-g1"}
+
+
+def raw(region, *instances):
+    return {"raw": {
+        "instances": [{"DBInstanceIdentifier": ident, "DBInstanceArn": "arn:aws:rds:%s:1:db:%s" % (region, ident),
+                       "Engine": "postgres", "EngineVersion": "16.3", "CACertificateIdentifier": ca,
+                       "TagList": [{"Key": "Environment", "Value": "staging"}]} for ident, ca in instances],
+        "clusters": [], "maintenance": [], "certificates": CERTIFICATES,
+        "engine_versions": [{"Engine": "postgres", "EngineVersion": "16.3",
+                             "SupportsCertificateRotationWithoutRestart": True,
+                             "SupportedCACertificateIdentifiers": ["rds-ca-2019", "rds-ca-rsa2048-g1"]}],
+    }, "error": None}
+
+
+class Exit(Exception):
+    def __init__(self, kind, result):
+        super().__init__(kind)
+        self.kind = kind
+        self.result = result
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """No AWS: regions resolve to the list given, gather_regions returns canned states."""
+    calls = {"gather": 0, "clients": 0}
+    states = {}
+
+    class Clients:
+        def __init__(self, module, counter):
+            calls["clients"] += 1
+            self.counter = counter
+
+        def prepare(self, service, regions):
+            assert service == "rds"
+
+    def gather(clients, regions, options, **kwargs):
+        calls["gather"] += 1
+        calls["options"] = options
+        calls["concurrency"] = kwargs["concurrency"]
+        clients.counter.add(regions[0], "DescribeDBInstances")
+        return dict((r, states[r]) for r in regions)
+
+    monkeypatch.setattr(rds_ca_facts, "RegionClients", Clients)
+    monkeypatch.setattr(rds_ca_facts, "resolve_regions", lambda module, clients, regions: list(regions or ["us-east-1"]))
+    monkeypatch.setattr(rds_ca_facts, "gather_regions", gather)
+
+    def exit_json(self, **kwargs):
+        raise Exit("exit", kwargs)
+
+    def fail_json(self, **kwargs):
+        raise Exit("fail", kwargs)
+
+    monkeypatch.setattr(rds_ca_facts.AnsibleAWSModule, "exit_json", exit_json)
+    monkeypatch.setattr(rds_ca_facts.AnsibleAWSModule, "fail_json", fail_json)
+    calls["states"] = states
+    return calls
+
+
+def run(args):
+    params = {"access_key": "AKIAFAKE", "secret_key": "fake", "region": "us-east-1"}
+    params.update(args)
+    with patch_module_args(params):
+        with pytest.raises(Exit) as caught:
+            rds_ca_facts.main()
+    return caught.value
+
+
+def test_result_and_facts(aws):
+    aws["states"]["us-east-1"] = raw("us-east-1", ("a", "rds-ca-2019"), ("b", "rds-ca-rsa2048-g1"))
+    aws["states"]["eu-west-1"] = raw("eu-west-1", ("c", "rds-ca-2019"))
+    outcome = run({"regions": ["us-east-1", "eu-west-1"], "_ansible_check_mode": True, "concurrency": 3,
+                   "tags": {"Environment": "staging"}})
+    assert outcome.kind == "exit"
+    result = outcome.result
+    assert result["changed"] is False
+    assert result["regions_queried"] == ["eu-west-1", "us-east-1"]
+    assert [(d["region"], d["identifier"], d["reason"]) for d in result["databases"]] == [
+        ("eu-west-1", "c", "ca_expired"), ("us-east-1", "a", "ca_expired"), ("us-east-1", "b", "already_on_target")]
+    assert result["summary"]["needs_rotation"] == 2
+    assert result["failed_regions"] == []
+    assert result["api_calls"] == {"eu-west-1": {"DescribeDBInstances": 1}}
+    assert result["target_ca"] == "rds-ca-rsa2048-g1"
+    facts = result["ansible_facts"]["rds_ca"]
+    assert facts["databases"] == result["databases"] and facts["summary"] == result["summary"]
+    assert aws["concurrency"] == 3 and aws["options"]["tags"] == {"Environment": ["staging"]}
+
+
+def test_failed_region_tolerant_then_strict(aws):
+    aws["states"]["us-east-1"] = raw("us-east-1", ("a", "rds-ca-2019"))
+    aws["states"]["eu-west-1"] = {"raw": {}, "error": {"region": "eu-west-1", "operation": "DescribeDBInstances",
+                                                       "error_code": "AccessDenied", "message": "denied"}}
+    tolerant = run({"regions": ["us-east-1", "eu-west-1"]})
+    assert tolerant.kind == "exit"
+    assert tolerant.result["failed_regions"] == [aws["states"]["eu-west-1"]["error"]]
+    assert list(tolerant.result["regions"]) == ["us-east-1"]
+    assert tolerant.result["summary"]["regions_failed"] == 1
+    strict = run({"regions": ["us-east-1", "eu-west-1"], "strict": True})
+    assert strict.kind == "fail"
+    assert strict.result["msg"] == "Could not query 1 region(s): eu-west-1 (AccessDenied: denied)"
+    assert [d["identifier"] for d in strict.result["databases"]] == ["a"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"regions": ["us-east-1", "mars-1"]}, "'mars-1' is not an AWS region name"),
+    ({"expiring_within_days": -1}, "expiring_within_days must be 0 or more"),
+    ({"engines": ["pg"]}, "'pg' matches no RDS engine"),
+    ({"concurrency": 0}, "concurrency must be 1 or more"),
+])
+def test_bad_input_fails_before_any_client(aws, args, message):
+    outcome = run(args)
+    assert outcome.kind == "fail"
+    assert message in outcome.result["msg"]
+    assert aws["clients"] == 0 and aws["gather"] == 0
