@@ -1,0 +1,610 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the rdsca.rotation collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: rds_ssl_usage
+short_description: Prove who uses SSL/TLS on RDS databases, whether it is enforced, and which CA each endpoint presents
+version_added: 0.1.0
+description:
+  - Answers "if I rotate the CA, who breaks?" for one database or a list (for example the
+    RV(rdsca.rotation.rds_ca_facts#module:databases) list), concurrently; one database failing never stops the others.
+  - B(Enforcement.) C(rds.force_ssl) (PostgreSQL, SQL Server) or C(require_secure_transport) (MySQL, MariaDB) from the
+    instance's parameter group (the cluster parameter group for Aurora and Multi-AZ DB cluster members) through
+    C(DescribeDBParameters), else the engine default (PostgreSQL C(0) before 15, C(1) from 15; C(0) elsewhere), and the
+    value the running server reports when credentials are given. SQL Server's pre-login answer also says whether it
+    requires encryption.
+  - B(Sessions.) With credentials, every client session but the module's own, with user, database, application name,
+    client address, SSL/TLS state, TLS version and cipher. PostgreSQL from C(pg_stat_activity) joined with
+    C(pg_stat_ssl); MySQL and MariaDB from C(performance_schema.threads) (C(CONNECTION_TYPE) C(SSL/TLS) or C(TCP/IP))
+    joined with the processlist. Without performance_schema the processlist still lists sessions, with an unknown TLS
+    state, and the server's C(Ssl_finished_accepts) counter still reveals TLS handshakes. Plaintext sessions are listed too.
+  - B(Sampling window.) With O(sample_seconds), sessions are listed again every O(sample_interval) seconds and merged
+    into distinct sessions and distinct clients (user, address, application), so short-lived clients are caught;
+    the result says how long it watched. A single look (the AWS documentation's query) only shows the sessions open at
+    that instant.
+  - B(Endpoint probe), without credentials. A TCP connection to the endpoint (or O(connect_host)/O(connect_port)), the
+    engine's TLS upgrade (PostgreSQL C(SSLRequest), the MySQL handshake, SQL Server's TDS pre-login; direct TLS for
+    Oracle and Db2 on the SSL listener port, O(probe_port)) and the certificate the server presents - issuer, the RDS CA
+    identifier it belongs to (C(Amazon RDS us-east-1 Root CA RSA2048 G1) is C(rds-ca-rsa2048-g1)), expiry, and whether
+    it verifies against O(ca_bundle) with hostname checking on the endpoint address.
+  - When verification fails, a second handshake without verification reads the certificate so that the result can say
+    what was presented. That handshake sends no credentials and no query and is closed right after the TLS handshake;
+    it never counts as verified. The module's own database connection always verifies (chain and endpoint name)
+    unless O(ssl_mode=disable).
+  - B(Verdict.) RV(databases[].ssl_in_use) C(yes), C(no) or C(unknown) with the reason, RV(databases[].ssl_enforced),
+    the distinct SSL clients, and RV(databases[].safe_without_restart) - whether rotating with
+    C(CertificateRotationRestart=false) is safe, which is only the case when SSL/TLS is provably unused over the
+    window (at least two samples) and not enforced.
+  - Engines without a session query (Oracle, SQL Server, Db2) get enforcement and the probe, and
+    RV(databases[].ssl_in_use=unknown) with the reason.
+  - Read-only; runs the same in check mode; never reports a change.
+  - "API calls per region: one C(DescribeDBInstances) (filtered on the identifiers), one C(DescribeDBClusters) when
+    cluster members are listed, and one paginated C(DescribeDBParameters)/C(DescribeDBClusterParameters) per distinct
+    parameter group."
+author:
+  - rdsca.rotation maintainers (@rdsca)
+options:
+  identifier:
+    description:
+      - The DB instance identifier of the one database to inspect, in the connection region (O(region)).
+      - Mutually exclusive with O(databases).
+    type: str
+  databases:
+    description:
+      - The databases to inspect. Items of the RV(rdsca.rotation.rds_ca_facts#module:databases) list returned by
+        M(rdsca.rotation.rds_ca_facts) work as they are; other keys are ignored.
+      - Each item needs at least C(identifier) and C(region) (the connection region when missing). C(engine),
+        C(engine_version), C(endpoint_address) and C(endpoint_port) are taken from the item when present, else from
+        C(DescribeDBInstances).
+      - Per-database overrides C(connect_host), C(connect_port), C(probe_port) and C(login_db) are honoured
+        (for example one tunnel port per database).
+      - Mutually exclusive with O(identifier).
+    type: list
+    elements: dict
+  login_user:
+    description:
+      - Database user to list sessions with. Without it, only enforcement and the endpoint probe are reported.
+      - PostgreSQL needs C(pg_read_all_stats) (C(pg_monitor), granted to C(rds_superuser)) to see other roles' TLS state;
+        MySQL and MariaDB need C(PROCESS) and C(SELECT) on C(performance_schema). Without them
+        RV(databases[].ssl_in_use) stays C(unknown) unless SSL sessions are seen.
+    type: str
+  login_password:
+    description:
+      - Password of O(login_user). Never logged or returned, and removed from every error message.
+      - Mutually exclusive with O(iam_auth=true).
+    type: str
+  login_db:
+    description:
+      - Database to connect to. Default C(postgres) for PostgreSQL, none for MySQL and MariaDB.
+    type: str
+  iam_auth:
+    description:
+      - Log in with an IAM database authentication token generated with boto3 (C(generate_db_auth_token)) for
+        O(login_user), instead of a password. Requires IAM database authentication on the instance and TLS.
+    type: bool
+    default: false
+  ssl_mode:
+    description:
+      - How the module's own database connection is protected.
+      - C(verify-full) (default) uses TLS with full verification of the chain against O(ca_bundle) and of the
+        endpoint address, also through O(connect_host).
+      - C(disable) connects in plaintext. Only for servers that do not offer TLS; the password then travels in clear.
+    type: str
+    choices: [verify-full, disable]
+    default: verify-full
+  ca_bundle:
+    description:
+      - PEM file of the CA certificates to verify endpoints against, for example the RDS global bundle
+        (C(https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)).
+      - The system trust store when unset.
+    type: path
+  connect_host:
+    description:
+      - Host (name or IP) the TCP connections go to when it is not the endpoint address, for example C(127.0.0.1)
+        with an SSH tunnel or a port forward. TLS is still verified against the endpoint address.
+      - Applies to every database unless an item sets its own C(connect_host).
+    type: str
+  connect_port:
+    description:
+      - Port the TCP connections go to, when it is not the endpoint port (a tunnel).
+      - Applies to every database unless an item sets its own C(connect_port).
+    type: int
+  probe:
+    description:
+      - Whether to probe the endpoint's certificate (no credentials needed).
+    type: bool
+    default: true
+  probe_port:
+    description:
+      - Port of the TLS listener to probe when it is not the endpoint port, for example the Oracle SSL option's
+        port (2484 by default).
+    type: int
+  sample_seconds:
+    description:
+      - How long to watch sessions. C(0) takes a single snapshot, which cannot prove that SSL/TLS is unused.
+    type: float
+    default: 0
+  sample_interval:
+    description:
+      - Seconds between two session listings during O(sample_seconds).
+    type: float
+    default: 1
+  exclude_users:
+    description:
+      - Database users whose sessions are not reported (RDS's own management users by default).
+    type: list
+    elements: str
+    default: [rdsadmin, rdsrepladmin]
+  timeout:
+    description:
+      - Seconds to wait for a TCP connection, a TLS handshake or a login.
+    type: float
+    default: 10
+  max_workers:
+    description:
+      - How many databases are inspected at the same time (each sampling window runs in its own worker).
+    type: int
+    default: 8
+  strict:
+    description:
+      - When V(true), the task fails if any database could not be fully inspected (RV(databases[].error) set), still
+        returning every result. When V(false), such databases are reported with a warning.
+    type: bool
+    default: false
+notes:
+  - Needs C(psycopg2) for PostgreSQL sessions and C(PyMySQL) (1.0 or later) for MySQL and MariaDB sessions, only when
+    O(login_user) is set. C(cryptography), when installed, adds key type and signature details to certificates.
+  - Python 3.13 and later report the full chain the server presented; earlier versions report the leaf and its
+    issuer (and the chain when the interpreter exposes it), and the CA identifier comes from the issuer names.
+  - With MySQL and MariaDB the counter C(Ssl_finished_accepts) is read before and after the window; a rise means
+    TLS clients connected, even between two samples.
+seealso:
+  - module: rdsca.rotation.rds_ca_facts
+  - name: Rotating your SSL/TLS certificate
+    description: The AWS documentation on CA rotation, including the session query this module extends.
+    link: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL-certificate-rotation.html
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Who would break? Watch every database for two minutes
+  rdsca.rotation.rds_ssl_usage:
+    databases: "{{ inventory.databases }}"
+    login_user: monitor
+    login_password: "{{ vault_monitor_password }}"
+    ca_bundle: /etc/pki/rds/global-bundle.pem
+    sample_seconds: 120
+    sample_interval: 2
+  register: usage
+
+- name: Databases that can be rotated without a restart
+  ansible.builtin.debug:
+    msg: "{{ usage.databases | selectattr('safe_without_restart') | map(attribute='identifier') | list }}"
+
+- name: Which CA does each endpoint present? No credentials needed
+  rdsca.rotation.rds_ssl_usage:
+    databases: "{{ inventory.databases }}"
+    ca_bundle: /etc/pki/rds/global-bundle.pem
+
+- name: One database through an SSH tunnel on localhost:15432, IAM authentication
+  rdsca.rotation.rds_ssl_usage:
+    identifier: orders-production
+    region: eu-west-1
+    connect_host: 127.0.0.1
+    connect_port: 15432
+    login_user: iam_monitor
+    iam_auth: true
+    ca_bundle: /etc/pki/rds/eu-west-1-bundle.pem
+    sample_seconds: 30
+    strict: true
+"""
+
+RETURN = r"""
+databases:
+  description: One entry per database, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    identifier:
+      description: DB instance identifier.
+      type: str
+      sample: orders-production
+    region:
+      description: Region of the database.
+      type: str
+      sample: us-east-1
+    engine:
+      description: Engine, from the item or C(DescribeDBInstances).
+      type: str
+      sample: postgres
+    engine_version:
+      description: Engine version.
+      type: str
+      sample: "16.3"
+    status:
+      description: Instance status from C(DescribeDBInstances).
+      type: str
+      sample: available
+    endpoint_address:
+      description: Endpoint address, the TLS server name verified.
+      type: str
+      sample: orders-production.c1a2b3c4d5e6.us-east-1.rds.amazonaws.com
+    endpoint_port:
+      description: Endpoint port.
+      type: int
+      sample: 5432
+    connect_host:
+      description: Where the TCP connections went.
+      type: str
+      sample: 127.0.0.1
+    connect_port:
+      description: Port the TCP connections went to.
+      type: int
+      sample: 15432
+    current_ca:
+      description: CA identifier the API reports for the instance.
+      type: str
+      sample: rds-ca-rsa2048-g1
+    enforcement:
+      description: Whether SSL/TLS is enforced, and where that comes from.
+      type: dict
+      contains:
+        parameter:
+          description: C(rds.force_ssl) or C(require_secure_transport); null for engines without one.
+          type: str
+        parameter_group:
+          description: The (cluster) parameter group looked up.
+          type: str
+        parameter_group_type:
+          description: C(instance) or C(cluster).
+          type: str
+        parameter_apply_status:
+          description: The instance's C(ParameterApplyStatus) (C(pending-reboot) means the group is not applied yet).
+          type: str
+        parameter_source:
+          description: C(Source) of the parameter in the group (C(user), C(system), C(engine-default)).
+          type: str
+        api_value:
+          description: The value from the parameter group, or the engine default when the group does not list it.
+          type: str
+          sample: "1"
+        api_source:
+          description: C(parameter_group) or C(engine_default).
+          type: str
+        engine_default:
+          description: The engine default for this engine version.
+          type: str
+          sample: "0"
+        live_value:
+          description: The value the running server reports (needs credentials).
+          type: str
+        live_error:
+          description: Why the live value could not be read.
+          type: str
+        enforced:
+          description: C(true), C(false) or C(unknown).
+          type: raw
+        enforced_by:
+          description: What decided - C(live), C(parameter_group), C(engine_default) or C(tds_prelogin).
+          type: str
+        note:
+          description: Inconsistencies worth knowing, for example plaintext sessions on a server whose parameter group enforces TLS.
+          type: str
+        error:
+          description: Why the parameter group could not be read.
+          type: str
+    probe:
+      description:
+        - What the endpoint presented; null when O(probe=false) or the endpoint is unknown.
+        - "Keys: C(server_name), C(connect_host), C(connect_port), C(protocol), C(trust_store), C(reachable),
+          C(tls_supported), C(tls_version), C(cipher), C(certificate) (subject, subject_cn, issuer, issuer_cn,
+          serial_number, not_before, not_after, days_left, expired, dns_names, ip_addresses, sha256_fingerprint,
+          public_key, signature_hash), C(chain) (the rest of the presented chain when Python exposes it),
+          C(presented_ca), C(presented_ca_region), C(verified), C(verify_error), C(verify_code),
+          C(hostname_matches), C(trust_anchor), C(read_by) (C(verified_handshake) or C(diagnostic_handshake)),
+          C(server_version), C(server_requires_tls) (SQL Server), C(error), C(elapsed_ms)."
+      type: dict
+      sample:
+        presented_ca: rds-ca-rsa2048-g1
+        presented_ca_region: us-east-1
+        verified: true
+        tls_version: TLSv1.3
+        certificate:
+          issuer_cn: Amazon RDS us-east-1 Root CA RSA2048 G1
+          not_after: "2027-11-28T15:47:17+00:00"
+    usage:
+      description:
+        - How sessions were listed. C(available) false with C(reason) when they were not (no credentials, engine
+          without session query, connection failure).
+        - C(counts) by transport (C(ssl), C(tcp), C(local), C(unknown)), C(complete_visibility),
+          C(visibility_note), C(ssl_handshakes_during_window) (MySQL/MariaDB counter rise), C(performance_schema).
+      type: dict
+    window:
+      description: How long sessions were watched.
+      type: dict
+      contains:
+        requested_seconds:
+          description: O(sample_seconds).
+          type: float
+        interval:
+          description: O(sample_interval).
+          type: float
+        seconds:
+          description: Seconds actually watched, first to last sample.
+          type: float
+        samples:
+          description: Number of session listings.
+          type: int
+        started:
+          description: When the first listing started (ISO 8601).
+          type: str
+        ended:
+          description: When the last listing ended (ISO 8601).
+          type: str
+    sessions:
+      description:
+        - Every distinct session seen during the window (at most 2000), SSL and plaintext.
+        - "Keys: C(id), C(user), C(database), C(application_name), C(client_address), C(client_port),
+          C(transport) (C(ssl), C(tcp), C(local), C(unknown)), C(ssl), C(tls_version), C(cipher), C(backend_type),
+          C(connected_at), C(state), C(client_library), C(first_seen), C(last_seen), C(samples)."
+      type: list
+      elements: dict
+    sessions_truncated:
+      description: More than 2000 distinct sessions were seen; the counts still include all.
+      type: bool
+    clients:
+      description:
+        - Distinct clients (user, client address, application name) with their session counts by transport
+          (C(ssl_sessions), C(non_ssl_sessions), C(unknown_sessions)), C(databases), C(tls_versions), C(ciphers),
+          C(uses_ssl), C(uses_plaintext), C(first_seen), C(last_seen). Local (socket) sessions are not clients.
+      type: list
+      elements: dict
+    ssl_clients:
+      description: The RV(databases[].clients) that used SSL/TLS.
+      type: list
+      elements: dict
+    ssl_in_use:
+      description: C(yes), C(no) (over the window) or C(unknown).
+      type: str
+      sample: "yes"
+    ssl_in_use_reason:
+      description: The evidence behind RV(databases[].ssl_in_use).
+      type: str
+      sample: 3 SSL/TLS session(s) from 2 distinct client(s) seen over 30.0s (31 samples)
+    ssl_enforced:
+      description: C(true), C(false) or C(unknown) (RV(databases[].enforcement.enforced)).
+      type: raw
+      sample: false
+    safe_without_restart:
+      description: Whether rotating the CA with C(CertificateRotationRestart=false) is safe.
+      type: bool
+    safe_without_restart_reason:
+      description: Why, or why not.
+      type: str
+    errors:
+      description: Everything that went wrong for this database (passwords removed).
+      type: list
+      elements: str
+    error:
+      description: RV(databases[].errors) joined, null when the database was fully inspected.
+      type: str
+summary:
+  description: Totals over all databases.
+  returned: always
+  type: dict
+  sample:
+    databases: 3
+    errors: 0
+    ssl_in_use: {"yes": 1, "no": 1, "unknown": 1}
+    ssl_enforced: {enforced: 1, not_enforced: 2, unknown: 0}
+    safe_without_restart: 1
+    ssl_clients: 2
+    presented_ca: {rds-ca-rsa2048-g1: 3}
+    probe_verified: {verified: 3, failed: 0, not_checked: 0}
+api_calls:
+  description: AWS API requests sent, per region and operation (retries included).
+  returned: always
+  type: dict
+  sample: {us-east-1: {DescribeDBInstances: 1, DescribeDBParameters: 2}}
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
+from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
+
+
+def argument_spec():
+    return dict(
+        identifier=dict(type="str"),
+        databases=dict(type="list", elements="dict"),
+        login_user=dict(type="str"),
+        login_password=dict(type="str", no_log=True),
+        login_db=dict(type="str"),
+        iam_auth=dict(type="bool", default=False),
+        ssl_mode=dict(type="str", choices=list(ssl_usage.SSL_MODES), default="verify-full"),
+        ca_bundle=dict(type="path"),
+        connect_host=dict(type="str"),
+        connect_port=dict(type="int"),
+        probe=dict(type="bool", default=True),
+        probe_port=dict(type="int"),
+        sample_seconds=dict(type="float", default=0),
+        sample_interval=dict(type="float", default=1),
+        exclude_users=dict(type="list", elements="str", default=list(ssl_usage.DEFAULT_EXCLUDE_USERS)),
+        timeout=dict(type="float", default=10),
+        max_workers=dict(type="int", default=8),
+        strict=dict(type="bool", default=False),
+    )
+
+
+def check_options(module):
+    params = module.params
+    problems = []
+    if params["sample_seconds"] < 0:
+        problems.append("sample_seconds must be 0 or more")
+    if params["sample_interval"] <= 0:
+        problems.append("sample_interval must be more than 0")
+    if params["timeout"] <= 0:
+        problems.append("timeout must be more than 0")
+    if params["max_workers"] < 1:
+        problems.append("max_workers must be at least 1")
+    for name in ("connect_port", "probe_port"):
+        if params[name] is not None and not 0 < params[name] < 65536:
+            problems.append("%s must be a TCP port (1-65535)" % name)
+    if params["iam_auth"] and not params["login_user"]:
+        problems.append("iam_auth needs login_user (the database user the token is for)")
+    if params["iam_auth"] and params["ssl_mode"] == "disable":
+        problems.append("iam_auth needs TLS: RDS refuses IAM authentication tokens over plaintext (ssl_mode=disable)")
+    if params["login_password"] and not params["login_user"]:
+        problems.append("login_password is set but login_user is not")
+    if params["ca_bundle"] and not os.path.isfile(params["ca_bundle"]):
+        problems.append("ca_bundle %s is not a file" % params["ca_bundle"])
+    if problems:
+        module.fail_json(msg="Invalid options: %s" % "; ".join(problems))
+
+
+def build_targets(module):
+    """Normalised targets, deduplicated on (region, identifier), in the order given."""
+    default_region = module.region
+    if module.params["identifier"] is not None:
+        if not default_region:
+            module.fail_json(msg="identifier needs the connection region: set region (or AWS_REGION)")
+        items = [{"identifier": module.params["identifier"]}]
+    else:
+        items = module.params["databases"] or []
+    targets, seen, problems = [], set(), []
+    for index, item in enumerate(items):
+        try:
+            target = ssl_usage.normalize_target(item, default_region)
+        except ValueError as exc:
+            problems.append("databases[%d]: %s" % (index, exc))
+            continue
+        key = (target["region"], target["identifier"].lower())
+        if key in seen:
+            warn(module, "%s in %s is listed more than once; inspected once" % (target["identifier"], target["region"]))
+            continue
+        seen.add(key)
+        targets.append(target)
+    if problems:
+        module.fail_json(msg="Invalid databases: %s" % "; ".join(problems))
+    region_problems = aws_utils.validate_regions(sorted(set(t["region"] for t in targets)))
+    if region_problems:
+        module.fail_json(msg="Invalid regions: %s" % "; ".join(region_problems))
+    return targets
+
+
+def describe(module, clients, targets):
+    """DescribeDBInstances & co. for every region, regions in parallel."""
+    by_region = {}
+    for target in targets:
+        by_region.setdefault(target["region"], []).append(target)
+    clients.prepare("rds", sorted(by_region))
+    with ThreadPoolExecutor(max_workers=max(1, min(len(by_region), module.params["max_workers"]))) as pool:
+        futures = [pool.submit(ssl_usage.describe_targets, clients.get("rds", region), region_targets,
+                               aws_utils.paginate, aws_utils.AWS_ERRORS, aws_utils.error_info)
+                   for region, region_targets in sorted(by_region.items())]
+        for future in futures:
+            future.result()
+
+
+def check_drivers(module, targets):
+    if not module.params["login_user"]:
+        return
+    kinds = set(ssl_usage.usage_kind(t.get("engine")) for t in targets)
+    if "postgres" in kinds and not ssl_usage.HAS_PSYCOPG2:
+        module.fail_json(msg=missing_required_lib("psycopg2 (or psycopg2-binary)",
+                                                  reason="to list PostgreSQL sessions"))
+    if "mysql" in kinds and not ssl_usage.HAS_PYMYSQL:
+        module.fail_json(msg=missing_required_lib("PyMySQL", reason="to list MySQL and MariaDB sessions"))
+
+
+def token_provider(module, clients, target):
+    """A function making a fresh IAM authentication token when the worker is about to log in.
+
+    Made in the worker, not up front: a token is valid for 15 minutes, and with many databases and long
+    sampling windows a database may wait longer than that for a free worker.
+    """
+    client = clients.get("rds", target["region"])
+    user = module.params["login_user"]
+
+    def provide(host, port):
+        token = client.generate_db_auth_token(DBHostname=host, Port=int(port), DBUsername=user, Region=target["region"])
+        module.no_log_values.add(token)
+        return token
+    return provide
+
+
+def settings_for(module, clients, target):
+    """The per-database settings of inspect_database."""
+    params = module.params
+    settings = dict(
+        login_user=params["login_user"], password=params["login_password"], login_db=params["login_db"],
+        ssl_mode=params["ssl_mode"], ca_bundle=params["ca_bundle"], connect_host=params["connect_host"],
+        connect_port=params["connect_port"], probe=params["probe"], probe_port=params["probe_port"],
+        sample_seconds=params["sample_seconds"], sample_interval=params["sample_interval"],
+        timeout=params["timeout"], exclude_users=params["exclude_users"],
+    )
+    if params["iam_auth"]:
+        settings["password_provider"] = token_provider(module, clients, target)
+    return settings
+
+
+def warn(module, message):
+    """A warning, without the deprecation notice ansible-core 2.19 prints for amazon.aws's injected ``warnings``."""
+    inner = getattr(module, "_module", None)
+    (inner if inner is not None else module).warn(message)
+
+
+def main():
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec(),
+        supports_check_mode=True,
+        mutually_exclusive=[("identifier", "databases"), ("login_password", "iam_auth")],
+        required_one_of=[("identifier", "databases")],
+    )
+    check_options(module)
+    targets = build_targets(module)
+    clients = aws_utils.RegionClients(module)
+    if targets:
+        describe(module, clients, targets)
+    check_drivers(module, targets)
+
+    if module.params["iam_auth"]:
+        clients.prepare("rds", sorted(set(t["region"] for t in targets)))  # clients are made in the main thread
+    work = [(target, settings_for(module, clients, target)) for target in targets]
+    results = []
+    if work:
+        with ThreadPoolExecutor(max_workers=max(1, min(len(work), module.params["max_workers"]))) as pool:
+            futures = [pool.submit(ssl_usage.inspect_database, target, settings) for target, settings in work]
+            results = [future.result() for future in futures]
+
+    summary = ssl_usage.summarize(results)
+    failed = [r for r in results if r.get("error")]
+    output = dict(changed=False, databases=results, summary=summary, api_calls=clients.counter.snapshot())
+    if failed:
+        message = "%d of %d database(s) could not be fully inspected: %s" % (
+            len(failed), len(results), "; ".join("%s (%s): %s" % (r["identifier"], r["region"], r["error"])
+                                                 for r in failed[:5]))
+        if len(failed) > 5:
+            message += "; and %d more" % (len(failed) - 5)
+        if module.params["strict"]:
+            module.fail_json(msg=message, **output)
+        warn(module, message)
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()
