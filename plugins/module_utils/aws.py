@@ -357,3 +357,14 @@ def regions_argument_spec():
         strict=dict(type="bool", default=False),
         concurrency=dict(type="int", default=64),
     )
+
+
+def warn(module, message):
+    """Warn without the deprecation notice ansible-core 2.19 prints for the ``warnings`` amazon.aws injects.
+
+    AnsibleAWSModule.warn collects warnings and passes them to exit_json, which
+    ansible-core 2.19 deprecates; the inner AnsibleModule's own warn() does not.
+    """
+    inner = getattr(module, "_module", None)
+    (inner if inner is not None else module).warn(message)
+

@@ -507,6 +507,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.aws import paginate
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import regions_argument_spec
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import resolve_regions
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import utcnow
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import warn
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import DEFAULT_ENVIRONMENT_TAG
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import build_region
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import filter_options
@@ -561,7 +562,7 @@ def main():
         databases.extend(found)
         region_facts[region] = facts
         if facts["target_ca_available"] is False:
-            module.warn("target_ca %s is not among the CAs of %s" % (options["target_ca"], region))
+            warn(module, "target_ca %s is not among the CAs of %s" % (options["target_ca"], region))
 
     inventory = dict(
         generated_at=now.isoformat(),
@@ -578,7 +579,7 @@ def main():
         described = ", ".join("%s (%s: %s)" % (f["region"], f["error_code"], f["message"]) for f in failed_regions)
         if params["strict"]:
             module.fail_json(msg="Could not query %d region(s): %s" % (len(failed_regions), described), **result)
-        module.warn("Could not query %d region(s), reported in failed_regions: %s" % (len(failed_regions), described))
+        warn(module, "Could not query %d region(s), reported in failed_regions: %s" % (len(failed_regions), described))
     module.exit_json(**result)
 
 

@@ -494,7 +494,7 @@ def build_targets(module):
             continue
         key = (target["region"], target["identifier"].lower())
         if key in seen:
-            warn(module, "%s in %s is listed more than once; inspected once" % (target["identifier"], target["region"]))
+            aws_utils.warn(module, "%s in %s is listed more than once; inspected once" % (target["identifier"], target["region"]))
             continue
         seen.add(key)
         targets.append(target)
@@ -562,12 +562,6 @@ def settings_for(module, clients, target):
     return settings
 
 
-def warn(module, message):
-    """A warning, without the deprecation notice ansible-core 2.19 prints for amazon.aws's injected ``warnings``."""
-    inner = getattr(module, "_module", None)
-    (inner if inner is not None else module).warn(message)
-
-
 def main():
     module = AnsibleAWSModule(
         argument_spec=argument_spec(),
@@ -602,7 +596,7 @@ def main():
             message += "; and %d more" % (len(failed) - 5)
         if module.params["strict"]:
             module.fail_json(msg=message, **output)
-        warn(module, message)
+        aws_utils.warn(module, message)
     module.exit_json(**output)
 
 

@@ -100,6 +100,10 @@ class SimState:
         self.instances: dict[tuple[str, str, str], InstanceExtra] = {}
         self.clusters: dict[tuple[str, str, str], ClusterExtra] = {}
         self.listeners: list[CertificateListener] = []
+        # Instances in a timed transition (modifying, rebooting...) now, and the most at once
+        # since the last reset: what `GET /_sim/stats` reports (e.g. to check a concurrency limit).
+        self.in_transition: set[tuple[str, str, str]] = set()
+        self.max_in_transition = 0
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
         self.reset()
@@ -111,6 +115,12 @@ class SimState:
             self.region_certs.clear()
             self.instances.clear()
             self.clusters.clear()
+            self.in_transition.clear()
+            self.max_in_transition = 0
+
+    def stats(self) -> dict[str, int]:
+        with self.lock:
+            return {"in_transition": len(self.in_transition), "max_in_transition": self.max_in_transition}
 
     # -- lookups -----------------------------------------------------------
     def certs(self, account: str, region: str) -> RegionCertificates:
@@ -149,6 +159,8 @@ class SimState:
         extra.steps = list(steps)
         db.status = steps[0][0]
         extra.step_deadline = time.monotonic() + steps[0][1]
+        self.in_transition.add((db.account_id, db.region, db.db_instance_identifier))
+        self.max_in_transition = max(self.max_in_transition, len(self.in_transition))
 
     def _tick_forever(self) -> None:
         while not self._stop.wait(0.05):
@@ -166,12 +178,14 @@ class SimState:
                     db = rds_backends[account][region].databases.get(db_id)
                     if db is None:
                         extra.steps.clear()
+                        self.in_transition.discard((account, region, db_id))
                         break
                     if extra.steps:
                         db.status = extra.steps[0][0]
                         extra.step_deadline = now + extra.steps[0][1]
                     else:
                         db.status = "available"
+                        self.in_transition.discard((account, region, db_id))
         for callback in due:
             callback()
 
@@ -713,6 +727,14 @@ def _describe_db_cluster_parameters(self: RDSResponse) -> ActionResult:
     return paginated(self.params, "Parameters", defaults)
 
 
+def _default_db_parameter_group_details(self: DBInstance) -> tuple[str, str]:
+    """default.<family> as RDS names it (moto derives it from the version string)."""
+    ev = STATE.engine_version(self.engine, self.engine_version)
+    if ev is None:
+        return _original["default_db_parameter_group_details"](self)
+    return ev.family, f"default.{ev.family}"
+
+
 _EXTRA_EVENTS = {
     "DB_INSTANCE_CA_ROTATED": {"Categories": ["configuration change"], "Message": "CA certificate rotated"},
     "DB_INSTANCE_RESTARTED": {"Categories": ["availability"], "Message": "DB instance restarted"},
@@ -731,6 +753,8 @@ def install() -> None:
     DBInstance.pending_modified_values = property(_instance_pending_modified_values)
     DBCluster.certificate_details = property(_cluster_certificate_details)
     DBCluster.pending_modified_values = property(_cluster_pending_modified_values)
+    _original["default_db_parameter_group_details"] = DBInstance.default_db_parameter_group_details
+    DBInstance.default_db_parameter_group_details = _default_db_parameter_group_details
     wrapped = {
         "create_db_instance": _create_db_instance,
         "modify_db_instance": _modify_db_instance,

@@ -227,6 +227,9 @@ class Simulator:
                               allocated_storage=100, iops=1000)
             created = backend.create_db_cluster(kwargs)
             created.status = "available"
+            family = STATE.engine_version(cluster.engine, cluster.engine_version)
+            if family is not None:
+                created.parameter_group = f"default.{family.family}"
             if cluster.multi_az_cluster:
                 STATE.clusters[(account, cluster.region, cluster.id)] = ClusterExtra(
                     ca=cluster.ca or STATE.default_ca(account, cluster.region), pending_ca=cluster.pending_ca)
