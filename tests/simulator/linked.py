@@ -356,6 +356,7 @@ class LinkedServer(ABC):
         admin_password: str,
         *,
         startup_timeout: float = 30.0,
+        force_ssl: bool = False,
     ) -> None:
         if not admin_password:
             raise ValueError("admin_password must not be empty")
@@ -366,6 +367,8 @@ class LinkedServer(ABC):
         self.admin_user = ADMIN_USER
         self._admin_password = admin_password
         self.startup_timeout = startup_timeout
+        # Mirrors the instance's rds.force_ssl / require_secure_transport: plain TCP logins are refused.
+        self.force_ssl = force_ssl
         self.data_dir = self.base_dir / "data"
         self.run_dir = self.base_dir / "run"
         self.tls_dir = self.base_dir / "tls"
@@ -672,10 +675,14 @@ class LinkedPostgres(LinkedServer):
             run_as,
             "initdb",
         )
-        (self.data_dir / "pg_hba.conf").write_text(
-            "# Written by tests/simulator/linked.py\n" "local all all trust\n"
+        if self.force_ssl:
+            # What rds.force_ssl=1 does: TLS or nothing.
+            tcp = f"hostssl all all {_LOOPBACK}/32 scram-sha-256\nhostnossl all all {_LOOPBACK}/32 reject\n"
+        else:
             # 'host' matches SSL and non-SSL TCP alike.
-            f"host all all {_LOOPBACK}/32 scram-sha-256\n",
+            tcp = f"host all all {_LOOPBACK}/32 scram-sha-256\n"
+        (self.data_dir / "pg_hba.conf").write_text(
+            "# Written by tests/simulator/linked.py\nlocal all all trust\n" + tcp,
             encoding="utf-8",
         )
         conf = self.data_dir / "postgresql.conf"
@@ -703,6 +710,8 @@ class LinkedPostgres(LinkedServer):
             "logging_collector": "off",
             "log_connections": "on",
             "log_line_prefix": "'%m [%p] '",
+            # A custom setting, readable with SHOW like on RDS.
+            "rds.force_ssl": "1" if self.force_ssl else "0",
         }
         text = "# Written by tests/simulator/linked.py\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
         _write_owned(self.data_dir / "linked.conf", text, 0o600, run_as)
@@ -879,6 +888,7 @@ class LinkedMariaDB(LinkedServer):
             f"ssl_cert={self.cert_path}",
             f"ssl_key={self.key_path}",
             "tls_version=TLSv1.2,TLSv1.3",
+            f"require_secure_transport={'ON' if self.force_ssl else 'OFF'}",
             "",
         ]
         # Readable by the server user; mariadbd ignores world-writable files.

@@ -711,6 +711,22 @@ def _default_parameters(group_name: str) -> list[dict[str, Any]] | None:
     }]
 
 
+def tls_enforced(db: DBInstance) -> bool:
+    """The instance's rds.force_ssl / require_secure_transport: its parameter group, else the engine default."""
+    ev = STATE.engine_version(db.engine, db.engine_version)
+    param = force_ssl_parameter(db.engine, ev.family if ev else "")
+    if param is None:
+        return False
+    name, value = param
+    group = db.db_parameter_group_name
+    backend = rds_backends[db.account_id][db.region]
+    if group and group in backend.db_parameter_groups:
+        configured = backend.db_parameter_groups[group].parameters.get(name, {}).get("ParameterValue")
+        if configured is not None:
+            value = configured
+    return str(value).lower() in ("1", "on", "true")
+
+
 def _describe_db_parameters(self: RDSResponse) -> ActionResult:
     group = self.params.get("DBParameterGroupName") or ""
     defaults = _default_parameters(group)

@@ -71,7 +71,7 @@ class DatabaseLinker:
         base_dir = os.path.join(self.state_dir, "db", f"{db.region}-{db.db_instance_identifier}")
         shutil.rmtree(base_dir, ignore_errors=True)
         os.makedirs(base_dir, exist_ok=True)
-        server = cls(base_dir, port, db.address, self.admin_password)
+        server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db))
         cert = self.pki.issue_server_cert(db.region, db.ca_certificate_identifier, [db.address])
         server.start(cert.cert_pem, cert.key_pem, cert.chain_pem)
         linked = LinkedDatabase(db.account_id, db.region, db.db_instance_identifier, linked_engine, db.address,
