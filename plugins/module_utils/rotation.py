@@ -1,0 +1,894 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the rdsca.rotation collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Planning a fleet-wide CA rotation: pure functions, no AWS, no boto3.
+
+The module ``rds_ca_rotate`` works in three steps:
+
+1. :func:`normalize_entries` turns the ``databases`` option (identifiers, ARNs,
+   ``{identifier, region}`` mappings, or ``rds_ca_facts`` entries) into requests;
+   :func:`resolve_units` maps them, with each region's DescribeDBInstances and
+   DescribeDBClusters output, onto *units*: a DB instance (standalone, read
+   replica, Aurora member) or a Multi-AZ DB cluster (whose CA is changed on the
+   cluster with ModifyDBCluster).
+2. :func:`plan_unit` decides per unit what to do (``rotate``, ``schedule``,
+   ``skip``, ``none`` or ``fail``), whether it would restart, and which API call
+   does it; problems that must stop the task before any change (an unsupported
+   CA, certificate_rotation_restart=false without evidence...) are returned, not
+   raised, so that every database is checked first.
+3. :func:`dependencies` and :class:`Scheduler` give the order (Aurora readers
+   before their writer, read replicas before their source) and the bounded
+   concurrency that ``rotation_runner`` drives.
+
+Every unit ends in one of :data:`FINAL_STATUSES`.
+"""
+
+import fnmatch
+import re
+
+DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
+# The CA the ca-certificate-rotation maintenance action moves a database to.
+MAINTENANCE_ROTATION_TARGET = "rds-ca-rsa2048-g1"
+ROTATION_ACTION = "ca-certificate-rotation"
+UNKNOWN = "unknown"
+
+APPLY_IMMEDIATELY = "immediately"
+APPLY_MAINTENANCE_WINDOW = "maintenance_window"
+APPLY_PENDING_ACTION = "pending_action"
+APPLY_CHOICES = (APPLY_IMMEDIATELY, APPLY_MAINTENANCE_WINDOW, APPLY_PENDING_ACTION)
+OPT_IN_CHOICES = ("immediate", "next-maintenance")
+ON_RESTART_CHOICES = ("skip", "schedule")
+ORDER_CHOICES = ("safe", "as_given")
+
+# What the module does to a unit.
+ROTATE = "rotate"        # change now and wait for it
+SCHEDULE = "schedule"    # leave a pending change (maintenance window / next-maintenance opt-in)
+SKIP = "skip"            # leave alone, with a reason
+NONE = "none"            # already where it should be
+FAIL = "fail"            # cannot be rotated (status), reported as failed
+ACTIONS = (ROTATE, SCHEDULE, SKIP, NONE, FAIL)
+
+ROTATED = "rotated"
+SCHEDULED = "scheduled"
+UNCHANGED = "unchanged"
+SKIPPED = "skipped"
+ROLLED_BACK = "rolled_back"
+FAILED = "failed"
+FINAL_STATUSES = (ROTATED, SCHEDULED, UNCHANGED, SKIPPED, ROLLED_BACK, FAILED)
+PREDICTED_STATUS = {ROTATE: ROTATED, SCHEDULE: SCHEDULED, SKIP: SKIPPED, NONE: UNCHANGED, FAIL: FAILED}
+
+INSTANCE = "instance"
+CLUSTER = "cluster"
+
+# DB instance statuses (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html).
+# Transient: wait (up to wait_timeout) for `available`, then change.
+WAIT_STATUSES = frozenset((
+    "backing-up", "configuring-enhanced-monitoring", "configuring-iam-database-auth", "configuring-log-exports",
+    "converting-to-vpc", "creating", "maintenance", "modifying", "moving-to-vpc", "rebooting",
+    "resetting-master-credentials", "renaming", "starting", "storage-config-upgrade", "storage-initialization",
+    "storage-optimization", "upgrading", "delete-precheck",
+))
+# Deliberate states: leave the database alone, say why.
+SKIP_STATUSES = {
+    "stopped": "the database is stopped; start it (or rotate it when it runs) - a stopped instance cannot be modified",
+    "stopping": "the database is stopping; rotate it when it runs again",
+    "deleting": "the database is being deleted",
+}
+# Broken states: an operator must act; reported as failed.
+FAIL_STATUSES = {
+    "storage-full": "the database has run out of storage (storage-full); add storage before rotating its CA",
+    "failed": "the database is in the failed state",
+    "inaccessible-encryption-credentials": "the database cannot access its KMS key (inaccessible-encryption-credentials)",
+    "inaccessible-encryption-credentials-recoverable": "the database cannot access its KMS key",
+    "incompatible-network": "the database is in the incompatible-network state",
+    "incompatible-option-group": "the database is in the incompatible-option-group state",
+    "incompatible-parameters": "the database is in the incompatible-parameters state",
+    "incompatible-restore": "the database is in the incompatible-restore state",
+    "insufficient-capacity": "the database is in the insufficient-capacity state",
+    "restore-error": "the database is in the restore-error state",
+}
+
+UNSUPPORTED_ENGINE_PATTERNS = ("docdb", "neptune", "custom-*")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+ARN = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):\d*:(?P<kind>db|cluster):(?P<id>[A-Za-z0-9-]+)$")
+CA_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Keys of a `databases` mapping entry this module reads (anything else, e.g. the rest of an
+# rds_ca_facts or rds_ca_rotate result entry, is ignored).
+ENTRY_ID_KEYS = ("identifier", "id", "db_instance_identifier", "DBInstanceIdentifier", "db_cluster_identifier",
+                 "DBClusterIdentifier")
+ENTRY_TYPES = ("auto", INSTANCE, CLUSTER)
+
+
+def status_category(status):
+    """``available``, ``wait``, ``skip`` or ``fail`` for an RDS status (unknown statuses wait)."""
+    if status == "available":
+        return "available"
+    if status in SKIP_STATUSES:
+        return "skip"
+    if status in FAIL_STATUSES:
+        return "fail"
+    return "wait"
+
+
+def status_reason(status):
+    if status in SKIP_STATUSES:
+        return SKIP_STATUSES[status]
+    if status in FAIL_STATUSES:
+        return FAIL_STATUSES[status]
+    return "the database is %s" % status
+
+
+def engine_supported(engine):
+    return not any(fnmatch.fnmatchcase(engine or "", p) for p in UNSUPPORTED_ENGINE_PATTERNS)
+
+
+def unit_key(region, kind, identifier):
+    return "%s/%s/%s" % (region, kind, identifier)
+
+
+def label(region, identifier):
+    return "%s/%s" % (region, identifier)
+
+
+# -- the `databases` option -----------------------------------------------------------------------
+
+def _entry_from_string(text, default_region):
+    text = text.strip()
+    match = ARN.match(text)
+    if match:
+        kind = INSTANCE if match.group("kind") == "db" else CLUSTER
+        return {"identifier": match.group("id").lower(), "region": match.group("region"), "type": kind}, None
+    region = default_region
+    ident = text
+    if "/" in text:
+        region, ident = text.split("/", 1)
+    return {"identifier": ident.lower(), "region": region, "type": "auto"}, None
+
+
+def _entry_from_mapping(item, default_region):
+    ident = None
+    for key in ENTRY_ID_KEYS:
+        if item.get(key):
+            ident = str(item[key])
+            break
+    if ident is None:
+        return None, "a databases entry needs an identifier (keys: %s), got %r" % (", ".join(ENTRY_ID_KEYS[:3]), item)
+    match = ARN.match(ident)
+    region = item.get("region") or (match.group("region") if match else None) or default_region
+    kind = item.get("type") or "auto"
+    if match:
+        ident = match.group("id")
+        if kind == "auto":
+            kind = INSTANCE if match.group("kind") == "db" else CLUSTER
+    entry = {"identifier": ident.lower(), "region": region, "type": kind}
+    if kind not in ENTRY_TYPES:
+        return None, "databases entry %s: type must be one of %s, got %r" % (ident, ", ".join(ENTRY_TYPES), kind)
+    for key in ("connect_host", "connect_port"):
+        if item.get(key) not in (None, ""):
+            entry[key] = item[key]
+    if "connect_port" in entry:
+        try:
+            entry["connect_port"] = int(entry["connect_port"])
+        except (TypeError, ValueError):
+            return None, "databases entry %s: connect_port must be a port number, got %r" % (ident, item["connect_port"])
+    return entry, None
+
+
+def normalize_entries(entries, default_region):
+    """``(requests, problems)`` from the ``databases`` option; duplicates are merged.
+
+    An entry is an identifier (the connection region), ``region/identifier``, an
+    RDS ARN (``arn:aws:rds:eu-west-1:123456789012:db:orders``), or a mapping with
+    ``identifier`` (or ``id``), optional ``region``, ``type`` (``auto``,
+    ``instance``, ``cluster``), ``connect_host`` and ``connect_port`` - which is
+    what ``rds_ca_facts`` and ``rds_ca_rotate`` return per database.
+    """
+    requests = []
+    problems = []
+    seen = {}
+    for item in entries or []:
+        if isinstance(item, str):
+            entry, problem = _entry_from_string(item, default_region)
+        elif isinstance(item, dict):
+            entry, problem = _entry_from_mapping(item, default_region)
+        else:
+            entry, problem = None, "a databases entry must be a string or a mapping, got %r" % (item,)
+        if problem:
+            problems.append(problem)
+            continue
+        if not entry["region"]:
+            problems.append("databases entry %s has no region: give region (per entry, or the connection region)"
+                            % entry["identifier"])
+            continue
+        if not IDENTIFIER.match(entry["identifier"]):
+            problems.append("%r is not an RDS identifier (a letter, then letters, digits and hyphens)" % entry["identifier"])
+            continue
+        key = (entry["region"], entry["identifier"])
+        if key in seen:
+            previous = seen[key]
+            if previous["type"] == "auto":
+                previous["type"] = entry["type"]
+            for extra in ("connect_host", "connect_port"):
+                if previous.get(extra) is None and entry.get(extra) is not None:
+                    previous[extra] = entry[extra]
+            continue
+        seen[key] = entry
+        requests.append(entry)
+    return requests, problems
+
+
+# -- SSL/TLS usage evidence (certificate_rotation_restart=false) --------------------------------------
+
+SSL_IN_USE_KEYS = ("ssl_in_use", "uses_ssl", "tls_in_use", "uses_tls")
+SSL_COUNT_KEYS = ("ssl_connections", "tls_connections", "ssl_sessions", "tls_sessions")
+EVIDENCE_KEYS = SSL_IN_USE_KEYS + SSL_COUNT_KEYS + ("ssl_in_use_reason", "safe_without_restart",
+                                                    "safe_without_restart_reason", "ssl_enforced")
+TRUE_WORDS = ("yes", "true", "on", "1")
+FALSE_WORDS = ("no", "false", "off", "0")
+
+
+def _yes_no(value):
+    """True, False or None from a bool or a yes/no/unknown word (rds_ssl_usage reports words)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if value is not None else ""
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    return None
+
+
+def _ssl_state(item):
+    """True (in use), False (not in use) or None (the entry says nothing decisive)."""
+    for key in SSL_IN_USE_KEYS:
+        if key in item:
+            state = _yes_no(item[key])
+            if state is not None:
+                return state
+    for key in SSL_COUNT_KEYS:
+        if key in item and item[key] is not None:
+            try:
+                return int(item[key]) > 0
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def parse_ssl_evidence(value):
+    """``({(region or None, identifier): evidence}, problems)`` for certificate_rotation_restart=false.
+
+    Accepts the registered result of ``rds_ssl_usage`` (a mapping with a
+    ``databases`` list) or a list of per-database mappings, each with an
+    identifier (``identifier``/``id``), an optional ``region``, and
+    ``ssl_in_use`` (``yes``/``no``/``unknown`` as rds_ssl_usage reports it, or a
+    bool; also ``uses_ssl``/``tls_in_use``) or a count (``ssl_connections``,
+    ``tls_connections``). rds_ssl_usage's ``safe_without_restart: false`` vetoes.
+
+    Each evidence is ``{"ssl_in_use": True/False/None, "safe": True/False/None,
+    "evidence": {the keys above that the entry had}}``.
+    """
+    if value is None:
+        return {}, []
+    if isinstance(value, dict):
+        value = value.get("databases", [value] if any(k in value for k in ENTRY_ID_KEYS) else [])
+    if not isinstance(value, list):
+        return {}, ["ssl_usage must be the result of rds_ssl_usage or a list of per-database mappings"]
+    evidence = {}
+    problems = []
+    for item in value:
+        if not isinstance(item, dict):
+            problems.append("ssl_usage entries must be mappings, got %r" % (item,))
+            continue
+        ident = next((str(item[k]) for k in ENTRY_ID_KEYS if item.get(k)), None)
+        if ident is None:
+            problems.append("ssl_usage entry without an identifier: %r" % (item,))
+            continue
+        safe = item.get("safe_without_restart")
+        evidence[(item.get("region"), ident.lower())] = {
+            "ssl_in_use": _ssl_state(item),
+            "safe": safe if isinstance(safe, bool) else None,
+            "evidence": dict((k, item[k]) for k in EVIDENCE_KEYS if k in item),
+        }
+    return evidence, problems
+
+
+def evidence_for(evidence, region, identifier):
+    return evidence.get((region, identifier)) or evidence.get((None, identifier))
+
+
+# -- units ------------------------------------------------------------------------------------------
+
+def _endpoint(raw):
+    endpoint = raw.get("Endpoint") or {}
+    return {"identifier": raw.get("DBInstanceIdentifier"), "address": endpoint.get("Address"),
+            "port": endpoint.get("Port") or raw.get("DbInstancePort")}
+
+
+def _replica_source(raw, region):
+    source = raw.get("ReadReplicaSourceDBInstanceIdentifier")
+    if not source:
+        return None
+    match = ARN.match(source)
+    if match:
+        return label(match.group("region"), match.group("id").lower())
+    return label(region, source.lower())
+
+
+def _instance_unit(region, raw, view, request):
+    ident = raw.get("DBInstanceIdentifier")
+    cluster_id = raw.get("DBClusterIdentifier")
+    cluster = view["clusters"].get(cluster_id) if cluster_id else None
+    role = None
+    if cluster is not None:
+        writer = any(m.get("DBInstanceIdentifier") == ident and m.get("IsClusterWriter")
+                     for m in cluster.get("DBClusterMembers") or [])
+        role = "writer" if writer else "reader"
+    return {
+        "key": unit_key(region, INSTANCE, ident),
+        "label": label(region, ident),
+        "region": region,
+        "kind": INSTANCE,
+        "identifier": ident,
+        "arn": raw.get("DBInstanceArn"),
+        "engine": raw.get("Engine"),
+        "engine_version": raw.get("EngineVersion"),
+        "cluster_id": cluster_id,
+        "cluster_role": role,
+        "members": [ident],
+        "current_ca": raw.get("CACertificateIdentifier") or (raw.get("CertificateDetails") or {}).get("CAIdentifier"),
+        "pending_ca": (raw.get("PendingModifiedValues") or {}).get("CACertificateIdentifier"),
+        "status": raw.get("DBInstanceStatus"),
+        "maintenance_window": raw.get("PreferredMaintenanceWindow"),
+        "read_replica_source": _replica_source(raw, region),
+        "endpoints": [_endpoint(raw)],
+        "maintenance": view["maintenance"].get(raw.get("DBInstanceArn")),
+        "connect_host": request.get("connect_host"),
+        "connect_port": request.get("connect_port"),
+        "requested_as": request["identifier"],
+    }
+
+
+def _cluster_unit(region, cluster, view, request):
+    ident = cluster.get("DBClusterIdentifier")
+    members = [m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or []]
+    raws = [view["instances"][m] for m in members if m in view["instances"]]
+    statuses = [r.get("DBInstanceStatus") for r in raws]
+    status = cluster.get("Status") or "available"
+    for member_status in statuses:
+        if member_status != "available":
+            status = member_status
+            break
+    details = cluster.get("CertificateDetails") or {}
+    pending = ((cluster.get("PendingModifiedValues") or {}).get("CertificateDetails") or {}).get("CAIdentifier")
+    return {
+        "key": unit_key(region, CLUSTER, ident),
+        "label": label(region, ident),
+        "region": region,
+        "kind": CLUSTER,
+        "identifier": ident,
+        "arn": cluster.get("DBClusterArn"),
+        "engine": cluster.get("Engine"),
+        "engine_version": cluster.get("EngineVersion"),
+        "cluster_id": ident,
+        "cluster_role": None,
+        "members": members,
+        "current_ca": details.get("CAIdentifier") or (raws[0].get("CACertificateIdentifier") if raws else None),
+        "pending_ca": pending,
+        "status": status,
+        "maintenance_window": cluster.get("PreferredMaintenanceWindow"),
+        "read_replica_source": None,
+        "endpoints": [_endpoint(r) for r in raws],
+        "maintenance": None,
+        "connect_host": request.get("connect_host"),
+        "connect_port": request.get("connect_port"),
+        "requested_as": request["identifier"],
+    }
+
+
+def is_multi_az_cluster(cluster):
+    engine = cluster.get("Engine") or ""
+    return not engine.startswith("aurora") and engine not in ("docdb", "neptune")
+
+
+def region_view(raw_instances, raw_clusters, maintenance=None):
+    """Lookup tables for :func:`resolve_units` from one region's raw describe output."""
+    return {
+        "instances": dict((i.get("DBInstanceIdentifier"), i) for i in raw_instances or []),
+        "clusters": dict((c.get("DBClusterIdentifier"), c) for c in raw_clusters or []),
+        "maintenance": dict(maintenance or {}),
+    }
+
+
+def resolve_units(requests, views):
+    """``(units, notes, problems)``: the requests mapped onto instances and Multi-AZ DB clusters.
+
+    ``views`` is ``{region: region_view(...)}``. Aurora cluster identifiers expand
+    to their members; a Multi-AZ DB cluster (or one of its members) becomes one
+    cluster unit. Units keep the order of the requests; duplicates are merged.
+    """
+    units = []
+    by_key = {}
+    notes = []
+    problems = []
+
+    def add(unit):
+        if unit["key"] in by_key:
+            existing = by_key[unit["key"]]
+            for extra in ("connect_host", "connect_port"):
+                if existing.get(extra) is None and unit.get(extra) is not None:
+                    existing[extra] = unit[extra]
+            return
+        by_key[unit["key"]] = unit
+        units.append(unit)
+
+    for request in requests:
+        region = request["region"]
+        view = views.get(region)
+        if view is None:
+            problems.append("%s: region %s could not be read" % (label(region, request["identifier"]), region))
+            continue
+        ident = request["identifier"]
+        raw = view["instances"].get(ident)
+        cluster = view["clusters"].get(ident)
+        wanted = request.get("type", "auto")
+        if raw is not None and wanted != CLUSTER:
+            owner = view["clusters"].get(raw.get("DBClusterIdentifier") or "")
+            if owner is not None and is_multi_az_cluster(owner):
+                notes.append("%s is a member of the Multi-AZ DB cluster %s, whose CA is changed on the cluster "
+                             "(ModifyDBCluster): the cluster is rotated" % (label(region, ident),
+                                                                            owner.get("DBClusterIdentifier")))
+                add(_cluster_unit(region, owner, view, request))
+            else:
+                add(_instance_unit(region, raw, view, request))
+        elif cluster is not None and wanted != INSTANCE:
+            if is_multi_az_cluster(cluster):
+                add(_cluster_unit(region, cluster, view, request))
+            else:
+                members = sorted(cluster.get("DBClusterMembers") or [],
+                                 key=lambda m: (bool(m.get("IsClusterWriter")), m.get("DBInstanceIdentifier")))
+                if not members:
+                    problems.append("%s: the Aurora cluster has no DB instances to rotate" % label(region, ident))
+                for member in members:
+                    member_raw = view["instances"].get(member.get("DBInstanceIdentifier"))
+                    if member_raw is not None:
+                        add(_instance_unit(region, member_raw, view, request))
+        elif cluster is not None and wanted == INSTANCE:
+            problems.append("%s is a DB cluster identifier, but the entry says type: instance; give one of its DB "
+                            "instances (%s), or drop type to rotate the cluster" % (
+                                label(region, ident),
+                                ", ".join(m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or [])
+                                or "it has none"))
+        elif raw is not None and wanted == CLUSTER:
+            problems.append("%s is a DB instance identifier, but the entry says type: cluster" % label(region, ident))
+        else:
+            close = sorted(set(list(view["instances"]) + list(view["clusters"])))
+            close = [c for c in close if c.startswith(ident[:4])][:3]
+            hint = " (similar: %s)" % ", ".join(close) if close else ""
+            problems.append("%s: no DB instance or DB cluster of that identifier in %s%s" % (
+                label(region, ident), region, hint))
+    return units, notes, problems
+
+
+# -- planning ---------------------------------------------------------------------------------------
+
+def capability_of(capabilities, engine, version):
+    """``{rotation_without_restart, supported_cas}`` for an exact engine version, or None when unknown."""
+    cap = (capabilities or {}).get((engine, version))
+    return cap or None
+
+
+def restart_free(cap):
+    """True, False or ``unknown`` (SupportsCertificateRotationWithoutRestart)."""
+    if not cap:
+        return UNKNOWN
+    value = cap.get("rotation_without_restart", UNKNOWN)
+    return value if value in (True, False) else UNKNOWN
+
+
+def ca_usable(ca, certificates):
+    """``(usable, why_not)`` for a CA identifier in a region's certificates ``{id: {valid_till, expired}}``."""
+    if not ca:
+        return False, "the CA is not known"
+    cert = (certificates or {}).get(ca)
+    if cert is None:
+        return False, "%s is not among the region's CAs (DescribeCertificates)" % ca
+    if cert.get("expired"):
+        return False, "%s expired on %s" % (ca, cert.get("valid_till"))
+    return True, None
+
+
+def check_target_ca(region, target, certificates):
+    """Problems with the target CA in one region (from DescribeCertificates): unknown or expired."""
+    usable, why = ca_usable(target, certificates)
+    if usable:
+        return []
+    if target not in (certificates or {}):
+        return ["target_ca %s is not a CA of %s (DescribeCertificates lists: %s)" % (
+            target, region, ", ".join(sorted(certificates or {})) or "none")]
+    return ["target_ca %s cannot be used in %s: %s" % (target, region, why)]
+
+
+def plan_unit(unit, opts, context):
+    """The plan for one unit: what to do, why, whether it restarts, and the API call.
+
+    ``opts``: target_ca, apply, opt_in_type, allow_restart, on_restart_required,
+    certificate_rotation_restart (None/True/False), wait.
+    ``context``: capabilities ``{(engine, version): cap}``, certificates ``{ca: {...}}``
+    of the unit's region, evidence (from :func:`parse_ssl_evidence`).
+
+    Returns a dict with ``action``, ``status`` (predicted), ``reason``, ``would_restart``
+    (True, False or ``unknown``), ``call`` (None or ``{"op": ..., params}``),
+    ``problems`` (fatal, checked before any change), ``notes``, ``rollback``
+    (whether the previous CA could be restored, and why not).
+    """
+    target = opts["target_ca"]
+    apply = opts["apply"]
+    current = unit.get("current_ca")
+    pending = unit.get("pending_ca")
+    cap = capability_of(context.get("capabilities"), unit.get("engine"), unit.get("engine_version"))
+    plan = {
+        "action": None, "reason": None, "would_restart": UNKNOWN, "call": None, "problems": [], "notes": [],
+        "target_ca": target, "previous_ca": current, "rotation_without_restart": restart_free(cap),
+        "supported_cas": list(cap.get("supported_cas") or []) if cap and cap.get("supported_cas") is not None else None,
+        "restart_parameter": None, "rollback": {"possible": False, "reason": None},
+    }
+
+    def done(action, reason=None):
+        plan["action"] = action
+        plan["status"] = PREDICTED_STATUS[action]
+        plan["reason"] = reason
+        return plan
+
+    if not engine_supported(unit.get("engine")):
+        return done(SKIP, "engine %s is out of scope: this collection does not rotate DocumentDB, Neptune or RDS "
+                          "Custom certificates" % unit.get("engine"))
+    # Restart behaviour, known from the exact engine version.
+    free = plan["rotation_without_restart"]
+    if unit["kind"] == CLUSTER:
+        would_restart = UNKNOWN if free == UNKNOWN else (not free)
+    elif free is True:
+        would_restart = False
+    elif opts.get("certificate_rotation_restart") is True:
+        would_restart = True
+    else:
+        would_restart = True if free is False else UNKNOWN
+    plan["would_restart"] = would_restart
+
+    if current == target:
+        plan["would_restart"] = False
+        return done(NONE, "already on %s" % target)
+    if apply == APPLY_MAINTENANCE_WINDOW and pending == target:
+        plan["would_restart"] = False
+        return done(NONE, "a change to %s is already pending for the maintenance window" % target)
+
+    # Target CA: a CA of the region, not expired (check_target_ca, once per region), and supported by
+    # this exact engine version.
+    target_known = target in (context.get("certificates") or {})
+    if cap is None or plan["supported_cas"] is None:
+        return done(SKIP, "engine version %s %s is not reported by DescribeDBEngineVersions, so neither its "
+                          "supported CAs nor whether it rotates without a restart are known" % (
+                              unit.get("engine"), unit.get("engine_version")))
+    if target_known and target not in plan["supported_cas"]:
+        plan["problems"].append("%s: %s %s does not support %s (SupportedCACertificateIdentifiers: %s)" % (
+            unit["label"], unit.get("engine"), unit.get("engine_version"), target,
+            ", ".join(plan["supported_cas"]) or "none"))
+
+    # Rollback target: the current CA, if it is still valid and supported.
+    ok, why = ca_usable(current, context.get("certificates"))
+    if ok and current not in plan["supported_cas"]:
+        ok, why = False, "%s is not supported by %s %s" % (current, unit.get("engine"), unit.get("engine_version"))
+    plan["rollback"] = {"possible": ok, "reason": why}
+
+    # Status: wait for transient ones (in the runner), skip or fail the others now.
+    category = status_category(unit.get("status"))
+    if category == "skip":
+        return done(SKIP, status_reason(unit.get("status")))
+    if category == "fail":
+        return done(FAIL, status_reason(unit.get("status")))
+    if category == "wait":
+        plan["notes"].append("status is %s: waiting for available before changing it" % unit.get("status"))
+        if not opts.get("wait", True):
+            return done(SKIP, "%s, and wait is false" % status_reason(unit.get("status")))
+
+    # certificate_rotation_restart=false: only with evidence that SSL/TLS is unused, and only where it matters.
+    restart_param = opts.get("certificate_rotation_restart")
+    if restart_param is False and unit["kind"] == INSTANCE and free is not True and apply != APPLY_PENDING_ACTION:
+        proof = evidence_for(context.get("evidence") or {}, unit["region"], unit["identifier"])
+        if proof is None or (proof.get("ssl_in_use") is None and proof.get("safe") is not False):
+            plan["problems"].append(
+                "%s: certificate_rotation_restart=false is refused without evidence that it does not use SSL/TLS "
+                "(AWS: set it only if you are not using SSL/TLS to connect; clients on TLS would keep getting the "
+                "old certificate until the next restart). Pass its rds_ssl_usage result in ssl_usage%s" % (
+                    unit["label"], "" if proof is None else " (the entry given does not say whether SSL/TLS is used: %s)"
+                    % (proof.get("evidence"),)))
+        elif proof["ssl_in_use"]:
+            plan["problems"].append(
+                "%s: certificate_rotation_restart=false is refused: the ssl_usage evidence shows SSL/TLS in use (%s); "
+                "rotate it with a restart instead" % (unit["label"], proof.get("evidence")))
+        elif proof.get("safe") is False:
+            plan["problems"].append(
+                "%s: certificate_rotation_restart=false is refused: the ssl_usage evidence says rotating without a "
+                "restart is not safe (%s)" % (unit["label"], proof.get("evidence")))
+        else:
+            plan["restart_parameter"] = False
+            plan["would_restart"] = would_restart = False
+            plan["notes"].append("not restarted (certificate_rotation_restart=false, no SSL/TLS use per ssl_usage): "
+                                 "the endpoint presents the new certificate after its next restart")
+    elif restart_param is True and unit["kind"] == INSTANCE and apply != APPLY_PENDING_ACTION:
+        plan["restart_parameter"] = True
+
+    needs_restart_permission = would_restart is not False and not opts.get("allow_restart")
+    restart_text = ("%s %s cannot rotate its certificate without a restart" % (unit.get("engine"), unit.get("engine_version"))
+                    if would_restart is True else
+                    "whether %s %s rotates without a restart is not known" % (unit.get("engine"), unit.get("engine_version")))
+
+    if apply == APPLY_PENDING_ACTION:
+        return _plan_pending_action(plan, unit, opts, done, needs_restart_permission, restart_text)
+
+    window = unit.get("maintenance_window") or "its maintenance window"
+    if apply == APPLY_MAINTENANCE_WINDOW:
+        plan["call"] = _modify_call(unit, target, False, plan["restart_parameter"])
+        return done(SCHEDULE, "applied in the maintenance window (%s)%s" % (
+            window, ", with a restart" if would_restart is True else ""))
+    # immediately
+    if needs_restart_permission:
+        if opts.get("on_restart_required") == "schedule":
+            if pending == target:
+                return done(NONE, "%s and allow_restart is false; the change to %s is already pending for the "
+                                  "maintenance window (%s)" % (restart_text, target, window))
+            plan["call"] = _modify_call(unit, target, False, plan["restart_parameter"])
+            return done(SCHEDULE, "%s and allow_restart is false: scheduled for the maintenance window (%s)" % (
+                restart_text, window))
+        return done(SKIP, "%s and allow_restart is false (set allow_restart, or on_restart_required=schedule for "
+                          "the maintenance window)" % restart_text)
+    plan["call"] = _modify_call(unit, target, True, plan["restart_parameter"])
+    return done(ROTATE, None)
+
+
+def _plan_pending_action(plan, unit, opts, done, needs_restart_permission, restart_text):
+    if unit["kind"] == CLUSTER:
+        return done(SKIP, "apply=pending_action opts DB instances in to the ca-certificate-rotation action; rotate "
+                          "the Multi-AZ DB cluster with apply=immediately or maintenance_window")
+    action = unit.get("maintenance")
+    if not action:
+        return done(SKIP, "no pending ca-certificate-rotation maintenance action (RDS raises it as the CA nears "
+                          "expiry); use apply=immediately or maintenance_window")
+    opt_in = opts.get("opt_in_type") or "next-maintenance"
+    current_opt_in = action.get("opt_in_status")
+    if opt_in == "immediate" and needs_restart_permission:
+        if opts.get("on_restart_required") != "schedule":
+            return done(SKIP, "%s and allow_restart is false (set allow_restart, or on_restart_required=schedule "
+                              "to opt in for the next maintenance window)" % restart_text)
+        opt_in = "next-maintenance"
+    if opt_in == "next-maintenance" and current_opt_in == "next-maintenance":
+        return done(NONE, "already opted in to ca-certificate-rotation at the next maintenance (%s)" % (
+            action.get("current_apply_date") or unit.get("maintenance_window")))
+    plan["call"] = {"op": "apply_pending_action", "region": unit["region"], "identifier": unit["identifier"],
+                    "arn": unit["arn"], "opt_in": opt_in}
+    if opt_in == "immediate":
+        return done(ROTATE, None)
+    return done(SCHEDULE, "opted in to ca-certificate-rotation at the next maintenance window (%s)" % (
+        unit.get("maintenance_window") or "unknown"))
+
+
+def _modify_call(unit, ca, immediately, restart):
+    if unit["kind"] == CLUSTER:
+        return {"op": "modify_cluster", "region": unit["region"], "identifier": unit["identifier"], "ca": ca,
+                "apply_immediately": immediately}
+    return {"op": "modify_instance", "region": unit["region"], "identifier": unit["identifier"], "ca": ca,
+            "apply_immediately": immediately, "restart": restart}
+
+
+def rollback_call(unit, plan):
+    """The call that puts the unit back on its previous CA (ApplyImmediately)."""
+    return _modify_call(unit, plan["previous_ca"], True, plan.get("restart_parameter"))
+
+
+def check_options(params):
+    """Problems with option combinations and values, before any AWS call (sentences)."""
+    problems = []
+    target = params.get("target_ca")
+    if not target or not CA_NAME.match(target):
+        problems.append("target_ca %r is not a CA identifier such as rds-ca-rsa2048-g1" % (target,))
+    apply = params.get("apply")
+    if params.get("max_concurrent") is not None and params["max_concurrent"] < 1:
+        problems.append("max_concurrent must be 1 or more, got %s" % params["max_concurrent"])
+    for name in ("wait_timeout", "poll_interval", "verify_timeout"):
+        if params.get(name) is not None and params[name] <= 0:
+            problems.append("%s must be more than 0, got %s" % (name, params[name]))
+    if params.get("verify_grace_period") is not None and params["verify_grace_period"] < 0:
+        problems.append("verify_grace_period must be 0 or more, got %s" % params["verify_grace_period"])
+    if params.get("opt_in_type") and apply != APPLY_PENDING_ACTION:
+        problems.append("opt_in_type applies to apply=pending_action only (apply is %s)" % apply)
+    if apply == APPLY_PENDING_ACTION:
+        if target != MAINTENANCE_ROTATION_TARGET:
+            problems.append("apply=pending_action opts in to RDS's ca-certificate-rotation maintenance action, which "
+                            "moves databases to %s only; target_ca is %s" % (MAINTENANCE_ROTATION_TARGET, target))
+        if params.get("certificate_rotation_restart") is not None:
+            problems.append("certificate_rotation_restart cannot be used with apply=pending_action "
+                            "(ApplyPendingMaintenanceAction has no such parameter)")
+    if params.get("certificate_rotation_restart") is False and params.get("ssl_usage") is None:
+        problems.append("certificate_rotation_restart=false is refused without evidence that the databases do not use "
+                        "SSL/TLS (AWS: set it only if you are not using SSL/TLS to connect): pass the results of "
+                        "rds_ssl_usage in ssl_usage")
+    immediate = apply == APPLY_IMMEDIATELY or (apply == APPLY_PENDING_ACTION and params.get("opt_in_type") == "immediate")
+    if params.get("verify_endpoint"):
+        if not immediate:
+            problems.append("verify_endpoint needs a change applied now: apply=immediately, or apply=pending_action "
+                            "with opt_in_type=immediate (apply is %s)" % apply)
+        if not params.get("wait", True):
+            problems.append("verify_endpoint needs wait=true (the endpoint is probed once the change is applied)")
+        if not params.get("verify_ca_bundle"):
+            problems.append("verify_endpoint needs verify_ca_bundle, the CA bundle clients use to verify the server")
+    if params.get("rollback_on_failure") and not params.get("verify_endpoint"):
+        problems.append("rollback_on_failure needs verify_endpoint (a rollback follows a failed verification)")
+    if params.get("connect_host") is not None and not str(params["connect_host"]).strip():
+        problems.append("connect_host must not be empty")
+    return problems
+
+
+# -- order and concurrency --------------------------------------------------------------------------
+
+def dependencies(units, order="safe"):
+    """``{unit key: set of unit keys that must finish first}``.
+
+    ``safe``: an Aurora writer waits for the readers of its cluster, and a read
+    replica's source waits for its replicas (transitively), among the units of
+    this run. ``as_given``: no constraints.
+    """
+    deps = dict((u["key"], set()) for u in units)
+    if order != "safe":
+        return deps
+    by_label = dict((u["label"], u) for u in units if u["kind"] == INSTANCE)
+    readers = {}
+    for unit in units:
+        if unit["kind"] == INSTANCE and unit.get("cluster_role") == "reader":
+            readers.setdefault((unit["region"], unit["cluster_id"]), []).append(unit["key"])
+    for unit in units:
+        if unit["kind"] != INSTANCE:
+            continue
+        if unit.get("cluster_role") == "writer":
+            deps[unit["key"]].update(readers.get((unit["region"], unit["cluster_id"]), []))
+        source = by_label.get(unit.get("read_replica_source") or "")
+        if source is not None and source["key"] != unit["key"]:
+            deps[source["key"]].add(unit["key"])
+    return deps
+
+
+class Scheduler:
+    """Which units may start: dependencies finished successfully, at most ``limit`` in flight.
+
+    Pure bookkeeping: :meth:`start` and :meth:`finish` are called by the runner.
+    A unit whose dependency did not succeed is reported by :meth:`blocked` so the
+    runner can skip it with the reason.
+    """
+
+    def __init__(self, keys, deps, limit):
+        self.order = list(keys)
+        self.deps = dict((k, set(deps.get(k, ()))) for k in self.order)
+        self.limit = limit
+        self.queued = list(self.order)
+        self.in_flight = set()
+        self.outcome = {}
+        self.max_in_flight = 0
+
+    def ready(self):
+        """Keys that may start now, in order, without exceeding the limit."""
+        free = self.limit - len(self.in_flight)
+        ready = []
+        for key in self.queued:
+            if free <= 0:
+                break
+            deps = self.deps.get(key, set())
+            if all(self.outcome.get(d) is True for d in deps):
+                ready.append(key)
+                free -= 1
+        return ready
+
+    def blocked(self):
+        """``[(key, failed dependency keys)]`` for queued units that can no longer start."""
+        result = []
+        for key in self.queued:
+            failed = sorted(d for d in self.deps.get(key, set()) if self.outcome.get(d) is False)
+            if failed:
+                result.append((key, failed))
+        return result
+
+    def start(self, key):
+        self.queued.remove(key)
+        self.in_flight.add(key)
+        self.max_in_flight = max(self.max_in_flight, len(self.in_flight))
+
+    def finish(self, key, ok):
+        self.in_flight.discard(key)
+        if key in self.queued:
+            self.queued.remove(key)
+        self.outcome[key] = bool(ok)
+
+    @property
+    def idle(self):
+        return not self.queued and not self.in_flight
+
+
+def finished_ok(status):
+    """Whether dependents of a unit that ended with ``status`` may go ahead."""
+    return status in (ROTATED, SCHEDULED, UNCHANGED)
+
+
+# -- observing and verifying --------------------------------------------------------------------------
+
+def observe(unit, described, target_ca, immediate=True):
+    """One poll's verdict on an in-flight unit: ``("done"|"wait"|"fail", detail)``.
+
+    ``described`` is ``{instance id: DescribeDBInstances item}`` for the unit's
+    instances (members of a Multi-AZ DB cluster). Done means every instance is
+    ``available`` on ``target_ca`` (and, when applied immediately, no change to
+    it still pending).
+    """
+    statuses = []
+    for ident in unit["members"]:
+        raw = described.get(ident)
+        if raw is None:
+            return "fail", "%s was not returned by DescribeDBInstances (deleted?)" % ident
+        status = raw.get("DBInstanceStatus")
+        statuses.append(status)
+        if status_category(status) in ("fail",):
+            return "fail", "%s went to status %s: %s" % (ident, status, status_reason(status))
+        if status_category(status) == "skip":
+            return "fail", "%s went to status %s while its CA was being changed" % (ident, status)
+    cas = [described[i].get("CACertificateIdentifier") for i in unit["members"]]
+    pending = [(described[i].get("PendingModifiedValues") or {}).get("CACertificateIdentifier") for i in unit["members"]]
+    if all(s == "available" for s in statuses) and all(ca == target_ca for ca in cas):
+        if immediate and any(p == target_ca for p in pending):
+            return "wait", "available, change still pending"
+        return "done", None
+    return "wait", ", ".join("%s %s on %s" % (i, s, c) for i, s, c in zip(unit["members"], statuses, cas))
+
+
+def verdict(probe, target_ca):
+    """``("ok"|"retry"|"fail", message)`` for one TLS probe result (a dict) against the target CA.
+
+    Retry while the endpoint cannot be reached or still presents another CA (a
+    certificate swap can lag behind the API); fail at once when it presents the
+    target CA's chain but that chain does not verify against the bundle.
+    """
+    if probe.get("error") and not probe.get("ca_id"):
+        return "retry", "probe failed: %s" % probe["error"]
+    ca_id = probe.get("ca_id")
+    if ca_id != target_ca:
+        return "retry", "the endpoint presents %s (issuer %s), not %s" % (
+            ca_id or "an unknown CA", probe.get("issuer"), target_ca)
+    if not probe.get("verified"):
+        return "fail", "the endpoint presents %s but its chain does not verify against the CA bundle%s" % (
+            ca_id, ": %s" % probe["error"] if probe.get("error") else "")
+    return "ok", None
+
+
+# -- reporting ------------------------------------------------------------------------------------------
+
+def summarize(results):
+    counts = dict((s, 0) for s in FINAL_STATUSES)
+    for item in results:
+        counts[item["status"]] = counts.get(item["status"], 0) + 1
+    counts["total"] = len(results)
+    return counts
+
+
+def diff_entry(result):
+    return {"ca": result.get("previous_ca"), "pending_ca": result.get("previous_pending_ca")}
+
+
+def build_diff(results):
+    """Ansible diff: CA (and pending CA) before and after, per changed database."""
+    before = {}
+    after = {}
+    for item in results:
+        if not item.get("changed"):
+            continue
+        name = item["label"]
+        before[name] = {"ca": item.get("previous_ca"), "pending_ca": item.get("previous_pending_ca")}
+        after[name] = {"ca": item.get("current_ca"), "pending_ca": item.get("pending_ca")}
+    return {"before": before, "after": after}

@@ -1,0 +1,477 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the rdsca.rotation collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Carrying out a rotation plan: bounded concurrency, batched polling, verification, rollback.
+
+No AWS here either: the runner talks to an ``api`` object (``rotation_aws.RdsApi``
+in the module, a fake in the unit tests) with three methods:
+
+``describe(region, instance_ids)``
+    ``{instance id: DescribeDBInstances item}`` - one batched call per region per poll.
+``call(call)``
+    Sends the modification a plan holds (``modify_instance``, ``modify_cluster``,
+    ``apply_pending_action``) and returns the response item.
+``probe(unit, endpoint)``
+    TLS probe of one endpoint: ``{issuer, ca_id, verified, error}`` (run in worker threads).
+
+Errors are :class:`ApiError`. The main thread drives a small state machine per
+unit; only the probes run in threads.
+
+Per unit: queued -> (waiting for available) -> applying -> (verifying) -> done,
+with rolling_back after a failed verification when asked. At most
+``max_concurrent`` units are past "queued" and not done at any time.
+"""
+
+import datetime
+import time
+
+from ansible_collections.rdsca.rotation.plugins.module_utils import rotation as plan_lib
+
+QUEUED = "queued"
+READY_WAIT = "waiting_for_available"
+APPLYING = "applying"
+VERIFYING = "verifying"
+ROLLING_BACK = "rolling_back"
+DONE = "done"
+POLLED_PHASES = (READY_WAIT, APPLYING, ROLLING_BACK)
+
+STATE_ERRORS = ("InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault",
+                "InvalidDBClusterState")
+MAX_STATE_RETRIES = 5
+
+
+class ApiError(Exception):
+    """An AWS call that failed (after retries): error code, message and operation."""
+
+    def __init__(self, code, message, operation=None):
+        super(ApiError, self).__init__("%s: %s" % (code, message))
+        self.code = code
+        self.message = message
+        self.operation = operation
+
+    def as_dict(self):
+        return {"error_code": self.code, "message": self.message, "operation": self.operation}
+
+
+def _iso_now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+class Job:
+    """One unit being worked on."""
+
+    def __init__(self, unit, plan):
+        self.unit = unit
+        self.plan = plan
+        self.phase = QUEUED
+        self.deadline = None
+        self.started = None
+        self.started_at = None
+        self.attempts = 0
+        self.changed = False
+        self.statuses = []
+        self.verify_deadline = None
+        self.next_probe_at = None
+        self.futures = []
+        self.probes = []
+        self.verification = None
+        self.rollback = None
+        self.last_seen = {}
+        self.response = None
+        self.result = None
+
+    @property
+    def key(self):
+        return self.unit["key"]
+
+    def saw(self, status):
+        if status and (not self.statuses or self.statuses[-1] != status):
+            self.statuses.append(status)
+
+
+class Runner:
+    """Drive the jobs of a plan to their final status (see the module docstring)."""
+
+    def __init__(self, api, jobs, options, clock=time.monotonic, sleep=time.sleep, executor=None, warn=None):
+        self.api = api
+        self.jobs = list(jobs)
+        self.by_key = dict((j.key, j) for j in self.jobs)
+        self.opts = options
+        self.clock = clock
+        self.sleep = sleep
+        self.executor = executor
+        self.warn = warn or (lambda msg: None)
+        active_jobs = [j for j in self.jobs if j.plan["action"] in (plan_lib.ROTATE, plan_lib.SCHEDULE)]
+        deps = plan_lib.dependencies([j.unit for j in active_jobs], options.get("order", "safe"))
+        active = [j.key for j in active_jobs]
+        self.scheduler = plan_lib.Scheduler(active, deps, options["max_concurrent"])
+        self.polls = 0
+        self.describe_calls = {}
+        self.poll_errors = []
+        self.last_poll = None
+        self.last_poll_error = {}
+        self.previewing = False
+        self._warned_poll = False
+
+    # -- main loop --------------------------------------------------------------------------
+    def run(self):
+        for job in self.jobs:
+            if job.plan["action"] not in (plan_lib.ROTATE, plan_lib.SCHEDULE):
+                self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
+        while not self.scheduler.idle:
+            for key, failed in self.scheduler.blocked():
+                job = self.by_key[key]
+                names = ", ".join(self.by_key[k].unit["label"] for k in failed)
+                self._finish(job, plan_lib.SKIPPED, reason="not changed because %s did not succeed, and order=safe "
+                                                           "rotates it only after them" % names)
+            for key in self.scheduler.ready():
+                self.scheduler.start(key)
+                self._safely(self.by_key[key], self._begin)
+            if self.scheduler.idle:
+                break
+            if not self.scheduler.in_flight and not self.scheduler.ready():
+                # Cannot happen with the dependencies rotation.dependencies() builds (a DAG); never spin.
+                for key in list(self.scheduler.queued):
+                    self._finish(self.by_key[key], plan_lib.FAILED, reason="could not be ordered (dependency cycle)",
+                                 error={"message": "dependency cycle"})
+                break
+            self._pause()
+            self._poll()
+            self._collect_probes()
+            self._check_deadlines()
+        return [j.result for j in self.jobs]
+
+    def preview(self):
+        """Check mode: every job's predicted result, without any call."""
+        self.previewing = True
+        for job in self.jobs:
+            job.changed = job.plan["action"] in (plan_lib.ROTATE, plan_lib.SCHEDULE)
+            self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
+        return [j.result for j in self.jobs]
+
+    def _in_flight(self, phases=None):
+        return [self.by_key[k] for k in sorted(self.scheduler.in_flight)
+                if phases is None or self.by_key[k].phase in phases]
+
+    def _pause(self):
+        """Sleep until the next poll or probe is due, returning early when a running probe finishes."""
+        now = self.clock()
+        interval = self.opts["poll_interval"]
+        wake = []
+        if self._in_flight(POLLED_PHASES):
+            wake.append(now + interval if self.last_poll is None else self.last_poll + interval)
+        for job in self._in_flight((VERIFYING,)):
+            if not job.futures and job.next_probe_at is not None:
+                wake.append(job.next_probe_at)
+        running = [f for j in self._in_flight((VERIFYING,)) for f in j.futures if not f.done()]
+        if not wake and not running:
+            return
+        due = max(0.0, min(wake) - now) if wake else interval
+        if running:
+            from concurrent.futures import FIRST_COMPLETED, wait
+            wait(running, timeout=due, return_when=FIRST_COMPLETED)
+        elif due > 0:
+            self.sleep(due)
+
+    # -- starting -----------------------------------------------------------------------------
+    def _begin(self, job):
+        job.started = self.clock()
+        job.started_at = _iso_now()
+        job.deadline = job.started + self.opts["wait_timeout"]
+        if plan_lib.status_category(job.unit.get("status")) == "wait":
+            job.phase = READY_WAIT
+            job.saw(job.unit.get("status"))
+            return
+        self._submit(job)
+
+    def _submit(self, job):
+        call = job.plan["call"]
+        job.attempts += 1
+        try:
+            response = self.api.call(call)
+        except ApiError as e:
+            if e.code in STATE_ERRORS and self.opts.get("wait", True) and job.attempts < MAX_STATE_RETRIES:
+                job.phase = READY_WAIT
+                return
+            self._finish(job, plan_lib.FAILED, error=e.as_dict(),
+                         reason="%s failed: %s" % (_operation(call), e.message))
+            return
+        job.changed = True
+        job.response = response or {}
+        if job.plan["action"] == plan_lib.SCHEDULE:
+            self._finish(job, plan_lib.SCHEDULED, reason=job.plan.get("reason"), response=response)
+            return
+        if not self.opts.get("wait", True):
+            self._finish(job, plan_lib.ROTATED, reason="change submitted; not waited for (wait=false)",
+                         response=response, confirmed=False)
+            return
+        job.phase = APPLYING
+        job.deadline = self.clock() + self.opts["wait_timeout"]
+
+    # -- polling ------------------------------------------------------------------------------
+    def _poll(self):
+        polled = self._in_flight(POLLED_PHASES)
+        if not polled:
+            return
+        if self.last_poll is not None and self.clock() < self.last_poll + self.opts["poll_interval"] - 1e-6:
+            return
+        self.last_poll = self.clock()
+        self.polls += 1
+        by_region = {}
+        for job in polled:
+            by_region.setdefault(job.unit["region"], set()).update(job.unit["members"])
+        for region in sorted(by_region):
+            self.describe_calls[region] = self.describe_calls.get(region, 0) + 1
+            try:
+                described = self.api.describe(region, sorted(by_region[region]))
+            except ApiError as e:
+                self.poll_errors.append(dict(region=region, **e.as_dict()))
+                self.last_poll_error[region] = str(e)
+                if not self._warned_poll:
+                    self._warned_poll = True
+                    self.warn("Polling %s failed (%s); retrying at the next poll until wait_timeout" % (region, e))
+                continue
+            self.last_poll_error.pop(region, None)
+            for job in polled:
+                if job.unit["region"] == region and job.phase in POLLED_PHASES:
+                    self._safely(job, self._advance, described)
+
+    def _advance(self, job, described):
+        for ident in job.unit["members"]:
+            if ident in described:
+                job.saw(described[ident].get("DBInstanceStatus"))
+                job.last_seen[ident] = described[ident]
+        if job.phase == READY_WAIT:
+            self._advance_ready(job, described)
+        elif job.phase == APPLYING:
+            verdict, detail = plan_lib.observe(job.unit, described, job.plan["target_ca"], immediate=True)
+            if verdict == "done":
+                if self.opts.get("verify"):
+                    self._start_verify(job)
+                else:
+                    self._finish(job, plan_lib.ROTATED)
+            elif verdict == "fail":
+                self._finish(job, plan_lib.FAILED, reason=detail, error={"message": detail})
+        elif job.phase == ROLLING_BACK:
+            verdict, detail = plan_lib.observe(job.unit, described, job.plan["previous_ca"], immediate=True)
+            if verdict == "done":
+                job.rollback["completed"] = True
+                self._finish(job, plan_lib.ROLLED_BACK, reason="verification failed (%s); rolled back to %s" % (
+                    job.verification.get("message"), job.plan["previous_ca"]))
+            elif verdict == "fail":
+                job.rollback["error"] = detail
+                self._finish(job, plan_lib.FAILED, reason="verification failed (%s) and the rollback failed: %s" % (
+                    job.verification.get("message"), detail), error={"message": detail})
+
+    def _advance_ready(self, job, described):
+        statuses = []
+        for ident in job.unit["members"]:
+            raw = described.get(ident)
+            if raw is None:
+                self._finish(job, plan_lib.FAILED, reason="%s was not returned by DescribeDBInstances" % ident,
+                             error={"message": "%s not found" % ident})
+                return
+            statuses.append(raw.get("DBInstanceStatus"))
+        for status in statuses:
+            category = plan_lib.status_category(status)
+            if category == "skip" and not job.changed:
+                self._finish(job, plan_lib.SKIPPED, reason=plan_lib.status_reason(status))
+                return
+            if category in ("fail", "skip"):
+                self._finish(job, plan_lib.FAILED, reason=plan_lib.status_reason(status),
+                             error={"message": plan_lib.status_reason(status)})
+                return
+        if all(s == "available" for s in statuses):
+            if job.attempts and job.plan["action"] == plan_lib.ROTATE:
+                # An earlier attempt may have gone through (a retried request): nothing left to send then.
+                verdict, _detail = plan_lib.observe(job.unit, described, job.plan["target_ca"], immediate=True)
+                if verdict == "done":
+                    job.changed = True
+                    job.phase = APPLYING
+                    self._advance(job, described)
+                    return
+            self._submit(job)
+
+    def _check_deadlines(self):
+        now = self.clock()
+        for job in self._in_flight(POLLED_PHASES):
+            if job.deadline is not None and now >= job.deadline:
+                seen = ", ".join("%s %s on %s" % (i, r.get("DBInstanceStatus"), r.get("CACertificateIdentifier"))
+                                 for i, r in sorted(job.last_seen.items())) or "no status seen"
+                what = {READY_WAIT: "to become available", APPLYING: "for the CA change",
+                        ROLLING_BACK: "for the rollback"}[job.phase]
+                message = "timed out after %ss waiting %s (%s)" % (self.opts["wait_timeout"], what, seen)
+                region = job.unit["region"]
+                if region in self.last_poll_error:
+                    message += "; the last poll of %s failed: %s" % (region, self.last_poll_error[region])
+                if job.phase == ROLLING_BACK:
+                    job.rollback["error"] = message
+                    message = "verification failed (%s) and the rollback %s" % (job.verification.get("message"), message)
+                self._finish(job, plan_lib.FAILED, reason=message, error={"message": message})
+
+    # -- verification --------------------------------------------------------------------------
+    def _start_verify(self, job):
+        if job.plan.get("restart_parameter") is False:
+            job.verification = {"verified": None, "skipped": True,
+                                "message": "not probed: with certificate_rotation_restart=false the endpoint presents "
+                                           "the new certificate only after its next restart"}
+            self._finish(job, plan_lib.ROTATED)
+            return
+        job.phase = VERIFYING
+        job.verify_deadline = self.clock() + self.opts.get("verify_grace_period", 0)
+        self._submit_probes(job)
+
+    def _submit_probes(self, job):
+        job.next_probe_at = None
+        job.futures = []
+        endpoints = job.unit.get("endpoints") or []
+        for ident in job.unit["members"]:
+            raw = job.last_seen.get(ident)
+            if raw is not None:
+                endpoint = raw.get("Endpoint") or {}
+                for item in endpoints:
+                    if item["identifier"] == ident:
+                        item["address"] = endpoint.get("Address") or item["address"]
+                        item["port"] = endpoint.get("Port") or item["port"]
+        for endpoint in endpoints:
+            job.futures.append(self.executor.submit(self.api.probe, job.unit, endpoint))
+
+    def _safely(self, job, step, *args):
+        """Run one job's step; an unexpected error fails that job only, with the error, never the others."""
+        try:
+            step(job, *args)
+        except Exception as e:  # pylint: disable=broad-except
+            self._finish(job, plan_lib.FAILED, reason="internal error while %s: %s: %s" % (
+                job.phase, type(e).__name__, e), error={"message": "%s: %s" % (type(e).__name__, e)})
+
+    def _collect_probes(self):
+        for job in self._in_flight((VERIFYING,)):
+            self._safely(job, self._collect_job_probes)
+
+    def _collect_job_probes(self, job):
+        if job.futures and not all(f.done() for f in job.futures):
+            return
+        if not job.futures:
+            if job.next_probe_at is not None and self.clock() >= job.next_probe_at:
+                self._submit_probes(job)
+            return
+        probes = []
+        for future in job.futures:
+            try:
+                probes.append(future.result())
+            except Exception as e:  # pylint: disable=broad-except
+                probes.append({"error": "%s: %s" % (type(e).__name__, e), "verified": False, "ca_id": None})
+        job.futures = []
+        job.probes = probes
+        verdicts = [plan_lib.verdict(p, job.plan["target_ca"]) for p in probes]
+        failed = [m for v, m in verdicts if v == "fail"]
+        retry = [m for v, m in verdicts if v == "retry"]
+        if not failed and not retry:
+            job.verification = {"verified": True, "message": None, "probes": probes}
+            self._finish(job, plan_lib.ROTATED)
+        elif failed or self.clock() >= job.verify_deadline:
+            message = "; ".join(failed or retry)
+            job.verification = {"verified": False, "message": message, "probes": probes}
+            self._verification_failed(job)
+        else:
+            job.next_probe_at = self.clock() + min(self.opts["poll_interval"], 1.0)
+
+    def _verification_failed(self, job):
+        message = job.verification["message"]
+        if not self.opts.get("rollback_on_failure"):
+            self._finish(job, plan_lib.FAILED, reason="verification failed: %s" % message,
+                         error={"message": "verification failed: %s" % message})
+            return
+        possible = job.plan.get("rollback") or {}
+        if not possible.get("possible"):
+            job.rollback = {"attempted": False, "to_ca": job.plan["previous_ca"], "reason": possible.get("reason")}
+            self._finish(job, plan_lib.FAILED, reason="verification failed: %s; not rolled back: %s" % (
+                message, possible.get("reason")), error={"message": "verification failed: %s" % message})
+            return
+        call = plan_lib.rollback_call(job.unit, job.plan)
+        job.rollback = {"attempted": True, "to_ca": job.plan["previous_ca"], "completed": False}
+        try:
+            self.api.call(call)
+        except ApiError as e:
+            job.rollback["error"] = e.as_dict()
+            self._finish(job, plan_lib.FAILED, reason="verification failed: %s; the rollback call failed: %s" % (
+                message, e.message), error=e.as_dict())
+            return
+        job.phase = ROLLING_BACK
+        job.deadline = self.clock() + self.opts["wait_timeout"]
+
+    # -- results ---------------------------------------------------------------------------------
+    def _finish(self, job, status, reason=None, error=None, response=None, confirmed=None):
+        if job.result is not None:
+            return
+        unit = job.unit
+        plan = job.plan
+        job.phase = DONE
+        current, pending = _final_cas(job, status, response, confirmed)
+        if confirmed is None and status == plan_lib.ROTATED and not self.previewing:
+            confirmed = True
+        result = {
+            "identifier": unit["identifier"],
+            "region": unit["region"],
+            "label": unit["label"],
+            "kind": unit["kind"],
+            "arn": unit.get("arn"),
+            "engine": unit.get("engine"),
+            "engine_version": unit.get("engine_version"),
+            "cluster_id": unit.get("cluster_id"),
+            "cluster_role": unit.get("cluster_role"),
+            "members": list(unit["members"]),
+            "status": status,
+            "action": plan["action"],
+            "changed": bool(job.changed),
+            "reason": reason if reason is not None else plan.get("reason"),
+            "error": error,
+            "target_ca": plan["target_ca"],
+            "previous_ca": plan["previous_ca"],
+            "previous_pending_ca": unit.get("pending_ca"),
+            "current_ca": current,
+            "pending_ca": pending,
+            "would_restart": plan["would_restart"],
+            "rotation_without_restart": plan["rotation_without_restart"],
+            "apply": self.opts.get("apply"),
+            "statuses_seen": list(job.statuses),
+            "confirmed": confirmed,
+            "verification": job.verification,
+            "rollback": job.rollback,
+            "notes": list(plan.get("notes") or []),
+            "started_at": job.started_at,
+            "finished_at": _iso_now() if job.started is not None else None,
+            "duration_seconds": round(self.clock() - job.started, 3) if job.started is not None else None,
+        }
+        job.result = result
+        if job.key in self.scheduler.in_flight or job.key in self.scheduler.queued:
+            self.scheduler.finish(job.key, plan_lib.finished_ok(status))
+
+
+def _operation(call):
+    return {"modify_instance": "ModifyDBInstance", "modify_cluster": "ModifyDBCluster",
+            "apply_pending_action": "ApplyPendingMaintenanceAction"}.get(call.get("op"), call.get("op"))
+
+
+def _final_cas(job, status, response, confirmed=None):
+    """The CA and pending CA to report: last seen by a poll, else from the response, else predicted."""
+    unit = job.unit
+    plan = job.plan
+    seen = [job.last_seen[i] for i in unit["members"] if i in job.last_seen]
+    if status == plan_lib.SCHEDULED:
+        pending = plan["target_ca"]
+        if response and plan["call"]["op"] == "modify_instance":
+            pending = (response.get("PendingModifiedValues") or {}).get("CACertificateIdentifier") or pending
+        return unit.get("current_ca"), pending
+    if seen:
+        first = seen[0]
+        return first.get("CACertificateIdentifier"), (first.get("PendingModifiedValues") or {}).get(
+            "CACertificateIdentifier")
+    if confirmed is False and response:
+        return response.get("CACertificateIdentifier") or unit.get("current_ca"), (
+            response.get("PendingModifiedValues") or {}).get("CACertificateIdentifier")
+    if status == plan_lib.ROTATED:
+        return plan["target_ca"], None
+    return unit.get("current_ca"), unit.get("pending_ca")

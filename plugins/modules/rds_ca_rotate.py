@@ -1,0 +1,599 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the rdsca.rotation collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: rds_ca_rotate
+short_description: Rotate the certificate authority of many RDS and Aurora databases, safely and concurrently
+version_added: 0.1.0
+description:
+  - Moves a fleet of databases to O(target_ca) the way a careful operator would, in one task.
+  - B(Checks everything first.) Each region is read once (C(DescribeDBInstances), C(DescribeDBClusters),
+    C(DescribePendingMaintenanceActions), C(DescribeCertificates), and C(DescribeDBEngineVersions) once per
+    engine). Before anything is changed, the task fails when a database is not found, a cluster identifier is
+    given where an instance is expected, O(target_ca) is not a valid CA of the region or is not in the exact
+    engine version's C(SupportedCACertificateIdentifiers), or O(certificate_rotation_restart=false) lacks
+    evidence that SSL/TLS is unused.
+  - B(Never restarts by surprise.) When the engine version cannot rotate without a restart
+    (C(SupportsCertificateRotationWithoutRestart)) and O(allow_restart=false), the database is not touched now -
+    it is skipped with the reason, or scheduled for its maintenance window with O(on_restart_required=schedule).
+  - B(Bounded concurrency.) At most O(max_concurrent) databases are being changed at a time; the next one starts
+    when one finishes. Waiting costs one C(DescribeDBInstances) per region per O(poll_interval) for all the
+    databases in flight (a C(db-instance-id) filter listing them), whatever their number.
+  - B(Safe order.) With O(order=safe), the readers of an Aurora cluster are rotated before its writer and read
+    replicas before their source; when one of them does not succeed, what depends on it is skipped.
+  - B(Verified.) With O(verify_endpoint), once a database is available on the new CA its endpoint is probed with
+    a real TLS handshake (the engine's own TLS upgrade, no credentials) and the presented chain must map to
+    O(target_ca) and verify against O(verify_ca_bundle) for the endpoint's name.
+  - B(Rollback.) With O(rollback_on_failure), a database whose verification fails is returned to its previous
+    CA, if that CA is still valid and supported, and reported as C(rolled_back).
+  - Every database ends as C(rotated), C(scheduled), C(unchanged), C(skipped) (with a reason), C(rolled_back) or
+    C(failed) (with the error). One failure never stops the others; the task fails at the end when any database
+    failed or was rolled back, listing them.
+  - Aurora cluster identifiers expand to their member instances. Multi-AZ DB clusters (and their member
+    instances) are rotated on the cluster with C(ModifyDBCluster).
+  - Optionally sets the region's default CA for new launches (O(account_default), C(ModifyCertificates)) so that
+    new databases stop appearing on the old CA, and always reports drift (default different from O(target_ca)).
+author:
+  - rdsca.rotation maintainers (@rdsca)
+options:
+  databases:
+    description:
+      - The databases to rotate. Each entry is one of
+      - a DB instance or DB cluster identifier, in the connection region (O(region));
+      - C(region/identifier), for example C(eu-west-1/orders-prod);
+      - an RDS ARN (C(arn:aws:rds:eu-west-1:123456789012:db:orders-prod) or C(...:cluster:inventory-aurora));
+      - "a mapping with C(identifier) (or C(id)), and optionally C(region), C(type) (C(auto), C(instance) or
+        C(cluster): say which the identifier must be), C(connect_host) and C(connect_port) (where to connect
+        for O(verify_endpoint), for example a tunnel). The entries of RV(rdsca.rotation.rds_ca_facts#module:databases) and of
+        RV(databases) fit as they are; their other keys are ignored."
+      - Duplicates (the same database listed twice, or an instance listed with its cluster) are merged.
+    type: list
+    elements: raw
+    required: true
+  apply:
+    description:
+      - How the change is applied.
+      - V(immediately) - C(ApplyImmediately=true), then wait until the database is available on the new CA.
+      - V(maintenance_window) - C(ApplyImmediately=false); the change shows as pending
+        (C(PendingModifiedValues)) and is applied, with any restart it needs, in the database's maintenance
+        window. O(allow_restart) does not apply.
+      - V(pending_action) - opt in to the C(ca-certificate-rotation) pending maintenance action that RDS raises
+        as a CA nears its expiry (C(ApplyPendingMaintenanceAction), with O(opt_in_type)). That action moves
+        databases to C(rds-ca-rsa2048-g1), so O(target_ca) must be that CA. Databases without the action are
+        skipped.
+    type: str
+    choices: [immediately, maintenance_window, pending_action]
+    default: immediately
+  opt_in_type:
+    description:
+      - With O(apply=pending_action), V(immediate) (apply now, like O(apply=immediately)) or V(next-maintenance).
+      - Defaults to V(next-maintenance).
+    type: str
+    choices: [immediate, next-maintenance]
+  allow_restart:
+    description:
+      - Whether a database may be restarted now to rotate its CA.
+      - When V(false) and the exact engine version does not rotate without a restart (or is not known to), the
+        database is left alone as O(on_restart_required) says.
+    type: bool
+    default: false
+  on_restart_required:
+    description:
+      - What to do with a database that would restart when O(allow_restart=false).
+      - V(skip) - leave it, status C(skipped) with the reason.
+      - V(schedule) - make the change pending for its maintenance window (C(ApplyImmediately=false); with
+        O(apply=pending_action), opt in to V(next-maintenance)), status C(scheduled).
+    type: str
+    choices: [skip, schedule]
+    default: skip
+  certificate_rotation_restart:
+    description:
+      - Sent as C(CertificateRotationRestart) for DB instances whose engine version does not rotate without a
+        restart. Unset (the default), RDS restarts them.
+      - V(false) rotates without a restart; the endpoint presents the new certificate only after its next
+        restart. AWS says to set it only if you are not using SSL/TLS, so it is refused unless O(ssl_usage)
+        shows, for every such database, that SSL/TLS is not used.
+      - V(true) is sent as is, and such databases count as restarting.
+    type: bool
+  ssl_usage:
+    description:
+      - Evidence for O(certificate_rotation_restart=false) - the registered result of C(rdsca.rotation.rds_ssl_usage)
+        (a mapping with a C(databases) list) or a list of per-database mappings.
+      - Each entry names a database (C(identifier) or C(id), optional C(region)) and says whether it uses SSL/TLS,
+        with C(ssl_in_use) (or C(uses_ssl), C(tls_in_use)), or with a count C(ssl_connections) (or
+        C(tls_connections)). An entry that says neither is no evidence.
+    type: raw
+  max_concurrent:
+    description:
+      - How many databases are being changed (and waited for, and verified) at the same time.
+    type: int
+    default: 5
+  order:
+    description:
+      - V(safe) - Aurora readers before their writer, read replicas before their source (in this run).
+      - V(as_given) - the order of O(databases), no constraints.
+    type: str
+    choices: [safe, as_given]
+    default: safe
+  wait:
+    description:
+      - Wait for each change applied now to complete (the database available on O(target_ca)).
+      - With V(false) the changes are only submitted (statuses C(rotated) with RV(databases[].confirmed=false)),
+        and databases in a transitional status (for example C(backing-up)) are skipped instead of waited for.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait, per database, for it to become available before the change, and for the change (or a
+        rollback) to complete.
+    type: int
+    default: 3600
+  poll_interval:
+    description:
+      - Seconds between two polls (one C(DescribeDBInstances) per region for all the databases in flight).
+    type: float
+    default: 15
+  verify_endpoint:
+    description:
+      - After a change applied now, probe each database endpoint with a TLS handshake and require that the
+        presented chain maps to O(target_ca) and verifies against O(verify_ca_bundle) for the endpoint's name.
+      - While the endpoint cannot be reached or still presents the previous CA, it is probed again for up to
+        O(verify_grace_period) seconds; a chain of O(target_ca) that does not verify fails at once.
+      - Not done for O(certificate_rotation_restart=false) (the new certificate is presented after the next
+        restart).
+    type: bool
+    default: false
+  verify_ca_bundle:
+    description:
+      - The PEM bundle clients use to trust RDS (for example AWS's C(global-bundle.pem)); required with
+        O(verify_endpoint).
+    type: path
+  connect_host:
+    description:
+      - Where to connect for O(verify_endpoint), for every database without its own C(connect_host), while the
+        TLS server name stays the endpoint address (for example a bastion tunnel, or C(127.0.0.1)).
+    type: str
+  verify_timeout:
+    description:
+      - Seconds one TLS probe may take.
+    type: int
+    default: 10
+  verify_grace_period:
+    description:
+      - Seconds to keep probing an endpoint that is unreachable or still presents the previous CA after the API
+        reports the change complete.
+    type: int
+    default: 120
+  rollback_on_failure:
+    description:
+      - When verification fails, put the database back on its previous CA (C(ApplyImmediately=true)) if that CA is
+        still valid and supported by its engine version, wait for it, and report C(rolled_back). Otherwise it is
+        C(failed), with why it was not rolled back.
+      - Requires O(verify_endpoint).
+    type: bool
+    default: false
+  account_default:
+    description:
+      - Also set the default CA for new launches (C(ModifyCertificates)) to O(target_ca) in every region of
+        O(databases) (the connection region when O(databases) is empty), so that new databases stop appearing
+        on the old CA.
+      - Drift (a default other than O(target_ca)) is reported in RV(regions) either way.
+    type: bool
+    default: false
+notes:
+  - "Idempotent: a database already on O(target_ca), or with that change already pending when
+    O(apply=maintenance_window), or already opted in to V(next-maintenance), is C(unchanged)."
+  - "Check mode reads, plans and reports per database the C(action) (C(rotate), C(schedule), C(skip), C(none),
+    C(fail)), the C(status) it would end with and C(would_restart); nothing is changed, nothing is waited for."
+  - "Diff mode shows, per database changed (or that would be), its CA and pending CA before and after."
+  - "Statuses other than C(available): transitional ones (C(modifying), C(rebooting), C(backing-up),
+    C(upgrading)...) are waited for, up to O(wait_timeout); C(stopped), C(stopping) and C(deleting) are skipped;
+    C(storage-full), C(failed), C(incompatible-*), C(inaccessible-encryption-credentials) and
+    C(restore-error) fail that database with the reason."
+  - "Throttling and transient errors are retried with the amazon.aws jittered backoff; a poll that still fails is
+    retried at the next poll, until O(wait_timeout)."
+  - "IAM permissions: C(rds:DescribeDBInstances), C(rds:DescribeDBClusters), C(rds:DescribeDBEngineVersions),
+    C(rds:DescribeCertificates), C(rds:DescribePendingMaintenanceActions), and as used C(rds:ModifyDBInstance),
+    C(rds:ModifyDBCluster), C(rds:ApplyPendingMaintenanceAction), C(rds:ModifyCertificates)."
+seealso:
+  - name: Rotating your SSL/TLS certificate
+    description: The AWS guide to RDS CA rotation.
+    link: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL-certificate-rotation.html
+  - module: rdsca.rotation.rds_ca_facts
+extends_documentation_fragment:
+  - rdsca.rotation.target_ca
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Rotate staging now, restart-free engines only, verified, rolled back if a client could not verify
+  rdsca.rotation.rds_ca_rotate:
+    databases: "{{ inventory.databases | selectattr('environment', 'equalto', 'staging') | selectattr('needs_rotation') }}"
+    target_ca: rds-ca-rsa2048-g1
+    max_concurrent: 5
+    verify_endpoint: true
+    verify_ca_bundle: /etc/pki/rds/global-bundle.pem
+    rollback_on_failure: true
+  register: staging
+
+- name: Production - restart-free engines now, the others in their maintenance window
+  rdsca.rotation.rds_ca_rotate:
+    databases:
+      - orders-prod
+      - eu-west-1/payments-prod
+      - inventory-aurora            # Aurora cluster - readers first, then the writer
+    on_restart_required: schedule
+    account_default: true           # new launches in those regions get the new CA too
+  register: production
+
+- name: Everything in the next maintenance window, through RDS's ca-certificate-rotation maintenance action
+  rdsca.rotation.rds_ca_rotate:
+    databases: "{{ inventory.databases | selectattr('pending_maintenance') }}"
+    apply: pending_action
+    opt_in_type: next-maintenance
+
+- name: Rotate without restarting, where rds_ssl_usage proved that nobody uses SSL/TLS
+  rdsca.rotation.rds_ca_rotate:
+    databases: "{{ usage.databases | rejectattr('ssl_in_use') }}"
+    certificate_rotation_restart: false
+    ssl_usage: "{{ usage }}"
+
+- name: What would happen, with the CA before and after (check and diff mode)
+  rdsca.rotation.rds_ca_rotate:
+    databases: [orders-staging, orders-prod]
+  check_mode: true
+  diff: true
+  register: preview
+
+- name: Roll back a run - each database to its previous_ca, one task per previous CA
+  rdsca.rotation.rds_ca_rotate:
+    databases: "{{ item.1 }}"
+    target_ca: "{{ item.0 }}"
+    allow_restart: true
+  loop: "{{ staging.databases | selectattr('status', 'equalto', 'rotated') | groupby('previous_ca') }}"
+  loop_control:
+    label: "{{ item.0 }}"
+"""
+
+RETURN = r"""
+changed:
+  description: Whether any database (or region default) was changed, or would be in check mode.
+  returned: always
+  type: bool
+  sample: true
+target_ca:
+  description: O(target_ca).
+  returned: always
+  type: str
+  sample: rds-ca-rsa2048-g1
+databases:
+  description: One entry per database (DB instance, or Multi-AZ DB cluster), in the order of O(databases).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    identifier:
+      description: DB instance identifier, or DB cluster identifier for a Multi-AZ DB cluster.
+      type: str
+      sample: orders-prod
+    region:
+      description: Region.
+      type: str
+      sample: us-east-1
+    label:
+      description: C(region/identifier).
+      type: str
+      sample: us-east-1/orders-prod
+    kind:
+      description: C(instance), or C(cluster) for a Multi-AZ DB cluster (rotated with C(ModifyDBCluster)).
+      type: str
+      sample: instance
+    arn:
+      description: ARN of the instance or cluster.
+      type: str
+    engine:
+      description: Engine.
+      type: str
+      sample: postgres
+    engine_version:
+      description: Exact engine version.
+      type: str
+      sample: "16.3"
+    cluster_id:
+      description: The DB cluster of an Aurora member or of a Multi-AZ DB cluster, else null.
+      type: str
+    cluster_role:
+      description: C(writer) or C(reader) for an Aurora member, else null.
+      type: str
+    members:
+      description: The DB instances concerned (the instance itself, or the cluster's members).
+      type: list
+      elements: str
+    status:
+      description:
+        - C(rotated), C(scheduled), C(unchanged), C(skipped), C(rolled_back) or C(failed).
+        - In check mode, the status it would end with (verification not included).
+      type: str
+      sample: rotated
+    action:
+      description: What the plan was - C(rotate), C(schedule), C(skip), C(none) or C(fail).
+      type: str
+      sample: rotate
+    changed:
+      description: Whether this database was changed (or would be, in check mode).
+      type: bool
+    reason:
+      description: Why it was scheduled, skipped, unchanged, rolled back or failed; null for a plain rotation.
+      type: str
+      sample: postgres 14.10 cannot rotate its certificate without a restart and allow_restart is false
+    error:
+      description: For C(failed) - C(message), and C(error_code) and C(operation) when an AWS call failed.
+      type: dict
+    target_ca:
+      description: The CA it was moved to.
+      type: str
+    previous_ca:
+      description: The CA before this run - what a rollback returns it to.
+      type: str
+      sample: rds-ca-2019
+    previous_pending_ca:
+      description: The CA of a change pending before this run, else null.
+      type: str
+    current_ca:
+      description: The CA at the end (as last seen by a poll, or as predicted in check mode).
+      type: str
+      sample: rds-ca-rsa2048-g1
+    pending_ca:
+      description: The CA of a change pending at the end (for C(scheduled), O(target_ca)), else null.
+      type: str
+    would_restart:
+      description: Whether applying the change restarts the database - V(true), V(false) or C(unknown).
+      type: raw
+      sample: false
+    rotation_without_restart:
+      description: C(SupportsCertificateRotationWithoutRestart) of the exact engine version, or C(unknown).
+      type: raw
+    apply:
+      description: O(apply).
+      type: str
+    statuses_seen:
+      description: The statuses polls saw while waiting, in order (for example C(modifying), C(rebooting), C(available)).
+      type: list
+      elements: str
+    confirmed:
+      description: V(true) when the database was seen available on O(target_ca); V(false) with O(wait=false); else null.
+      type: bool
+    verification:
+      description:
+        - With O(verify_endpoint) - C(verified) (bool), C(message) (why not), and C(probes), one per endpoint with
+          C(identifier), C(server_name), C(connect_host), C(connect_port), C(ca_id) (the CA the presented chain
+          maps to), C(issuer), C(not_after), C(verified), C(hostname_matches), C(tls_version), C(error).
+      type: dict
+    rollback:
+      description: After a failed verification with O(rollback_on_failure) - C(attempted), C(to_ca), C(completed), C(reason), C(error).
+      type: dict
+    notes:
+      description: Remarks from planning (waited for a status, no restart with certificate_rotation_restart...).
+      type: list
+      elements: str
+    started_at:
+      description: When work on it started (UTC, ISO 8601), null if it was not started.
+      type: str
+    finished_at:
+      description: When it finished.
+      type: str
+    duration_seconds:
+      description: Seconds from start to finish.
+      type: float
+summary:
+  description: Number of databases per final status, and C(total).
+  returned: always
+  type: dict
+  sample: {rotated: 18, scheduled: 1, unchanged: 3, skipped: 1, rolled_back: 0, failed: 1, total: 24}
+failures:
+  description:
+    - The databases that failed or were rolled back (and regions whose default CA could not be set) - C(label),
+      C(status), C(reason). The task fails when this is not empty.
+  returned: always
+  type: list
+  elements: dict
+regions:
+  description:
+    - Per region of the databases - C(default_ca_for_new_launches) (at the end), C(previous_default_ca),
+      C(customer_override), C(drift) (the default is not O(target_ca)), C(changed), and C(error) if
+      C(ModifyCertificates) failed.
+  returned: always
+  type: dict
+  sample:
+    us-east-1: {default_ca_for_new_launches: rds-ca-rsa2048-g1, previous_default_ca: rds-ca-rsa2048-g1,
+                customer_override: null, drift: false, changed: false}
+notes:
+  description: Remarks about the input (a Multi-AZ DB cluster member rotated through its cluster...).
+  returned: always
+  type: list
+  elements: str
+waiting:
+  description:
+    - How waiting went - C(polls) (rounds), C(describe_calls) per region (one per poll), C(poll_errors) (polls
+      that failed even after retries), C(max_in_flight) (never more than O(max_concurrent)).
+  returned: always
+  type: dict
+  sample: {polls: 12, describe_calls: {us-east-1: 12}, poll_errors: [], max_in_flight: 5}
+api_calls:
+  description: HTTP requests sent, per region and operation, retries included.
+  returned: always
+  type: dict
+  sample: {us-east-1: {DescribeDBInstances: 13, ModifyDBInstance: 20, DescribeCertificates: 1}}
+"""
+
+import time
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.rdsca.rotation.plugins.module_utils import rotation as plan_lib
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import CallCounter
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import RegionClients
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import utcnow
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import validate_regions
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import target_ca_argument_spec
+from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_aws import RdsApi
+from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_aws import discover
+from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import ApiError
+from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Job
+from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Runner
+
+
+def argument_spec():
+    spec = dict(
+        databases=dict(type="list", elements="raw", required=True),
+        apply=dict(type="str", choices=list(plan_lib.APPLY_CHOICES), default=plan_lib.APPLY_IMMEDIATELY),
+        opt_in_type=dict(type="str", choices=list(plan_lib.OPT_IN_CHOICES)),
+        allow_restart=dict(type="bool", default=False),
+        on_restart_required=dict(type="str", choices=list(plan_lib.ON_RESTART_CHOICES), default="skip"),
+        certificate_rotation_restart=dict(type="bool"),
+        ssl_usage=dict(type="raw"),
+        max_concurrent=dict(type="int", default=5),
+        order=dict(type="str", choices=list(plan_lib.ORDER_CHOICES), default="safe"),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=3600),
+        poll_interval=dict(type="float", default=15),
+        verify_endpoint=dict(type="bool", default=False),
+        verify_ca_bundle=dict(type="path"),
+        connect_host=dict(type="str"),
+        verify_timeout=dict(type="int", default=10),
+        verify_grace_period=dict(type="int", default=120),
+        rollback_on_failure=dict(type="bool", default=False),
+        account_default=dict(type="bool", default=False),
+    )
+    spec.update(target_ca_argument_spec())
+    return spec
+
+
+def region_defaults(module, api, data, regions, target, check_mode):
+    """Report (and with account_default set) each region's default CA for new launches."""
+    report = {}
+    for region in regions:
+        facts = data.get(region) or {}
+        default = facts.get("default_ca_for_new_launches")
+        entry = dict(previous_default_ca=default, default_ca_for_new_launches=default,
+                     customer_override=facts.get("customer_override"), drift=default != target, changed=False)
+        if module.params["account_default"] and default != target:
+            entry["changed"] = True
+            if not check_mode:
+                try:
+                    api.set_default_ca(region, target)
+                    entry["default_ca_for_new_launches"] = target
+                    entry["customer_override"] = target
+                except ApiError as e:
+                    entry["changed"] = False
+                    entry["error"] = e.as_dict()
+            else:
+                entry["default_ca_for_new_launches"] = target
+            entry["drift"] = entry["default_ca_for_new_launches"] != target
+        report[region] = entry
+    return report
+
+
+def main():
+    module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    target = params["target_ca"]
+
+    problems = plan_lib.check_options(params)
+    requests, entry_problems = plan_lib.normalize_entries(params["databases"], module.region)
+    problems += entry_problems
+    evidence, evidence_problems = plan_lib.parse_ssl_evidence(params["ssl_usage"])
+    problems += evidence_problems
+    regions = sorted(set(r["region"] for r in requests)) or ([module.region] if module.region else [])
+    problems += validate_regions(regions)
+    if not regions:
+        problems.append("no region: give databases, or the connection region (region, AWS_REGION)")
+    if problems:
+        module.fail_json(msg="Invalid options, nothing was changed: %s" % "; ".join(problems), problems=problems)
+
+    counter = CallCounter()
+    clients = RegionClients(module, counter)
+    clients.prepare("rds", regions)
+    api = RdsApi(clients, ca_bundle=params["verify_ca_bundle"], connect_host=params["connect_host"],
+                 probe_timeout=params["verify_timeout"])
+
+    data, problems = discover(clients, regions, requests, target, utcnow())
+    units, notes, resolve_problems = plan_lib.resolve_units(requests, dict((r, d["view"]) for r, d in data.items()))
+    problems += resolve_problems
+    for region in sorted(data):
+        problems += plan_lib.check_target_ca(region, target, data[region]["certificates"])
+    opts = dict((k, params[k]) for k in ("apply", "opt_in_type", "allow_restart", "on_restart_required",
+                                         "certificate_rotation_restart", "wait"))
+    opts["target_ca"] = target
+    jobs = []
+    for unit in units:
+        region = data[unit["region"]]
+        plan = plan_lib.plan_unit(unit, opts, dict(capabilities=region["capabilities"],
+                                                   certificates=region["certificates"], evidence=evidence))
+        problems += plan["problems"]
+        jobs.append(Job(unit, plan))
+    if problems:
+        module.fail_json(msg="Nothing was changed: %s" % "; ".join(problems), problems=problems, notes=notes,
+                         api_calls=counter.snapshot())
+
+    regions_report = region_defaults(module, api, data, regions, target, module.check_mode)
+
+    runner_options = dict(max_concurrent=params["max_concurrent"], order=params["order"], wait=params["wait"],
+                          wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
+                          verify=params["verify_endpoint"], verify_grace_period=params["verify_grace_period"],
+                          rollback_on_failure=params["rollback_on_failure"], apply=params["apply"])
+    runner = Runner(api, jobs, runner_options, clock=time.monotonic, sleep=time.sleep, warn=module.warn)
+    if module.check_mode:
+        results = runner.preview()
+    else:
+        executor = None
+        if params["verify_endpoint"]:
+            from concurrent.futures import ThreadPoolExecutor
+            executor = ThreadPoolExecutor(max_workers=params["max_concurrent"])
+            runner.executor = executor
+        try:
+            results = runner.run()
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True)
+
+    failures = [dict(label=r["label"], status=r["status"], reason=r["reason"])
+                for r in results if r["status"] in (plan_lib.FAILED, plan_lib.ROLLED_BACK)]
+    failures += [dict(label=region, status=plan_lib.FAILED, reason="ModifyCertificates failed: %s" % r["error"]["message"])
+                 for region, r in sorted(regions_report.items()) if r.get("error")]
+    result = dict(
+        changed=any(r["changed"] for r in results) or any(r["changed"] for r in regions_report.values()),
+        target_ca=target,
+        databases=results,
+        summary=plan_lib.summarize(results),
+        failures=failures,
+        regions=regions_report,
+        notes=notes,
+        waiting=dict(polls=runner.polls, describe_calls=runner.describe_calls, poll_errors=runner.poll_errors,
+                     max_in_flight=runner.scheduler.max_in_flight),
+        api_calls=counter.snapshot(),
+    )
+    if module._diff:
+        result["diff"] = plan_lib.build_diff(results)
+    if failures:
+        listed = "; ".join("%s %s (%s)" % (f["label"], f["status"], f["reason"]) for f in failures)
+        module.fail_json(msg="%d failed (of %d databases, target %s): %s" % (len(failures), len(results), target, listed),
+                         **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
