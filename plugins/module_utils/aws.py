@@ -367,4 +367,3 @@ def warn(module, message):
     """
     inner = getattr(module, "_module", None)
     (inner if inner is not None else module).warn(message)
-

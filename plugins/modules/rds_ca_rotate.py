@@ -445,6 +445,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation as plan_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import CallCounter
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import warn
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import RegionClients
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import utcnow
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import validate_regions
@@ -555,7 +556,7 @@ def main():
                           wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
                           verify=params["verify_endpoint"], verify_grace_period=params["verify_grace_period"],
                           rollback_on_failure=params["rollback_on_failure"], apply=params["apply"])
-    runner = Runner(api, jobs, runner_options, clock=time.monotonic, sleep=time.sleep, warn=module.warn)
+    runner = Runner(api, jobs, runner_options, clock=time.monotonic, sleep=time.sleep, warn=lambda message: warn(module, message))
     if module.check_mode:
         results = runner.preview()
     else:

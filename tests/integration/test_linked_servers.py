@@ -274,7 +274,7 @@ def start_server(server_root: Path) -> Iterator[Callable[..., LinkedServer]]:
     def start(kind: type[LinkedServer], cert_pem: str, key_pem: str, chain_pem: str) -> LinkedServer:
         last_error: LinkedServerError | None = None
         # free_port() can race with another process grabbing the port.
-        for _ in range(3):
+        for _attempt in range(3):
             server = kind(
                 server_root / f"{kind.engine}{len(started)}",
                 free_port(),

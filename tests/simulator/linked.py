@@ -192,7 +192,7 @@ def free_port() -> int:
     rng = secrets.SystemRandom()
     high = _ephemeral_low() - 1
     if high > 20000:
-        for _ in range(100):
+        for _attempt in range(100):
             port = rng.randint(15000, high)
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
                 try:

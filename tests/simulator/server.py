@@ -7,7 +7,6 @@ import os
 import queue
 import secrets
 import shutil
-import socket
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from . import rds_ext
 from .control import ControlMiddleware
 from .fleet import Fleet, FleetError, InstanceSpec, load_fleet, parse_fleet, parse_maintenance
+from .linked import free_port
 from .rds_ext import STATE, ClusterExtra, MaintenanceAction, RegionCertificates
 
 # Credentials the simulator accepts; they are not secrets (moto ignores them unless IAM is enforced).
@@ -131,12 +131,6 @@ class QuietRequestHandler(MotoRequestHandler):
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
         return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Simulator:
@@ -337,7 +331,8 @@ class Simulator:
         if self.linker is None:
             raise ValueError("this fleet has no linked databases, so no local CA bundle")
         path = os.path.join(self.state_dir, "sim-bundle.pem")
-        self.linker.pki.write_bundle(path)
+        # Every CA of every fleet region, not only those generated so far: clients get the new CAs before rotating.
+        self.linker.pki.write_bundle(path, regions=self.fleet.regions if self.fleet else None)
         return {"path": path}
 
 
