@@ -368,7 +368,8 @@ def test_sampling_window_reports_ssl_plaintext_and_short_lived_clients(fleet):
         assert db["ssl_enforced"] is False
     pg = by_id(watched)["orders-pg"]
     assert pg["enforcement"]["api_value"] == "0" and pg["enforcement"]["parameter_group"] == "default.postgres11"
-    assert pg["enforcement"]["live_value"] is None  # not an RDS server: no rds.force_ssl setting
+    # The linked server mirrors its parameter group's rds.force_ssl, readable with SHOW as on RDS.
+    assert pg["enforcement"]["live_value"] == "0" and pg["enforcement"]["enforced_by"] == "live"
     maria = by_id(watched)["billing-maria"]
     assert maria["enforcement"]["live_value"] == "0" and maria["enforcement"]["enforced_by"] == "live"
     assert maria["usage"]["performance_schema"] is True
