@@ -1,0 +1,589 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the rdsca.rotation collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The Amazon RDS CA bundle: split it, validate it, name its certificates.
+
+Two layers, so that the same code serves the controller and the client hosts:
+
+* Standard library only (usable on any client host with Python, no
+  ``cryptography``): :func:`split_pem` cuts a bundle into PEM blocks (CRLF,
+  stray text between blocks and a missing final newline are handled; a
+  truncated block or a block that is not a certificate is an error),
+  :func:`fingerprint`, :func:`pem_from_der`, and a minimal DER reader
+  (:func:`der_summary`) that extracts the subject/issuer common names and the
+  validity window, which is all a trust store needs to recognise an RDS CA and
+  decide whether it has expired.
+* ``cryptography`` (the controller): :func:`load_bundle` parses and validates
+  every certificate (X.509, a CA, an Amazon RDS subject, not expired unless
+  kept), names each one (:func:`certificate_names`) and checks that the target
+  CAs of the regions in use are present (:func:`target_common_names`).
+
+Nothing here performs I/O other than what its caller passes in.
+"""
+
+import base64
+import binascii
+import datetime
+import hashlib
+import re
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    HAS_CRYPTOGRAPHY = True
+except ImportError:  # pragma: no cover - client hosts without cryptography use the stdlib layer only
+    HAS_CRYPTOGRAPHY = False
+
+GLOBAL_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+REGIONAL_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
+
+# The per-region "G1" roots: CA identifier -> the label in "Amazon RDS <region> Root CA <label> G1".
+G1_LABELS = {
+    "rds-ca-rsa2048-g1": "RSA2048",
+    "rds-ca-rsa4096-g1": "RSA4096",
+    "rds-ca-ecc384-g1": "ECC384",
+}
+TARGET_CAS = tuple(sorted(G1_LABELS))
+DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
+
+# What an Amazon RDS CA subject looks like (every certificate AWS has published since 2015).
+RDS_ORGANIZATION = "Amazon Web Services, Inc."
+RDS_ORGANIZATIONAL_UNIT = "Amazon RDS"
+RDS_CN_PREFIX = "Amazon RDS "
+# Names this collection gives RDS CA certificates start with this (see certificate_name).
+MANAGED_PREFIX = "amazon-rds-"
+
+REGION_PATTERN = re.compile(r"^[a-z]{2,4}(-[a-z]+){1,2}-\d{1,2}$")
+_G1_CN = re.compile(r"^Amazon RDS (?:(?:Beta|Preview) )?(?P<region>[a-z]{2,4}(?:-[a-z]+){1,2}-\d{1,2}) "
+                    r"Root CA (?P<label>RSA2048|RSA4096|ECC384) G1$")
+_2019_CN = re.compile(r"^Amazon RDS (?:(?:Beta|Preview) )?(?:(?P<region>[a-z]{2,4}(?:-[a-z]+){1,2}-\d{1,2}) )?"
+                      r"(?:Root )?2019 CA$")
+# Regions launched between the 2015 and the G1 CAs got their own 2019-generation root ("Amazon RDS
+# af-south-1 Root CA") and intermediate ("Amazon RDS af-south-1 CA"); elsewhere "Amazon RDS <region> CA"
+# was a 2015 intermediate (long expired, not recognised).
+REGIONAL_ROOT_2019_REGIONS = ("af-south-1", "eu-south-1", "me-south-1")
+_2019_REGIONAL_ROOT_CN = re.compile(r"^Amazon RDS (?P<region>%s) (?:Root )?CA$" % "|".join(REGIONAL_ROOT_2019_REGIONS))
+
+# PEM: RFC 7468. The label group is reused by the END line; the body is checked separately.
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9][A-Z0-9 ]*)-----[ \t]*\n(.*?)\n?[ \t]*-----END \1-----", re.S)
+_PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9][A-Z0-9 ]*)-----")
+_BASE64_LINE = re.compile(r"^[A-Za-z0-9+/=]*$")
+
+MAX_BUNDLE_BYTES = 5 * 1024 * 1024
+UTC = datetime.timezone.utc
+
+
+class BundleError(Exception):
+    """The bundle cannot be used; ``str()`` says why in words an operator can act on."""
+
+    def __init__(self, message, problems=None):
+        super().__init__(message)
+        self.problems = list(problems or [message])
+
+
+# -- stdlib layer: PEM ------------------------------------------------------------------------
+
+
+def normalize_newlines(text):
+    """CRLF and lone CR become LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def describe_line_endings(data):
+    """``lf``, ``crlf``, ``mixed`` or ``none`` (bytes or text)."""
+    if isinstance(data, bytes):
+        data = data.decode("latin-1")
+    crlf = data.count("\r\n")
+    lf = data.count("\n") - crlf
+    if crlf and lf:
+        return "mixed"
+    if crlf:
+        return "crlf"
+    if lf:
+        return "lf"
+    return "none"
+
+
+def _preview(text, size=60):
+    shown = " ".join(text.strip().split())[:size]
+    return shown + ("..." if len(text.strip()) > size else "")
+
+
+def _looks_like_html(text):
+    head = text.lstrip()[:512].lower()
+    return head.startswith("<") and ("<html" in head or "<!doctype" in head or "<head" in head or "<body" in head
+                                     or "<?xml" in head or "<error" in head)
+
+
+def _decode_text(data):
+    if isinstance(data, bytes):
+        if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte order mark (Windows editors)
+            data = data[3:]
+        try:
+            return data.decode("ascii")
+        except UnicodeDecodeError:
+            # PEM is ASCII; anything else can only be stray text (or garbage), which is
+            # reported below. latin-1 maps every byte, so positions stay meaningful.
+            return data.decode("latin-1")
+    return data[1:] if data.startswith("\ufeff") else data
+
+
+def split_pem(data, source="the bundle"):
+    """Split a PEM bundle into certificate blocks.
+
+    Returns ``{"blocks": [{"index", "der", "pem"}...], "ignored_text": [...], "line_endings": ...}``.
+    ``pem`` is the block re-encoded canonically (64-column base64, LF, final newline), so that
+    the same certificate always produces the same bytes whatever the input looked like.
+
+    Raises :class:`BundleError` for an empty input, input without any PEM block (an HTML error
+    page, a DER file, garbage), a block that is not a ``CERTIFICATE`` (a private key, a CRL,
+    OpenSSL's ``TRUSTED CERTIFICATE``), a truncated block, or invalid base64.
+    """
+    text = _decode_text(data)
+    line_endings = describe_line_endings(text)
+    text = normalize_newlines(text)
+    if not text.strip():
+        raise BundleError("%s is empty" % source)
+
+    blocks = []
+    ignored = []
+    problems = []
+    position = 0
+    index = 0
+    for match in _PEM_BLOCK.finditer(text):
+        between = text[position:match.start()]
+        if between.strip():
+            begin = _PEM_BEGIN.search(between)
+            if begin:
+                problems.append("%s: a PEM block starting with %r has no END line (truncated?)"
+                                % (source, _preview(between[begin.start():], 40)))
+            else:
+                ignored.append(_preview(between))
+        position = match.end()
+        index += 1
+        label = match.group(1)
+        if label != "CERTIFICATE":
+            problems.append("%s: block %d is a %r PEM block, not a CERTIFICATE" % (source, index, label))
+            continue
+        body = match.group(2)
+        if "-----BEGIN" in body:
+            problems.append("%s: block %d has no END line before the next BEGIN line (truncated?)" % (source, index))
+            continue
+        lines = [line.strip() for line in body.split("\n") if line.strip()]
+        if any(":" in line for line in lines):
+            problems.append("%s: block %d has PEM headers, which certificates never carry" % (source, index))
+            continue
+        if not all(_BASE64_LINE.match(line) for line in lines):
+            problems.append("%s: block %d is not valid base64" % (source, index))
+            continue
+        try:
+            der = base64.b64decode("".join(lines), validate=True)
+        except (binascii.Error, ValueError):
+            problems.append("%s: block %d is not valid base64" % (source, index))
+            continue
+        if not der:
+            problems.append("%s: block %d is empty" % (source, index))
+            continue
+        blocks.append({"index": index, "der": der, "pem": pem_from_der(der)})
+    tail = text[position:]
+    if tail.strip():
+        begin = _PEM_BEGIN.search(tail)
+        if begin:
+            problems.append("%s: the last PEM block (%r) has no END line: the file is truncated"
+                            % (source, _preview(tail[begin.start():], 40)))
+        else:
+            ignored.append(_preview(tail))
+
+    if problems:
+        raise BundleError("; ".join(problems), problems)
+    if not blocks:
+        if _looks_like_html(text):
+            raise BundleError("%s is an HTML page, not a PEM bundle (an error page, a proxy or a captive portal?): %r"
+                              % (source, _preview(text)))
+        raise BundleError("%s contains no PEM certificate (no '-----BEGIN CERTIFICATE-----' line); it starts with %r"
+                          % (source, _preview(text)))
+    return {"blocks": blocks, "ignored_text": ignored, "line_endings": line_endings}
+
+
+def pem_from_der(der):
+    """Canonical PEM for a DER certificate: 64-column base64, LF line endings, final newline."""
+    encoded = base64.b64encode(der).decode("ascii")
+    lines = [encoded[i:i + 64] for i in range(0, len(encoded), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
+def fingerprint(der, algorithm="sha256"):
+    """Lower-case hex digest of the DER encoding (what keytool, openssl and Windows call the fingerprint)."""
+    return hashlib.new(algorithm, der).hexdigest()
+
+
+def fingerprints_in(text):
+    """SHA-256 fingerprints of every parsable certificate block in ``text``, ignoring anything else.
+
+    Lenient on purpose: used to read what a trust store (a system bundle, a keystore listing,
+    a keychain dump) already holds, where other tools' content must never make us fail.
+    """
+    found = []
+    for match in _PEM_BLOCK.finditer(normalize_newlines(_decode_text(text))):
+        if match.group(1) != "CERTIFICATE":
+            continue
+        try:
+            der = base64.b64decode("".join(match.group(2).split()), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if der:
+            found.append(fingerprint(der))
+    return found
+
+
+# -- stdlib layer: a minimal DER reader ---------------------------------------------------------
+
+
+class DERError(ValueError):
+    """Not the DER of an X.509 certificate (as far as this small reader can tell)."""
+
+
+def _tlv(data, offset):
+    """(tag, value_start, value_end) of the DER element at ``offset``."""
+    if offset + 2 > len(data):
+        raise DERError("truncated element at %d" % offset)
+    tag = data[offset]
+    if tag & 0x1F == 0x1F:
+        raise DERError("multi-byte tags are not used by certificates")
+    length = data[offset + 1]
+    start = offset + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or start + count > len(data):
+            raise DERError("bad length at %d" % offset)
+        length = int.from_bytes(data[start:start + count], "big")
+        start += count
+    end = start + length
+    if end > len(data):
+        raise DERError("element at %d runs past the end" % offset)
+    return tag, start, end
+
+
+def _children(data, start, end):
+    items = []
+    offset = start
+    while offset < end:
+        tag, value_start, value_end = _tlv(data, offset)
+        items.append((tag, value_start, value_end))
+        offset = value_end
+    if offset != end:
+        raise DERError("elements overrun their container")
+    return items
+
+
+_OID_COMMON_NAME = bytes([0x55, 0x04, 0x03])
+_STRING_TAGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x14: "latin-1", 0x1E: "utf-16-be", 0x1C: "utf-32-be"}
+
+
+def _name_common_name(data, start, end):
+    """The (last) commonName of a DER Name, or None."""
+    common_name = None
+    for set_tag, set_start, set_end in _children(data, start, end):
+        if set_tag != 0x31:
+            raise DERError("a Name holds SETs")
+        for seq_tag, seq_start, seq_end in _children(data, set_start, set_end):
+            if seq_tag != 0x30:
+                raise DERError("an RDN holds SEQUENCEs")
+            parts = _children(data, seq_start, seq_end)
+            if len(parts) != 2 or parts[0][0] != 0x06:
+                raise DERError("bad AttributeTypeAndValue")
+            if data[parts[0][1]:parts[0][2]] == _OID_COMMON_NAME:
+                value_tag, value_start, value_end = parts[1]
+                encoding = _STRING_TAGS.get(value_tag, "latin-1")
+                common_name = data[value_start:value_end].decode(encoding, "replace")
+    return common_name
+
+
+def _der_time(data, tag, start, end):
+    text = data[start:end].decode("ascii")
+    if tag == 0x17:  # UTCTime YYMMDDHHMM[SS]Z
+        fmt = "%y%m%d%H%M%SZ" if len(text) == 13 else "%y%m%d%H%MZ"
+        value = datetime.datetime.strptime(text, fmt)
+        # RFC 5280: YY >= 50 is 19YY; strptime's %y pivots at 69, so fix 50..68 by hand.
+        if value.year >= 2050:
+            value = value.replace(year=value.year - 100)
+    elif tag == 0x18:  # GeneralizedTime YYYYMMDDHHMMSSZ
+        value = datetime.datetime.strptime(text, "%Y%m%d%H%M%SZ")
+    else:
+        raise DERError("not a time")
+    return value.replace(tzinfo=UTC)
+
+
+def der_summary(der):
+    """``{"subject_cn", "issuer_cn", "not_before", "not_after"}`` of a DER certificate, standard library only."""
+    tag, start, end = _tlv(der, 0)
+    if tag != 0x30 or end != len(der):
+        raise DERError("a certificate is one SEQUENCE")
+    parts = _children(der, start, end)
+    if len(parts) != 3 or parts[0][0] != 0x30:
+        raise DERError("a certificate is tbsCertificate, signatureAlgorithm, signature")
+    tbs = _children(der, parts[0][1], parts[0][2])
+    if tbs and tbs[0][0] == 0xA0:  # [0] EXPLICIT version
+        tbs = tbs[1:]
+    if len(tbs) < 5:
+        raise DERError("tbsCertificate too short")
+    _serial, _algorithm, issuer, validity, subject = tbs[:5]
+    times = _children(der, validity[1], validity[2])
+    if validity[0] != 0x30 or len(times) != 2:
+        raise DERError("bad validity")
+    return {
+        "subject_cn": _name_common_name(der, subject[1], subject[2]),
+        "issuer_cn": _name_common_name(der, issuer[1], issuer[2]),
+        "not_before": _der_time(der, *times[0]),
+        "not_after": _der_time(der, *times[1]),
+    }
+
+
+# -- names -------------------------------------------------------------------------------------
+
+
+def slugify(text):
+    """Lower-case ASCII letters, digits and single dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
+
+
+def certificate_name(common_name, sha256):
+    """The stable name of a certificate: its CN as a slug (``amazon-rds-us-east-1-root-ca-rsa2048-g1``).
+
+    A certificate without a usable CN is named after its fingerprint.
+    """
+    slug = slugify(common_name)[:96].strip("-")
+    return slug or "certificate-" + sha256[:16]
+
+
+def certificate_names(certificates):
+    """Names for ``[{"common_name", "sha256"}...]``, in order; certificates sharing a CN get a fingerprint suffix.
+
+    Stable: the name depends only on the certificate's CN (and, for a CN that several
+    certificates of the same bundle share, its fingerprint), never on its position.
+    """
+    base = [certificate_name(c.get("common_name"), c["sha256"]) for c in certificates]
+    counts = {}
+    for name in base:
+        counts[name] = counts.get(name, 0) + 1
+    return [name if counts[name] == 1 else "%s-%s" % (name, c["sha256"][:8]) for name, c in zip(base, certificates)]
+
+
+def ca_of_common_name(common_name):
+    """``(ca_identifier, region)`` for an RDS CA common name, ``(None, None)`` when it is not recognised."""
+    match = _G1_CN.match(common_name or "")
+    if match:
+        label = match.group("label")
+        ca = [ident for ident, lab in G1_LABELS.items() if lab == label][0]
+        return ca, match.group("region")
+    match = _2019_CN.match(common_name or "") or _2019_REGIONAL_ROOT_CN.match(common_name or "")
+    if match:
+        return "rds-ca-2019", match.group("region")
+    return None, None
+
+
+def target_common_names(regions, target_cas):
+    """``[{"region", "ca_identifier", "common_name"}...]`` the bundle must hold for these regions and CAs."""
+    problems = []
+    for region in regions:
+        if not REGION_PATTERN.match(region or ""):
+            problems.append("%r is not a region name" % (region,))
+    for ca in target_cas:
+        if ca not in G1_LABELS:
+            problems.append("%r is not a target CA (one of %s)" % (ca, ", ".join(TARGET_CAS)))
+    if problems:
+        raise BundleError("; ".join(problems), problems)
+    return [{"region": region, "ca_identifier": ca,
+             "common_name": "Amazon RDS %s Root CA %s G1" % (region, G1_LABELS[ca])}
+            for region in regions for ca in target_cas]
+
+
+def bundle_url(region=None):
+    """AWS's download address of the global bundle, or of one region's bundle."""
+    if not region:
+        return GLOBAL_BUNDLE_URL
+    if not REGION_PATTERN.match(region):
+        raise BundleError("%r is not a region name" % (region,))
+    return REGIONAL_BUNDLE_URL.format(region=region)
+
+
+def parse_checksum(checksum):
+    """``(algorithm, hex)`` from ``sha256:<hex>`` (also sha384/sha512, or a bare 64-digit SHA-256)."""
+    text = (checksum or "").strip()
+    if ":" in text:
+        algorithm, digest = text.split(":", 1)
+        algorithm = algorithm.strip().lower()
+    else:
+        algorithm, digest = "sha256", text
+    digest = digest.strip().lower()
+    sizes = {"sha256": 64, "sha384": 96, "sha512": 128}
+    if algorithm not in sizes:
+        raise BundleError("checksum algorithm %r is not one of %s" % (algorithm, ", ".join(sorted(sizes))))
+    if not re.match(r"^[0-9a-f]{%d}$" % sizes[algorithm], digest):
+        raise BundleError("checksum %r is not a %s hex digest" % (checksum, algorithm))
+    return algorithm, digest
+
+
+def verify_checksum(data, checksum, source="the bundle"):
+    """Raise :class:`BundleError` unless ``data`` has the pinned checksum; return the algorithm and digest."""
+    algorithm, expected = parse_checksum(checksum)
+    actual = hashlib.new(algorithm, data).hexdigest()
+    if actual != expected:
+        raise BundleError("%s does not match the pinned checksum: %s is %s, expected %s"
+                          % (source, algorithm, actual, expected))
+    return algorithm, actual
+
+
+# -- cryptography layer: parse and validate -----------------------------------------------------
+
+
+def _iso(value):
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _attr(name, oid):
+    values = name.get_attributes_for_oid(oid)
+    return str(values[-1].value) if values else None
+
+
+def _key_type(public_key):
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return "RSA %d" % public_key.key_size
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return "EC %s" % public_key.curve.name
+    return type(public_key).__name__
+
+
+def describe_certificate(der, now):
+    """Facts about one DER certificate (``cryptography`` required); ``problems`` lists what disqualifies it."""
+    cert = x509.load_der_x509_certificate(der)
+    problems = []
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        is_ca = bool(constraints.ca)
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        problems.append("not a CA certificate (no basicConstraints CA:TRUE)")
+    not_before = cert.not_valid_before_utc
+    not_after = cert.not_valid_after_utc
+    common_name = _attr(cert.subject, NameOID.COMMON_NAME)
+    ca_identifier, region = ca_of_common_name(common_name)
+    sha256 = fingerprint(der, "sha256")
+    return {
+        "common_name": common_name,
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "issuer_common_name": _attr(cert.issuer, NameOID.COMMON_NAME),
+        "organization": _attr(cert.subject, NameOID.ORGANIZATION_NAME),
+        "organizational_unit": _attr(cert.subject, NameOID.ORGANIZATIONAL_UNIT_NAME),
+        "self_signed": cert.subject == cert.issuer,
+        "is_ca": is_ca,
+        "ca_identifier": ca_identifier,
+        "region": region,
+        "serial_number": "%x" % cert.serial_number,
+        "key_type": _key_type(cert.public_key()),
+        "not_before": _iso(not_before),
+        "not_after": _iso(not_after),
+        "days_left": (not_after - now).days,
+        "expired": not_after <= now,
+        "not_yet_valid": not_before > now,
+        "sha256": sha256,
+        "sha1": fingerprint(der, "sha1"),
+        "problems": problems,
+    }
+
+
+def is_rds_subject(info):
+    """The certificate's subject is an Amazon RDS CA's (organization, unit and CN prefix)."""
+    return (info.get("organization") == RDS_ORGANIZATION
+            and info.get("organizational_unit") == RDS_ORGANIZATIONAL_UNIT
+            and (info.get("common_name") or "").startswith(RDS_CN_PREFIX))
+
+
+def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, regions=(), target_cas=(DEFAULT_TARGET_CA,),
+                source="the bundle"):
+    """Parse and validate a CA bundle; the one entry point of the controller-side logic.
+
+    Every block must be an X.509 CA certificate; with ``require_rds_subjects`` its subject must
+    be an Amazon RDS CA's. Expired certificates are dropped (reported in ``expired``) unless
+    ``keep_expired``; duplicates are kept once. At least one certificate must remain, and for
+    every region in ``regions`` the ``target_cas`` roots must be among them (and valid).
+
+    Returns ``{"certificates": [...], "expired": [...], "duplicates": [...], "targets": [...],
+    "ignored_text": [...], "line_endings": ..., "bundle": "<canonical PEM of the certificates>"}``
+    where each certificate is :func:`describe_certificate`'s dict plus ``name`` and ``pem``.
+    Raises :class:`BundleError` listing every problem found.
+    """
+    if not HAS_CRYPTOGRAPHY:
+        raise BundleError("the Python library 'cryptography' is required on the controller to validate the bundle")
+    if now is None:
+        now = datetime.datetime.now(UTC)
+    targets_wanted = target_common_names(list(regions or ()), list(target_cas or ()))
+    split = split_pem(data, source)
+
+    problems = []
+    described = []
+    seen = {}
+    duplicates = []
+    for block in split["blocks"]:
+        try:
+            info = describe_certificate(block["der"], now)
+        except ValueError as exc:
+            problems.append("%s: block %d is not an X.509 certificate: %s" % (source, block["index"], exc))
+            continue
+        label = "block %d (%s)" % (block["index"], info["common_name"] or info["subject"] or "no subject")
+        for problem in info.pop("problems"):
+            problems.append("%s: %s is %s" % (source, label, problem))
+        if require_rds_subjects and not is_rds_subject(info):
+            problems.append("%s: %s is not an Amazon RDS CA (subject %s)" % (source, label, info["subject"]))
+        if info["sha256"] in seen:
+            duplicates.append(info["common_name"])
+            continue
+        seen[info["sha256"]] = True
+        info["pem"] = block["pem"]
+        info["index"] = block["index"]
+        described.append(info)
+    if problems:
+        raise BundleError("; ".join(problems), problems)
+
+    for info, name in zip(described, certificate_names(described)):
+        info["name"] = name
+    kept = [c for c in described if keep_expired or not c["expired"]]
+    expired = [c for c in described if c["expired"]]
+    if not kept:
+        raise BundleError("%s holds no valid certificate: all %d expired (the newest on %s)"
+                          % (source, len(expired), max(c["not_after"] for c in expired)))
+
+    by_cn = {}
+    for cert in kept:
+        if not cert["expired"]:
+            by_cn.setdefault(cert["common_name"], cert)
+    targets = []
+    missing = []
+    for wanted in targets_wanted:
+        cert = by_cn.get(wanted["common_name"])
+        if cert is None:
+            missing.append(wanted["common_name"])
+            continue
+        targets.append(dict(wanted, name=cert["name"], sha256=cert["sha256"], sha1=cert["sha1"],
+                            not_after=cert["not_after"]))
+    if missing:
+        raise BundleError("%s lacks the target CA certificate(s) for the regions in use: %s"
+                          % (source, ", ".join(missing)), ["missing target CA %s" % m for m in missing])
+
+    return {
+        "certificates": kept,
+        "expired": [dict((k, c[k]) for k in ("name", "common_name", "ca_identifier", "region", "not_after", "sha256", "sha1", "index"))
+                    for c in expired],
+        "duplicates": duplicates,
+        "targets": targets,
+        "ignored_text": split["ignored_text"],
+        "line_endings": split["line_endings"],
+        "bundle": "".join(c["pem"] for c in kept),
+    }

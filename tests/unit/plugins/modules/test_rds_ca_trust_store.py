@@ -1,0 +1,248 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the rdsca.rotation collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""rds_ca_trust_store: directory, file, keychain (security(1) faked) and Java (the real keytool, when installed)."""
+
+from __future__ import absolute_import, division, print_function
+
+import datetime
+import hashlib
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import split_pem
+from ansible_collections.rdsca.rotation.plugins.modules import rds_ca_trust_store
+
+cryptography = pytest.importorskip("cryptography")
+
+from cryptography import x509  # noqa: E402  pylint: disable=wrong-import-position
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402  pylint: disable=wrong-import-position
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402  pylint: disable=wrong-import-position
+from cryptography.x509.oid import NameOID  # noqa: E402  pylint: disable=wrong-import-position
+
+UTC = datetime.timezone.utc
+
+
+def make_pem(common_name, expired=False):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Amazon Web Services, Inc."),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Amazon RDS"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    not_after = datetime.datetime(2024, 8, 22, tzinfo=UTC) if expired else datetime.datetime(2061, 1, 1, tzinfo=UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(datetime.datetime(2019, 1, 1, tzinfo=UTC))
+            .not_valid_after(not_after).add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def sha256(pem):
+    return hashlib.sha256(split_pem(pem)["blocks"][0]["der"]).hexdigest()
+
+
+A = {"name": "amazon-rds-us-east-1-root-ca-rsa2048-g1", "pem": make_pem("Amazon RDS us-east-1 Root CA RSA2048 G1"),
+     "common_name": "ignored extra key"}
+B = {"name": "amazon-rds-eu-west-1-root-ca-rsa2048-g1", "pem": make_pem("Amazon RDS eu-west-1 Root CA RSA2048 G1")}
+OLD = make_pem("Amazon RDS Root 2019 CA", expired=True)
+
+
+class Exit(Exception):
+    def __init__(self, kind, result):
+        super(Exit, self).__init__(kind)
+        self.kind = kind
+        self.result = result
+
+
+@pytest.fixture
+def module(monkeypatch):
+    def exit_json(self, **kwargs):
+        raise Exit("exit", kwargs)
+
+    def fail_json(self, **kwargs):
+        raise Exit("fail", kwargs)
+
+    monkeypatch.setattr(rds_ca_trust_store.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(rds_ca_trust_store.AnsibleModule, "fail_json", fail_json)
+
+    def run(**args):
+        with patch_module_args(args):
+            with pytest.raises(Exit) as caught:
+                rds_ca_trust_store.main()
+        return caught.value
+
+    return run
+
+
+# -- directory ---------------------------------------------------------------------------------
+
+def test_directory_install_idempotence_and_refresh(module, tmp_path):
+    anchors = tmp_path / "anchors"
+    compiled = tmp_path / "ca-certificates.crt"
+    compiled.write_text(make_pem("Some Other Root"))
+    args = dict(type="directory", path=str(anchors), trusted_bundle=str(compiled), certificates=[A, B],
+                targets=[A["name"]], mode="0644", label="system (test)")
+
+    audit = module(_ansible_check_mode=True, **args)
+    assert audit.kind == "exit", audit.result
+    assert audit.result["changed"] is True and audit.result["missing"] == [A["name"]]
+    assert audit.result["added"] == [A["name"], B["name"]] and not anchors.exists()
+    assert audit.result["label"] == "system (test)"
+
+    done = module(**args)
+    assert done.result["changed"] is True and done.result["added"] == [A["name"], B["name"]]
+    assert (anchors / (A["name"] + ".crt")).read_text() == A["pem"]
+    assert oct(os.stat(str(anchors / (B["name"] + ".crt"))).st_mode & 0o777) == "0o644"
+
+    # The update tool has not run: the compiled bundle lacks them, so ask for it (again).
+    pending = module(**args)
+    assert pending.result["changed"] is True and pending.result["refresh"] is True and pending.result["added"] == []
+
+    compiled.write_text(compiled.read_text() + A["pem"] + B["pem"])  # what update-ca-certificates does
+    clean = module(**args)
+    assert clean.result["changed"] is False and clean.result["missing"] == []
+    assert clean.result["present"] == [A["name"], B["name"]]
+    assert clean.result["msg"].endswith("up to date")
+
+
+def test_directory_replaces_a_changed_file_and_fixes_modes(module, tmp_path):
+    (tmp_path / (A["name"] + ".crt")).write_text(B["pem"])
+    (tmp_path / (B["name"] + ".crt")).write_text(B["pem"].replace("\n", "\r\n"))  # same certificate, CRLF
+    os.chmod(str(tmp_path / (B["name"] + ".crt")), 0o600)
+    done = module(type="directory", path=str(tmp_path), certificates=[A, B], mode="0644")
+    assert done.result["updated"] == [A["name"]] and done.result["added"] == []
+    assert done.result["changed"] is True
+    assert oct(os.stat(str(tmp_path / (B["name"] + ".crt"))).st_mode & 0o777) == "0o644"
+
+
+def test_directory_remove_expired_only_touches_its_own_names(module, tmp_path):
+    (tmp_path / "amazon-rds-root-2019-ca.crt").write_text(OLD)
+    (tmp_path / "amazon-rds-us-east-1-2019-ca.crt").write_text(OLD + OLD)
+    (tmp_path / "corporate-old-root.crt").write_text(OLD)
+    (tmp_path / "amazon-rds-still-valid.crt").write_text(make_pem("Amazon RDS x Root CA"))
+    (tmp_path / "amazon-rds-unreadable.crt").write_text("not a certificate")
+    args = dict(type="directory", path=str(tmp_path), certificates=[A], remove_expired=True)
+    dry = module(_ansible_check_mode=True, **args)
+    assert dry.result["removed"] == ["amazon-rds-root-2019-ca", "amazon-rds-us-east-1-2019-ca"]
+    assert (tmp_path / "amazon-rds-root-2019-ca.crt").exists()
+    done = module(**args)
+    assert done.result["removed"] == ["amazon-rds-root-2019-ca", "amazon-rds-us-east-1-2019-ca"]
+    assert sorted(os.listdir(str(tmp_path))) == sorted([A["name"] + ".crt", "amazon-rds-still-valid.crt",
+                                                        "amazon-rds-unreadable.crt", "corporate-old-root.crt"])
+
+
+@pytest.mark.parametrize("certificates, message", [
+    ([{"name": "../etc/passwd", "pem": A["pem"]}], "is not a safe file name"),
+    ([A, dict(B, name=A["name"])], "appears twice"),
+    ([{"name": "two", "pem": A["pem"] + B["pem"]}], "holds 2 certificates, not one"),
+    ([{"name": "none", "pem": "garbage"}], "contains no PEM certificate"),
+])
+def test_bad_certificates(module, tmp_path, certificates, message):
+    done = module(type="directory", path=str(tmp_path), certificates=certificates)
+    assert done.kind == "fail" and message in done.result["msg"]
+
+
+def test_unknown_target(module, tmp_path):
+    done = module(type="directory", path=str(tmp_path), certificates=[A], targets=["nope"])
+    assert done.kind == "fail" and "targets not among the certificates: nope" in done.result["msg"]
+
+
+# -- file ----------------------------------------------------------------------------------------
+
+def test_bundle_file(module, tmp_path):
+    path = tmp_path / "app" / "rds.pem"
+    args = dict(type="file", path=str(path), certificates=[A, B], mode="0640")
+    refused = module(**args)
+    assert refused.kind == "fail" and "does not exist (create_parent creates it)" in refused.result["msg"]
+    done = module(create_parent=True, parent_mode="0750", **args)
+    assert done.result["changed"] is True and done.result["added"] == [A["name"], B["name"]]
+    assert path.read_text() == A["pem"] + B["pem"]
+    assert oct(os.stat(str(path)).st_mode & 0o777) == "0o640"
+    assert oct(os.stat(str(path.parent)).st_mode & 0o777) == "0o750"
+    assert module(**args).result["changed"] is False
+    # An older bundle with the 2019 CA: replaced, and what left is named.
+    path.write_text(OLD + A["pem"])
+    done = module(**dict(args, targets=[B["name"]]))
+    assert done.result["missing"] == [B["name"]] and done.result["added"] == [B["name"]]
+    assert done.result["removed"] == ["amazon-rds-root-2019-ca"]
+
+
+# -- keychain (macOS), with security(1) faked ------------------------------------------------------
+
+def test_keychain(module, monkeypatch, tmp_path):
+    keychain = {"/K": [OLD, A["pem"]]}
+    calls = []
+
+    def run_command(self, args, **kwargs):
+        calls.append(args[1:])
+        if args[1] == "find-certificate":
+            return 0, "".join("SHA-1 hash: X\nkeychain: \"/K\"\n" + p for p in keychain["/K"]), ""
+        if args[1] == "add-trusted-cert":
+            with open(args[-1]) as handle:
+                keychain["/K"].append(handle.read())
+            return 0, "", ""
+        if args[1] == "delete-certificate":
+            keychain["/K"] = [p for p in keychain["/K"]
+                              if hashlib.sha1(split_pem(p)["blocks"][0]["der"]).hexdigest().upper() != args[3]]
+            return 0, "", ""
+        return 1, "", "unexpected"
+
+    monkeypatch.setattr(rds_ca_trust_store.AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(rds_ca_trust_store.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
+    done = module(type="keychain", path="/K", certificates=[A, B], remove_expired=True)
+    assert done.kind == "exit", done.result
+    assert done.result["present"] == [A["name"]] and done.result["missing"] == [B["name"]]
+    assert done.result["added"] == [B["name"]] and done.result["removed"] == ["amazon-rds-root-2019-ca"]
+    assert calls[1][:5] == ["add-trusted-cert", "-d", "-r", "trustRoot", "-k"] and calls[1][5] == "/K"
+    assert calls[2][:2] == ["delete-certificate", "-Z"] and calls[2][3] == "/K"
+    assert [sha256(p) for p in keychain["/K"]] == [sha256(A["pem"]), sha256(B["pem"])]
+    del calls[:]
+    assert module(type="keychain", path="/K", certificates=[A, B], remove_expired=True).result["changed"] is False
+    assert [c[0] for c in calls] == ["find-certificate"]
+
+
+# -- Java, with the real keytool -------------------------------------------------------------------
+
+keytool = shutil.which("keytool")
+
+
+@pytest.mark.skipif(keytool is None, reason="keytool not installed (a Java runtime: apt-get install default-jre-headless)")
+def test_java_keystore_with_keytool(module, tmp_path):
+    store = tmp_path / "conf" / "truststore.p12"
+    args = dict(type="java", path=str(store), keystore_password="changeit-123", certificates=[A, B], targets=[A["name"]])
+    missing = module(**args)
+    assert missing.kind == "fail" and "does not exist (create: true creates it)" in missing.result["msg"]
+    audit = module(create=True, _ansible_check_mode=True, **args)
+    assert audit.result["missing"] == [A["name"]] and not store.exists()
+    done = module(create=True, mode="0600", **args)
+    assert done.kind == "exit", done.result
+    assert done.result["added"] == [A["name"], B["name"]] and done.result["changed"] is True
+    assert oct(os.stat(str(store)).st_mode & 0o777) == "0o600"
+    listing = subprocess.run([keytool, "-list", "-keystore", str(store), "-storepass", "changeit-123"],
+                             capture_output=True, text=True, check=True).stdout
+    assert A["name"] in listing and B["name"] in listing and "trustedCertEntry" in listing
+    assert module(**args).result["changed"] is False
+
+    # An expired RDS CA under the role's naming goes; another alias stays; a replaced alias is updated.
+    old_file = tmp_path / "old.pem"
+    old_file.write_text(OLD)
+    for alias in ("amazon-rds-root-2019-ca", "my-old-ca"):
+        subprocess.run([keytool, "-importcert", "-noprompt", "-alias", alias, "-file", str(old_file),
+                        "-keystore", str(store), "-storepass", "changeit-123"], capture_output=True, check=True)
+    newer = dict(B, pem=make_pem("Amazon RDS eu-west-1 Root CA RSA2048 G1"))
+    done = module(**dict(args, certificates=[A, newer], remove_expired=True))
+    assert done.result["updated"] == [B["name"]] and done.result["removed"] == ["amazon-rds-root-2019-ca"]
+
+    wrong = module(**dict(args, keystore_password="wrong-password"))
+    assert wrong.kind == "fail" and wrong.result["msg"] == "the password of the keystore %s is incorrect" % store
+
+
+def test_java_without_keytool(module, tmp_path):
+    done = module(type="java", path=str(tmp_path / "k.p12"), keystore_password="x", certificates=[A],
+                  executable=str(tmp_path / "no-keytool"))
+    assert done.kind == "fail" and "is not an executable file" in done.result["msg"]
