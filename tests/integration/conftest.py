@@ -146,6 +146,7 @@ def _with_save(plays: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "ansible.builtin.copy": {"content": "{{ " + expr + " | to_json }}",
                                      "dest": "{{ rdsca_test_results_file }}", "mode": "0600"},
             "check_mode": False,
+            "changed_when": False,
             "delegate_to": "localhost",
         }
         last["tasks"] = list(last.get("tasks", [])) + [save_task]
