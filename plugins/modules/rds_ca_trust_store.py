@@ -167,6 +167,7 @@ refresh:
   type: bool
 """
 
+import abc
 import datetime
 import os
 import re
@@ -230,7 +231,7 @@ def pem_ders(text):
         return []
 
 
-class Store(object):
+class Store(abc.ABC):
     """What every store does: compare, plan, apply. Subclasses read and write."""
 
     def __init__(self, module):
@@ -242,8 +243,9 @@ class Store(object):
                        "added": [], "updated": [], "removed": [],
                        "present": [], "missing": [], "refresh": False}
 
+    @abc.abstractmethod
     def run(self, desired, targets):
-        raise NotImplementedError
+        """Bring the store to hold the desired certificates (audit only in check mode)."""
 
     def report_presence(self, desired, targets, present_fingerprints):
         for cert in desired:

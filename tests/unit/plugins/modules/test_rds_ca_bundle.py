@@ -15,7 +15,6 @@ import threading
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.rdsca.rotation.plugins.modules import rds_ca_bundle
 
@@ -77,34 +76,9 @@ EU_WEST_1 = make_ca("Amazon RDS eu-west-1 Root CA RSA2048 G1")[1]
 BUNDLE = pem(US_EAST_1) + pem(EU_WEST_1)
 
 
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super(Exit, self).__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
 @pytest.fixture
-def module(monkeypatch):
-    warnings = []
-
-    def exit_json(self, **kwargs):
-        raise Exit("exit", dict(kwargs, warnings=list(warnings)))
-
-    def fail_json(self, **kwargs):
-        raise Exit("fail", kwargs)
-
-    monkeypatch.setattr(rds_ca_bundle.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(rds_ca_bundle.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(rds_ca_bundle.AnsibleModule, "warn", lambda self, text: warnings.append(text))
-
-    def run(**args):
-        with patch_module_args(args):
-            with pytest.raises(Exit) as caught:
-                rds_ca_bundle.main()
-        return caught.value
-
-    return run
+def module(module_runner):
+    return module_runner(rds_ca_bundle)
 
 
 def test_src_global_bundle(module):

@@ -14,7 +14,6 @@ import subprocess
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import split_pem
 from ansible_collections.rdsca.rotation.plugins.modules import rds_ca_trust_store
@@ -52,31 +51,9 @@ B = {"name": "amazon-rds-eu-west-1-root-ca-rsa2048-g1", "pem": make_pem("Amazon 
 OLD = make_pem("Amazon RDS Root 2019 CA", expired=True)
 
 
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super(Exit, self).__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
 @pytest.fixture
-def module(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit("exit", kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Exit("fail", kwargs)
-
-    monkeypatch.setattr(rds_ca_trust_store.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(rds_ca_trust_store.AnsibleModule, "fail_json", fail_json)
-
-    def run(**args):
-        with patch_module_args(args):
-            with pytest.raises(Exit) as caught:
-                rds_ca_trust_store.main()
-        return caught.value
-
-    return run
+def module(module_runner):
+    return module_runner(rds_ca_trust_store)
 
 
 # -- directory ---------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import threading
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.rdsca.rotation.plugins.modules import rds_ca_trust_verify
 
@@ -30,34 +29,9 @@ SERVER_NAME = "orders.c0ffee1234ab.us-east-1.rds.amazonaws.com"
 ROOT_CN = "Amazon RDS us-east-1 Root CA RSA2048 G1"
 
 
-class Exit(Exception):
-    def __init__(self, kind, result):
-        super(Exit, self).__init__(kind)
-        self.kind = kind
-        self.result = result
-
-
 @pytest.fixture
-def module(monkeypatch):
-    warnings = []
-
-    def exit_json(self, **kwargs):
-        raise Exit("exit", dict(kwargs, warnings=list(warnings)))
-
-    def fail_json(self, **kwargs):
-        raise Exit("fail", kwargs)
-
-    monkeypatch.setattr(rds_ca_trust_verify.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(rds_ca_trust_verify.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(rds_ca_trust_verify.AnsibleModule, "warn", lambda self, text: warnings.append(text))
-
-    def run(**args):
-        with patch_module_args(args):
-            with pytest.raises(Exit) as caught:
-                rds_ca_trust_verify.main()
-        return caught.value
-
-    return run
+def module(module_runner):
+    return module_runner(rds_ca_trust_verify)
 
 
 @pytest.fixture(scope="module")
