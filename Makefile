@@ -9,7 +9,7 @@ COLLECTIONS_DIR := .build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS_DIR)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test sanity units lint integration simulator collection-link clean
+.PHONY: demo test sanity units lint integration simulator collection-link bench clean
 
 $(VENV): $(VENV)/.installed
 
@@ -44,6 +44,12 @@ integration: $(VENV) collection-link
 
 simulator: $(VENV)
 	$(BIN)/python -m tests.simulator serve --fleet tests/fleets/demo.yml --port 5000
+
+# Fleet-scale benchmark vs amazon.aws (benchmarks/README.md); not part of `make test`.
+# BENCH_QUICK=1: smoke (~10-15 min). BENCH_ARGS="...": options for benchmarks/run.py.
+bench: $(VENV) collection-link
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .build tests/output demo-output

@@ -1,0 +1,72 @@
+"""Smoke run of the benchmark harness (benchmarks/run.py) with tiny sizes, so that it cannot rot.
+
+One run of every scenario, no plot, into a temporary directory: the inventory at N=20 (with the
+amazon.aws baseline) and N=60 (without), the rotation of 8 instances (the baseline only over no
+instance: one amazon.aws.rds_instance iteration waits 60 s), the trust role on 2 hosts. The
+assertions are the harness's own checks - the inventory API-call bound, both inventory variants giving
+the fleet's answer, every instance rotated with at most one poll per region per interval, the trust
+role idempotent - plus the shape of results.md and results.json. About a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+RUN = os.path.join(REPO, "benchmarks", "run.py")
+SHARED_DATA = os.environ.get("RDSCA_SHARED_DATA", os.path.join(os.path.dirname(REPO), "shared", "data", "rds-ca"))
+SHARED_BUNDLE = os.path.join(SHARED_DATA, "global-bundle.pem")
+
+
+def test_bench_smoke(tmp_path):
+    out = tmp_path / "results"
+    cmd = [sys.executable, RUN, "--sizes", "20,60", "--runs", "1", "--baseline-max-n", "20",
+           "--rotate-n", "8", "--rotate-baseline-sample", "0", "--modify-seconds", "0.5", "--reboot-seconds", "0.5",
+           "--poll-interval", "0.5", "--trust-hosts", "2", "--latency-ms", "20", "--no-plot", "--no-profile", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900, check=False)
+    log = proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert proc.returncode == 0, log
+
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    checks = {c["check"]: c for c in data["checks"]}
+    failed = [c for c in data["checks"] if not c["ok"]]
+    assert not failed, failed
+
+    # The inventory bound, checked by the harness from the simulator's own call counts...
+    bound_checks = [c for name, c in checks.items() if "API calls per region" in name]
+    assert len(bound_checks) == 2, sorted(checks)
+    # ...and recomputed here: per region ceil(n_r/100) + 5 + distinct engines.
+    ours = [m for m in data["measurements"] if m["scenario"] == "inventory" and m["variant"] == "rdsca"]
+    assert {m["n"] for m in ours} == {20, 60}
+    for m in ours:
+        assert m["rc"] == 0
+        assert set(m["calls_by_region"]) == {"us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"}
+        for region, ops in m["calls_by_region"].items():
+            assert ops.get("DescribeDBInstances") == 1, (region, ops)      # <= 100 instances: one page
+            assert sum(ops.values()) <= 1 + 5 + ops.get("DescribeDBEngineVersions", 0), (region, ops)
+            assert 1 <= ops.get("DescribeDBEngineVersions", 0) <= 5, (region, ops)  # at most 5 engines in the mix
+        assert m["extra"]["answer"]["databases"] == m["n"]
+    baseline = [m for m in data["measurements"] if m["scenario"] == "inventory" and m["variant"] == "baseline"]
+    assert [m["n"] for m in baseline] == [20]
+    # the baseline looks up the engine version once per instance
+    assert sum(ops.get("DescribeDBEngineVersions", 0) for ops in baseline[0]["calls_by_region"].values()) == 20
+    assert baseline[0]["extra"]["answer"] == {k: v for k, v in ours[0]["extra"]["answer"].items()
+                                              if k != "api_calls_reported"}
+
+    rotated = [m for m in data["measurements"] if m["scenario"] == "rotate" and m["variant"] == "rdsca"]
+    assert rotated and rotated[0]["extra"]["answer"]["summary"]["rotated"] == 8
+
+    # The report has the table rows, the targets and the machine.
+    md = (out / "results.md").read_text(encoding="utf-8")
+    assert "| inventory | 20 | rdsca.rotation |" in md
+    assert "| inventory | 20 | amazon.aws baseline |" in md
+    assert "| inventory | 60 | rdsca.rotation |" in md
+    assert "| rotate | 8 | rdsca.rotation |" in md
+    assert "**Machine:**" in md and "## Targets" in md
+    if os.path.exists(SHARED_BUNDLE):
+        assert "| trust | 2 | first run" in md and "| trust | 2 | second run" in md
+        assert checks["trust: second run changes nothing"]["ok"]
