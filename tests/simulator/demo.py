@@ -1,20 +1,46 @@
-"""`make demo`: the collection's main job against the simulator's demo fleet."""
+"""`make demo`: the collection's main job, playbooks/rotate.yml, against the simulator's demo fleet.
+
+The demo estate (tests/fleets/demo.yml) has two regions, staging and production, an Aurora
+cluster, a Multi-AZ DB cluster, an engine version that cannot rotate without a restart, and
+databases backed by real TLS PostgreSQL/MariaDB servers. While the playbook runs, two
+applications keep TLS sessions open on those servers (the SSL usage evidence), and one client
+host, ``demo-app``, is managed by the ca_trust role: it is this machine, reached with the local
+connection, but the role only writes files under the demo directory (an application bundle
+file and an environment file; the system trust store is off), and verifies the databases with
+that bundle. Nothing outside the output directory changes on this machine.
+
+``RDSCA_DEMO_SCENARIO=staging-fails make demo`` shows the staging gate stopping a rotation: the
+client keeps verifying with a stale CA file of its own, so staging does not verify and no
+production database is touched.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import glob
 import json
 import os
+import shutil
+import ssl
 import subprocess
 import sys
 import time
+from typing import Any, Iterator
+
+import yaml
 
 from .server import SIM_ACCESS_KEY, SIM_SECRET_KEY, Simulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEMO_FLEET = os.path.join(REPO, "tests", "fleets", "demo.yml")
-# The main job grows with the collection: the inventory now, the staged rotation once it exists.
-MAIN_PLAYBOOK = os.path.join(REPO, "playbooks", "inventory.yml")
+MAIN_PLAYBOOK = os.path.join(REPO, "playbooks", "rotate.yml")
+CLIENT_HOST = "demo-app"
+# The databases the demo client connects to: those backed by real servers.
+CLIENT_DATABASES = ["orders-staging", "orders-prod", "orders-prod-replica", "catalog-staging", "payments-staging"]
+# Applications with TLS sessions open during the run (database id -> application name).
+SSL_APPLICATIONS = {"orders-prod": "orders-api", "orders-staging": "orders-api-staging",
+                    "catalog-staging": "catalog-api-staging"}
 
 
 def playbook_env(endpoint_url: str) -> dict[str, str]:
@@ -29,31 +55,215 @@ def playbook_env(endpoint_url: str) -> dict[str, str]:
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+        "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "0",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_PIPELINING": "1",
     })
     return env
+
+
+def demo_inventory(output_dir: str, client_ca_file: str | None = None,
+                   databases: list[str] | None = None) -> str:
+    """The controller and one client host whose trust stores are files under the demo directory.
+
+    The client connects to ``databases`` (CLIENT_DATABASES by default) and verifies them with the
+    bundle file the ca_trust role writes, or with ``client_ca_file`` (a file the role does not manage).
+    """
+    client_dir = os.path.join(output_dir, CLIENT_HOST)
+    bundle_file = os.path.join(client_dir, "etc", "rds", "rds-ca-bundle.pem")
+    inventory = {"all": {
+        "hosts": {"localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}},
+        "children": {"rds_clients": {"hosts": {CLIENT_HOST: {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "ansible_become": False,
+            # Never this machine's system trust store: only the application files below.
+            "ca_trust_system_store": False,
+            "ca_trust_bundle_files": [{"path": bundle_file, "mode": "0644"}],
+            "ca_trust_env_files": [{"path": os.path.join(client_dir, "etc", "profile.d", "rds-ca.sh"),
+                                    "bundle": bundle_file}],
+            # The application verifies the databases with that bundle (libpq sslrootcert, a JDBC truststore...).
+            "rdsca_client_ca_file": client_ca_file or bundle_file,
+            "rdsca_client_databases": databases or CLIENT_DATABASES,
+        }}}},
+    }}
+    # The directories a real host already has (the role creates only the bundle file's own).
+    os.makedirs(os.path.join(client_dir, "etc", "profile.d"), exist_ok=True)
+    path = os.path.join(output_dir, "demo-inventory.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("# Written by `make demo` (tests/simulator/demo.py).\n")
+        yaml.safe_dump(inventory, handle, sort_keys=False)
+    return path
+
+
+def demo_extra_vars(regions: list[str], output_dir: str, bundle: str, admin_password: str) -> dict[str, Any]:
+    return {
+        "rdsca_regions": regions,
+        "rdsca_target_ca": "rds-ca-rsa2048-g1",
+        "rdsca_report_dir": output_dir,
+        # The simulator's "global bundle": its local CAs stand for AWS's.
+        "rdsca_ca_bundle": bundle,
+        # Linked servers listen on 127.0.0.1; TLS still verifies the RDS endpoint name.
+        "rdsca_connect_host": "127.0.0.1",
+        "rdsca_poll_interval": 1,
+        "rdsca_verify_grace_period": 30,
+        "rdsca_max_concurrent": 5,
+        # SSL usage evidence: sessions sampled for 2 seconds. The servers still present certificates of the
+        # expired rds-ca-2019, so a verifying login cannot work before the rotation: the monitoring login
+        # is plaintext (on 127.0.0.1), and refused by orders-prod, which enforces TLS.
+        "rdsca_ssl_usage_login_user": "admin",
+        "rdsca_ssl_usage_login_password": admin_password,
+        "rdsca_ssl_usage_ssl_mode": "disable",
+        "rdsca_ssl_usage_sample_seconds": 2,
+        "rdsca_ssl_usage_sample_interval": 0.5,
+    }
+
+
+@contextlib.contextmanager
+def ssl_applications(linked: dict[str, dict[str, Any]]) -> Iterator[list[str]]:
+    """Hold TLS sessions open on the linked servers, like applications do (encrypted, not verifying)."""
+    opened: list[Any] = []
+    names: list[str] = []
+    try:
+        for info in linked.values():
+            app = SSL_APPLICATIONS.get(info["id"])
+            if not app:
+                continue
+            try:
+                if info["engine"] == "postgres":
+                    import psycopg2  # pylint: disable=import-outside-toplevel
+
+                    opened.append(psycopg2.connect(
+                        host=info["address"], hostaddr=info["host"], port=info["port"], user=info["admin_user"],
+                        password=info["admin_password"], dbname="postgres", application_name=app,
+                        sslmode="require", connect_timeout=5))
+                else:
+                    import pymysql  # pylint: disable=import-outside-toplevel
+
+                    context = ssl.create_default_context()
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                    opened.append(pymysql.connect(
+                        host=info["host"], port=info["port"], user=info["admin_user"],
+                        password=info["admin_password"], program_name=app, ssl=context, connect_timeout=5))
+                names.append(f"{app} -> {info['id']}")
+            except Exception as exc:  # pylint: disable=broad-except
+                print(f"demo: could not open the {app} TLS session ({exc}); continuing without it", flush=True)
+        yield names
+    finally:
+        for conn in opened:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def latest_report(output_dir: str, since: float) -> str | None:
+    reports = [p for p in glob.glob(os.path.join(output_dir, "rotate-*.json")) if os.path.getmtime(p) >= since - 1]
+    return max(reports, key=os.path.getmtime) if reports else None
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """A short, human summary of a rotate report: what changed, what was avoided, what the gate did."""
+    s = report["summary"]
+    lines = [f"{report['kind']} {report['outcome'].replace('_', ' ')} in {report['duration_seconds']}s: "
+             f"{s['in_scope']} databases in scope, "
+             + ", ".join(f"{status.replace('_', ' ')} {n}" for status, n in sorted(s["by_status"].items()))]
+    lines.append(f"on {report['target_ca']} after the run: {s['on_target_after']} of {s['in_scope']}")
+    rows = {row["label"]: row for row in report["databases"]}
+    for label in s["restarts_avoided"]:
+        row = rows[label]
+        lines.append(f"restart avoided: {label} ({row['engine']} {row['engine_version']}) - {row['reason']}")
+    if s["restarted"]:
+        lines.append("restarted: " + ", ".join(s["restarted"]))
+    gate = report.get("gate")
+    if gate:
+        lines.append("staging gate: " + ("PASSED" if gate["passed"] else "FAILED") + " - "
+                     + "; ".join(f"{c['check']}: {'ok' if c['ok'] else 'FAIL'} ({c['detail']})" for c in gate["checks"]))
+        steps = {step["name"]: step for step in report["steps"]}
+        production = steps.get("production rotation")
+        if production:
+            lines.append(f"production started at {production['started_at']}, after the gate "
+                         f"(staging rotation {steps['staging rotation']['started_at']}, "
+                         f"{steps['staging rotation']['seconds']}s)")
+        else:
+            touched = [r["label"] for r in report["databases"] if r["phase"] == "production"
+                       and r["before"]["ca"] != r["after"]["ca"]]
+            lines.append("production not started; production databases changed: " + (", ".join(touched) or "none"))
+    for client in report["clients"]:
+        lines.append(f"client {client['host']}: lacked {', '.join(client['lacked']) or 'nothing'}, "
+                     f"fixed {', '.join(client['fixed']) or 'nothing'}; verified {len(client['verified'])} database(s)"
+                     + (f"; FAILED {'; '.join(client['verify_failed'])}" if client["verify_failed"] else ""))
+    for region in report["regions"]:
+        if region["changed"]:
+            lines.append(f"default CA for new launches in {region['region']}: "
+                         f"{region['default_before']} -> {region['default_after']}")
+    for failure in report["failures"]:
+        lines.append(f"failure: {failure['what']} {failure['label']}: {failure['reason']}")
+    return lines
 
 
 def run_demo(args: argparse.Namespace) -> int:
     output_dir = os.path.abspath(args.output_dir)
     os.makedirs(output_dir, exist_ok=True)
-    started = time.monotonic()
+    # A clean demo directory: earlier reports, the client's files and inventory go.
+    for stale in glob.glob(os.path.join(output_dir, "rotate-*")) + glob.glob(os.path.join(output_dir, "inventory.*")):
+        os.remove(stale)
+    shutil.rmtree(os.path.join(output_dir, CLIENT_HOST), ignore_errors=True)
+    scenario = os.environ.get("RDSCA_DEMO_SCENARIO", "")
+    started = time.time()
     sim = Simulator()
+    proc = None
     try:
         fleet = sim.load(DEMO_FLEET)
         url = sim.start()
+        linked = sim.linker.describe() if sim.linker else {}
         print(f"demo: simulator on {url} with {len(fleet.instances)} instances in {', '.join(fleet.regions)}"
-              f" ({len(sim.linker.databases) if sim.linker else 0} backed by real TLS servers)", flush=True)
-        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
-               MAIN_PLAYBOOK, "-e", json.dumps({"rdsca_regions": fleet.regions, "rdsca_report_dir": output_dir})]
-        print(f"demo: {' '.join(cmd[:1] + [os.path.relpath(MAIN_PLAYBOOK, REPO)])}", flush=True)
-        proc = subprocess.run(cmd, env=playbook_env(url), cwd=REPO, check=False)
+              f" ({len(linked)} backed by real TLS servers)", flush=True)
+        bundle = os.path.join(sim.state_dir, "sim-bundle.pem")
+        sim.linker.pki.write_bundle(bundle, regions=fleet.regions)
+        stale_ca_file = None
+        if scenario == "staging-fails":
+            # The application keeps a CA file of its own that holds only the old CA: it will not verify staging.
+            stale_ca_file = os.path.join(output_dir, CLIENT_HOST, "opt", "app", "pinned-ca.pem")
+            sim.linker.pki.write_bundle(stale_ca_file, regions=fleet.regions, ca_identifiers=["rds-ca-2019"])
+            print("demo: scenario staging-fails - demo-app verifies with a stale CA file of its own", flush=True)
+        inventory = demo_inventory(output_dir, stale_ca_file)
+        password = next(iter(linked.values()))["admin_password"] if linked else ""
+        extra_vars = demo_extra_vars(fleet.regions, output_dir, bundle, password)
+        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
+               MAIN_PLAYBOOK, "-e", "@" + _write_vars(output_dir, extra_vars)]
+        with ssl_applications(linked) as sessions:
+            if sessions:
+                print("demo: TLS sessions open: " + ", ".join(sessions), flush=True)
+            print(f"demo: ansible-playbook -i {os.path.relpath(inventory, REPO)} "
+                  f"{os.path.relpath(MAIN_PLAYBOOK, REPO)} -e @{os.path.relpath(output_dir, REPO)}/demo-vars.json",
+                  flush=True)
+            proc = subprocess.run(cmd, env=playbook_env(url), cwd=REPO, check=False)
     finally:
         sim.stop()
-    elapsed = time.monotonic() - started
-    if proc.returncode != 0:
-        print(f"demo: the playbook failed (exit {proc.returncode}) after {elapsed:.0f}s", file=sys.stderr)
-        return proc.returncode
-    print(f"demo: done in {elapsed:.0f}s; report in {output_dir}")
-    for name in sorted(os.listdir(output_dir)):
-        print(f"  {os.path.join(output_dir, name)}")
-    return 0
+    elapsed = time.time() - started
+    report_path = latest_report(output_dir, started)
+    print()
+    if report_path is None:
+        print(f"demo: the playbook failed (exit {proc.returncode if proc else '?'}) after {elapsed:.0f}s "
+              "without writing a report", file=sys.stderr)
+        return proc.returncode if proc and proc.returncode else 1
+    with open(report_path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    base = report_path[:-len(".json")]
+    print(f"demo: report {base}.html (also {os.path.basename(base)}.md and .json)")
+    for line in summary_lines(report):
+        print(f"demo: {line}")
+    print(f"demo: done in {elapsed:.0f}s (playbook exit {proc.returncode})")
+    if scenario == "staging-fails":
+        # The stop is what this scenario shows: it succeeds when the gate held production back.
+        untouched = all(r["before"]["ca"] == r["after"]["ca"] for r in report["databases"] if r["phase"] == "production")
+        return 0 if report["outcome"] == "stopped" and untouched else 1
+    return proc.returncode
+
+
+def _write_vars(output_dir: str, extra_vars: dict[str, Any]) -> str:
+    path = os.path.join(output_dir, "demo-vars.json")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(extra_vars, handle, indent=2)
+    return path
