@@ -76,6 +76,9 @@ class Job:
         self.next_probe_at = None
         self.futures = []
         self.probes = []
+        # A failed verification is confirmed by a second probe round: a probe's verified handshake and
+        # its diagnostic read can straddle the server's certificate swap.
+        self.unconfirmed_failure = False
         self.verification = None
         self.rollback = None
         self.last_seen = {}
@@ -284,13 +287,22 @@ class Runner:
                              error={"message": plan_lib.status_reason(status)})
                 return
         if all(s == "available" for s in statuses):
-            if job.attempts and job.plan["action"] == plan_lib.ROTATE:
-                # An earlier attempt may have gone through (a retried request): nothing left to send then.
+            if job.plan["action"] == plan_lib.ROTATE:
                 verdict, _detail = plan_lib.observe(job.unit, described, job.plan["target_ca"], immediate=True)
-                if verdict == "done":
+                if verdict == "done" and job.attempts:
+                    # An earlier attempt may have gone through (a retried request): nothing left to send then.
                     job.changed = True
                     job.phase = APPLYING
                     self._advance(job, described)
+                    return
+                if verdict == "done":
+                    # Nothing sent yet, and it is already there: a change made before this run (for example by
+                    # a run that was interrupted while this database was modifying) has completed. Sending it
+                    # again would rotate it twice.
+                    self._finish(job, plan_lib.UNCHANGED, reason="already on %s when it became available (%s): a "
+                                 "change made before this run, for example by an interrupted run, completed while "
+                                 "this run waited; nothing was sent" % (
+                                     job.plan["target_ca"], ", then ".join(job.statuses)))
                     return
             self._submit(job)
 
@@ -371,6 +383,9 @@ class Runner:
         if not failed and not retry:
             job.verification = {"verified": True, "message": None, "probes": probes}
             self._finish(job, plan_lib.ROTATED)
+        elif failed and not job.unconfirmed_failure:
+            job.unconfirmed_failure = True
+            job.next_probe_at = self.clock() + min(self.opts["poll_interval"], 1.0)
         elif failed or self.clock() >= job.verify_deadline:
             message = "; ".join(failed or retry)
             job.verification = {"verified": False, "message": message, "probes": probes}

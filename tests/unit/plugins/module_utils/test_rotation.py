@@ -725,6 +725,24 @@ def test_runner_verification_ok_retry_then_fail_and_rollback():
     assert result["status"] == "failed" and "not rolled back: rds-ca-2019 expired" in result["reason"]
 
 
+def test_runner_verification_failure_must_be_seen_twice():
+    # One probe straddled the certificate swap (verified handshake on the old chain, diagnostic read of the
+    # new one): the next round sees the new chain verify, so the database is rotated, not failed.
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True)
+    rounds = []
+
+    def straddling(unit, endpoint):
+        rounds.append(endpoint["identifier"])
+        verified = len(rounds) > 1
+        return {"identifier": endpoint["identifier"], "ca_id": RSA2048, "verified": verified,
+                "error": None if verified else "certificate has expired"}
+
+    fake.probe_results = straddling
+    (result,) = runner.run()
+    assert result["status"] == "rotated" and len(rounds) == 2
+    assert [c["ca"] for _t, c in fake.calls] == [RSA2048]
+
+
 def test_runner_verification_gives_up_after_the_grace_period():
     runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, verify_grace_period=20)
     fake.probe_results = lambda unit, endpoint: {"ca_id": None, "verified": None, "error": "connection refused"}
