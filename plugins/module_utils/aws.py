@@ -27,6 +27,7 @@ thread-safe), then used from worker threads (boto3 clients are).
 
 import datetime
 import difflib
+import functools
 import re
 import threading
 
@@ -69,14 +70,27 @@ MAX_POOL = 25
 
 
 def retry_decorator(retries=None, delay=None, backoff=None, max_delay=None, extra_codes=None):
-    """amazon.aws's jittered backoff, with this collection's defaults and throttling codes."""
-    return AWSRetry.jittered_backoff(
+    """amazon.aws's jittered backoff, with this collection's defaults and throttling codes.
+
+    Every call gets its own backoff: amazon.aws keeps the current delay in the one
+    ``BackoffIterator`` a ``jittered_backoff`` decorator holds, so calls sharing a decorator
+    (the threads of a module) would restart each other's backoff at 1 s whenever a call
+    starts, and lengthen it whenever another call retries.
+    """
+    settings = dict(
         retries=RETRY_DEFAULTS["retries"] if retries is None else retries,
         delay=RETRY_DEFAULTS["delay"] if delay is None else delay,
         backoff=RETRY_DEFAULTS["backoff"] if backoff is None else backoff,
         max_delay=RETRY_DEFAULTS["max_delay"] if max_delay is None else max_delay,
         catch_extra_error_codes=EXTRA_RETRY_CODES + list(extra_codes or []),
     )
+
+    def decorate(func):
+        @functools.wraps(func)
+        def retrying(*args, **kwargs):
+            return AWSRetry.jittered_backoff(**settings)(func)(*args, **kwargs)
+        return retrying
+    return decorate
 
 
 _PARTITIONS = []
@@ -213,6 +227,10 @@ class RegionClients:
             if user_config is not None:
                 config = config.merge(user_config)
             self._session = boto3.session.Session(profile_name=profile or None)
+            if kwargs.get("verify") is False:
+                warn(self.module, "validate_certs=false: the TLS certificates of the AWS API endpoints are NOT "
+                                  "verified, so anyone on the network path can impersonate AWS and read the signed "
+                                  "requests. Use it only against a test endpoint; for a private CA set aws_ca_bundle.")
             self._config = config
             self._kwargs = kwargs
             self._endpoint_url = endpoint_url

@@ -60,7 +60,7 @@ options:
         controller's default trust store (for a mirror or a TLS-inspecting proxy with a private CA).
     type: path
   timeout:
-    description: Seconds to wait for the download.
+    description: Seconds to wait for the download (more than 0).
     type: int
     default: 30
   regions:
@@ -419,6 +419,23 @@ def read_source(params):
     return fetch(url, params["timeout"], params["ca_path"]), url
 
 
+def refusal_hint(problems, params):
+    """What to do about a refused bundle, in one sentence."""
+    text = " ".join(problems)
+    if "does not match the pinned checksum" in text:
+        return "Find out why the content differs from the pinned one before changing checksum."
+    if "is not an Amazon RDS CA" in text:
+        return "Use AWS's RDS bundle, or set require_rds_subjects=false if the bundle adds other CAs on purpose."
+    if "holds no valid certificate" in text or "lacks the target CA" in text:
+        return "Use the current bundle (%s), which holds every valid RDS root." % bundle_url(None)
+    try:
+        url = params["url"] or bundle_url(params["region"])
+    except BundleError:
+        url = bundle_url(None)
+    where = "src %s" % params["src"] if params["src"] else "what was downloaded"
+    return "Get a complete copy of the bundle again (%s): %s is not a usable PEM bundle." % (url, where)
+
+
 def sync_dest(module, dest, certificates, bundle):
     """Make ``dest`` hold exactly ``<name>.pem`` per certificate plus ``bundle.pem``."""
     wanted = dict((os.path.join(dest, cert["name"] + ".pem"), cert["pem"]) for cert in certificates)
@@ -463,6 +480,9 @@ def run(module):
     if not regions and params["region"]:
         regions = [params["region"]]
     result = {"changed": False}
+    if params["timeout"] <= 0:
+        module.fail_json(msg="Invalid options: timeout must be more than 0, got %s (seconds to wait for the download)"
+                             % params["timeout"])
     try:
         if params["checksum"]:
             parse_checksum(params["checksum"])  # a malformed pin fails before any download
@@ -471,13 +491,17 @@ def run(module):
         result["source_sha256"] = hashlib.sha256(data).hexdigest()
         if params["checksum"]:
             verify_checksum(data, params["checksum"], source)
+        if source.lower().startswith("http:"):
+            module.warn("%s was downloaded over plain HTTP, which is neither encrypted nor authenticated: only the "
+                        "pinned checksum vouches for its content" % source)
         loaded = load_bundle(data, keep_expired=params["keep_expired"],
                              require_rds_subjects=params["require_rds_subjects"], regions=regions,
                              target_cas=params["target_ca"], source=source)
     except FetchError as exc:
         module.fail_json(msg=str(exc), **result)
     except BundleError as exc:
-        module.fail_json(msg="The CA bundle was refused, nothing was changed: %s" % exc, problems=exc.problems, **result)
+        module.fail_json(msg="The CA bundle was refused, nothing was changed: %s. %s" % (
+            str(exc).rstrip("."), refusal_hint(exc.problems, params)), problems=exc.problems, **result)
 
     result.update(loaded)
     result["count"] = len(loaded["certificates"])

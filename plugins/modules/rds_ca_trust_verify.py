@@ -56,7 +56,7 @@ options:
         description: Verify against this PEM file instead of the host's default trust store.
         type: path
   timeout:
-    description: Seconds allowed for each connection and handshake.
+    description: Seconds allowed for each connection and handshake (more than 0).
     type: float
     default: 10
   fail_on_error:
@@ -189,6 +189,9 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if module.params["timeout"] <= 0:
+        module.fail_json(msg="Invalid options: timeout must be more than 0, got %s (seconds for each connection and "
+                             "handshake)" % module.params["timeout"])
     paths = ssl.get_default_verify_paths()
     results = [check(endpoint, module.params["timeout"]) for endpoint in module.params["endpoints"]]
     failed = [r for r in results if r["verified"] is not True]

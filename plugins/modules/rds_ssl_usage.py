@@ -92,7 +92,8 @@ options:
       - How the module's own database connection is protected.
       - C(verify-full) (default) uses TLS with full verification of the chain against O(ca_bundle) and of the
         endpoint address, also through O(connect_host).
-      - C(disable) connects in plaintext. Only for servers that do not offer TLS; the password then travels in clear.
+      - C(disable) connects in plaintext. Only for servers that do not offer TLS; the password then travels in clear,
+        and the module prints a warning saying so.
     type: str
     choices: [verify-full, disable]
     default: verify-full
@@ -162,6 +163,9 @@ notes:
     issuer (and the chain when the interpreter exposes it), and the CA identifier comes from the issuer names.
   - With MySQL and MariaDB the counter C(Ssl_finished_accepts) is read before and after the window; a rise means
     TLS clients connected, even between two samples.
+  - "IAM permissions: C(rds:DescribeDBInstances), and as used C(rds:DescribeDBParameters),
+    C(rds:DescribeDBClusters), C(rds:DescribeDBClusterParameters); with O(iam_auth), C(rds-db:connect) for
+    O(login_user) (the login, not an API call)."
 seealso:
   - module: rdsca.rotation.rds_ca_facts
   - name: Rotating your SSL/TLS certificate
@@ -570,6 +574,10 @@ def main():
         required_one_of=[("identifier", "databases")],
     )
     check_options(module)
+    if module.params["ssl_mode"] == "disable":
+        aws_utils.warn(module, "ssl_mode=disable: the module's database connections are NOT encrypted and the server "
+                               "is NOT authenticated; login_password and the session list travel in clear. Use it only "
+                               "for servers that do not offer TLS, over a trusted network.")
     targets = build_targets(module)
     clients = aws_utils.RegionClients(module)
     if targets:
