@@ -97,7 +97,8 @@ class Job:
 class Runner:
     """Drive the jobs of a plan to their final status (see the module docstring)."""
 
-    def __init__(self, api, jobs, options, clock=time.monotonic, sleep=time.sleep, executor=None, warn=None):
+    def __init__(self, api, jobs, options, clock=time.monotonic, sleep=time.sleep, executor=None, warn=None,
+                 poll_executor=None):
         self.api = api
         self.jobs = list(jobs)
         self.by_key = dict((j.key, j) for j in self.jobs)
@@ -105,6 +106,7 @@ class Runner:
         self.clock = clock
         self.sleep = sleep
         self.executor = executor
+        self.poll_executor = poll_executor
         self.warn = warn or (lambda msg: None)
         active_jobs = [j for j in self.jobs if j.plan["action"] in (plan_lib.ROTATE, plan_lib.SCHEDULE)]
         deps = plan_lib.dependencies([j.unit for j in active_jobs], options.get("order", "safe"))
@@ -225,11 +227,11 @@ class Runner:
         by_region = {}
         for job in polled:
             by_region.setdefault(job.unit["region"], set()).update(job.unit["members"])
+        outcomes = self._describe_regions(by_region)
         for region in sorted(by_region):
             self.describe_calls[region] = self.describe_calls.get(region, 0) + 1
-            try:
-                described = self.api.describe(region, sorted(by_region[region]))
-            except ApiError as e:
+            described, e = outcomes[region]
+            if e is not None:
                 self.poll_errors.append(dict(region=region, **e.as_dict()))
                 self.last_poll_error[region] = str(e)
                 if not self._warned_poll:
@@ -240,6 +242,21 @@ class Runner:
             for job in polled:
                 if job.unit["region"] == region and job.phase in POLLED_PHASES:
                     self._safely(job, self._advance, described)
+
+    def _describe_regions(self, by_region):
+        """One describe per region; regions in parallel when a poll executor is given (AWS round trips
+        to distant regions would otherwise add up on every poll). Returns {region: (described, ApiError)}."""
+        def describe(region):
+            try:
+                return self.api.describe(region, sorted(by_region[region])), None
+            except ApiError as e:
+                return None, e
+
+        regions = sorted(by_region)
+        if self.poll_executor is None or len(regions) < 2:
+            return dict((region, describe(region)) for region in regions)
+        futures = dict((region, self.poll_executor.submit(describe, region)) for region in regions)
+        return dict((region, future.result()) for region, future in futures.items())
 
     def _advance(self, job, described):
         for ident in job.unit["members"]:

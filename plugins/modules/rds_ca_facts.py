@@ -25,7 +25,8 @@ description:
     jittered backoff. RV(api_calls) reports what was sent."
   - Filters (O(engines), O(identifiers), O(tags), O(expiring_within_days)) apply to the results; the
     region-wide calls are the same whatever the filters, only the engine-version lookups follow them.
-  - The inventory is also set as the fact C(ansible_facts.rds_ca), for later tasks and plays on the same host.
+  - The inventory is also set as the fact C(ansible_facts.rds_ca), for later tasks and plays on the same
+    host, unless O(set_facts=false).
   - Read-only; C(changed) is always V(false).
 author:
   - rdsca.rotation maintainers (@rdsca)
@@ -70,6 +71,14 @@ options:
       - Looked up on the instance, then case-insensitively, then on its cluster.
     type: str
     default: Environment
+  set_facts:
+    description:
+      - Also set the inventory as the fact C(ansible_facts.rds_ca).
+      - With V(false) the inventory is returned once, for C(register) only. At thousands of databases
+        the result is several MiB, and setting it as a fact as well doubles what the module sends to
+        the controller (and what AWX stores with the job's events).
+    type: bool
+    default: true
 notes:
   - "C(needs_rotation) and its C(reason), in the order they are decided:
     C(unsupported_engine) (false: DocumentDB, Neptune, RDS Custom),
@@ -486,7 +495,7 @@ api_calls:
                 DescribeCertificates: 1, DescribeDBEngineVersions: 3}
 ansible_facts:
   description: The inventory, for later tasks and plays.
-  returned: always
+  returned: when O(set_facts=true)
   type: dict
   contains:
     rds_ca:
@@ -524,6 +533,7 @@ def argument_spec():
         tags=dict(type="dict"),
         expiring_within_days=dict(type="int"),
         environment_tag=dict(type="str", default=DEFAULT_ENVIRONMENT_TAG),
+        set_facts=dict(type="bool", default=True),
     )
     spec.update(regions_argument_spec())
     spec.update(target_ca_argument_spec())
@@ -573,7 +583,9 @@ def main():
         failed_regions=failed_regions,
         summary=summarize(databases, regions, failed_regions),
     )
-    result = dict(inventory, changed=False, api_calls=counter.snapshot(), ansible_facts=dict(rds_ca=inventory))
+    result = dict(inventory, changed=False, api_calls=counter.snapshot())
+    if params["set_facts"]:
+        result["ansible_facts"] = dict(rds_ca=inventory)
 
     if failed_regions:
         described = ", ".join("%s (%s: %s)" % (f["region"], f["error_code"], f["message"]) for f in failed_regions)

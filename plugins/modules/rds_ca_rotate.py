@@ -560,15 +560,20 @@ def main():
     if module.check_mode:
         results = runner.preview()
     else:
-        executor = None
+        from concurrent.futures import ThreadPoolExecutor
+        executors = []
         if params["verify_endpoint"]:
-            from concurrent.futures import ThreadPoolExecutor
-            executor = ThreadPoolExecutor(max_workers=params["max_concurrent"])
-            runner.executor = executor
+            runner.executor = ThreadPoolExecutor(max_workers=params["max_concurrent"])
+            executors.append(runner.executor)
+        polled_regions = set(job.unit["region"] for job in jobs)
+        if len(polled_regions) > 1:
+            # Its own pool, so that a poll never queues behind endpoint probes.
+            runner.poll_executor = ThreadPoolExecutor(max_workers=len(polled_regions))
+            executors.append(runner.poll_executor)
         try:
             results = runner.run()
         finally:
-            if executor is not None:
+            for executor in executors:
                 executor.shutdown(wait=True)
 
     failures = [dict(label=r["label"], status=r["status"], reason=r["reason"])

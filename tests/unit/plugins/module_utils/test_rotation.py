@@ -11,6 +11,7 @@ retries, timeouts, verification and rollback are checked without sleeping.
 from __future__ import annotations
 
 import copy
+import threading
 from concurrent.futures import Future
 
 import pytest
@@ -810,3 +811,42 @@ def test_runner_never_spins_on_a_dependency_cycle():
     results = runner.run()
     assert [r["status"] for r in results] == ["failed", "failed"]
     assert "dependency cycle" in results[0]["reason"]
+
+
+class BarrierRds:
+    """describe() only returns once every region's describe is in flight at the same time."""
+
+    def __init__(self, regions, failing=()):
+        self.barrier = threading.Barrier(len(regions), timeout=10)
+        self.failing = set(failing)
+        self.threads = set()
+
+    def describe(self, region, ids):
+        self.threads.add(threading.current_thread().name)
+        self.barrier.wait()
+        if region in self.failing:
+            raise ApiError("Throttling", "Rate exceeded", "DescribeDBInstances")
+        return dict((i, {"DBInstanceIdentifier": i, "region": region}) for i in ids)
+
+
+def test_runner_polls_regions_in_parallel_and_keeps_each_regions_error_apart():
+    from concurrent.futures import ThreadPoolExecutor
+    regions = ["ap-southeast-2", "eu-west-1", "us-east-1"]
+    fake = BarrierRds(regions, failing=["eu-west-1"])
+    with ThreadPoolExecutor(max_workers=len(regions)) as pool:
+        runner = Runner(fake, [], {"max_concurrent": 5, "order": "safe"}, poll_executor=pool)
+        outcomes = runner._describe_regions(dict((r, {"db-" + r}) for r in regions))
+    # A serial poll would leave the barrier waiting for the other regions and break it.
+    assert not fake.barrier.broken and len(fake.threads) == 3
+    assert outcomes["us-east-1"] == ({"db-us-east-1": {"DBInstanceIdentifier": "db-us-east-1", "region": "us-east-1"}},
+                                     None)
+    assert outcomes["eu-west-1"][0] is None and outcomes["eu-west-1"][1].code == "Throttling"
+    assert outcomes["ap-southeast-2"][1] is None
+
+
+def test_runner_without_poll_executor_polls_in_the_calling_thread():
+    fake = BarrierRds(["us-east-1"])
+    runner = Runner(fake, [], {"max_concurrent": 5, "order": "safe"})
+    outcomes = runner._describe_regions({"us-east-1": {"a"}})
+    assert fake.threads == {threading.current_thread().name}
+    assert outcomes["us-east-1"][0] == {"a": {"DBInstanceIdentifier": "a", "region": "us-east-1"}}

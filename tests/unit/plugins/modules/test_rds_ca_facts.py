@@ -102,6 +102,14 @@ def test_result_and_facts(aws):
     assert aws["concurrency"] == 3 and aws["options"]["tags"] == {"Environment": ["staging"]}
 
 
+def test_set_facts_false_returns_the_inventory_once(aws):
+    aws["states"]["us-east-1"] = raw("us-east-1", ("a", "rds-ca-2019"))
+    outcome = run({"regions": ["us-east-1"], "set_facts": False})
+    assert outcome.kind == "exit"
+    assert "ansible_facts" not in outcome.result
+    assert [d["identifier"] for d in outcome.result["databases"]] == ["a"]
+
+
 def test_failed_region_tolerant_then_strict(aws):
     aws["states"]["us-east-1"] = raw("us-east-1", ("a", "rds-ca-2019"))
     aws["states"]["eu-west-1"] = {"raw": {}, "error": {"region": "eu-west-1", "operation": "DescribeDBInstances",
