@@ -19,6 +19,7 @@ See benchmarks/README.md for what is measured and how.
 
 from __future__ import annotations
 
+import abc
 import argparse
 import datetime as dt
 import json
@@ -157,7 +158,7 @@ class SimulatorProcess:
         env = dict(os.environ)
         env.pop("AWS_ENDPOINT_URL", None)
         self.proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            [sys.executable, os.path.join(HERE, "sim_server.py"), "serve", "--fleet", fleet_path, "--port", "0",
+            [sys.executable, "-m", "tests.simulator", "serve", "--fleet", fleet_path, "--port", "0",
              "--info-file", self.info_file], cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300
         while not os.path.exists(self.info_file) or os.path.getsize(self.info_file) == 0:
@@ -259,25 +260,15 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-class TreeMemory:
-    """Polls /proc for the process tree under a pid: peak summed RSS, and peak VmHWM per kind of process.
+class BackgroundSampler(abc.ABC):
+    """Calls ``sample()`` every ``interval`` seconds in a daemon thread while used as a context manager."""
 
-    Kinds: ``controller`` (ansible-playbook and its forked workers) and ``module`` (the module
-    processes they start, e.g. rds_ca_facts' Python). VmHWM is the kernel's own high-water mark of a
-    process's RSS, so a process sampled at least once before it exits is measured exactly (minus growth
-    in its last sampling interval).
-    """
-
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        self.pid = pid
+    def __init__(self, interval: float) -> None:
         self.interval = interval
-        self.peak_tree_kb = 0
-        self.peak_hwm_kb = {"controller": 0, "module": 0}
-        self._kinds: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "TreeMemory":
+    def __enter__(self):
         self._thread.start()
         return self
 
@@ -289,6 +280,27 @@ class TreeMemory:
         while not self._stop.is_set():
             self.sample()
             self._stop.wait(self.interval)
+
+    @abc.abstractmethod
+    def sample(self) -> None:
+        """Take one sample (called from the sampling thread)."""
+
+
+class TreeMemory(BackgroundSampler):
+    """Polls /proc for the process tree under a pid: peak summed RSS, and peak VmHWM per kind of process.
+
+    Kinds: ``controller`` (ansible-playbook and its forked workers) and ``module`` (the module
+    processes they start, e.g. rds_ca_facts' Python). VmHWM is the kernel's own high-water mark of a
+    process's RSS, so a process sampled at least once before it exits is measured exactly (minus growth
+    in its last sampling interval).
+    """
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        self.pid = pid
+        self.peak_tree_kb = 0
+        self.peak_hwm_kb = {"controller": 0, "module": 0}
+        self._kinds: dict[int, str] = {}
+        super().__init__(interval)
 
     def sample(self) -> None:
         children = _children_map()
@@ -740,31 +752,19 @@ def write_report(data: dict[str, Any], out: str) -> dict[str, Any]:
     return data
 
 
-class CallSampler:
+class CallSampler(BackgroundSampler):
     """Samples /_sim/calls while a playbook runs, for the per-poll-interval call rate."""
 
     def __init__(self, sim: SimulatorProcess, interval: float = 0.25) -> None:
         self.sim = sim
-        self.interval = interval
         self.samples: list[tuple[float, dict[str, dict[str, int]]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__(interval)
 
-    def __enter__(self) -> "CallSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.samples.append((time.monotonic(), region_op_counts(self.sim.calls())))
-            except OSError:
-                pass
-            self._stop.wait(self.interval)
+    def sample(self) -> None:
+        try:
+            self.samples.append((time.monotonic(), region_op_counts(self.sim.calls())))
+        except OSError:
+            pass
 
     def max_in_window(self, operation: str, window: float) -> dict[str, int]:
         """Per region, the most `operation` calls seen between two samples at most `window` seconds apart.
