@@ -743,7 +743,7 @@ def write_report(data: dict[str, Any], out: str) -> dict[str, Any]:
     if run_notes is None:  # a results.json from before run_notes existed
         run_notes = [n for n in data.get("notes", []) if not n.startswith(("inventory, where", "inventory baseline:"))]
     data["rows"] = summarize(measurements)
-    data["notes"] = list(run_notes) + inventory_notes(data["rows"])
+    data["notes"] = list(run_notes) + inventory_notes(data["rows"]) + trust_notes(measurements, data["settings"])
     data["targets"] = target_checks(data["rows"], data["settings"], data["checks"])
     with open(os.path.join(out, "results.json"), "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=1, default=str)
@@ -947,6 +947,32 @@ def inventory_notes(rows: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+def trust_notes(measurements: list[Measurement], settings: dict[str, Any]) -> list[str]:
+    """Why the second trust run takes about as long as the first: what each host runs either way."""
+    by_variant: dict[str, list[Measurement]] = {}
+    for m in measurements:
+        if m.scenario == "trust" and m.rc == 0 and m.extra.get("recap"):
+            by_variant.setdefault(m.variant, []).append(m)
+    if not by_variant.get("first") or not by_variant.get("second"):
+        return []
+
+    def per_host(variant: str, key: str) -> float:
+        return statistics.median(v.get(key, 0) for m in by_variant[variant] for v in m.extra["recap"].values())
+
+    hosts = by_variant["first"][0].n
+    executed = per_host("first", "ok")
+    changed = per_host("first", "changed")
+    wall = statistics.median(m.wall_s for m in by_variant["first"] + by_variant["second"])
+    forks = settings.get("forks", 1)
+    return [f"trust, why the second run is not faster: each host runs the same {executed:.0f} tasks either way "
+            f"(and skips {per_host('first', 'skipped'):.0f}): the checks read every trust store and compare it with "
+            f"the bundle whether or not they then write, and only {changed:.0f} of them change something on the "
+            f"first run (the bundle file and the environment file). At ~{wall:.0f} s for {hosts} hosts x "
+            f"{executed:.0f} tasks with {forks} forks on {os.cpu_count()} cores, a task costs ~"
+            f"{wall * min(forks, os.cpu_count() or 1) / (hosts * executed):.2f} core-seconds, mostly starting a "
+            f"module's Python; the second run's value is that it changes nothing (changed=0), not its speed."]
+
+
 def fit_line(points: list[tuple[float, float]]) -> tuple[float, float, float] | None:
     """Least squares y = a + b x; returns (a, b, r2)."""
     if len(points) < 2:
@@ -1104,7 +1130,8 @@ def markdown(data: dict[str, Any]) -> str:
         f"**Machine:** {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GiB, {m['os']}; Python {m['python']}, "
         f"ansible-core {m['ansible_core']}, amazon.aws {m['amazon_aws']}, boto3 {m['boto3']}, moto {m['moto']}; "
         f"commit {m['commit']}. Load average before {fmt_load(m['load_before'])}, after "
-        f"{fmt_load(m.get('load_after'))} (other work on the machine inflates the times).",
+        f"{fmt_load(m.get('load_after'))} (before: other work on the machine, which inflates the times; after: "
+        f"mostly the benchmark's own last scenario).",
         "",
         f"**Settings:** simulator latency {s['latency_ms']:g} ms per API call (every operation); "
         f"{s['regions']} regions; {s['runs']} run(s) per point; rotation: {s['rotate_n']} instances, "
