@@ -77,8 +77,12 @@ class SimulatorHandle:
     def clear_faults(self) -> None:
         self.control("DELETE", "/_sim/faults", {})
 
-    def load(self, fleet: dict | str) -> None:
+    def load(self, fleet: dict | str) -> "SimulatorHandle":
+        """Replace the fleet; the new one starts without faults and with zeroed call counts."""
         self.sim.load(fleet)
+        self.clear_faults()
+        self.reset_calls()
+        return self
 
     def env(self) -> dict[str, str]:
         """Environment for an ansible-playbook run that talks to this simulator and nothing else."""

@@ -332,7 +332,6 @@ def run(simulator, tmp_path_factory) -> Run:
     if not ok:
         pytest.skip("linked postgres servers unavailable: %s" % why)
     simulator.load(FLEET)
-    simulator.clear_faults()
     linked = dict((v["id"], v) for v in simulator.control("GET", "/_sim/linked").values())
     sim_bundle = simulator.control("GET", "/_sim/bundle")["path"]
     bad_dir = str(tmp_path_factory.mktemp("bad-input"))

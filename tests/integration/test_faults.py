@@ -178,8 +178,6 @@ def module_calls(api_calls: dict[str, dict[str, int]]) -> dict[str, int]:
 @pytest.fixture
 def fleet(simulator):
     simulator.load(FLEET)
-    simulator.clear_faults()
-    simulator.reset_calls()
     yield simulator
     simulator.clear_faults()
 
@@ -406,8 +404,6 @@ def test_killed_rotation_converges_when_run_again(simulator, tmp_path, what):
     died); `playbook_only` kills the ansible-playbook process alone (kill -9 <pid>), whose worker and
     module live on in their own sessions and keep rotating while the second run starts."""
     simulator.load(KILL_FLEET)
-    simulator.clear_faults()
-    simulator.reset_calls()
     proc = start_playbook(simulator, kill_plays(), str(tmp_path))
     survivors: list[int] = []
     try:
@@ -609,7 +605,6 @@ def linked(simulator):
         if not ok:
             pytest.skip("linked %s servers unavailable: %s" % (engine, why))
     simulator.load(LINKED_FLEET)
-    simulator.clear_faults()
     servers = dict((v["id"], v) for v in simulator.control("GET", "/_sim/linked").values())
     bundle = simulator.control("GET", "/_sim/bundle")["path"]
     return simulator, servers, bundle

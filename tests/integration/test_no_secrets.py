@@ -68,7 +68,6 @@ def full_run(simulator, tmp_path_factory) -> dict[str, Any]:
         if not ok:
             pytest.skip("linked %s servers unavailable: %s" % (engine, why))
     simulator.load(FLEET)
-    simulator.clear_faults()
     tmp = tmp_path_factory.mktemp("no-secrets")
     linked = simulator.control("GET", "/_sim/linked")
     password = next(iter(linked.values()))["admin_password"]

@@ -123,7 +123,6 @@ def demo(simulator, tmp_path_factory):
         if not ok:
             pytest.skip("linked %s servers unavailable: %s" % (engine, why))
     simulator.load(DEMO_FLEET)
-    simulator.clear_faults()
     return Estate(simulator, tmp_path_factory.mktemp("demo"),
                   ["orders-staging", "orders-prod", "catalog-staging", "payments-staging"])
 
@@ -265,7 +264,6 @@ def test_rollback_refuses_an_expired_previous_ca(demo):
 @pytest.fixture(scope="module")
 def gated(simulator, tmp_path_factory, demo):  # demo first: one fleet at a time
     simulator.load(GATE_FLEET)
-    simulator.clear_faults()
     tmp = tmp_path_factory.mktemp("gated")
     # The client verifies with a CA file of its own that holds only the CA the databases are on now.
     pinned = simulator.sim.linker.pki.write_bundle(tmp / "pinned-ca.pem", regions=["us-east-1"], ca_identifiers=[RSA4096])

@@ -118,8 +118,6 @@ def documented_return() -> dict:
 @pytest.fixture
 def fleet(simulator):
     simulator.load(FLEET)
-    simulator.clear_faults()
-    simulator.reset_calls()
     yield simulator
     simulator.clear_faults()
 

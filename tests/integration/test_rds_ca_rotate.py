@@ -91,8 +91,6 @@ def changes_sent(simulator) -> dict[str, int]:
 @pytest.fixture
 def fleet(simulator):
     simulator.load(FLEET)
-    simulator.clear_faults()
-    simulator.reset_calls()
     return simulator
 
 
@@ -356,8 +354,6 @@ def test_account_default_for_new_launches(fleet):
 
 def test_twenty_databases_at_most_five_at_a_time(simulator):
     simulator.load(CONCURRENCY_FLEET)
-    simulator.clear_faults()
-    simulator.reset_calls()
     databases = ["fleet-hot-%d" % n for n in range(1, 13)] + ["fleet-restart-%d" % n for n in range(1, 9)]
     result = run(simulator, rotate(databases=databases, max_concurrent=5, allow_restart=True),
                  rotate(databases=databases, max_concurrent=5, allow_restart=True))
@@ -404,7 +400,6 @@ def linked(simulator, tmp_path_factory):
         if not ok:
             pytest.skip("linked %s servers unavailable: %s" % (engine, why))
     simulator.load(LINKED_FLEET)
-    simulator.clear_faults()
     pki = simulator.sim.linker.pki
     tmp = tmp_path_factory.mktemp("bundles")
     bundles = {

@@ -65,8 +65,6 @@ FLEET = {
 @pytest.fixture()
 def sim(simulator):
     simulator.load(FLEET)
-    simulator.clear_faults()
-    simulator.reset_calls()
     yield simulator
     simulator.clear_faults()
 
@@ -218,6 +216,16 @@ def test_instances_report_ca_and_certificate_details(sim):
     # A G1 server certificate is short-lived (a year), unlike its CA.
     assert dt.timedelta(days=360) < valid_till - dt.datetime.now(dt.timezone.utc) < dt.timedelta(days=366)
     assert instance(sim.client(region="eu-west-1"), "maria")["CACertificateIdentifier"] == "rds-ca-ecc384-g1"
+
+
+def test_every_instance_lives_in_the_regions_default_subnet_group(sim):
+    east = sim.client()
+    for db_id in ("pg11", "pg16-replica"):
+        group = instance(east, db_id)["DBSubnetGroup"]
+        assert group["DBSubnetGroupName"] == "default"
+        assert group["VpcId"].startswith("vpc-") and len(group["Subnets"]) >= 1
+    groups = east.describe_db_subnet_groups()["DBSubnetGroups"]
+    assert [g["DBSubnetGroupName"] for g in groups] == ["default"]
 
 
 def test_describe_db_instances_paginates_100_per_page(sim):
