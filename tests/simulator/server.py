@@ -134,7 +134,6 @@ class QuietRequestHandler(MotoRequestHandler):
         return None
 
 
-
 def _default_subnet_group(account: str, region: str) -> str:
     """The region's ``default`` DB subnet group over the default VPC's subnets, created on first use.
 
@@ -148,6 +147,7 @@ def _default_subnet_group(account: str, region: str) -> str:
         subnets = [s for s in ec2.describe_subnets() if getattr(s, "default_for_az", False)] or ec2.describe_subnets()
         backend.create_subnet_group("default", "default", subnets, [])
     return "default"
+
 
 class Simulator:
     """One per process (moto's backends are process-global)."""
