@@ -358,6 +358,8 @@ def ansible_env(endpoint_url: str, extra: dict[str, str] | None = None) -> dict[
         # The same Ansible settings for both sides; pipelining saves every module run a temp file,
         # which helps the baselines (thousands of module runs) far more than the collection's one task.
         "ANSIBLE_PIPELINING": "1",
+        # The simulator's CAs carry RDS names with its own keys: accepted explicitly (not AWS's pinned roots).
+        "RDSCA_ALLOW_UNPINNED_RDS_CAS": "true",
         "ANSIBLE_HOST_KEY_CHECKING": "0",
     })
     env.update(extra or {})

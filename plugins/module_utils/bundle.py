@@ -29,9 +29,16 @@ import datetime
 import hashlib
 import re
 
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_ca_catalog import PINNED
+
 try:
     from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ed448
+    from cryptography.hazmat.primitives.asymmetric import ed25519
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
 
@@ -459,17 +466,89 @@ def _key_type(public_key):
     return type(public_key).__name__
 
 
+# Key and signature strength: what a trust anchor must at least have (NIST SP 800-57, CA/Browser Forum BR 6.1.5).
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
+# Never acceptable on any certificate; SHA-1 is tolerated only on a self-signed root, whose own
+# signature nobody relies on (the trust comes from the key being pinned or chosen).
+FORBIDDEN_SIGNATURE_HASHES = ("md5", "md2", "md4")
+WEAK_SIGNATURE_HASHES = ("sha1",)
+
+
+def _key_problems(public_key):
+    if isinstance(public_key, rsa.RSAPublicKey):
+        if public_key.key_size < MIN_RSA_BITS:
+            return ["a weak key (RSA %d bits, at least %d required)" % (public_key.key_size, MIN_RSA_BITS)]
+        return []
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        if public_key.curve.key_size < MIN_EC_BITS:
+            return ["a weak key (EC %s, at least %d bits required)" % (public_key.curve.name, MIN_EC_BITS)]
+        return []
+    if isinstance(public_key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        return []
+    return ["an unsupported key type (%s)" % type(public_key).__name__]
+
+
+def _signature_hash(cert):
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return "unsupported"
+    return algorithm.name.lower() if algorithm is not None else None
+
+
+def _extension(cert, cls):
+    try:
+        return cert.extensions.get_extension_for_class(cls).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def spki_sha256(cert):
+    """SHA-256 of the certificate's SubjectPublicKeyInfo (the key pin)."""
+    return hashlib.sha256(cert.public_key().public_bytes(serialization.Encoding.DER,
+                                                         serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest()
+
+
 def describe_certificate(der, now):
-    """Facts about one DER certificate (``cryptography`` required); ``problems`` lists what disqualifies it."""
+    """Facts about one DER certificate (``cryptography`` required); ``problems`` lists what disqualifies it.
+
+    A trust anchor must be a CA (basicConstraints present, CA:TRUE; keyUsage, when present, with
+    keyCertSign), with a strong key (RSA >= 2048 bits, EC >= 256 bits), no MD5 signature, no SHA-1
+    signature unless self-signed, a valid self-signature when self-signed, and no wildcard
+    subjectAltName (which has no business on a CA and is how a CA masquerades as a server).
+    """
     cert = x509.load_der_x509_certificate(der)
     problems = []
-    try:
-        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-        is_ca = bool(constraints.ca)
-    except x509.ExtensionNotFound:
+    constraints = _extension(cert, x509.BasicConstraints)
+    if constraints is None:
         is_ca = False
-    if not is_ca:
-        problems.append("not a CA certificate (no basicConstraints CA:TRUE)")
+        problems.append("not a CA certificate (no basicConstraints extension)")
+    else:
+        is_ca = bool(constraints.ca)
+        if not is_ca:
+            problems.append("not a CA certificate (basicConstraints CA:FALSE, a leaf certificate)")
+    key_usage = _extension(cert, x509.KeyUsage)
+    if key_usage is not None and not key_usage.key_cert_sign:
+        problems.append("not a CA certificate (keyUsage without keyCertSign)")
+    public_key = cert.public_key()
+    problems.extend(_key_problems(public_key))
+    self_signed = cert.subject == cert.issuer
+    signature_hash = _signature_hash(cert)
+    if signature_hash in FORBIDDEN_SIGNATURE_HASHES or signature_hash == "unsupported":
+        problems.append("signed with a broken algorithm (%s)" % signature_hash.upper())
+    elif signature_hash in WEAK_SIGNATURE_HASHES and not self_signed:
+        problems.append("signed with a weak algorithm (%s) by another CA" % signature_hash.upper())
+    elif self_signed and signature_hash not in WEAK_SIGNATURE_HASHES:
+        try:
+            cert.verify_directly_issued_by(cert)
+        except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+            problems.append("self-signed, but its signature does not verify with its own key")
+    alt_names = _extension(cert, x509.SubjectAlternativeName)
+    if alt_names is not None:
+        wildcards = [name for name in alt_names.get_values_for_type(x509.DNSName) if "*" in name]
+        if wildcards:
+            problems.append("a CA with a wildcard subjectAltName (%s)" % ", ".join(sorted(wildcards)))
     not_before = cert.not_valid_before_utc
     not_after = cert.not_valid_after_utc
     common_name = _attr(cert.subject, NameOID.COMMON_NAME)
@@ -482,12 +561,12 @@ def describe_certificate(der, now):
         "issuer_common_name": _attr(cert.issuer, NameOID.COMMON_NAME),
         "organization": _attr(cert.subject, NameOID.ORGANIZATION_NAME),
         "organizational_unit": _attr(cert.subject, NameOID.ORGANIZATIONAL_UNIT_NAME),
-        "self_signed": cert.subject == cert.issuer,
+        "self_signed": self_signed,
         "is_ca": is_ca,
         "ca_identifier": ca_identifier,
         "region": region,
         "serial_number": "%x" % cert.serial_number,
-        "key_type": _key_type(cert.public_key()),
+        "key_type": _key_type(public_key),
         "not_before": _iso(not_before),
         "not_after": _iso(not_after),
         "days_left": (not_after - now).days,
@@ -495,8 +574,17 @@ def describe_certificate(der, now):
         "not_yet_valid": not_before > now,
         "sha256": sha256,
         "sha1": fingerprint(der, "sha1"),
+        "spki_sha256": spki_sha256(cert),
+        "pinned": sha256 in PINNED,
         "problems": problems,
     }
+
+
+def claims_rds(info):
+    """The certificate presents itself as an Amazon RDS CA (any of its subject's RDS marks)."""
+    common_name = info.get("common_name") or ""
+    return bool(common_name.startswith(RDS_CN_PREFIX.strip()) or info.get("organizational_unit") == RDS_ORGANIZATIONAL_UNIT
+                or ca_of_common_name(common_name)[0])
 
 
 def is_rds_subject(info):
@@ -507,11 +595,15 @@ def is_rds_subject(info):
 
 
 def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, regions=(), target_cas=(DEFAULT_TARGET_CA,),
-                source="the bundle"):
+                source="the bundle", allow_unpinned=False):
     """Parse and validate a CA bundle; the one entry point of the controller-side logic.
 
-    Every block must be an X.509 CA certificate; with ``require_rds_subjects`` its subject must
-    be an Amazon RDS CA's. Expired certificates are dropped (reported in ``expired``) unless
+    Every block must be an X.509 CA certificate with a strong key and signature
+    (:func:`describe_certificate`); with ``require_rds_subjects`` its subject must be an Amazon RDS
+    CA's. Keys, not names, are trusted: a certificate that presents itself as an Amazon RDS CA
+    (:func:`claims_rds`) must be one of the pinned AWS certificates (:data:`PINNED`), unless
+    ``allow_unpinned`` (then it is listed in ``unpinned`` for a warning); two different
+    certificates with the same RDS common name are refused unless both are pinned. Expired certificates are dropped (reported in ``expired``) unless
     ``keep_expired``; duplicates are kept once. At least one certificate must remain, and for
     every region in ``regions`` the ``target_cas`` roots must be among them (and valid).
 
@@ -542,6 +634,10 @@ def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, r
             problems.append("%s: %s is %s" % (source, label, problem))
         if require_rds_subjects and not is_rds_subject(info):
             problems.append("%s: %s is not an Amazon RDS CA (subject %s)" % (source, label, info["subject"]))
+        elif claims_rds(info) and not info["pinned"] and not allow_unpinned:
+            problems.append("%s: %s has an Amazon RDS name but is not one of AWS's pinned RDS CA certificates "
+                            "(SHA-256 %s): an impersonation, or a CA newer than this collection's catalog"
+                            % (source, label, info["sha256"]))
         if info["sha256"] in seen:
             duplicates.append(info["common_name"])
             continue
@@ -549,6 +645,15 @@ def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, r
         info["pem"] = block["pem"]
         info["index"] = block["index"]
         described.append(info)
+    by_rds_name = {}
+    for info in described:
+        if claims_rds(info) and info["common_name"]:
+            by_rds_name.setdefault(info["common_name"], []).append(info)
+    for common_name, same in sorted(by_rds_name.items()):
+        if len(same) > 1 and not all(info["pinned"] for info in same):
+            problems.append("%s: %d different certificates are named %r (blocks %s); only AWS's pinned certificates "
+                            "may share an RDS name" % (source, len(same), common_name,
+                                                       ", ".join(str(info["index"]) for info in same)))
     if problems:
         raise BundleError("; ".join(problems), problems)
 
@@ -582,6 +687,8 @@ def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, r
         "expired": [dict((k, c[k]) for k in ("name", "common_name", "ca_identifier", "region", "not_after", "sha256", "sha1", "index"))
                     for c in expired],
         "duplicates": duplicates,
+        "unpinned": [dict((k, c[k]) for k in ("name", "common_name", "sha256")) for c in kept
+                     if claims_rds(c) and not c["pinned"]],
         "targets": targets,
         "ignored_text": split["ignored_text"],
         "line_endings": split["line_endings"],

@@ -13,7 +13,11 @@ description:
     with certificate verification, or reads it from a local file for hosts without internet access,
     optionally checking a pinned checksum.
   - Validates it before anything uses it, and fails listing every problem found; every PEM block must
-    be an X.509 CA certificate whose subject is an Amazon RDS CA (O(require_rds_subjects)), and at least
+    be an X.509 CA certificate (basicConstraints CA:TRUE) with a strong key (RSA 2048 bits or more, EC 256
+    bits or more), no MD5 signature, no SHA-1 signature except on a self-signed root, and no wildcard
+    subjectAltName; its subject must be an Amazon RDS CA (O(require_rds_subjects)); a certificate with an
+    Amazon RDS name must be one of the AWS certificates pinned by SHA-256 fingerprint in the collection
+    (O(allow_unpinned_rds_cas)); at least
     one certificate must remain once expired certificates are dropped (unless O(keep_expired)). For every
     region of O(regions), the O(target_ca) roots must be present and valid.
   - CRLF line endings, a UTF-8 byte order mark, text between blocks and a missing final newline are
@@ -88,9 +92,24 @@ options:
     description:
       - Require every certificate's subject to be an Amazon RDS CA's (O=Amazon Web Services, Inc.,
         OU=Amazon RDS, CN starting with C(Amazon RDS )).
-      - Set to V(false) for a bundle that deliberately adds other CAs.
+      - Set to V(false) to accept a private CA (a bundle that deliberately adds other CAs); the private
+        CA must still be a strong CA certificate, and must not carry an Amazon RDS name unless
+        O(allow_unpinned_rds_cas).
     type: bool
     default: true
+  allow_unpinned_rds_cas:
+    description:
+      - Keys are trusted, not names. A certificate that presents itself as an Amazon RDS CA (CN starting with
+        C(Amazon RDS), OU=Amazon RDS, or an RDS CA name) is only accepted when its SHA-256 fingerprint is one of
+        the AWS certificates pinned in the collection's catalog (C(plugins/module_utils/rds_ca_catalog.py),
+        generated from AWS's published bundles). Anything else with an RDS name is an impersonation, or a CA
+        newer than the catalog, and is refused.
+      - Set to V(true) to accept such certificates anyway (a newly published RDS root before the catalog is
+        refreshed, or a test PKI such as the collection's simulator); each one is named in a warning and listed
+        in RV(unpinned). Weak keys, weak signatures, non-CA certificates and wildcard names stay refused.
+      - Also read from the environment variable E(RDSCA_ALLOW_UNPINNED_RDS_CAS) of the controller.
+    type: bool
+    default: false
   dest:
     description:
       - A directory where to write one C(<name>.pem) file per certificate of RV(certificates), and
@@ -234,6 +253,12 @@ certificates:
     sha1:
       description: SHA-1 fingerprint, lower-case hex (the Windows thumbprint and macOS C(security) hash, in upper case there).
       type: str
+    spki_sha256:
+      description: SHA-256 of the public key (SubjectPublicKeyInfo, DER), lower-case hex.
+      type: str
+    pinned:
+      description: Whether the certificate is one of AWS's RDS CA certificates pinned in the collection's catalog.
+      type: bool
     index:
       description: Position of the block in the bundle, from 1.
       type: int
@@ -264,6 +289,23 @@ expired:
     index:
       description: Position in the bundle.
       type: int
+unpinned:
+  description:
+    - Certificates with an Amazon RDS name that are not in the pinned catalog, accepted because of
+      O(allow_unpinned_rds_cas) (always empty otherwise).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Stable name.
+      type: str
+    common_name:
+      description: Subject common name.
+      type: str
+    sha256:
+      description: SHA-256 fingerprint.
+      type: str
 duplicates:
   description: Common names of certificates that appeared more than once (kept once).
   returned: success
@@ -337,6 +379,7 @@ from urllib.error import HTTPError
 from urllib.error import URLError
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.urls import open_url
 
@@ -365,6 +408,7 @@ def argument_spec():
         target_ca=dict(type="list", elements="str", choices=list(TARGET_CAS), default=["rds-ca-rsa2048-g1"]),
         keep_expired=dict(type="bool", default=False),
         require_rds_subjects=dict(type="bool", default=True),
+        allow_unpinned_rds_cas=dict(type="bool", default=False, fallback=(env_fallback, ["RDSCA_ALLOW_UNPINNED_RDS_CAS"])),
         dest=dict(type="path"),
     )
 
@@ -424,6 +468,9 @@ def refusal_hint(problems, params):
     text = " ".join(problems)
     if "does not match the pinned checksum" in text:
         return "Find out why the content differs from the pinned one before changing checksum."
+    if "is not one of AWS's pinned RDS CA certificates" in text:
+        return ("Use AWS's bundle; if AWS has published a new RDS CA, refresh the pinned catalog (docs/client-trust.md), "
+                "or set allow_unpinned_rds_cas=true after checking its fingerprint with AWS.")
     if "is not an Amazon RDS CA" in text:
         return "Use AWS's RDS bundle, or set require_rds_subjects=false if the bundle adds other CAs on purpose."
     if "holds no valid certificate" in text or "lacks the target CA" in text:
@@ -496,7 +543,8 @@ def run(module):
                         "pinned checksum vouches for its content" % source)
         loaded = load_bundle(data, keep_expired=params["keep_expired"],
                              require_rds_subjects=params["require_rds_subjects"], regions=regions,
-                             target_cas=params["target_ca"], source=source)
+                             target_cas=params["target_ca"], source=source,
+                             allow_unpinned=params["allow_unpinned_rds_cas"])
     except FetchError as exc:
         module.fail_json(msg=str(exc), **result)
     except BundleError as exc:
@@ -511,6 +559,11 @@ def run(module):
         module.warn("%d expired certificate(s) %s: %s" % (len(loaded["expired"]), action, names))
     if loaded["ignored_text"]:
         module.warn("text outside the PEM blocks of %s was ignored: %s" % (source, "; ".join(loaded["ignored_text"])))
+    if loaded["unpinned"]:
+        module.warn("%d certificate(s) with an Amazon RDS name are NOT among AWS's pinned RDS CA certificates and were "
+                    "accepted only because allow_unpinned_rds_cas is set: %s" % (
+                        len(loaded["unpinned"]), ", ".join("%s (SHA-256 %s)" % (c["common_name"], c["sha256"])
+                                                           for c in loaded["unpinned"])))
     not_yet_valid = [c["common_name"] for c in loaded["certificates"] if c["not_yet_valid"]]
     if not_yet_valid:
         module.warn("certificate(s) not valid yet: %s" % ", ".join(not_yet_valid))

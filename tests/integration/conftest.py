@@ -101,6 +101,9 @@ class SimulatorHandle:
             "ANSIBLE_LOCALHOST_WARNING": "0",
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            # The simulator's PKI gives its own keys RDS CA names: accepted explicitly (rds_ca_bundle
+            # allow_unpinned_rds_cas), as an operator would for a test PKI. Tests of pinning unset it.
+            "RDSCA_ALLOW_UNPINNED_RDS_CAS": "true",
         })
         return env
 

@@ -248,6 +248,36 @@ def test_refused_bundles_touch_no_host(sim, host):
     assert snapshot(host) == before
 
 
+def impersonating_root_pem(common_name: str = "Amazon RDS us-east-1 Root CA RSA2048 G1", san: str = "*") -> str:
+    """A self-signed CA of the attacker's own with an RDS root's name (and a wildcard SAN, which made a
+    certificate for an unrelated host verify once it was trusted)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Amazon Web Services, Inc."),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Amazon RDS"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(dt.datetime(2021, 5, 25, tzinfo=UTC))
+            .not_valid_after(dt.datetime(2061, 5, 25, tzinfo=UTC))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_impersonating_rds_root_is_refused_and_never_installed(sim, host):
+    """Issue 14, hole 2: the role used to install a self-signed look-alike of an RDS root (SAN *)."""
+    before = snapshot(host)
+    path = sim.tmp / "impersonation.pem"
+    path.write_text(impersonating_root_pem(), encoding="utf-8")
+    result = run_role(sim, host, base_vars(sim, ca_trust_bundle_src=str(path), ca_trust_allow_unpinned_rds_cas=False))
+    assert result.rc != 0, explain(result)
+    assert "The CA bundle was refused, nothing was changed" in result.stdout, explain(result)
+    assert "has an Amazon RDS name but is not one of AWS's pinned RDS CA certificates" in result.stdout
+    assert "a CA with a wildcard subjectAltName (*)" in result.stdout
+    assert changed_tasks(result) == [], explain(result)
+    assert snapshot(host) == before
+
+
 # -- verification fails before the bundle is installed --------------------------------------------
 
 def test_verify_fails_before_install(sim, host):

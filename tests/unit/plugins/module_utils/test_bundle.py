@@ -71,6 +71,12 @@ def real(name):
 
 # -- generated certificates -----------------------------------------------------------------
 
+def load(data, **options):
+    """load_bundle for generated certificates: their RDS names carry keys that AWS never published."""
+    options.setdefault("allow_unpinned", True)
+    return bundle.load_bundle(data, **options)
+
+
 _KEY = ec.generate_private_key(ec.SECP256R1())
 
 
@@ -112,7 +118,7 @@ EXPIRED = make_cert("Amazon RDS Root 2019 CA", datetime.datetime(2019, 8, 22, tz
 
 def test_global_bundle_108_roots_every_region_and_ca():
     data = real(GLOBAL)
-    loaded = bundle.load_bundle(data, now=NOW)
+    loaded = load(data, now=NOW)
     certs = loaded["certificates"]
     assert len(certs) == 108
     assert loaded["expired"] == [] and loaded["duplicates"] == [] and loaded["ignored_text"] == []
@@ -125,7 +131,7 @@ def test_global_bundle_108_roots_every_region_and_ca():
     regions = sorted({c["region"] for c in certs})
     assert len(regions) == 34  # 34 public regions; Beta us-east-1 and Preview us-east-2 share region names
     # Every region's three roots, as targets.
-    everything = bundle.load_bundle(data, now=NOW, regions=regions, target_cas=bundle.TARGET_CAS)
+    everything = load(data, now=NOW, regions=regions, target_cas=bundle.TARGET_CAS)
     assert len(everything["targets"]) == 34 * 3
     assert {t["name"] for t in everything["targets"]} <= set(names)
     # The canonical bundle parses back to the same certificates, and each pem is one certificate.
@@ -172,7 +178,7 @@ def test_describe_certificates_thumbprint_matches_sha1():
 def test_crlf_2024_bundle_drops_28_expired():
     data = real(OLD_CRLF)
     assert b"\r\n" in data
-    loaded = bundle.load_bundle(data, now=NOW)
+    loaded = load(data, now=NOW)
     assert loaded["line_endings"] == "crlf"
     assert len(loaded["certificates"]) == 93 and len(loaded["expired"]) == 28
     expired_names = [c["common_name"] for c in loaded["expired"]]
@@ -182,10 +188,10 @@ def test_crlf_2024_bundle_drops_28_expired():
     assert all("2019" in n or n.split()[2] in bundle.REGIONAL_ROOT_2019_REGIONS for n in expired_names)
     assert {c["ca_identifier"] for c in loaded["expired"]} == {"rds-ca-2019"}
     assert not any(c["expired"] for c in loaded["certificates"])
-    kept = bundle.load_bundle(data, now=NOW, keep_expired=True)
+    kept = load(data, now=NOW, keep_expired=True)
     assert len(kept["certificates"]) == 121 and sum(c["expired"] for c in kept["certificates"]) == 28
     # Before they expired, nothing was dropped.
-    assert len(bundle.load_bundle(data, now=BEFORE_2019_EXPIRY)["certificates"]) == 121
+    assert len(load(data, now=BEFORE_2019_EXPIRY)["certificates"]) == 121
     # The 2019-era names are recognised as rds-ca-2019.
     assert {c["ca_identifier"] for c in kept["certificates"] if c["expired"]} == {"rds-ca-2019"}
 
@@ -204,17 +210,17 @@ def test_only_expired_certificates_are_refused():
     assert len(expired) == 28
     only_expired = "".join(b["pem"] for b in expired)
     with pytest.raises(bundle.BundleError, match=r"holds no valid certificate: all 28 expired \(the newest on 2025-06-01"):
-        bundle.load_bundle(only_expired, now=NOW)
+        load(only_expired, now=NOW)
 
 
 def test_regional_bundle_lacks_other_regions_targets():
     data = real(US_EAST_1)
-    loaded = bundle.load_bundle(data, now=NOW, regions=["us-east-1"], target_cas=bundle.TARGET_CAS)
+    loaded = load(data, now=NOW, regions=["us-east-1"], target_cas=bundle.TARGET_CAS)
     assert sorted(t["name"] for t in loaded["targets"]) == ["amazon-rds-us-east-1-root-ca-ecc384-g1",
                                                             "amazon-rds-us-east-1-root-ca-rsa2048-g1",
                                                             "amazon-rds-us-east-1-root-ca-rsa4096-g1"]
     with pytest.raises(bundle.BundleError) as caught:
-        bundle.load_bundle(data, now=NOW, regions=["us-east-1", "eu-west-1"])
+        load(data, now=NOW, regions=["us-east-1", "eu-west-1"])
     assert "lacks the target CA certificate(s) for the regions in use: Amazon RDS eu-west-1 Root CA RSA2048 G1" in str(caught.value)
 
 
@@ -251,7 +257,7 @@ def test_fingerprints_in_reads_a_system_bundle_with_other_content():
 def test_stray_text_bom_no_final_newline_and_odd_widths():
     text = ("\ufeffAmazon RDS bundle, fetched by hand\n" + pem(G1, width=76) + "\n\n  # next one\n"
             + pem(G1_EU, width=40).rstrip("\n"))
-    loaded = bundle.load_bundle(text.encode("utf-8"), now=NOW)
+    loaded = load(text.encode("utf-8"), now=NOW)
     assert [c["common_name"] for c in loaded["certificates"]] == [
         "Amazon RDS us-east-1 Root CA RSA2048 G1", "Amazon RDS eu-west-1 Root CA RSA2048 G1"]
     assert loaded["ignored_text"] == ["Amazon RDS bundle, fetched by hand", "# next one"]
@@ -259,39 +265,48 @@ def test_stray_text_bom_no_final_newline_and_odd_widths():
 
 
 def test_duplicates_are_kept_once_and_reported():
-    loaded = bundle.load_bundle(pem(G1) + pem(G1_EU) + pem(G1), now=NOW)
+    loaded = load(pem(G1) + pem(G1_EU) + pem(G1), now=NOW)
     assert [c["name"] for c in loaded["certificates"]] == [
         "amazon-rds-us-east-1-root-ca-rsa2048-g1", "amazon-rds-eu-west-1-root-ca-rsa2048-g1"]
     assert loaded["duplicates"] == ["Amazon RDS us-east-1 Root CA RSA2048 G1"]
 
 
 def test_same_common_name_gets_fingerprint_suffixes():
-    other = make_cert()  # same CN, another serial: another certificate
-    loaded = bundle.load_bundle(pem(G1) + pem(other), now=NOW, regions=["us-east-1"])
+    """Private CAs (require_rds_subjects=false) may share a name; each gets a fingerprint suffix."""
+    first = make_cert("Corp Root CA", organization="Corp", unit=None)
+    other = make_cert("Corp Root CA", organization="Corp", unit=None)  # same CN, another serial
+    loaded = load(pem(first) + pem(other), now=NOW, require_rds_subjects=False)
     names = [c["name"] for c in loaded["certificates"]]
-    assert names == ["amazon-rds-us-east-1-root-ca-rsa2048-g1-" + hashlib.sha256(G1).hexdigest()[:8],
-                     "amazon-rds-us-east-1-root-ca-rsa2048-g1-" + hashlib.sha256(other).hexdigest()[:8]]
-    assert loaded["targets"][0]["name"] == names[0]
+    assert names == ["corp-root-ca-" + hashlib.sha256(first).hexdigest()[:8],
+                     "corp-root-ca-" + hashlib.sha256(other).hexdigest()[:8]]
+
+
+def test_two_different_certificates_with_one_rds_name_are_refused_even_when_unpinned_allowed():
+    """Attack: a second "Amazon RDS us-east-1 Root CA RSA2048 G1" next to the real one."""
+    other = make_cert()  # same CN, another serial: another certificate
+    with pytest.raises(bundle.BundleError) as error:
+        load(pem(G1) + pem(other), now=NOW, regions=["us-east-1"])
+    assert "2 different certificates are named 'Amazon RDS us-east-1 Root CA RSA2048 G1' (blocks 1, 2)" in str(error.value)
 
 
 def test_expired_certificate_is_dropped_and_target_must_be_valid():
-    loaded = bundle.load_bundle(pem(EXPIRED) + pem(G1), now=NOW)
+    loaded = load(pem(EXPIRED) + pem(G1), now=NOW)
     assert [c["name"] for c in loaded["certificates"]] == ["amazon-rds-us-east-1-root-ca-rsa2048-g1"]
     assert loaded["expired"][0]["name"] == "amazon-rds-root-2019-ca"
     assert loaded["expired"][0]["not_after"] == "2024-08-22T17:08:50Z"
     expired_target = make_cert("Amazon RDS eu-west-1 Root CA RSA2048 G1", not_after=datetime.datetime(2025, 1, 1, tzinfo=UTC))
     with pytest.raises(bundle.BundleError, match="eu-west-1 Root CA RSA2048 G1"):
-        bundle.load_bundle(pem(expired_target) + pem(G1), now=NOW, regions=["eu-west-1"], keep_expired=True)
+        load(pem(expired_target) + pem(G1), now=NOW, regions=["eu-west-1"], keep_expired=True)
 
 
 def test_require_rds_subjects_can_be_relaxed():
     corporate = make_cert("Example Corp Root CA", organization="Example Corp", unit=None)
     with pytest.raises(bundle.BundleError, match=r"block 2 \(Example Corp Root CA\) is not an Amazon RDS CA"):
-        bundle.load_bundle(pem(G1) + pem(corporate), now=NOW)
-    loaded = bundle.load_bundle(pem(G1) + pem(corporate), now=NOW, require_rds_subjects=False)
+        load(pem(G1) + pem(corporate), now=NOW)
+    loaded = load(pem(G1) + pem(corporate), now=NOW, require_rds_subjects=False)
     assert [c["name"] for c in loaded["certificates"]] == ["amazon-rds-us-east-1-root-ca-rsa2048-g1", "example-corp-root-ca"]
     no_cn = make_cert(None, organization="Example Corp", unit=None)
-    loaded = bundle.load_bundle(pem(no_cn), now=NOW, require_rds_subjects=False)
+    loaded = load(pem(no_cn), now=NOW, require_rds_subjects=False)
     assert loaded["certificates"][0]["name"] == "certificate-" + hashlib.sha256(no_cn).hexdigest()[:16]
 
 
@@ -316,19 +331,19 @@ def test_require_rds_subjects_can_be_relaxed():
 ])
 def test_refused(data, message):
     with pytest.raises(bundle.BundleError, match=message):
-        bundle.load_bundle(data, now=NOW)
+        load(data, now=NOW)
 
 
 def test_der_file_is_refused():
     with pytest.raises(bundle.BundleError, match="contains no PEM certificate"):
-        bundle.load_bundle(G1, now=NOW)
+        load(G1, now=NOW)
 
 
 def test_not_a_ca_is_refused():
     leaf = make_cert("Amazon RDS us-east-1 Root CA RSA2048 G1", ca=False)
     no_constraints = make_cert("Amazon RDS eu-west-1 Root CA RSA2048 G1", ca=None)
     with pytest.raises(bundle.BundleError) as caught:
-        bundle.load_bundle(pem(leaf) + pem(no_constraints), now=NOW)
+        load(pem(leaf) + pem(no_constraints), now=NOW)
     assert len(caught.value.problems) == 2
     assert "block 1 (Amazon RDS us-east-1 Root CA RSA2048 G1) is not a CA certificate" in caught.value.problems[0]
 
@@ -337,15 +352,15 @@ def test_every_problem_is_listed():
     text = pem(G1) + "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n" + \
         "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n"
     with pytest.raises(bundle.BundleError) as caught:
-        bundle.load_bundle(text, now=NOW)
+        load(text, now=NOW)
     assert len(caught.value.problems) == 2
 
 
 def test_bad_targets_and_regions():
     with pytest.raises(bundle.BundleError, match="'rds-ca-2019' is not a target CA"):
-        bundle.load_bundle(pem(G1), now=NOW, regions=["us-east-1"], target_cas=["rds-ca-2019"])
+        load(pem(G1), now=NOW, regions=["us-east-1"], target_cas=["rds-ca-2019"])
     with pytest.raises(bundle.BundleError, match="'US East' is not a region name"):
-        bundle.load_bundle(pem(G1), now=NOW, regions=["US East"])
+        load(pem(G1), now=NOW, regions=["US East"])
 
 
 # -- small helpers -----------------------------------------------------------------------------
@@ -440,10 +455,10 @@ def test_split_finds_exactly_the_certificates(case):
 @given(formatted_bundles(), st.randoms(use_true_random=False))
 def test_names_do_not_depend_on_order_or_format(case, rnd):
     data, ders = case
-    loaded = bundle.load_bundle(data, now=NOW)
+    loaded = load(data, now=NOW)
     shuffled = list(dict.fromkeys(ders))
     rnd.shuffle(shuffled)
-    again = bundle.load_bundle("".join(pem(d) for d in shuffled), now=NOW)
+    again = load("".join(pem(d) for d in shuffled), now=NOW)
     names = dict((c["sha256"], c["name"]) for c in loaded["certificates"])
     assert names == dict((c["sha256"], c["name"]) for c in again["certificates"])
     assert len(set(names.values())) == len(names) == len(set(ders))
@@ -454,7 +469,7 @@ def test_names_do_not_depend_on_order_or_format(case, rnd):
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_never_crash(data):
     try:
-        bundle.load_bundle(data, now=NOW)
+        load(data, now=NOW)
     except bundle.BundleError as exc:
         assert str(exc)
 
@@ -486,3 +501,162 @@ def test_slugs_are_file_and_alias_safe(text):
     assert re.match(r"^([a-z0-9]+(-[a-z0-9]+)*)?$", slug)
     name = bundle.certificate_name(text, "ab" * 32)
     assert name and len(name) <= 96 and re.match(r"^[a-z0-9]+(-[a-z0-9]+)*$", name)
+
+
+# -- keys, not names (issue 14, hole 2): each test is an attack that used to be accepted -------------
+
+def _ca(common_name="Amazon RDS us-east-1 Root CA RSA2048 G1", key=None, extensions=(), sign_key=None,
+        organization=bundle.RDS_ORGANIZATION, unit=bundle.RDS_ORGANIZATIONAL_UNIT, issuer=None):
+    """A certificate (cryptography object) with the given key and extensions (basicConstraints CA:TRUE unless given)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa  # pylint: disable=import-outside-toplevel
+    key = key or rsa.generate_private_key(65537, 2048)
+    attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)] if organization else []
+    if unit:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    name = x509.Name(attributes + [x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer or name).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(datetime.datetime(2021, 5, 25, tzinfo=UTC))
+               .not_valid_after(datetime.datetime(2061, 5, 25, tzinfo=UTC)))
+    kinds = [type(ext) for ext, _critical in extensions]
+    if x509.BasicConstraints not in kinds and "no-bc" not in [e for e, _c in extensions if isinstance(e, str)]:
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    for extension, critical in extensions:
+        if not isinstance(extension, str):
+            builder = builder.add_extension(extension, critical=critical)
+    return key, builder.sign(sign_key or key, hashes.SHA256())
+
+
+def _der(cert):
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _resigned(key, cert, hash_name):
+    """``cert`` signed with MD5 or SHA-1 (cryptography refuses to build those): same length OIDs, re-signed TBS."""
+    from cryptography.hazmat.primitives.asymmetric import padding  # pylint: disable=import-outside-toplevel
+    sha256_rsa = bytes.fromhex("06092a864886f70d01010b")
+    weak_oid = sha256_rsa[:-1] + bytes([{"md5": 4, "sha1": 5}[hash_name]])
+    tbs = cert.tbs_certificate_bytes.replace(sha256_rsa, weak_oid)
+    algorithm = hashes.MD5() if hash_name == "md5" else hashes.SHA1()
+    signature = key.sign(tbs, padding.PKCS1v15(), algorithm)
+    return _der(cert).replace(cert.tbs_certificate_bytes, tbs).replace(sha256_rsa, weak_oid).replace(cert.signature, signature)
+
+
+def test_real_bundles_are_every_certificate_pinned():
+    for name in (GLOBAL, OLD_CRLF, US_EAST_1):
+        loaded = bundle.load_bundle(real(name), now=NOW, keep_expired=True)
+        assert all(c["pinned"] for c in loaded["certificates"]) and loaded["unpinned"] == []
+        assert all(c["sha256"] in bundle.PINNED for c in loaded["certificates"])
+
+
+def test_pinned_catalog_is_what_the_generator_makes_from_the_real_bundles():
+    """The catalog is generated, not edited: regenerating it from AWS's bundles gives the committed file."""
+    import importlib.util  # pylint: disable=import-outside-toplevel
+    paths = [os.path.join(SHARED, name) for name in (GLOBAL, OLD_CRLF, US_EAST_1)]
+    if not all(os.path.exists(p) for p in paths):
+        pytest.skip("real RDS bundles not found in %s" % SHARED)
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = None
+    while here != os.path.dirname(here):
+        if os.path.exists(os.path.join(here, "scripts", "generate_rds_ca_catalog.py")):
+            script = os.path.join(here, "scripts", "generate_rds_ca_catalog.py")
+            break
+        here = os.path.dirname(here)
+    if script is None:
+        pytest.skip("scripts/generate_rds_ca_catalog.py not in this copy of the collection")
+    spec = importlib.util.spec_from_file_location("generate_rds_ca_catalog", script)
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    text, count = generator.render(paths)
+    assert count == len(bundle.PINNED) == 136
+    with open(bundle.__file__.replace("bundle.py", "rds_ca_catalog.py"), encoding="utf-8") as handle:
+        assert handle.read() == text
+
+
+def test_impersonation_of_an_rds_root_with_wildcard_san_is_refused():
+    """A self-signed "Amazon RDS us-east-1 Root CA RSA2048 G1" with SAN * (it then vouched for a bank's host)."""
+    _key, fake = _ca(extensions=[(x509.SubjectAlternativeName([x509.DNSName("*")]), False)])
+    with pytest.raises(bundle.BundleError) as error:
+        bundle.load_bundle(pem(_der(fake)), now=NOW, regions=["us-east-1"])
+    text = str(error.value)
+    assert "has an Amazon RDS name but is not one of AWS's pinned RDS CA certificates" in text
+    assert "a CA with a wildcard subjectAltName (*)" in text
+    # Allowing unpinned RDS names does not let a wildcard through.
+    with pytest.raises(bundle.BundleError, match=r"wildcard subjectAltName"):
+        bundle.load_bundle(pem(_der(fake)), now=NOW, allow_unpinned=True)
+
+
+def test_impersonation_next_to_the_real_bundle_is_refused():
+    """The real global bundle with a look-alike of a real root appended: refused, naming the block."""
+    _key, fake = _ca("Amazon RDS eu-west-1 Root CA RSA2048 G1")
+    with pytest.raises(bundle.BundleError) as error:
+        bundle.load_bundle(real(GLOBAL) + pem(_der(fake)).encode(), now=NOW)
+    text = str(error.value)
+    assert "block 109 (Amazon RDS eu-west-1 Root CA RSA2048 G1) has an Amazon RDS name" in text
+    assert "2 different certificates are named 'Amazon RDS eu-west-1 Root CA RSA2048 G1'" in text
+
+
+def test_unpinned_rds_name_only_with_the_explicit_option_and_listed():
+    _key, fake = _ca()
+    with pytest.raises(bundle.BundleError, match="not one of AWS's pinned RDS CA certificates"):
+        bundle.load_bundle(pem(_der(fake)), now=NOW)
+    loaded = bundle.load_bundle(pem(_der(fake)), now=NOW, allow_unpinned=True)
+    assert loaded["unpinned"] == [{"name": "amazon-rds-us-east-1-root-ca-rsa2048-g1",
+                                   "common_name": "Amazon RDS us-east-1 Root CA RSA2048 G1",
+                                   "sha256": hashlib.sha256(_der(fake)).hexdigest()}]
+    # An RDS organizational unit under another name is an RDS claim too; so is the CN prefix alone.
+    _key, unit_only = _ca("Totally Legit Root", organization="Amazon Web Services, Inc.")
+    _key, prefix_only = _ca("Amazon RDS something", organization="Evil", unit=None)
+    for cert in (unit_only, prefix_only):
+        with pytest.raises(bundle.BundleError, match="pinned"):
+            bundle.load_bundle(pem(_der(cert)), now=NOW, require_rds_subjects=False)
+
+
+def test_weak_rsa_key_is_refused_even_for_a_private_ca():
+    from cryptography.hazmat.primitives.asymmetric import rsa  # pylint: disable=import-outside-toplevel
+    _key, weak = _ca("Corp Root CA", key=rsa.generate_private_key(65537, 1024), organization="Corp", unit=None)
+    with pytest.raises(bundle.BundleError, match=r"a weak key \(RSA 1024 bits, at least 2048 required\)"):
+        bundle.load_bundle(pem(_der(weak)), now=NOW, require_rds_subjects=False, allow_unpinned=True)
+
+
+def test_md5_signed_ca_is_refused_and_sha1_only_on_a_root():
+    key, root = _ca("Corp Root CA", organization="Corp", unit=None)
+    md5 = _resigned(key, root, "md5")
+    assert x509.load_der_x509_certificate(md5).signature_hash_algorithm.name == "md5"
+    with pytest.raises(bundle.BundleError, match=r"signed with a broken algorithm \(MD5\)"):
+        bundle.load_bundle(pem(md5), now=NOW, require_rds_subjects=False)
+    sha1_root = _resigned(key, root, "sha1")
+    assert bundle.load_bundle(pem(sha1_root), now=NOW, require_rds_subjects=False)["certificates"][0]["self_signed"]
+    _child_key, child = _ca("Corp Issuing CA", organization="Corp", unit=None, sign_key=key, issuer=root.subject)
+    with pytest.raises(bundle.BundleError, match=r"signed with a weak algorithm \(SHA1\) by another CA"):
+        bundle.load_bundle(pem(_resigned(key, child, "sha1")), now=NOW, require_rds_subjects=False)
+
+
+def test_leaf_missing_basic_constraints_and_key_usage_without_cert_sign_are_refused():
+    _key, leaf = _ca("Corp leaf", organization="Corp", unit=None,
+                     extensions=[(x509.BasicConstraints(ca=False, path_length=None), True)])
+    _key, bare = _ca("Corp bare", organization="Corp", unit=None, extensions=[("no-bc", False)])
+    usage = x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True, data_encipherment=False,
+                          key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False)
+    _key, no_sign = _ca("Corp nosign", organization="Corp", unit=None, extensions=[(usage, True)])
+    with pytest.raises(bundle.BundleError) as error:
+        bundle.load_bundle(pem(_der(leaf)) + pem(_der(bare)) + pem(_der(no_sign)), now=NOW, require_rds_subjects=False)
+    text = str(error.value)
+    assert "block 1 (Corp leaf) is not a CA certificate (basicConstraints CA:FALSE, a leaf certificate)" in text
+    assert "block 2 (Corp bare) is not a CA certificate (no basicConstraints extension)" in text
+    assert "block 3 (Corp nosign) is not a CA certificate (keyUsage without keyCertSign)" in text
+
+
+def test_self_signed_certificate_whose_signature_does_not_verify_is_refused():
+    other = ec.generate_private_key(ec.SECP256R1())
+    _key, forged = _ca("Corp Root CA", organization="Corp", unit=None, sign_key=other)
+    with pytest.raises(bundle.BundleError, match="its signature does not verify with its own key"):
+        bundle.load_bundle(pem(_der(forged)), now=NOW, require_rds_subjects=False)
+
+
+def test_private_ca_only_with_require_rds_subjects_false():
+    _key, corp = _ca("Corp Root CA", organization="Corp", unit=None)
+    with pytest.raises(bundle.BundleError, match="is not an Amazon RDS CA"):
+        bundle.load_bundle(real(US_EAST_1) + pem(_der(corp)).encode(), now=NOW)
+    loaded = bundle.load_bundle(real(US_EAST_1) + pem(_der(corp)).encode(), now=NOW, require_rds_subjects=False)
+    assert [c["pinned"] for c in loaded["certificates"]] == [True, True, True, False]
+    assert loaded["unpinned"] == []  # a private CA's own name is no RDS claim

@@ -77,7 +77,10 @@ BUNDLE = pem(US_EAST_1) + pem(EU_WEST_1)
 
 
 @pytest.fixture
-def module(module_runner):
+def module(module_runner, monkeypatch):
+    # The generated CAs carry RDS names with keys AWS never published: allowed explicitly, as the
+    # integration tests do for the simulator's PKI (tests that check pinning set it back).
+    monkeypatch.setenv("RDSCA_ALLOW_UNPINNED_RDS_CAS", "true")
     return module_runner(rds_ca_bundle)
 
 
@@ -256,3 +259,30 @@ def test_https_redirect_to_plain_http_is_refused(module, https_server):
     assert done.kind == "fail"
     assert "was redirected to http://127.0.0.1:" in done.result["msg"]
     assert "which is not HTTPS: refused" in done.result["msg"]
+
+
+def test_rds_name_with_an_unknown_key_is_refused_unless_explicitly_allowed(module, tmp_path, monkeypatch):
+    """Attack: an "Amazon RDS us-east-1 Root CA RSA2048 G1" of the attacker's own, in a reviewed-looking file."""
+    monkeypatch.delenv("RDSCA_ALLOW_UNPINNED_RDS_CAS")
+    path = tmp_path / "impersonation.pem"
+    path.write_text(pem(US_EAST_1))
+    done = module(src=str(path), regions=["us-east-1"])
+    assert done.kind == "fail", done.result
+    assert "has an Amazon RDS name but is not one of AWS's pinned RDS CA certificates" in done.result["msg"]
+    assert "refresh the pinned catalog" in done.result["msg"]
+    # Not even as a private CA: an RDS name must carry an AWS key.
+    assert module(src=str(path), require_rds_subjects=False).kind == "fail"
+    allowed = module(src=str(path), regions=["us-east-1"], allow_unpinned_rds_cas=True)
+    assert allowed.kind == "exit", allowed.result
+    assert [c["common_name"] for c in allowed.result["unpinned"]] == ["Amazon RDS us-east-1 Root CA RSA2048 G1"]
+    assert any("NOT among AWS's pinned RDS CA certificates" in w for w in allowed.result["warnings"])
+    # The controller's environment is the other explicit way (what the simulator's tests use).
+    monkeypatch.setenv("RDSCA_ALLOW_UNPINNED_RDS_CAS", "1")
+    assert module(src=str(path), regions=["us-east-1"]).kind == "exit"
+
+
+def test_real_bundle_is_pinned_and_accepted_without_any_option(module, monkeypatch):
+    monkeypatch.delenv("RDSCA_ALLOW_UNPINNED_RDS_CAS")
+    done = module(src=real_path("global-bundle.pem"), regions=["us-east-1"])
+    assert done.kind == "exit", done.result
+    assert done.result["unpinned"] == [] and all(c["pinned"] for c in done.result["certificates"])
