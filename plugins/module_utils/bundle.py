@@ -327,7 +327,10 @@ def _der_time(data, tag, start, end):
 
 
 def der_summary(der):
-    """``{"subject_cn", "issuer_cn", "not_before", "not_after"}`` of a DER certificate, standard library only."""
+    """``{"subject_cn", "issuer_cn", "not_before", "not_after", "is_ca"}`` of a DER certificate, standard library only.
+
+    ``is_ca`` is basicConstraints' cA flag, None when the certificate has no basicConstraints.
+    """
     tag, start, end = _tlv(der, 0)
     if tag != 0x30 or end != len(der):
         raise DERError("a certificate is one SEQUENCE")
@@ -348,7 +351,34 @@ def der_summary(der):
         "issuer_cn": _name_common_name(der, issuer[1], issuer[2]),
         "not_before": _der_time(der, *times[0]),
         "not_after": _der_time(der, *times[1]),
+        "is_ca": _basic_constraints_ca(der, tbs[5:]),
     }
+
+
+_OID_BASIC_CONSTRAINTS = bytes([0x55, 0x1D, 0x13])
+
+
+def _basic_constraints_ca(der, rest):
+    """True/False from basicConstraints' cA flag, None when the certificate has no basicConstraints."""
+    for tag, start, end in rest:
+        if tag != 0xA3:  # [3] EXPLICIT Extensions
+            continue
+        (seq_tag, seq_start, seq_end), = _children(der, start, end)
+        if seq_tag != 0x30:
+            raise DERError("extensions are a SEQUENCE")
+        for ext_tag, ext_start, ext_end in _children(der, seq_start, seq_end):
+            parts = _children(der, ext_start, ext_end)
+            if ext_tag != 0x30 or not parts or parts[0][0] != 0x06 or parts[-1][0] != 0x04:
+                raise DERError("bad Extension")
+            if der[parts[0][1]:parts[0][2]] != _OID_BASIC_CONSTRAINTS:
+                continue
+            value = parts[-1]
+            inner_tag, inner_start, inner_end = _tlv(der, value[1])
+            if inner_tag != 0x30 or inner_end != value[2]:
+                raise DERError("bad basicConstraints")
+            fields = _children(der, inner_start, inner_end)
+            return bool(fields and fields[0][0] == 0x01 and der[fields[0][1]:fields[0][2]] != b"\x00")
+    return None
 
 
 # -- names -------------------------------------------------------------------------------------

@@ -24,6 +24,21 @@ description:
     started (for O(type=directory), from O(trusted_bundle), the compiled bundle the system really uses).
   - In check mode nothing changes, and RV(missing) is the audit (the target CAs this store lacks).
   - Needs only the Python standard library on the client host.
+  - "Runs as root on many hosts, so it validates everything before the first change (each certificate a CA,
+    O(owner), O(group), O(mode), O(suffix), O(prefix), the path) and writes safely: a symbolic link is only
+    followed when root owns it and its directory (one that another user controls is refused, with an error
+    naming it); the path is then opened component by component without following links; files are written
+    to a temporary file in the same directory, given their owner, group and mode through the open file,
+    and renamed over the old one, so a failed run leaves the previous store intact and the umask plays no
+    part. A file is only given to a non-root O(owner) inside a directory that user owns."
+  - "Modes: certificate files and bundle files get O(mode), default C(0644); directories the module
+    creates get C(0755) (O(parent_mode) for the parent of a O(type=file)); a keystore keeps its mode, or
+    gets O(mode), default C(0644) when the module creates it (C(0640)/C(0600) to restrict readers).
+    World-writable modes and setuid/setgid/sticky bits are refused."
+  - "O(type=java): keytool never writes the keystore in place; it works on a private copy, which then
+    replaces the keystore atomically (so a link planted at the keystore's path is replaced, never followed)."
+extends_documentation_fragment:
+  - ansible.builtin.files
 author:
   - rdsca.rotation maintainers (@rdsca)
 options:
@@ -42,17 +57,24 @@ options:
   certificates:
     description:
       - The certificates that must be in the store, each a dict with C(name) (the stable name, used for
-        file names and aliases) and C(pem) (one certificate). Other keys are ignored.
+        file names and aliases) and C(pem) (one CA certificate, with basicConstraints CA:TRUE). Other keys are ignored.
+      - An empty list is refused unless O(allow_empty) (for O(type=file) it would empty the bundle).
     type: list
     elements: dict
     required: true
+  allow_empty:
+    description:
+      - Accept an empty O(certificates). With O(type=file) that writes an empty bundle, removing every
+        certificate the file held; the other types then change nothing (apart from O(remove_expired)).
+    type: bool
+    default: false
   targets:
     description:
       - Names of the certificates whose absence RV(missing) reports. Defaults to all of O(certificates).
     type: list
     elements: str
   suffix:
-    description: File name suffix, O(type=directory).
+    description: File name suffix, O(type=directory) (letters, digits, C(.), C(_) and C(-) only).
     type: str
     default: .crt
   prefix:
@@ -73,21 +95,12 @@ options:
         when it lacks a certificate that is already in the directory (an update that did not run), the
         module reports C(changed) and RV(refresh) so that the caller's update handler runs.
     type: path
-  owner:
-    description: Owner of the files, or of the keystore.
-    type: str
-  group:
-    description: Group of the files, or of the keystore.
-    type: str
-  mode:
-    description: Mode of the files, or of the keystore. Defaults to C(0644) for new files.
-    type: raw
   create_parent:
     description: O(type=file), create the parent directory when missing (with O(owner), O(group), O(parent_mode)).
     type: bool
     default: false
   parent_mode:
-    description: Mode of a parent directory O(create_parent) creates.
+    description: Mode of a parent directory O(create_parent) creates (octal, not world-writable).
     type: raw
     default: "0755"
   keystore_password:
@@ -106,6 +119,9 @@ options:
     type: str
 notes:
   - Supports check mode.
+  - O(mode) must be octal (C("0644")); symbolic modes are refused. O(owner) and O(group) are names or numbers
+    that must exist on the host. The SELinux options and O(attributes) are applied with Ansible's standard file
+    handling after the write.
 """
 
 EXAMPLES = r"""
@@ -171,10 +187,13 @@ import abc
 import datetime
 import os
 import re
+import shutil
+import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import MAX_BUNDLE_BYTES
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import DERError
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import BundleError
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import der_summary
@@ -182,11 +201,18 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import finge
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import fingerprints_in
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import slugify
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import split_pem
+from ansible_collections.rdsca.rotation.plugins.module_utils import safe_files
+from ansible_collections.rdsca.rotation.plugins.module_utils.safe_files import UnsafePathError
 
 UTC = datetime.timezone.utc
 KEYSTORE_PASSWORD_ENV = "RDSCA_KEYSTORE_PASSWORD"
 _ALIAS_LINE = re.compile(r"^Alias name: (.*)$", re.M)
 _ENTRY_TYPE = re.compile(r"^Entry type: (.*)$", re.M)
+_SAFE_NAME_PART = re.compile(r"^[A-Za-z0-9._-]*$")
+FILE_MODE = 0o644
+DIRECTORY_MODE = 0o755
+# Java keystores are small; anything bigger is not one.
+MAX_KEYSTORE_BYTES = 64 * 1024 * 1024
 
 
 class StoreError(Exception):
@@ -194,12 +220,12 @@ class StoreError(Exception):
 
 
 def desired_certificates(certificates):
-    """``[{"name", "pem", "der", "sha256"}...]`` from the module's ``certificates`` (each exactly one certificate)."""
+    """``[{"name", "pem", "der", "sha256"}...]`` from the module's ``certificates`` (each exactly one CA certificate)."""
     result = []
     seen = set()
     for item in certificates:
         name = item.get("name")
-        if not name or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", name):
+        if not isinstance(name, str) or not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", name) or ".." in name:
             raise StoreError("certificate name %r is not a safe file name / alias" % (name,))
         if name in seen:
             raise StoreError("certificate name %r appears twice" % name)
@@ -211,6 +237,15 @@ def desired_certificates(certificates):
         if len(blocks) != 1:
             raise StoreError("certificate %s holds %d certificates, not one" % (name, len(blocks)))
         der = blocks[0]["der"]
+        try:
+            is_ca = der_summary(der)["is_ca"]
+        except (DERError, ValueError) as exc:
+            raise StoreError("certificate %s is not an X.509 certificate: %s" % (name, exc))
+        if is_ca is None:
+            raise StoreError("certificate %s is not a CA certificate (no basicConstraints extension): refused as a trust anchor" % name)
+        if not is_ca:
+            raise StoreError("certificate %s is not a CA certificate (basicConstraints CA:FALSE, a leaf): refused as a trust anchor"
+                             % name)
         result.append({"name": name, "pem": blocks[0]["pem"], "der": der, "sha256": fingerprint(der)})
     return result
 
@@ -231,12 +266,45 @@ def pem_ders(text):
         return []
 
 
+def validate(module):
+    """Every option checked and converted before anything is read or written; raises StoreError."""
+    params = module.params
+    settings = {}
+    problems = []
+    for key, convert in (("mode", safe_files.parse_mode), ("parent_mode", safe_files.parse_mode),
+                         ("owner", safe_files.lookup_uid), ("group", safe_files.lookup_gid)):
+        try:
+            settings[key] = convert(params[key]) if key in ("owner", "group") else convert(params[key], key)
+        except ValueError as exc:
+            problems.append(str(exc))
+    for key in ("suffix", "prefix"):
+        value = params[key] or ""
+        if not _SAFE_NAME_PART.match(value) or ".." in value or len(value) > 64:
+            problems.append("%s %r may only hold letters, digits, '.', '_' and '-' (no path): it is part of file names"
+                            % (key, value))
+    if params["type"] == "java" and params["keystore_password"] is None:
+        problems.append("keystore_password is required for a Java keystore")
+    if not params["certificates"] and not params["allow_empty"]:
+        problems.append("certificates is empty: refusing to %s (set allow_empty=true if that is the intent)" % (
+            "empty the bundle %s" % params["path"] if params["type"] == "file" else "run with nothing to install"))
+    if problems:
+        raise StoreError("Invalid options, nothing was changed: " + "; ".join(problems))
+    if params["type"] != "keychain":
+        settings["path"] = safe_files.resolve(params["path"])
+    else:
+        settings["path"] = params["path"]
+    settings["uid"] = settings.pop("owner")
+    settings["gid"] = settings.pop("group")
+    return settings
+
+
 class Store(abc.ABC):
     """What every store does: compare, plan, apply. Subclasses read and write."""
 
-    def __init__(self, module):
+    def __init__(self, module, settings):
         self.module = module
         self.params = module.params
+        self.settings = settings
         self.check_mode = module.check_mode
         self.now = datetime.datetime.now(UTC)
         self.result = {"changed": False, "store": self.params["path"], "label": self.params["label"] or self.params["path"],
@@ -254,56 +322,71 @@ class Store(abc.ABC):
             elif cert["name"] in targets:
                 self.result["missing"].append(cert["name"])
 
-    def attributes(self, path, is_dir=False):
-        """Apply owner/group/mode; returns whether anything changed."""
-        changed = False
-        params = self.params
-        mode = params["parent_mode"] if is_dir else params["mode"]
-        if params["owner"]:
-            changed = self.module.set_owner_if_different(path, params["owner"], changed)
-        if params["group"]:
-            changed = self.module.set_group_if_different(path, params["group"], changed)
-        if mode is not None:
-            changed = self.module.set_mode_if_different(path, mode, changed)
-        return changed
+    def file_mode(self, default=FILE_MODE):
+        return self.settings["mode"] if self.settings["mode"] is not None else default
 
-    def write(self, path, content):
-        """Atomically write ``content`` (text) to ``path``, then apply the attributes."""
-        if self.check_mode:
-            return
-        directory = os.path.dirname(path)
-        handle, tmp = tempfile.mkstemp(prefix=".rdsca-", dir=directory)
+    def extra_attributes(self, path):
+        """SELinux context and file attributes, through Ansible's standard file handling (owner, group and mode
+        are already set through the file descriptor)."""
+        params = self.params
+        if self.check_mode or not any(params.get(k) for k in ("seuser", "serole", "setype", "selevel", "attributes")):
+            return False
+        file_args = self.module.load_file_common_arguments(params, path=path)
+        file_args.update(mode=None, owner=None, group=None)
+        return self.module.set_fs_attributes_if_different(file_args, False)
+
+    def open_parent(self, directory, create, what, leaf_mode=DIRECTORY_MODE, leaf_uid=-1, leaf_gid=-1):
+        """A descriptor of ``directory`` (None in check mode when it would be created), and whether it was created."""
+        uid = self.settings["uid"]
+        if uid != -1 and uid not in safe_files.trusted_uids():
+            # A file given to a user must be inside that user's own tree: the deepest existing directory is theirs.
+            existing = directory
+            while not os.path.lexists(existing):
+                existing = os.path.dirname(existing)
+            fd = os.open(existing, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                safe_files.check_owner_inside_own_tree(fd, existing, uid, what)
+            finally:
+                os.close(fd)
         try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(content.encode("ascii"))
-            os.chmod(tmp, 0o644)
-            self.module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        self.attributes(path)
+            fd, created = safe_files.open_directory(directory, create=create, dir_mode=DIRECTORY_MODE, leaf_mode=leaf_mode,
+                                                    leaf_uid=leaf_uid, leaf_gid=leaf_gid, check_mode=self.check_mode)
+        except FileNotFoundError:
+            return None, None
+        if fd is not None and uid != -1 and uid not in safe_files.trusted_uids():
+            safe_files.check_owner_inside_own_tree(fd, directory, uid, what)
+        return fd, created
 
 
 class DirectoryStore(Store):
     """One file per certificate in a directory (Debian, RHEL, Alpine, SUSE anchors; a macOS staging dir)."""
 
     def run(self, desired, targets):
-        directory = self.params["path"]
+        directory = self.settings["path"]
         suffix = self.params["suffix"]
         prefix = self.params["prefix"]
-        if os.path.exists(directory) and not os.path.isdir(directory):
+        uid, gid = self.settings["uid"], self.settings["gid"]
+        if os.path.lexists(directory) and not os.path.isdir(directory):
             raise StoreError("%s is not a directory" % directory)
-        if not os.path.isdir(directory):
+        fd, created = self.open_parent(directory, True, "the certificate files")
+        try:
+            self._run(fd, bool(created), desired, targets, suffix, prefix, uid, gid)
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def _run(self, fd, created, desired, targets, suffix, prefix, uid, gid):
+        directory = self.settings["path"]
+        mode = self.file_mode()
+        if created:
             self.result["changed"] = True
-            if not self.check_mode:
-                os.makedirs(directory, 0o755)
         files = {}
-        if os.path.isdir(directory):
-            for entry in sorted(os.listdir(directory)):
-                path = os.path.join(directory, entry)
-                if entry.endswith(suffix) and os.path.isfile(path):
-                    with open(path, "rb") as stream:
-                        files[entry] = stream.read()
+        if fd is not None:
+            for entry in sorted(os.listdir(fd)):
+                if entry.endswith(suffix) and not entry.startswith("."):
+                    content = safe_files.read_file(fd, entry, MAX_BUNDLE_BYTES)
+                    if content is not None:
+                        files[entry] = content
         in_directory = set()
         for content in files.values():
             in_directory.update(fingerprints_in(content))
@@ -311,10 +394,7 @@ class DirectoryStore(Store):
         trusted = self.params["trusted_bundle"]
         if trusted:
             # No compiled bundle at all means nothing is trusted yet (the update tool never ran).
-            effective = set()
-            if os.path.isfile(trusted):
-                with open(trusted, "rb") as stream:
-                    effective = set(fingerprints_in(stream.read()))
+            effective = set(fingerprints_in(read_trusted(trusted) or b""))
         else:
             effective = in_directory
         self.report_presence(desired, targets, effective)
@@ -323,14 +403,17 @@ class DirectoryStore(Store):
         for cert in desired:
             entry = cert["name"] + suffix
             wanted.add(entry)
-            path = os.path.join(directory, entry)
             current = files.get(entry)
             if current is not None and current.replace(b"\r\n", b"\n") == cert["pem"].encode("ascii"):
-                if os.path.isdir(directory) and self.attributes(path):
+                if fd is not None and not self.check_mode and safe_files.set_attributes(fd, entry, mode, uid, gid):
+                    self.result["changed"] = True
+                elif fd is not None and self.check_mode and attributes_differ(fd, entry, mode, uid, gid):
                     self.result["changed"] = True
                 continue
             (self.result["updated"] if current is not None else self.result["added"]).append(cert["name"])
-            self.write(path, cert["pem"])
+            if not self.check_mode:
+                safe_files.write_file(fd, entry, cert["pem"].encode("ascii"), mode, uid, gid)
+                self.extra_attributes(os.path.join(directory, entry))
 
         if self.params["remove_expired"]:
             for entry, content in sorted(files.items()):
@@ -340,7 +423,7 @@ class DirectoryStore(Store):
                 if ders and all(expired(der, self.now) for der in ders):
                     self.result["removed"].append(entry[:-len(suffix)] if suffix else entry)
                     if not self.check_mode:
-                        os.remove(os.path.join(directory, entry))
+                        os.unlink(entry, dir_fd=fd)
 
         if trusted and not (self.result["added"] or self.result["updated"]):
             # Everything is in the directory, but the compiled bundle lacks some of it: the update
@@ -352,29 +435,62 @@ class DirectoryStore(Store):
             self.result["changed"] = True
 
 
+def read_trusted(path):
+    """The compiled system bundle (read only, without following a link another user controls), or None."""
+    try:
+        resolved = safe_files.resolve(path)
+        fd, _created = safe_files.open_directory(os.path.dirname(resolved))
+    except FileNotFoundError:
+        return None
+    try:
+        return safe_files.read_file(fd, os.path.basename(resolved), MAX_BUNDLE_BYTES * 4)
+    finally:
+        os.close(fd)
+
+
+def attributes_differ(fd, name, mode, uid, gid):
+    st = safe_files.entry_stat(fd, name)
+    if st is None:
+        return True
+    return ((mode is not None and stat.S_IMODE(st.st_mode) != mode) or (uid != -1 and st.st_uid != uid)
+            or (gid != -1 and st.st_gid != gid))
+
+
 class FileStore(Store):
     """All certificates concatenated in one file."""
 
     def run(self, desired, targets):
-        path = self.params["path"]
-        parent = os.path.dirname(path) or "."
-        content = "".join(cert["pem"] for cert in desired)
-        current = None
-        if os.path.isdir(path):
+        path = self.settings["path"]
+        parent, name = os.path.split(path)
+        uid, gid = self.settings["uid"], self.settings["gid"]
+        if not name:
             raise StoreError("%s is a directory" % path)
-        if os.path.isfile(path):
-            with open(path, "rb") as stream:
-                current = stream.read()
+        fd, created = self.open_parent(parent, self.params["create_parent"], "the bundle file %s" % path,
+                                       leaf_mode=self.settings["parent_mode"] or DIRECTORY_MODE, leaf_uid=uid, leaf_gid=gid)
+        if created is None:
+            raise StoreError("the directory %s does not exist (create_parent creates it)" % parent)
+        try:
+            self._run(fd, bool(created), path, name, desired, targets, uid, gid)
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def _run(self, fd, created, path, name, desired, targets, uid, gid):
+        content = "".join(cert["pem"] for cert in desired)
+        mode = self.file_mode()
+        current = None
+        if fd is not None:
+            st = safe_files.entry_stat(fd, name)
+            if st is not None and stat.S_ISDIR(st.st_mode):
+                raise StoreError("%s is a directory" % path)
+            current = safe_files.read_file(fd, name, MAX_BUNDLE_BYTES)
         self.report_presence(desired, targets, set(fingerprints_in(current or b"")))
-        if not os.path.isdir(parent):
-            if not self.params["create_parent"]:
-                raise StoreError("the directory %s does not exist (create_parent creates it)" % parent)
+        if created:
             self.result["changed"] = True
-            if not self.check_mode:
-                os.makedirs(parent, 0o755)
-                self.attributes(parent, is_dir=True)
         if current is not None and current.replace(b"\r\n", b"\n") == content.encode("ascii"):
-            if self.attributes(path):
+            if self.check_mode:
+                self.result["changed"] = self.result["changed"] or attributes_differ(fd, name, mode, uid, gid)
+            elif safe_files.set_attributes(fd, name, mode, uid, gid):
                 self.result["changed"] = True
             return
         before = pem_ders(current or b"")
@@ -384,19 +500,21 @@ class FileStore(Store):
         for der in before:
             if fingerprint(der) not in after_fingerprints:
                 try:
-                    name = slugify(der_summary(der)["subject_cn"]) or fingerprint(der)[:16]
+                    cert_name = slugify(der_summary(der)["subject_cn"]) or fingerprint(der)[:16]
                 except (DERError, ValueError):
-                    name = fingerprint(der)[:16]
-                self.result["removed"].append(name)
+                    cert_name = fingerprint(der)[:16]
+                self.result["removed"].append(cert_name)
         self.result["changed"] = True
-        self.write(path, content)
+        if not self.check_mode:
+            safe_files.write_file(fd, name, content.encode("ascii"), mode, uid, gid)
+            self.extra_attributes(path)
 
 
 class JavaStore(Store):
-    """Trusted certificate entries of a Java keystore, through keytool."""
+    """Trusted certificate entries of a Java keystore, through keytool, on a private copy that then replaces it."""
 
-    def __init__(self, module):
-        super(JavaStore, self).__init__(module)
+    def __init__(self, module, settings):
+        super(JavaStore, self).__init__(module, settings)
         executable = self.params["executable"] or "keytool"
         if os.path.sep in executable:
             if not os.access(executable, os.X_OK):
@@ -406,20 +524,19 @@ class JavaStore(Store):
             self.keytool = module.get_bin_path(executable, opt_dirs=["/usr/lib/jvm/default-java/bin"])
             if not self.keytool:
                 raise StoreError("%s not found on this host: install a Java runtime, or set the keytool path" % executable)
-        if self.params["keystore_password"] is None:
-            raise StoreError("keystore_password is required for a Java keystore")
+        self.work = None
 
     def keytool_run(self, args):
         # English output to parse; a JVM that starts faster (no optimising JIT, one GC thread) for short runs.
         command = [self.keytool, "-J-Duser.language=en", "-J-Duser.country=US", "-J-XX:TieredStopAtLevel=1",
                    "-J-XX:+UseSerialGC"] + args + [
-            "-keystore", self.params["path"], "-storepass:env", KEYSTORE_PASSWORD_ENV]
+            "-keystore", self.work, "-storepass:env", KEYSTORE_PASSWORD_ENV]
         if self.params["keystore_type"]:
             command += ["-storetype", self.params["keystore_type"]]
         rc, out, err = self.module.run_command(command, environ_update={
             KEYSTORE_PASSWORD_ENV: self.params["keystore_password"], "LC_ALL": "C", "LANG": "C"})
         if rc != 0:
-            text = " ".join((out + " " + err).split())
+            text = " ".join((out + " " + err).split()).replace(self.work, self.params["path"])
             if "password was incorrect" in text or "keystore password was incorrect" in text:
                 raise StoreError("the password of the keystore %s is incorrect" % self.params["path"])
             raise StoreError("keytool %s on %s failed (rc=%d): %s" % (args[0], self.params["path"], rc, text[-600:]))
@@ -438,10 +555,37 @@ class JavaStore(Store):
         return result
 
     def run(self, desired, targets):
-        path = self.params["path"]
-        exists = os.path.isfile(path)
+        path = self.settings["path"]
+        parent, name = os.path.split(path)
+        uid, gid = self.settings["uid"], self.settings["gid"]
+        fd, created = self.open_parent(parent, self.params["create"], "the keystore %s" % path)
+        if created is None and not self.params["create"] and not self.check_mode:
+            raise StoreError("the keystore %s does not exist (create: true creates it)" % path)
+        private = tempfile.mkdtemp(prefix="rdsca-keystore-", dir=self.module.tmpdir)
+        os.chmod(private, 0o700)
+        self.work = os.path.join(private, "keystore")
+        try:
+            self._run(fd, bool(created), path, name, desired, targets, uid, gid)
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
+            if fd is not None:
+                os.close(fd)
+
+    def _run(self, fd, created, path, name, desired, targets, uid, gid):
+        current = None
+        st = None
+        if fd is not None:
+            st = safe_files.entry_stat(fd, name)
+            if st is not None and not stat.S_ISREG(st.st_mode):
+                raise StoreError("the keystore %s is not a regular file (a link or a directory): refused" % path)
+            current = safe_files.read_file(fd, name, MAX_KEYSTORE_BYTES)
+        exists = current is not None
         if not exists and not self.params["create"] and not self.check_mode:
             raise StoreError("the keystore %s does not exist (create: true creates it)" % path)
+        if exists:
+            descriptor = os.open(self.work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as stream:
+                stream.write(current)
         entries = self.entries() if exists else {}
         trusted = {}
         for alias, (entry_type, ders) in entries.items():
@@ -452,12 +596,8 @@ class JavaStore(Store):
         if not exists and not self.params["create"]:
             self.module.warn("the keystore %s does not exist" % path)
             return
-
-        parent = os.path.dirname(path)
-        if not exists and parent and not os.path.isdir(parent):
+        if created:
             self.result["changed"] = True
-            if not self.check_mode:
-                os.makedirs(parent, 0o755)
 
         wanted = set()
         for cert in desired:
@@ -472,10 +612,10 @@ class JavaStore(Store):
             else:
                 self.result["added"].append(cert["name"])
             if not self.check_mode:
-                handle, tmp = tempfile.mkstemp(suffix=".pem", dir=self.module.tmpdir)
-                with os.fdopen(handle, "w") as stream:
+                pem_path = os.path.join(os.path.dirname(self.work), cert["name"] + ".pem")
+                with open(pem_path, "w") as stream:
                     stream.write(cert["pem"])
-                self.keytool_run(["-importcert", "-noprompt", "-alias", alias, "-file", tmp])
+                self.keytool_run(["-importcert", "-noprompt", "-alias", alias, "-file", pem_path])
 
         if self.params["remove_expired"]:
             for alias, der in sorted(trusted.items()):
@@ -484,17 +624,32 @@ class JavaStore(Store):
                     if not self.check_mode:
                         self.keytool_run(["-delete", "-alias", alias])
 
-        changed = bool(self.result["added"] or self.result["updated"] or self.result["removed"] or self.result["changed"])
-        if os.path.isfile(path):
-            changed = self.attributes(path) or changed
-        self.result["changed"] = changed
+        # The keystore keeps its mode unless mode is given; a new one gets 0644; never world-writable.
+        mode = self.settings["mode"]
+        if mode is None:
+            mode = stat.S_IMODE(st.st_mode) & ~0o7002 if exists else FILE_MODE
+        content_changed = bool(self.result["added"] or self.result["updated"] or self.result["removed"])
+        if self.check_mode:
+            changed = content_changed or (exists and attributes_differ(fd, name, mode, uid, gid))
+        elif content_changed:
+            with open(self.work, "rb") as stream:
+                data = stream.read()
+            # A new keystore's owner is root unless given; an existing one keeps its owner and group.
+            keep_uid = uid if uid != -1 else (st.st_uid if exists else -1)
+            keep_gid = gid if gid != -1 else (st.st_gid if exists else -1)
+            safe_files.write_file(fd, name, data, mode, keep_uid, keep_gid)
+            self.extra_attributes(path)
+            changed = True
+        else:
+            changed = exists and safe_files.set_attributes(fd, name, mode, uid, gid)
+        self.result["changed"] = bool(changed or self.result["changed"])
 
 
 class KeychainStore(Store):
     """A macOS keychain, through security(1). Certificates are trusted for every use (trustRoot, admin domain)."""
 
-    def __init__(self, module):
-        super(KeychainStore, self).__init__(module)
+    def __init__(self, module, settings):
+        super(KeychainStore, self).__init__(module, settings)
         executable = self.params["executable"] or "security"
         self.security = executable if os.path.sep in executable else module.get_bin_path(executable)
         if not self.security:
@@ -538,6 +693,8 @@ class KeychainStore(Store):
         self.result["changed"] = bool(self.result["added"] or self.result["removed"])
 
 
+
+
 STORES = {"directory": DirectoryStore, "file": FileStore, "java": JavaStore, "keychain": KeychainStore}
 
 
@@ -548,14 +705,12 @@ def main():
             path=dict(type="path", required=True),
             label=dict(type="str"),
             certificates=dict(type="list", elements="dict", required=True),
+            allow_empty=dict(type="bool", default=False),
             targets=dict(type="list", elements="str"),
             suffix=dict(type="str", default=".crt"),
             prefix=dict(type="str", default="amazon-rds-"),
             remove_expired=dict(type="bool", default=False),
             trusted_bundle=dict(type="path"),
-            owner=dict(type="str"),
-            group=dict(type="str"),
-            mode=dict(type="raw"),
             create_parent=dict(type="bool", default=False),
             parent_mode=dict(type="raw", default="0755"),
             keystore_password=dict(type="str", no_log=True),
@@ -563,9 +718,12 @@ def main():
             create=dict(type="bool", default=False),
             executable=dict(type="str"),
         ),
+        add_file_common_args=True,
         supports_check_mode=True,
     )
     try:
+        # Everything is validated before the first read or write: a bad option changes nothing.
+        settings = validate(module)
         desired = desired_certificates(module.params["certificates"])
         names = [c["name"] for c in desired]
         targets = module.params["targets"]
@@ -573,10 +731,12 @@ def main():
         unknown = sorted(targets - set(names))
         if unknown:
             raise StoreError("targets not among the certificates: %s" % ", ".join(unknown))
-        store = STORES[module.params["type"]](module)
+        store = STORES[module.params["type"]](module, settings)
         store.run(desired, targets)
-    except StoreError as exc:
+    except (StoreError, UnsafePathError) as exc:
         module.fail_json(msg=str(exc), store=module.params["path"])
+    except ValueError as exc:
+        module.fail_json(msg="%s: %s" % (module.params["path"], exc), store=module.params["path"])
     except (OSError, IOError) as exc:
         module.fail_json(msg="%s: %s" % (module.params["path"], exc), store=module.params["path"])
     result = store.result

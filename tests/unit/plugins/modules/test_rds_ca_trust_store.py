@@ -223,3 +223,180 @@ def test_java_without_keytool(module, tmp_path):
     done = module(type="java", path=str(tmp_path / "k.p12"), keystore_password="x", certificates=[A],
                   executable=str(tmp_path / "no-keytool"))
     assert done.kind == "fail" and "is not an executable file" in done.result["msg"]
+
+
+# -- issue 14: each test is an attack or a mistake that used to damage the store ---------------------
+
+def make_leaf_pem(common_name="bank.example.com"):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(datetime.datetime(2020, 1, 1, tzinfo=UTC))
+            .not_valid_after(datetime.datetime(2060, 1, 1, tzinfo=UTC))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True).sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def test_empty_certificate_list_does_not_empty_a_bundle(module, tmp_path):
+    """Hole 5: certificates: [] used to empty an existing bundle ("7 removed")."""
+    path = tmp_path / "bundle.pem"
+    path.write_text(A["pem"] + B["pem"])
+    done = module(type="file", path=str(path), certificates=[])
+    assert done.kind == "fail"
+    assert "certificates is empty: refusing to empty the bundle %s (set allow_empty=true" % path in done.result["msg"]
+    assert path.read_text() == A["pem"] + B["pem"]
+    emptied = module(type="file", path=str(path), certificates=[], allow_empty=True)
+    assert emptied.kind == "exit" and sorted(emptied.result["removed"]) == sorted(
+        ["amazon-rds-us-east-1-root-ca-rsa2048-g1", "amazon-rds-eu-west-1-root-ca-rsa2048-g1"])
+    assert path.read_text() == ""
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"owner": "no-such-user-14"}, "owner 'no-such-user-14' is not a user on this host"),
+    ({"group": "no-such-group-14"}, "group 'no-such-group-14' is not a group on this host"),
+    ({"mode": "0666"}, "mode 0666 is world-writable: refused"),
+    ({"mode": "u+rwx,o+w"}, "is not an octal mode like '0644'"),
+    ({"mode": "04755"}, "sets setuid/setgid/sticky bits"),
+    ({"parent_mode": "0777", "create_parent": True}, "parent_mode 0777 is world-writable"),
+])
+def test_bad_options_fail_before_the_bundle_is_touched(module, tmp_path, options, message):
+    """Hole 7: a bad owner/mode used to fail after the file was already replaced."""
+    path = tmp_path / "bundle.pem"
+    path.write_text(A["pem"])
+    before = os.stat(str(path))
+    done = module(type="file", path=str(path), certificates=[A, B], **options)
+    assert done.kind == "fail", done.result
+    assert message in done.result["msg"] and "nothing was changed" in done.result["msg"]
+    assert path.read_text() == A["pem"] and os.stat(str(path)).st_ino == before.st_ino
+
+
+def test_suffix_with_a_path_is_refused_and_nothing_written_outside(module, tmp_path):
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    done = module(type="directory", path=str(anchors), certificates=[A], suffix="/../../escaped.crt")
+    assert done.kind == "fail" and "suffix '/../../escaped.crt' may only hold letters" in done.result["msg"]
+    assert sorted(os.listdir(str(tmp_path))) == ["anchors"] and os.listdir(str(anchors)) == []
+
+
+def test_leaf_certificate_is_refused_before_anything_is_written(module, tmp_path):
+    """Hole 7: a leaf (non-CA) certificate used to be written into the store."""
+    path = tmp_path / "bundle.pem"
+    path.write_text(A["pem"])
+    leaf = {"name": "bank-example-com", "pem": make_leaf_pem()}
+    done = module(type="file", path=str(path), certificates=[A, leaf])
+    assert done.kind == "fail"
+    assert "certificate bank-example-com is not a CA certificate (basicConstraints CA:FALSE, a leaf)" in done.result["msg"]
+    assert path.read_text() == A["pem"]
+    anchors = tmp_path / "anchors"
+    anchors.mkdir()
+    assert module(type="directory", path=str(anchors), certificates=[A, leaf]).kind == "fail"
+    assert os.listdir(str(anchors)) == []
+
+
+@pytest.fixture
+def loose_umask():
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
+def test_modes_are_explicit_under_umask_000(module, tmp_path, loose_umask):
+    """Hole 3: under umask 000, anchors and bundles came out 0666 and new directories 0777."""
+    anchors = tmp_path / "new" / "anchors"
+    assert module(type="directory", path=str(anchors), certificates=[A, B]).kind == "exit"
+    assert oct(os.stat(str(anchors)).st_mode & 0o777) == "0o755"
+    assert oct(os.stat(str(anchors.parent)).st_mode & 0o777) == "0o755"
+    assert {oct(os.stat(str(p)).st_mode & 0o777) for p in anchors.iterdir()} == {"0o644"}
+    bundle_file = tmp_path / "a" / "b" / "bundle.pem"
+    done = module(type="file", path=str(bundle_file), certificates=[A], create_parent=True)
+    assert done.kind == "exit", done.result
+    assert oct(os.stat(str(bundle_file)).st_mode & 0o777) == "0o644"
+    assert oct(os.stat(str(bundle_file.parent)).st_mode & 0o777) == "0o755"
+    assert oct(os.stat(str(bundle_file.parent.parent)).st_mode & 0o777) == "0o755"
+    # A file left 0666 by an earlier run is fixed on the next one, even when its content is right.
+    os.chmod(str(bundle_file), 0o666)
+    again = module(type="file", path=str(bundle_file), certificates=[A])
+    assert again.result["changed"] is True and oct(os.stat(str(bundle_file)).st_mode & 0o777) == "0o644"
+
+
+@pytest.mark.skipif(keytool is None, reason="keytool not installed")
+def test_new_keystore_mode_under_umask_000(module, tmp_path, loose_umask):
+    store = tmp_path / "conf" / "truststore.p12"
+    done = module(type="java", path=str(store), keystore_password="changeit-123", certificates=[A], create=True)
+    assert done.kind == "exit", done.result
+    assert oct(os.stat(str(store)).st_mode & 0o777) == "0o644"
+    assert oct(os.stat(str(store.parent)).st_mode & 0o777) == "0o755"
+    assert module(type="java", path=str(store), keystore_password="changeit-123", certificates=[A],
+                  mode="0640").result["changed"] is True
+    assert oct(os.stat(str(store)).st_mode & 0o777) == "0o640"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a directory and a link to another user")
+def test_link_planted_by_another_user_is_not_followed(module, tmp_path):
+    """Hole 1: a user's ~/.postgresql -> a root-owned directory; the file landed there, owned by the user."""
+    nobody = 65534
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(str(home), nobody, nobody)
+    target = tmp_path / "anchors"
+    target.mkdir()
+    link = home / ".postgresql"
+    os.symlink(str(target), str(link))
+    os.lchown(str(link), nobody, nobody)
+    done = module(type="file", path=str(link / "root.crt"), certificates=[A], owner=str(nobody), create_parent=True)
+    assert done.kind == "fail"
+    assert "%s is a symbolic link that another user controls" % link in done.result["msg"]
+    assert os.listdir(str(target)) == []
+    # A link in the user's directory that root owns does not help either: the directory is the user's.
+    os.lchown(str(link), 0, 0)
+    assert module(type="file", path=str(link / "root.crt"), certificates=[A], create_parent=True).kind == "fail"
+    assert os.listdir(str(target)) == []
+    # Without the link the file is written in the user's own directory and given to them.
+    os.remove(str(link))
+    done = module(type="file", path=str(link / "root.crt"), certificates=[A], owner=str(nobody), create_parent=True,
+                  parent_mode="0700")
+    assert done.kind == "exit", done.result
+    assert os.stat(str(link / "root.crt")).st_uid == nobody and os.stat(str(link)).st_uid == nobody
+    # A file is not handed to the user outside the user's own tree.
+    outside = module(type="file", path=str(target / "root.crt"), certificates=[A], owner=str(nobody))
+    assert outside.kind == "fail" and "a file is only given to a user inside that user's own directory" in outside.result["msg"]
+    assert os.listdir(str(target)) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a directory to another user")
+def test_link_at_the_file_itself_is_refused_and_its_target_untouched(module, tmp_path):
+    nobody = 65534
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(str(home), nobody, nobody)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    os.symlink(str(victim), str(home / "root.crt"))
+    os.lchown(str(home / "root.crt"), nobody, nobody)
+    done = module(type="file", path=str(home / "root.crt"), certificates=[A], owner=str(nobody))
+    assert done.kind == "fail" and "is a symbolic link that another user controls" in done.result["msg"]
+    assert victim.read_text() == "precious\n" and os.stat(str(victim)).st_uid == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_link_swapped_in_after_the_check_is_replaced_not_followed(tmp_path):
+    """The race: the path was checked, then the user plants a link at the file; the rename replaces the link."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils import safe_files  # pylint: disable=import-outside-toplevel
+    home = tmp_path / "home"
+    home.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    fd, _created = safe_files.open_directory(str(home))
+    try:
+        os.symlink(str(victim), str(home / "root.crt"))
+        assert safe_files.read_file(fd, "root.crt", 1000) is None  # a link is never read through
+        safe_files.write_file(fd, "root.crt", b"new\n", 0o644)
+    finally:
+        os.close(fd)
+    assert victim.read_text() == "precious\n" and (home / "root.crt").read_text() == "new\n"
+    # A directory swapped for a link between the check and the open is refused.
+    real = tmp_path / "real"
+    real.mkdir()
+    os.symlink(str(real), str(tmp_path / "swapped"))
+    with pytest.raises(safe_files.UnsafePathError, match="became a symbolic link"):
+        safe_files.open_directory(str(tmp_path / "swapped"))
