@@ -178,10 +178,14 @@ class Chroot:
         """The host path of a path inside the chroot."""
         return os.path.join(self.root, inside.lstrip("/"))
 
-    def run(self, *argv: str, check: bool = True, input_text: str | None = None, timeout: int = 120
-            ) -> subprocess.CompletedProcess:
-        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "HOME": "/root"}
-        proc = subprocess.run(["chroot", self.root, *argv], capture_output=True, text=True, input=input_text,
+    def run(self, *argv: str, check: bool = True, input_text: str | None = None, timeout: int = 120,
+            user: str | None = None) -> subprocess.CompletedProcess:
+        """Run a command in the chroot, as root or (``user``) as that unprivileged user of the chroot."""
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
+               "HOME": "/home/%s" % user if user else "/root"}
+        # chroot(8) looks the user up inside the new root, and drops every privilege before running argv.
+        userspec = ["--userspec=%s:%s" % (user, user)] if user else []
+        proc = subprocess.run(["chroot", *userspec, self.root, *argv], capture_output=True, text=True, input=input_text,
                               env=env, timeout=timeout, check=False)
         if check and proc.returncode != 0:
             raise AssertionError("in the chroot, %s failed (rc=%d): %s%s"

@@ -582,3 +582,126 @@ def test_macos_keychain_logic(sim, host):
         assert changed_tasks(again) == [], explain(again)
     finally:
         os.remove(host.path("/usr/local/sbin/security"))
+
+
+# -- issue 14: attacks by a local user, with the real unprivileged user "app" of the chroot ---------
+
+def file_state(host, inside: str) -> tuple | None:
+    """(content hash, inode, mode, uid) of a file in the chroot, or None."""
+    full = host.path(inside)
+    if not os.path.lexists(full):
+        return None
+    st = os.lstat(full)
+    with open(full, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest(), st.st_ino, oct(st.st_mode & 0o7777), st.st_uid
+
+
+def owned_by(host, directory: str, uid: int) -> list[str]:
+    return [n for n in host.listdir(directory) if os.lstat(host.path(directory + "/" + n)).st_uid == uid]
+
+
+def test_user_symlink_in_home_cannot_steer_root_into_the_system_anchors(sim, host):
+    """Hole 1: ~app/.postgresql -> /usr/local/share/ca-certificates; root.crt landed there, owned by app,
+    who could then replace it with their own CA (trusted by everyone after update-ca-certificates)."""
+    app_uid = int(host.run("id", "-u", "app").stdout)
+    host.run("rm", "-rf", "/home/app/.postgresql", user="app")
+    host.run("ln", "-s", ANCHORS, "/home/app/.postgresql", user="app")
+    before = host.listdir(ANCHORS)
+    only_libpq = dict(ca_trust_system_store=False, ca_trust_java_keystores=[], ca_trust_bundle_files=[],
+                      ca_trust_env_files=[])
+    result = run_role(sim, host, base_vars(sim, **only_libpq))
+    assert result.rc != 0, explain(result)
+    assert "/home/app/.postgresql is a symbolic link that another user controls" in result.stdout, explain(result)
+    assert host.listdir(ANCHORS) == before and owned_by(host, ANCHORS, app_uid) == []
+    # The same link made by app to a directory app may not write: refused as well, nothing there.
+    host.run("rm", "/home/app/.postgresql", user="app")
+    host.run("ln", "-s", "/etc", "/home/app/.postgresql", user="app")
+    result = run_role(sim, host, base_vars(sim, **only_libpq))
+    assert result.rc != 0 and not os.path.exists(host.path("/etc/root.crt")), explain(result)
+    # Without the link, root.crt is written in app's own directory, and given to app.
+    host.run("rm", "/home/app/.postgresql", user="app")
+    result = run_role(sim, host, base_vars(sim, **only_libpq))
+    assert result.rc == 0, explain(result)
+    st = os.lstat(host.path("/home/app/.postgresql/root.crt"))
+    assert st.st_uid == app_uid and oct(st.st_mode & 0o777) == "0o644"
+    assert oct(os.lstat(host.path("/home/app/.postgresql")).st_mode & 0o777) == "0o700"
+    # app can read its root.crt (and cannot touch the system anchors).
+    assert "BEGIN CERTIFICATE" in host.run("cat", "/home/app/.postgresql/root.crt", user="app").stdout
+    assert host.run("touch", ANCHORS + "/planted.crt", user="app", check=False).returncode != 0
+
+
+def test_modes_are_explicit_under_a_loose_umask(sim, host):
+    """Hole 3: with umask 000 the anchors, bundle files and keystores came out 0666, new directories 0777."""
+    anchor = "%s/%s.crt" % (ANCHORS, TARGET)
+    if os.path.exists(host.path(anchor)):
+        os.remove(host.path(anchor))
+    role_vars = base_vars(sim, ca_trust_libpq_users=[], ca_trust_env_files=[],
+                          ca_trust_bundle_files=[{"path": "/srv/umask/ca/bundle.pem"}],
+                          ca_trust_java_keystores=[{"path": "/opt/umask/truststore.p12", "password": KEYSTORE_PASSWORD,
+                                                    "type": "PKCS12", "create": True}])
+    old = os.umask(0)
+    try:
+        result = run_role(sim, host, role_vars)
+    finally:
+        os.umask(old)
+    assert result.rc == 0, explain(result)
+    modes = {path: oct(os.stat(host.path(path)).st_mode & 0o777) for path in
+             (anchor, "/srv/umask/ca/bundle.pem", "/srv/umask/ca", "/srv/umask", "/opt/umask/truststore.p12", "/opt/umask")}
+    assert modes == {anchor: "0o644", "/srv/umask/ca/bundle.pem": "0o644", "/srv/umask/ca": "0o755",
+                     "/srv/umask": "0o755", "/opt/umask/truststore.p12": "0o644", "/opt/umask": "0o755"}
+    # app cannot change any of them.
+    for path in (anchor, "/srv/umask/ca/bundle.pem", "/opt/umask/truststore.p12"):
+        assert host.run("sh", "-c", "echo x >> %s" % path, user="app", check=False).returncode != 0, path
+    # A world-writable mode given as an option is refused before anything is written.
+    refused = run_role(sim, host, dict(role_vars, ca_trust_bundle_files=[{"path": "/srv/umask/ca/bundle.pem",
+                                                                          "mode": "0666"}]))
+    assert refused.rc != 0 and "mode 0666 is world-writable: refused" in refused.stdout, explain(refused)
+    assert modes["/srv/umask/ca/bundle.pem"] == oct(os.stat(host.path("/srv/umask/ca/bundle.pem")).st_mode & 0o777)
+
+
+def run_store(sim, host, args: dict[str, Any]):
+    """rds_ca_trust_store run directly on the chroot host (its failure saved, not fatal)."""
+    inventory = host.inventory(str(sim.tmp), name=HOST)
+    plays = [{"name": "rds_ca_trust_store under test", "hosts": "rds_clients", "gather_facts": False,
+              "tasks": [{"name": "Trust store", "rdsca.rotation.rds_ca_trust_store": args, "register": "store",
+                         "ignore_errors": True}],
+              "save": ["store"]}]
+    return sim.handle.run_playbook(plays, extra_args=["-i", inventory]).task("store")
+
+
+def test_failures_leave_the_previous_trust_store_intact(sim, host):
+    """Hole 7: a bad owner/mode, a suffix with /../ or a leaf certificate failed after the file was replaced."""
+    root_crt = "/home/app/.postgresql/root.crt"
+    with open(sim.bundle, encoding="ascii") as handle:
+        first = handle.read().split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    ca = {"name": "amazon-rds-test-ca", "pem": first}
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bank.example.com")])
+    leaf = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(leaf_key.public_key())
+            .serial_number(1).not_valid_before(dt.datetime(2020, 1, 1, tzinfo=UTC))
+            .not_valid_after(dt.datetime(2060, 1, 1, tzinfo=UTC))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(leaf_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
+    before = {p: file_state(host, p) for p in (root_crt, BUNDLE_FILE)}
+    if not all(before.values()):  # run alone: install first
+        assert run_role(sim, host, base_vars(sim)).rc == 0
+        before = {p: file_state(host, p) for p in (root_crt, BUNDLE_FILE)}
+    anchors_before = host.listdir(ANCHORS)
+    cases = [
+        ({"type": "file", "path": root_crt, "certificates": [ca], "owner": "no-such-user"},
+         "owner 'no-such-user' is not a user on this host"),
+        ({"type": "file", "path": BUNDLE_FILE, "certificates": [ca], "mode": "0666"}, "world-writable"),
+        ({"type": "file", "path": BUNDLE_FILE, "certificates": [ca], "mode": "rw-rw-rw-"}, "is not an octal mode"),
+        ({"type": "file", "path": root_crt, "certificates": [ca, {"name": "bank", "pem": leaf}], "owner": "app"},
+         "certificate bank is not a CA certificate"),
+        ({"type": "directory", "path": ANCHORS, "certificates": [ca], "suffix": "/../../../etc/escaped.crt"},
+         "suffix '/../../../etc/escaped.crt' may only hold letters"),
+        ({"type": "file", "path": BUNDLE_FILE, "certificates": []}, "certificates is empty: refusing to empty the bundle"),
+    ]
+    for args, message in cases:
+        store = run_store(sim, host, args)
+        assert store.get("failed") and message in store["msg"], (args, store)
+        assert {p: file_state(host, p) for p in before} == before, args
+    assert host.listdir(ANCHORS) == anchors_before
+    assert not os.path.exists(host.path("/etc/escaped.crt"))
+    assert not any(n.startswith(".") and "rdsca" in n for n in host.listdir("/home/app/.postgresql"))
