@@ -76,8 +76,7 @@ _2019_CN = re.compile(r"^Amazon RDS (?:(?:Beta|Preview) )?(?:(?P<region>[a-z]{2,
 REGIONAL_ROOT_2019_REGIONS = ("af-south-1", "eu-south-1", "me-south-1")
 _2019_REGIONAL_ROOT_CN = re.compile(r"^Amazon RDS (?P<region>%s) (?:Root )?CA$" % "|".join(REGIONAL_ROOT_2019_REGIONS))
 
-# PEM: RFC 7468. The label group is reused by the END line; the body is checked separately.
-_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9][A-Z0-9 ]*)-----[ \t]*\n(.*?)\n?[ \t]*-----END \1-----", re.S)
+# PEM: RFC 7468, read line by line (scan_pem); the body is checked separately.
 _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9][A-Z0-9 ]*)-----")
 _BASE64_LINE = re.compile(r"^[A-Za-z0-9+/=]*$")
 
@@ -116,11 +115,6 @@ def describe_line_endings(data):
     return "none"
 
 
-def _preview(text, size=60):
-    shown = " ".join(text.strip().split())[:size]
-    return shown + ("..." if len(text.strip()) > size else "")
-
-
 def _looks_like_html(text):
     head = text.lstrip()[:512].lower()
     return head.startswith("<") and ("<html" in head or "<!doctype" in head or "<head" in head or "<body" in head
@@ -140,80 +134,155 @@ def _decode_text(data):
     return data[1:] if data.startswith("\ufeff") else data
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")
+_PEM_END = re.compile(r"-----END ([A-Z0-9][A-Z0-9 ]*)-----")
+# Past this many problems the rest are counted, not listed (5 MB of BEGIN lines would be 180,000).
+MAX_PROBLEMS = 20
+
+
+def _pem_lines(text):
+    """``(offset, line_number, line)`` of every line of ``text`` (any line ending), in one linear pass."""
+    number = 0
+    for match in _LINE.finditer(text):
+        raw = match.group(0)
+        if not raw:
+            return
+        number += 1
+        yield match.start(), number, raw.rstrip("\r\n")
+
+
+def _open_block(blocks, stray, begin, line, offset, number):
+    """A new block from its BEGIN line; None when the same line also ends it (appended to ``blocks`` then)."""
+    block = {"index": len(blocks) + 1, "label": begin.group(1), "body": [], "offset": offset + begin.start(),
+             "line": number, "trailing": ""}
+    rest = line[begin.end():]
+    end = _PEM_END.search(rest)
+    if end:
+        block["body"].append(rest[:end.start()])
+        block["end_label"] = end.group(1)
+        blocks.append(block)
+        if rest[end.end():].strip():
+            stray.append((offset + begin.end() + end.end(), number, len(rest) - end.end()))
+        return None
+    block["trailing"] = rest.strip()
+    return block
+
+
+def scan_pem(text):
+    """The PEM structure of ``text`` in linear time: ``(blocks, stray, problems)``.
+
+    ``blocks`` are ``{"index", "label", "body", "offset", "line"}`` (body = the base64 lines),
+    ``stray`` the ``(offset, line, size)`` of text outside any block, ``problems`` the truncated
+    blocks found (an END without BEGIN is stray text). Each line is looked at once, so garbage
+    of any shape costs time proportional to its size.
+    """
+    blocks = []
+    stray = []
+    problems = []
+    current = None
+    for offset, number, line in _pem_lines(text):
+        if current is None:
+            begin = _PEM_BEGIN.search(line)
+            if not begin:
+                if line.strip():
+                    stray.append((offset, number, len(line)))
+                continue
+            if line[:begin.start()].strip():
+                stray.append((offset, number, begin.start()))
+            current = _open_block(blocks, stray, begin, line, offset, number)
+            continue
+        begin = _PEM_BEGIN.search(line)
+        end = _PEM_END.search(line)
+        if begin and (not end or begin.start() < end.start()):
+            problems.append("block %d (line %d) has no END line before the next BEGIN line on line %d (truncated?)"
+                            % (current["index"], current["line"], number))
+            blocks.append(dict(current, truncated=True))
+            current = _open_block(blocks, stray, begin, line, offset, number)
+            continue
+        if end:
+            current["body"].append(line[:end.start()])
+            current["end_label"] = end.group(1)
+            blocks.append(current)
+            current = None
+            if line[end.end():].strip():
+                stray.append((offset + end.end(), number, len(line) - end.end()))
+            continue
+        current["body"].append(line)
+    if current is not None:
+        problems.append("the last PEM block (line %d, byte %d) has no END line: the file is truncated"
+                        % (current["line"], current["offset"]))
+        blocks.append(dict(current, truncated=True))
+    return blocks, stray, problems
+
+
+def _limited(problems):
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    return problems[:MAX_PROBLEMS] + ["... and %d more problems" % (len(problems) - MAX_PROBLEMS)]
+
+
+def _block_der(block):
+    """(der, problem) of one scanned block: the problem says what is wrong, never what the block holds."""
+    if block["label"] != "CERTIFICATE":
+        return None, "block %d is a %r PEM block, not a CERTIFICATE" % (block["index"], block["label"])
+    if block.get("end_label") != block["label"]:
+        return None, "block %d (line %d) ends with an END %s line" % (block["index"], block["line"], block.get("end_label"))
+    lines = [line.strip() for line in block["body"] if line.strip()]
+    if block["trailing"]:
+        lines.insert(0, block["trailing"])
+    if any(":" in line for line in lines):
+        return None, "block %d has PEM headers, which certificates never carry" % block["index"]
+    if not all(_BASE64_LINE.match(line) for line in lines):
+        return None, "block %d is not valid base64" % block["index"]
+    try:
+        der = base64.b64decode("".join(lines), validate=True)
+    except (binascii.Error, ValueError):
+        return None, "block %d is not valid base64" % block["index"]
+    if not der:
+        return None, "block %d is empty" % block["index"]
+    return der, None
+
+
 def split_pem(data, source="the bundle"):
-    """Split a PEM bundle into certificate blocks.
+    """Split a PEM bundle into certificate blocks, in time linear in its size.
 
     Returns ``{"blocks": [{"index", "der", "pem"}...], "ignored_text": [...], "line_endings": ...}``.
     ``pem`` is the block re-encoded canonically (64-column base64, LF, final newline), so that
     the same certificate always produces the same bytes whatever the input looked like.
+    ``ignored_text`` says where text outside the blocks was (line, byte offset, size), never what
+    it says: the input may be a secrets file given by mistake.
 
     Raises :class:`BundleError` for an empty input, input without any PEM block (an HTML error
     page, a DER file, garbage), a block that is not a ``CERTIFICATE`` (a private key, a CRL,
-    OpenSSL's ``TRUSTED CERTIFICATE``), a truncated block, or invalid base64.
+    OpenSSL's ``TRUSTED CERTIFICATE``), a truncated block, or invalid base64. No message quotes
+    the input.
     """
     text = _decode_text(data)
     line_endings = describe_line_endings(text)
-    text = normalize_newlines(text)
     if not text.strip():
         raise BundleError("%s is empty" % source)
 
+    scanned, stray, problems = scan_pem(text)
     blocks = []
-    ignored = []
-    problems = []
-    position = 0
-    index = 0
-    for match in _PEM_BLOCK.finditer(text):
-        between = text[position:match.start()]
-        if between.strip():
-            begin = _PEM_BEGIN.search(between)
-            if begin:
-                problems.append("%s: a PEM block starting with %r has no END line (truncated?)"
-                                % (source, _preview(between[begin.start():], 40)))
-            else:
-                ignored.append(_preview(between))
-        position = match.end()
-        index += 1
-        label = match.group(1)
-        if label != "CERTIFICATE":
-            problems.append("%s: block %d is a %r PEM block, not a CERTIFICATE" % (source, index, label))
+    for block in scanned:
+        if block.get("truncated"):
             continue
-        body = match.group(2)
-        if "-----BEGIN" in body:
-            problems.append("%s: block %d has no END line before the next BEGIN line (truncated?)" % (source, index))
-            continue
-        lines = [line.strip() for line in body.split("\n") if line.strip()]
-        if any(":" in line for line in lines):
-            problems.append("%s: block %d has PEM headers, which certificates never carry" % (source, index))
-            continue
-        if not all(_BASE64_LINE.match(line) for line in lines):
-            problems.append("%s: block %d is not valid base64" % (source, index))
-            continue
-        try:
-            der = base64.b64decode("".join(lines), validate=True)
-        except (binascii.Error, ValueError):
-            problems.append("%s: block %d is not valid base64" % (source, index))
-            continue
-        if not der:
-            problems.append("%s: block %d is empty" % (source, index))
-            continue
-        blocks.append({"index": index, "der": der, "pem": pem_from_der(der)})
-    tail = text[position:]
-    if tail.strip():
-        begin = _PEM_BEGIN.search(tail)
-        if begin:
-            problems.append("%s: the last PEM block (%r) has no END line: the file is truncated"
-                            % (source, _preview(tail[begin.start():], 40)))
+        der, problem = _block_der(block)
+        if problem:
+            problems.append(problem)
         else:
-            ignored.append(_preview(tail))
-
+            blocks.append({"index": block["index"], "der": der, "pem": pem_from_der(der)})
+    problems = ["%s: %s" % (source, problem) for problem in problems]
     if problems:
+        problems = _limited(problems)
         raise BundleError("; ".join(problems), problems)
     if not blocks:
         if _looks_like_html(text):
-            raise BundleError("%s is an HTML page, not a PEM bundle (an error page, a proxy or a captive portal?): %r"
-                              % (source, _preview(text)))
-        raise BundleError("%s contains no PEM certificate (no '-----BEGIN CERTIFICATE-----' line); it starts with %r"
-                          % (source, _preview(text)))
+            raise BundleError("%s is an HTML page, not a PEM bundle (an error page, a proxy or a captive portal?), "
+                              "%d bytes" % (source, len(text)))
+        raise BundleError("%s contains no PEM certificate (no '-----BEGIN CERTIFICATE-----' line): %d bytes of something "
+                          "else, expected a PEM bundle" % (source, len(text)))
+    ignored = ["%d bytes on line %d (byte %d)" % (size, line, offset) for offset, line, size in stray]
     return {"blocks": blocks, "ignored_text": ignored, "line_endings": line_endings}
 
 
@@ -236,14 +305,11 @@ def fingerprints_in(text):
     a keychain dump) already holds, where other tools' content must never make us fail.
     """
     found = []
-    for match in _PEM_BLOCK.finditer(normalize_newlines(_decode_text(text))):
-        if match.group(1) != "CERTIFICATE":
+    for block in scan_pem(_decode_text(text))[0]:
+        if block.get("truncated") or block["label"] != "CERTIFICATE":
             continue
-        try:
-            der = base64.b64decode("".join(match.group(2).split()), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        if der:
+        der, problem = _block_der(block)
+        if der and not problem:
             found.append(fingerprint(der))
     return found
 

@@ -375,8 +375,12 @@ import hashlib
 import os
 import socket
 import ssl
+import stat
 from urllib.error import HTTPError
 from urllib.error import URLError
+from urllib.parse import parse_qsl
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.basic import env_fallback
@@ -392,6 +396,8 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import bundl
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import load_bundle
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import parse_checksum
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import verify_checksum
+from ansible_collections.rdsca.rotation.plugins.module_utils import safe_files
+from ansible_collections.rdsca.rotation.plugins.module_utils.safe_files import UnsafePathError
 
 USER_AGENT = "ansible-rdsca.rotation-rds_ca_bundle"
 
@@ -417,50 +423,99 @@ class FetchError(Exception):
     pass
 
 
+REDACTED = "********"
+
+
+def url_secrets(url):
+    """The parts of ``url`` that may be credentials: the user information and every query value."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return []
+    secrets = []
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        secrets.append(userinfo)
+        secrets.extend(p for p in userinfo.split(":", 1) if p)
+    secrets.extend(value for _key, value in parse_qsl(parts.query, keep_blank_values=False) if value)
+    return [s for s in secrets if len(s) >= 3]
+
+
+def redact_url(url):
+    """``url`` without credentials: ``https://********@host/path?X-Amz-Signature=********``."""
+    try:
+        parts = urlsplit(url or "")
+    except ValueError:
+        return REDACTED
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = REDACTED + "@" + netloc.rsplit("@", 1)[1]
+    query = "&".join("%s=%s" % (key, REDACTED if value else "") for key, value in
+                     parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
 def fetch(url, timeout, ca_path=None):
-    """Download ``url`` with certificate verification (always on); at most MAX_BUNDLE_BYTES."""
+    """Download ``url`` with certificate verification (always on); at most MAX_BUNDLE_BYTES.
+
+    Messages name the address without its credentials (:func:`redact_url`).
+    """
+    shown = redact_url(url)
     try:
         response = open_url(url, validate_certs=True, ca_path=ca_path, timeout=timeout, http_agent=USER_AGENT,
                             follow_redirects="safe")
         final_url = response.geturl() or url
         if url.lower().startswith("https:") and not final_url.lower().startswith("https:"):
-            raise FetchError("downloading %s was redirected to %s, which is not HTTPS: refused" % (url, final_url))
+            raise FetchError("downloading %s was redirected to %s, which is not HTTPS: refused" % (shown, redact_url(final_url)))
         data = response.read(MAX_BUNDLE_BYTES + 1)
     except HTTPError as exc:
-        raise FetchError("downloading %s failed: HTTP %s %s" % (url, exc.code, exc.reason))
+        raise FetchError("downloading %s failed: HTTP %s %s" % (shown, exc.code, exc.reason))
     except URLError as exc:
         reason = exc.reason
         if isinstance(reason, ssl.SSLCertVerificationError):
             raise FetchError("downloading %s failed: the server's certificate does not verify (%s); "
-                             "set ca_path for a mirror or proxy with a private CA" % (url, reason.verify_message or reason))
-        raise FetchError("downloading %s failed: %s" % (url, reason))
+                             "set ca_path for a mirror or proxy with a private CA" % (shown, reason.verify_message or reason))
+        raise FetchError("downloading %s failed: %s" % (shown, reason))
     except (socket.timeout, TimeoutError):
-        raise FetchError("downloading %s timed out after %ss" % (url, timeout))
+        raise FetchError("downloading %s timed out after %ss" % (shown, timeout))
     except (ssl.SSLError, OSError) as exc:
-        raise FetchError("downloading %s failed: %s" % (url, exc))
+        raise FetchError("downloading %s failed: %s" % (shown, exc))
     if len(data) > MAX_BUNDLE_BYTES:
-        raise FetchError("%s is larger than %d bytes: not a CA bundle" % (url, MAX_BUNDLE_BYTES))
+        raise FetchError("%s is larger than %d bytes: not a CA bundle" % (shown, MAX_BUNDLE_BYTES))
     return data
 
 
 def read_source(params):
     """(data, source description) from ``src``, ``url`` or ``region``."""
     if params["src"]:
-        path = params["src"]
-        if not os.path.isfile(path):
-            raise FetchError("src %s does not exist or is not a file" % path)
-        if os.path.getsize(path) > MAX_BUNDLE_BYTES:
-            raise FetchError("src %s is larger than %d bytes: not a CA bundle" % (path, MAX_BUNDLE_BYTES))
-        with open(path, "rb") as handle:
-            return handle.read(), path
+        return read_src(params["src"]), params["src"]
     url = params["url"] or bundle_url(params["region"])
+    shown = redact_url(url)
     scheme = url.split(":", 1)[0].lower()
     if scheme == "http" and not params["checksum"]:
         raise FetchError("refusing to download a trust anchor over plain HTTP (%s) without a pinned checksum: "
-                         "use https or set checksum" % url)
+                         "use https or set checksum" % shown)
     if scheme not in ("https", "http"):
-        raise FetchError("url %s: only https (or http with a checksum) is supported; use src for a local file" % url)
-    return fetch(url, params["timeout"], params["ca_path"]), url
+        raise FetchError("url %s: only https (or http with a checksum) is supported; use src for a local file" % shown)
+    return fetch(url, params["timeout"], params["ca_path"]), shown
+
+
+def read_src(path):
+    """The bytes of a local bundle; its size is checked on the open file before anything is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        raise FetchError("src %s does not exist or is not a file" % path)
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise FetchError("src %s does not exist or is not a file" % path)
+        if st.st_size > MAX_BUNDLE_BYTES:
+            raise FetchError("src %s is larger than %d bytes: not a CA bundle" % (path, MAX_BUNDLE_BYTES))
+        data = handle.read(MAX_BUNDLE_BYTES + 1)
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise FetchError("src %s is larger than %d bytes: not a CA bundle" % (path, MAX_BUNDLE_BYTES))
+    return data
 
 
 def refusal_hint(problems, params):
@@ -476,7 +531,7 @@ def refusal_hint(problems, params):
     if "holds no valid certificate" in text or "lacks the target CA" in text:
         return "Use the current bundle (%s), which holds every valid RDS root." % bundle_url(None)
     try:
-        url = params["url"] or bundle_url(params["region"])
+        url = redact_url(params["url"]) if params["url"] else bundle_url(params["region"])
     except BundleError:
         url = bundle_url(None)
     where = "src %s" % params["src"] if params["src"] else "what was downloaded"
@@ -484,38 +539,43 @@ def refusal_hint(problems, params):
 
 
 def sync_dest(module, dest, certificates, bundle):
-    """Make ``dest`` hold exactly ``<name>.pem`` per certificate plus ``bundle.pem``."""
-    wanted = dict((os.path.join(dest, cert["name"] + ".pem"), cert["pem"]) for cert in certificates)
-    wanted[os.path.join(dest, "bundle.pem")] = bundle
+    """Make ``dest`` hold exactly ``<name>.pem`` per certificate plus ``bundle.pem`` (0644, in a 0755 directory,
+    whatever the umask; written atomically, without following links another user controls)."""
     files = {"written": [], "unchanged": [], "removed": []}
-    if not os.path.isdir(dest):
-        if os.path.exists(dest):
+    try:
+        directory = safe_files.resolve(dest)
+        if os.path.lexists(directory) and not os.path.isdir(directory):
             module.fail_json(msg="dest %s exists and is not a directory" % dest)
-        if not module.check_mode:
-            os.makedirs(dest, 0o755)
-    for path in sorted(wanted):
-        content = wanted[path].encode("ascii")
-        current = None
-        if os.path.isfile(path):
-            with open(path, "rb") as handle:
-                current = handle.read()
-        if current == content:
-            files["unchanged"].append(path)
-            continue
-        files["written"].append(path)
-        if not module.check_mode:
-            tmp = path + ".tmp-%d" % os.getpid()
-            with open(tmp, "wb") as handle:
-                handle.write(content)
-            os.chmod(tmp, 0o644)
-            module.atomic_move(tmp, path)
-    if os.path.isdir(dest):
-        for entry in sorted(os.listdir(dest)):
-            path = os.path.join(dest, entry)
-            if entry.startswith(MANAGED_PREFIX) and entry.endswith(".pem") and path not in wanted and os.path.isfile(path):
-                files["removed"].append(path)
-                if not module.check_mode:
-                    os.remove(path)
+        fd, _created = safe_files.open_directory(directory, create=True, dir_mode=0o755, check_mode=module.check_mode)
+    except UnsafePathError as exc:
+        module.fail_json(msg="dest: %s" % exc)
+    wanted = dict((cert["name"] + ".pem", cert["pem"]) for cert in certificates)
+    wanted["bundle.pem"] = bundle
+    try:
+        for name in sorted(wanted):
+            path = os.path.join(dest, name)
+            content = wanted[name].encode("ascii")
+            current = safe_files.read_file(fd, name, MAX_BUNDLE_BYTES) if fd is not None else None
+            if current == content:
+                if not module.check_mode and safe_files.set_attributes(fd, name, 0o644):
+                    files["written"].append(path)
+                else:
+                    files["unchanged"].append(path)
+                continue
+            files["written"].append(path)
+            if not module.check_mode:
+                safe_files.write_file(fd, name, content, 0o644)
+        if fd is not None:
+            for entry in sorted(os.listdir(fd)):
+                entry_stat = safe_files.entry_stat(fd, entry)
+                if (entry.startswith(MANAGED_PREFIX) and entry.endswith(".pem") and entry not in wanted
+                        and entry_stat is not None and stat.S_ISREG(entry_stat.st_mode)):
+                    files["removed"].append(os.path.join(dest, entry))
+                    if not module.check_mode:
+                        os.unlink(entry, dir_fd=fd)
+    finally:
+        if fd is not None:
+            os.close(fd)
     return files
 
 
@@ -527,6 +587,9 @@ def run(module):
     if not regions and params["region"]:
         regions = [params["region"]]
     result = {"changed": False}
+    # Credentials in the address never show: not in messages, not in the logged invocation.
+    for secret in url_secrets(params["url"]):
+        module.no_log_values.add(secret)
     if params["timeout"] <= 0:
         module.fail_json(msg="Invalid options: timeout must be more than 0, got %s (seconds to wait for the download)"
                              % params["timeout"])

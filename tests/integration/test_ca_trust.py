@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -705,3 +706,39 @@ def test_failures_leave_the_previous_trust_store_intact(sim, host):
     assert host.listdir(ANCHORS) == anchors_before
     assert not os.path.exists(host.path("/etc/escaped.crt"))
     assert not any(n.startswith(".") and "rdsca" in n for n in host.listdir("/home/app/.postgresql"))
+
+
+def test_secrets_never_show(sim, host):
+    """Hole 6: a token in the bundle URL showed in msg, invocation and the log; a .pgpass given as src
+    showed its first characters; the role's fact gathering cached the client's environment (AWS keys)."""
+    from tests.simulator.server import SIM_SECRET_KEY  # pylint: disable=import-outside-toplevel
+    token = "tok-%s" % hashlib.sha256(os.urandom(8)).hexdigest()[:20]
+    pgpass = sim.tmp / "pgpass"
+    pgpass.write_text("db.example.com:5432:*:app:Pgpass-%s\n" % token, encoding="utf-8")
+    plays = [{"name": "bundle sources with secrets", "hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "A URL with credentials", "rdsca.rotation.rds_ca_bundle": {
+            "url": "https://deploy:%s@127.0.0.1:9/rds/global-bundle.pem?X-Amz-Security-Token=%s" % (token, token),
+            "timeout": 2}, "register": "by_url", "ignore_errors": True},
+        {"name": "A secrets file as src", "rdsca.rotation.rds_ca_bundle": {"src": str(pgpass)},
+         "register": "by_src", "ignore_errors": True},
+    ], "save": ["by_url", "by_src"]}]
+    result = sim.handle.run_playbook(plays, extra_args=["-vvv"])
+    by_url, by_src = result.task("by_url"), result.task("by_src")
+    assert by_url["failed"] and "downloading https://********@127.0.0.1:9/rds/global-bundle.pem" \
+        "?X-Amz-Security-Token=******** failed" in by_url["msg"], by_url
+    assert by_src["failed"] and "contains no PEM certificate" in by_src["msg"], by_src
+    everything = result.stdout + result.stderr + json.dumps(result.results)
+    assert token not in everything, "the token shows"
+    assert "Pgpass" not in everything and "db.example.com" not in everything, "the file's content shows"
+
+    # The role's own fact gathering: os_family only, no environment (the run's AWS keys are in it).
+    facts_run = sim.handle.run_playbook(
+        [{"name": "facts", "hosts": "rds_clients", "gather_facts": False, "tasks": [
+            {"name": "Apply the role", "ansible.builtin.include_role": {"name": "rdsca.rotation.ca_trust",
+                                                                          "tasks_from": "platform"}}],
+          "vars": {"ca_trust_system_store": False}, "save": ["ansible_facts"]}],
+        extra_args=["-i", host.inventory(str(sim.tmp), name=HOST)])
+    assert facts_run.rc == 0, explain(facts_run)
+    facts = facts_run.task("ansible_facts")
+    assert facts["os_family"] == "Debian"
+    assert "env" not in facts and SIM_SECRET_KEY not in json.dumps(facts)

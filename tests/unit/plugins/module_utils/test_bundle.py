@@ -260,7 +260,9 @@ def test_stray_text_bom_no_final_newline_and_odd_widths():
     loaded = load(text.encode("utf-8"), now=NOW)
     assert [c["common_name"] for c in loaded["certificates"]] == [
         "Amazon RDS us-east-1 Root CA RSA2048 G1", "Amazon RDS eu-west-1 Root CA RSA2048 G1"]
-    assert loaded["ignored_text"] == ["Amazon RDS bundle, fetched by hand", "# next one"]
+    # Where the stray text was, never what it said (the file could be a secrets file given by mistake).
+    assert loaded["ignored_text"] == ["34 bytes on line 1 (byte 0)", "12 bytes on line %d (byte %d)" % (
+        4 + len(pem(G1, width=76).splitlines()), text.index("  # next one") - 1)]
     assert loaded["certificates"][0]["pem"] == pem(G1)
 
 
@@ -318,7 +320,7 @@ def test_require_rds_subjects_can_be_relaxed():
     (b"<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head><body>AccessDenied</body></html>",
      r"is an HTML page, not a PEM bundle"),
     (b"<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code></Error>", r"is an HTML page"),
-    (b"\x00\x01\x02garbage\xff\xfe", r"contains no PEM certificate .* it starts with"),
+    (b"\x00\x01\x02garbage\xff\xfe", r"contains no PEM certificate .*: 12 bytes of something else"),
     (b"hello world", r"contains no PEM certificate"),
     (pem(G1)[:200].encode(), r"has no END line: the file is truncated"),
     (pem(G1)[:200] + pem(G1_EU), r"no END line before the next BEGIN line"),
@@ -660,3 +662,35 @@ def test_private_ca_only_with_require_rds_subjects_false():
     loaded = bundle.load_bundle(real(US_EAST_1) + pem(_der(corp)).encode(), now=NOW, require_rds_subjects=False)
     assert [c["pinned"] for c in loaded["certificates"]] == [True, True, True, False]
     assert loaded["unpinned"] == []  # a private CA's own name is no RDS claim
+
+
+# -- linear parsing (issue 14, hole 4) ------------------------------------------------------------
+
+@pytest.mark.parametrize("unit", [b"-----BEGIN CERTIFICATE-----\n", b"-----BEGIN CERTIFICATE-----",
+                                  b"-----BEGIN CERTIFICATE-----\nAAAA\n", b"-----END CERTIFICATE-----\r\n"])
+def test_garbage_is_parsed_in_linear_time(unit):
+    """100 KB of BEGIN lines without an END took 16 s (quadratic); now 5 MB, the cap, takes about a second."""
+    import time  # pylint: disable=import-outside-toplevel
+    for size, allowed in ((100 * 1024, 1.5), (bundle.MAX_BUNDLE_BYTES, 15.0)):
+        data = (unit * (size // len(unit) + 1))[:size]
+        started = time.perf_counter()
+        with pytest.raises(bundle.BundleError) as error:
+            bundle.split_pem(data)
+        elapsed = time.perf_counter() - started
+        assert elapsed < allowed, "%d bytes took %.1f s" % (size, elapsed)
+        assert len(error.value.problems) <= bundle.MAX_PROBLEMS + 1
+        assert len(str(error.value)) < 5000
+
+
+def test_errors_never_quote_the_input():
+    """Hole 6: `src` pointing at a secrets file echoed its first 60 characters (a .pgpass password showed)."""
+    secret = "db.example.com:5432:*:app:Sup3r-Secret-Passw0rd"
+    for data in (secret + "\n", "<html>" + secret + "</html>", "-----BEGIN CERTIFICATE-----\n" + secret + "\n",
+                 pem(G1) + secret + "\n", "-----BEGIN CERTIFICATE-----\n" + secret + "\n-----END CERTIFICATE-----\n"):
+        try:
+            loaded = load(data.encode(), now=NOW)
+        except bundle.BundleError as exc:
+            text = str(exc) + " ".join(exc.problems)
+        else:
+            text = " ".join(loaded["ignored_text"])
+        assert "Sup3r" not in text and "app:" not in text and "db.example" not in text, text
