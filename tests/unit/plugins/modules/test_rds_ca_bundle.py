@@ -286,3 +286,37 @@ def test_real_bundle_is_pinned_and_accepted_without_any_option(module, monkeypat
     done = module(src=real_path("global-bundle.pem"), regions=["us-east-1"])
     assert done.kind == "exit", done.result
     assert done.result["unpinned"] == [] and all(c["pinned"] for c in done.result["certificates"])
+
+
+def test_dest_modes_under_umask_000_and_no_link_following(module, tmp_path):
+    """Issue 14, holes 1 and 3 for dest: files 0644 and directories 0755 whatever the umask; a link another
+    user planted on the way is refused."""
+    src = tmp_path / "b.pem"
+    src.write_text(BUNDLE)
+    dest = tmp_path / "new" / "ca"
+    old = os.umask(0)
+    try:
+        done = module(src=str(src), dest=str(dest))
+    finally:
+        os.umask(old)
+    assert done.kind == "exit", done.result
+    assert oct(os.stat(str(dest)).st_mode & 0o777) == "0o755" and oct(os.stat(str(dest.parent)).st_mode & 0o777) == "0o755"
+    assert {oct(os.stat(str(p)).st_mode & 0o777) for p in dest.iterdir()} == {"0o644"}
+    if os.geteuid() == 0:
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        os.chown(str(shared), 65534, 65534)
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        os.symlink(str(elsewhere), str(shared / "ca"))
+        os.lchown(str(shared / "ca"), 65534, 65534)
+        refused = module(src=str(src), dest=str(shared / "ca"))
+        assert refused.kind == "fail" and "is a symbolic link that another user controls" in refused.result["msg"]
+        assert os.listdir(str(elsewhere)) == []
+
+
+def test_url_credentials_are_redacted():
+    assert rds_ca_bundle.redact_url("https://user:TOKEN@host.example/a/b.pem?sig=XYZ&x=") == \
+        "https://********@host.example/a/b.pem?sig=********&x="
+    assert sorted(rds_ca_bundle.url_secrets("https://user:TOKEN@host/p?sig=XYZW")) == ["TOKEN", "XYZW", "user", "user:TOKEN"]
+    assert rds_ca_bundle.redact_url(rds_ca_bundle.bundle_url(None)) == rds_ca_bundle.bundle_url(None)
