@@ -95,8 +95,9 @@ def test_policies_are_valid_iam_documents_of_real_actions():
         sids = [s["Sid"] for s in document["Statement"]]
         assert len(sids) == len(set(sids)) and all(re.match(r"^[A-Za-z0-9]+$", s) for s in sids), name
         for statement in document["Statement"]:
-            assert set(statement) == {"Sid", "Effect", "Action", "Resource"}, statement
-            assert statement["Effect"] == "Allow" and statement["Resource"] == "*"
+            assert set(statement) - {"Condition"} == {"Sid", "Effect", "Action", "Resource"}, statement
+            assert statement["Effect"] == "Allow"
+            assert statement["Resource"] == "*" or set(statement["Action"]) <= set(SCOPED), statement
             assert statement["Action"] == sorted(set(statement["Action"])), "sorted, once each: %s" % statement["Sid"]
             assert all(ACTION.match(a) and "*" not in a for a in statement["Action"]), statement["Action"]
         assert actions_of(document) <= known, actions_of(document) - known
@@ -105,6 +106,62 @@ def test_policies_are_valid_iam_documents_of_real_actions():
     # Narrower playbooks need no more than the wider ones.
     policy = dict((n, actions_of(p["PolicyDocument"])) for n, p in doc["Policies"].items())
     assert policy["inventory"] < policy["audit"] < policy["rotate"] and policy["rollback"] < policy["rotate"]
+
+
+# The changing actions that support resource-level permissions, their resource type and tag condition key
+# (AWS Service Authorization Reference, "Actions, resources, and condition keys for Amazon RDS").
+SCOPED = {
+    "rds:ModifyDBInstance": ("db", "rds:db-tag/${TagKey}"),
+    "rds:ApplyPendingMaintenanceAction": ("db", "rds:db-tag/${TagKey}"),
+    "rds:ModifyDBCluster": ("cluster", "rds:cluster-tag/${TagKey}"),
+}
+# No resource-level permission exists for these (Resource must be "*").
+UNSCOPABLE_CHANGES = {"rds:ModifyCertificates"}
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(s, Action=[s["Action"]] if isinstance(s["Action"], str) else s["Action"]) for s in document["Statement"]]
+
+
+def test_changing_actions_are_scoped_to_tagged_databases_of_one_account():
+    """Issue 14, hole 8: ModifyDBInstance/ModifyDBCluster on "*" also allowed changing master passwords, public
+    access and deletion protection of every database. Now: resource ARNs of one account plus a tag condition,
+    the variables documented, and what IAM cannot restrict said."""
+    doc = load_policies()
+    used = set()
+    for name, policy in doc["Policies"].items():
+        if policy["PolicyDocument"] is None:
+            continue
+        for statement in _statements(policy["PolicyDocument"]):
+            changing = [a for a in statement["Action"] if not a.split(":")[1].startswith(READ_PREFIXES)]
+            if not changing:
+                continue
+            assert len(statement["Action"]) == 1 or not set(statement["Action"]) & UNSCOPABLE_CHANGES, statement
+            for action in changing:
+                if action in UNSCOPABLE_CHANGES:
+                    assert statement["Resource"] == "*" and "Condition" not in statement, statement
+                    continue
+                kind, tag_key = SCOPED[action]
+                assert statement["Resource"] == "arn:${Partition}:rds:*:${AccountId}:%s:*" % kind, (name, statement)
+                assert statement["Condition"] == {"StringEquals": {tag_key: "${TagValue}"}}, (name, statement)
+        used.update(re.findall(r"\$\{[A-Za-z]+\}", json.dumps(policy["PolicyDocument"])))
+    for extra in ("PermissionBoundary", "ServiceControlPolicy"):
+        document = doc[extra]["PolicyDocument"]
+        assert doc[extra]["Description"] and document["Version"] == "2012-10-17"
+        used.update(re.findall(r"\$\{[A-Za-z]+\}", json.dumps(document)))
+    assert used == set(doc["TemplateVariables"]), "every template variable used is documented, and only those"
+    # The boundary allows no more than the rotation needs, and denies the parameters IAM can see.
+    boundary = _statements(doc["PermissionBoundary"]["PolicyDocument"])
+    allowed = set().union(*(set(s["Action"]) for s in boundary if s["Effect"] == "Allow"))
+    rotate = actions_of(doc["Policies"]["rotate"]["PolicyDocument"]) | actions_of(doc["Policies"]["rollback"]["PolicyDocument"])
+    assert rotate <= allowed <= rotate | {"rds:ApplyPendingMaintenanceAction"}
+    denied_keys = {key for s in boundary if s["Effect"] == "Deny" for key in s["Condition"]["Null"]}
+    assert denied_keys == {"rds:DatabaseClass", "rds:StorageSize", "rds:Piops", "rds:ManageMasterUserPassword"}
+    assert all(s["Resource"] == "*" or s["Resource"].startswith("arn:${Partition}:rds:*:${AccountId}:") for s in boundary)
+    # What cannot be restricted, and why, is stated.
+    for word in ("MasterUserPassword", "PubliclyAccessible", "DeletionProtection", "CACertificateIdentifier",
+                 "condition key", "ModifyCertificates"):
+        assert word in doc["CannotBeRestricted"], word
 
 
 def _api_calls_in_code() -> set[str]:
