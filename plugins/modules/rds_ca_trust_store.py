@@ -693,8 +693,6 @@ class KeychainStore(Store):
         self.result["changed"] = bool(self.result["added"] or self.result["removed"])
 
 
-
-
 STORES = {"directory": DirectoryStore, "file": FileStore, "java": JavaStore, "keychain": KeychainStore}
 
 

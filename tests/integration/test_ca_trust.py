@@ -619,8 +619,16 @@ def test_user_symlink_in_home_cannot_steer_root_into_the_system_anchors(sim, hos
     host.run("ln", "-s", "/etc", "/home/app/.postgresql", user="app")
     result = run_role(sim, host, base_vars(sim, **only_libpq))
     assert result.rc != 0 and not os.path.exists(host.path("/etc/root.crt")), explain(result)
-    # Without the link, root.crt is written in app's own directory, and given to app.
+    # An environment file in a directory that app made a link: refused as well.
     host.run("rm", "/home/app/.postgresql", user="app")
+    host.run("ln", "-s", "/etc/profile.d", "/home/app/env", user="app")
+    result = run_role(sim, host, base_vars(sim, **dict(only_libpq, ca_trust_libpq_users=[], ca_trust_env_files=[
+        {"path": "/home/app/env/rds.sh", "bundle": BUNDLE_FILE, "owner": "app"}])))
+    assert result.rc != 0 and "/home/app/env/rds.sh: its directory /home/app/env is a symbolic link" in result.stdout, \
+        explain(result)
+    assert not os.path.exists(host.path("/etc/profile.d/rds.sh"))
+    host.run("rm", "/home/app/env", user="app")
+    # Without the link, root.crt is written in app's own directory, and given to app.
     result = run_role(sim, host, base_vars(sim, **only_libpq))
     assert result.rc == 0, explain(result)
     st = os.lstat(host.path("/home/app/.postgresql/root.crt"))
