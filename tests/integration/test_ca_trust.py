@@ -622,8 +622,10 @@ def test_user_symlink_in_home_cannot_steer_root_into_the_system_anchors(sim, hos
     # An environment file in a directory that app made a link: refused as well.
     host.run("rm", "/home/app/.postgresql", user="app")
     host.run("ln", "-s", "/etc/profile.d", "/home/app/env", user="app")
-    result = run_role(sim, host, base_vars(sim, **dict(only_libpq, ca_trust_libpq_users=[], ca_trust_env_files=[
-        {"path": "/home/app/env/rds.sh", "bundle": BUNDLE_FILE, "owner": "app"}])))
+    env_only = dict(only_libpq)
+    env_only.update(ca_trust_libpq_users=[], ca_trust_env_files=[{"path": "/home/app/env/rds.sh", "bundle": BUNDLE_FILE,
+                                                                  "owner": "app"}])
+    result = run_role(sim, host, base_vars(sim, **env_only))
     assert result.rc != 0 and "/home/app/env/rds.sh: its directory /home/app/env is a symbolic link" in result.stdout, \
         explain(result)
     assert not os.path.exists(host.path("/etc/profile.d/rds.sh"))
