@@ -336,8 +336,8 @@ def run(simulator, tmp_path_factory) -> Run:
     sim_bundle = simulator.control("GET", "/_sim/bundle")["path"]
     bad_dir = str(tmp_path_factory.mktemp("bad-input"))
     write_bundles(bad_dir, sim_bundle)
-    lf_names = [c["name"] for c in bundle_lib.load_bundle(open(sim_bundle, "rb").read(), regions=[REGION],
-                                                     allow_unpinned=True)["certificates"]]
+    lf_loaded = bundle_lib.load_bundle(open(sim_bundle, "rb").read(), regions=[REGION], allow_unpinned=True)
+    lf_names = [c["name"] for c in lf_loaded["certificates"]]
     pg = linked["pg-linked"]
     extra_vars = {
         "bad_dir": bad_dir, "sim_bundle": sim_bundle, "closed_port": closed_port(), "pg_port": pg["port"],

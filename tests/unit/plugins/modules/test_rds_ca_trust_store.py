@@ -400,3 +400,29 @@ def test_link_swapped_in_after_the_check_is_replaced_not_followed(tmp_path):
     os.symlink(str(real), str(tmp_path / "swapped"))
     with pytest.raises(safe_files.UnsafePathError, match="became a symbolic link"):
         safe_files.open_directory(str(tmp_path / "swapped"))
+
+
+@pytest.mark.skipif(keytool is None or os.geteuid() != 0, reason="needs keytool and root")
+def test_keystore_link_planted_by_a_user_is_not_written_through(module, tmp_path):
+    """keytool follows links: it only ever works on a private copy, and a planted link is refused."""
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(str(home), 65534, 65534)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    os.symlink(str(victim), str(home / "truststore.p12"))
+    os.lchown(str(home / "truststore.p12"), 65534, 65534)
+    done = module(type="java", path=str(home / "truststore.p12"), keystore_password="changeit-123", certificates=[A],
+                  create=True)
+    assert done.kind == "fail" and "is a symbolic link that another user controls" in done.result["msg"]
+    assert victim.read_text() == "precious\n"
+    # In the user's directory without a link, the keystore is created there, replaced atomically on change.
+    os.remove(str(home / "truststore.p12"))
+    done = module(type="java", path=str(home / "truststore.p12"), keystore_password="changeit-123", certificates=[A],
+                  create=True)
+    assert done.kind == "exit", done.result
+    inode = os.stat(str(home / "truststore.p12")).st_ino
+    assert module(type="java", path=str(home / "truststore.p12"), keystore_password="changeit-123",
+                  certificates=[A, B]).result["added"] == [B["name"]]
+    assert os.stat(str(home / "truststore.p12")).st_ino != inode  # a new file renamed over the old one
+    assert not [n for n in os.listdir(str(home)) if n != "truststore.p12"]
