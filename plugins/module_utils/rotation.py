@@ -56,7 +56,13 @@ UNCHANGED = "unchanged"
 SKIPPED = "skipped"
 ROLLED_BACK = "rolled_back"
 FAILED = "failed"
-FINAL_STATUSES = (ROTATED, SCHEDULED, UNCHANGED, SKIPPED, ROLLED_BACK, FAILED)
+# Not changed: a unit that must come before it (order=safe) is not confirmed on the target.
+BLOCKED = "blocked"
+# Changed and confirmed by the API, but its endpoint could not be reached to verify the certificate.
+UNVERIFIED = "unverified"
+FINAL_STATUSES = (ROTATED, SCHEDULED, UNCHANGED, SKIPPED, BLOCKED, UNVERIFIED, ROLLED_BACK, FAILED)
+# Statuses that fail the task (listed in `failures`).
+FAILURE_STATUSES = (FAILED, ROLLED_BACK, BLOCKED, UNVERIFIED)
 PREDICTED_STATUS = {ROTATE: ROTATED, SCHEDULE: SCHEDULED, SKIP: SKIPPED, NONE: UNCHANGED, FAIL: FAILED}
 
 INSTANCE = "instance"
@@ -758,22 +764,55 @@ def dependencies(units, order="safe"):
     return deps
 
 
+# How far a finished unit got, for what depends on it (order=safe):
+ON_TARGET = "on_target"  # confirmed on the target CA (seen available on it, or already there)
+PENDING = "pending"      # the change to the target is pending (maintenance window, opt-in, or not waited for)
+LEVELS = {ON_TARGET: 2, PENDING: 1, None: 0}
+
+
+def required_level(plan):
+    """What a unit needs of the units it comes after: changed now needs them on the target; a change left
+    pending for the maintenance window needs them at least pending."""
+    return PENDING if plan.get("action") == SCHEDULE else ON_TARGET
+
+
+def reached_level(status, current_ca, target_ca, confirmed=True):
+    """ON_TARGET, PENDING or None for a unit that ended with ``status``."""
+    if status == ROTATED:
+        return ON_TARGET if confirmed is not False else PENDING
+    if status == UNCHANGED:
+        return ON_TARGET if current_ca == target_ca else PENDING
+    if status == SCHEDULED:
+        return PENDING
+    return None  # skipped, blocked, unverified, rolled back, failed
+
+
+def satisfies(level, needed):
+    return LEVELS.get(level, 0) >= LEVELS[needed]
+
+
 class Scheduler:
-    """Which units may start: dependencies finished successfully, at most ``limit`` in flight.
+    """Which units may start: what they come after finished far enough, at most ``limit`` in flight.
 
     Pure bookkeeping: :meth:`start` and :meth:`finish` are called by the runner.
-    A unit whose dependency did not succeed is reported by :meth:`blocked` so the
-    runner can skip it with the reason.
+    ``finish(key, level)`` records how far a unit got (:data:`ON_TARGET`, :data:`PENDING`
+    or None; True/False stand for ON_TARGET/None). A unit whose dependency finished
+    without reaching the level it needs (:func:`required_level`, ``needs``) is reported
+    by :meth:`blocked` so that the runner ends it ``blocked``, naming the dependency.
     """
 
-    def __init__(self, keys, deps, limit):
+    def __init__(self, keys, deps, limit, needs=None):
         self.order = list(keys)
         self.deps = dict((k, set(deps.get(k, ()))) for k in self.order)
+        self.needs = dict(needs or {})
         self.limit = limit
         self.queued = list(self.order)
         self.in_flight = set()
         self.outcome = {}
         self.max_in_flight = 0
+
+    def _needs(self, key):
+        return self.needs.get(key, ON_TARGET)
 
     def ready(self):
         """Keys that may start now, in order, without exceeding the limit."""
@@ -783,16 +822,17 @@ class Scheduler:
             if free <= 0:
                 break
             deps = self.deps.get(key, set())
-            if all(self.outcome.get(d) is True for d in deps):
+            if all(d in self.outcome and satisfies(self.outcome[d], self._needs(key)) for d in deps):
                 ready.append(key)
                 free -= 1
         return ready
 
     def blocked(self):
-        """``[(key, failed dependency keys)]`` for queued units that can no longer start."""
+        """``[(key, blocking dependency keys)]`` for queued units that can no longer start."""
         result = []
         for key in self.queued:
-            failed = sorted(d for d in self.deps.get(key, set()) if self.outcome.get(d) is False)
+            failed = sorted(d for d in self.deps.get(key, set())
+                            if d in self.outcome and not satisfies(self.outcome[d], self._needs(key)))
             if failed:
                 result.append((key, failed))
         return result
@@ -802,20 +842,28 @@ class Scheduler:
         self.in_flight.add(key)
         self.max_in_flight = max(self.max_in_flight, len(self.in_flight))
 
-    def finish(self, key, ok):
+    def finish(self, key, level):
+        if level is True:
+            level = ON_TARGET
+        elif level is False:
+            level = None
         self.in_flight.discard(key)
         if key in self.queued:
             self.queued.remove(key)
-        self.outcome[key] = bool(ok)
+        self.outcome[key] = level
 
     @property
     def idle(self):
         return not self.queued and not self.in_flight
 
 
-def finished_ok(status):
-    """Whether dependents of a unit that ended with ``status`` may go ahead."""
-    return status in (ROTATED, SCHEDULED, UNCHANGED)
+def blocked_reason(target_ca, blockers):
+    """Why a unit is blocked: ``blockers`` is ``[(label, status, reason)]`` of what it must come after."""
+    return ("not changed: order=safe changes an Aurora writer only after its readers and a source only after its "
+            "replicas, once they are confirmed on %s; blocked by %s. Fix %s and run again" % (
+                target_ca, "; ".join("%s (%s%s)" % (lbl, status, ": %s" % why if why else "")
+                                     for lbl, status, why in blockers),
+                "it" if len(blockers) == 1 else "them"))
 
 
 # -- observing and verifying --------------------------------------------------------------------------

@@ -108,10 +108,10 @@ class Runner:
         self.executor = executor
         self.poll_executor = poll_executor
         self.warn = warn or (lambda msg: None)
-        active_jobs = [j for j in self.jobs if j.plan["action"] in (plan_lib.ROTATE, plan_lib.SCHEDULE)]
-        deps = plan_lib.dependencies([j.unit for j in active_jobs], options.get("order", "safe"))
-        active = [j.key for j in active_jobs]
-        self.scheduler = plan_lib.Scheduler(active, deps, options["max_concurrent"])
+        # Every unit is in the graph, whatever its plan: a reader that fails or is skipped blocks its writer.
+        deps = plan_lib.dependencies([j.unit for j in self.jobs], options.get("order", "safe"))
+        needs = dict((j.key, plan_lib.required_level(j.plan)) for j in self.jobs)
+        self.scheduler = plan_lib.Scheduler([j.key for j in self.jobs], deps, options["max_concurrent"], needs)
         self.polls = 0
         self.describe_calls = {}
         self.poll_errors = []
@@ -126,14 +126,11 @@ class Runner:
             if job.plan["action"] not in (plan_lib.ROTATE, plan_lib.SCHEDULE):
                 self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
         while not self.scheduler.idle:
-            for key, failed in self.scheduler.blocked():
-                job = self.by_key[key]
-                names = ", ".join(self.by_key[k].unit["label"] for k in failed)
-                self._finish(job, plan_lib.SKIPPED, reason="not changed because %s did not succeed, and order=safe "
-                                                           "rotates it only after them" % names)
+            self._block()
             for key in self.scheduler.ready():
                 self.scheduler.start(key)
                 self._safely(self.by_key[key], self._begin)
+            self._block()
             if self.scheduler.idle:
                 break
             if not self.scheduler.in_flight and not self.scheduler.ready():
@@ -148,12 +145,38 @@ class Runner:
             self._check_deadlines()
         return [j.result for j in self.jobs]
 
+    def _block(self):
+        """End ``blocked`` every queued unit that comes after one that did not get far enough (transitively)."""
+        while True:
+            blocked = self.scheduler.blocked()
+            if not blocked:
+                return
+            for key, failed in blocked:
+                blockers = [self.by_key[k].result for k in failed]
+                self._finish(self.by_key[key], plan_lib.BLOCKED,
+                             reason=plan_lib.blocked_reason(self.by_key[key].plan["target_ca"], [
+                                 (r["label"], r["status"], r["reason"]) for r in blockers]),
+                             blocked_by=[r["label"] for r in blockers])
+
     def preview(self):
-        """Check mode: every job's predicted result, without any call."""
+        """Check mode: every job's predicted result, without any call (blocked ones included)."""
         self.previewing = True
         for job in self.jobs:
-            job.changed = job.plan["action"] in (plan_lib.ROTATE, plan_lib.SCHEDULE)
-            self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
+            if job.plan["action"] not in (plan_lib.ROTATE, plan_lib.SCHEDULE):
+                self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
+        while not self.scheduler.idle:
+            self._block()
+            ready = self.scheduler.ready()
+            if not ready:
+                break
+            for key in ready:
+                job = self.by_key[key]
+                self.scheduler.start(key)
+                job.changed = True
+                self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
+        for key in list(self.scheduler.queued):
+            self._finish(self.by_key[key], plan_lib.FAILED, reason="could not be ordered (dependency cycle)",
+                         error={"message": "dependency cycle"})
         return [j.result for j in self.jobs]
 
     def _in_flight(self, phases=None):
@@ -435,7 +458,7 @@ class Runner:
         job.deadline = self.clock() + self.opts["wait_timeout"]
 
     # -- results ---------------------------------------------------------------------------------
-    def _finish(self, job, status, reason=None, error=None, response=None, confirmed=None):
+    def _finish(self, job, status, reason=None, error=None, response=None, confirmed=None, blocked_by=None):
         if job.result is not None:
             return
         unit = job.unit
@@ -470,6 +493,7 @@ class Runner:
             "apply": self.opts.get("apply"),
             "statuses_seen": list(job.statuses),
             "confirmed": confirmed,
+            "blocked_by": blocked_by,
             "verification": job.verification,
             "rollback": job.rollback,
             "notes": list(plan.get("notes") or []),
@@ -479,7 +503,7 @@ class Runner:
         }
         job.result = result
         if job.key in self.scheduler.in_flight or job.key in self.scheduler.queued:
-            self.scheduler.finish(job.key, plan_lib.finished_ok(status))
+            self.scheduler.finish(job.key, plan_lib.reached_level(status, current, plan["target_ca"], confirmed))
 
 
 def _operation(call):

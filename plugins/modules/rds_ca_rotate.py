@@ -23,15 +23,24 @@ description:
     when one finishes. Waiting costs one C(DescribeDBInstances) per region per O(poll_interval) for all the
     databases in flight (a C(db-instance-id) filter listing them), whatever their number.
   - B(Safe order.) With O(order=safe), the readers of an Aurora cluster are rotated before its writer and read
-    replicas before their source; when one of them does not succeed, what depends on it is skipped.
+    replicas before their source (same region or cross-region), among the databases of the task.
+  - B(A member that is not on the target blocks.) A writer is changed now only when every reader of its cluster
+    in the task is confirmed on O(target_ca) (seen available on it, or already on it), and a source only when
+    every replica in the task is - whatever kept the member back (a failed plan such as C(incompatible-parameters)
+    or C(storage-full), a skip, a failed change, a failed or impossible verification). Otherwise it is not
+    touched and ends C(blocked), with RV(databases[].blocked_by) naming the members and RV(databases[].reason)
+    saying why they were not confirmed; the same holds transitively (a replica of a replica). A change left
+    pending for the maintenance window (C(scheduled)) only needs its members pending or on the target.
+    Running the task again once the member is fixed rotates it, then the blocked database. Check mode predicts
+    C(blocked) the same way.
   - B(Verified.) With O(verify_endpoint), once a database is available on the new CA its endpoint is probed with
     a real TLS handshake (the engine's own TLS upgrade, no credentials) and the presented chain must map to
     O(target_ca) and verify against O(verify_ca_bundle) for the endpoint's name.
   - B(Rollback.) With O(rollback_on_failure), a database whose verification fails is returned to its previous
     CA, if that CA is still valid and supported, and reported as C(rolled_back).
-  - Every database ends as C(rotated), C(scheduled), C(unchanged), C(skipped) (with a reason), C(rolled_back) or
-    C(failed) (with the error). One failure never stops the others; the task fails at the end when any database
-    failed or was rolled back, listing them.
+  - Every database ends as C(rotated), C(scheduled), C(unchanged), C(skipped) (with a reason), C(blocked),
+    C(unverified), C(rolled_back) or C(failed) (with the error). One failure never stops the others; the task
+    fails at the end when any database failed, was rolled back, is blocked or unverified, listing them.
   - Aurora cluster identifiers expand to their member instances. Multi-AZ DB clusters (and their member
     instances) are rotated on the cluster with C(ModifyDBCluster).
   - Optionally sets the region's default CA for new launches (O(account_default), C(ModifyCertificates)) so that
@@ -324,7 +333,11 @@ databases:
       elements: str
     status:
       description:
-        - C(rotated), C(scheduled), C(unchanged), C(skipped), C(rolled_back) or C(failed).
+        - C(rotated), C(scheduled), C(unchanged), C(skipped), C(blocked), C(unverified), C(rolled_back) or C(failed).
+        - C(blocked) - not changed, because a database it must come after (O(order=safe)) is not confirmed on
+          O(target_ca); RV(databases[].blocked_by) names them.
+        - C(unverified) - changed and seen available on O(target_ca), but its endpoint could not be reached to
+          verify the certificate within O(verify_grace_period); not rolled back (see O(rollback_on_unreachable)).
         - In check mode, the status it would end with (verification not included).
       type: str
       sample: rotated
@@ -376,6 +389,11 @@ databases:
     confirmed:
       description: V(true) when the database was seen available on O(target_ca); V(false) with O(wait=false); else null.
       type: bool
+    blocked_by:
+      description: For C(blocked) - the databases (C(region/identifier)) it had to come after that were not confirmed on O(target_ca); else null.
+      type: list
+      elements: str
+      sample: [us-east-1/orders-replica]
     verification:
       description:
         - With O(verify_endpoint) - C(verified) (bool), C(message) (why not), and C(probes), one per endpoint with
@@ -402,10 +420,11 @@ summary:
   description: Number of databases per final status, and C(total).
   returned: always
   type: dict
-  sample: {rotated: 18, scheduled: 1, unchanged: 3, skipped: 1, rolled_back: 0, failed: 1, total: 24}
+  sample: {rotated: 18, scheduled: 1, unchanged: 3, skipped: 1, blocked: 0, unverified: 0, rolled_back: 0, failed: 1, total: 24}
 failures:
   description:
-    - The databases that failed or were rolled back (and regions whose default CA could not be set) - C(label),
+    - The databases that failed, were rolled back, are blocked or unverified (and regions whose default CA could
+      not be set) - C(label),
       C(status), C(reason). The task fails when this is not empty.
   returned: always
   type: list
@@ -577,7 +596,7 @@ def main():
                 executor.shutdown(wait=True)
 
     failures = [dict(label=r["label"], status=r["status"], reason=r["reason"])
-                for r in results if r["status"] in (plan_lib.FAILED, plan_lib.ROLLED_BACK)]
+                for r in results if r["status"] in plan_lib.FAILURE_STATUSES]
     failures += [dict(label=region, status=plan_lib.FAILED, reason="ModifyCertificates failed: %s" % r["error"]["message"])
                  for region, r in sorted(regions_report.items()) if r.get("error")]
     result = dict(

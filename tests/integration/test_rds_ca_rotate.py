@@ -125,8 +125,8 @@ def test_rotation_is_idempotent(fleet):
     result = run(fleet, rotate(databases=databases), rotate(databases=databases))
     first, second = result.task("r0"), result.task("r1")
     assert not first.get("failed") and first["changed"] is True
-    assert first["summary"] == {"rotated": 6, "scheduled": 0, "unchanged": 1, "skipped": 0, "rolled_back": 0,
-                                "failed": 0, "total": 7}
+    assert first["summary"] == {"rotated": 6, "scheduled": 0, "unchanged": 1, "skipped": 0, "blocked": 0,
+                                "unverified": 0, "rolled_back": 0, "failed": 0, "total": 7}
     assert not second.get("failed") and second["changed"] is False
     assert second["summary"]["unchanged"] == 7
     assert all(d["reason"] == "already on %s" % TARGET for d in second["databases"])
@@ -503,3 +503,58 @@ def test_rollback_after_a_failed_verification(linked):
     server = _servers(simulator)["pg-rollback"]
     assert server["presented_ca"] == RSA4096
     _connect(server, bundles["rsa4096"])  # its clients work again
+
+
+# -- issue 13 item 1: a member that is not confirmed on the target blocks what comes after it -------------
+
+BLOCKING_FLEET = {
+    "description": "an Aurora reader in incompatible-parameters, a replica out of storage",
+    "timing": {"modify_seconds": 0.3, "reboot_seconds": 0.3},
+    "regions": {REGION: {
+        "default_ca": TARGET,
+        "instances": [
+            {"id": "shop-primary", "engine": "postgres", "engine_version": "16.3", "ca": OLD},
+            {"id": "shop-replica", "engine": "postgres", "engine_version": "16.3", "ca": OLD,
+             "replica_of": "shop-primary", "status": "storage-full"},
+        ],
+        "clusters": [{"id": "stock", "engine": "aurora-postgresql", "engine_version": "15.4", "members": [
+            {"id": "stock-1", "writer": True, "ca": OLD},
+            {"id": "stock-2", "ca": OLD, "status": "incompatible-parameters"},
+            {"id": "stock-3", "ca": OLD}]}],
+    }},
+}
+
+
+def test_a_member_that_cannot_be_rotated_blocks_its_writer_or_source(simulator):
+    from moto.rds.models import rds_backends  # pylint: disable=import-outside-toplevel
+
+    simulator.load(BLOCKING_FLEET)
+    databases = ["stock", "shop-primary", "shop-replica"]
+    result = run(simulator, rotate(databases=databases))
+    r = result.task("r0")
+    dbs = by_label(r)
+    assert dbs["stock-2"]["status"] == "failed" and "incompatible-parameters" in dbs["stock-2"]["reason"]
+    assert dbs["stock-3"]["status"] == "rotated"
+    assert dbs["shop-replica"]["status"] == "failed" and "storage-full" in dbs["shop-replica"]["reason"]
+    for ident, member in (("stock-1", "stock-2"), ("shop-primary", "shop-replica")):
+        assert dbs[ident]["status"] == "blocked" and dbs[ident]["changed"] is False, dbs[ident]
+        assert dbs[ident]["blocked_by"] == ["%s/%s" % (REGION, member)]
+        assert "blocked by %s/%s (failed: " % (REGION, member) in dbs[ident]["reason"]
+        assert instance(simulator, ident)["CACertificateIdentifier"] == OLD  # never touched
+    assert r["failed"] is True and r["summary"]["blocked"] == 2
+    assert "us-east-1/stock-1 blocked" in r["msg"] and "us-east-1/shop-primary blocked" in r["msg"]
+    assert changes_sent(simulator) == {"ModifyDBInstance": 1}  # stock-3 only
+    # check mode predicts the same
+    preview = by_label(run(simulator, rotate(databases=databases), check=True).task("r0"))
+    assert preview["stock-1"]["status"] == preview["shop-primary"]["status"] == "blocked"
+    # the members fixed, the same task again proceeds: members first, then the writer and the source
+    backend = rds_backends[simulator.sim.fleet.account_id][REGION]
+    for ident in ("stock-2", "shop-replica"):
+        backend.databases[ident].status = "available"
+    again = run(simulator, rotate(databases=databases)).task("r0")
+    assert not again.get("failed"), again.get("msg")
+    dbs = by_label(again)
+    assert [dbs[i]["status"] for i in ("stock-1", "stock-2", "stock-3", "shop-primary", "shop-replica")] == [
+        "rotated", "rotated", "unchanged", "rotated", "rotated"]
+    assert dbs["stock-1"]["started_at"] >= dbs["stock-2"]["finished_at"]
+    assert dbs["shop-primary"]["started_at"] >= dbs["shop-replica"]["finished_at"]
