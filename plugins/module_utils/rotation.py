@@ -731,6 +731,8 @@ def check_options(params):
             problems.append("verify_endpoint needs verify_ca_bundle, the CA bundle clients use to verify the server")
     if params.get("rollback_on_failure") and not params.get("verify_endpoint"):
         problems.append("rollback_on_failure needs verify_endpoint (a rollback follows a failed verification)")
+    if params.get("rollback_on_unreachable") and not params.get("rollback_on_failure"):
+        problems.append("rollback_on_unreachable needs rollback_on_failure (it widens when a rollback happens)")
     if params.get("connect_host") is not None and not str(params["connect_host"]).strip():
         problems.append("connect_host must not be empty")
     return problems
@@ -913,6 +915,25 @@ def verdict(probe, target_ca):
         return "fail", "the endpoint presents %s but its chain does not verify against the CA bundle%s" % (
             ca_id, ": %s" % probe["error"] if probe.get("error") else "")
     return "ok", None
+
+
+def probe_unreachable(probe):
+    """Whether a probe never got a certificate from the endpoint (refused, timed out, no TLS): no evidence."""
+    return bool(probe.get("error")) and not probe.get("ca_id")
+
+
+def verification_outcome(verdicts):
+    """``failed``, ``unreachable`` or ``verified`` for a unit from ``[(verdict, message, unreachable)]``.
+
+    ``failed`` needs evidence that the certificate is wrong: a chain that does not verify
+    against the bundle, or (after the grace period) another CA than the target presented.
+    Endpoints that could not be reached are no evidence either way: ``unreachable``.
+    """
+    if any(v == "fail" or (v == "retry" and not unreachable) for v, _m, unreachable in verdicts):
+        return "failed"
+    if any(v == "retry" for v, _m, _u in verdicts):
+        return "unreachable"
+    return "verified"
 
 
 # -- reporting ------------------------------------------------------------------------------------------

@@ -417,21 +417,35 @@ class Runner:
                 probes.append({"error": "%s: %s" % (type(e).__name__, e), "verified": False, "ca_id": None})
         job.futures = []
         job.probes = probes
-        verdicts = [plan_lib.verdict(p, job.plan["target_ca"]) for p in probes]
-        failed = [m for v, m in verdicts if v == "fail"]
-        retry = [m for v, m in verdicts if v == "retry"]
+        verdicts = [plan_lib.verdict(p, job.plan["target_ca"]) + (plan_lib.probe_unreachable(p),) for p in probes]
+        failed = [m for v, m, _u in verdicts if v == "fail"]
+        retry = [m for v, m, _u in verdicts if v == "retry"]
         if not failed and not retry:
-            job.verification = {"verified": True, "message": None, "probes": probes}
+            job.verification = {"verified": True, "outcome": "verified", "message": None, "probes": probes}
             self._finish(job, plan_lib.ROTATED)
         elif failed and not job.unconfirmed_failure:
             job.unconfirmed_failure = True
             job.next_probe_at = self.clock() + min(self.opts["poll_interval"], 1.0)
         elif failed or self.clock() >= job.verify_deadline:
             message = "; ".join(failed or retry)
-            job.verification = {"verified": False, "message": message, "probes": probes}
-            self._verification_failed(job)
+            outcome = plan_lib.verification_outcome(verdicts)
+            job.verification = {"verified": False, "outcome": outcome, "message": message, "probes": probes}
+            if outcome == "unreachable" and not self.opts.get("rollback_on_unreachable"):
+                self._unverified(job)
+            else:
+                self._verification_failed(job)
         else:
             job.next_probe_at = self.clock() + min(self.opts["poll_interval"], 1.0)
+
+    def _unverified(self, job):
+        """Unreachable is no evidence that the new certificate is wrong: no rollback (unless asked for)."""
+        message = job.verification["message"]
+        reason = ("on %s (seen available on it) but not verified: %s, for %ss (verify_grace_period); not rolled "
+                  "back: an endpoint that cannot be reached is no evidence that the new certificate is wrong "
+                  "(rollback_on_unreachable=false)" % (job.plan["target_ca"], message,
+                                                       self.opts.get("verify_grace_period", 0)))
+        self._finish(job, plan_lib.UNVERIFIED, reason=reason, error={"message": "not verified: %s" % message},
+                     confirmed=True)
 
     def _verification_failed(self, job):
         message = job.verification["message"]

@@ -37,7 +37,11 @@ description:
     a real TLS handshake (the engine's own TLS upgrade, no credentials) and the presented chain must map to
     O(target_ca) and verify against O(verify_ca_bundle) for the endpoint's name.
   - B(Rollback.) With O(rollback_on_failure), a database whose verification fails is returned to its previous
-    CA, if that CA is still valid and supported, and reported as C(rolled_back).
+    CA, if that CA is still valid and supported, and reported as C(rolled_back). Only evidence that the new
+    certificate is wrong counts as a failed verification - a presented chain of O(target_ca) that does not
+    verify against O(verify_ca_bundle), or another CA still presented after O(verify_grace_period). An endpoint
+    that cannot be reached (refused, timed out) is no such evidence - the database ends C(unverified) with the
+    reason and is not rolled back, unless O(rollback_on_unreachable) asks for it.
   - Every database ends as C(rotated), C(scheduled), C(unchanged), C(skipped) (with a reason), C(blocked),
     C(unverified), C(rolled_back) or C(failed) (with the error). One failure never stops the others; the task
     fails at the end when any database failed, was rolled back, is blocked or unverified, listing them.
@@ -150,7 +154,9 @@ options:
       - After a change applied now, probe each database endpoint with a TLS handshake and require that the
         presented chain maps to O(target_ca) and verifies against O(verify_ca_bundle) for the endpoint's name.
       - While the endpoint cannot be reached or still presents the previous CA, it is probed again for up to
-        O(verify_grace_period) seconds; a chain of O(target_ca) that does not verify fails at once.
+        O(verify_grace_period) seconds; a chain of O(target_ca) that does not verify fails (after a second probe
+        round confirms it). Still another CA at the end of the grace period fails; still unreachable ends
+        C(unverified).
       - Not done for O(certificate_rotation_restart=false) (the new certificate is presented after the next
         restart).
     type: bool
@@ -182,6 +188,16 @@ options:
         still valid and supported by its engine version, wait for it, and report C(rolled_back). Otherwise it is
         C(failed), with why it was not rolled back.
       - Requires O(verify_endpoint).
+    type: bool
+    default: false
+  rollback_on_unreachable:
+    description:
+      - Also roll back (as O(rollback_on_failure) does) a database whose endpoint could not be reached during
+        the whole O(verify_grace_period).
+      - V(false) (the default) - such a database ends C(unverified): on O(target_ca) per the API, its certificate
+        not checked, no second change and no second restart. An unreachable endpoint is usually a network path
+        (security group, tunnel, controller outside the VPC), not a wrong certificate.
+      - Requires O(rollback_on_failure).
     type: bool
     default: false
   account_default:
@@ -396,7 +412,8 @@ databases:
       sample: [us-east-1/orders-replica]
     verification:
       description:
-        - With O(verify_endpoint) - C(verified) (bool), C(message) (why not), and C(probes), one per endpoint with
+        - With O(verify_endpoint) - C(verified) (bool), C(outcome) (C(verified), C(failed) - evidence that the
+          certificate is wrong -, or C(unreachable)), C(message) (why not), and C(probes), one per endpoint with
           C(identifier), C(server_name), C(connect_host), C(connect_port), C(ca_id) (the CA the presented chain
           maps to), C(issuer), C(not_after), C(verified), C(hostname_matches), C(tls_version), C(error).
       type: dict
@@ -496,6 +513,7 @@ def argument_spec():
         verify_timeout=dict(type="int", default=10),
         verify_grace_period=dict(type="int", default=120),
         rollback_on_failure=dict(type="bool", default=False),
+        rollback_on_unreachable=dict(type="bool", default=False),
         account_default=dict(type="bool", default=False),
     )
     spec.update(target_ca_argument_spec())
@@ -574,7 +592,8 @@ def main():
     runner_options = dict(max_concurrent=params["max_concurrent"], order=params["order"], wait=params["wait"],
                           wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
                           verify=params["verify_endpoint"], verify_grace_period=params["verify_grace_period"],
-                          rollback_on_failure=params["rollback_on_failure"], apply=params["apply"])
+                          rollback_on_failure=params["rollback_on_failure"],
+                          rollback_on_unreachable=params["rollback_on_unreachable"], apply=params["apply"])
     runner = Runner(api, jobs, runner_options, clock=time.monotonic, sleep=time.sleep, warn=lambda message: warn(module, message))
     if module.check_mode:
         results = runner.preview()

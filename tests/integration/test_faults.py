@@ -677,22 +677,32 @@ def test_ssl_usage_server_down_or_dropping_the_connection_mid_query(linked):
 
 
 def test_failed_verification_of_one_database_does_not_stop_the_others(linked):
+    """An endpoint that refuses the connection during verification is unverified, not failed: no rollback
+    (no second CA change, no second restart) without evidence that the new certificate is wrong (issue 13)."""
     simulator, _servers, bundle = linked
+    simulator.reset_calls()
     result = simulator.run_playbook([play([{
         "name": "rotate", "register": "rotate", "ignore_errors": True,
         "rdsca.rotation.rds_ca_rotate": {
             # pg-b's endpoint is unreachable from here (a closed port): it cannot be verified.
             "databases": ["pg-a", {"identifier": "pg-b", "connect_port": closed_port()}, "maria-a"],
             "verify_endpoint": True, "verify_ca_bundle": bundle, "connect_host": "127.0.0.1",
+            "rollback_on_failure": True,
             "verify_grace_period": 2, "verify_timeout": 2, "poll_interval": POLL}}], ["rotate"])])
     r = result.task("rotate")
     assert r["failed"] is True
     dbs = by_id(r)
     for ident in ("pg-a", "maria-a"):
         assert dbs[ident]["status"] == "rotated" and dbs[ident]["verification"]["verified"] is True
-    failed = dbs["pg-b"]
-    assert failed["status"] == "failed" and failed["verification"]["verified"] is False
-    assert failed["reason"].startswith("verification failed: probe failed: cannot connect to 127.0.0.1:"), failed["reason"]
-    assert failed["current_ca"] == TARGET  # rotated, not verified: reported, not hidden
+    unverified = dbs["pg-b"]
+    assert unverified["status"] == "unverified", unverified["reason"]
+    assert unverified["verification"]["verified"] is False and unverified["verification"]["outcome"] == "unreachable"
+    assert "not verified: probe failed: cannot connect to 127.0.0.1:" in unverified["reason"], unverified["reason"]
+    assert "not rolled back" in unverified["reason"] and unverified["rollback"] is None
+    assert unverified["current_ca"] == TARGET and unverified["changed"] is True  # rotated, not verified: reported
+    assert instance(simulator, "pg-b")["CACertificateIdentifier"] == TARGET
+    # one change per database: no rollback was sent
+    assert simulator.calls()["by_region"][REGION]["rds:ModifyDBInstance"] == 3
     assert [f["label"] for f in r["failures"]] == ["us-east-1/pg-b"]
     assert r["msg"].startswith("1 failed (of 3 databases, target %s)" % TARGET)
+    assert "us-east-1/pg-b unverified" in r["msg"]

@@ -749,7 +749,7 @@ def test_runner_verification_gives_up_after_the_grace_period():
     runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, verify_grace_period=20)
     fake.probe_results = lambda unit, endpoint: {"ca_id": None, "verified": None, "error": "connection refused"}
     (result,) = runner.run()
-    assert result["status"] == "failed" and "connection refused" in result["reason"]
+    assert result["status"] == "unverified" and "connection refused" in result["reason"]
 
 
 def test_runner_no_restart_rotation_is_not_probed():
@@ -965,3 +965,43 @@ def test_a_member_left_on_the_old_ca_blocks_a_change_made_now_but_not_a_schedule
     runner, fake = runner_for(["mix"], views, plan_overrides={"apply": "maintenance_window"})
     results = by_id(runner.run())
     assert [results[i]["status"] for i in ("mix-r", "mix-w")] == ["scheduled", "scheduled"]
+
+
+# -- issue 13 item 4: unreachable is not a failed verification -------------------------------------------
+
+def test_unreachable_endpoint_ends_unverified_and_is_not_rolled_back():
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True, verify_grace_period=20)
+    fake.probe_results = lambda unit, endpoint: {"identifier": endpoint["identifier"], "ca_id": None,
+                                                 "verified": False, "error": "cannot connect: Connection refused"}
+    (result,) = runner.run()
+    assert result["status"] == "unverified", result["reason"]
+    assert "Connection refused" in result["reason"] and "not rolled back" in result["reason"]
+    assert result["rollback"] is None and result["changed"] is True and result["confirmed"] is True
+    assert result["current_ca"] == RSA2048
+    assert result["verification"]["verified"] is False and result["verification"]["outcome"] == "unreachable"
+    assert [c["ca"] for _t, c in fake.calls] == [RSA2048]  # one change, no second one
+    # asked for explicitly: rolled back
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True,
+                                           rollback_on_unreachable=True, verify_grace_period=20)
+    fake.probe_results = lambda unit, endpoint: {"identifier": endpoint["identifier"], "ca_id": None,
+                                                 "verified": False, "error": "cannot connect: Connection refused"}
+    (result,) = runner.run()
+    assert result["status"] == "rolled_back" and [c["ca"] for _t, c in fake.calls] == [RSA2048, RSA4096]
+
+
+def test_evidence_of_a_wrong_certificate_still_rolls_back():
+    # the endpoint keeps presenting another CA after the grace period: the wrong certificate, evidence
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True, verify_grace_period=20)
+    fake.probe_results = lambda unit, endpoint: {"identifier": endpoint["identifier"], "ca_id": RSA4096,
+                                                 "verified": True, "error": None}
+    (result,) = runner.run()
+    assert result["status"] == "rolled_back" and result["verification"]["outcome"] == "failed"
+    # a reachable endpoint and an unreachable one (a cluster's members): unverified, not failed
+    assert rotation.verification_outcome([("retry", "probe failed: refused", True), ("ok", None, False)]) == "unreachable"
+    assert rotation.verification_outcome([("retry", "presents X", False), ("retry", "refused", True)]) == "failed"
+
+
+def test_rollback_on_unreachable_needs_rollback_on_failure():
+    assert "rollback_on_unreachable needs rollback_on_failure" in " ".join(check_options({
+        "target_ca": RSA2048, "apply": "immediately", "verify_endpoint": True, "verify_ca_bundle": "/b.pem",
+        "rollback_on_unreachable": True, "wait": True}))
