@@ -26,7 +26,10 @@ Every unit ends in one of :data:`FINAL_STATUSES`.
 """
 
 import fnmatch
+import os
 import re
+
+from ansible_collections.rdsca.rotation.plugins.module_utils import bundle as bundle_lib
 
 DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
 # The CA the ca-certificate-rotation maintenance action moves a database to.
@@ -736,6 +739,40 @@ def check_options(params):
     if params.get("connect_host") is not None and not str(params["connect_host"]).strip():
         problems.append("connect_host must not be empty")
     return problems
+
+
+def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle"):
+    """Problems with a CA bundle file that verification will use, before anything is changed (sentences).
+
+    It must be a readable regular file of PEM CA certificates (module_utils.bundle.load_bundle) and,
+    when the target is a G1 CA, hold the target's root for every region of the task: a bundle that
+    cannot verify the target would fail every verification of a correct certificate. The file's
+    content is never quoted (a mistyped path may name a file with secrets).
+    """
+    where = "%s %s" % (option, path)
+    if not os.path.lexists(path):
+        return ["%s does not exist" % where]
+    if not os.path.isfile(path):
+        return ["%s is not a file" % where]
+    try:
+        if os.path.getsize(path) > bundle_lib.MAX_BUNDLE_BYTES:
+            return ["%s is larger than %d bytes: not a CA bundle" % (where, bundle_lib.MAX_BUNDLE_BYTES)]
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as e:
+        return ["%s cannot be read: %s" % (where, e.strerror or e)]
+    if not data.strip():
+        return ["%s is empty" % where]
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        return ["%s is not a PEM CA bundle: no '-----BEGIN CERTIFICATE-----' line (its content is not shown)" % where]
+    g1 = target_ca in bundle_lib.G1_LABELS
+    try:
+        bundle_lib.load_bundle(data, keep_expired=True, require_rds_subjects=False,
+                               regions=sorted(set(regions)) if g1 else (), target_cas=(target_ca,) if g1 else (),
+                               source=where)
+    except bundle_lib.BundleError as e:
+        return [str(e)]
+    return []
 
 
 # -- order and concurrency --------------------------------------------------------------------------

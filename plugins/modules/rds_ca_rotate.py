@@ -165,6 +165,10 @@ options:
     description:
       - The PEM bundle clients use to trust RDS (for example AWS's C(global-bundle.pem)); required with
         O(verify_endpoint).
+      - Checked before any AWS call - the task fails, with nothing changed, when it does not exist, is not a
+        readable file, is not a PEM bundle of CA certificates, or (for a G1 O(target_ca)) lacks the target CA's
+        root for a region of O(databases), since it could then not verify a correct certificate. The file's
+        content is never shown.
     type: path
   connect_host:
     description:
@@ -559,6 +563,8 @@ def main():
     problems += validate_regions(regions)
     if not regions:
         problems.append("no region: give databases, or the connection region (region, AWS_REGION)")
+    if params["verify_ca_bundle"] and not problems:
+        problems += plan_lib.check_ca_bundle_file(params["verify_ca_bundle"], regions, target)
     if problems:
         module.fail_json(msg="Invalid options, nothing was changed: %s" % "; ".join(problems), problems=problems)
 
