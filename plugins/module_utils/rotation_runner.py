@@ -45,11 +45,13 @@ MAX_STATE_RETRIES = 5
 class ApiError(Exception):
     """An AWS call that failed (after retries): error code, message and operation."""
 
-    def __init__(self, code, message, operation=None):
+    def __init__(self, code, message, operation=None, ambiguous=False):
         super(ApiError, self).__init__("%s: %s" % (code, message))
         self.code = code
         self.message = message
         self.operation = operation
+        # A change whose outcome is unknown (no answer, or a server error): it may have been made.
+        self.ambiguous = ambiguous
 
     def as_dict(self):
         return {"error_code": self.code, "message": self.message, "operation": self.operation}
@@ -84,6 +86,9 @@ class Job:
         self.last_seen = {}
         self.response = None
         self.result = None
+        # The error of a change whose outcome is unknown, until a describe shows whether RDS took it.
+        self.uncertain = None
+        self.notes = []
 
     @property
     def key(self):
@@ -220,6 +225,11 @@ class Runner:
         try:
             response = self.api.call(call)
         except ApiError as e:
+            if e.ambiguous:
+                # Maybe made, maybe not: never sent again, nor judged, before a describe shows what RDS has.
+                job.uncertain = e
+                job.phase = READY_WAIT
+                return
             if e.code in STATE_ERRORS and self.opts.get("wait", True) and job.attempts < MAX_STATE_RETRIES:
                 job.phase = READY_WAIT
                 return
@@ -317,6 +327,8 @@ class Runner:
                              error={"message": "%s not found" % ident})
                 return
             statuses.append(raw.get("DBInstanceStatus"))
+        if job.uncertain is not None and self._decide_uncertain(job, described, statuses):
+            return
         for status in statuses:
             category = plan_lib.status_category(status)
             if category == "skip" and not job.changed:
@@ -345,6 +357,52 @@ class Runner:
                                      job.plan["target_ca"], ", then ".join(job.statuses)))
                     return
             self._submit(job)
+
+    def _decide_uncertain(self, job, described, statuses):
+        """After a change whose outcome is unknown: what RDS shows decides. True when the job moved on.
+
+        The target CA applied, or pending, on every member: the change was accepted - it is not sent
+        again, and the job goes on as if the answer had come. Nothing to show and every member
+        available: it was not accepted - sent again (up to MAX_STATE_RETRIES attempts in all), or failed
+        with the error. A member still busy (modifying, rebooting...): wait for the next poll.
+        """
+        error = job.uncertain
+        target = job.plan["target_ca"]
+        operation = error.operation or _operation(job.plan["call"])
+        cas = [described[i].get("CACertificateIdentifier") for i in job.unit["members"]]
+        pending = [(described[i].get("PendingModifiedValues") or {}).get("CACertificateIdentifier")
+                   for i in job.unit["members"]]
+        applied = all(ca == target for ca in cas)
+        if applied or all(p == target for p in pending):
+            job.uncertain = None
+            job.changed = True
+            job.notes.append("%s got no usable answer (%s: %s: the response was lost or the service failed); "
+                             "DescribeDBInstances then showed %s %s, so the change was accepted and not sent again" % (
+                                 operation, error.code, error.message, target, "applied" if applied else "pending"))
+            if job.plan["action"] == plan_lib.SCHEDULE and not applied:
+                self._finish(job, plan_lib.SCHEDULED, reason=job.plan.get("reason"))
+            elif not self.opts.get("wait", True):
+                self._finish(job, plan_lib.ROTATED, reason="change accepted (seen in DescribeDBInstances after a lost "
+                             "response); not waited for (wait=false)", confirmed=False)
+            else:
+                job.phase = APPLYING
+                job.deadline = self.clock() + self.opts["wait_timeout"]
+                self._advance(job, described)
+            return True
+        if any(plan_lib.status_category(s) in ("skip", "fail") for s in statuses):
+            return False  # stopped, storage-full...: decided like any other status
+        if not all(s == "available" for s in statuses):
+            return True  # busy: whatever it is doing may still be our change; look again at the next poll
+        job.uncertain = None
+        if job.attempts >= MAX_STATE_RETRIES:
+            self._finish(job, plan_lib.FAILED, error=error.as_dict(),
+                         reason="%s failed: %s (and DescribeDBInstances shows no change to %s)" % (
+                             operation, error.message, target))
+            return True
+        job.notes.append("%s got no usable answer (%s: %s); DescribeDBInstances then showed no change to %s, so it "
+                         "was sent again" % (operation, error.code, error.message, target))
+        self._submit(job)
+        return True
 
     def _check_deadlines(self):
         now = self.clock()
@@ -510,7 +568,7 @@ class Runner:
             "blocked_by": blocked_by,
             "verification": job.verification,
             "rollback": job.rollback,
-            "notes": list(plan.get("notes") or []),
+            "notes": list(plan.get("notes") or []) + list(job.notes),
             "started_at": job.started_at,
             "finished_at": _iso_now() if job.started is not None else None,
             "duration_seconds": round(self.clock() - job.started, 3) if job.started is not None else None,

@@ -224,6 +224,13 @@ notes:
     C(restore-error) fail that database with the reason."
   - "Throttling and transient errors are retried with the amazon.aws jittered backoff; a poll that still fails is
     retried at the next poll, until O(wait_timeout)."
+  - "A change is never sent twice on a guess. C(ModifyDBInstance), C(ModifyDBCluster) and
+    C(ApplyPendingMaintenanceAction) are sent once (botocore's own retries are off for them; throttling alone
+    is retried, as it means the request was refused unprocessed). After an answer that leaves the outcome
+    unknown - a read timeout, a closed connection, an HTTP 5xx - the database is described first: the target
+    CA applied or pending means the change was accepted (C(changed), then waited for as usual, with a note
+    in RV(databases[].notes)); a database still busy is looked at again at the next poll; available without
+    the change means it was not accepted, and it is sent again (5 attempts in all) or reported C(failed)."
   - "IAM permissions: C(rds:DescribeDBInstances), C(rds:DescribeDBClusters), C(rds:DescribeDBEngineVersions),
     C(rds:DescribeCertificates), C(rds:DescribePendingMaintenanceActions), and as used C(rds:ModifyDBInstance),
     C(rds:ModifyDBCluster), C(rds:ApplyPendingMaintenanceAction), C(rds:ModifyCertificates)."
@@ -570,7 +577,7 @@ def main():
 
     counter = CallCounter()
     clients = RegionClients(module, counter)
-    clients.prepare("rds", regions)
+    clients.prepare("rds", regions, single_attempt=not module.check_mode)
     api = RdsApi(clients, ca_bundle=params["verify_ca_bundle"], connect_host=params["connect_host"],
                  probe_timeout=params["verify_timeout"])
 

@@ -1005,3 +1005,61 @@ def test_rollback_on_unreachable_needs_rollback_on_failure():
     assert "rollback_on_unreachable needs rollback_on_failure" in " ".join(check_options({
         "target_ca": RSA2048, "apply": "immediately", "verify_endpoint": True, "verify_ca_bundle": "/b.pem",
         "rollback_on_unreachable": True, "wait": True}))
+
+
+# -- issue 13 item 3: a change whose answer is lost is decided from what RDS shows ------------------------
+
+def lose_answers(fake, count, applied=True):
+    """The next `count` calls get no answer (an ambiguous error); with `applied`, RDS made the change anyway."""
+    original = fake.call
+    lost = {"left": count}
+
+    def call(request):
+        if lost["left"]:
+            lost["left"] -= 1
+            if applied:
+                try:
+                    original(request)
+                except ApiError:
+                    pass
+            else:
+                fake.calls.append((fake.clock(), request))
+            raise ApiError("ReadTimeoutError", "Read timeout on endpoint URL", "ModifyDBInstance", ambiguous=True)
+        return original(request)
+
+    fake.call = call
+
+
+def test_lost_answer_to_an_applied_change_is_not_sent_again():
+    runner, fake, _clock, _w = make_runner(["app-restart"], restart_free={"app-restart": False},
+                                           plan_overrides={"allow_restart": True})
+    lose_answers(fake, 1)
+    (result,) = runner.run()
+    assert (result["status"], result["changed"], result["current_ca"], result["confirmed"]) == (
+        "rotated", True, RSA2048, True)
+    assert len(fake.calls) == 1 and len(fake.timeline["app-restart"]) == 1  # one change, one restart
+    assert "rebooting" in result["statuses_seen"]
+    assert any("not sent again" in n and "ReadTimeoutError" in n for n in result["notes"])
+
+
+def test_lost_answer_to_a_scheduled_change_shows_it_pending():
+    runner, fake, _clock, _w = make_runner(["app-restart"], plan_overrides={"on_restart_required": "schedule"})
+    lose_answers(fake, 1)
+    (result,) = runner.run()
+    assert (result["status"], result["changed"], result["pending_ca"], result["current_ca"]) == (
+        "scheduled", True, RSA2048, OLD)
+    assert len(fake.calls) == 1
+
+
+def test_a_change_rds_did_not_take_is_sent_again_then_given_up():
+    runner, fake, _clock, _w = make_runner(["app-hot"])
+    lose_answers(fake, 1, applied=False)
+    (result,) = runner.run()
+    assert (result["status"], result["changed"]) == ("rotated", True)
+    assert len(fake.calls) == 2 and any("sent again" in n for n in result["notes"])
+    runner, fake, _clock, _w = make_runner(["app-hot"])
+    lose_answers(fake, 100, applied=False)
+    (result,) = runner.run()
+    assert (result["status"], result["changed"], result["current_ca"]) == ("failed", False, OLD)
+    assert "shows no change to %s" % RSA2048 in result["reason"]
+    assert len(fake.calls) == 5
