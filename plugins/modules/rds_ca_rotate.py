@@ -198,7 +198,7 @@ options:
     description:
       - Also roll back (as O(rollback_on_failure) does) a database whose endpoint could not be reached during
         the whole O(verify_grace_period).
-      - V(false) (the default) - such a database ends C(unverified): on O(target_ca) per the API, its certificate
+      - V(false) (the default) - such a database ends C(unverified), on O(target_ca) per the API, its certificate
         not checked, no second change and no second restart. An unreachable endpoint is usually a network path
         (security group, tunnel, controller outside the VPC), not a wrong certificate.
       - Requires O(rollback_on_failure).
