@@ -414,6 +414,10 @@ class Runner:
                         ROLLING_BACK: "for the rollback"}[job.phase]
                 message = "timed out after %ss waiting %s (%s)" % (self.opts["wait_timeout"], what, seen)
                 region = job.unit["region"]
+                if job.uncertain is not None:
+                    message += "; whether %s (%s: %s) was accepted is still unknown: look at the database before " \
+                               "sending the change again" % (job.uncertain.operation, job.uncertain.code,
+                                                             job.uncertain.message)
                 if region in self.last_poll_error:
                     message += "; the last poll of %s failed: %s" % (region, self.last_poll_error[region])
                 if job.phase == ROLLING_BACK:

@@ -432,7 +432,9 @@ databases:
       description: After a failed verification with O(rollback_on_failure) - C(attempted), C(to_ca), C(completed), C(reason), C(error).
       type: dict
     notes:
-      description: Remarks from planning (waited for a status, no restart with certificate_rotation_restart...).
+      description:
+        - Remarks from planning (waited for a status, no restart with certificate_rotation_restart...), and from
+          the run (a change whose answer was lost, decided from what C(DescribeDBInstances) showed).
       type: list
       elements: str
     started_at:

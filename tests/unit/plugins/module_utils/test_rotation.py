@@ -1063,3 +1063,13 @@ def test_a_change_rds_did_not_take_is_sent_again_then_given_up():
     assert (result["status"], result["changed"], result["current_ca"]) == ("failed", False, OLD)
     assert "shows no change to %s" % RSA2048 in result["reason"]
     assert len(fake.calls) == 5
+
+
+def test_a_lost_answer_on_a_database_that_stays_busy_times_out_saying_so():
+    runner, fake, _clock, _w = make_runner(["app-hot"], wait_timeout=20)
+    fake.modify = 1000.0  # modifying for longer than wait_timeout: whose change it is cannot be told
+    lose_answers(fake, 1)
+    (result,) = runner.run()
+    assert result["status"] == "failed" and len(fake.calls) == 1
+    assert "whether ModifyDBInstance (ReadTimeoutError: Read timeout on endpoint URL) was accepted is still unknown" in (
+        result["reason"])
