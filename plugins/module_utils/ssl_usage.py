@@ -58,8 +58,8 @@ NO = "no"
 UNKNOWN = "unknown"
 
 APPLICATION_NAME = "rdsca.rotation-rds_ssl_usage"
-# libpq treats sslmode=require as verify-ca when a root certificate file exists (~/.postgresql/root.crt):
-# a path that never exists keeps it at require for the expiry-tolerant login, which checks the chain itself.
+# libpq upgrades its "require" mode to verify-ca when a root certificate file exists (~/.postgresql/root.crt):
+# a path that never exists keeps it at "require" for the expiry-tolerant login, which checks the chain itself.
 NO_ROOT_CERT = "/nonexistent/rdsca-rotation/no-root-cert.pem"
 DEFAULT_EXCLUDE_USERS = ("rdsadmin", "rdsrepladmin")
 SSL_MODES = ("verify-full", "disable")

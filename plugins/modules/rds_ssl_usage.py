@@ -34,7 +34,8 @@ description:
   - When verification fails, a second handshake without verification reads the certificate so that the result can say
     what was presented. That handshake sends no credentials and no query and is closed right after the TLS handshake;
     it never counts as verified. The module's own database connection always verifies (chain and endpoint name)
-    unless O(ssl_mode=disable).
+    unless O(ssl_mode=disable); O(allow_expired_ca) sets aside the expiry of the listed RDS CA, and nothing else,
+    and says so.
   - B(Verdict.) RV(databases[].ssl_in_use) C(yes), C(no) or C(unknown) with the reason, RV(databases[].ssl_enforced),
     the distinct SSL clients, and RV(databases[].safe_without_restart) - whether rotating with
     C(CertificateRotationRestart=false) is safe, which is only the case when SSL/TLS is provably unused over the
