@@ -136,6 +136,9 @@ options:
       - Wait for each change applied now to complete (the database available on O(target_ca)).
       - With V(false) the changes are only submitted (statuses C(rotated) with RV(databases[].confirmed=false)),
         and databases in a transitional status (for example C(backing-up)) are skipped instead of waited for.
+        With O(order=safe), an Aurora writer or a replica source in the same task is then C(blocked), because
+        its readers or replicas are not confirmed on O(target_ca); run it again once they are, or use
+        O(order=as_given) to submit everything at once.
     type: bool
     default: true
   wait_timeout:

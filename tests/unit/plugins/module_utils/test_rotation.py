@@ -1073,3 +1073,15 @@ def test_a_lost_answer_on_a_database_that_stays_busy_times_out_saying_so():
     assert result["status"] == "failed" and len(fake.calls) == 1
     assert "whether ModifyDBInstance (ReadTimeoutError: Read timeout on endpoint URL) was accepted is still unknown" in (
         result["reason"])
+
+
+def test_wait_false_cannot_confirm_members_so_their_writer_is_blocked():
+    runner, fake, _clock, _w = make_runner(["orders-primary", "orders-replica"], wait=False,
+                                           plan_overrides={"wait": False})
+    results = by_id(runner.run())
+    assert results["orders-replica"]["status"] == "rotated" and results["orders-replica"]["confirmed"] is False
+    assert results["orders-primary"]["status"] == "blocked"
+    assert [c["identifier"] for _t, c in fake.calls] == ["orders-replica"]
+    runner, fake, _clock, _w = make_runner(["orders-primary", "orders-replica"], wait=False, order="as_given",
+                                           plan_overrides={"wait": False})
+    assert [r["status"] for r in runner.run()] == ["rotated", "rotated"]
