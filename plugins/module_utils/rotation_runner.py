@@ -317,6 +317,24 @@ class Runner:
                 job.rollback["error"] = detail
                 self._finish(job, plan_lib.FAILED, reason="verification failed (%s) and the rollback failed: %s" % (
                     job.verification.get("message"), detail), error={"message": detail})
+            elif job.uncertain is not None and self._rollback_not_taken(job, described):
+                error = job.uncertain
+                job.uncertain = None
+                job.rollback["error"] = error.as_dict()
+                self._finish(job, plan_lib.FAILED, error=error.as_dict(), reason=(
+                    "verification failed (%s); the rollback got no usable answer (%s: %s) and DescribeDBInstances "
+                    "shows it was not taken: still on %s" % (job.verification.get("message"), error.code,
+                                                              error.message, job.plan["target_ca"])))
+
+    def _rollback_not_taken(self, job, described):
+        """After a rollback call whose answer was lost: every member available on the target, nothing pending."""
+        for ident in job.unit["members"]:
+            raw = described.get(ident) or {}
+            pending = (raw.get("PendingModifiedValues") or {}).get("CACertificateIdentifier")
+            if raw.get("DBInstanceStatus") != "available" or raw.get("CACertificateIdentifier") != job.plan["target_ca"] \
+                    or pending == job.plan["previous_ca"]:
+                return False
+        return True
 
     def _advance_ready(self, job, described):
         statuses = []
@@ -526,10 +544,15 @@ class Runner:
         try:
             self.api.call(call)
         except ApiError as e:
-            job.rollback["error"] = e.as_dict()
-            self._finish(job, plan_lib.FAILED, reason="verification failed: %s; the rollback call failed: %s" % (
-                message, e.message), error=e.as_dict())
-            return
+            if e.ambiguous:
+                # Maybe made: the polls decide (back on the previous CA, or visibly not taken).
+                job.uncertain = e
+                job.rollback["uncertain"] = e.as_dict()
+            else:
+                job.rollback["error"] = e.as_dict()
+                self._finish(job, plan_lib.FAILED, reason="verification failed: %s; the rollback call failed: %s" % (
+                    message, e.message), error=e.as_dict())
+                return
         job.phase = ROLLING_BACK
         job.deadline = self.clock() + self.opts["wait_timeout"]
 

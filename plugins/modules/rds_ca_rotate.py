@@ -432,7 +432,9 @@ databases:
           maps to), C(issuer), C(not_after), C(verified), C(hostname_matches), C(tls_version), C(error).
       type: dict
     rollback:
-      description: After a failed verification with O(rollback_on_failure) - C(attempted), C(to_ca), C(completed), C(reason), C(error).
+      description:
+        - After a failed verification with O(rollback_on_failure) - C(attempted), C(to_ca), C(completed), C(reason),
+          C(error), and C(uncertain) (the error of a rollback call whose answer was lost; the polls then decided).
       type: dict
     notes:
       description:

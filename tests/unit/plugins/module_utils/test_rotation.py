@@ -1085,3 +1085,37 @@ def test_wait_false_cannot_confirm_members_so_their_writer_is_blocked():
     runner, fake, _clock, _w = make_runner(["orders-primary", "orders-replica"], wait=False, order="as_given",
                                            plan_overrides={"wait": False})
     assert [r["status"] for r in runner.run()] == ["rotated", "rotated"]
+
+
+def test_a_rollback_whose_answer_is_lost_is_decided_from_rds():
+    wrong = {"ca_id": RSA2048, "verified": False, "error": "unknown issuer"}
+    # taken: rolled back, the rollback sent once
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True)
+    fake.probe_results = lambda unit, endpoint: wrong
+    original = fake.call
+
+    def lose_rollback_answer(request):
+        result = original(request)
+        if request["ca"] == RSA4096:
+            raise ApiError("ReadTimeoutError", "Read timeout", "ModifyDBInstance", ambiguous=True)
+        return result
+
+    fake.call = lose_rollback_answer
+    (result,) = runner.run()
+    assert result["status"] == "rolled_back" and [c["ca"] for _t, c in fake.calls] == [RSA2048, RSA4096]
+    assert result["rollback"]["completed"] is True and result["rollback"]["uncertain"]["error_code"] == "ReadTimeoutError"
+    # not taken: failed, saying so, and not sent again blindly
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True)
+    fake.probe_results = lambda unit, endpoint: wrong
+    original_not_taken = fake.call
+
+    def drop_rollback(request):
+        if request["ca"] == RSA4096:
+            fake.calls.append((fake.clock(), request))
+            raise ApiError("InternalFailure", "An internal error has occurred", "ModifyDBInstance", ambiguous=True)
+        return original_not_taken(request)
+
+    fake.call = drop_rollback
+    (result,) = runner.run()
+    assert result["status"] == "failed" and "shows it was not taken: still on %s" % RSA2048 in result["reason"]
+    assert [c["ca"] for _t, c in fake.calls] == [RSA2048, RSA4096]
