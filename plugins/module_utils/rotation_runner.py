@@ -321,10 +321,10 @@ class Runner:
                 error = job.uncertain
                 job.uncertain = None
                 job.rollback["error"] = error.as_dict()
-                self._finish(job, plan_lib.FAILED, error=error.as_dict(), reason=(
-                    "verification failed (%s); the rollback got no usable answer (%s: %s) and DescribeDBInstances "
-                    "shows it was not taken: still on %s" % (job.verification.get("message"), error.code,
-                                                              error.message, job.plan["target_ca"])))
+                reason = ("verification failed (%s); the rollback got no usable answer (%s: %s) and DescribeDBInstances "
+                          "shows it was not taken: still on %s" % (
+                              job.verification.get("message"), error.code, error.message, job.plan["target_ca"]))
+                self._finish(job, plan_lib.FAILED, error=error.as_dict(), reason=reason)
 
     def _rollback_not_taken(self, job, described):
         """After a rollback call whose answer was lost: every member available on the target, nothing pending."""
