@@ -65,11 +65,28 @@ REGION_PATTERN = re.compile(r"^[a-z]{2,4}(-[a-z]+){1,2}-\d{1,2}$")
 EXTRA_RETRY_CODES = ["ThrottlingException", "RequestThrottled", "RequestThrottledException",
                      "TooManyRequestsException", "PriorRequestNotComplete"]
 RETRY_DEFAULTS = {"retries": 10, "delay": 1, "backoff": 2.0, "max_delay": 30}
+# Answers that say the request was refused unprocessed: the only ones a call that changes something retries
+# blindly (see ThrottlingOnlyRetry).
+THROTTLING_CODES = ("RequestLimitExceeded", "Throttling", "TooManyRequestsException") + tuple(EXTRA_RETRY_CODES)
 PAGE_SIZE = 100
 MAX_POOL = 25
 
 
-def retry_decorator(retries=None, delay=None, backoff=None, max_delay=None, extra_codes=None):
+class ThrottlingOnlyRetry(AWSRetry):
+    """amazon.aws's backoff for calls that change something: only throttling is retried.
+
+    A throttled request was refused before it was processed, so sending it again is safe. A server
+    error (HTTP 5xx) or a lost response (read timeout, connection closed) may come after the change
+    was made: the caller must look at the resource before sending it again (see
+    :meth:`RegionClients.get` with ``single_attempt``).
+    """
+
+    @staticmethod
+    def found(response_code, catch_extra_error_codes=None):
+        return response_code in THROTTLING_CODES
+
+
+def retry_decorator(retries=None, delay=None, backoff=None, max_delay=None, extra_codes=None, retry_class=None):
     """amazon.aws's jittered backoff, with this collection's defaults and throttling codes.
 
     Every call gets its own backoff: amazon.aws keeps the current delay in the one
@@ -88,7 +105,7 @@ def retry_decorator(retries=None, delay=None, backoff=None, max_delay=None, extr
     def decorate(func):
         @functools.wraps(func)
         def retrying(*args, **kwargs):
-            return AWSRetry.jittered_backoff(**settings)(func)(*args, **kwargs)
+            return (retry_class or AWSRetry).jittered_backoff(**settings)(func)(*args, **kwargs)
         return retrying
     return decorate
 
@@ -237,24 +254,37 @@ class RegionClients:
             self.default_region = region
         return self._session
 
-    def prepare(self, service, regions):
+    def prepare(self, service, regions, single_attempt=False):
         """Create (main thread) the clients for ``service`` in every region; fails the module on error."""
         for region in regions:
             self.get(service, region)
+            if single_attempt:
+                self.get(service, region, single_attempt=True)
 
-    def get(self, service, region):
-        key = (service, region)
+    def get(self, service, region, single_attempt=False):
+        """The client for ``service`` in ``region``.
+
+        ``single_attempt``: for calls that change something - botocore sends each request once (its
+        own retries of timeouts and 5xx answers are off) and ``aws_retry=True`` retries throttling
+        only (:class:`ThrottlingOnlyRetry`); any other error reaches the caller, which must find out
+        from the service whether the change was made before sending it again.
+        """
+        key = (service, region, bool(single_attempt))
         with self._lock:
             client = self._clients.get(key)
             if client is None:
                 try:
                     session = self._connection()
+                    config = self._config
+                    if single_attempt:
+                        config = config.merge(botocore.config.Config(retries={"total_max_attempts": 1}))
                     raw = session.client(service, region_name=region, endpoint_url=self._endpoint_url,
-                                         config=self._config, **self._kwargs)
+                                         config=config, **self._kwargs)
                 except (BotoCoreError, ValueError) as e:  # pylint: disable=catching-non-exception
                     self.module.fail_json_aws(e, msg="Couldn't create the %s client for %s" % (service, region))
                 self.counter.attach(raw, region)
-                client = self._clients[key] = RetryingBotoClientWrapper(raw, self.retry)
+                retry = retry_decorator(retry_class=ThrottlingOnlyRetry) if single_attempt else self.retry
+                client = self._clients[key] = RetryingBotoClientWrapper(raw, retry)
             return client
 
     @property
@@ -286,6 +316,16 @@ def paginate(client, method, result_key, token="Marker", page_size=PAGE_SIZE, **
         if not marker or marker == params.get(token):
             return items, first
         params[token] = marker
+
+
+def outcome_unknown(exc):
+    """Whether a failed call may still have been processed: a server error (HTTP 5xx) or no answer at all
+    (read timeout, connection closed...). A client error (4xx: refused, throttled, invalid) was not."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        return isinstance(status, int) and status >= 500
+    return True
 
 
 def error_info(exc):

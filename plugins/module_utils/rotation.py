@@ -26,7 +26,10 @@ Every unit ends in one of :data:`FINAL_STATUSES`.
 """
 
 import fnmatch
+import os
 import re
+
+from ansible_collections.rdsca.rotation.plugins.module_utils import bundle as bundle_lib
 
 DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
 # The CA the ca-certificate-rotation maintenance action moves a database to.
@@ -56,7 +59,13 @@ UNCHANGED = "unchanged"
 SKIPPED = "skipped"
 ROLLED_BACK = "rolled_back"
 FAILED = "failed"
-FINAL_STATUSES = (ROTATED, SCHEDULED, UNCHANGED, SKIPPED, ROLLED_BACK, FAILED)
+# Not changed: a unit that must come before it (order=safe) is not confirmed on the target.
+BLOCKED = "blocked"
+# Changed and confirmed by the API, but its endpoint could not be reached to verify the certificate.
+UNVERIFIED = "unverified"
+FINAL_STATUSES = (ROTATED, SCHEDULED, UNCHANGED, SKIPPED, BLOCKED, UNVERIFIED, ROLLED_BACK, FAILED)
+# Statuses that fail the task (listed in `failures`).
+FAILURE_STATUSES = (FAILED, ROLLED_BACK, BLOCKED, UNVERIFIED)
 PREDICTED_STATUS = {ROTATE: ROTATED, SCHEDULE: SCHEDULED, SKIP: SKIPPED, NONE: UNCHANGED, FAIL: FAILED}
 
 INSTANCE = "instance"
@@ -725,9 +734,45 @@ def check_options(params):
             problems.append("verify_endpoint needs verify_ca_bundle, the CA bundle clients use to verify the server")
     if params.get("rollback_on_failure") and not params.get("verify_endpoint"):
         problems.append("rollback_on_failure needs verify_endpoint (a rollback follows a failed verification)")
+    if params.get("rollback_on_unreachable") and not params.get("rollback_on_failure"):
+        problems.append("rollback_on_unreachable needs rollback_on_failure (it widens when a rollback happens)")
     if params.get("connect_host") is not None and not str(params["connect_host"]).strip():
         problems.append("connect_host must not be empty")
     return problems
+
+
+def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle"):
+    """Problems with a CA bundle file that verification will use, before anything is changed (sentences).
+
+    It must be a readable regular file of PEM CA certificates (module_utils.bundle.load_bundle) and,
+    when the target is a G1 CA, hold the target's root for every region of the task: a bundle that
+    cannot verify the target would fail every verification of a correct certificate. The file's
+    content is never quoted (a mistyped path may name a file with secrets).
+    """
+    where = "%s %s" % (option, path)
+    if not os.path.lexists(path):
+        return ["%s does not exist" % where]
+    if not os.path.isfile(path):
+        return ["%s is not a file" % where]
+    try:
+        if os.path.getsize(path) > bundle_lib.MAX_BUNDLE_BYTES:
+            return ["%s is larger than %d bytes: not a CA bundle" % (where, bundle_lib.MAX_BUNDLE_BYTES)]
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as e:
+        return ["%s cannot be read: %s" % (where, e.strerror or e)]
+    if not data.strip():
+        return ["%s is empty" % where]
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        return ["%s is not a PEM CA bundle: no '-----BEGIN CERTIFICATE-----' line (its content is not shown)" % where]
+    g1 = target_ca in bundle_lib.G1_LABELS
+    try:
+        bundle_lib.load_bundle(data, keep_expired=True, require_rds_subjects=False,
+                               regions=sorted(set(regions)) if g1 else (), target_cas=(target_ca,) if g1 else (),
+                               source=where)
+    except bundle_lib.BundleError as e:
+        return [str(e)]
+    return []
 
 
 # -- order and concurrency --------------------------------------------------------------------------
@@ -758,22 +803,55 @@ def dependencies(units, order="safe"):
     return deps
 
 
+# How far a finished unit got, for what depends on it (order=safe):
+ON_TARGET = "on_target"  # confirmed on the target CA (seen available on it, or already there)
+PENDING = "pending"      # the change to the target is pending (maintenance window, opt-in, or not waited for)
+LEVELS = {ON_TARGET: 2, PENDING: 1, None: 0}
+
+
+def required_level(plan):
+    """What a unit needs of the units it comes after: changed now needs them on the target; a change left
+    pending for the maintenance window needs them at least pending."""
+    return PENDING if plan.get("action") == SCHEDULE else ON_TARGET
+
+
+def reached_level(status, current_ca, target_ca, confirmed=True):
+    """ON_TARGET, PENDING or None for a unit that ended with ``status``."""
+    if status == ROTATED:
+        return ON_TARGET if confirmed is not False else PENDING
+    if status == UNCHANGED:
+        return ON_TARGET if current_ca == target_ca else PENDING
+    if status == SCHEDULED:
+        return PENDING
+    return None  # skipped, blocked, unverified, rolled back, failed
+
+
+def satisfies(level, needed):
+    return LEVELS.get(level, 0) >= LEVELS[needed]
+
+
 class Scheduler:
-    """Which units may start: dependencies finished successfully, at most ``limit`` in flight.
+    """Which units may start: what they come after finished far enough, at most ``limit`` in flight.
 
     Pure bookkeeping: :meth:`start` and :meth:`finish` are called by the runner.
-    A unit whose dependency did not succeed is reported by :meth:`blocked` so the
-    runner can skip it with the reason.
+    ``finish(key, level)`` records how far a unit got (:data:`ON_TARGET`, :data:`PENDING`
+    or None; True/False stand for ON_TARGET/None). A unit whose dependency finished
+    without reaching the level it needs (:func:`required_level`, ``needs``) is reported
+    by :meth:`blocked` so that the runner ends it ``blocked``, naming the dependency.
     """
 
-    def __init__(self, keys, deps, limit):
+    def __init__(self, keys, deps, limit, needs=None):
         self.order = list(keys)
         self.deps = dict((k, set(deps.get(k, ()))) for k in self.order)
+        self.needs = dict(needs or {})
         self.limit = limit
         self.queued = list(self.order)
         self.in_flight = set()
         self.outcome = {}
         self.max_in_flight = 0
+
+    def _needs(self, key):
+        return self.needs.get(key, ON_TARGET)
 
     def ready(self):
         """Keys that may start now, in order, without exceeding the limit."""
@@ -783,16 +861,17 @@ class Scheduler:
             if free <= 0:
                 break
             deps = self.deps.get(key, set())
-            if all(self.outcome.get(d) is True for d in deps):
+            if all(d in self.outcome and satisfies(self.outcome[d], self._needs(key)) for d in deps):
                 ready.append(key)
                 free -= 1
         return ready
 
     def blocked(self):
-        """``[(key, failed dependency keys)]`` for queued units that can no longer start."""
+        """``[(key, blocking dependency keys)]`` for queued units that can no longer start."""
         result = []
         for key in self.queued:
-            failed = sorted(d for d in self.deps.get(key, set()) if self.outcome.get(d) is False)
+            failed = sorted(d for d in self.deps.get(key, set())
+                            if d in self.outcome and not satisfies(self.outcome[d], self._needs(key)))
             if failed:
                 result.append((key, failed))
         return result
@@ -802,20 +881,28 @@ class Scheduler:
         self.in_flight.add(key)
         self.max_in_flight = max(self.max_in_flight, len(self.in_flight))
 
-    def finish(self, key, ok):
+    def finish(self, key, level):
+        if level is True:
+            level = ON_TARGET
+        elif level is False:
+            level = None
         self.in_flight.discard(key)
         if key in self.queued:
             self.queued.remove(key)
-        self.outcome[key] = bool(ok)
+        self.outcome[key] = level
 
     @property
     def idle(self):
         return not self.queued and not self.in_flight
 
 
-def finished_ok(status):
-    """Whether dependents of a unit that ended with ``status`` may go ahead."""
-    return status in (ROTATED, SCHEDULED, UNCHANGED)
+def blocked_reason(target_ca, blockers):
+    """Why a unit is blocked: ``blockers`` is ``[(label, status, reason)]`` of what it must come after."""
+    return ("not changed: order=safe changes an Aurora writer only after its readers and a source only after its "
+            "replicas, once they are confirmed on %s; blocked by %s. Fix %s and run again" % (
+                target_ca, "; ".join("%s (%s%s)" % (lbl, status, ": %s" % why if why else "")
+                                     for lbl, status, why in blockers),
+                "it" if len(blockers) == 1 else "them"))
 
 
 # -- observing and verifying --------------------------------------------------------------------------
@@ -865,6 +952,25 @@ def verdict(probe, target_ca):
         return "fail", "the endpoint presents %s but its chain does not verify against the CA bundle%s" % (
             ca_id, ": %s" % probe["error"] if probe.get("error") else "")
     return "ok", None
+
+
+def probe_unreachable(probe):
+    """Whether a probe never got a certificate from the endpoint (refused, timed out, no TLS): no evidence."""
+    return bool(probe.get("error")) and not probe.get("ca_id")
+
+
+def verification_outcome(verdicts):
+    """``failed``, ``unreachable`` or ``verified`` for a unit from ``[(verdict, message, unreachable)]``.
+
+    ``failed`` needs evidence that the certificate is wrong: a chain that does not verify
+    against the bundle, or (after the grace period) another CA than the target presented.
+    Endpoints that could not be reached are no evidence either way: ``unreachable``.
+    """
+    if any(v == "fail" or (v == "retry" and not unreachable) for v, _m, unreachable in verdicts):
+        return "failed"
+    if any(v == "retry" for v, _m, _u in verdicts):
+        return "unreachable"
+    return "verified"
 
 
 # -- reporting ------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils import inventory
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation as plan_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import AWS_ERRORS
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import error_info
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import outcome_unknown
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import paginate
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import ApiError
 
@@ -25,9 +26,9 @@ OPERATIONS = {"modify_instance": "ModifyDBInstance", "modify_cluster": "ModifyDB
               "apply_pending_action": "ApplyPendingMaintenanceAction"}
 
 
-def _api_error(exc, operation):
+def _api_error(exc, operation, change=False):
     info = error_info(exc)
-    return ApiError(info["error_code"], info["message"], operation)
+    return ApiError(info["error_code"], info["message"], operation, ambiguous=change and outcome_unknown(exc))
 
 
 def discover(clients, regions, requests, target_ca, now, concurrency=16):
@@ -102,7 +103,9 @@ class RdsApi:
         return found
 
     def call(self, call):
-        client = self._rds(call["region"])
+        # One attempt per request (throttling aside): after a timeout or a 5xx the runner looks at the
+        # database before it sends anything again (ApiError.ambiguous).
+        client = self.clients.get("rds", call["region"], single_attempt=True)
         operation = OPERATIONS[call["op"]]
         try:
             if call["op"] == "modify_instance":
@@ -120,7 +123,7 @@ class RdsApi:
                                                                OptInType=call["opt_in"])
             return response.get("ResourcePendingMaintenanceActions") or {}
         except AWS_ERRORS as e:  # pylint: disable=catching-non-exception
-            raise _api_error(e, operation)
+            raise _api_error(e, operation, change=True)
 
     def probe(self, unit, endpoint):
         # Imported on first use: only verify_endpoint needs the probe.

@@ -45,11 +45,13 @@ MAX_STATE_RETRIES = 5
 class ApiError(Exception):
     """An AWS call that failed (after retries): error code, message and operation."""
 
-    def __init__(self, code, message, operation=None):
+    def __init__(self, code, message, operation=None, ambiguous=False):
         super(ApiError, self).__init__("%s: %s" % (code, message))
         self.code = code
         self.message = message
         self.operation = operation
+        # A change whose outcome is unknown (no answer, or a server error): it may have been made.
+        self.ambiguous = ambiguous
 
     def as_dict(self):
         return {"error_code": self.code, "message": self.message, "operation": self.operation}
@@ -84,6 +86,9 @@ class Job:
         self.last_seen = {}
         self.response = None
         self.result = None
+        # The error of a change whose outcome is unknown, until a describe shows whether RDS took it.
+        self.uncertain = None
+        self.notes = []
 
     @property
     def key(self):
@@ -108,10 +113,10 @@ class Runner:
         self.executor = executor
         self.poll_executor = poll_executor
         self.warn = warn or (lambda msg: None)
-        active_jobs = [j for j in self.jobs if j.plan["action"] in (plan_lib.ROTATE, plan_lib.SCHEDULE)]
-        deps = plan_lib.dependencies([j.unit for j in active_jobs], options.get("order", "safe"))
-        active = [j.key for j in active_jobs]
-        self.scheduler = plan_lib.Scheduler(active, deps, options["max_concurrent"])
+        # Every unit is in the graph, whatever its plan: a reader that fails or is skipped blocks its writer.
+        deps = plan_lib.dependencies([j.unit for j in self.jobs], options.get("order", "safe"))
+        needs = dict((j.key, plan_lib.required_level(j.plan)) for j in self.jobs)
+        self.scheduler = plan_lib.Scheduler([j.key for j in self.jobs], deps, options["max_concurrent"], needs)
         self.polls = 0
         self.describe_calls = {}
         self.poll_errors = []
@@ -126,14 +131,11 @@ class Runner:
             if job.plan["action"] not in (plan_lib.ROTATE, plan_lib.SCHEDULE):
                 self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
         while not self.scheduler.idle:
-            for key, failed in self.scheduler.blocked():
-                job = self.by_key[key]
-                names = ", ".join(self.by_key[k].unit["label"] for k in failed)
-                self._finish(job, plan_lib.SKIPPED, reason="not changed because %s did not succeed, and order=safe "
-                                                           "rotates it only after them" % names)
+            self._block()
             for key in self.scheduler.ready():
                 self.scheduler.start(key)
                 self._safely(self.by_key[key], self._begin)
+            self._block()
             if self.scheduler.idle:
                 break
             if not self.scheduler.in_flight and not self.scheduler.ready():
@@ -148,12 +150,38 @@ class Runner:
             self._check_deadlines()
         return [j.result for j in self.jobs]
 
+    def _block(self):
+        """End ``blocked`` every queued unit that comes after one that did not get far enough (transitively)."""
+        while True:
+            blocked = self.scheduler.blocked()
+            if not blocked:
+                return
+            for key, failed in blocked:
+                blockers = [self.by_key[k].result for k in failed]
+                self._finish(self.by_key[key], plan_lib.BLOCKED,
+                             reason=plan_lib.blocked_reason(self.by_key[key].plan["target_ca"], [
+                                 (r["label"], r["status"], r["reason"]) for r in blockers]),
+                             blocked_by=[r["label"] for r in blockers])
+
     def preview(self):
-        """Check mode: every job's predicted result, without any call."""
+        """Check mode: every job's predicted result, without any call (blocked ones included)."""
         self.previewing = True
         for job in self.jobs:
-            job.changed = job.plan["action"] in (plan_lib.ROTATE, plan_lib.SCHEDULE)
-            self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
+            if job.plan["action"] not in (plan_lib.ROTATE, plan_lib.SCHEDULE):
+                self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
+        while not self.scheduler.idle:
+            self._block()
+            ready = self.scheduler.ready()
+            if not ready:
+                break
+            for key in ready:
+                job = self.by_key[key]
+                self.scheduler.start(key)
+                job.changed = True
+                self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
+        for key in list(self.scheduler.queued):
+            self._finish(self.by_key[key], plan_lib.FAILED, reason="could not be ordered (dependency cycle)",
+                         error={"message": "dependency cycle"})
         return [j.result for j in self.jobs]
 
     def _in_flight(self, phases=None):
@@ -197,6 +225,11 @@ class Runner:
         try:
             response = self.api.call(call)
         except ApiError as e:
+            if e.ambiguous:
+                # Maybe made, maybe not: never sent again, nor judged, before a describe shows what RDS has.
+                job.uncertain = e
+                job.phase = READY_WAIT
+                return
             if e.code in STATE_ERRORS and self.opts.get("wait", True) and job.attempts < MAX_STATE_RETRIES:
                 job.phase = READY_WAIT
                 return
@@ -284,6 +317,24 @@ class Runner:
                 job.rollback["error"] = detail
                 self._finish(job, plan_lib.FAILED, reason="verification failed (%s) and the rollback failed: %s" % (
                     job.verification.get("message"), detail), error={"message": detail})
+            elif job.uncertain is not None and self._rollback_not_taken(job, described):
+                error = job.uncertain
+                job.uncertain = None
+                job.rollback["error"] = error.as_dict()
+                reason = ("verification failed (%s); the rollback got no usable answer (%s: %s) and DescribeDBInstances "
+                          "shows it was not taken: still on %s" % (
+                              job.verification.get("message"), error.code, error.message, job.plan["target_ca"]))
+                self._finish(job, plan_lib.FAILED, error=error.as_dict(), reason=reason)
+
+    def _rollback_not_taken(self, job, described):
+        """After a rollback call whose answer was lost: every member available on the target, nothing pending."""
+        for ident in job.unit["members"]:
+            raw = described.get(ident) or {}
+            pending = (raw.get("PendingModifiedValues") or {}).get("CACertificateIdentifier")
+            if raw.get("DBInstanceStatus") != "available" or raw.get("CACertificateIdentifier") != job.plan["target_ca"] \
+                    or pending == job.plan["previous_ca"]:
+                return False
+        return True
 
     def _advance_ready(self, job, described):
         statuses = []
@@ -294,6 +345,8 @@ class Runner:
                              error={"message": "%s not found" % ident})
                 return
             statuses.append(raw.get("DBInstanceStatus"))
+        if job.uncertain is not None and self._decide_uncertain(job, described, statuses):
+            return
         for status in statuses:
             category = plan_lib.status_category(status)
             if category == "skip" and not job.changed:
@@ -323,6 +376,52 @@ class Runner:
                     return
             self._submit(job)
 
+    def _decide_uncertain(self, job, described, statuses):
+        """After a change whose outcome is unknown: what RDS shows decides. True when the job moved on.
+
+        The target CA applied, or pending, on every member: the change was accepted - it is not sent
+        again, and the job goes on as if the answer had come. Nothing to show and every member
+        available: it was not accepted - sent again (up to MAX_STATE_RETRIES attempts in all), or failed
+        with the error. A member still busy (modifying, rebooting...): wait for the next poll.
+        """
+        error = job.uncertain
+        target = job.plan["target_ca"]
+        operation = error.operation or _operation(job.plan["call"])
+        cas = [described[i].get("CACertificateIdentifier") for i in job.unit["members"]]
+        pending = [(described[i].get("PendingModifiedValues") or {}).get("CACertificateIdentifier")
+                   for i in job.unit["members"]]
+        applied = all(ca == target for ca in cas)
+        if applied or all(p == target for p in pending):
+            job.uncertain = None
+            job.changed = True
+            job.notes.append("%s got no usable answer (%s: %s: the response was lost or the service failed); "
+                             "DescribeDBInstances then showed %s %s, so the change was accepted and not sent again" % (
+                                 operation, error.code, error.message, target, "applied" if applied else "pending"))
+            if job.plan["action"] == plan_lib.SCHEDULE and not applied:
+                self._finish(job, plan_lib.SCHEDULED, reason=job.plan.get("reason"))
+            elif not self.opts.get("wait", True):
+                self._finish(job, plan_lib.ROTATED, reason="change accepted (seen in DescribeDBInstances after a lost "
+                             "response); not waited for (wait=false)", confirmed=False)
+            else:
+                job.phase = APPLYING
+                job.deadline = self.clock() + self.opts["wait_timeout"]
+                self._advance(job, described)
+            return True
+        if any(plan_lib.status_category(s) in ("skip", "fail") for s in statuses):
+            return False  # stopped, storage-full...: decided like any other status
+        if not all(s == "available" for s in statuses):
+            return True  # busy: whatever it is doing may still be our change; look again at the next poll
+        job.uncertain = None
+        if job.attempts >= MAX_STATE_RETRIES:
+            self._finish(job, plan_lib.FAILED, error=error.as_dict(),
+                         reason="%s failed: %s (and DescribeDBInstances shows no change to %s)" % (
+                             operation, error.message, target))
+            return True
+        job.notes.append("%s got no usable answer (%s: %s); DescribeDBInstances then showed no change to %s, so it "
+                         "was sent again" % (operation, error.code, error.message, target))
+        self._submit(job)
+        return True
+
     def _check_deadlines(self):
         now = self.clock()
         for job in self._in_flight(POLLED_PHASES):
@@ -333,6 +432,10 @@ class Runner:
                         ROLLING_BACK: "for the rollback"}[job.phase]
                 message = "timed out after %ss waiting %s (%s)" % (self.opts["wait_timeout"], what, seen)
                 region = job.unit["region"]
+                if job.uncertain is not None:
+                    message += "; whether %s (%s: %s) was accepted is still unknown: look at the database before " \
+                               "sending the change again" % (job.uncertain.operation, job.uncertain.code,
+                                                             job.uncertain.message)
                 if region in self.last_poll_error:
                     message += "; the last poll of %s failed: %s" % (region, self.last_poll_error[region])
                 if job.phase == ROLLING_BACK:
@@ -394,21 +497,35 @@ class Runner:
                 probes.append({"error": "%s: %s" % (type(e).__name__, e), "verified": False, "ca_id": None})
         job.futures = []
         job.probes = probes
-        verdicts = [plan_lib.verdict(p, job.plan["target_ca"]) for p in probes]
-        failed = [m for v, m in verdicts if v == "fail"]
-        retry = [m for v, m in verdicts if v == "retry"]
+        verdicts = [plan_lib.verdict(p, job.plan["target_ca"]) + (plan_lib.probe_unreachable(p),) for p in probes]
+        failed = [m for v, m, _u in verdicts if v == "fail"]
+        retry = [m for v, m, _u in verdicts if v == "retry"]
         if not failed and not retry:
-            job.verification = {"verified": True, "message": None, "probes": probes}
+            job.verification = {"verified": True, "outcome": "verified", "message": None, "probes": probes}
             self._finish(job, plan_lib.ROTATED)
         elif failed and not job.unconfirmed_failure:
             job.unconfirmed_failure = True
             job.next_probe_at = self.clock() + min(self.opts["poll_interval"], 1.0)
         elif failed or self.clock() >= job.verify_deadline:
             message = "; ".join(failed or retry)
-            job.verification = {"verified": False, "message": message, "probes": probes}
-            self._verification_failed(job)
+            outcome = plan_lib.verification_outcome(verdicts)
+            job.verification = {"verified": False, "outcome": outcome, "message": message, "probes": probes}
+            if outcome == "unreachable" and not self.opts.get("rollback_on_unreachable"):
+                self._unverified(job)
+            else:
+                self._verification_failed(job)
         else:
             job.next_probe_at = self.clock() + min(self.opts["poll_interval"], 1.0)
+
+    def _unverified(self, job):
+        """Unreachable is no evidence that the new certificate is wrong: no rollback (unless asked for)."""
+        message = job.verification["message"]
+        reason = ("on %s (seen available on it) but not verified: %s, for %ss (verify_grace_period); not rolled "
+                  "back: an endpoint that cannot be reached is no evidence that the new certificate is wrong "
+                  "(rollback_on_unreachable=false)" % (job.plan["target_ca"], message,
+                                                       self.opts.get("verify_grace_period", 0)))
+        self._finish(job, plan_lib.UNVERIFIED, reason=reason, error={"message": "not verified: %s" % message},
+                     confirmed=True)
 
     def _verification_failed(self, job):
         message = job.verification["message"]
@@ -427,15 +544,20 @@ class Runner:
         try:
             self.api.call(call)
         except ApiError as e:
-            job.rollback["error"] = e.as_dict()
-            self._finish(job, plan_lib.FAILED, reason="verification failed: %s; the rollback call failed: %s" % (
-                message, e.message), error=e.as_dict())
-            return
+            if e.ambiguous:
+                # Maybe made: the polls decide (back on the previous CA, or visibly not taken).
+                job.uncertain = e
+                job.rollback["uncertain"] = e.as_dict()
+            else:
+                job.rollback["error"] = e.as_dict()
+                self._finish(job, plan_lib.FAILED, reason="verification failed: %s; the rollback call failed: %s" % (
+                    message, e.message), error=e.as_dict())
+                return
         job.phase = ROLLING_BACK
         job.deadline = self.clock() + self.opts["wait_timeout"]
 
     # -- results ---------------------------------------------------------------------------------
-    def _finish(self, job, status, reason=None, error=None, response=None, confirmed=None):
+    def _finish(self, job, status, reason=None, error=None, response=None, confirmed=None, blocked_by=None):
         if job.result is not None:
             return
         unit = job.unit
@@ -470,16 +592,17 @@ class Runner:
             "apply": self.opts.get("apply"),
             "statuses_seen": list(job.statuses),
             "confirmed": confirmed,
+            "blocked_by": blocked_by,
             "verification": job.verification,
             "rollback": job.rollback,
-            "notes": list(plan.get("notes") or []),
+            "notes": list(plan.get("notes") or []) + list(job.notes),
             "started_at": job.started_at,
             "finished_at": _iso_now() if job.started is not None else None,
             "duration_seconds": round(self.clock() - job.started, 3) if job.started is not None else None,
         }
         job.result = result
         if job.key in self.scheduler.in_flight or job.key in self.scheduler.queued:
-            self.scheduler.finish(job.key, plan_lib.finished_ok(status))
+            self.scheduler.finish(job.key, plan_lib.reached_level(status, current, plan["target_ca"], confirmed))
 
 
 def _operation(call):

@@ -34,6 +34,7 @@ MySQL: SELECT and SHOW only) and excludes itself from what it reports.
 import datetime
 import socket
 import ssl
+import struct
 import time
 
 try:
@@ -57,6 +58,9 @@ NO = "no"
 UNKNOWN = "unknown"
 
 APPLICATION_NAME = "rdsca.rotation-rds_ssl_usage"
+# libpq upgrades its "require" mode to verify-ca when a root certificate file exists (~/.postgresql/root.crt):
+# a path that never exists keeps it at "require" for the expiry-tolerant login, which checks the chain itself.
+NO_ROOT_CERT = "/nonexistent/rdsca-rotation/no-root-cert.pem"
 DEFAULT_EXCLUDE_USERS = ("rdsadmin", "rdsrepladmin")
 SSL_MODES = ("verify-full", "disable")
 MAX_SESSIONS = 2000
@@ -798,8 +802,35 @@ class ServerNameContext(ssl.SSLContext):
             suppress_ragged_eofs=suppress_ragged_eofs, server_hostname=self.pinned_server_name, session=session)
 
 
-def server_name_context(server_name, ca_bundle=None):
-    context = ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)
+class ExpiryTolerantContext(ServerNameContext):
+    """:class:`ServerNameContext` that tolerates only the expiry of the RDS CAs in ``tolerated``.
+
+    OpenSSL verifies chain and name with its validity-period checks off; right after the
+    handshake, before the driver sends anything, tls_probe.check_tolerated_expiry judges the
+    validity periods of the verified chain and closes the connection unless the only expired
+    certificates are a tolerated RDS CA (and a server certificate that expired with it).
+    """
+
+    tolerated = ()
+    tolerated_expiry = None
+
+    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True, suppress_ragged_eofs=True,
+                    server_hostname=None, session=None):  # pylint: disable=arguments-differ
+        tls = super(ExpiryTolerantContext, self).wrap_socket(
+            sock, server_side=server_side, do_handshake_on_connect=True, suppress_ragged_eofs=suppress_ragged_eofs,
+            server_hostname=server_hostname, session=session)
+        try:
+            self.tolerated_expiry = tls_probe.check_tolerated_expiry(tls_probe.verified_chain_der(tls), self.tolerated)
+        except Exception:
+            tls.close()
+            raise
+        return tls
+
+
+def server_name_context(server_name, ca_bundle=None, tolerated=None):
+    """Full verification pinned to ``server_name``; with ``tolerated`` (RDS CA identifiers), the expiry of
+    those CAs alone is tolerated (:class:`ExpiryTolerantContext`)."""
+    context = (ExpiryTolerantContext if tolerated else ServerNameContext)(ssl.PROTOCOL_TLS_CLIENT)
     context.pinned_server_name = server_name
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
@@ -809,6 +840,10 @@ def server_name_context(server_name, ca_bundle=None):
         context.load_default_certs()
     if hasattr(ssl, "VERIFY_X509_STRICT"):
         context.verify_flags &= ~ssl.VERIFY_X509_STRICT
+    if tolerated:
+        # Last: ssl.VerifyFlags (an IntFlag) drops the bit when the flags are read and written back.
+        context.tolerated = tuple(tolerated)
+        context.verify_flags = int(context.verify_flags) | tls_probe.X509_V_FLAG_NO_CHECK_TIME
     return context
 
 
@@ -841,10 +876,45 @@ def scrub(text, secrets):
     return " ".join(text.split())
 
 
+def _check_expiry_tolerance(kind, server_name, address, port, ca_bundle, tolerated, timeout):
+    """A fresh verified handshake (tls_probe.expiry_tolerant_wrap), made right before a PostgreSQL login that
+    libpq cannot verify itself: chain to a CA of the bundle, host name, validity periods but the tolerated
+    RDS CA's expiry. Raises when anything else is wrong."""
+    sock = socket.create_connection((address, int(port)), timeout=timeout)
+    try:
+        sock.sendall(struct.pack("!ii", 8, tls_probe.PG_SSL_REQUEST_CODE))
+        answer = sock.recv(1)
+        if answer != b"S":
+            raise ValueError("the server did not accept TLS (answer %r to SSLRequest)" % answer)
+        tls, expired = tls_probe.expiry_tolerant_wrap(tls_probe.expiry_tolerant_context(ca_bundle), sock,
+                                                      server_name, tolerated)
+        tls.close()
+        return expired
+    finally:
+        sock.close()
+
+
 def connect(kind, server_name, port, connect_host, user, password, database=None, ssl_mode="verify-full",
-            ca_bundle=None, timeout=10):
-    """A read-only DB-API connection to ``server_name`` (TCP to ``connect_host``), TLS verified unless disabled."""
+            ca_bundle=None, timeout=10, tolerated=None):
+    """A read-only DB-API connection to ``server_name`` (TCP to ``connect_host``), TLS verified unless disabled.
+
+    ``tolerated``: RDS CA identifiers whose expiry alone is tolerated (rds_ssl_usage allow_expired_ca,
+    only once the probe showed that the chain verifies but for that): chain and host name are still
+    verified before any credential is sent.
+    """
     address = resolve_address(connect_host or server_name)
+    if kind == "postgres" and tolerated and ssl_mode != "disable":
+        # libpq cannot set expiry aside: the chain is checked on a handshake of our own right before the login,
+        # and libpq logs in with channel binding required (SCRAM-SHA-256-PLUS binds the login to the
+        # certificate of ITS TLS session: it succeeds only end to end with the server holding the user's SCRAM
+        # verifier, and the password never crosses). A server without SCRAM is refused by libpq.
+        _check_expiry_tolerance(kind, server_name, address, port, ca_bundle, tolerated, timeout)
+        conn = psycopg2.connect(host=server_name, hostaddr=address, port=int(port), user=user, password=password,
+                                dbname=database or "postgres", connect_timeout=max(1, int(timeout)),
+                                application_name=APPLICATION_NAME, sslmode="require", channel_binding="require",
+                                sslrootcert=NO_ROOT_CERT, gssencmode="disable")
+        conn.set_session(readonly=True, autocommit=True)
+        return conn
     if kind == "postgres":
         kwargs = dict(host=server_name, hostaddr=address, port=int(port), user=user, password=password,
                       dbname=database or "postgres", connect_timeout=max(1, int(timeout)),
@@ -865,7 +935,7 @@ def connect(kind, server_name, port, connect_host, user, password, database=None
     if ssl_mode == "disable":
         kwargs["ssl_disabled"] = True
     else:
-        kwargs["ssl"] = server_name_context(server_name, ca_bundle)
+        kwargs["ssl"] = server_name_context(server_name, ca_bundle, tolerated)
     return pymysql.connect(**kwargs)
 
 
@@ -937,6 +1007,13 @@ def sample_sessions(list_sessions, window, sample_seconds, sample_interval, cloc
         sleep(min(interval, remaining))
 
 
+def tolerance_note(expired):
+    """What a result says when allow_expired_ca let an expired RDS CA pass (never silent)."""
+    return ("TLS verified (chain to an RDS CA of the bundle, endpoint name) EXCEPT the expiry of %s, tolerated by "
+            "allow_expired_ca because the database is still on that CA: rotate it" % ", ".join(
+                "%s (%s, expired %s)" % (e["ca_identifier"], e["common_name"], e["not_after"]) for e in expired or []))
+
+
 def _usage_block(available, reason=None):
     return {"available": available, "reason": reason, "kind": None, "samples": 0, "seconds": 0.0,
             "counts": None, "complete_visibility": None, "visibility_note": None,
@@ -979,6 +1056,9 @@ def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
         "sessions_truncated": False,
         "clients": [],
         "ssl_clients": [],
+        "tls_verification": None,
+        "tolerated_expiry": None,
+        "tls_verification_note": None,
         "ssl_in_use": UNKNOWN,
         "ssl_in_use_reason": None,
         "ssl_enforced": UNKNOWN,
@@ -995,6 +1075,8 @@ def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
     started_at = None
     ended_at = None
 
+    # allow_expired_ca: only the expiry of the CA this database is still on (the one being rotated away).
+    tolerated = tuple(ca for ca in settings.get("allow_expired_ca") or () if ca == target.get("current_ca"))
     reachable = bool(server_name and port and engine)
     if not reachable:
         missing = [k for k in ("engine", "endpoint_address", "endpoint_port") if not target.get(k)]
@@ -1008,12 +1090,21 @@ def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
         probe_port = target.get("probe_port") or settings.get("probe_port")
         probe = tls_probe.probe_endpoint(server_name, port, engine, connect_host=connect_host,
                                          connect_port=probe_port or connect_port, ca_bundle=settings.get("ca_bundle"),
-                                         timeout=settings.get("timeout") or tls_probe.DEFAULT_TIMEOUT)
+                                         timeout=settings.get("timeout") or tls_probe.DEFAULT_TIMEOUT,
+                                         tolerate_expired=tolerated)
         result["probe"] = probe
         if probe.get("error"):
             errors.append("probe: %s" % probe["error"])
+        elif probe.get("verified") is False and probe.get("verified_except_expiry"):
+            result["tls_verification"] = "verified_except_expiry"
+            result["tolerated_expiry"] = probe.get("tolerated_expiry")
+            result["tls_verification_note"] = tolerance_note(probe.get("tolerated_expiry"))
         elif probe.get("verified") is False:
-            errors.append(probe.get("verify_error") or "TLS verification failed")
+            result["tls_verification"] = "failed"
+            errors.append((probe.get("verify_error") or "TLS verification failed") + (
+                "; allow_expired_ca does not help: %s" % probe["tolerance_error"] if probe.get("tolerance_error") else ""))
+        elif probe.get("verified"):
+            result["tls_verification"] = "verified"
 
     kind = usage_kind(engine)
     if not reachable:
@@ -1022,7 +1113,8 @@ def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
         usage = _usage_block(False, "no session query for engine %s: SSL usage cannot be listed over SQL" % engine)
     elif not settings.get("login_user"):
         usage = _usage_block(False, "no credentials given (login_user): sessions were not listed")
-    elif settings.get("ssl_mode") != "disable" and probe is not None and probe.get("verified") is False:
+    elif (settings.get("ssl_mode") != "disable" and probe is not None and probe.get("verified") is False
+          and not probe.get("verified_except_expiry")):
         usage = _usage_block(False, "not connected: the endpoint's certificate does not verify (see probe.verify_error)")
     elif settings.get("ssl_mode") != "disable" and probe is not None and probe.get("tls_supported") is False:
         usage = _usage_block(False, "not connected: the endpoint does not offer TLS (ssl_mode=disable to connect in plaintext)")
@@ -1038,10 +1130,13 @@ def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
                 except Exception as exc:  # pylint: disable=broad-except
                     raise ValueError("cannot generate an IAM authentication token: %s" % exc)
                 secrets.append(password)
+            extra = {}
+            if probe is not None and probe.get("verified_except_expiry"):
+                extra["tolerated"] = tolerated
             conn = connect(kind, server_name, connect_port or port, connect_host, settings["login_user"],
                            password, target.get("login_db") or settings.get("login_db"),
                            settings.get("ssl_mode") or "verify-full", settings.get("ca_bundle"),
-                           settings.get("timeout") or 10)
+                           settings.get("timeout") or 10, **extra)
         except Exception as exc:  # pylint: disable=broad-except
             message = scrub("cannot connect to %s (%s:%s) as %s: %s" % (
                 server_name, connect_host or server_name, connect_port or port, settings["login_user"],

@@ -694,6 +694,108 @@ def _diagnostic_handshake(protocol, server_name, address, timeout):
     return _handshake(protocol, server_name, address, _diagnostic_context(), timeout)
 
 
+# -- tolerating the expiry of an RDS CA being rotated away (rds_ssl_usage allow_expired_ca) -----------
+
+# OpenSSL's X509_V_FLAG_NO_CHECK_TIME (1.1.0+): verify chain and names, leave validity periods to us.
+X509_V_FLAG_NO_CHECK_TIME = 0x200000
+# RDS caps a server certificate at its CA's expiry; one that expired more than this before its CA did
+# expired on its own, and is not tolerated.
+LEAF_EXPIRY_SLACK = datetime.timedelta(days=30)
+
+
+class ExpiryNotTolerated(ssl.SSLError):
+    """The chain verified except for validity periods, but not only because of a tolerated RDS CA's expiry."""
+
+
+def expiry_tolerant_context(ca_bundle=None):
+    """:func:`verifying_context` without OpenSSL's validity-period checks.
+
+    Only ever used together with :func:`check_tolerated_expiry` on the handshake it made: chain
+    (signatures up to a certificate of ``ca_bundle``) and host name are verified by OpenSSL as
+    usual; the validity periods are checked by that function, which accepts nothing but the
+    expiry of the RDS CAs it is given (and of a server certificate that expired with them).
+    """
+    context = verifying_context(ca_bundle)
+    # ssl.VerifyFlags (an IntFlag) drops unknown bits when read back: set last, never read-modify-write after.
+    context.verify_flags = int(context.verify_flags) | X509_V_FLAG_NO_CHECK_TIME
+    return context
+
+
+def verified_chain_der(tls):
+    """DER of the chain OpenSSL verified, leaf to trust anchor (3.13: public API; 3.10-3.12: ``_sslobj``)."""
+    for owner in (getattr(tls, "_sslobj", None), tls):
+        getter = getattr(owner, "get_verified_chain", None) if owner is not None else None
+        if getter is None:
+            continue
+        chain = getter()
+        if chain:
+            return [item if isinstance(item, (bytes, bytearray)) else
+                    item.public_bytes(ssl._ssl.ENCODING_DER) for item in chain]  # pylint: disable=protected-access
+    return None
+
+
+def check_tolerated_expiry(chain_der, tolerated, now=None):
+    """Validity periods of a verified chain, tolerating only the expiry of the RDS CAs in ``tolerated``.
+
+    ``chain_der``: the verified chain (leaf first, trust anchor last). Rules:
+
+    * the chain must end at an RDS CA (its anchor's name maps to a CA identifier);
+    * no certificate may be not yet valid;
+    * an expired CA certificate must be an RDS CA whose identifier is in ``tolerated``;
+    * an expired server certificate is tolerated only when a tolerated CA of its chain expired too,
+      and it expired with it (not more than LEAF_EXPIRY_SLACK before).
+
+    Returns ``[{"ca_identifier", "common_name", "not_after"}]`` of the expired CA certificates
+    tolerated (empty when nothing had expired). Raises :class:`ExpiryNotTolerated` otherwise.
+    """
+    if not HAS_CRYPTOGRAPHY:
+        raise ExpiryNotTolerated("the Python library 'cryptography' is needed to check the chain's validity periods")
+    if not chain_der:
+        raise ExpiryNotTolerated("the verified chain is not available from this Python: expiry cannot be tolerated")
+    now = now or datetime.datetime.now(datetime.timezone.utc)
+    certs = [x509.load_der_x509_certificate(bytes(der)) for der in chain_der]
+    names = [_name_cn(c.subject) for c in certs]
+    if ca_from_name(names[-1], names) is None:
+        raise ExpiryNotTolerated("the chain ends at %r, which is not an Amazon RDS CA" % names[-1])
+    tolerated_expired = []
+    for index, cert in enumerate(certs):
+        not_before, not_after = _validity(cert)
+        if not_before > now:
+            raise ExpiryNotTolerated("%s is not valid before %s" % (names[index], _iso(not_before)))
+        if index == 0 or not_after >= now:
+            continue
+        ca = ca_from_name(names[index], names)
+        if ca is None or ca["ca_identifier"] not in tolerated:
+            raise ExpiryNotTolerated("%s expired on %s and is not an RDS CA being rotated away (%s)" % (
+                names[index], _iso(not_after), ", ".join(sorted(tolerated)) or "none tolerated"))
+        tolerated_expired.append({"ca_identifier": ca["ca_identifier"], "common_name": names[index],
+                                  "not_after": _iso(not_after)})
+    _leaf_start, leaf_end = _validity(certs[0])
+    if leaf_end < now:
+        ends = [_validity(c)[1] for c, n in zip(certs[1:], names[1:]) if any(t["common_name"] == n for t in tolerated_expired)]
+        if not ends:
+            raise ExpiryNotTolerated("the server certificate expired on %s, and no tolerated RDS CA of its chain "
+                                     "expired" % _iso(leaf_end))
+        if leaf_end < min(ends) - LEAF_EXPIRY_SLACK:
+            raise ExpiryNotTolerated("the server certificate expired on %s, long before its CA (%s): it expired on "
+                                     "its own" % (_iso(leaf_end), _iso(min(ends))))
+    return tolerated_expired
+
+
+def expiry_tolerant_wrap(context, sock, server_name, tolerated):
+    """TLS handshake on ``sock`` with :func:`expiry_tolerant_context`, then :func:`check_tolerated_expiry`.
+
+    Returns ``(tls socket, tolerated CAs)``; closes the TLS socket and raises
+    :class:`ExpiryNotTolerated` when the chain's validity periods are not acceptable.
+    """
+    tls = context.wrap_socket(sock, server_hostname=server_name)
+    try:
+        return tls, check_tolerated_expiry(verified_chain_der(tls), tolerated)
+    except Exception:
+        tls.close()
+        raise
+
+
 # -- the probe -------------------------------------------------------------------------------
 
 def trusted_names(context):
@@ -739,8 +841,31 @@ def _verify_explanation(code, message, server_name, certificate, ca, trust_store
     return text
 
 
+def _tolerant_handshake(protocol, server_name, address, ca_bundle, tolerated, timeout):
+    """A verified handshake that tolerates only the expiry of ``tolerated`` RDS CAs: ``(tls facts, tolerated)``."""
+    sock = socket.create_connection(address, timeout=timeout)
+    tls = None
+    try:
+        sock.settimeout(timeout)
+        upgrade = UPGRADES.get(protocol)
+        pre = upgrade(sock) if upgrade is not None else {"tls_supported": True}
+        if not pre.get("tls_supported"):
+            raise ProbeError(pre.get("detail") or "the server does not offer TLS")
+        tls, expired = expiry_tolerant_wrap(expiry_tolerant_context(ca_bundle), sock, server_name, tolerated)
+        facts = _tls_facts(tls, datetime.datetime.now(datetime.timezone.utc))
+        facts["trust_anchor"] = _verified_chain_anchor(tls)
+        return facts, expired
+    finally:
+        for item in (tls, sock):
+            if item is not None:
+                try:
+                    item.close()
+                except OSError:
+                    pass
+
+
 def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=None, ca_bundle=None,
-                   timeout=DEFAULT_TIMEOUT, diagnostic=True):
+                   timeout=DEFAULT_TIMEOUT, diagnostic=True, tolerate_expired=()):
     """Open ``connect_host:connect_port``, upgrade to TLS as ``engine`` does, verify as ``server_name``.
 
     ``server_name`` is the TLS server name (the RDS endpoint address), ``port`` its port;
@@ -761,6 +886,12 @@ def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=No
     ``trust_anchor`` (root CN the verified chain ended at), ``read_by``
     (``verified_handshake`` or ``diagnostic_handshake``), ``server_version``,
     ``server_requires_tls`` (SQL Server), ``error``, ``elapsed_ms``.
+
+    ``tolerate_expired``: RDS CA identifiers whose expiry alone may be tolerated. When strict
+    verification fails because a certificate expired, one more verified handshake is made with
+    :func:`expiry_tolerant_context` and :func:`check_tolerated_expiry`; ``verified`` stays False
+    (strict verification failed) and ``verified_except_expiry`` says whether that handshake passed,
+    with ``tolerated_expiry`` (the expired CAs tolerated) or ``tolerance_error`` (why not).
     """
     started = time.monotonic()
     protocol = engine_protocol(engine)
@@ -789,6 +920,9 @@ def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=No
         "read_by": None,
         "server_version": None,
         "server_requires_tls": None,
+        "verified_except_expiry": None,
+        "tolerated_expiry": None,
+        "tolerance_error": None,
         "error": None,
         "elapsed_ms": None,
     }
@@ -866,4 +1000,19 @@ def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=No
     if verify_exc is not None:
         result["verify_error"] = _verify_explanation(result["verify_code"], message, server_name, cert, ca,
                                                      result["trust_store"], trusted_names(context))
+        if tolerate_expired and result["verify_code"] in _EXPIRED_CODES and protocol != "tds":
+            try:
+                _facts, expired = _tolerant_handshake(protocol, server_name, address, ca_bundle,
+                                                      tuple(tolerate_expired), timeout)
+                result["verified_except_expiry"] = bool(expired)
+                result["tolerated_expiry"] = expired
+                if not expired:
+                    result["tolerance_error"] = "nothing expired in the verified chain"
+            except ExpiryNotTolerated as exc:
+                result["verified_except_expiry"] = False
+                result["tolerance_error"] = str(exc)
+            except (ssl.SSLError, ProbeError, OSError) as exc:
+                result["verified_except_expiry"] = False
+                result["tolerance_error"] = "the chain does not verify even when expiry is set aside: %s" % (
+                    getattr(exc, "verify_message", None) or exc)
     return done(None)

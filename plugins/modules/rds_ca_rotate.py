@@ -23,15 +23,28 @@ description:
     when one finishes. Waiting costs one C(DescribeDBInstances) per region per O(poll_interval) for all the
     databases in flight (a C(db-instance-id) filter listing them), whatever their number.
   - B(Safe order.) With O(order=safe), the readers of an Aurora cluster are rotated before its writer and read
-    replicas before their source; when one of them does not succeed, what depends on it is skipped.
+    replicas before their source (same region or cross-region), among the databases of the task.
+  - B(A member that is not on the target blocks.) A writer is changed now only when every reader of its cluster
+    in the task is confirmed on O(target_ca) (seen available on it, or already on it), and a source only when
+    every replica in the task is - whatever kept the member back (a failed plan such as C(incompatible-parameters)
+    or C(storage-full), a skip, a failed change, a failed or impossible verification). Otherwise it is not
+    touched and ends C(blocked), with RV(databases[].blocked_by) naming the members and RV(databases[].reason)
+    saying why they were not confirmed; the same holds transitively (a replica of a replica). A change left
+    pending for the maintenance window (C(scheduled)) only needs its members pending or on the target.
+    Running the task again once the member is fixed rotates it, then the blocked database. Check mode predicts
+    C(blocked) the same way.
   - B(Verified.) With O(verify_endpoint), once a database is available on the new CA its endpoint is probed with
     a real TLS handshake (the engine's own TLS upgrade, no credentials) and the presented chain must map to
     O(target_ca) and verify against O(verify_ca_bundle) for the endpoint's name.
   - B(Rollback.) With O(rollback_on_failure), a database whose verification fails is returned to its previous
-    CA, if that CA is still valid and supported, and reported as C(rolled_back).
-  - Every database ends as C(rotated), C(scheduled), C(unchanged), C(skipped) (with a reason), C(rolled_back) or
-    C(failed) (with the error). One failure never stops the others; the task fails at the end when any database
-    failed or was rolled back, listing them.
+    CA, if that CA is still valid and supported, and reported as C(rolled_back). Only evidence that the new
+    certificate is wrong counts as a failed verification - a presented chain of O(target_ca) that does not
+    verify against O(verify_ca_bundle), or another CA still presented after O(verify_grace_period). An endpoint
+    that cannot be reached (refused, timed out) is no such evidence - the database ends C(unverified) with the
+    reason and is not rolled back, unless O(rollback_on_unreachable) asks for it.
+  - Every database ends as C(rotated), C(scheduled), C(unchanged), C(skipped) (with a reason), C(blocked),
+    C(unverified), C(rolled_back) or C(failed) (with the error). One failure never stops the others; the task
+    fails at the end when any database failed, was rolled back, is blocked or unverified, listing them.
   - Aurora cluster identifiers expand to their member instances. Multi-AZ DB clusters (and their member
     instances) are rotated on the cluster with C(ModifyDBCluster).
   - Optionally sets the region's default CA for new launches (O(account_default), C(ModifyCertificates)) so that
@@ -123,6 +136,9 @@ options:
       - Wait for each change applied now to complete (the database available on O(target_ca)).
       - With V(false) the changes are only submitted (statuses C(rotated) with RV(databases[].confirmed=false)),
         and databases in a transitional status (for example C(backing-up)) are skipped instead of waited for.
+        With O(order=safe), an Aurora writer or a replica source in the same task is then C(blocked), because
+        its readers or replicas are not confirmed on O(target_ca); run it again once they are, or use
+        O(order=as_given) to submit everything at once.
     type: bool
     default: true
   wait_timeout:
@@ -141,7 +157,9 @@ options:
       - After a change applied now, probe each database endpoint with a TLS handshake and require that the
         presented chain maps to O(target_ca) and verifies against O(verify_ca_bundle) for the endpoint's name.
       - While the endpoint cannot be reached or still presents the previous CA, it is probed again for up to
-        O(verify_grace_period) seconds; a chain of O(target_ca) that does not verify fails at once.
+        O(verify_grace_period) seconds; a chain of O(target_ca) that does not verify fails (after a second probe
+        round confirms it). Still another CA at the end of the grace period fails; still unreachable ends
+        C(unverified).
       - Not done for O(certificate_rotation_restart=false) (the new certificate is presented after the next
         restart).
     type: bool
@@ -150,6 +168,10 @@ options:
     description:
       - The PEM bundle clients use to trust RDS (for example AWS's C(global-bundle.pem)); required with
         O(verify_endpoint).
+      - Checked before any AWS call - the task fails, with nothing changed, when it does not exist, is not a
+        readable file, is not a PEM bundle of CA certificates, or (for a G1 O(target_ca)) lacks the target CA's
+        root for a region of O(databases), since it could then not verify a correct certificate. The file's
+        content is never shown.
     type: path
   connect_host:
     description:
@@ -175,6 +197,16 @@ options:
       - Requires O(verify_endpoint).
     type: bool
     default: false
+  rollback_on_unreachable:
+    description:
+      - Also roll back (as O(rollback_on_failure) does) a database whose endpoint could not be reached during
+        the whole O(verify_grace_period).
+      - V(false) (the default) - such a database ends C(unverified), on O(target_ca) per the API, its certificate
+        not checked, no second change and no second restart. An unreachable endpoint is usually a network path
+        (security group, tunnel, controller outside the VPC), not a wrong certificate.
+      - Requires O(rollback_on_failure).
+    type: bool
+    default: false
   account_default:
     description:
       - Also set the default CA for new launches (C(ModifyCertificates)) to O(target_ca) in every region of
@@ -195,6 +227,13 @@ notes:
     C(restore-error) fail that database with the reason."
   - "Throttling and transient errors are retried with the amazon.aws jittered backoff; a poll that still fails is
     retried at the next poll, until O(wait_timeout)."
+  - "A change is never sent twice on a guess. C(ModifyDBInstance), C(ModifyDBCluster) and
+    C(ApplyPendingMaintenanceAction) are sent once (botocore's own retries are off for them; throttling alone
+    is retried, as it means the request was refused unprocessed). After an answer that leaves the outcome
+    unknown - a read timeout, a closed connection, an HTTP 5xx - the database is described first: the target
+    CA applied or pending means the change was accepted (C(changed), then waited for as usual, with a note
+    in RV(databases[].notes)); a database still busy is looked at again at the next poll; available without
+    the change means it was not accepted, and it is sent again (5 attempts in all) or reported C(failed)."
   - "IAM permissions: C(rds:DescribeDBInstances), C(rds:DescribeDBClusters), C(rds:DescribeDBEngineVersions),
     C(rds:DescribeCertificates), C(rds:DescribePendingMaintenanceActions), and as used C(rds:ModifyDBInstance),
     C(rds:ModifyDBCluster), C(rds:ApplyPendingMaintenanceAction), C(rds:ModifyCertificates)."
@@ -324,7 +363,11 @@ databases:
       elements: str
     status:
       description:
-        - C(rotated), C(scheduled), C(unchanged), C(skipped), C(rolled_back) or C(failed).
+        - C(rotated), C(scheduled), C(unchanged), C(skipped), C(blocked), C(unverified), C(rolled_back) or C(failed).
+        - C(blocked) - not changed, because a database it must come after (O(order=safe)) is not confirmed on
+          O(target_ca); RV(databases[].blocked_by) names them.
+        - C(unverified) - changed and seen available on O(target_ca), but its endpoint could not be reached to
+          verify the certificate within O(verify_grace_period); not rolled back (see O(rollback_on_unreachable)).
         - In check mode, the status it would end with (verification not included).
       type: str
       sample: rotated
@@ -376,17 +419,27 @@ databases:
     confirmed:
       description: V(true) when the database was seen available on O(target_ca); V(false) with O(wait=false); else null.
       type: bool
+    blocked_by:
+      description: For C(blocked) - the databases (C(region/identifier)) it had to come after that were not confirmed on O(target_ca); else null.
+      type: list
+      elements: str
+      sample: [us-east-1/orders-replica]
     verification:
       description:
-        - With O(verify_endpoint) - C(verified) (bool), C(message) (why not), and C(probes), one per endpoint with
+        - With O(verify_endpoint) - C(verified) (bool), C(outcome) (C(verified), C(failed) - evidence that the
+          certificate is wrong -, or C(unreachable)), C(message) (why not), and C(probes), one per endpoint with
           C(identifier), C(server_name), C(connect_host), C(connect_port), C(ca_id) (the CA the presented chain
           maps to), C(issuer), C(not_after), C(verified), C(hostname_matches), C(tls_version), C(error).
       type: dict
     rollback:
-      description: After a failed verification with O(rollback_on_failure) - C(attempted), C(to_ca), C(completed), C(reason), C(error).
+      description:
+        - After a failed verification with O(rollback_on_failure) - C(attempted), C(to_ca), C(completed), C(reason),
+          C(error), and C(uncertain) (the error of a rollback call whose answer was lost; the polls then decided).
       type: dict
     notes:
-      description: Remarks from planning (waited for a status, no restart with certificate_rotation_restart...).
+      description:
+        - Remarks from planning (waited for a status, no restart with certificate_rotation_restart...), and from
+          the run (a change whose answer was lost, decided from what C(DescribeDBInstances) showed).
       type: list
       elements: str
     started_at:
@@ -402,10 +455,11 @@ summary:
   description: Number of databases per final status, and C(total).
   returned: always
   type: dict
-  sample: {rotated: 18, scheduled: 1, unchanged: 3, skipped: 1, rolled_back: 0, failed: 1, total: 24}
+  sample: {rotated: 18, scheduled: 1, unchanged: 3, skipped: 1, blocked: 0, unverified: 0, rolled_back: 0, failed: 1, total: 24}
 failures:
   description:
-    - The databases that failed or were rolled back (and regions whose default CA could not be set) - C(label),
+    - The databases that failed, were rolled back, are blocked or unverified (and regions whose default CA could
+      not be set) - C(label),
       C(status), C(reason). The task fails when this is not empty.
   returned: always
   type: list
@@ -477,6 +531,7 @@ def argument_spec():
         verify_timeout=dict(type="int", default=10),
         verify_grace_period=dict(type="int", default=120),
         rollback_on_failure=dict(type="bool", default=False),
+        rollback_on_unreachable=dict(type="bool", default=False),
         account_default=dict(type="bool", default=False),
     )
     spec.update(target_ca_argument_spec())
@@ -522,12 +577,14 @@ def main():
     problems += validate_regions(regions)
     if not regions:
         problems.append("no region: give databases, or the connection region (region, AWS_REGION)")
+    if params["verify_ca_bundle"] and not problems:
+        problems += plan_lib.check_ca_bundle_file(params["verify_ca_bundle"], regions, target)
     if problems:
         module.fail_json(msg="Invalid options, nothing was changed: %s" % "; ".join(problems), problems=problems)
 
     counter = CallCounter()
     clients = RegionClients(module, counter)
-    clients.prepare("rds", regions)
+    clients.prepare("rds", regions, single_attempt=not module.check_mode)
     api = RdsApi(clients, ca_bundle=params["verify_ca_bundle"], connect_host=params["connect_host"],
                  probe_timeout=params["verify_timeout"])
 
@@ -555,7 +612,8 @@ def main():
     runner_options = dict(max_concurrent=params["max_concurrent"], order=params["order"], wait=params["wait"],
                           wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
                           verify=params["verify_endpoint"], verify_grace_period=params["verify_grace_period"],
-                          rollback_on_failure=params["rollback_on_failure"], apply=params["apply"])
+                          rollback_on_failure=params["rollback_on_failure"],
+                          rollback_on_unreachable=params["rollback_on_unreachable"], apply=params["apply"])
     runner = Runner(api, jobs, runner_options, clock=time.monotonic, sleep=time.sleep, warn=lambda message: warn(module, message))
     if module.check_mode:
         results = runner.preview()
@@ -577,7 +635,7 @@ def main():
                 executor.shutdown(wait=True)
 
     failures = [dict(label=r["label"], status=r["status"], reason=r["reason"])
-                for r in results if r["status"] in (plan_lib.FAILED, plan_lib.ROLLED_BACK)]
+                for r in results if r["status"] in plan_lib.FAILURE_STATUSES]
     failures += [dict(label=region, status=plan_lib.FAILED, reason="ModifyCertificates failed: %s" % r["error"]["message"])
                  for region, r in sorted(regions_report.items()) if r.get("error")]
     result = dict(

@@ -34,7 +34,8 @@ description:
   - When verification fails, a second handshake without verification reads the certificate so that the result can say
     what was presented. That handshake sends no credentials and no query and is closed right after the TLS handshake;
     it never counts as verified. The module's own database connection always verifies (chain and endpoint name)
-    unless O(ssl_mode=disable).
+    unless O(ssl_mode=disable); O(allow_expired_ca) sets aside the expiry of the listed RDS CA, and nothing else,
+    and says so.
   - B(Verdict.) RV(databases[].ssl_in_use) C(yes), C(no) or C(unknown) with the reason, RV(databases[].ssl_enforced),
     the distinct SSL clients, and RV(databases[].safe_without_restart) - whether rotating with
     C(CertificateRotationRestart=false) is safe, which is only the case when SSL/TLS is provably unused over the
@@ -156,6 +157,27 @@ options:
         returning every result. When V(false), such databases are reported with a warning.
     type: bool
     default: false
+  allow_expired_ca:
+    description:
+      - "RDS CA identifiers (in practice V(rds-ca-2019)) whose B(expiry alone) may be tolerated, to audit databases
+        that still present a certificate of that expired CA and enforce TLS (C(rds.force_ssl=1),
+        C(require_secure_transport=ON)): there C(verify-full) fails on the expired chain and a plaintext login is
+        refused, so without this option no session can be listed on exactly the databases still to rotate."
+      - Everything else is still verified, by OpenSSL, before any credential is sent - the presented chain must
+        lead to a CA certificate of O(ca_bundle) that is an Amazon RDS CA, and the certificate must name the
+        endpoint address. Only then are validity periods set aside, and checked separately - an expired CA
+        certificate must be one of the CAs listed here, a server certificate may only have expired with it
+        (at most 30 days earlier), nothing may be not yet valid.
+      - It applies to a database only when the API says that database is on that CA (C(CACertificateIdentifier)),
+        that is, the CA is being rotated away from it; and only after the probe (O(probe=true)) showed that the
+        chain verifies but for that expiry.
+      - Never silent - such a database reports RV(databases[].tls_verification=verified_except_expiry),
+        RV(databases[].tolerated_expiry) and RV(databases[].tls_verification_note), and the task warns, naming it.
+      - PostgreSQL logins then go through a loopback relay the module opens on C(127.0.0.1) for that one connection
+        (libpq cannot set expiry aside); the TLS session to the server is made and checked before libpq connects.
+    type: list
+    elements: str
+    default: []
 notes:
   - Needs C(psycopg2) for PostgreSQL sessions and C(PyMySQL) (1.0 or later) for MySQL and MariaDB sessions, only when
     O(login_user) is set. C(cryptography), when installed, adds key type and signature details to certificates.
@@ -314,7 +336,8 @@ databases:
           public_key, signature_hash), C(chain) (the rest of the presented chain when Python exposes it),
           C(presented_ca), C(presented_ca_region), C(verified), C(verify_error), C(verify_code),
           C(hostname_matches), C(trust_anchor), C(read_by) (C(verified_handshake) or C(diagnostic_handshake)),
-          C(server_version), C(server_requires_tls) (SQL Server), C(error), C(elapsed_ms)."
+          C(server_version), C(server_requires_tls) (SQL Server), C(verified_except_expiry),
+          C(tolerated_expiry), C(tolerance_error) (with O(allow_expired_ca)), C(error), C(elapsed_ms)."
       type: dict
       sample:
         presented_ca: rds-ca-rsa2048-g1
@@ -375,6 +398,20 @@ databases:
       description: The RV(databases[].clients) that used SSL/TLS.
       type: list
       elements: dict
+    tls_verification:
+      description:
+        - How the presented certificate verified - C(verified), C(failed), or C(verified_except_expiry) (only the
+          expiry of an RDS CA listed in O(allow_expired_ca) and being rotated away was tolerated); null without a
+          probe.
+      type: str
+      sample: verified_except_expiry
+    tolerated_expiry:
+      description: With C(verified_except_expiry) - the expired CA certificates tolerated (C(ca_identifier), C(common_name), C(not_after)).
+      type: list
+      elements: dict
+    tls_verification_note:
+      description: With C(verified_except_expiry) - what was verified and what was tolerated, in words (also a warning).
+      type: str
     ssl_in_use:
       description: C(yes), C(no) (over the window) or C(unknown).
       type: str
@@ -429,6 +466,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
+from ansible_collections.rdsca.rotation.plugins.module_utils import tls_probe
 
 
 def argument_spec():
@@ -451,6 +489,7 @@ def argument_spec():
         timeout=dict(type="float", default=10),
         max_workers=dict(type="int", default=8),
         strict=dict(type="bool", default=False),
+        allow_expired_ca=dict(type="list", elements="str", default=[]),
     )
 
 
@@ -474,6 +513,12 @@ def check_options(module):
         problems.append("iam_auth needs TLS: RDS refuses IAM authentication tokens over plaintext (ssl_mode=disable)")
     if params["login_password"] and not params["login_user"]:
         problems.append("login_password is set but login_user is not")
+    known_cas = (tls_probe.CA_2015, tls_probe.CA_2019) + tuple(sorted(tls_probe.G1_CAS.values()))
+    for ca in params["allow_expired_ca"] or []:
+        if ca not in known_cas:
+            problems.append("allow_expired_ca: %r is not an RDS CA identifier (one of %s)" % (ca, ", ".join(known_cas)))
+    if params["allow_expired_ca"] and params["ssl_mode"] == "disable":
+        problems.append("allow_expired_ca applies to verified TLS connections; it cannot be used with ssl_mode=disable")
     if params["ca_bundle"] and not os.path.isfile(params["ca_bundle"]):
         problems.append("ca_bundle %s is not a file" % params["ca_bundle"])
     if problems:
@@ -560,6 +605,7 @@ def settings_for(module, clients, target):
         connect_port=params["connect_port"], probe=params["probe"], probe_port=params["probe_port"],
         sample_seconds=params["sample_seconds"], sample_interval=params["sample_interval"],
         timeout=params["timeout"], exclude_users=params["exclude_users"],
+        allow_expired_ca=params["allow_expired_ca"],
     )
     if params["iam_auth"]:
         settings["password_provider"] = token_provider(module, clients, target)
@@ -593,6 +639,9 @@ def main():
             futures = [pool.submit(ssl_usage.inspect_database, target, settings) for target, settings in work]
             results = [future.result() for future in futures]
 
+    for item in results:
+        if item.get("tls_verification") == "verified_except_expiry":
+            aws_utils.warn(module, "%s (%s): %s" % (item["identifier"], item["region"], item["tls_verification_note"]))
     summary = ssl_usage.summarize(results)
     failed = [r for r in results if r.get("error")]
     output = dict(changed=False, databases=results, summary=summary, api_calls=clients.counter.snapshot())

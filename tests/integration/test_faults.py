@@ -677,22 +677,119 @@ def test_ssl_usage_server_down_or_dropping_the_connection_mid_query(linked):
 
 
 def test_failed_verification_of_one_database_does_not_stop_the_others(linked):
+    """An endpoint that refuses the connection during verification is unverified, not failed: no rollback
+    (no second CA change, no second restart) without evidence that the new certificate is wrong (issue 13)."""
     simulator, _servers, bundle = linked
+    simulator.reset_calls()
     result = simulator.run_playbook([play([{
         "name": "rotate", "register": "rotate", "ignore_errors": True,
         "rdsca.rotation.rds_ca_rotate": {
             # pg-b's endpoint is unreachable from here (a closed port): it cannot be verified.
             "databases": ["pg-a", {"identifier": "pg-b", "connect_port": closed_port()}, "maria-a"],
             "verify_endpoint": True, "verify_ca_bundle": bundle, "connect_host": "127.0.0.1",
+            "rollback_on_failure": True,
             "verify_grace_period": 2, "verify_timeout": 2, "poll_interval": POLL}}], ["rotate"])])
     r = result.task("rotate")
     assert r["failed"] is True
     dbs = by_id(r)
     for ident in ("pg-a", "maria-a"):
         assert dbs[ident]["status"] == "rotated" and dbs[ident]["verification"]["verified"] is True
-    failed = dbs["pg-b"]
-    assert failed["status"] == "failed" and failed["verification"]["verified"] is False
-    assert failed["reason"].startswith("verification failed: probe failed: cannot connect to 127.0.0.1:"), failed["reason"]
-    assert failed["current_ca"] == TARGET  # rotated, not verified: reported, not hidden
+    unverified = dbs["pg-b"]
+    assert unverified["status"] == "unverified", unverified["reason"]
+    assert unverified["verification"]["verified"] is False and unverified["verification"]["outcome"] == "unreachable"
+    assert "not verified: probe failed: cannot connect to 127.0.0.1:" in unverified["reason"], unverified["reason"]
+    assert "not rolled back" in unverified["reason"] and unverified["rollback"] is None
+    assert unverified["current_ca"] == TARGET and unverified["changed"] is True  # rotated, not verified: reported
+    assert instance(simulator, "pg-b")["CACertificateIdentifier"] == TARGET
+    # one change per database: no rollback was sent
+    assert simulator.calls()["by_region"][REGION]["rds:ModifyDBInstance"] == 3
     assert [f["label"] for f in r["failures"]] == ["us-east-1/pg-b"]
     assert r["msg"].startswith("1 failed (of 3 databases, target %s)" % TARGET)
+    assert "us-east-1/pg-b unverified" in r["msg"]
+
+
+# -- issue 13 item 3: a ModifyDBInstance whose response is lost -------------------------------------------
+
+LOST_FLEET = {
+    "description": "a lost ModifyDBInstance response: restart engines (rotated now, or scheduled)",
+    "timing": {"modify_seconds": 0.5, "reboot_seconds": 0.5},
+    "regions": {REGION: {
+        "default_ca": TARGET,
+        "instances": [
+            {"id": "lost-now", "engine": "postgres", "engine_version": "14.10", "ca": OLD},
+            {"id": "lost-later", "engine": "postgres", "engine_version": "14.10", "ca": OLD},
+            {"id": "lost-hot", "engine": "postgres", "engine_version": "16.3", "ca": OLD},
+        ],
+    }},
+}
+
+
+def test_simulator_response_delay_serves_the_call_then_holds_the_answer_back(simulator):
+    """boto3 against the simulator: the change is made although the client times out waiting for the answer."""
+    import botocore.config  # pylint: disable=import-outside-toplevel
+    import botocore.exceptions  # pylint: disable=import-outside-toplevel
+
+    simulator.load(LOST_FLEET)
+    simulator.faults([{"operation": "ModifyDBInstance", "response_delay_ms": 2000, "count": 1}])
+    client = simulator.client(config=botocore.config.Config(read_timeout=0.5, retries={"total_max_attempts": 1}))
+    started = time.monotonic()
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        client.modify_db_instance(DBInstanceIdentifier="lost-later", CACertificateIdentifier=TARGET,
+                                  ApplyImmediately=False)
+    assert time.monotonic() - started < 1.9  # the client gave up; the server still holds the answer
+    # ... yet RDS made the change
+    raw = instance(simulator, "lost-later")
+    assert raw["PendingModifiedValues"]["CACertificateIdentifier"] == TARGET
+    # count: 1 - the next call is answered at once
+    answered = client.modify_db_instance(DBInstanceIdentifier="lost-later", CACertificateIdentifier=TARGET,
+                                         ApplyImmediately=False)
+    assert answered["DBInstance"]["PendingModifiedValues"]["CACertificateIdentifier"] == TARGET
+    assert simulator.calls()["by_region"][REGION]["rds:ModifyDBInstance"] == 2
+    with pytest.raises(Exception, match="400"):  # refused: a rule has an error or a response delay
+        simulator.faults([{"operation": "ModifyDBInstance", "error": "Throttling", "response_delay_ms": 10}])
+    simulator.clear_faults()
+
+
+def restarts(simulator) -> dict[str, int]:
+    events = simulator.client().describe_events(SourceType="db-instance", Duration=60)["Events"]
+    counts: dict[str, int] = {}
+    for event in events:
+        if event.get("Message") == "DB instance restarted":
+            counts[event["SourceIdentifier"]] = counts.get(event["SourceIdentifier"], 0) + 1
+    return counts
+
+
+def test_a_lost_modify_response_is_decided_from_what_rds_shows(simulator):
+    """The response to ModifyDBInstance is lost (read timeout), and so is the answer to a retry: the module
+    describes the instance and reports what RDS did - changed, on (or pending to) the target, restarted once."""
+    simulator.load(LOST_FLEET)
+    # every answer to ModifyDBInstance in the first 2 calls held back for longer than the client waits
+    simulator.faults([{"operation": "ModifyDBInstance", "response_delay_ms": 2500, "count": 2}])
+    aws_config = {"read_timeout": 1, "connect_timeout": 1, "retries": {"max_attempts": 1}}
+    now = {"rdsca.rotation.rds_ca_rotate": {"databases": ["lost-now"], "allow_restart": True, "poll_interval": POLL}}
+    result = simulator.run_playbook([play([dict(now, name="now", register="now", ignore_errors=True)], ["now"],
+                                          aws_config=aws_config)])
+    r = result.task("now")
+    (item,) = r["databases"]
+    assert not r.get("failed"), r.get("msg")
+    assert (item["status"], item["changed"], item["current_ca"]) == ("rotated", True, TARGET), item
+    assert item["confirmed"] is True and item["would_restart"] is True
+    assert any("response" in note and "lost" in note for note in item["notes"]), item["notes"]
+    assert instance(simulator, "lost-now")["CACertificateIdentifier"] == TARGET
+    assert restarts(simulator) == {"lost-now": 1}  # restarted once: the change was not sent twice
+    assert rotated_events(simulator) == {"lost-now": 1}
+
+    # a change for the maintenance window whose response is lost: scheduled, pending, sent once
+    simulator.reset_calls()
+    simulator.faults([{"operation": "ModifyDBInstance", "response_delay_ms": 2500, "count": 2}])
+    later = {"rdsca.rotation.rds_ca_rotate": {"databases": ["lost-later"], "apply": "maintenance_window",
+                                              "poll_interval": POLL}}
+    result = simulator.run_playbook([play([dict(later, name="later", register="later", ignore_errors=True)], ["later"],
+                                          aws_config=aws_config)])
+    r = result.task("later")
+    (item,) = r["databases"]
+    assert not r.get("failed"), r.get("msg")
+    assert (item["status"], item["changed"], item["pending_ca"], item["current_ca"]) == ("scheduled", True, TARGET, OLD)
+    assert instance(simulator, "lost-later")["PendingModifiedValues"]["CACertificateIdentifier"] == TARGET
+    assert simulator.calls()["by_region"][REGION]["rds:ModifyDBInstance"] == 1  # decided from RDS, not resent
+    simulator.clear_faults()

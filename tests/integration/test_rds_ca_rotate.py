@@ -125,8 +125,8 @@ def test_rotation_is_idempotent(fleet):
     result = run(fleet, rotate(databases=databases), rotate(databases=databases))
     first, second = result.task("r0"), result.task("r1")
     assert not first.get("failed") and first["changed"] is True
-    assert first["summary"] == {"rotated": 6, "scheduled": 0, "unchanged": 1, "skipped": 0, "rolled_back": 0,
-                                "failed": 0, "total": 7}
+    assert first["summary"] == {"rotated": 6, "scheduled": 0, "unchanged": 1, "skipped": 0, "blocked": 0,
+                                "unverified": 0, "rolled_back": 0, "failed": 0, "total": 7}
     assert not second.get("failed") and second["changed"] is False
     assert second["summary"]["unchanged"] == 7
     assert all(d["reason"] == "already on %s" % TARGET for d in second["databases"])
@@ -482,12 +482,44 @@ def test_rotation_seen_by_real_clients(linked):
         _connect(servers[name], bundles["new"])
 
 
-def test_rollback_after_a_failed_verification(linked):
+def _impostor_bundle(bundles: dict[str, str], path: str) -> str:
+    """The rsa4096-only bundle plus a root that has the target CA's subject but another key (a stale or
+    foreign bundle): it names the target CA, yet the chain the server presents cannot verify against it."""
+    import datetime  # pylint: disable=import-outside-toplevel
+
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import rsa  # pylint: disable=import-outside-toplevel
+
+    with open(bundles["new"], "rb") as handle:
+        real = [c for c in x509.load_pem_x509_certificates(handle.read()) if "RSA2048 G1" in c.subject.rfc4514_string()]
+    subject = real[0].subject
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    with open(bundles["rsa4096"], "rb") as handle:
+        data = handle.read()
+    with open(path, "wb") as handle:
+        handle.write(data + cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def test_rollback_after_a_failed_verification(linked, tmp_path):
     simulator, bundles = linked
     server = _servers(simulator)["pg-rollback"]
     _connect(server, bundles["rsa4096"])
-    # Clients of this database trust only its current CA: verifying the new chain must fail.
-    r = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, verify_ca_bundle=bundles["rsa4096"],
+    # A bundle without the target CA's root could never verify the new certificate: refused before any change.
+    refused = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, verify_ca_bundle=bundles["rsa4096"],
+                                    connect_host="127.0.0.1", rollback_on_failure=True)).task("r0")
+    assert refused["failed"] is True and "lacks the target CA certificate(s)" in refused["msg"], refused["msg"]
+    assert instance(simulator, "pg-rollback")["CACertificateIdentifier"] == RSA4096
+    # Clients of this database trust its current CA and an impostor of the target: verifying the new chain fails.
+    impostor = _impostor_bundle(bundles, str(tmp_path / "impostor.pem"))
+    r = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, verify_ca_bundle=impostor,
                               connect_host="127.0.0.1", rollback_on_failure=True)).task("r0")
     assert r["failed"] is True
     (item,) = r["databases"]
@@ -503,3 +535,93 @@ def test_rollback_after_a_failed_verification(linked):
     server = _servers(simulator)["pg-rollback"]
     assert server["presented_ca"] == RSA4096
     _connect(server, bundles["rsa4096"])  # its clients work again
+
+
+# -- issue 13 item 1: a member that is not confirmed on the target blocks what comes after it -------------
+
+BLOCKING_FLEET = {
+    "description": "an Aurora reader in incompatible-parameters, a replica out of storage",
+    "timing": {"modify_seconds": 0.3, "reboot_seconds": 0.3},
+    "regions": {REGION: {
+        "default_ca": TARGET,
+        "instances": [
+            {"id": "shop-primary", "engine": "postgres", "engine_version": "16.3", "ca": OLD},
+            {"id": "shop-replica", "engine": "postgres", "engine_version": "16.3", "ca": OLD,
+             "replica_of": "shop-primary", "status": "storage-full"},
+        ],
+        "clusters": [{"id": "stock", "engine": "aurora-postgresql", "engine_version": "15.4", "members": [
+            {"id": "stock-1", "writer": True, "ca": OLD},
+            {"id": "stock-2", "ca": OLD, "status": "incompatible-parameters"},
+            {"id": "stock-3", "ca": OLD}]}],
+    }},
+}
+
+
+def test_a_member_that_cannot_be_rotated_blocks_its_writer_or_source(simulator):
+    from moto.rds.models import rds_backends  # pylint: disable=import-outside-toplevel
+
+    simulator.load(BLOCKING_FLEET)
+    databases = ["stock", "shop-primary", "shop-replica"]
+    result = run(simulator, rotate(databases=databases))
+    r = result.task("r0")
+    dbs = by_label(r)
+    assert dbs["stock-2"]["status"] == "failed" and "incompatible-parameters" in dbs["stock-2"]["reason"]
+    assert dbs["stock-3"]["status"] == "rotated"
+    assert dbs["shop-replica"]["status"] == "failed" and "storage-full" in dbs["shop-replica"]["reason"]
+    for ident, member in (("stock-1", "stock-2"), ("shop-primary", "shop-replica")):
+        assert dbs[ident]["status"] == "blocked" and dbs[ident]["changed"] is False, dbs[ident]
+        assert dbs[ident]["blocked_by"] == ["%s/%s" % (REGION, member)]
+        assert "blocked by %s/%s (failed: " % (REGION, member) in dbs[ident]["reason"]
+        assert instance(simulator, ident)["CACertificateIdentifier"] == OLD  # never touched
+    assert r["failed"] is True and r["summary"]["blocked"] == 2
+    assert "us-east-1/stock-1 blocked" in r["msg"] and "us-east-1/shop-primary blocked" in r["msg"]
+    assert changes_sent(simulator) == {"ModifyDBInstance": 1}  # stock-3 only
+    # check mode predicts the same
+    preview = by_label(run(simulator, rotate(databases=databases), check=True).task("r0"))
+    assert preview["stock-1"]["status"] == preview["shop-primary"]["status"] == "blocked"
+    # the members fixed, the same task again proceeds: members first, then the writer and the source
+    backend = rds_backends[simulator.sim.fleet.account_id][REGION]
+    for ident in ("stock-2", "shop-replica"):
+        backend.databases[ident].status = "available"
+    again = run(simulator, rotate(databases=databases)).task("r0")
+    assert not again.get("failed"), again.get("msg")
+    dbs = by_label(again)
+    assert [dbs[i]["status"] for i in ("stock-1", "stock-2", "stock-3", "shop-primary", "shop-replica")] == [
+        "rotated", "rotated", "unchanged", "rotated", "rotated"]
+    assert dbs["stock-1"]["started_at"] >= dbs["stock-2"]["finished_at"]
+    assert dbs["shop-primary"]["started_at"] >= dbs["shop-replica"]["finished_at"]
+
+
+# -- issue 13 item 5: verify_ca_bundle is checked before the first change ----------------------------------
+
+SHARED_DATA = os.path.join(os.path.dirname(REPO), "shared", "data", "rds-ca")
+
+
+def test_a_mistyped_verify_ca_bundle_fails_before_any_change(fleet, tmp_path):
+    garbage = tmp_path / "notes.txt"
+    garbage.write_text("db_password=hunter2-do-not-print\n")
+    empty = tmp_path / "empty.pem"
+    empty.write_text("")
+    cases = {
+        "missing": (str(tmp_path / "global-bundle.pme"), "does not exist"),
+        "directory": (str(tmp_path), "is not a file"),
+        "not_a_bundle": (str(garbage), "no '-----BEGIN CERTIFICATE-----' line"),
+        "empty": (str(empty), "is empty"),
+    }
+    regional = os.path.join(SHARED_DATA, "us-east-1-bundle.pem")
+    if os.path.exists(regional):
+        # a real AWS bundle, but of another region than the databases': it cannot verify them
+        cases["other_region"] = (regional, "lacks the target CA certificate(s) for the regions in use: "
+                                           "Amazon RDS eu-west-1 Root CA RSA2048 G1")
+    tasks = [dict(rotate(databases=["app-hot", "eu-west-1/web-eu"], verify_endpoint=True, verify_ca_bundle=path),
+                  register=name) for name, (path, _words) in cases.items()]
+    result = run(fleet, *tasks)
+    for name, (path, words) in cases.items():
+        r = result.task(name)
+        assert r["failed"] is True, name
+        assert r["msg"].startswith("Invalid options, nothing was changed: verify_ca_bundle %s" % path), (name, r["msg"])
+        assert words in r["msg"], (name, r["msg"])
+    assert "hunter2" not in result.stdout + result.stderr + str(result.results)
+    assert changes_sent(fleet) == {}
+    assert fleet.calls()["total"] == 0  # refused before any AWS call at all
+    assert instance(fleet, "app-hot")["CACertificateIdentifier"] == OLD

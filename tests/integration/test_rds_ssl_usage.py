@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 from collections.abc import Iterator
@@ -66,6 +67,12 @@ FLEET = {
                  "ca": "rds-ca-ecc384-g1"},
                 {"id": "legacy-pg", "engine": "postgres", "engine_version": "13.15", "linked": "postgres",
                  "ca": "rds-ca-2019"},
+                # TLS enforced (rds.force_ssl=1 from PostgreSQL 15; require_secure_transport=1) and still on
+                # the expired rds-ca-2019: the databases an audit needs most (issue 13 item 8)
+                {"id": "legacy-strict-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
+                 "ca": "rds-ca-2019"},
+                {"id": "legacy-strict-maria", "engine": "mariadb", "engine_version": "10.11.8", "linked": "mariadb",
+                 "ca": "rds-ca-2019", "parameter_group": "mariadb-tls-required"},
                 {"id": "pg11", "engine": "postgres", "engine_version": "11.22"},
                 {"id": "pg16", "engine": "postgres", "engine_version": "16.3"},
                 {"id": "pg16-override", "engine": "postgres", "engine_version": "16.3", "parameter_group": "pg16-no-ssl"},
@@ -549,3 +556,85 @@ def test_single_identifier_with_connection_region(fleet):
     (db,) = result.task("one")["databases"]
     assert db["identifier"] == "billing-maria" and db["probe"]["presented_ca"] == "rds-ca-ecc384-g1"
     assert db["current_ca"] == "rds-ca-ecc384-g1"
+
+
+# -- issue 13 item 8: auditing TLS use where TLS is enforced and the expired rds-ca-2019 is presented ---------
+
+def expired_chain_session(fleet: Fleet, db: str, app: str):
+    """A client that keeps using the expired chain (as clients of such a database do: sslmode=require)."""
+    info = fleet.linked[db]
+    if db.endswith("-pg"):
+        conn = psycopg2.connect(host=info["address"], hostaddr="127.0.0.1", port=info["port"], user="admin",
+                                password=fleet.password, dbname="postgres", application_name=app, connect_timeout=5,
+                                sslmode="require")
+        conn.autocommit = True
+        return conn
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return pymysql.connect(host="127.0.0.1", port=info["port"], user="admin", password=fleet.password,
+                           program_name=app, connect_timeout=5, autocommit=True, ssl=context)
+
+
+def test_tls_enforced_database_on_the_expired_ca_is_audited_only_with_allow_expired_ca(fleet, tmp_path):
+    strict_dbs = [{"identifier": "legacy-strict-pg"}, {"identifier": "legacy-strict-maria"}]
+    g1_only = fleet.simulator.sim.linker.pki.write_bundle(
+        tmp_path / "g1-only.pem", ca_identifiers=["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"])
+    pg = fleet.linked["legacy-strict-pg"]
+    login = {"login_user": "admin", "login_password": "{{ vault_db_password }}"}
+    tasks = [
+        usage_task("plain", strict_dbs, fleet, **login),
+        usage_task("tolerant", strict_dbs + [{"identifier": "orders-pg"}], fleet, allow_expired_ca=["rds-ca-2019"], **login),
+        usage_task("wrong_name", [{"identifier": "legacy-strict-pg",
+                                   "endpoint_address": pg["address"].replace("legacy-strict-pg", "other-pg")}],
+                   fleet, allow_expired_ca=["rds-ca-2019"], **login),
+        usage_task("no_2019_in_bundle", [{"identifier": "legacy-strict-pg"}], fleet, allow_expired_ca=["rds-ca-2019"],
+                   **dict(login, ca_bundle=str(g1_only))),
+        usage_task("other_ca", [{"identifier": "legacy-strict-pg"}], fleet, allow_expired_ca=["rds-ca-rsa2048-g1"], **login),
+        dict(usage_task("bad_option", strict_dbs, fleet, allow_expired_ca=["rds-ca-2091"], **login), ignore_errors=True),
+    ]
+    sessions = [expired_chain_session(fleet, "legacy-strict-pg", "billing-app"),
+                expired_chain_session(fleet, "legacy-strict-maria", "billing-app")]
+    try:
+        result = fleet.run(tasks, save=["plain", "tolerant", "wrong_name", "no_2019_in_bundle", "other_ca", "bad_option"],
+                           extra_vars={"vault_db_password": fleet.password})
+    finally:
+        for conn in sessions:
+            conn.close()
+    assert result.rc == 0, result.stdout[-3000:]
+    assert fleet.password not in result.stdout + result.stderr + json.dumps(result.results)
+
+    # Today's behaviour, kept by default: verify-full fails on the expired chain, nothing is listed.
+    for item in result.task("plain")["databases"]:
+        assert item["ssl_enforced"] == "yes" or item["enforcement"]["enforced"] is True, item["enforcement"]
+        assert item["usage"]["available"] is False and item["ssl_in_use"] == "unknown", item["identifier"]
+        assert item["tls_verification"] == "failed" and "certificate has expired" in item["error"]
+
+    # With allow_expired_ca: the sessions are listed, and the result says what was tolerated.
+    tolerant = by_id(result.task("tolerant"))
+    for ident in ("legacy-strict-pg", "legacy-strict-maria"):
+        item = tolerant[ident]
+        assert item["error"] is None, (ident, item["error"])
+        assert item["tls_verification"] == "verified_except_expiry"
+        assert item["probe"]["verified"] is False  # strict verification did fail: never hidden
+        assert [t["ca_identifier"] for t in item["tolerated_expiry"]] and all(
+            t["ca_identifier"] == "rds-ca-2019" for t in item["tolerated_expiry"])
+        assert "EXCEPT the expiry of rds-ca-2019" in item["tls_verification_note"]
+        assert item["usage"]["available"] is True and item["ssl_in_use"] == "yes", (ident, item["ssl_in_use_reason"])
+        assert any(c.get("application_name") == "billing-app" or c.get("program_name") == "billing-app"
+                   or "billing-app" in json.dumps(c) for c in item["ssl_clients"]), item["ssl_clients"]
+        assert "%s (us-east-1): TLS verified" % ident in " ".join((result.stdout + result.stderr).split())
+    assert tolerant["orders-pg"]["tls_verification"] == "verified"  # not on the expired CA: untouched
+    assert tolerant["orders-pg"]["tolerated_expiry"] is None
+
+    # Everything but that expiry is still required.
+    wrong = result.task("wrong_name")["databases"][0]
+    assert wrong["tls_verification"] == "failed" and wrong["usage"]["available"] is False
+    assert "Hostname mismatch" in wrong["error"] and not wrong["probe"]["verified_except_expiry"], wrong["error"]
+    missing = result.task("no_2019_in_bundle")["databases"][0]
+    assert missing["tls_verification"] == "failed" and missing["usage"]["available"] is False
+    assert missing["probe"]["verified_except_expiry"] is not True, missing["probe"]
+    other = result.task("other_ca")["databases"][0]  # rsa2048 is not the CA this database is on
+    assert other["tls_verification"] == "failed" and other["probe"]["verified_except_expiry"] is None
+    bad = result.task("bad_option")
+    assert bad["failed"] is True and "allow_expired_ca: 'rds-ca-2091' is not an RDS CA identifier" in bad["msg"]

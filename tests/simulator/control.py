@@ -6,11 +6,20 @@ Fault rules (POST /_sim/faults with {"rules": [...]}, DELETE to clear)::
      "error": "Throttling" | "RequestLimitExceeded" | "InternalFailure" | "ServiceUnavailable" | "AccessDenied",
      "rate": 0.5,          # share of matching calls that fail (default 1.0)
      "count": 3,           # fail at most this many calls, then stop (default unlimited)
-     "latency_ms": 50}     # added to every matching call (with or without an error)
+     "latency_ms": 50,     # added to every matching call (with or without an error)
+     "response_delay_ms": 3000}  # the call is SERVED (the change is made), then its response is held back
 
 Rules are checked in order; every matching rule's latency applies, the first
 rule whose error fires decides the error. Randomness is seeded (``seed``) so a
 run can be repeated.
+
+``response_delay_ms`` (a rule without ``error``; ``rate`` and ``count`` limit which calls it
+hits) models a response lost on the way back: the service processed the request (the change is
+made), but the client gives up waiting (its read timeout) and sees a ReadTimeoutError instead of
+the answer. The AWS SDKs count socket and read timeouts among the transient errors they retry
+(AWS SDKs and Tools Reference Guide, "Retry behavior"), so the retry of a ModifyDBInstance whose
+response was lost reaches an instance that is already modifying (InvalidDBInstanceState, as the
+RDS API Reference documents for ModifyDBInstance) or already changed.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ class FaultRule:
     rate: float = 1.0
     count: int | None = None
     latency_ms: float = 0.0
+    response_delay_ms: float = 0.0
     fired: int = 0
 
     def matches(self, service: str, region: str, operation: str) -> bool:
@@ -100,11 +110,15 @@ class ControlMiddleware:
     def set_faults(self, body: dict[str, Any]) -> dict[str, Any]:
         rules = []
         for raw in body.get("rules", []):
-            unknown = set(raw) - {"operation", "region", "service", "error", "rate", "count", "latency_ms"}
+            unknown = set(raw) - {"operation", "region", "service", "error", "rate", "count", "latency_ms",
+                                  "response_delay_ms"}
             if unknown:
                 raise ValueError(f"unknown fault rule key(s): {sorted(unknown)}")
             if raw.get("error") is not None and raw["error"] not in ERRORS:
                 raise ValueError(f"unknown error {raw['error']!r}; one of {sorted(ERRORS)}")
+            if raw.get("error") is not None and raw.get("response_delay_ms"):
+                raise ValueError("a rule has either error (the call is refused) or response_delay_ms (the call is "
+                                 "served, its response held back), not both")
             rules.append(FaultRule(**raw))
         with self._rules_lock:
             self._rules = rules
@@ -116,9 +130,10 @@ class ControlMiddleware:
             self._rules = []
         return {"rules": 0}
 
-    def _decide(self, service: str, region: str, operation: str) -> tuple[float, str | None]:
+    def _decide(self, service: str, region: str, operation: str) -> tuple[float, str | None, float]:
         latency = 0.0
         error = None
+        response_delay = 0.0
         with self._rules_lock:
             for rule in self._rules:
                 if not rule.matches(service, region, operation):
@@ -128,7 +143,11 @@ class ControlMiddleware:
                     if self._random.random() < rule.rate:
                         rule.fired += 1
                         error = rule.error
-        return latency / 1000.0, error
+                elif rule.response_delay_ms and (rule.count is None or rule.fired < rule.count):
+                    if self._random.random() < rule.rate:
+                        rule.fired += 1
+                        response_delay = max(response_delay, rule.response_delay_ms)
+        return latency / 1000.0, error, response_delay / 1000.0
 
     # -- WSGI ---------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
@@ -143,7 +162,7 @@ class ControlMiddleware:
         if match:
             region, service = match.group(1), match.group(2)
         operation = _action(environ, body)
-        latency, error = self._decide(service, region, operation)
+        latency, error, response_delay = self._decide(service, region, operation)
         if latency:
             time.sleep(latency)
         status_holder: dict[str, int] = {}
@@ -157,6 +176,13 @@ class ControlMiddleware:
             return _error_response(start_response, service, error)
         result = self.app(environ, recording_start)
         self.calls.record(service, region, operation, status_holder.get("code", 200))
+        if response_delay:
+            # Served (the change is made); the answer leaves only after the client stopped waiting for it.
+            body = b"".join(result)
+            if hasattr(result, "close"):
+                result.close()
+            time.sleep(response_delay)
+            return [body]
         return result
 
     def _control(self, environ: dict[str, Any], start_response: Callable, path: str) -> list[bytes]:

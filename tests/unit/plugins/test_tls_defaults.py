@@ -52,6 +52,7 @@ PATTERNS = {
     "ssl verification off": re.compile(r"""ssl_verify_(cert|identity)["']?\s*[=:]\s*(False|false)"""),
     "insecure flag": re.compile(r"--insecure\b|\bcurl\s+-k\b|-noverify\b"),
     "ssl_mode disable default": re.compile(r"""ssl_mode\b.*default\s*[=(]\s*["']disable"""),
+    "no time check": re.compile(r"NO_CHECK_TIME\s*=|\|\s*(tls_probe\.)?X509_V_FLAG_NO_CHECK_TIME"),
 }
 
 # (file, pattern, the exact line) -> why it is acceptable.
@@ -70,6 +71,24 @@ ALLOWED = {
     ("plugins/module_utils/ssl_usage.py", "weak sslmode", 'kwargs["sslmode"] = "disable"'):
         "(a) rds_ssl_usage ssl_mode=disable: an explicit, documented option (default verify-full) for servers "
         "without TLS; the module warns that the login travels in clear.",
+    ("plugins/module_utils/ssl_usage.py", "weak sslmode",
+     'application_name=APPLICATION_NAME, sslmode="require", channel_binding="require",'):
+        "(a) rds_ssl_usage allow_expired_ca, PostgreSQL: an explicit, documented option (default none) that warns "
+        "per database. Right before this login the chain and host name are verified on the module's own handshake "
+        "(tls_probe.expiry_tolerant_wrap: only the listed RDS CA's expiry set aside), and channel_binding=require "
+        "(SCRAM-SHA-256-PLUS) binds the login to the certificate of libpq's own TLS session.",
+    ("plugins/module_utils/tls_probe.py", "no time check", "X509_V_FLAG_NO_CHECK_TIME = 0x200000"):
+        "(a) the flag of rds_ssl_usage allow_expired_ca (explicit, documented, warns): chain and host name are "
+        "still verified by OpenSSL; validity periods are checked by tls_probe.check_tolerated_expiry on the "
+        "verified chain, which sets aside only the listed RDS CA's expiry.",
+    ("plugins/module_utils/tls_probe.py", "no time check",
+     "context.verify_flags = int(context.verify_flags) | X509_V_FLAG_NO_CHECK_TIME"):
+        "(a) expiry_tolerant_context(), always followed by check_tolerated_expiry on the same handshake "
+        "(expiry_tolerant_wrap); only with allow_expired_ca.",
+    ("plugins/module_utils/ssl_usage.py", "no time check",
+     "context.verify_flags = int(context.verify_flags) | tls_probe.X509_V_FLAG_NO_CHECK_TIME"):
+        "(a) ExpiryTolerantContext (MySQL/MariaDB with allow_expired_ca): its wrap_socket runs "
+        "check_tolerated_expiry on the verified chain before the driver sends anything.",
     ("plugins/module_utils/ssl_usage.py", "ssl_disabled", 'kwargs["ssl_disabled"] = True'):
         "(a) the same explicit ssl_mode=disable option of rds_ssl_usage, for MySQL and MariaDB; it warns.",
 }

@@ -618,15 +618,16 @@ def test_runner_order_readers_before_writer_and_replicas_before_source():
     assert len(set(t for t, _call in fake.calls)) == 1
 
 
-def test_runner_failure_skips_dependents_but_not_the_others():
+def test_runner_failure_blocks_dependents_but_not_the_others():
     runner, fake, _clock, _w = make_runner(["aurora", "app-hot"])
     fake.call_errors["aurora-2"] = ["AccessDenied"]
     results = by_id(runner.run())
     assert results["aurora-2"]["status"] == "failed"
     assert results["aurora-2"]["error"]["error_code"] == "AccessDenied"
     assert results["aurora-3"]["status"] == "rotated"
-    assert results["aurora-1"]["status"] == "skipped"
-    assert "us-east-1/aurora-2 did not succeed" in results["aurora-1"]["reason"]
+    assert results["aurora-1"]["status"] == "blocked"
+    assert results["aurora-1"]["blocked_by"] == ["us-east-1/aurora-2"]
+    assert "blocked by us-east-1/aurora-2 (failed: ModifyDBInstance failed: injected)" in results["aurora-1"]["reason"]
     assert results["app-hot"]["status"] == "rotated"
 
 
@@ -748,7 +749,7 @@ def test_runner_verification_gives_up_after_the_grace_period():
     runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, verify_grace_period=20)
     fake.probe_results = lambda unit, endpoint: {"ca_id": None, "verified": None, "error": "connection refused"}
     (result,) = runner.run()
-    assert result["status"] == "failed" and "connection refused" in result["reason"]
+    assert result["status"] == "unverified" and "connection refused" in result["reason"]
 
 
 def test_runner_no_restart_rotation_is_not_probed():
@@ -850,3 +851,271 @@ def test_runner_without_poll_executor_polls_in_the_calling_thread():
     outcomes = runner._describe_regions({"us-east-1": {"a"}})
     assert fake.threads == {threading.current_thread().name}
     assert outcomes["us-east-1"][0] == {"a": {"DBInstanceIdentifier": "a", "region": "us-east-1"}}
+
+
+# -- issue 13 item 1: a member that is not confirmed on the target blocks what comes after it ------------
+
+EU = "eu-west-1"
+
+
+def runner_for(names, views, clock=None, plan_overrides=None, restart_free=None, **options):
+    """A runner over several regions' views (FakeRds keys instances by identifier: keep them unique)."""
+    clock = clock or Clock()
+    requests, problems = normalize_entries(names, REGION)
+    assert problems == []
+    units, _notes, problems = resolve_units(requests, views)
+    assert problems == []
+    plan_opts = opts(**(plan_overrides or {}))
+    jobs = [Job(u, plan_unit(u, plan_opts, {"capabilities": CAPABILITIES, "certificates": CERTIFICATES,
+                                            "evidence": {}})) for u in units]
+    raws = [raw for view in views.values() for raw in view["instances"].values()]
+    fake = FakeRds(clock, raws, restart_free=restart_free)
+    run_opts = {"max_concurrent": 5, "order": "safe", "wait": True, "wait_timeout": 600, "poll_interval": 5,
+                "verify": False, "verify_grace_period": 30, "rollback_on_failure": False, "apply": plan_opts["apply"]}
+    run_opts.update(options)
+    runner = Runner(fake, jobs, run_opts, clock=clock, sleep=clock.sleep, executor=SyncExecutor(), warn=lambda m: None)
+    return runner, fake
+
+
+def aurora_view(reader_status="available"):
+    instances = [
+        raw_instance("au-w", engine="aurora-postgresql", version="15.4", cluster="au"),
+        raw_instance("au-r1", engine="aurora-postgresql", version="15.4", cluster="au", status=reader_status),
+        raw_instance("au-r2", engine="aurora-postgresql", version="15.4", cluster="au"),
+    ]
+    clusters = [raw_cluster("au", ["au-w", "au-r1", "au-r2"], writer="au-w")]
+    return {REGION: region_view(instances, clusters, {})}
+
+
+def replica_views(replica_status="available", cross_region=False):
+    source = raw_instance("src")
+    replica_region = EU if cross_region else REGION
+    replica = raw_instance("rep", status=replica_status,
+                           replica_of="arn:aws:rds:%s:123456789012:db:src" % REGION if cross_region else "src")
+    replica["DBInstanceArn"] = "arn:aws:rds:%s:123456789012:db:rep" % replica_region
+    if cross_region:
+        return {REGION: region_view([source], [], {}), EU: region_view([replica], [], {})}
+    return {REGION: region_view([source, replica], [], {})}
+
+
+@pytest.mark.parametrize("status", ["incompatible-parameters", "stopped"])
+def test_aurora_writer_is_blocked_by_a_reader_that_cannot_be_rotated(status):
+    runner, fake = runner_for(["au"], aurora_view(reader_status=status))
+    results = by_id(runner.run())
+    assert results["au-r1"]["status"] in ("failed", "skipped")
+    assert results["au-r2"]["status"] == "rotated"
+    writer = results["au-w"]
+    assert writer["status"] == "blocked" and writer["changed"] is False
+    assert writer["blocked_by"] == ["us-east-1/au-r1"]
+    assert "us-east-1/au-r1" in writer["reason"] and status in writer["reason"]
+    assert writer["current_ca"] == OLD
+    assert "au-w" not in [c["identifier"] for _t, c in fake.calls]
+    # check mode predicts the same
+    runner, fake = runner_for(["au"], aurora_view(reader_status=status))
+    preview = by_id(runner.preview())
+    assert preview["au-w"]["status"] == "blocked" and preview["au-w"]["changed"] is False
+    assert preview["au-w"]["blocked_by"] == ["us-east-1/au-r1"]
+    # the reader fixed, the same run again proceeds: the writer goes last
+    runner, fake = runner_for(["au"], aurora_view())
+    results = by_id(runner.run())
+    assert [r["status"] for r in results.values()] == ["rotated"] * 3
+    assert [c["identifier"] for _t, c in fake.calls][-1] == "au-w"
+
+
+@pytest.mark.parametrize("cross_region", [False, True])
+def test_source_is_blocked_by_a_storage_full_replica_in_any_region(cross_region):
+    runner, fake = runner_for(["src", "%s/rep" % (EU if cross_region else REGION)],
+                              replica_views("storage-full", cross_region))
+    results = by_id(runner.run())
+    assert results["rep"]["status"] == "failed" and "storage-full" in results["rep"]["reason"]
+    assert results["src"]["status"] == "blocked"
+    assert results["src"]["blocked_by"] == ["%s/rep" % (EU if cross_region else REGION)]
+    assert fake.calls == []
+    runner, fake = runner_for(["src", "%s/rep" % (EU if cross_region else REGION)], replica_views("available", cross_region))
+    results = by_id(runner.run())
+    assert results["src"]["status"] == results["rep"]["status"] == "rotated"
+    assert [c["identifier"] for _t, c in fake.calls] == ["rep", "src"]
+
+
+def test_blocking_is_transitive_and_a_failed_change_blocks_too():
+    runner, fake, _clock, _w = make_runner(["orders-primary", "orders-replica", "orders-replica-2"])
+    fake.call_errors["orders-replica-2"] = ["AccessDenied"]
+    results = by_id(runner.run())
+    assert results["orders-replica-2"]["status"] == "failed"
+    assert results["orders-replica"]["status"] == "blocked"
+    assert results["orders-replica"]["blocked_by"] == ["us-east-1/orders-replica-2"]
+    assert results["orders-primary"]["status"] == "blocked"
+    assert results["orders-primary"]["blocked_by"] == ["us-east-1/orders-replica"]
+    assert [c["identifier"] for _t, c in fake.calls] == ["orders-replica-2"]
+    assert rotation.summarize(list(results.values()))["blocked"] == 2
+
+
+def test_a_member_left_on_the_old_ca_blocks_a_change_made_now_but_not_a_scheduled_one():
+    # the reader restarts to rotate (skipped with allow_restart=false), the writer would hot-swap
+    instances = [
+        raw_instance("mix-w", engine="aurora-postgresql", version="15.4", cluster="mix"),
+        raw_instance("mix-r", engine="postgres", version="14.10", cluster="mix"),
+    ]
+    views = {REGION: region_view(instances, [raw_cluster("mix", ["mix-w", "mix-r"], writer="mix-w")], {})}
+    runner, fake = runner_for(["mix"], views)
+    results = by_id(runner.run())
+    assert results["mix-r"]["status"] == "skipped"
+    assert results["mix-w"]["status"] == "blocked"
+    # both left for the maintenance window: pending on the reader is enough for the writer's pending change
+    runner, fake = runner_for(["mix"], views, plan_overrides={"apply": "maintenance_window"})
+    results = by_id(runner.run())
+    assert [results[i]["status"] for i in ("mix-r", "mix-w")] == ["scheduled", "scheduled"]
+
+
+# -- issue 13 item 4: unreachable is not a failed verification -------------------------------------------
+
+def test_unreachable_endpoint_ends_unverified_and_is_not_rolled_back():
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True, verify_grace_period=20)
+    fake.probe_results = lambda unit, endpoint: {"identifier": endpoint["identifier"], "ca_id": None,
+                                                 "verified": False, "error": "cannot connect: Connection refused"}
+    (result,) = runner.run()
+    assert result["status"] == "unverified", result["reason"]
+    assert "Connection refused" in result["reason"] and "not rolled back" in result["reason"]
+    assert result["rollback"] is None and result["changed"] is True and result["confirmed"] is True
+    assert result["current_ca"] == RSA2048
+    assert result["verification"]["verified"] is False and result["verification"]["outcome"] == "unreachable"
+    assert [c["ca"] for _t, c in fake.calls] == [RSA2048]  # one change, no second one
+    # asked for explicitly: rolled back
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True,
+                                           rollback_on_unreachable=True, verify_grace_period=20)
+    fake.probe_results = lambda unit, endpoint: {"identifier": endpoint["identifier"], "ca_id": None,
+                                                 "verified": False, "error": "cannot connect: Connection refused"}
+    (result,) = runner.run()
+    assert result["status"] == "rolled_back" and [c["ca"] for _t, c in fake.calls] == [RSA2048, RSA4096]
+
+
+def test_evidence_of_a_wrong_certificate_still_rolls_back():
+    # the endpoint keeps presenting another CA after the grace period: the wrong certificate, evidence
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True, verify_grace_period=20)
+    fake.probe_results = lambda unit, endpoint: {"identifier": endpoint["identifier"], "ca_id": RSA4096,
+                                                 "verified": True, "error": None}
+    (result,) = runner.run()
+    assert result["status"] == "rolled_back" and result["verification"]["outcome"] == "failed"
+    # a reachable endpoint and an unreachable one (a cluster's members): unverified, not failed
+    assert rotation.verification_outcome([("retry", "probe failed: refused", True), ("ok", None, False)]) == "unreachable"
+    assert rotation.verification_outcome([("retry", "presents X", False), ("retry", "refused", True)]) == "failed"
+
+
+def test_rollback_on_unreachable_needs_rollback_on_failure():
+    assert "rollback_on_unreachable needs rollback_on_failure" in " ".join(check_options({
+        "target_ca": RSA2048, "apply": "immediately", "verify_endpoint": True, "verify_ca_bundle": "/b.pem",
+        "rollback_on_unreachable": True, "wait": True}))
+
+
+# -- issue 13 item 3: a change whose answer is lost is decided from what RDS shows ------------------------
+
+def lose_answers(fake, count, applied=True):
+    """The next `count` calls get no answer (an ambiguous error); with `applied`, RDS made the change anyway."""
+    original = fake.call
+    lost = {"left": count}
+
+    def call(request):
+        if lost["left"]:
+            lost["left"] -= 1
+            if applied:
+                try:
+                    original(request)
+                except ApiError:
+                    pass
+            else:
+                fake.calls.append((fake.clock(), request))
+            raise ApiError("ReadTimeoutError", "Read timeout on endpoint URL", "ModifyDBInstance", ambiguous=True)
+        return original(request)
+
+    fake.call = call
+
+
+def test_lost_answer_to_an_applied_change_is_not_sent_again():
+    runner, fake, _clock, _w = make_runner(["app-restart"], restart_free={"app-restart": False},
+                                           plan_overrides={"allow_restart": True})
+    lose_answers(fake, 1)
+    (result,) = runner.run()
+    assert (result["status"], result["changed"], result["current_ca"], result["confirmed"]) == (
+        "rotated", True, RSA2048, True)
+    assert len(fake.calls) == 1 and len(fake.timeline["app-restart"]) == 1  # one change, one restart
+    assert "rebooting" in result["statuses_seen"]
+    assert any("not sent again" in n and "ReadTimeoutError" in n for n in result["notes"])
+
+
+def test_lost_answer_to_a_scheduled_change_shows_it_pending():
+    runner, fake, _clock, _w = make_runner(["app-restart"], plan_overrides={"on_restart_required": "schedule"})
+    lose_answers(fake, 1)
+    (result,) = runner.run()
+    assert (result["status"], result["changed"], result["pending_ca"], result["current_ca"]) == (
+        "scheduled", True, RSA2048, OLD)
+    assert len(fake.calls) == 1
+
+
+def test_a_change_rds_did_not_take_is_sent_again_then_given_up():
+    runner, fake, _clock, _w = make_runner(["app-hot"])
+    lose_answers(fake, 1, applied=False)
+    (result,) = runner.run()
+    assert (result["status"], result["changed"]) == ("rotated", True)
+    assert len(fake.calls) == 2 and any("sent again" in n for n in result["notes"])
+    runner, fake, _clock, _w = make_runner(["app-hot"])
+    lose_answers(fake, 100, applied=False)
+    (result,) = runner.run()
+    assert (result["status"], result["changed"], result["current_ca"]) == ("failed", False, OLD)
+    assert "shows no change to %s" % RSA2048 in result["reason"]
+    assert len(fake.calls) == 5
+
+
+def test_a_lost_answer_on_a_database_that_stays_busy_times_out_saying_so():
+    runner, fake, _clock, _w = make_runner(["app-hot"], wait_timeout=20)
+    fake.modify = 1000.0  # modifying for longer than wait_timeout: whose change it is cannot be told
+    lose_answers(fake, 1)
+    (result,) = runner.run()
+    assert result["status"] == "failed" and len(fake.calls) == 1
+    assert "whether ModifyDBInstance (ReadTimeoutError: Read timeout on endpoint URL) was accepted is still unknown" in (
+        result["reason"])
+
+
+def test_wait_false_cannot_confirm_members_so_their_writer_is_blocked():
+    runner, fake, _clock, _w = make_runner(["orders-primary", "orders-replica"], wait=False,
+                                           plan_overrides={"wait": False})
+    results = by_id(runner.run())
+    assert results["orders-replica"]["status"] == "rotated" and results["orders-replica"]["confirmed"] is False
+    assert results["orders-primary"]["status"] == "blocked"
+    assert [c["identifier"] for _t, c in fake.calls] == ["orders-replica"]
+    runner, fake, _clock, _w = make_runner(["orders-primary", "orders-replica"], wait=False, order="as_given",
+                                           plan_overrides={"wait": False})
+    assert [r["status"] for r in runner.run()] == ["rotated", "rotated"]
+
+
+def test_a_rollback_whose_answer_is_lost_is_decided_from_rds():
+    wrong = {"ca_id": RSA2048, "verified": False, "error": "unknown issuer"}
+    # taken: rolled back, the rollback sent once
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True)
+    fake.probe_results = lambda unit, endpoint: wrong
+    original = fake.call
+
+    def lose_rollback_answer(request):
+        result = original(request)
+        if request["ca"] == RSA4096:
+            raise ApiError("ReadTimeoutError", "Read timeout", "ModifyDBInstance", ambiguous=True)
+        return result
+
+    fake.call = lose_rollback_answer
+    (result,) = runner.run()
+    assert result["status"] == "rolled_back" and [c["ca"] for _t, c in fake.calls] == [RSA2048, RSA4096]
+    assert result["rollback"]["completed"] is True and result["rollback"]["uncertain"]["error_code"] == "ReadTimeoutError"
+    # not taken: failed, saying so, and not sent again blindly
+    runner, fake, _clock, _w = make_runner(["app-4096"], verify=True, rollback_on_failure=True)
+    fake.probe_results = lambda unit, endpoint: wrong
+    original_not_taken = fake.call
+
+    def drop_rollback(request):
+        if request["ca"] == RSA4096:
+            fake.calls.append((fake.clock(), request))
+            raise ApiError("InternalFailure", "An internal error has occurred", "ModifyDBInstance", ambiguous=True)
+        return original_not_taken(request)
+
+    fake.call = drop_rollback
+    (result,) = runner.run()
+    assert result["status"] == "failed" and "shows it was not taken: still on %s" % RSA2048 in result["reason"]
+    assert [c["ca"] for _t, c in fake.calls] == [RSA2048, RSA4096]

@@ -581,3 +581,69 @@ def test_probe_bad_bundle_and_unknown_engine(tmp_path):
     assert "cannot load the CA bundle" in tls_probe.probe_endpoint(SERVER_NAME, 5432, "postgres", ca_bundle=str(bad))["error"]
     assert "no TLS probe for engine" in tls_probe.probe_endpoint(SERVER_NAME, 5432, "cassandra")["error"]
     assert "no server name" in tls_probe.probe_endpoint(None, 5432, "postgres")["error"]
+
+
+# -- issue 13 item 8: tolerating only the expiry of an RDS CA being rotated away --------------------------
+
+_NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
+_CA_END = datetime.datetime(2024, 8, 22, 17, 8, 50, tzinfo=datetime.timezone.utc)
+
+
+def _tol_cert(cn, issuer_cn=None, issuer_key=None, start=None, end=None, ca=True):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn)]) if issuer_cn else name
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start or datetime.datetime(2019, 8, 22, tzinfo=datetime.timezone.utc))
+            .not_valid_after(end or _CA_END)
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(issuer_key or key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.DER), key
+
+
+def _chain_2019(leaf_end=None, leaf_start=None, root_cn="Amazon RDS Root 2019 CA"):
+    root, root_key = _tol_cert(root_cn)
+    inter, inter_key = _tol_cert("Amazon RDS us-east-1 2019 CA", root_cn, root_key)
+    leaf, _k = _tol_cert("db.example.us-east-1.rds.amazonaws.com", "Amazon RDS us-east-1 2019 CA", inter_key,
+                         start=leaf_start, end=leaf_end or _CA_END - datetime.timedelta(days=1), ca=False)
+    return [leaf, inter, root]
+
+
+def test_check_tolerated_expiry_accepts_only_the_tolerated_rds_ca():
+    expired = tls_probe.check_tolerated_expiry(_chain_2019(), ("rds-ca-2019",), now=_NOW)
+    assert [e["common_name"] for e in expired] == ["Amazon RDS us-east-1 2019 CA", "Amazon RDS Root 2019 CA"]
+    assert all(e["ca_identifier"] == "rds-ca-2019" for e in expired)
+    with pytest.raises(tls_probe.ExpiryNotTolerated, match="not an RDS CA being rotated away"):
+        tls_probe.check_tolerated_expiry(_chain_2019(), ("rds-ca-rsa2048-g1",), now=_NOW)
+
+
+def test_check_tolerated_expiry_refuses_a_leaf_that_expired_on_its_own():
+    early = _CA_END - datetime.timedelta(days=400)
+    with pytest.raises(tls_probe.ExpiryNotTolerated, match="expired on its own"):
+        tls_probe.check_tolerated_expiry(_chain_2019(leaf_end=early, leaf_start=early - datetime.timedelta(days=365)),
+                                         ("rds-ca-2019",), now=_NOW)
+
+
+def test_check_tolerated_expiry_refuses_a_non_rds_anchor_and_not_yet_valid():
+    with pytest.raises(tls_probe.ExpiryNotTolerated, match="not an Amazon RDS CA"):
+        tls_probe.check_tolerated_expiry(_chain_2019(root_cn="Corp Proxy Root CA"), ("rds-ca-2019",), now=_NOW)
+    future = _NOW + datetime.timedelta(days=10)
+    with pytest.raises(tls_probe.ExpiryNotTolerated, match="not valid before"):
+        tls_probe.check_tolerated_expiry(_chain_2019(leaf_start=future, leaf_end=future + datetime.timedelta(days=9)),
+                                         ("rds-ca-2019",), now=_NOW)
+    with pytest.raises(tls_probe.ExpiryNotTolerated, match="not available"):
+        tls_probe.check_tolerated_expiry(None, ("rds-ca-2019",), now=_NOW)
+
+
+def test_check_tolerated_expiry_nothing_expired_tolerates_nothing():
+    end = _NOW + datetime.timedelta(days=3650)
+    root, key = _tol_cert("Amazon RDS us-east-1 Root CA RSA2048 G1", end=end)
+    leaf, _k = _tol_cert("db.example", "Amazon RDS us-east-1 Root CA RSA2048 G1", key, end=end, ca=False)
+    assert tls_probe.check_tolerated_expiry([leaf, root], ("rds-ca-2019",), now=_NOW) == []
+
+
+def test_expiry_tolerant_context_keeps_the_no_check_time_flag():
+    context = tls_probe.expiry_tolerant_context()
+    assert int(context.verify_flags) & tls_probe.X509_V_FLAG_NO_CHECK_TIME
+    assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
