@@ -228,6 +228,37 @@ def test_every_instance_lives_in_the_regions_default_subnet_group(sim):
     assert [g["DBSubnetGroupName"] for g in groups] == ["default"]
 
 
+def test_fields_rds_always_returns_are_present(sim):
+    east = sim.client()
+    for db in east.describe_db_instances()["DBInstances"]:
+        # RDS returns PendingModifiedValues {} when nothing is pending, and always these.
+        assert isinstance(db["PendingModifiedValues"], dict), db["DBInstanceIdentifier"]
+        assert db["PubliclyAccessible"] is False
+        assert db["Endpoint"]["HostedZoneId"].startswith("Z") and len(db["Endpoint"]["HostedZoneId"]) == 14
+        assert db["DBSubnetGroup"]["DBSubnetGroupName"] == "default"
+    assert instance(east, "pg11")["PendingModifiedValues"] == {}
+    assert instance(east, "my8")["PendingModifiedValues"] == {"CACertificateIdentifier": "rds-ca-rsa2048-g1"}
+    created = east.create_db_instance(DBInstanceIdentifier="made", DBInstanceClass="db.t3.micro", Engine="postgres",
+                                      EngineVersion="16.3", MasterUsername="admin", MasterUserPassword="x" * 12,
+                                      AllocatedStorage=20)["DBInstance"]
+    assert created["DBSubnetGroup"]["DBSubnetGroupName"] == "default"
+    assert created["PendingModifiedValues"] == {} and created["PubliclyAccessible"] is False
+    west = sim.client(region="eu-west-1")
+    assert instance(west, "maria")["Endpoint"]["HostedZoneId"] != instance(east, "pg11")["Endpoint"]["HostedZoneId"]
+
+
+@pytest.mark.parametrize("operation", ["describe_db_instances", "describe_db_clusters", "describe_certificates",
+                                       "describe_pending_maintenance_actions", "describe_events",
+                                       "describe_db_subnet_groups"])
+@pytest.mark.parametrize("max_records", [5, 19, 101])
+def test_max_records_outside_20_to_100_is_invalid(sim, operation, max_records):
+    east = sim.client(config=NO_RETRY)
+    with pytest.raises(ClientError) as excinfo:
+        getattr(east, operation)(MaxRecords=max_records)
+    assert error_code(excinfo) == "InvalidParameterValue"
+    assert getattr(east, operation)(MaxRecords=20)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
 def test_describe_db_instances_paginates_100_per_page(sim):
     syd = sim.client(region="ap-southeast-2")
     first = syd.describe_db_instances()

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
 from moto.rds import models as rds_models
 from moto.rds.exceptions import (
     DBClusterNotFoundError,
@@ -34,6 +36,7 @@ from .catalog import (
     MAINTENANCE_ROTATION_TARGET,
     BUILTIN_ENGINE_VERSIONS,
     EngineVersion,
+    ca_certificate,
     Timing,
     force_ssl_parameter,
 )
@@ -197,9 +200,8 @@ STATE = SimState()
 
 def paginated(params: Any, key: str, items: list[Any], **extra: Any) -> ActionResult:
     """MaxRecords/Marker paging as RDS does it (moto's paginator needs model objects)."""
+    check_max_records(params)
     max_records = int(params.get("MaxRecords") or 100)
-    if not 20 <= max_records <= 100:
-        raise InvalidParameterValue(f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
     marker = params.get("Marker")
     start = 0
     if marker:
@@ -219,7 +221,7 @@ def _region_of(resp: RDSResponse) -> tuple[str, str]:
 
 
 def _certificate(account: str, region: str, ca_id: str) -> dict[str, Any]:
-    ca = CA_CERTIFICATES[ca_id]
+    ca = ca_certificate(region, ca_id)
     certs = STATE.certs(account, region)
     item: dict[str, Any] = {
         "CertificateIdentifier": ca.identifier,
@@ -253,8 +255,8 @@ def require_supported_ca(engine: str, version: str, ca_id: str) -> EngineVersion
     return ev
 
 
-def server_cert_valid_till(ca_id: str, issued_at: dt.datetime) -> dt.datetime:
-    return min(CA_CERTIFICATES[ca_id].valid_till, issued_at + SERVER_CERT_LIFETIME)
+def server_cert_valid_till(region: str, ca_id: str, issued_at: dt.datetime) -> dt.datetime:
+    return min(ca_certificate(region, ca_id).valid_till, issued_at + SERVER_CERT_LIFETIME)
 
 
 def _notify(method: str, *args: Any) -> None:
@@ -284,7 +286,7 @@ def apply_ca_now(db: DBInstance, ca_id: str, restart: bool) -> None:
             extra.cert_issued_at = utcnow()
             if restart or hot_swap:
                 extra.presented_ca = ca_id
-            if extra.maintenance is not None and CA_CERTIFICATES[ca_id].valid_till > _notice_horizon():
+            if extra.maintenance is not None and ca_certificate(region, ca_id).valid_till > _notice_horizon():
                 extra.maintenance = None
             db.add_event("DB_INSTANCE_CA_ROTATED")
         if restart or hot_swap:
@@ -311,7 +313,7 @@ def maintenance_action(db: DBInstance) -> MaintenanceAction | None:
         return extra.maintenance
     if extra.maintenance_suppressed or db.ca_certificate_identifier not in CA_CERTIFICATES:
         return None
-    valid_till = CA_CERTIFICATES[db.ca_certificate_identifier].valid_till
+    valid_till = ca_certificate(db.region, db.ca_certificate_identifier).valid_till
     if valid_till > _notice_horizon():
         return None
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -380,15 +382,65 @@ def _instance_certificate_details(self: DBInstance) -> dict[str, Any] | None:
     extra = STATE.extra(self)
     return {
         "CAIdentifier": self.ca_certificate_identifier,
-        "ValidTill": server_cert_valid_till(self.ca_certificate_identifier, extra.cert_issued_at),
+        "ValidTill": server_cert_valid_till(self.region, self.ca_certificate_identifier, extra.cert_issued_at),
     }
 
 
-def _instance_pending_modified_values(self: DBInstance) -> dict[str, Any] | None:
+def _instance_pending_modified_values(self: DBInstance) -> dict[str, Any]:
+    """Always present: RDS returns ``PendingModifiedValues: {}`` when nothing is pending (DBInstance in the
+    RDS API Reference); moto omits it."""
     extra = STATE.instances.get((self.account_id, self.region, self.db_instance_identifier))
     if extra is None or not extra.pending_ca:
-        return None
+        return {}
     return {"CACertificateIdentifier": extra.pending_ca}
+
+
+def _get_publicly_accessible(self: DBInstance) -> bool:
+    return bool(getattr(self, "_sim_publicly_accessible", False))
+
+
+def _set_publicly_accessible(self: DBInstance, value: Any) -> None:
+    # RDS always returns PubliclyAccessible (false unless asked for); moto leaves it unset (None).
+    self._sim_publicly_accessible = bool(value) if value is not None else False
+
+
+def hosted_zone_id(region: str) -> str:
+    """A Route 53 hosted zone ID for the region's RDS endpoints: stable, in the format AWS uses (Z + 13)."""
+    digest = hashlib.sha256(f"rds-hosted-zone:{region}".encode()).hexdigest().upper()
+    return "Z" + "".join(ch for ch in digest if ch.isalnum())[:13]
+
+
+def _instance_endpoint(self: DBInstance) -> dict[str, Any]:
+    """``Endpoint {Address, Port, HostedZoneId}``: RDS always returns the hosted zone (moto omits it)."""
+    return {"Address": self.address, "Port": self.port, "HostedZoneId": hosted_zone_id(self.region)}
+
+
+def default_subnet_group(account: str, region: str) -> str:
+    """The region's ``default`` DB subnet group over the default VPC's subnets, created on first use.
+
+    Real RDS always returns ``DBSubnetGroup`` (an instance lives in a VPC; CreateDBInstance without
+    DBSubnetGroupName uses the default VPC), and ``amazon.aws.rds_instance`` reads it before it modifies
+    an instance; moto only has one for instances created with one.
+    """
+    backend = rds_backends[account][region]
+    if "default" not in backend.subnet_groups:
+        ec2 = ec2_backends[account][region]
+        subnets = [s for s in ec2.describe_subnets() if getattr(s, "default_for_az", False)] or ec2.describe_subnets()
+        backend.create_subnet_group("default", "default", subnets, [])
+    return "default"
+
+
+def check_max_records(params: Any) -> None:
+    """RDS Describe* operations take MaxRecords from 20 to 100 (default 100), else InvalidParameterValue."""
+    raw = params.get("MaxRecords")
+    if raw in (None, ""):
+        return
+    try:
+        max_records = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterValue(f"Invalid value {raw} for MaxRecords. Must be between 20 and 100") from exc
+    if not 20 <= max_records <= 100:
+        raise InvalidParameterValue(f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
 
 
 def _cluster_extra(cluster: DBCluster) -> ClusterExtra | None:
@@ -399,7 +451,8 @@ def _cluster_certificate_details(self: DBCluster) -> dict[str, Any] | None:
     cextra = _cluster_extra(self)
     if cextra is None:
         return None
-    return {"CAIdentifier": cextra.ca, "ValidTill": server_cert_valid_till(cextra.ca, cextra.cert_issued_at)}
+    return {"CAIdentifier": cextra.ca,
+            "ValidTill": server_cert_valid_till(self.region, cextra.ca, cextra.cert_issued_at)}
 
 
 def _cluster_pending_modified_values(self: DBCluster) -> dict[str, Any] | None:
@@ -425,7 +478,18 @@ def _create_db_instance(self: RDSResponse) -> ActionResult:
         else:
             require_known_ca(ca_id)
         self.params["CACertificateIdentifier"] = ca_id
+        if not self.params.get("DBSubnetGroupName"):
+            self.params["DBSubnetGroupName"] = default_subnet_group(account, region)
         return _original["create_db_instance"](self)
+
+
+def _bounded(name: str) -> Callable[[RDSResponse], ActionResult]:
+    """moto's own Describe* action, with RDS's MaxRecords bounds checked first."""
+    def action(self: RDSResponse) -> ActionResult:
+        check_max_records(self.params)
+        return _original[name](self)
+    action.__name__ = f"_{name}"
+    return action
 
 
 def _modify_db_instance(self: RDSResponse) -> ActionResult:
@@ -553,7 +617,7 @@ def _modify_certificates(self: RDSResponse) -> ActionResult:
                 return ActionResult({})
             return ActionResult({"Certificate": _certificate(account, region, previous)})
         require_known_ca(ca_id)
-        if CA_CERTIFICATES[ca_id].valid_till <= utcnow():
+        if ca_certificate(region, ca_id).valid_till <= utcnow():
             raise InvalidParameterValue(f"Certificate {ca_id} has expired and can't be set as the default.")
         certs.customer_override = ca_id
         return ActionResult({"Certificate": _certificate(account, region, ca_id)})
@@ -731,6 +795,7 @@ def _describe_db_parameters(self: RDSResponse) -> ActionResult:
     group = self.params.get("DBParameterGroupName") or ""
     defaults = _default_parameters(group)
     if defaults is None:
+        check_max_records(self.params)
         return _original["describe_db_parameters"](self)
     return paginated(self.params, "Parameters", defaults)
 
@@ -739,6 +804,7 @@ def _describe_db_cluster_parameters(self: RDSResponse) -> ActionResult:
     group = self.params.get("DBClusterParameterGroupName") or ""
     defaults = _default_parameters(group)
     if defaults is None:
+        check_max_records(self.params)
         return _original["describe_db_cluster_parameters"](self)
     return paginated(self.params, "Parameters", defaults)
 
@@ -756,6 +822,10 @@ _EXTRA_EVENTS = {
     "DB_INSTANCE_RESTARTED": {"Categories": ["availability"], "Message": "DB instance restarted"},
 }
 
+# moto's Describe* actions that get RDS's MaxRecords bounds (the simulator's own ones use `paginated`).
+BOUNDED_DESCRIBES = ("describe_db_instances", "describe_db_clusters", "describe_events", "describe_db_subnet_groups",
+                     "describe_db_parameter_groups", "describe_db_cluster_parameter_groups")
+
 _installed = False
 
 
@@ -767,6 +837,8 @@ def install() -> None:
     rds_models.Event.EVENT_MAP.update(_EXTRA_EVENTS)
     DBInstance.certificate_details = property(_instance_certificate_details)
     DBInstance.pending_modified_values = property(_instance_pending_modified_values)
+    DBInstance.publicly_accessible = property(_get_publicly_accessible, _set_publicly_accessible)
+    DBInstance.endpoint = property(_instance_endpoint)
     DBCluster.certificate_details = property(_cluster_certificate_details)
     DBCluster.pending_modified_values = property(_cluster_pending_modified_values)
     _original["default_db_parameter_group_details"] = DBInstance.default_db_parameter_group_details
@@ -779,6 +851,8 @@ def install() -> None:
         "describe_db_parameters": _describe_db_parameters,
         "describe_db_cluster_parameters": _describe_db_cluster_parameters,
     }
+    for name in BOUNDED_DESCRIBES:
+        wrapped[name] = _bounded(name)
     for name, func in wrapped.items():
         _original[name] = getattr(RDSResponse, name)
         setattr(RDSResponse, name, func)

@@ -12,7 +12,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from moto.ec2.models import ec2_backends
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.rds.models import DBInstance, rds_backends
@@ -132,21 +131,6 @@ class QuietRequestHandler(MotoRequestHandler):
 
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
         return None
-
-
-def _default_subnet_group(account: str, region: str) -> str:
-    """The region's ``default`` DB subnet group over the default VPC's subnets, created on first use.
-
-    Real RDS always returns ``DBSubnetGroup`` (an instance lives in a VPC), and
-    ``amazon.aws.rds_instance`` reads it before it modifies an instance; moto only has one for
-    instances created with one.
-    """
-    backend = rds_backends[account][region]
-    if "default" not in backend.subnet_groups:
-        ec2 = ec2_backends[account][region]
-        subnets = [s for s in ec2.describe_subnets() if getattr(s, "default_for_az", False)] or ec2.describe_subnets()
-        backend.create_subnet_group("default", "default", subnets, [])
-    return "default"
 
 
 class Simulator:
@@ -298,7 +282,7 @@ class Simulator:
                 kwargs["db_cluster_identifier"] = spec.cluster_id
             db = backend.create_db_instance(kwargs)
         if getattr(db, "db_subnet_group", None) is None:
-            db.db_subnet_group_name = _default_subnet_group(account, spec.region)
+            db.db_subnet_group_name = rds_ext.default_subnet_group(account, spec.region)
         db.status = spec.status
         extra = STATE.extra(db)
         extra.presented_ca = ca
