@@ -16,6 +16,7 @@ import datetime as dt
 import functools
 import json
 import os
+import random
 from dataclasses import dataclass, field
 
 CA_CATALOG_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ca_catalog.json")
@@ -166,11 +167,64 @@ DEFAULT_PORTS = {
 }
 
 
+# How long RDS transitions last, in minutes of real RDS time: (low, high) of a uniform draw.
+# AWS publishes no distribution; these are the orders of magnitude its documentation and
+# operators report ("a few minutes" for a modification, a reboot "usually a few minutes";
+# Amazon RDS User Guide, "Rebooting a DB instance" and "Rotating your SSL/TLS certificate").
+REALISTIC_MINUTES: dict[str, tuple[float, float]] = {
+    "modifying": (2.0, 6.0),
+    "rebooting": (1.0, 3.0),
+    "backing-up": (5.0, 20.0),
+    "upgrading": (10.0, 30.0),
+    "maintenance": (5.0, 15.0),
+    "starting": (3.0, 8.0),
+    "stopping": (2.0, 5.0),
+    "configuring-enhanced-monitoring": (1.0, 3.0),
+    "configuring-log-exports": (1.0, 3.0),
+    "renaming": (1.0, 3.0),
+    "storage-optimization": (30.0, 120.0),
+}
+# Statuses an instance leaves on its own, and the status it reaches (Amazon RDS User Guide,
+# "Viewing Amazon RDS DB instance status").
+TRANSITIONAL_STATUSES: dict[str, str] = {status: "available" for status in REALISTIC_MINUTES}
+TRANSITIONAL_STATUSES["stopping"] = "stopped"
+
+
 @dataclass
 class Timing:
-    """How long simulated transitions last (seconds); small for tests."""
+    """How long simulated transitions last.
+
+    Without ``time_compression`` every modification lasts ``modify_seconds`` and every reboot
+    ``reboot_seconds`` (fixed, small: fast tests). With it, each transition's duration is drawn
+    (seeded by ``seed``) from ``REALISTIC_MINUTES`` and multiplied by ``time_compression``: 0.01 turns
+    RDS's minutes into seconds (a 4-minute modification lasts 2.4 s), 1.0 is real time.
+    """
     modify_seconds: float = 1.0
     reboot_seconds: float = 1.0
     # How far ahead of a CA's expiry RDS raises the ca-certificate-rotation action.
     maintenance_notice_days: int = 395
+    time_compression: float | None = None
+    seed: int = 0
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+        for name in ("modify_seconds", "reboot_seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 86400:
+                raise ValueError(f"{name} must be a number of seconds from 0 to 86400, got {value!r}")
+        if self.time_compression is not None and (
+                isinstance(self.time_compression, bool) or not isinstance(self.time_compression, (int, float))
+                or not 0 < self.time_compression <= 1):
+            raise ValueError(f"time_compression must be a number in (0, 1], got {self.time_compression!r}")
+
+    @property
+    def realistic(self) -> bool:
+        return self.time_compression is not None
+
+    def duration(self, status: str) -> float:
+        """Seconds the simulator keeps an instance in `status` (a transitional status)."""
+        if self.time_compression is None:
+            return self.reboot_seconds if status == "rebooting" else self.modify_seconds
+        low, high = REALISTIC_MINUTES.get(status, REALISTIC_MINUTES["modifying"])
+        return self._random.uniform(low, high) * 60.0 * self.time_compression

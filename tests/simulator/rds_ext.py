@@ -77,6 +77,8 @@ class InstanceExtra:
     maintenance_suppressed: bool = False
     steps: list[tuple[str, float, Callable[[], None] | None]] = field(default_factory=list)
     step_deadline: float = 0.0
+    # The status an instance reaches when its steps are done (available; stopped after stopping).
+    final_status: str = "available"
 
 
 @dataclass
@@ -90,6 +92,9 @@ class ClusterExtra:
     ca: str
     pending_ca: str | None = None
     cert_issued_at: dt.datetime = field(default_factory=utcnow)
+    # A CA change being applied to the members: the cluster is `modifying` and shows the change as pending
+    # until every member is done (its status follows its members).
+    applying: bool = False
 
 
 class SimState:
@@ -156,14 +161,21 @@ class SimState:
             self._ticker.join(timeout=5)
             self._ticker = None
 
-    def schedule(self, db: DBInstance, steps: list[tuple[str, float, Callable[[], None] | None]]) -> None:
-        """Run db through statuses; each step's callback runs when that step ends."""
+    def schedule(self, db: DBInstance, steps: list[tuple[str, float, Callable[[], None] | None]],
+                 final: str = "available", counted: bool = True) -> None:
+        """Run db through statuses, then `final`; each step's callback runs when that step ends.
+
+        `counted` steps are changes someone asked for (they count in `GET /_sim/stats`); a fleet's
+        seeded or scheduled statuses are not.
+        """
         extra = self.extra(db)
         extra.steps = list(steps)
+        extra.final_status = final
         db.status = steps[0][0]
         extra.step_deadline = time.monotonic() + steps[0][1]
-        self.in_transition.add((db.account_id, db.region, db.db_instance_identifier))
-        self.max_in_transition = max(self.max_in_transition, len(self.in_transition))
+        if counted:
+            self.in_transition.add((db.account_id, db.region, db.db_instance_identifier))
+            self.max_in_transition = max(self.max_in_transition, len(self.in_transition))
 
     def _tick_forever(self) -> None:
         while not self._stop.wait(0.05):
@@ -187,10 +199,33 @@ class SimState:
                         db.status = extra.steps[0][0]
                         extra.step_deadline = now + extra.steps[0][1]
                     else:
-                        db.status = "available"
+                        db.status = extra.final_status
                         self.in_transition.discard((account, region, db_id))
         for callback in due:
             callback()
+        with self.lock:
+            self._settle_clusters()
+
+    def _settle_clusters(self) -> None:
+        """A Multi-AZ DB cluster applying a CA is done when none of its members is still transitioning."""
+        for (account, region, cluster_id), cextra in self.clusters.items():
+            if not cextra.applying:
+                continue
+            backend = rds_backends[account][region]
+            cluster = backend.clusters.get(cluster_id)
+            if cluster is None:
+                cextra.applying = False
+                continue
+            members = [db for db in backend.databases.values() if db.db_cluster_identifier == cluster_id]
+            if any(self.instances.get((account, region, db.db_instance_identifier), InstanceExtra()).steps
+                   for db in members):
+                continue
+            cextra.applying = False
+            if cextra.pending_ca:
+                cextra.ca = cextra.pending_ca
+                cextra.pending_ca = None
+                cextra.cert_issued_at = utcnow()
+            cluster.status = "available"
 
 
 STATE = SimState()
@@ -278,6 +313,9 @@ def apply_ca_now(db: DBInstance, ca_id: str, restart: bool) -> None:
     extra = STATE.extra(db)
     ev = STATE.engine_version(db.engine, db.engine_version)
     hot_swap = ev is not None and ev.rotation_without_restart
+    # While the change is applied RDS shows it in PendingModifiedValues and the old CA as current
+    # (DBInstance.PendingModifiedValues, RDS API Reference); the identifier changes when `modifying` ends.
+    extra.pending_ca = ca_id
 
     def rotated() -> None:
         with STATE.lock:
@@ -296,9 +334,10 @@ def apply_ca_now(db: DBInstance, ca_id: str, restart: bool) -> None:
         with STATE.lock:
             db.add_event("DB_INSTANCE_RESTARTED")
 
-    steps: list[tuple[str, float, Callable[[], None] | None]] = [("modifying", STATE.timing.modify_seconds, rotated)]
+    steps: list[tuple[str, float, Callable[[], None] | None]] = [("modifying", STATE.timing.duration("modifying"),
+                                                                   rotated)]
     if restart:
-        steps.append(("rebooting", STATE.timing.reboot_seconds, restarted))
+        steps.append(("rebooting", STATE.timing.duration("rebooting"), restarted))
     STATE.schedule(db, steps)
 
 
@@ -365,9 +404,11 @@ def run_maintenance(account: str, region: str, identifiers: list[str] | None = N
 
 
 def _apply_cluster_ca(cluster: DBCluster, cextra: ClusterExtra, ca_id: str) -> None:
-    cextra.ca = ca_id
-    cextra.pending_ca = None
-    cextra.cert_issued_at = utcnow()
+    """Apply ca_id to the three members; the cluster is `modifying`, with the change pending, until they are
+    all done (STATE._settle_clusters), as a Multi-AZ DB cluster's status follows its instances."""
+    cextra.pending_ca = ca_id
+    cextra.applying = True
+    cluster.status = "modifying"
     backend = rds_backends[cluster.account_id][cluster.region]
     for db in backend.databases.values():
         if db.db_cluster_identifier == cluster.db_cluster_identifier:
@@ -551,7 +592,7 @@ def _reboot_db_instance(self: RDSResponse) -> ActionResult:
         if extra.pending_ca:
             apply_ca_now(db, extra.pending_ca, True)
         else:
-            STATE.schedule(db, [("rebooting", STATE.timing.reboot_seconds, restarted)])
+            STATE.schedule(db, [("rebooting", STATE.timing.duration("rebooting"), restarted)])
         return ActionResult({"DBInstance": db})
 
 

@@ -21,6 +21,7 @@ from . import rds_ext
 from .control import ControlMiddleware
 from .fleet import Fleet, FleetError, InstanceSpec, load_fleet, parse_fleet, parse_maintenance
 from .linked import free_port
+from .catalog import TRANSITIONAL_STATUSES
 from .rds_ext import STATE, ClusterExtra, MaintenanceAction, RegionCertificates
 
 # Credentials the simulator accepts; they are not secrets (moto ignores them unless IAM is enforced).
@@ -145,6 +146,7 @@ class Simulator:
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="rds-sim-")
         os.chmod(self.state_dir, 0o755)
         self.fleet: Fleet | None = None
+        self._schedules: list[tuple[DBInstance, list, str]] = []
         self.linker: DatabaseLinker | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -227,6 +229,7 @@ class Simulator:
             if cluster.multi_az_cluster:
                 STATE.clusters[(account, cluster.region, cluster.id)] = ClusterExtra(
                     ca=cluster.ca or STATE.default_ca(account, cluster.region), pending_ca=cluster.pending_ca)
+        self._schedules: list[tuple[DBInstance, list, str]] = []
         ordered = sorted(fleet.instances, key=lambda s: (s.replica_of is not None, not s.writer))
         link_requests: list[tuple[DBInstance, InstanceSpec]] = []
         for spec in ordered:
@@ -240,6 +243,11 @@ class Simulator:
                 port = spec.port or free_port()
                 db.port = port
                 self.linker.start(db, spec.linked, port)
+        # Scheduled and seeded transitional statuses run from when the fleet is served (linked servers take a while).
+        with STATE.lock:
+            for db, steps, final in self._schedules:
+                STATE.schedule(db, steps, final=final, counted=False)
+        self._schedules = []
 
     def _seed_parameter_group(self, account: str, group: dict[str, Any]) -> None:
         backend = rds_backends[account][group["region"]]
@@ -285,6 +293,13 @@ class Simulator:
             db.db_subnet_group_name = rds_ext.default_subnet_group(account, spec.region)
         db.status = spec.status
         extra = STATE.extra(db)
+        if spec.schedule:
+            self._schedules.append((db, [(status, seconds, None) for status, seconds in spec.schedule],
+                                    spec.final_status))
+        elif spec.status in TRANSITIONAL_STATUSES and not spec.pinned:
+            # A seeded transitional status ends on its own, as it would on RDS.
+            self._schedules.append((db, [(spec.status, STATE.timing.duration(spec.status), None)],
+                                    TRANSITIONAL_STATUSES[spec.status]))
         extra.presented_ca = ca
         if spec.pending_ca:
             extra.pending_ca = spec.pending_ca
