@@ -491,6 +491,20 @@ def test_default_parameter_groups_carry_the_tls_enforcement_default(sim):
     assert instance(east, "pg16")["DBParameterGroups"][0]["DBParameterGroupName"] == "pg16-ssl-off"
 
 
+def test_custom_parameter_groups_list_every_parameter_of_their_family(sim):
+    east = sim.client()
+    east.create_db_parameter_group(DBParameterGroupName="pg16-plain", DBParameterGroupFamily="postgres16",
+                                   Description="no TLS setting of its own")
+    plain = {p["ParameterName"]: p for p in east.describe_db_parameters(DBParameterGroupName="pg16-plain")["Parameters"]}
+    # Not set in the group: RDS still lists it, with the engine default.
+    assert plain["rds.force_ssl"]["ParameterValue"] == "1" and plain["rds.force_ssl"]["Source"] == "engine-default"
+    custom = {p["ParameterName"]: p for p in east.describe_db_parameters(DBParameterGroupName="pg16-ssl-off")["Parameters"]}
+    assert custom["rds.force_ssl"]["ParameterValue"] == "0" and custom["rds.force_ssl"]["Source"] == "user"
+    assert custom["rds.force_ssl"]["DataType"] == "boolean" and custom["rds.force_ssl"]["IsModifiable"] is True
+    user = east.describe_db_parameters(DBParameterGroupName="pg16-plain", Source="user")["Parameters"]
+    assert user == []
+
+
 # -- faults -------------------------------------------------------------------------------
 
 def test_throttling_and_server_errors_are_injected_per_operation_and_region(sim):

@@ -795,7 +795,34 @@ def _default_parameters(group_name: str) -> list[dict[str, Any]] | None:
     """Parameters of a default.<family> group; moto returns none at all."""
     if not group_name.startswith("default."):
         return None
-    family = group_name[len("default."):]
+    return _family_parameters(group_name[len("default."):])
+
+
+def _custom_parameters(backend: Any, group_name: str, cluster: bool, source: str | None) -> list[dict[str, Any]] | None:
+    """A custom group's parameters as RDS lists them: every parameter of its family (engine defaults, Source
+    `engine-default`) with the group's own values over them (Source `user`), each with ApplyType, DataType and
+    IsModifiable (DescribeDBParameters, RDS API Reference); moto lists only the values set, without those fields.
+    None when the group or its family is unknown here (moto answers then)."""
+    groups = backend.db_cluster_parameter_groups if cluster else backend.db_parameter_groups
+    group = groups.get(group_name.lower())
+    if group is None:
+        return None
+    family = group.db_parameter_group_family if cluster else group.family
+    defaults = _family_parameters(family or "")
+    if defaults is None:
+        return None
+    merged = {p["ParameterName"]: {**p, "Source": "engine-default"} for p in defaults}
+    for name, value in group.parameters.items():
+        base = merged.get(name) or {"ParameterName": name, "Description": name, "ApplyType": "dynamic",
+                                    "DataType": "string", "IsModifiable": True, "ApplyMethod": "pending-reboot"}
+        merged[name] = {**base, "ParameterValue": value.get("ParameterValue"), "Source": "user",
+                        "ApplyMethod": value.get("ApplyMethod", base.get("ApplyMethod", "pending-reboot"))}
+    items = [merged[name] for name in sorted(merged)]
+    return [p for p in items if source is None or p["Source"] == source]
+
+
+def _family_parameters(family: str) -> list[dict[str, Any]] | None:
+    """The TLS-enforcement parameter of a family with its engine default, or None for an unknown family."""
     engine = next((ev.engine for ev in STATE.engine_versions.values() if ev.family == family), None)
     if engine is None:
         return None
@@ -836,6 +863,10 @@ def _describe_db_parameters(self: RDSResponse) -> ActionResult:
     group = self.params.get("DBParameterGroupName") or ""
     defaults = _default_parameters(group)
     if defaults is None:
+        account, region = _region_of(self)
+        with STATE.lock:
+            defaults = _custom_parameters(rds_backends[account][region], group, False, self.params.get("Source"))
+    if defaults is None:
         check_max_records(self.params)
         return _original["describe_db_parameters"](self)
     return paginated(self.params, "Parameters", defaults)
@@ -844,6 +875,10 @@ def _describe_db_parameters(self: RDSResponse) -> ActionResult:
 def _describe_db_cluster_parameters(self: RDSResponse) -> ActionResult:
     group = self.params.get("DBClusterParameterGroupName") or ""
     defaults = _default_parameters(group)
+    if defaults is None:
+        account, region = _region_of(self)
+        with STATE.lock:
+            defaults = _custom_parameters(rds_backends[account][region], group, True, self.params.get("Source"))
     if defaults is None:
         check_max_records(self.params)
         return _original["describe_db_cluster_parameters"](self)
