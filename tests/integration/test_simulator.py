@@ -615,8 +615,9 @@ def test_command_line_serves_a_fleet_and_stops_cleanly(tmp_path):
     fleet.write_text("regions:\n  us-west-2:\n    instances:\n"
                      "      - {id: cli-db, engine: postgres, engine_version: '16.3', ca: rds-ca-2019}\n")
     info_file = tmp_path / "info.json"
+    state_dir = tmp_path / "not" / "there" / "yet"  # --state-dir that does not exist yet is created
     proc = subprocess.Popen([sys.executable, "-m", "tests.simulator", "serve", "--fleet", str(fleet), "--port", "0",
-                             "--info-file", str(info_file)], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--info-file", str(info_file), "--state-dir", str(state_dir)], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
         deadline = time.monotonic() + 60
@@ -635,3 +636,4 @@ def test_command_line_serves_a_fleet_and_stops_cleanly(tmp_path):
         out, _err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "RDS simulator listening on http://127.0.0.1:" in out and "RDS simulator stopping" in out
+    assert state_dir.is_dir()  # a given state dir is kept

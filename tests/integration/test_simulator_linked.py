@@ -180,3 +180,45 @@ def test_openssl_s_client_shows_leaf_subordinate_and_root_issuer(linked):
     assert "CN = Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1" in sub_subject
     assert "CN = Amazon RDS us-east-1 Root CA RSA2048 G1" in sub_issuer
     assert out.count("-----BEGIN CERTIFICATE-----") == 2  # leaf and subordinate; the root comes from the bundle
+
+
+def test_a_server_stopped_during_a_test_does_not_stop_later_swaps(linked):
+    """The linker thread survives a server it cannot reload; that server restarts on its new certificate."""
+    db, server = _info(linked, "hot")
+    other, other_server = _info(linked, "forced13")
+    server.stop()
+    try:
+        _rotate_and_wait(linked, "hot", "rds-ca-rsa4096-g1")
+        assert server.is_running()  # started again with the certificate of its current CA
+        leaf = _pg_leaf("127.0.0.1", db["Endpoint"]["Port"], db["Endpoint"]["Address"],
+                        linked.control("GET", "/_sim/bundle")["path"])
+        assert _issuer_cn(leaf) == "Amazon RDS us-east-1 Subordinate CA RSA4096 G1.A.1"
+        # And the linker still serves the others.
+        _rotate_and_wait(linked, "forced13", "rds-ca-ecc384-g1")
+        leaf = _pg_leaf("127.0.0.1", other["Endpoint"]["Port"], other["Endpoint"]["Address"],
+                        linked.control("GET", "/_sim/bundle")["path"])
+        assert _issuer_cn(leaf) == "Amazon RDS us-east-1 Subordinate CA ECC384 G1.A.1"
+        listing = linked.control("GET", "/_sim/linked")
+        assert listing["us-east-1/hot"]["running"] is True and listing["us-east-1/hot"]["error"] is None
+    finally:
+        if not server.is_running():
+            server.restart()
+        assert other_server.is_running()
+
+
+def test_a_swap_that_fails_is_reported_and_the_linker_goes_on(linked):
+    linker = linked.sim.linker
+    db, server = _info(linked, "cold")
+    key = (linked.sim.fleet.account_id, "us-east-1", "cold")
+    original = server.restart
+    server.restart = lambda: (_ for _ in ()).throw(RuntimeError("simulated broken server"))
+    try:
+        linker.certificate_changed(*key, "rds-ca-ecc384-g1", True)
+        linker.wait_idle()
+        assert "simulated broken server" in linked.control("GET", "/_sim/linked")["us-east-1/cold"]["error"]
+    finally:
+        server.restart = original
+    _rotate_and_wait(linked, "hot", "rds-ca-rsa2048-g1")
+    leaf = _pg_leaf("127.0.0.1", _info(linked, "hot")[0]["Endpoint"]["Port"], db["Endpoint"]["Address"].replace(
+        "cold.", "hot."), linked.control("GET", "/_sim/bundle")["path"])
+    assert _issuer_cn(leaf) == "Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1"

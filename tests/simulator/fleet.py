@@ -24,7 +24,8 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
             tags: {Environment: staging}
             multi_az: false
             parameter_group: pg16-no-ssl
-            replica_of: orders-primary     # read replica of another instance
+            replica_of: orders-primary     # read replica of another instance (eu-west-1/orders-eu:
+                                           # cross-region, on this region's CA)
             pending_ca: rds-ca-rsa2048-g1  # PendingModifiedValues.CACertificateIdentifier
             maintenance: {auto_applied_after: 2026-12-01, forced_apply: 2027-01-15,
                           opt_in: next-maintenance}   # or `maintenance: none`
@@ -331,7 +332,7 @@ def _check_references(fleet: Fleet) -> None:
             raise FleetError(f"fleet.regions.{spec.region}: instance id {spec.id!r} is used twice")
         ids[key] = spec
     for spec in fleet.instances:
-        if spec.replica_of and (spec.region, spec.replica_of) not in ids:
+        if spec.replica_of and replica_source(spec) not in ids:
             raise FleetError(f"fleet.regions.{spec.region}: {spec.id} is a replica of unknown {spec.replica_of!r}")
         if isinstance(spec.maintenance, dict):
             unknown = set(spec.maintenance) - {"auto_applied_after", "forced_apply", "opt_in"}
@@ -339,6 +340,15 @@ def _check_references(fleet: Fleet) -> None:
                 raise FleetError(f"{spec.id}.maintenance: unknown key(s) {sorted(unknown)}")
         elif spec.maintenance not in (None, "none"):
             raise FleetError(f"{spec.id}.maintenance: a mapping or 'none'")
+
+
+def replica_source(spec: InstanceSpec) -> tuple[str, str]:
+    """(region, id) of a replica's source: `replica_of: id` (same region) or `region/id` (cross-region)."""
+    assert spec.replica_of is not None
+    if "/" in spec.replica_of:
+        region, ident = spec.replica_of.split("/", 1)
+        return region, ident
+    return spec.region, spec.replica_of
 
 
 def load_fleet(path: str) -> Fleet:

@@ -467,6 +467,12 @@ class LinkedServer(ABC):
         self._install_tls(cert_pem, key_pem, chain_pem, self._run_as)
         self._reload_tls()
 
+    def install_tls(self, cert_pem: str, key_pem: str, chain_pem: str | None = None) -> None:
+        """Put a new certificate in place without reloading: the server presents it from its next (re)start."""
+        if self._run_as is None:
+            raise LinkedServerError(f"{self!r} was never started")
+        self._install_tls(cert_pem, key_pem, chain_pem, self._run_as)
+
     def restart(self) -> None:
         """Stop and start again with the same data and certificate (a reboot)."""
         if self._run_as is None or not self._initialised():
