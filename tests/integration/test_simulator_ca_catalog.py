@@ -111,11 +111,10 @@ def test_instance_certificate_details_are_capped_by_the_regions_ca(sim):
 
 
 def _facts(sim, **args) -> dict[str, dict]:
-    plays = [{"hosts": "localhost", "gather_facts": False, "tasks": [{
-        "name": "Inventory", "register": "inventory",
-        "rdsca.rotation.rds_ca_facts": {"regions": REGIONS, "endpoint_url": "{{ sim_endpoint_url }}",
-                                        "target_ca": "rds-ca-ecc384-g1", **args}}],
-        "save": ["inventory"]}]
+    module_args = {"regions": REGIONS, "endpoint_url": "{{ sim_endpoint_url }}", "target_ca": "rds-ca-ecc384-g1", **args}
+    plays = [{"hosts": "localhost", "gather_facts": False,
+              "tasks": [{"name": "Inventory", "register": "inventory", "rdsca.rotation.rds_ca_facts": module_args}],
+              "save": ["inventory"]}]
     result = sim.run_playbook(plays)
     inventory = result.task("inventory")
     assert not inventory.get("failed"), inventory.get("msg")

@@ -211,7 +211,11 @@ def test_a_swap_that_fails_is_reported_and_the_linker_goes_on(linked):
     db, server = _info(linked, "cold")
     key = (linked.sim.fleet.account_id, "us-east-1", "cold")
     original = server.restart
-    server.restart = lambda: (_ for _ in ()).throw(RuntimeError("simulated broken server"))
+
+    def broken() -> None:
+        raise RuntimeError("simulated broken server")
+
+    server.restart = broken
     try:
         linker.certificate_changed(*key, "rds-ca-ecc384-g1", True)
         linker.wait_idle()

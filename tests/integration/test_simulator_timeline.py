@@ -69,8 +69,8 @@ def _state(client, db_id):
 
 def test_durations_are_rds_minutes_times_one_factor_and_seeded():
     first, again = Timing(time_compression=0.01, seed=7), Timing(time_compression=0.01, seed=7)
-    drawn = [first.duration("modifying") for _ in range(50)]
-    assert drawn == [again.duration("modifying") for _ in range(50)]
+    drawn = [first.duration("modifying") for _n in range(50)]
+    assert drawn == [again.duration("modifying") for _n in range(50)]
     low, high = REALISTIC_MINUTES["modifying"]
     assert all(low * 60 * 0.01 <= d <= high * 60 * 0.01 for d in drawn)
     assert len(set(drawn)) > 40  # a distribution, not a constant

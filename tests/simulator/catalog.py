@@ -50,7 +50,6 @@ CA_CERTIFICATES: dict[str, CACertificate] = {
 }
 
 
-
 @functools.lru_cache(maxsize=1)
 def _regional_catalog() -> dict[str, dict[str, CACertificate]]:
     with open(CA_CATALOG_PATH, encoding="utf-8") as handle:

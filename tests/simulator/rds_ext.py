@@ -334,8 +334,8 @@ def apply_ca_now(db: DBInstance, ca_id: str, restart: bool) -> None:
         with STATE.lock:
             db.add_event("DB_INSTANCE_RESTARTED")
 
-    steps: list[tuple[str, float, Callable[[], None] | None]] = [("modifying", STATE.timing.duration("modifying"),
-                                                                   rotated)]
+    steps: list[tuple[str, float, Callable[[], None] | None]] = [
+        ("modifying", STATE.timing.duration("modifying"), rotated)]
     if restart:
         steps.append(("rebooting", STATE.timing.duration("rebooting"), restarted))
     STATE.schedule(db, steps)
