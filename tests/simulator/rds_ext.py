@@ -182,14 +182,15 @@ class SimState:
             self.tick()
 
     def tick(self) -> None:
-        due: list[Callable[[], None]] = []
         with self.lock:
             now = time.monotonic()
             for (account, region, db_id), extra in list(self.instances.items()):
                 while extra.steps and now >= extra.step_deadline:
                     _status, _duration, callback = extra.steps.pop(0)
                     if callback is not None:
-                        due.append(callback)
+                        # Under the lock, before the next status shows: no poll may see the next status with the
+                        # previous step's effect (a new CA) missing. Listeners only queue work.
+                        callback()
                     db = rds_backends[account][region].databases.get(db_id)
                     if db is None:
                         extra.steps.clear()
@@ -201,9 +202,6 @@ class SimState:
                     else:
                         db.status = extra.final_status
                         self.in_transition.discard((account, region, db_id))
-        for callback in due:
-            callback()
-        with self.lock:
             self._settle_clusters()
 
     def _settle_clusters(self) -> None:
