@@ -811,14 +811,22 @@ def trusted_names(context):
     return names
 
 
-def _verify_explanation(code, message, server_name, certificate, ca, trust_store, trusted=None):
-    """A sentence for a verification failure, with what the certificate shows."""
+def _verify_explanation(code, message, server_name, certificate, ca, trust_store, trusted=None, chain=None):
+    """A sentence for a verification failure, with what the certificate shows.
+
+    RDS endpoints present leaf and intermediate (``Amazon RDS <region> Subordinate CA ... G1.A.1``), so the
+    CA a trust store must hold is the one that issued the top of the presented chain, not the leaf's issuer.
+    """
     message = (message or "certificate verify failed").rstrip(". ")
     text = "TLS verification of %s failed: %s" % (server_name, message)
     cert = certificate or {}
     issuer = cert.get("issuer_cn")
     ca_text = ", %s" % ca["ca_identifier"] if ca else ""
     if code in _UNKNOWN_ISSUER_CODES:
+        presented = [c for c in chain or [] if c.get("issuer_cn")]
+        if presented and presented[-1]["issuer_cn"] != presented[-1].get("subject_cn"):
+            # The anchor the chain needs: the issuer of its last (topmost, not self-signed) certificate.
+            issuer = presented[-1]["issuer_cn"]
         if issuer and trusted and issuer in trusted:
             text += ("; the trust store %s holds a CA named '%s'%s but not the one that signed this certificate "
                      "(same name, different key)" % (trust_store, issuer, ca_text))
@@ -999,7 +1007,7 @@ def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=No
         result["hostname_matches"] = hostname_matches(server_name, cert.get("dns_names"), cert.get("ip_addresses"))
     if verify_exc is not None:
         result["verify_error"] = _verify_explanation(result["verify_code"], message, server_name, cert, ca,
-                                                     result["trust_store"], trusted_names(context))
+                                                     result["trust_store"], trusted_names(context), result["chain"])
         if tolerate_expired and result["verify_code"] in _EXPIRED_CODES and protocol != "tds":
             try:
                 _facts, expired = _tolerant_handshake(protocol, server_name, address, ca_bundle,

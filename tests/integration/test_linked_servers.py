@@ -37,6 +37,7 @@ from tests.simulator.linked import (
     free_port,
     tools_available,
 )
+from tests.simulator.catalog import ca_certificate
 from tests.simulator.pki import CA_IDENTIFIERS, LocalPKI
 
 REGION = "us-east-1"
@@ -86,6 +87,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> LocalPKI:
 def test_g1_roots_match_aws_naming_keys_and_validity(
     pki: LocalPKI, ca_identifier: str, label: str, not_after_year: int
 ) -> None:
+    real = ca_certificate(REGION, ca_identifier)
     cert = pki.ca_certificate(REGION, ca_identifier)
     expected = [
         ("countryName", "US"),
@@ -98,8 +100,9 @@ def test_g1_roots_match_aws_naming_keys_and_validity(
     assert _attrs(cert.subject) == expected
     assert cert.issuer == cert.subject
     cert.verify_directly_issued_by(cert)
-    assert cert.not_valid_before_utc == dt.datetime(2021, 5, 24, tzinfo=UTC)
-    assert cert.not_valid_after_utc == dt.datetime(not_after_year, 5, 24, tzinfo=UTC)
+    # The validity of the region's real root, as DescribeCertificates reports it.
+    assert cert.not_valid_before_utc == real.valid_from and cert.not_valid_before_utc.year == 2021
+    assert cert.not_valid_after_utc == real.valid_till and cert.not_valid_after_utc.year == not_after_year
 
     key = cert.public_key()
     if ca_identifier == ECC384:
@@ -147,7 +150,7 @@ def test_2019_ca_is_a_two_tier_expired_chain(pki: LocalPKI) -> None:
     assert intermediate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert (intermediate.not_valid_before_utc, intermediate.not_valid_after_utc) == (start, end)
     assert pki.intermediate_pem(REGION, CA2019) == intermediate.public_bytes(Encoding.PEM).decode()
-    assert pki.intermediate_pem(REGION, RSA2048) is None
+    assert isinstance(leaf.public_key(), rsa.RSAPublicKey) and leaf.public_key().key_size == 2048
 
     now = dt.datetime.now(UTC)
     assert start <= leaf.not_valid_before_utc < leaf.not_valid_after_utc <= end < now
@@ -160,24 +163,56 @@ def test_2019_ca_is_a_two_tier_expired_chain(pki: LocalPKI) -> None:
         _verify(leaf, [], [root], SERVER_NAME, at=dt.datetime(2024, 6, 1, tzinfo=UTC))
 
 
+@pytest.mark.parametrize(("ca_identifier", "label", "key_type", "key_size"), [
+    (RSA2048, "RSA2048", rsa.RSAPublicKey, 2048), (RSA4096, "RSA4096", rsa.RSAPublicKey, 4096),
+    (ECC384, "ECC384", ec.EllipticCurvePublicKey, 384)])
+def test_g1_chain_has_a_subordinate_ca_of_the_cas_key_type(
+    pki: LocalPKI, ca_identifier: str, label: str, key_type: type, key_size: int
+) -> None:
+    """RDS endpoints send leaf <- "Amazon RDS <region> Subordinate CA <kind> G1.<letter>.<n>"; bundles hold roots."""
+    root = pki.ca_certificate(REGION, ca_identifier)
+    server = pki.issue_server_cert(REGION, ca_identifier, [SERVER_NAME])
+    chain = x509.load_pem_x509_certificates(server.chain_pem.encode())
+    assert len(chain) == 2
+    leaf, subordinate = chain
+    assert _cn(subordinate.subject) == f"Amazon RDS {REGION} Subordinate CA {label} G1.A.1"
+    assert leaf.issuer == subordinate.subject and subordinate.issuer == root.subject
+    subordinate.verify_directly_issued_by(root)
+    leaf.verify_directly_issued_by(subordinate)
+    basic = subordinate.extensions.get_extension_for_class(x509.BasicConstraints).value
+    assert basic.ca and basic.path_length == 0
+    for cert in (root, subordinate, leaf):
+        assert isinstance(cert.public_key(), key_type) and cert.public_key().key_size == key_size
+    assert root.not_valid_before_utc <= subordinate.not_valid_before_utc
+    assert subordinate.not_valid_after_utc <= root.not_valid_after_utc
+    _verify(leaf, [subordinate], [root], SERVER_NAME)
+    # A client given only the root (as in the published bundles) needs the intermediate from the server.
+    with pytest.raises(VerificationError):
+        _verify(leaf, [], [root], SERVER_NAME)
+    # The bundle holds roots only.
+    bundle_names = [_cn(c.subject) for c in x509.load_pem_x509_certificates(pki.bundle_pem([REGION]).encode())]
+    assert not any("Subordinate" in name for name in bundle_names)
+
+
 def test_server_certificate_verifies_against_its_ca_and_hostname_only(pki: LocalPKI) -> None:
     server = pki.issue_server_cert(REGION, RSA2048, [SERVER_NAME, "127.0.0.1"], valid_days=30)
     leaf = x509.load_pem_x509_certificate(server.cert_pem.encode())
+    subordinate = pki.intermediate_certificate(REGION, RSA2048)
     assert _cn(leaf.subject) == SERVER_NAME
-    assert leaf.issuer == pki.ca_certificate(REGION, RSA2048).subject
+    assert leaf.issuer == subordinate.subject
     san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == [SERVER_NAME]
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
-    assert server.chain_pem == server.cert_pem  # G1 roots sign leaves directly
+    assert server.chain_pem == server.cert_pem + pki.intermediate_pem(REGION, RSA2048)
     assert leaf.not_valid_after_utc - leaf.not_valid_before_utc <= dt.timedelta(days=30, minutes=5)
 
-    _verify(leaf, [], [pki.ca_certificate(REGION, RSA2048)], SERVER_NAME)
+    _verify(leaf, [subordinate], [pki.ca_certificate(REGION, RSA2048)], SERVER_NAME)
     with pytest.raises(VerificationError):
-        _verify(leaf, [], [pki.ca_certificate(REGION, RSA2048)], "db2.abc123xyz.us-east-1.rds.amazonaws.com")
+        _verify(leaf, [subordinate], [pki.ca_certificate(REGION, RSA2048)], "db2.abc123xyz.us-east-1.rds.amazonaws.com")
     with pytest.raises(VerificationError):
-        _verify(leaf, [], [pki.ca_certificate(REGION, ECC384)], SERVER_NAME)
+        _verify(leaf, [subordinate], [pki.ca_certificate(REGION, ECC384)], SERVER_NAME)
     with pytest.raises(VerificationError):
-        _verify(leaf, [], [pki.ca_certificate("us-west-2", RSA2048)], SERVER_NAME)
+        _verify(leaf, [subordinate], [pki.ca_certificate("us-west-2", RSA2048)], SERVER_NAME)
 
     # The ssl module (what Python clients use) agrees with cryptography.
     context = ssl.create_default_context(cafile=str(pki.ca_path(REGION, RSA2048)))
@@ -196,7 +231,8 @@ def test_roots_are_cached_on_disk_and_reused(tmp_path: Path) -> None:
     leaf = x509.load_pem_x509_certificate(
         second.issue_server_cert("ap-south-1", ECC384, ["x.example"]).cert_pem.encode()
     )
-    leaf.verify_directly_issued_by(root)
+    leaf.verify_directly_issued_by(second.intermediate_certificate("ap-south-1", ECC384))
+    second.intermediate_certificate("ap-south-1", ECC384).verify_directly_issued_by(root)
 
 
 def test_bundle_contains_every_generated_root_and_nothing_else(tmp_path: Path) -> None:
@@ -405,7 +441,8 @@ def test_postgres_presents_rds_certificate_and_rotates_without_restart(
         )
     probe = _openssl_probe("postgres", server.port, rsa_ca)
     assert (probe.returncode, probe.verify) == (0, "0 (ok)")
-    assert "CN = Amazon RDS us-east-1 Root CA RSA2048 G1" in probe.issuer
+    assert "CN = Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1" in probe.issuer
+    assert len(probe.chain_subjects) == 2
 
     pid = server.pid
     survivor = _pg_verified(server, rsa_ca)
@@ -424,7 +461,7 @@ def test_postgres_presents_rds_certificate_and_rotates_without_restart(
         _pg_verified(server, rsa_ca)
     probe = _openssl_probe("postgres", server.port, ecc_ca)
     assert (probe.returncode, probe.verify) == (0, "0 (ok)")
-    assert "CN = Amazon RDS us-east-1 Root CA ECC384 G1" in probe.issuer
+    assert "CN = Amazon RDS us-east-1 Subordinate CA ECC384 G1.A.1" in probe.issuer
 
 
 def test_postgres_restart_keeps_data_and_certificate(pki: LocalPKI, start_server: Callable[..., LinkedServer]) -> None:
@@ -512,8 +549,8 @@ def test_mariadb_presents_rds_certificate_and_rotates_without_restart(
 
     probe = _openssl_probe("mysql", server.port, rsa_ca)
     assert (probe.returncode, probe.verify) == (0, "0 (ok)")
-    assert "CN = Amazon RDS us-east-1 Root CA RSA2048 G1" in probe.issuer
-    assert len(probe.chain_subjects) == 1  # G1: the leaf alone, signed by the root
+    assert "CN = Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1" in probe.issuer
+    assert len(probe.chain_subjects) == 2
     wrong = _openssl_probe("mysql", server.port, ecc_ca)
     assert wrong.returncode != 0 and not wrong.verify.startswith("0 ")
 
@@ -556,7 +593,7 @@ def test_mariadb_presents_rds_certificate_and_rotates_without_restart(
     survivor.close()
     probe = _openssl_probe("mysql", server.port, ecc_ca)
     assert (probe.returncode, probe.verify) == (0, "0 (ok)")
-    assert "CN = Amazon RDS us-east-1 Root CA ECC384 G1" in probe.issuer
+    assert "CN = Amazon RDS us-east-1 Subordinate CA ECC384 G1.A.1" in probe.issuer
     assert _openssl_probe("mysql", server.port, rsa_ca).returncode != 0
     conn = _mariadb_verified(server, ecc_ca)
     try:
@@ -618,7 +655,8 @@ def test_start_failure_reports_log_tail(pki: LocalPKI, server_root: Path) -> Non
     """A server that cannot start fails fast with its log, not a bare timeout."""
     _require("postgres")
     cert = pki.issue_server_cert(REGION, RSA2048, [SERVER_NAME])
-    other = pki.issue_server_cert(REGION, RSA2048, [SERVER_NAME])
+    # Leaf keys are one per key kind, so another RSA key comes from the RSA 4096 CA.
+    other = pki.issue_server_cert(REGION, RSA4096, [SERVER_NAME])
     server = LinkedPostgres(server_root / "postgres", free_port(), SERVER_NAME, secrets.token_urlsafe(18))
     try:
         # Key that does not match the certificate: PostgreSQL refuses to start.

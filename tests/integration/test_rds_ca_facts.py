@@ -16,18 +16,20 @@ import pytest
 import yaml
 
 from conftest import REPO
+from tests.simulator.catalog import ca_certificate
 
 FLEET = os.path.join(REPO, "tests", "fleets", "facts.yml")
 MODULE = os.path.join(REPO, "plugins", "modules", "rds_ca_facts.py")
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 DEAD_ENDPOINT = "http://127.0.0.1:9"
 
-CA_TILL = {
-    "rds-ca-2019": "2024-08-22T17:08:50+00:00",
-    "rds-ca-rsa2048-g1": "2061-05-24T22:59:00+00:00",
-    "rds-ca-rsa4096-g1": "2121-05-24T23:03:20+00:00",
-    "rds-ca-ecc384-g1": "2121-05-24T23:06:59+00:00",
-}
+
+def ca_till(region: str, ca: str) -> str:
+    """ValidTill of a CA in a region, as DescribeCertificates serves it: each region's root has its own dates
+    (the simulator's catalog, generated from AWS's bundles)."""
+    return ca_certificate(region, ca).valid_till.isoformat()
+
+
 ALL_CAS = ["rds-ca-2019", "rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"]
 
 # identifier: (region, engine, version, class, status, cluster_id, cluster_type, cluster_role, cluster_writer,
@@ -182,15 +184,15 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
         assert fact["endpoint_address"] == raw["Endpoint"]["Address"] and fact["endpoint_address"].startswith(ident)
         assert fact["endpoint_port"] == port
         assert (fact["current_ca"], fact["pending_ca"]) == (ca, pending), ident
-        assert fact["ca_valid_till"] == CA_TILL[ca]
+        assert fact["ca_valid_till"] == ca_till(region, ca)
         assert fact["ca_expired"] is (ca == "rds-ca-2019")
-        ca_till = dt.datetime.fromisoformat(CA_TILL[ca])
-        assert int((ca_till - after).total_seconds() // 86400) <= fact["ca_days_left"] <= int(
-            (ca_till - before).total_seconds() // 86400)
+        ca_valid_till = dt.datetime.fromisoformat(ca_till(region, ca))
+        assert int((ca_valid_till - after).total_seconds() // 86400) <= fact["ca_days_left"] <= int(
+            (ca_valid_till - before).total_seconds() // 86400)
         server_till = dt.datetime.fromisoformat(fact["certificate_valid_till"])
         if ca == "rds-ca-2019":
             # The server certificate cannot outlive its CA.
-            assert fact["certificate_valid_till"] == CA_TILL["rds-ca-2019"]
+            assert fact["certificate_valid_till"] == ca_till(region, "rds-ca-2019")
             assert fact["days_left"] == fact["ca_days_left"] < -800
         else:
             # A G1 server certificate is issued for a year.
@@ -236,7 +238,7 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
         assert facts["region"] == region
         assert [c["identifier"] for c in facts["certificates"]] == ALL_CAS
         for cert in facts["certificates"]:
-            assert cert["valid_till"] == CA_TILL[cert["identifier"]]
+            assert cert["valid_till"] == ca_till(region, cert["identifier"])
             assert cert["expired"] is (cert["identifier"] == "rds-ca-2019")
             assert cert["arn"] == f"arn:aws:rds:{region}::cert:{cert['identifier']}"
             assert cert["type"] == "CA" and len(cert["thumbprint"]) == 40
@@ -246,7 +248,7 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
     assert inventory["regions"]["us-east-1"]["customer_override"] is None
     assert inventory["regions"]["eu-west-1"]["default_ca_for_new_launches"] == "rds-ca-rsa4096-g1"
     assert inventory["regions"]["eu-west-1"]["customer_override"] == "rds-ca-rsa4096-g1"
-    assert inventory["regions"]["eu-west-1"]["customer_override_valid_till"] == CA_TILL["rds-ca-rsa4096-g1"]
+    assert inventory["regions"]["eu-west-1"]["customer_override_valid_till"] == ca_till("eu-west-1", "rds-ca-rsa4096-g1")
     assert {r: f["counts"] for r, f in inventory["regions"].items()} == {
         "us-east-1": {"databases": 8, "scanned": 8, "needs_rotation": 5,
                       "by_ca": {"rds-ca-2019": 6, "rds-ca-rsa2048-g1": 2},

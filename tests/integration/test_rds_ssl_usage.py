@@ -238,8 +238,9 @@ def usage_task(register: str, databases: list[dict[str, Any]], fleet: Fleet, **o
 # -- the probe (module_utils, no credentials) --------------------------------------------------
 
 def test_probe_reads_presented_ca_and_verifies(fleet):
-    for db, expected_ca, issuer in (("orders-pg", "rds-ca-rsa2048-g1", "Amazon RDS us-east-1 Root CA RSA2048 G1"),
-                                    ("billing-maria", "rds-ca-ecc384-g1", "Amazon RDS us-east-1 Root CA ECC384 G1")):
+    # Like RDS, the servers present leaf + subordinate CA: the leaf's issuer is the subordinate.
+    for db, expected_ca, issuer in (("orders-pg", "rds-ca-rsa2048-g1", "Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1"),
+                                    ("billing-maria", "rds-ca-ecc384-g1", "Amazon RDS us-east-1 Subordinate CA ECC384 G1.A.1")):
         info = fleet.linked[db]
         assert info["presented_ca"] == expected_ca
         result = tls_probe.probe_endpoint(info["address"], info["port"], info["engine"], connect_host="127.0.0.1",
@@ -249,7 +250,9 @@ def test_probe_reads_presented_ca_and_verifies(fleet):
         assert result["presented_ca"] == expected_ca and result["presented_ca_region"] == REGION
         assert result["certificate"]["issuer_cn"] == issuer
         assert result["certificate"]["dns_names"] == [info["address"]]
-        assert result["trust_anchor"] == issuer
+        # The verified chain ends at the region's root (the bundle holds roots only).
+        assert result["trust_anchor"] == issuer.replace("Subordinate CA", "Root CA").replace(" G1.A.1", " G1")
+        assert [c["subject_cn"] for c in result["chain"] or [{"subject_cn": issuer}]] == [issuer]
         assert result["hostname_matches"] is True
         assert result["tls_version"] in ("TLSv1.2", "TLSv1.3")
         if db == "billing-maria":

@@ -228,6 +228,37 @@ def test_every_instance_lives_in_the_regions_default_subnet_group(sim):
     assert [g["DBSubnetGroupName"] for g in groups] == ["default"]
 
 
+def test_fields_rds_always_returns_are_present(sim):
+    east = sim.client()
+    for db in east.describe_db_instances()["DBInstances"]:
+        # RDS returns PendingModifiedValues {} when nothing is pending, and always these.
+        assert isinstance(db["PendingModifiedValues"], dict), db["DBInstanceIdentifier"]
+        assert db["PubliclyAccessible"] is False
+        assert db["Endpoint"]["HostedZoneId"].startswith("Z") and len(db["Endpoint"]["HostedZoneId"]) == 14
+        assert db["DBSubnetGroup"]["DBSubnetGroupName"] == "default"
+    assert instance(east, "pg11")["PendingModifiedValues"] == {}
+    assert instance(east, "my8")["PendingModifiedValues"] == {"CACertificateIdentifier": "rds-ca-rsa2048-g1"}
+    created = east.create_db_instance(DBInstanceIdentifier="made", DBInstanceClass="db.t3.micro", Engine="postgres",
+                                      EngineVersion="16.3", MasterUsername="admin", MasterUserPassword="x" * 12,
+                                      AllocatedStorage=20)["DBInstance"]
+    assert created["DBSubnetGroup"]["DBSubnetGroupName"] == "default"
+    assert created["PendingModifiedValues"] == {} and created["PubliclyAccessible"] is False
+    west = sim.client(region="eu-west-1")
+    assert instance(west, "maria")["Endpoint"]["HostedZoneId"] != instance(east, "pg11")["Endpoint"]["HostedZoneId"]
+
+
+@pytest.mark.parametrize("operation", ["describe_db_instances", "describe_db_clusters", "describe_certificates",
+                                       "describe_pending_maintenance_actions", "describe_events",
+                                       "describe_db_subnet_groups"])
+@pytest.mark.parametrize("max_records", [5, 19, 101])
+def test_max_records_outside_20_to_100_is_invalid(sim, operation, max_records):
+    east = sim.client(config=NO_RETRY)
+    with pytest.raises(ClientError) as excinfo:
+        getattr(east, operation)(MaxRecords=max_records)
+    assert error_code(excinfo) == "InvalidParameterValue"
+    assert getattr(east, operation)(MaxRecords=20)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
 def test_describe_db_instances_paginates_100_per_page(sim):
     syd = sim.client(region="ap-southeast-2")
     first = syd.describe_db_instances()
@@ -460,6 +491,20 @@ def test_default_parameter_groups_carry_the_tls_enforcement_default(sim):
     assert instance(east, "pg16")["DBParameterGroups"][0]["DBParameterGroupName"] == "pg16-ssl-off"
 
 
+def test_custom_parameter_groups_list_every_parameter_of_their_family(sim):
+    east = sim.client()
+    east.create_db_parameter_group(DBParameterGroupName="pg16-plain", DBParameterGroupFamily="postgres16",
+                                   Description="no TLS setting of its own")
+    plain = {p["ParameterName"]: p for p in east.describe_db_parameters(DBParameterGroupName="pg16-plain")["Parameters"]}
+    # Not set in the group: RDS still lists it, with the engine default.
+    assert plain["rds.force_ssl"]["ParameterValue"] == "1" and plain["rds.force_ssl"]["Source"] == "engine-default"
+    custom = {p["ParameterName"]: p for p in east.describe_db_parameters(DBParameterGroupName="pg16-ssl-off")["Parameters"]}
+    assert custom["rds.force_ssl"]["ParameterValue"] == "0" and custom["rds.force_ssl"]["Source"] == "user"
+    assert custom["rds.force_ssl"]["DataType"] == "boolean" and custom["rds.force_ssl"]["IsModifiable"] is True
+    user = east.describe_db_parameters(DBParameterGroupName="pg16-plain", Source="user")["Parameters"]
+    assert user == []
+
+
 # -- faults -------------------------------------------------------------------------------
 
 def test_throttling_and_server_errors_are_injected_per_operation_and_region(sim):
@@ -570,8 +615,9 @@ def test_command_line_serves_a_fleet_and_stops_cleanly(tmp_path):
     fleet.write_text("regions:\n  us-west-2:\n    instances:\n"
                      "      - {id: cli-db, engine: postgres, engine_version: '16.3', ca: rds-ca-2019}\n")
     info_file = tmp_path / "info.json"
+    state_dir = tmp_path / "not" / "there" / "yet"  # --state-dir that does not exist yet is created
     proc = subprocess.Popen([sys.executable, "-m", "tests.simulator", "serve", "--fleet", str(fleet), "--port", "0",
-                             "--info-file", str(info_file)], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             "--info-file", str(info_file), "--state-dir", str(state_dir)], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     try:
         deadline = time.monotonic() + 60
@@ -590,3 +636,4 @@ def test_command_line_serves_a_fleet_and_stops_cleanly(tmp_path):
         out, _err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "RDS simulator listening on http://127.0.0.1:" in out and "RDS simulator stopping" in out
+    assert state_dir.is_dir()  # a given state dir is kept

@@ -3,7 +3,9 @@
 Format (every key but ``regions`` is optional; see docs/simulator.md)::
 
     account_id: "123456789012"
-    timing: {modify_seconds: 1, reboot_seconds: 1, maintenance_notice_days: 395}
+    timing: {modify_seconds: 1, reboot_seconds: 1, maintenance_notice_days: 395,
+             time_compression: 0.01, seed: 0}   # with time_compression: durations drawn from RDS's
+                                                 # minutes (catalog.REALISTIC_MINUTES) times the factor
     engine_versions:            # added to / overriding the built-in catalog
       - {engine: postgres, version: "11.22", rotation_without_restart: false,
          supported_cas: [rds-ca-2019, rds-ca-rsa2048-g1], family: postgres11, default: false}
@@ -22,12 +24,19 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
             tags: {Environment: staging}
             multi_az: false
             parameter_group: pg16-no-ssl
-            replica_of: orders-primary     # read replica of another instance
+            replica_of: orders-primary     # read replica of another instance (eu-west-1/orders-eu:
+                                           # cross-region, on this region's CA)
             pending_ca: rds-ca-rsa2048-g1  # PendingModifiedValues.CACertificateIdentifier
             maintenance: {auto_applied_after: 2026-12-01, forced_apply: 2027-01-15,
                           opt_in: next-maintenance}   # or `maintenance: none`
             maintenance_window: "sun:05:00-sun:05:30"
-            status: available              # or stopped, storage-full ...
+            status: available              # or stopped, storage-full ...; a transitional status
+                                           # (backing-up, modifying, rebooting...) ends on its own
+            pinned: false                  # true: a transitional status stays until changed
+            schedule:                      # instead of status: statuses in turn, each for `seconds`
+              - {status: available, seconds: 2}
+              - {status: backing-up, seconds: 3}
+              - {status: available}        # no seconds: the last one stays (default: available)
             linked: postgres               # backed by a real local TLS server
             count: 3                       # expand to orders-staging-1..3
         clusters:
@@ -60,11 +69,12 @@ TOP_KEYS = {"account_id", "timing", "engine_versions", "regions", "description"}
 REGION_KEYS = {"default_ca", "customer_override", "instances", "clusters", "parameter_groups"}
 INSTANCE_KEYS = {
     "id", "engine", "engine_version", "class", "ca", "tags", "multi_az", "parameter_group", "replica_of",
-    "pending_ca", "maintenance", "maintenance_window", "status", "linked", "count", "port",
+    "pending_ca", "maintenance", "maintenance_window", "status", "linked", "count", "port", "pinned", "schedule",
 }
 CLUSTER_KEYS = {"id", "engine", "engine_version", "tags", "members", "multi_az_cluster", "ca", "class",
                 "maintenance_window", "pending_ca"}
-MEMBER_KEYS = {"id", "writer", "ca", "class", "linked", "tags", "pending_ca", "maintenance", "status"}
+MEMBER_KEYS = {"id", "writer", "ca", "class", "linked", "tags", "pending_ca", "maintenance", "status", "pinned",
+               "schedule", "port"}
 LINKABLE = {"postgres": "postgres", "aurora-postgresql": "postgres", "mysql": "mariadb", "mariadb": "mariadb",
             "aurora-mysql": "mariadb"}
 
@@ -93,6 +103,10 @@ class InstanceSpec:
     cluster_id: str | None = None
     writer: bool = False
     port: int | None = None
+    pinned: bool = False
+    # (status, seconds) steps, then final_status (see the module docstring).
+    schedule: list[tuple[str, float]] = field(default_factory=list)
+    final_status: str = "available"
 
 
 @dataclass
@@ -160,8 +174,12 @@ def parse_fleet(data: dict[str, Any]) -> Fleet:
         raise FleetError("fleet: 'regions' is required and must name at least one region")
     fleet = Fleet(account_id=str(data.get("account_id", DEFAULT_ACCOUNT)))
     timing = data.get("timing") or {}
-    _check_keys("fleet.timing", timing, {"modify_seconds", "reboot_seconds", "maintenance_notice_days"})
-    fleet.timing = Timing(**timing)
+    _check_keys("fleet.timing", timing, {"modify_seconds", "reboot_seconds", "maintenance_notice_days",
+                                         "time_compression", "seed"})
+    try:
+        fleet.timing = Timing(**timing)
+    except ValueError as exc:
+        raise FleetError(f"fleet.timing: {exc}") from exc
     known_versions: dict[tuple[str, str], bool] = {}
     for i, ev in enumerate(data.get("engine_versions") or []):
         where = f"fleet.engine_versions[{i}]"
@@ -209,6 +227,7 @@ def _instances(where: str, region: str, inst: dict[str, Any]) -> list[InstanceSp
     count = int(inst.get("count", 1))
     if count < 1:
         raise FleetError(f"{where}.count: must be at least 1")
+    schedule, final_status = _schedule(where, inst)
     specs = []
     for n in range(count):
         ident = inst["id"] if count == 1 else f"{inst['id']}-{n + 1}"
@@ -220,8 +239,39 @@ def _instances(where: str, region: str, inst: dict[str, Any]) -> list[InstanceSp
             maintenance=inst.get("maintenance"),
             maintenance_window=inst.get("maintenance_window", "sun:05:00-sun:05:30"),
             status=inst.get("status", "available"), linked=linked, port=inst.get("port"),
+            pinned=bool(inst.get("pinned", False)), schedule=schedule, final_status=final_status,
         ))
     return specs
+
+
+def _schedule(where: str, inst: dict[str, Any]) -> tuple[list[tuple[str, float]], str]:
+    """`schedule:` as (status, seconds) steps and the status that stays after them."""
+    raw = inst.get("schedule")
+    if raw is None:
+        return [], "available"
+    if "status" in inst:
+        raise FleetError(f"{where}: give either 'status' or 'schedule', not both")
+    if not isinstance(raw, list) or not raw:
+        raise FleetError(f"{where}.schedule: a non-empty list of {{status, seconds}}")
+    steps: list[tuple[str, float]] = []
+    final = "available"
+    for k, item in enumerate(raw):
+        iwhere = f"{where}.schedule[{k}]"
+        _check_keys(iwhere, item, {"status", "seconds"})
+        if not isinstance(item.get("status"), str) or not item["status"]:
+            raise FleetError(f"{iwhere}: 'status' is required")
+        if "seconds" not in item:
+            if k != len(raw) - 1:
+                raise FleetError(f"{iwhere}: only the last entry may omit 'seconds' (it stays)")
+            final = item["status"]
+            continue
+        seconds = item["seconds"]
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 86400:
+            raise FleetError(f"{iwhere}.seconds: a number of seconds from 0 to 86400, got {seconds!r}")
+        steps.append((item["status"], float(seconds)))
+    if not steps:
+        raise FleetError(f"{where}.schedule: at least one entry needs 'seconds'")
+    return steps, final
 
 
 def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet) -> None:
@@ -260,6 +310,7 @@ def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet) -> 
         linked = member.get("linked")
         if linked is not None and LINKABLE.get(spec.engine) != linked:
             raise FleetError(f"{mwhere}: engine {spec.engine} cannot be linked to a real {linked!r} server")
+        schedule, final_status = _schedule(mwhere, member)
         fleet.instances.append(InstanceSpec(
             region=region, id=member["id"], engine=spec.engine, engine_version=spec.engine_version,
             instance_class=member.get("class", spec.instance_class),
@@ -268,7 +319,8 @@ def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet) -> 
             writer=bool(member.get("writer", k == 0 and not any(m.get("writer") for m in members))),
             pending_ca=member.get("pending_ca"), maintenance=member.get("maintenance"),
             status=member.get("status", "available"), linked=linked,
-            maintenance_window=spec.maintenance_window,
+            maintenance_window=spec.maintenance_window, port=member.get("port"),
+            pinned=bool(member.get("pinned", False)), schedule=schedule, final_status=final_status,
         ))
 
 
@@ -280,7 +332,7 @@ def _check_references(fleet: Fleet) -> None:
             raise FleetError(f"fleet.regions.{spec.region}: instance id {spec.id!r} is used twice")
         ids[key] = spec
     for spec in fleet.instances:
-        if spec.replica_of and (spec.region, spec.replica_of) not in ids:
+        if spec.replica_of and replica_source(spec) not in ids:
             raise FleetError(f"fleet.regions.{spec.region}: {spec.id} is a replica of unknown {spec.replica_of!r}")
         if isinstance(spec.maintenance, dict):
             unknown = set(spec.maintenance) - {"auto_applied_after", "forced_apply", "opt_in"}
@@ -288,6 +340,15 @@ def _check_references(fleet: Fleet) -> None:
                 raise FleetError(f"{spec.id}.maintenance: unknown key(s) {sorted(unknown)}")
         elif spec.maintenance not in (None, "none"):
             raise FleetError(f"{spec.id}.maintenance: a mapping or 'none'")
+
+
+def replica_source(spec: InstanceSpec) -> tuple[str, str]:
+    """(region, id) of a replica's source: `replica_of: id` (same region) or `region/id` (cross-region)."""
+    assert spec.replica_of is not None
+    if "/" in spec.replica_of:
+        region, ident = spec.replica_of.split("/", 1)
+        return region, ident
+    return spec.region, spec.replica_of
 
 
 def load_fleet(path: str) -> Fleet:

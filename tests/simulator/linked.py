@@ -372,6 +372,8 @@ class LinkedServer(ABC):
         self.data_dir = self.base_dir / "data"
         self.run_dir = self.base_dir / "run"
         self.tls_dir = self.base_dir / "tls"
+        # The server's own temporary directory: servers of several test runs sharing /tmp collide on names.
+        self.tmp_dir = self.base_dir / "tmp"
         self.cert_path = self.tls_dir / "server.crt"
         self.key_path = self.tls_dir / "server.key"
         self.log_path = self.base_dir / self.log_name
@@ -465,6 +467,12 @@ class LinkedServer(ABC):
         self._install_tls(cert_pem, key_pem, chain_pem, self._run_as)
         self._reload_tls()
 
+    def install_tls(self, cert_pem: str, key_pem: str, chain_pem: str | None = None) -> None:
+        """Put a new certificate in place without reloading: the server presents it from its next (re)start."""
+        if self._run_as is None:
+            raise LinkedServerError(f"{self!r} was never started")
+        self._install_tls(cert_pem, key_pem, chain_pem, self._run_as)
+
     def restart(self) -> None:
         """Stop and start again with the same data and certificate (a reboot)."""
         if self._run_as is None or not self._initialised():
@@ -543,13 +551,14 @@ class LinkedServer(ABC):
         self._run_as = run_as
         self.base_dir.mkdir(parents=True, exist_ok=True)
         _grant_traverse(self.base_dir, run_as)
-        for directory in (self.base_dir, self.run_dir, self.tls_dir):
+        for directory in (self.base_dir, self.run_dir, self.tls_dir, self.tmp_dir):
             directory.mkdir(exist_ok=True)
             run_as.chown(directory)
         # 0700: the unix socket trusts local connections (superuser access).
         os.chmod(self.base_dir, 0o700)
         os.chmod(self.run_dir, 0o700)
         os.chmod(self.tls_dir, 0o700)
+        os.chmod(self.tmp_dir, 0o700)
         return run_as
 
     def _install_tls(self, cert_pem: str, key_pem: str, chain_pem: str | None, run_as: _RunAs) -> None:
@@ -884,6 +893,7 @@ class LinkedMariaDB(LinkedServer):
             # Kernel AIO is unavailable in some containers; threads always work.
             "innodb_use_native_aio=0",
             "innodb_flush_log_at_trx_commit=0",
+            f"tmpdir={self.tmp_dir}",
             "performance_schema=ON",
             f"ssl_cert={self.cert_path}",
             f"ssl_key={self.key_path}",

@@ -9,6 +9,15 @@ reproduces exactly those observable properties with freshly generated keys so
 that real database servers (see ``linked.py``) can present certificates that
 look like RDS ones and that verify against a locally written bundle.
 
+Chains are those RDS endpoints send (Amazon RDS User Guide, "Using SSL/TLS to
+encrypt a connection to a DB instance or cluster" and "Certificate authorities"):
+G1 leaves are issued by a per-region ``Amazon RDS <region> Subordinate CA <kind>
+G1.A.1`` under the region's root, with keys of the CA's kind (RSA 2048, RSA 4096,
+EC P-384), and the server presents leaf and subordinate (the published bundles
+hold only the roots); rds-ca-2019 leaves are issued by ``Amazon RDS <region>
+2019 CA`` under ``Amazon RDS Root 2019 CA``. G1 roots carry the validity of the
+region's real root (``ca_catalog.json``).
+
 Everything generated is cached on disk under ``state_dir`` so that repeated
 test runs (and several simulator processes sharing one ``state_dir``) do not
 pay for RSA 4096 key generation more than once per region.
@@ -32,6 +41,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .catalog import ca_certificate
 
 __all__ = [
     "CA_IDENTIFIERS",
@@ -80,24 +91,41 @@ _2019_NOT_BEFORE = dt.datetime(2019, 8, 22, 17, 8, 50, tzinfo=_UTC)
 _2019_NOT_AFTER = dt.datetime(2024, 8, 22, 17, 8, 50, tzinfo=_UTC)
 
 CA_IDENTIFIERS: tuple[str, ...] = (CA_2019, *_G1_SPECS)
+# The generation/sequence label of the subordinate CAs (AWS: "G1.<letter>.<n>").
+G1_SUBORDINATE_LABEL = "G1.A.1"
 
 
 def _hash(name: str) -> hashes.HashAlgorithm:
     return hashes.SHA384() if name == "sha384" else hashes.SHA256()
 
 
-def _g1_subject(region: str, spec: _G1Spec) -> x509.Name:
-    """Subject of a G1 root, attribute order exactly as AWS issued it."""
+def _g1_subject(region: str, spec: _G1Spec, role: str = "Root") -> x509.Name:
+    """Subject of a G1 root (or subordinate CA), attribute order exactly as AWS issued it."""
+    common_name = (f"Amazon RDS {region} Root CA {spec.label} G1" if role == "Root"
+                   else f"Amazon RDS {region} Subordinate CA {spec.label} {G1_SUBORDINATE_LABEL}")
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Amazon Web Services, Inc."),
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Amazon RDS"),
             x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "WA"),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"Amazon RDS {region} Root CA {spec.label} G1"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
             x509.NameAttribute(NameOID.LOCALITY_NAME, "Seattle"),
         ]
     )
+
+
+def _g1_spec(region: str, ca_identifier: str) -> _G1Spec:
+    """The G1 spec with the validity of the region's real root (us-west-2's outside the catalog)."""
+    spec = _G1_SPECS[ca_identifier]
+    real = ca_certificate(region, ca_identifier)
+    return _G1Spec(spec.label, spec.key_kind, spec.key_size, spec.hash_name, real.valid_from, real.valid_till)
+
+
+def _new_key(kind: str, size: int) -> PrivateKey:
+    if kind == "ec":
+        return ec.generate_private_key(ec.SECP384R1() if size == 384 else ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=size)
 
 
 def _2019_subject(common_name: str) -> x509.Name:
@@ -163,6 +191,7 @@ class LocalPKI:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._cache: dict[tuple[str, str], _CA] = {}
+        self._leaf_keys: dict[tuple[str, int], PrivateKey] = {}
         # flock() conflicts between two descriptors of the same process, and
         # creating an intermediate loads its root while the lock is held, so
         # the process lock is re-entrant by counting (always under _lock).
@@ -183,12 +212,12 @@ class LocalPKI:
         """The root as a parsed certificate, for assertions on names and keys."""
         return self._root(region, ca_identifier).cert
 
-    def intermediate_pem(self, region: str, ca_identifier: str) -> str | None:
-        """PEM of the per-region intermediate, or None for single-tier CAs."""
-        if ca_identifier != CA_2019:
-            self._check(region, ca_identifier)
-            return None
+    def intermediate_pem(self, region: str, ca_identifier: str) -> str:
+        """PEM of the per-region intermediate that issues server certificates (every CA has one)."""
         return self._issuer(region, ca_identifier).pem
+
+    def intermediate_certificate(self, region: str, ca_identifier: str) -> x509.Certificate:
+        return self._issuer(region, ca_identifier).cert
 
     def issue_server_cert(
         self,
@@ -199,12 +228,12 @@ class LocalPKI:
     ) -> ServerCert:
         """Issue a TLS server certificate the way RDS would for an endpoint.
 
-        For rds-ca-2019 the leaf is signed by the regional intermediate and
+        The leaf is signed by the regional intermediate (subordinate CA) and
+        ``chain_pem`` is leaf + intermediate, what RDS presents. For rds-ca-2019
         its validity lies inside the intermediate's (past) window, so it is
-        expired just as a real instance still on rds-ca-2019 would be.
-        The leaf key is EC P-256 whatever the CA key type: generation stays
-        fast and clients verify the *issuer's* signature, which is what
-        differs between CAs.
+        expired just as a real instance still on rds-ca-2019 would be. The leaf
+        key has the CA's kind (RSA 2048, RSA 4096, EC P-384); one key per CA kind
+        is generated once and cached under state_dir, so RSA 4096 costs once.
         """
         names = tuple(hostnames)
         if not names or any(not isinstance(n, str) or not n for n in names):
@@ -213,7 +242,7 @@ class LocalPKI:
             raise ValueError("valid_days must be at least 1")
         issuer = self._issuer(region, ca_identifier)
         not_before, not_after = self._leaf_validity(issuer.cert, valid_days)
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = self._leaf_key(ca_identifier)
         serial = x509.random_serial_number()
         cert = (
             x509.CertificateBuilder()
@@ -228,9 +257,9 @@ class LocalPKI:
                 x509.KeyUsage(
                     digital_signature=True,
                     content_commitment=False,
-                    key_encipherment=False,
+                    key_encipherment=isinstance(key, rsa.RSAPrivateKey),
                     data_encipherment=False,
-                    key_agreement=True,
+                    key_agreement=isinstance(key, ec.EllipticCurvePrivateKey),
                     key_cert_sign=False,
                     crl_sign=False,
                     encipher_only=False,
@@ -249,7 +278,7 @@ class LocalPKI:
         )
         cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
         key_pem = _key_pem(key)
-        chain_pem = cert_pem if ca_identifier != CA_2019 else cert_pem + issuer.pem
+        chain_pem = cert_pem + issuer.pem
 
         out_dir = self.state_dir / "servers" / f"{_safe_name(names[0])[:80]}-{serial:x}"
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -328,15 +357,50 @@ class LocalPKI:
         self._check(region, ca_identifier)
         if ca_identifier == CA_2019:
             return self._load_or_create((ca_identifier, "global"), self._make_2019_root)
-        spec = _G1_SPECS[ca_identifier]
+        spec = _g1_spec(region, ca_identifier)
         return self._load_or_create((ca_identifier, region), lambda: _make_g1_root(region, spec))
 
     def _issuer(self, region: str, ca_identifier: str) -> _CA:
-        """The CA that signs server certificates (intermediate for 2019)."""
-        if ca_identifier != CA_2019:
-            return self._root(region, ca_identifier)
+        """The CA that signs server certificates: the region's intermediate (subordinate CA)."""
         self._check(region, ca_identifier)
+        if ca_identifier != CA_2019:
+            return self._load_or_create((f"{ca_identifier}-subordinate", region),
+                                        lambda: self._make_g1_subordinate(region, ca_identifier))
         return self._load_or_create((ca_identifier, region), lambda: self._make_2019_intermediate(region))
+
+    def _make_g1_subordinate(self, region: str, ca_identifier: str) -> tuple[x509.Certificate, PrivateKey]:
+        root = self._root(region, ca_identifier)
+        spec = _g1_spec(region, ca_identifier)
+        key = _new_key(spec.key_kind, spec.key_size)
+        # Within the root's window; a year shorter, as a subordinate never outlives its root.
+        not_after = spec.not_after - dt.timedelta(days=365)
+        cert = _ca_cert(_g1_subject(region, spec, role="Subordinate"), key, root.cert.subject, root.key,
+                        spec.not_before, not_after, _hash(spec.hash_name), 0)
+        return cert, key
+
+    def _leaf_key(self, ca_identifier: str) -> PrivateKey:
+        """Server key of the CA's kind (RSA 2048 for rds-ca-2019), generated once per state_dir."""
+        if ca_identifier == CA_2019:
+            kind, size = "rsa", 2048
+        else:
+            kind, size = _G1_SPECS[ca_identifier].key_kind, _G1_SPECS[ca_identifier].key_size
+        with self._lock:
+            cached = self._leaf_keys.get((kind, size))
+            if cached is not None:
+                return cached
+            path = self.state_dir / "leaf-keys" / f"{kind}{size}.pem"
+            with self._process_lock():
+                if path.exists():
+                    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+                    if not isinstance(loaded, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+                        raise ValueError(f"unexpected key type in {path}")
+                    key: PrivateKey = loaded
+                else:
+                    key = _new_key(kind, size)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    _write(path, _key_pem(key), 0o600)
+            self._leaf_keys[(kind, size)] = key
+            return key
 
     def _make_2019_root(self) -> tuple[x509.Certificate, PrivateKey]:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -440,11 +504,7 @@ class LocalPKI:
 
 
 def _make_g1_root(region: str, spec: _G1Spec) -> tuple[x509.Certificate, PrivateKey]:
-    key: PrivateKey
-    if spec.key_kind == "ec":
-        key = ec.generate_private_key(ec.SECP384R1())
-    else:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=spec.key_size)
+    key = _new_key(spec.key_kind, spec.key_size)
     name = _g1_subject(region, spec)
     cert = _ca_cert(name, key, name, key, spec.not_before, spec.not_after, _hash(spec.hash_name), None)
     return cert, key

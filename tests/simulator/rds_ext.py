@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
 from moto.rds import models as rds_models
 from moto.rds.exceptions import (
     DBClusterNotFoundError,
@@ -34,6 +36,7 @@ from .catalog import (
     MAINTENANCE_ROTATION_TARGET,
     BUILTIN_ENGINE_VERSIONS,
     EngineVersion,
+    ca_certificate,
     Timing,
     force_ssl_parameter,
 )
@@ -74,6 +77,8 @@ class InstanceExtra:
     maintenance_suppressed: bool = False
     steps: list[tuple[str, float, Callable[[], None] | None]] = field(default_factory=list)
     step_deadline: float = 0.0
+    # The status an instance reaches when its steps are done (available; stopped after stopping).
+    final_status: str = "available"
 
 
 @dataclass
@@ -87,6 +92,9 @@ class ClusterExtra:
     ca: str
     pending_ca: str | None = None
     cert_issued_at: dt.datetime = field(default_factory=utcnow)
+    # A CA change being applied to the members: the cluster is `modifying` and shows the change as pending
+    # until every member is done (its status follows its members).
+    applying: bool = False
 
 
 class SimState:
@@ -153,28 +161,36 @@ class SimState:
             self._ticker.join(timeout=5)
             self._ticker = None
 
-    def schedule(self, db: DBInstance, steps: list[tuple[str, float, Callable[[], None] | None]]) -> None:
-        """Run db through statuses; each step's callback runs when that step ends."""
+    def schedule(self, db: DBInstance, steps: list[tuple[str, float, Callable[[], None] | None]],
+                 final: str = "available", counted: bool = True) -> None:
+        """Run db through statuses, then `final`; each step's callback runs when that step ends.
+
+        `counted` steps are changes someone asked for (they count in `GET /_sim/stats`); a fleet's
+        seeded or scheduled statuses are not.
+        """
         extra = self.extra(db)
         extra.steps = list(steps)
+        extra.final_status = final
         db.status = steps[0][0]
         extra.step_deadline = time.monotonic() + steps[0][1]
-        self.in_transition.add((db.account_id, db.region, db.db_instance_identifier))
-        self.max_in_transition = max(self.max_in_transition, len(self.in_transition))
+        if counted:
+            self.in_transition.add((db.account_id, db.region, db.db_instance_identifier))
+            self.max_in_transition = max(self.max_in_transition, len(self.in_transition))
 
     def _tick_forever(self) -> None:
         while not self._stop.wait(0.05):
             self.tick()
 
     def tick(self) -> None:
-        due: list[Callable[[], None]] = []
         with self.lock:
             now = time.monotonic()
             for (account, region, db_id), extra in list(self.instances.items()):
                 while extra.steps and now >= extra.step_deadline:
                     _status, _duration, callback = extra.steps.pop(0)
                     if callback is not None:
-                        due.append(callback)
+                        # Under the lock, before the next status shows: no poll may see the next status with the
+                        # previous step's effect (a new CA) missing. Listeners only queue work.
+                        callback()
                     db = rds_backends[account][region].databases.get(db_id)
                     if db is None:
                         extra.steps.clear()
@@ -184,10 +200,30 @@ class SimState:
                         db.status = extra.steps[0][0]
                         extra.step_deadline = now + extra.steps[0][1]
                     else:
-                        db.status = "available"
+                        db.status = extra.final_status
                         self.in_transition.discard((account, region, db_id))
-        for callback in due:
-            callback()
+            self._settle_clusters()
+
+    def _settle_clusters(self) -> None:
+        """A Multi-AZ DB cluster applying a CA is done when none of its members is still transitioning."""
+        for (account, region, cluster_id), cextra in self.clusters.items():
+            if not cextra.applying:
+                continue
+            backend = rds_backends[account][region]
+            cluster = backend.clusters.get(cluster_id)
+            if cluster is None:
+                cextra.applying = False
+                continue
+            members = [db for db in backend.databases.values() if db.db_cluster_identifier == cluster_id]
+            if any(self.instances.get((account, region, db.db_instance_identifier), InstanceExtra()).steps
+                   for db in members):
+                continue
+            cextra.applying = False
+            if cextra.pending_ca:
+                cextra.ca = cextra.pending_ca
+                cextra.pending_ca = None
+                cextra.cert_issued_at = utcnow()
+            cluster.status = "available"
 
 
 STATE = SimState()
@@ -197,9 +233,8 @@ STATE = SimState()
 
 def paginated(params: Any, key: str, items: list[Any], **extra: Any) -> ActionResult:
     """MaxRecords/Marker paging as RDS does it (moto's paginator needs model objects)."""
+    check_max_records(params)
     max_records = int(params.get("MaxRecords") or 100)
-    if not 20 <= max_records <= 100:
-        raise InvalidParameterValue(f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
     marker = params.get("Marker")
     start = 0
     if marker:
@@ -219,7 +254,7 @@ def _region_of(resp: RDSResponse) -> tuple[str, str]:
 
 
 def _certificate(account: str, region: str, ca_id: str) -> dict[str, Any]:
-    ca = CA_CERTIFICATES[ca_id]
+    ca = ca_certificate(region, ca_id)
     certs = STATE.certs(account, region)
     item: dict[str, Any] = {
         "CertificateIdentifier": ca.identifier,
@@ -253,8 +288,8 @@ def require_supported_ca(engine: str, version: str, ca_id: str) -> EngineVersion
     return ev
 
 
-def server_cert_valid_till(ca_id: str, issued_at: dt.datetime) -> dt.datetime:
-    return min(CA_CERTIFICATES[ca_id].valid_till, issued_at + SERVER_CERT_LIFETIME)
+def server_cert_valid_till(region: str, ca_id: str, issued_at: dt.datetime) -> dt.datetime:
+    return min(ca_certificate(region, ca_id).valid_till, issued_at + SERVER_CERT_LIFETIME)
 
 
 def _notify(method: str, *args: Any) -> None:
@@ -276,6 +311,9 @@ def apply_ca_now(db: DBInstance, ca_id: str, restart: bool) -> None:
     extra = STATE.extra(db)
     ev = STATE.engine_version(db.engine, db.engine_version)
     hot_swap = ev is not None and ev.rotation_without_restart
+    # While the change is applied RDS shows it in PendingModifiedValues and the old CA as current
+    # (DBInstance.PendingModifiedValues, RDS API Reference); the identifier changes when `modifying` ends.
+    extra.pending_ca = ca_id
 
     def rotated() -> None:
         with STATE.lock:
@@ -284,7 +322,7 @@ def apply_ca_now(db: DBInstance, ca_id: str, restart: bool) -> None:
             extra.cert_issued_at = utcnow()
             if restart or hot_swap:
                 extra.presented_ca = ca_id
-            if extra.maintenance is not None and CA_CERTIFICATES[ca_id].valid_till > _notice_horizon():
+            if extra.maintenance is not None and ca_certificate(region, ca_id).valid_till > _notice_horizon():
                 extra.maintenance = None
             db.add_event("DB_INSTANCE_CA_ROTATED")
         if restart or hot_swap:
@@ -294,9 +332,10 @@ def apply_ca_now(db: DBInstance, ca_id: str, restart: bool) -> None:
         with STATE.lock:
             db.add_event("DB_INSTANCE_RESTARTED")
 
-    steps: list[tuple[str, float, Callable[[], None] | None]] = [("modifying", STATE.timing.modify_seconds, rotated)]
+    steps: list[tuple[str, float, Callable[[], None] | None]] = [
+        ("modifying", STATE.timing.duration("modifying"), rotated)]
     if restart:
-        steps.append(("rebooting", STATE.timing.reboot_seconds, restarted))
+        steps.append(("rebooting", STATE.timing.duration("rebooting"), restarted))
     STATE.schedule(db, steps)
 
 
@@ -311,7 +350,7 @@ def maintenance_action(db: DBInstance) -> MaintenanceAction | None:
         return extra.maintenance
     if extra.maintenance_suppressed or db.ca_certificate_identifier not in CA_CERTIFICATES:
         return None
-    valid_till = CA_CERTIFICATES[db.ca_certificate_identifier].valid_till
+    valid_till = ca_certificate(db.region, db.ca_certificate_identifier).valid_till
     if valid_till > _notice_horizon():
         return None
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -363,9 +402,11 @@ def run_maintenance(account: str, region: str, identifiers: list[str] | None = N
 
 
 def _apply_cluster_ca(cluster: DBCluster, cextra: ClusterExtra, ca_id: str) -> None:
-    cextra.ca = ca_id
-    cextra.pending_ca = None
-    cextra.cert_issued_at = utcnow()
+    """Apply ca_id to the three members; the cluster is `modifying`, with the change pending, until they are
+    all done (STATE._settle_clusters), as a Multi-AZ DB cluster's status follows its instances."""
+    cextra.pending_ca = ca_id
+    cextra.applying = True
+    cluster.status = "modifying"
     backend = rds_backends[cluster.account_id][cluster.region]
     for db in backend.databases.values():
         if db.db_cluster_identifier == cluster.db_cluster_identifier:
@@ -380,15 +421,65 @@ def _instance_certificate_details(self: DBInstance) -> dict[str, Any] | None:
     extra = STATE.extra(self)
     return {
         "CAIdentifier": self.ca_certificate_identifier,
-        "ValidTill": server_cert_valid_till(self.ca_certificate_identifier, extra.cert_issued_at),
+        "ValidTill": server_cert_valid_till(self.region, self.ca_certificate_identifier, extra.cert_issued_at),
     }
 
 
-def _instance_pending_modified_values(self: DBInstance) -> dict[str, Any] | None:
+def _instance_pending_modified_values(self: DBInstance) -> dict[str, Any]:
+    """Always present: RDS returns ``PendingModifiedValues: {}`` when nothing is pending (DBInstance in the
+    RDS API Reference); moto omits it."""
     extra = STATE.instances.get((self.account_id, self.region, self.db_instance_identifier))
     if extra is None or not extra.pending_ca:
-        return None
+        return {}
     return {"CACertificateIdentifier": extra.pending_ca}
+
+
+def _get_publicly_accessible(self: DBInstance) -> bool:
+    return bool(getattr(self, "_sim_publicly_accessible", False))
+
+
+def _set_publicly_accessible(self: DBInstance, value: Any) -> None:
+    # RDS always returns PubliclyAccessible (false unless asked for); moto leaves it unset (None).
+    self._sim_publicly_accessible = bool(value) if value is not None else False
+
+
+def hosted_zone_id(region: str) -> str:
+    """A Route 53 hosted zone ID for the region's RDS endpoints: stable, in the format AWS uses (Z + 13)."""
+    digest = hashlib.sha256(f"rds-hosted-zone:{region}".encode()).hexdigest().upper()
+    return "Z" + "".join(ch for ch in digest if ch.isalnum())[:13]
+
+
+def _instance_endpoint(self: DBInstance) -> dict[str, Any]:
+    """``Endpoint {Address, Port, HostedZoneId}``: RDS always returns the hosted zone (moto omits it)."""
+    return {"Address": self.address, "Port": self.port, "HostedZoneId": hosted_zone_id(self.region)}
+
+
+def default_subnet_group(account: str, region: str) -> str:
+    """The region's ``default`` DB subnet group over the default VPC's subnets, created on first use.
+
+    Real RDS always returns ``DBSubnetGroup`` (an instance lives in a VPC; CreateDBInstance without
+    DBSubnetGroupName uses the default VPC), and ``amazon.aws.rds_instance`` reads it before it modifies
+    an instance; moto only has one for instances created with one.
+    """
+    backend = rds_backends[account][region]
+    if "default" not in backend.subnet_groups:
+        ec2 = ec2_backends[account][region]
+        subnets = [s for s in ec2.describe_subnets() if getattr(s, "default_for_az", False)] or ec2.describe_subnets()
+        backend.create_subnet_group("default", "default", subnets, [])
+    return "default"
+
+
+def check_max_records(params: Any) -> None:
+    """RDS Describe* operations take MaxRecords from 20 to 100 (default 100), else InvalidParameterValue."""
+    raw = params.get("MaxRecords")
+    if raw in (None, ""):
+        return
+    try:
+        max_records = int(raw)
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameterValue(f"Invalid value {raw} for MaxRecords. Must be between 20 and 100") from exc
+    if not 20 <= max_records <= 100:
+        raise InvalidParameterValue(f"Invalid value {max_records} for MaxRecords. Must be between 20 and 100")
 
 
 def _cluster_extra(cluster: DBCluster) -> ClusterExtra | None:
@@ -399,7 +490,8 @@ def _cluster_certificate_details(self: DBCluster) -> dict[str, Any] | None:
     cextra = _cluster_extra(self)
     if cextra is None:
         return None
-    return {"CAIdentifier": cextra.ca, "ValidTill": server_cert_valid_till(cextra.ca, cextra.cert_issued_at)}
+    return {"CAIdentifier": cextra.ca,
+            "ValidTill": server_cert_valid_till(self.region, cextra.ca, cextra.cert_issued_at)}
 
 
 def _cluster_pending_modified_values(self: DBCluster) -> dict[str, Any] | None:
@@ -425,7 +517,18 @@ def _create_db_instance(self: RDSResponse) -> ActionResult:
         else:
             require_known_ca(ca_id)
         self.params["CACertificateIdentifier"] = ca_id
+        if not self.params.get("DBSubnetGroupName"):
+            self.params["DBSubnetGroupName"] = default_subnet_group(account, region)
         return _original["create_db_instance"](self)
+
+
+def _bounded(name: str) -> Callable[[RDSResponse], ActionResult]:
+    """moto's own Describe* action, with RDS's MaxRecords bounds checked first."""
+    def action(self: RDSResponse) -> ActionResult:
+        check_max_records(self.params)
+        return _original[name](self)
+    action.__name__ = f"_{name}"
+    return action
 
 
 def _modify_db_instance(self: RDSResponse) -> ActionResult:
@@ -487,7 +590,7 @@ def _reboot_db_instance(self: RDSResponse) -> ActionResult:
         if extra.pending_ca:
             apply_ca_now(db, extra.pending_ca, True)
         else:
-            STATE.schedule(db, [("rebooting", STATE.timing.reboot_seconds, restarted)])
+            STATE.schedule(db, [("rebooting", STATE.timing.duration("rebooting"), restarted)])
         return ActionResult({"DBInstance": db})
 
 
@@ -553,7 +656,7 @@ def _modify_certificates(self: RDSResponse) -> ActionResult:
                 return ActionResult({})
             return ActionResult({"Certificate": _certificate(account, region, previous)})
         require_known_ca(ca_id)
-        if CA_CERTIFICATES[ca_id].valid_till <= utcnow():
+        if ca_certificate(region, ca_id).valid_till <= utcnow():
             raise InvalidParameterValue(f"Certificate {ca_id} has expired and can't be set as the default.")
         certs.customer_override = ca_id
         return ActionResult({"Certificate": _certificate(account, region, ca_id)})
@@ -690,7 +793,34 @@ def _default_parameters(group_name: str) -> list[dict[str, Any]] | None:
     """Parameters of a default.<family> group; moto returns none at all."""
     if not group_name.startswith("default."):
         return None
-    family = group_name[len("default."):]
+    return _family_parameters(group_name[len("default."):])
+
+
+def _custom_parameters(backend: Any, group_name: str, cluster: bool, source: str | None) -> list[dict[str, Any]] | None:
+    """A custom group's parameters as RDS lists them: every parameter of its family (engine defaults, Source
+    `engine-default`) with the group's own values over them (Source `user`), each with ApplyType, DataType and
+    IsModifiable (DescribeDBParameters, RDS API Reference); moto lists only the values set, without those fields.
+    None when the group or its family is unknown here (moto answers then)."""
+    groups = backend.db_cluster_parameter_groups if cluster else backend.db_parameter_groups
+    group = groups.get(group_name.lower())
+    if group is None:
+        return None
+    family = group.db_parameter_group_family if cluster else group.family
+    defaults = _family_parameters(family or "")
+    if defaults is None:
+        return None
+    merged = {p["ParameterName"]: {**p, "Source": "engine-default"} for p in defaults}
+    for name, value in group.parameters.items():
+        base = merged.get(name) or {"ParameterName": name, "Description": name, "ApplyType": "dynamic",
+                                    "DataType": "string", "IsModifiable": True, "ApplyMethod": "pending-reboot"}
+        merged[name] = {**base, "ParameterValue": value.get("ParameterValue"), "Source": "user",
+                        "ApplyMethod": value.get("ApplyMethod", base.get("ApplyMethod", "pending-reboot"))}
+    items = [merged[name] for name in sorted(merged)]
+    return [p for p in items if source is None or p["Source"] == source]
+
+
+def _family_parameters(family: str) -> list[dict[str, Any]] | None:
+    """The TLS-enforcement parameter of a family with its engine default, or None for an unknown family."""
     engine = next((ev.engine for ev in STATE.engine_versions.values() if ev.family == family), None)
     if engine is None:
         return None
@@ -731,6 +861,11 @@ def _describe_db_parameters(self: RDSResponse) -> ActionResult:
     group = self.params.get("DBParameterGroupName") or ""
     defaults = _default_parameters(group)
     if defaults is None:
+        account, region = _region_of(self)
+        with STATE.lock:
+            defaults = _custom_parameters(rds_backends[account][region], group, False, self.params.get("Source"))
+    if defaults is None:
+        check_max_records(self.params)
         return _original["describe_db_parameters"](self)
     return paginated(self.params, "Parameters", defaults)
 
@@ -739,6 +874,11 @@ def _describe_db_cluster_parameters(self: RDSResponse) -> ActionResult:
     group = self.params.get("DBClusterParameterGroupName") or ""
     defaults = _default_parameters(group)
     if defaults is None:
+        account, region = _region_of(self)
+        with STATE.lock:
+            defaults = _custom_parameters(rds_backends[account][region], group, True, self.params.get("Source"))
+    if defaults is None:
+        check_max_records(self.params)
         return _original["describe_db_cluster_parameters"](self)
     return paginated(self.params, "Parameters", defaults)
 
@@ -756,6 +896,10 @@ _EXTRA_EVENTS = {
     "DB_INSTANCE_RESTARTED": {"Categories": ["availability"], "Message": "DB instance restarted"},
 }
 
+# moto's Describe* actions that get RDS's MaxRecords bounds (the simulator's own ones use `paginated`).
+BOUNDED_DESCRIBES = ("describe_db_instances", "describe_db_clusters", "describe_events", "describe_db_subnet_groups",
+                     "describe_db_parameter_groups", "describe_db_cluster_parameter_groups")
+
 _installed = False
 
 
@@ -767,6 +911,8 @@ def install() -> None:
     rds_models.Event.EVENT_MAP.update(_EXTRA_EVENTS)
     DBInstance.certificate_details = property(_instance_certificate_details)
     DBInstance.pending_modified_values = property(_instance_pending_modified_values)
+    DBInstance.publicly_accessible = property(_get_publicly_accessible, _set_publicly_accessible)
+    DBInstance.endpoint = property(_instance_endpoint)
     DBCluster.certificate_details = property(_cluster_certificate_details)
     DBCluster.pending_modified_values = property(_cluster_pending_modified_values)
     _original["default_db_parameter_group_details"] = DBInstance.default_db_parameter_group_details
@@ -779,6 +925,8 @@ def install() -> None:
         "describe_db_parameters": _describe_db_parameters,
         "describe_db_cluster_parameters": _describe_db_cluster_parameters,
     }
+    for name in BOUNDED_DESCRIBES:
+        wrapped[name] = _bounded(name)
     for name, func in wrapped.items():
         _original[name] = getattr(RDSResponse, name)
         setattr(RDSResponse, name, func)

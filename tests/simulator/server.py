@@ -7,12 +7,12 @@ import os
 import queue
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from moto.ec2.models import ec2_backends
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.rds.models import DBInstance, rds_backends
@@ -20,8 +20,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import rds_ext
 from .control import ControlMiddleware
-from .fleet import Fleet, FleetError, InstanceSpec, load_fleet, parse_fleet, parse_maintenance
+from .fleet import Fleet, FleetError, InstanceSpec, load_fleet, parse_fleet, parse_maintenance, replica_source
 from .linked import free_port
+from .catalog import TRANSITIONAL_STATUSES
 from .rds_ext import STATE, ClusterExtra, MaintenanceAction, RegionCertificates
 
 # Credentials the simulator accepts; they are not secrets (moto ignores them unless IAM is enforced).
@@ -49,6 +50,8 @@ class LinkedDatabase:
     port: int
     server: Any
     ca: str
+    # The last certificate swap that failed, if any (GET /_sim/linked shows it).
+    error: str | None = None
 
 
 class DatabaseLinker:
@@ -99,14 +102,29 @@ class DatabaseLinker:
             linked = self.databases.get((account, region, db_id))
             try:
                 if linked is not None:
-                    if ca_id != linked.ca:
-                        cert = self.pki.issue_server_cert(region, ca_id, [linked.address])
-                        linked.server.rotate(cert.cert_pem, cert.key_pem, cert.chain_pem)
-                        linked.ca = ca_id
-                    if restart:
-                        linked.server.restart()
+                    self._apply(linked, region, ca_id, restart)
+            except Exception as exc:  # pylint: disable=broad-except
+                # One server that cannot take its new certificate (stopped by a test, broken) must not end the
+                # thread that serves every other instance's swaps; it is reported by GET /_sim/linked.
+                linked.error = f"{type(exc).__name__}: {exc}"
+                print(f"rds-sim-linker: {region}/{db_id}: {linked.error}", file=sys.stderr, flush=True)
             finally:
                 self._queue.task_done()
+
+    def _apply(self, linked: LinkedDatabase, region: str, ca_id: str, restart: bool) -> None:
+        """Put ca_id's certificate on linked's server: a live reload, or files then a restart (a stopped server
+        gets the files and is started again, as an instance starts with its current certificate)."""
+        linked.error = None
+        running = linked.server.is_running()
+        if ca_id != linked.ca:
+            cert = self.pki.issue_server_cert(region, ca_id, [linked.address])
+            if running and not restart:
+                linked.server.rotate(cert.cert_pem, cert.key_pem, cert.chain_pem)
+            else:
+                linked.server.install_tls(cert.cert_pem, cert.key_pem, cert.chain_pem)
+            linked.ca = ca_id
+        if restart or not running:
+            linked.server.restart()
 
     def wait_idle(self) -> None:
         self._queue.join()
@@ -115,7 +133,8 @@ class DatabaseLinker:
         return {
             f"{region}/{db_id}": {"region": region, "id": db_id, "engine": linked.engine, "address": linked.address,
                                   "host": "127.0.0.1", "port": linked.port, "presented_ca": linked.ca,
-                                  "admin_user": "admin", "admin_password": self.admin_password}
+                                  "admin_user": "admin", "admin_password": self.admin_password,
+                                  "running": linked.server.is_running(), "error": linked.error}
             for (_account, region, db_id), linked in self.databases.items()
         }
 
@@ -134,21 +153,6 @@ class QuietRequestHandler(MotoRequestHandler):
         return None
 
 
-def _default_subnet_group(account: str, region: str) -> str:
-    """The region's ``default`` DB subnet group over the default VPC's subnets, created on first use.
-
-    Real RDS always returns ``DBSubnetGroup`` (an instance lives in a VPC), and
-    ``amazon.aws.rds_instance`` reads it before it modifies an instance; moto only has one for
-    instances created with one.
-    """
-    backend = rds_backends[account][region]
-    if "default" not in backend.subnet_groups:
-        ec2 = ec2_backends[account][region]
-        subnets = [s for s in ec2.describe_subnets() if getattr(s, "default_for_az", False)] or ec2.describe_subnets()
-        backend.create_subnet_group("default", "default", subnets, [])
-    return "default"
-
-
 class Simulator:
     """One per process (moto's backends are process-global)."""
 
@@ -158,9 +162,13 @@ class Simulator:
         self.host = host
         self.port = port
         self._own_state_dir = state_dir is None
+        if state_dir is not None:
+            # --state-dir may name a directory that does not exist yet.
+            os.makedirs(state_dir, mode=0o755, exist_ok=True)
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="rds-sim-")
         os.chmod(self.state_dir, 0o755)
         self.fleet: Fleet | None = None
+        self._schedules: list[tuple[DBInstance, list, str]] = []
         self.linker: DatabaseLinker | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -243,6 +251,7 @@ class Simulator:
             if cluster.multi_az_cluster:
                 STATE.clusters[(account, cluster.region, cluster.id)] = ClusterExtra(
                     ca=cluster.ca or STATE.default_ca(account, cluster.region), pending_ca=cluster.pending_ca)
+        self._schedules: list[tuple[DBInstance, list, str]] = []
         ordered = sorted(fleet.instances, key=lambda s: (s.replica_of is not None, not s.writer))
         link_requests: list[tuple[DBInstance, InstanceSpec]] = []
         for spec in ordered:
@@ -256,6 +265,11 @@ class Simulator:
                 port = spec.port or free_port()
                 db.port = port
                 self.linker.start(db, spec.linked, port)
+        # Scheduled and seeded transitional statuses run from when the fleet is served (linked servers take a while).
+        with STATE.lock:
+            for db, steps, final in self._schedules:
+                STATE.schedule(db, steps, final=final, counted=False)
+        self._schedules = []
 
     def _seed_parameter_group(self, account: str, group: dict[str, Any]) -> None:
         backend = rds_backends[account][group["region"]]
@@ -278,10 +292,16 @@ class Simulator:
         ca = ca or STATE.default_ca(account, spec.region)
         rds_ext.require_supported_ca(spec.engine, spec.engine_version, ca)
         if spec.replica_of:
+            source_region, source_id = replica_source(spec)
+            source: str = source_id
+            if source_region != spec.region:
+                # Cross-region read replica: created from the source's ARN, in its own region, on its own region's CA.
+                source = rds_backends[account][source_region].databases[source_id].db_instance_arn
             db = backend.create_db_instance_read_replica({
-                "db_instance_identifier": spec.id, "source_db_instance_identifier": spec.replica_of,
+                "db_instance_identifier": spec.id, "source_db_instance_identifier": source,
                 "db_instance_class": spec.instance_class,
             })
+            db.availability_zone = f"{spec.region}a"
             db.tags = _tag_list(spec.tags)
             db.ca_certificate_identifier = ca
         else:
@@ -298,9 +318,18 @@ class Simulator:
                 kwargs["db_cluster_identifier"] = spec.cluster_id
             db = backend.create_db_instance(kwargs)
         if getattr(db, "db_subnet_group", None) is None:
-            db.db_subnet_group_name = _default_subnet_group(account, spec.region)
+            db.db_subnet_group_name = rds_ext.default_subnet_group(account, spec.region)
+        if spec.port:
+            db.port = spec.port
         db.status = spec.status
         extra = STATE.extra(db)
+        if spec.schedule:
+            self._schedules.append((db, [(status, seconds, None) for status, seconds in spec.schedule],
+                                    spec.final_status))
+        elif spec.status in TRANSITIONAL_STATUSES and not spec.pinned:
+            # A seeded transitional status ends on its own, as it would on RDS.
+            self._schedules.append((db, [(spec.status, STATE.timing.duration(spec.status), None)],
+                                    TRANSITIONAL_STATUSES[spec.status]))
         extra.presented_ca = ca
         if spec.pending_ca:
             extra.pending_ca = spec.pending_ca

@@ -647,3 +647,23 @@ def test_expiry_tolerant_context_keeps_the_no_check_time_flag():
     context = tls_probe.expiry_tolerant_context()
     assert int(context.verify_flags) & tls_probe.X509_V_FLAG_NO_CHECK_TIME
     assert context.check_hostname and context.verify_mode == ssl.CERT_REQUIRED
+
+
+def test_unknown_issuer_names_the_ca_the_presented_chain_needs():
+    """RDS endpoints send leaf + subordinate: the trust store needs the subordinate's issuer (the root)."""
+    leaf = {"issuer_cn": "Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1"}
+    chain = [{"subject_cn": "Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1",
+              "issuer_cn": "Amazon RDS us-east-1 Root CA RSA2048 G1"}]
+    ca = {"ca_identifier": "rds-ca-rsa2048-g1"}
+    root = "Amazon RDS us-east-1 Root CA RSA2048 G1"
+    # The store holds a root of that name but not that key: "same name, different key".
+    text = tls_probe._verify_explanation(20, "unable to get local issuer certificate", "db.example", leaf, ca,
+                                         "bundle.pem", {root}, chain)  # pylint: disable=protected-access
+    assert "holds a CA named '%s'" % root in text and "same name, different key" in text
+    # The store lacks it: named as the CA to add.
+    text = tls_probe._verify_explanation(20, "unable to get local issuer certificate", "db.example", leaf, ca,
+                                         "bundle.pem", {"Other CA"}, chain)  # pylint: disable=protected-access
+    assert "has no CA that issued this certificate (issuer '%s', rds-ca-rsa2048-g1)" % root in text
+    # Without a chain (a leaf signed by the root directly) the leaf's issuer is the one.
+    text = tls_probe._verify_explanation(20, None, "db.example", {"issuer_cn": root}, ca, "bundle.pem", {root})  # pylint: disable=protected-access
+    assert "holds a CA named '%s'" % root in text
