@@ -452,6 +452,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.aws import validate
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import target_ca_argument_spec
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_aws import RdsApi
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_aws import discover
+from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import ApiError
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Job
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Runner
@@ -513,7 +514,9 @@ def main():
     params = module.params
     target = params["target_ca"]
 
-    problems = plan_lib.check_options(params)
+    # Numbers first (NaN, infinity, ranges, poll_interval within wait_timeout), each named once.
+    problems = check_numbers(params)
+    problems += [p for p in plan_lib.check_options(params) if p not in problems]
     requests, entry_problems = plan_lib.normalize_entries(params["databases"], module.region)
     problems += entry_problems
     evidence, evidence_problems = plan_lib.parse_ssl_evidence(params["ssl_usage"])
