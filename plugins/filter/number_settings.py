@@ -22,20 +22,21 @@ description:
     range of the matching module option are refused, with a sentence naming the variable. The interval
     between two polls cannot exceed the wait timeout.
   - The rules are those the modules apply to their options (C(plugins/module_utils/numbers.py)).
+positional: _input, defaults
 options:
   _input:
     description:
-      - The settings as given, V({name: value}) (names without the C(rdsca_) prefix).
+      - The settings as given, a dict of name and value (names without the C(rdsca_) prefix).
     type: dict
     required: true
   defaults:
     description:
-      - V({name: default}) for every setting to resolve.
+      - The default of every setting to resolve, a dict of name and default.
     type: dict
     required: true
   rules:
     description:
-      - V({name: module option}) when a setting is checked with the rules of an option of another name
+      - The module option whose rules check a setting, a dict of name and option, when the names differ
         (V(ssl_usage_sample_seconds) with those of V(sample_seconds)).
     type: dict
     default: {}

@@ -18,7 +18,7 @@ description:
     databases, for the rotate playbook's production phase.
   - A family is never split across batches, so that C(rdsca.rotation.rds_ca_rotate) keeps its members in
     order within one call. A family is every member of a DB cluster, and a source with all its read replicas
-    (replicas of replicas too), B(in any region): a cross-region replica names its source by ARN
+    (replicas of replicas too), B(in any region). A cross-region replica names its source by ARN
     (C(ReadReplicaSourceDBInstanceIdentifier)), and a source lists its cross-region replicas by ARN
     (C(ReadReplicaDBInstanceIdentifiers)); both links are followed.
   - A family larger than O(size) is a batch of its own.
@@ -26,6 +26,7 @@ description:
     within each group, families are in the order of their name.
   - Each database in the result has C(family), the label (C(region/identifier)) of the family's root (the
     first source, or C(region/cluster id)).
+positional: _input, size
 options:
   _input:
     description:

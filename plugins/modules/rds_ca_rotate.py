@@ -108,7 +108,7 @@ options:
     type: raw
   max_concurrent:
     description:
-      - How many databases are being changed (and waited for, and verified) at the same time.
+      - How many databases are being changed (and waited for, and verified) at the same time, 1 to 500.
     type: int
     default: 5
   order:
@@ -128,12 +128,15 @@ options:
   wait_timeout:
     description:
       - Seconds to wait, per database, for it to become available before the change, and for the change (or a
-        rollback) to complete.
+        rollback) to complete. More than 0, at most 604800 (7 days).
     type: int
     default: 3600
   poll_interval:
     description:
       - Seconds between two polls (one C(DescribeDBInstances) per region for all the databases in flight).
+      - A finite number, more than 0, at most 3600 and not more than O(wait_timeout) (a poll would otherwise sleep
+        past the timeout). NaN and infinity are refused, like every number of every module of this collection,
+        before any change.
     type: float
     default: 15
   verify_endpoint:

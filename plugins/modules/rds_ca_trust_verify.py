@@ -56,7 +56,7 @@ options:
         description: Verify against this PEM file instead of the host's default trust store.
         type: path
   timeout:
-    description: Seconds allowed for each connection and handshake (more than 0).
+    description: Seconds allowed for each connection and handshake (a finite number, more than 0, at most 3600; NaN and infinity are refused).
     type: float
     default: 10
   fail_on_error:

@@ -142,7 +142,8 @@ options:
     default: [rdsadmin, rdsrepladmin]
   timeout:
     description:
-      - Seconds to wait for a TCP connection, a TLS handshake or a login.
+      - Seconds to wait for a TCP connection, a TLS handshake or a login. A finite number, more than 0, at most 3600
+        (NaN and infinity are refused, as are O(sample_seconds) and O(sample_interval) that are not finite).
     type: float
     default: 10
   max_workers:
