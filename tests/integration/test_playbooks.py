@@ -548,7 +548,9 @@ def test_the_account_default_keeps_a_deliberate_override(light):
     assert _default(light.simulator, "eu-west-1") == RSA4096
     report = light.latest()
     region = next(item for item in report["regions"] if item["region"] == "eu-west-1")
-    assert region["changed"] is False and region["default_after"] == RSA4096
+    assert region["changed"] is False and region["default_after"] == RSA4096 and region["override_kept"] == RSA4096
+    with open(reports(light.report_dir, "rotate")[-1][:-5] + ".md", encoding="utf-8") as handle:
+        assert "deliberate override kept: drift from %s" % TARGET in handle.read()
     assert any("eu-west-1" in w and RSA4096 in w and "rdsca_replace_account_override" in w for w in report["warnings"]), \
         report["warnings"]
     assert "ModifyCertificates" not in json.dumps(light.modifications())
