@@ -3,10 +3,6 @@
 # Copyright: Contributors to the rdsca.rotation collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 name: replica_families
 short_description: Give each database the family it is rotated with (its cluster, or its replication tree in any region)

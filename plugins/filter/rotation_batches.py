@@ -3,10 +3,6 @@
 # Copyright: Contributors to the rdsca.rotation collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 name: rotation_batches
 short_description: Cut the databases of a rotation phase into batches that keep families whole

@@ -15,10 +15,6 @@ Used by the playbooks through the ``rdsca.rotation.replica_families`` and
 ``rdsca.rotation.rotation_batches`` filters.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 def label_of(reference, region):
     """``region/identifier`` for an identifier (in ``region``) or an ARN (``arn:aws:rds:<region>:<account>:db:<id>``)."""

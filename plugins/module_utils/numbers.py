@@ -18,10 +18,6 @@ Consistency rules (:data:`NOT_ABOVE`): an interval between two polls cannot be l
 time the poll waits for.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import math
 
 # name: (whole number?, lowest, lowest allowed itself?, highest, unit)
@@ -53,8 +49,7 @@ NOT_ABOVE = (
 
 
 def _show(value):
-    if isinstance(value, float) and value.is_integer() and math.isfinite(value):
-        return "%s" % value
+    """A value as the user gave it: strings quoted, so that ``"0"`` and ``0`` are told apart."""
     return "%r" % (value,) if isinstance(value, str) else "%s" % (value,)
 
 
