@@ -251,13 +251,28 @@ def region_certificates(response, now, target_ca=None):
         certificates.append(item)
     certificates.sort(key=lambda c: (c["valid_till"] or "", c["identifier"] or ""))
     ids = [c["identifier"] for c in certificates]
+    target = next((c for c in certificates if c["identifier"] == target_ca), None) if target_ca else None
     return {
         "certificates": certificates,
         "default_ca_for_new_launches": response.get("DefaultCertificateForNewLaunches"),
         "customer_override": override,
         "customer_override_valid_till": override_till,
         "target_ca_available": None if target_ca is None else target_ca in ids,
+        "target_ca_valid_till": target["valid_till"] if target else None,
+        "target_ca_expired": target["expired"] if target else None,
+        "target_ca_problem": target_ca_problem(target_ca, target, ids),
     }
+
+
+def target_ca_problem(target_ca, target, ids):
+    """Why ``target_ca`` cannot be rotated to in a region (None when it can): unknown there, or expired."""
+    if not target_ca:
+        return None
+    if target is None:
+        return "%s is not a CA of this region (DescribeCertificates lists: %s)" % (target_ca, ", ".join(sorted(i for i in ids if i)) or "none")
+    if target["expired"]:
+        return "%s expired on %s: a database cannot be rotated to it" % (target_ca, target["valid_till"])
+    return None
 
 
 def ca_validity(certificates):

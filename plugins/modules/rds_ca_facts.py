@@ -166,6 +166,16 @@ target_ca:
   returned: always
   type: str
   sample: rds-ca-rsa2048-g1
+target_ca_problems:
+  description:
+    - Why databases cannot be rotated to O(target_ca), one sentence each, also given as warnings; empty when it can
+      be used everywhere. A region where O(target_ca) is not a CA, or has expired (C(rds-ca-2019) since
+      August 2024), and the databases needing rotation whose engine version does not list it in
+      C(SupportedCACertificateIdentifiers). The rotate playbook's pre-flight stops on any of them.
+  returned: always
+  type: list
+  elements: str
+  sample: ["us-east-1: rds-ca-2019 expired on 2024-08-22T17:08:50+00:00: a database cannot be rotated to it"]
 regions_queried:
   description: The regions queried (O(regions), or the enabled regions for C(all)), sorted.
   returned: always
@@ -400,6 +410,17 @@ regions:
     target_ca_available:
       description: Whether O(target_ca) is one of the region's CAs.
       type: bool
+    target_ca_valid_till:
+      description: When O(target_ca) expires in this region (C(DescribeCertificates)), null when it is not a CA of the region.
+      type: str
+    target_ca_expired:
+      description: Whether O(target_ca) has expired (null when it is not a CA of the region). An expired CA cannot be rotated to.
+      type: bool
+    target_ca_problem:
+      description:
+        - Why no database of this region can be rotated to O(target_ca) (unknown in the region, or expired), else null.
+          Also in RV(target_ca_problems) and a warning.
+      type: str
     counts:
       description:
         - C(databases) reported (after filters), C(scanned) (every instance of the region), C(needs_rotation),
@@ -524,6 +545,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import ga
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import summarize
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import target_ca_argument_spec
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import validate_options
+from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
 
 
 def argument_spec():
@@ -544,9 +566,9 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
 
-    problems = check_regions_option(params["regions"]) + validate_options(params)
-    if params["concurrency"] < 1:
-        problems.append("concurrency must be 1 or more, got %s" % params["concurrency"])
+    # Every number: finite, in range (plugins/module_utils/numbers.py, shared by every module).
+    problems = check_numbers(params, ["concurrency", "expiring_within_days"])
+    problems += [p for p in check_regions_option(params["regions"]) + validate_options(params) if p not in problems]
     if problems:
         module.fail_json(msg="Invalid options: %s" % "; ".join(problems), problems=problems)
     options = filter_options(params)
@@ -563,6 +585,7 @@ def main():
     databases = []
     region_facts = {}
     failed_regions = []
+    target_problems = []
     for region in regions:
         state = states[region]
         if state["error"] is not None:
@@ -571,12 +594,20 @@ def main():
         found, facts = build_region(region, state["raw"], options, now)
         databases.extend(found)
         region_facts[region] = facts
-        if facts["target_ca_available"] is False:
-            warn(module, "target_ca %s is not among the CAs of %s" % (options["target_ca"], region))
+        if facts["target_ca_problem"]:
+            target_problems.append("%s: %s" % (region, facts["target_ca_problem"]))
+    unsupported = ["%s/%s (%s %s)" % (d["region"], d["identifier"], d["engine"], d["engine_version"])
+                   for d in databases if d["target_ca_supported"] is False and d["needs_rotation"]]
+    if unsupported:
+        target_problems.append("%d database(s) run an engine version that does not support %s: %s" % (
+            len(unsupported), options["target_ca"], ", ".join(unsupported)))
+    for problem in target_problems:
+        warn(module, "target_ca %s cannot be rotated to: %s" % (options["target_ca"], problem))
 
     inventory = dict(
         generated_at=now.isoformat(),
         target_ca=options["target_ca"],
+        target_ca_problems=target_problems,
         regions_queried=regions,
         databases=databases,
         regions=region_facts,

@@ -121,7 +121,7 @@ options:
     type: raw
   max_concurrent:
     description:
-      - How many databases are being changed (and waited for, and verified) at the same time.
+      - How many databases are being changed (and waited for, and verified) at the same time, 1 to 500.
     type: int
     default: 5
   order:
@@ -144,12 +144,15 @@ options:
   wait_timeout:
     description:
       - Seconds to wait, per database, for it to become available before the change, and for the change (or a
-        rollback) to complete.
+        rollback) to complete. More than 0, at most 604800 (7 days).
     type: int
     default: 3600
   poll_interval:
     description:
       - Seconds between two polls (one C(DescribeDBInstances) per region for all the databases in flight).
+      - A finite number, more than 0, at most 3600 and not more than O(wait_timeout) (a poll would otherwise sleep
+        past the timeout). NaN and infinity are refused, like every number of every module of this collection,
+        before any change.
     type: float
     default: 15
   verify_endpoint:
@@ -506,6 +509,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.aws import validate
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import target_ca_argument_spec
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_aws import RdsApi
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_aws import discover
+from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import ApiError
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Job
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Runner
@@ -568,7 +572,9 @@ def main():
     params = module.params
     target = params["target_ca"]
 
-    problems = plan_lib.check_options(params)
+    # Numbers first (NaN, infinity, ranges, poll_interval within wait_timeout), each named once.
+    problems = check_numbers(params)
+    problems += [p for p in plan_lib.check_options(params) if p not in problems]
     requests, entry_problems = plan_lib.normalize_entries(params["databases"], module.region)
     problems += entry_problems
     evidence, evidence_problems = plan_lib.parse_ssl_evidence(params["ssl_usage"])

@@ -56,7 +56,7 @@ options:
         description: Verify against this PEM file instead of the host's default trust store.
         type: path
   timeout:
-    description: Seconds allowed for each connection and handshake (more than 0).
+    description: Seconds allowed for each connection and handshake (a finite number, more than 0, at most 3600; NaN and infinity are refused).
     type: float
     default: 10
   fail_on_error:
@@ -146,6 +146,7 @@ import ssl
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import probe_endpoint
 
 KEPT = ("server_name", "connect_host", "connect_port", "protocol", "verified", "error", "verify_error", "verify_code",
@@ -189,9 +190,14 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if module.params["timeout"] <= 0:
-        module.fail_json(msg="Invalid options: timeout must be more than 0, got %s (seconds for each connection and "
-                             "handshake)" % module.params["timeout"])
+    # Every number: finite, in range (plugins/module_utils/numbers.py, shared by every module).
+    problems = check_numbers(module.params, ["timeout"])
+    for index, endpoint in enumerate(module.params["endpoints"]):
+        problems += check_numbers(endpoint, ["port", "connect_port"],
+                                  labels=dict((k, "endpoints[%d].%s" % (index, k)) for k in ("port", "connect_port")))
+    if problems:
+        module.fail_json(msg="Invalid options: %s (timeout: seconds for each connection and handshake)" % "; ".join(problems),
+                         problems=problems)
     paths = ssl.get_default_verify_paths()
     results = [check(endpoint, module.params["timeout"]) for endpoint in module.params["endpoints"]]
     failed = [r for r in results if r["verified"] is not True]

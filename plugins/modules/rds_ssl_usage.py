@@ -143,7 +143,8 @@ options:
     default: [rdsadmin, rdsrepladmin]
   timeout:
     description:
-      - Seconds to wait for a TCP connection, a TLS handshake or a login.
+      - Seconds to wait for a TCP connection, a TLS handshake or a login. A finite number, more than 0, at most 3600
+        (NaN and infinity are refused, as are O(sample_seconds) and O(sample_interval) that are not finite).
     type: float
     default: 10
   max_workers:
@@ -467,6 +468,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
 from ansible_collections.rdsca.rotation.plugins.module_utils import tls_probe
+from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
 
 
 def argument_spec():
@@ -495,18 +497,9 @@ def argument_spec():
 
 def check_options(module):
     params = module.params
-    problems = []
-    if params["sample_seconds"] < 0:
-        problems.append("sample_seconds must be 0 or more")
-    if params["sample_interval"] <= 0:
-        problems.append("sample_interval must be more than 0")
-    if params["timeout"] <= 0:
-        problems.append("timeout must be more than 0")
-    if params["max_workers"] < 1:
-        problems.append("max_workers must be at least 1")
-    for name in ("connect_port", "probe_port"):
-        if params[name] is not None and not 0 < params[name] < 65536:
-            problems.append("%s must be a TCP port (1-65535)" % name)
+    # Every number: finite, in range (plugins/module_utils/numbers.py, shared by every module).
+    problems = check_numbers(params, ["sample_seconds", "sample_interval", "timeout", "max_workers", "connect_port",
+                                      "probe_port"])
     if params["iam_auth"] and not params["login_user"]:
         problems.append("iam_auth needs login_user (the database user the token is for)")
     if params["iam_auth"] and params["ssl_mode"] == "disable":

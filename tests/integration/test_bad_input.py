@@ -219,7 +219,7 @@ CASES = [
     Case("zero_and_negative_usage", "rds_ssl_usage",
          usage([{"identifier": "pg-linked"}], timeout=0, max_workers=0, sample_seconds=-1, sample_interval=0),
          ["Invalid options", "sample_seconds must be 0 or more", "sample_interval must be more than 0",
-          "timeout must be more than 0", "max_workers must be at least 1"],
+          "timeout must be more than 0", "max_workers must be 1 or more"],
          "negative/zero timeouts and concurrency"),
     Case("zero_timeout_bundle", "rds_ca_bundle", bundle("good.pem", timeout=0),
          ["Invalid options", "timeout must be more than 0, got 0"], "negative/zero timeouts and concurrency"),
@@ -227,6 +227,34 @@ CASES = [
          {"endpoints": [{"server_name": "{{ pg_name }}", "port": "{{ pg_port }}", "connect_host": "127.0.0.1"}],
           "timeout": -1},
          ["Invalid options", "timeout must be more than 0, got -1.0"], "negative/zero timeouts and concurrency"),
+    # -- numbers that are not numbers, or absurd (issue 13 item 9): refused before any change -----------
+    Case("nan_poll_interval_rotate", "rds_ca_rotate", rotate(databases=["app-hot"], poll_interval="nan"),
+         ["Invalid options, nothing was changed", "poll_interval must be a finite number, got nan"],
+         "NaN, infinity and absurd numbers"),
+    Case("inf_poll_interval_rotate", "rds_ca_rotate", rotate(databases=["app-hot"], poll_interval="inf"),
+         ["Invalid options, nothing was changed", "poll_interval must be a finite number, got inf"],
+         "NaN, infinity and absurd numbers"),
+    Case("poll_interval_longer_than_wait_timeout", "rds_ca_rotate",
+         rotate(databases=["app-hot"], poll_interval=600, wait_timeout=60),
+         ["Invalid options, nothing was changed", "poll_interval (600.0) must not be longer than wait_timeout (60)"],
+         "NaN, infinity and absurd numbers"),
+    Case("absurd_concurrency_rotate", "rds_ca_rotate", rotate(databases=["app-hot"], max_concurrent=10 ** 9),
+         ["Invalid options, nothing was changed", "max_concurrent must be at most 500 (databases), got 1000000000"],
+         "NaN, infinity and absurd numbers"),
+    Case("nan_timeout_usage", "rds_ssl_usage", usage([{"identifier": "pg-linked"}], timeout="nan"),
+         ["Invalid options", "timeout must be a finite number, got nan"], "NaN, infinity and absurd numbers"),
+    Case("inf_sample_seconds_usage", "rds_ssl_usage", usage([{"identifier": "pg-linked"}], sample_seconds="inf"),
+         ["Invalid options", "sample_seconds must be a finite number, got inf"], "NaN, infinity and absurd numbers"),
+    Case("nan_timeout_client_verify", "rds_ca_trust_verify",
+         {"endpoints": [{"server_name": "{{ pg_name }}", "port": "{{ pg_port }}", "connect_host": "127.0.0.1"}],
+          "timeout": "nan"},
+         ["Invalid options", "timeout must be a finite number, got nan"], "NaN, infinity and absurd numbers"),
+    Case("absurd_port_client_verify", "rds_ca_trust_verify",
+         {"endpoints": [{"server_name": "{{ pg_name }}", "port": 700000, "connect_host": "127.0.0.1"}]},
+         ["Invalid options", "port must be at most 65535 (TCP port), got 700000"], "NaN, infinity and absurd numbers"),
+    Case("absurd_concurrency_facts", "rds_ca_facts", {"regions": [REGION], "concurrency": 10 ** 6},
+         ["Invalid options", "concurrency must be at most 1024 (threads), got 1000000"],
+         "NaN, infinity and absurd numbers"),
 ]
 
 SECRETS_IN_VARS = ("vault_db_password", "vault_wrong_password")
@@ -375,7 +403,8 @@ def test_at_least_fifteen_cases_covering_every_kind_of_bad_input():
         "cluster id given where an instance is expected", "empty bundle", "truncated bundle", "HTML bundle",
         "non-RDS bundle", "expired-only bundle", "CRLF bundle", "checksum mismatch", "wrong DB password",
         "unreachable host", "TLS hostname mismatch", "certificate_rotation_restart=false without evidence",
-        "conflicting options", "negative/zero timeouts and concurrency"}
+        "conflicting options", "negative/zero timeouts and concurrency",
+        "NaN, infinity and absurd numbers"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

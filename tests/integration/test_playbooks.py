@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import REPO
+from tests.integration.conftest import COLLECTIONS_PATH, REPO, _ensure_collection_link
 from tests.simulator.demo import CLIENT_HOST, demo_extra_vars, demo_inventory
 from tests.simulator.linked import tools_available
 
@@ -392,3 +392,194 @@ def _tls_session(server: dict[str, Any], app: str):
     return psycopg2.connect(host=server["address"], hostaddr=server["host"], port=server["port"],
                             user=server["admin_user"], password=server["admin_password"], dbname="postgres",
                             application_name=app, sslmode="require", connect_timeout=5)
+
+
+# -- rotation safety (issue 13): a small estate without linked servers or clients ---------------------
+
+LIGHT_FLEET = {
+    "description": "rotation safety: a source with a cross-region replica, an override in eu-west-1",
+    "timing": {"modify_seconds": 0.2, "reboot_seconds": 0.2},
+    "regions": {
+        "us-east-1": {"default_ca": TARGET, "instances": [
+            {"id": "app-staging", "engine": "postgres", "engine_version": "16.3", "ca": OLD,
+             "tags": {"Environment": "staging"}},
+            {"id": "app-prod", "engine": "postgres", "engine_version": "16.3", "ca": OLD,
+             "tags": {"Environment": "production"}},
+            {"id": "billing-prod", "engine": "postgres", "engine_version": "16.3", "ca": OLD,
+             "tags": {"Environment": "production"}},
+        ]},
+        # A deliberate override: new launches in eu-west-1 get rds-ca-rsa4096-g1, a current CA.
+        "eu-west-1": {"default_ca": TARGET, "customer_override": RSA4096, "instances": [
+            {"id": "web-prod", "engine": "mariadb", "engine_version": "10.11.8", "ca": OLD,
+             "tags": {"Environment": "production"}},
+        ]},
+    },
+}
+MODIFY_OPERATIONS = ("ModifyDBInstance", "ModifyDBCluster", "ApplyPendingMaintenanceAction", "ModifyCertificates",
+                     "RebootDBInstance")
+
+
+class Light:
+    """LIGHT_FLEET loaded, app-prod's cross-region replica created, and runs of the collection's playbooks."""
+
+    def __init__(self, simulator, tmp) -> None:
+        self.simulator = simulator.load(LIGHT_FLEET)
+        source = simulator.client().describe_db_instances(DBInstanceIdentifier="app-prod")["DBInstances"][0]
+        simulator.client(region="eu-west-1").create_db_instance_read_replica(
+            DBInstanceIdentifier="app-prod-eu", SourceDBInstanceIdentifier=source["DBInstanceArn"],
+            DBInstanceClass="db.t3.micro", Tags=[{"Key": "Environment", "Value": "production"}])
+        simulator.reset_calls()
+        self.report_dir = str(tmp / "reports")
+        self.inventory = str(tmp / "inventory.yml")
+        with open(self.inventory, "w", encoding="utf-8") as handle:
+            handle.write("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+                         "      ansible_python_interpreter: %s\n  children:\n    rds_clients:\n      hosts: {}\n"
+                         % sys.executable)
+        self.vars = {"rdsca_regions": ["us-east-1", "eu-west-1"], "rdsca_target_ca": TARGET,
+                     "rdsca_report_dir": self.report_dir, "rdsca_verify": "none", "rdsca_ssl_usage": False,
+                     "rdsca_poll_interval": 0.5, "rdsca_client_verify": False}
+
+    def run(self, playbook: str, check: bool = False, **extra: Any):
+        return self.simulator.run_playbook("rdsca.rotation." + playbook, extra_vars=dict(self.vars, **extra),
+                                           check=check, extra_args=["-i", self.inventory])
+
+    def modifications(self) -> dict[str, int]:
+        found = {}
+        for region, ops in self.simulator.calls()["by_region"].items():
+            for op, count in ops.items():
+                if op.split(":", 1)[1] in MODIFY_OPERATIONS:
+                    found["%s %s" % (region, op)] = count
+        return found
+
+    def latest(self) -> dict[str, Any]:
+        found = reports(self.report_dir, "rotate")
+        assert found, "no rotate report in %s" % self.report_dir
+        return load_report(found[-1])
+
+
+@pytest.fixture
+def light(simulator, tmp_path):
+    return Light(simulator, tmp_path)
+
+
+@pytest.mark.parametrize("numbers", [
+    {"rdsca_max_concurrent": 0, "rdsca_wait_timeout": 0},
+    {"rdsca_max_concurrent": "0", "rdsca_wait_timeout": "0"},
+], ids=["integers", "strings"])
+def test_zero_from_json_is_refused_like_zero_as_a_string(light, numbers):
+    """Issue 13 item 9: integers 0 from JSON/AWX were silently replaced by the defaults (5, 3600)."""
+    r = light.run("rotate.yml", **numbers)
+    assert r.rc != 0, explain(r)
+    assert "rdsca_max_concurrent must be 1 or more, got" in r.stdout, explain(r)
+    assert "rdsca_wait_timeout must be more than 0, got" in r.stdout
+    assert light.modifications() == {}
+
+
+def test_nan_infinite_and_inconsistent_numbers_are_refused_before_any_change(light):
+    r = light.run("rotate.yml", rdsca_poll_interval="nan", rdsca_verify_timeout="inf", rdsca_max_concurrent=10 ** 9,
+                  rdsca_ssl_usage_sample_seconds=-1)
+    assert r.rc != 0, explain(r)
+    for text in ("rdsca_poll_interval must be a finite number, got nan", "rdsca_verify_timeout must be a finite number",
+                 "rdsca_max_concurrent must be at most 500", "rdsca_ssl_usage_sample_seconds must be 0 or more"):
+        assert text in r.stdout, (text, explain(r))
+    r = light.run("rotate.yml", rdsca_poll_interval=600, rdsca_wait_timeout=60)
+    assert r.rc != 0 and "rdsca_poll_interval (600) must not be longer than rdsca_wait_timeout (60)" in r.stdout, explain(r)
+    assert light.modifications() == {}
+
+
+def test_survey_number_ranges_are_within_what_the_playbooks_accept():
+    """Every integer a survey allows (min, max, default) is accepted by the playbooks' number rules."""
+    _ensure_collection_link()
+    if COLLECTIONS_PATH not in sys.path:
+        sys.path.insert(0, COLLECTIONS_PATH)
+    from ansible_collections.rdsca.rotation.plugins.module_utils import numbers  # pylint: disable=import-outside-toplevel
+
+    rules = {"rdsca_ssl_usage_sample_seconds": "sample_seconds", "rdsca_ssl_usage_sample_interval": "sample_interval"}
+    checked = 0
+    for path in sorted(os.listdir(os.path.join(REPO, "extensions", "awx", "surveys"))):
+        with open(os.path.join(REPO, "extensions", "awx", "surveys", path), encoding="utf-8") as handle:
+            spec = json.load(handle)["spec"]
+        for question in spec:
+            if question["type"] not in ("integer", "float"):
+                continue
+            rule = rules.get(question["variable"], question["variable"][len("rdsca_"):])
+            for key in ("min", "max", "default"):
+                assert numbers.check_number(rule, question[key]) == [], (path, question["variable"], key)
+                checked += 1
+    assert checked >= 6
+
+
+def test_an_expired_target_ca_stops_at_pre_flight(light):
+    """Issue 13 item 6: rds-ca-2019 passed pre-flight ("problems: none") and was refused at staging."""
+    r = light.run("rotate.yml", rdsca_target_ca=OLD)
+    assert r.rc != 0, explain(r)
+    assert light.modifications() == {}
+    report = light.latest()
+    assert report["outcome"] == "stopped" and report["stop"]["step"] == "pre-flight", report["stop"]
+    assert "rds-ca-2019 expired on 2024-08-22" in report["stop"]["reason"]
+    assert "staging rotation" not in [s["name"] for s in report["steps"]]
+
+
+def test_a_report_directory_that_is_a_file_stops_before_any_change(light, tmp_path):
+    """Issue 13 item 5: a report directory that was a file was found after the databases were rotated."""
+    not_a_dir = tmp_path / "reports-file"
+    not_a_dir.write_text("not a directory\n")
+    r = light.run("rotate.yml", rdsca_report_dir=str(not_a_dir), rdsca_require_verified_staging=False)
+    assert r.rc != 0, explain(r)
+    assert "rdsca_report_dir %s is not a directory" % not_a_dir in r.stdout, explain(r)
+    assert light.modifications() == {}
+    assert not_a_dir.read_text() == "not a directory\n"
+
+
+def test_a_cross_region_replica_is_in_its_sources_batch(light):
+    """Issue 13 item 2: with rdsca_max_concurrent=1 the source was in batch 1, its cross-region replica in batch 2."""
+    r = light.run("rotate.yml", check=True, rdsca_max_concurrent=1, rdsca_require_verified_staging=False)
+    assert r.rc == 0, explain(r)
+    dbs = rows(light.latest())
+    assert dbs["us-east-1/app-prod"]["batch"] == dbs["eu-west-1/app-prod-eu"]["batch"], (
+        dbs["us-east-1/app-prod"]["batch"], dbs["eu-west-1/app-prod-eu"]["batch"])
+    assert len({dbs[label]["batch"] for label in ("us-east-1/app-prod", "us-east-1/billing-prod", "eu-west-1/web-prod")}) == 3
+
+
+def test_the_account_default_keeps_a_deliberate_override(light):
+    """Issue 13 item 7: the account-default step replaced eu-west-1's override to rds-ca-rsa4096-g1 silently."""
+    r = light.run("rotate.yml", rdsca_require_verified_staging=False)
+    assert r.rc == 0, explain(r)
+    assert _default(light.simulator, "eu-west-1") == RSA4096
+    report = light.latest()
+    region = next(item for item in report["regions"] if item["region"] == "eu-west-1")
+    assert region["changed"] is False and region["default_after"] == RSA4096 and region["override_kept"] == RSA4096
+    with open(reports(light.report_dir, "rotate")[-1][:-5] + ".md", encoding="utf-8") as handle:
+        assert "deliberate override kept: drift from %s" % TARGET in handle.read()
+    assert any("eu-west-1" in w and RSA4096 in w and "rdsca_replace_account_override" in w for w in report["warnings"]), \
+        report["warnings"]
+    assert "ModifyCertificates" not in json.dumps(light.modifications())
+    # Asked for explicitly, the override is replaced.
+    r = light.run("rotate.yml", rdsca_require_verified_staging=False, rdsca_replace_account_override=True)
+    assert r.rc == 0, explain(r)
+    assert _default(light.simulator, "eu-west-1") == TARGET
+
+
+def test_check_mode_predicts_the_staging_gate(light):
+    """Issue 13 item 10: with staging and production run separately, --check said the gate passes where the real run stops."""
+    def gate(report):
+        return report["gate"]["passed"], sorted(c["check"].replace(" (planned)", "") for c in report["gate"]["checks"]
+                                                if not c["ok"])
+
+    # Production before staging was rotated: the real run stops at the gate; the dry run must say so.
+    checked = light.run("rotate.yml", check=True, rdsca_phase="production")
+    check_report = light.latest()
+    real = light.run("rotate.yml", rdsca_phase="production")
+    real_report = light.latest()
+    assert real.rc != 0 and real_report["stop"]["step"] == "staging gate", explain(real)
+    assert checked.rc != 0 and check_report["stop"]["step"] == "staging gate", explain(checked)
+    assert gate(check_report) == gate(real_report), (check_report["gate"], real_report["gate"])
+    assert "staging databases on the target CA" in gate(real_report)[1]
+    # Staging that nobody can verify (no reachable endpoint, no client): both stop at the gate.
+    checked = light.run("rotate.yml", check=True, rdsca_phase="all")
+    check_report = light.latest()
+    real = light.run("rotate.yml", rdsca_phase="all")
+    real_report = light.latest()
+    assert real.rc != 0 and real_report["stop"]["step"] == "staging gate", explain(real)
+    assert gate(check_report) == gate(real_report), (check_report["gate"], real_report["gate"])
+    assert check_report["stop"]["step"] == "staging gate"

@@ -287,7 +287,7 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
     assert set(documented) - {"ansible_facts"} <= set(inventory)
     facts = inventory["ansible_facts"]["rds_ca"]
     assert set(facts) == {"databases", "regions", "summary", "failed_regions", "regions_queried", "target_ca",
-                          "generated_at"}
+                          "generated_at", "target_ca_problems"}
     assert facts["databases"] == databases
     for key in ("databases", "regions", "summary", "failed_regions", "regions_queried"):
         strip = (lambda v: v) if key != "databases" else (lambda v: [dict(d, days_left=None) for d in v])
@@ -354,6 +354,32 @@ def test_filters_target_ca_and_environment_tag(fleet):
     assert unknown_target["regions"]["eu-west-1"]["target_ca_available"] is False
     assert any("rds-ca-rsa2048-g9" in w and "eu-west-1" in w for w in unknown_target.get("warnings", []))
     assert unknown_target["summary"]["needs_rotation"] == 5
+
+
+def test_a_target_ca_that_cannot_be_used_is_flagged(fleet):
+    """Issue 13 item 6: target_ca=rds-ca-2019 (expired) said nothing; an unsupported engine version neither."""
+    tasks = [
+        {"name": "Expired target", "rdsca.rotation.rds_ca_facts": {"target_ca": "rds-ca-2019"}, "register": "expired"},
+        {"name": "Valid target", "rdsca.rotation.rds_ca_facts": {}, "register": "valid"},
+        {"name": "Target an engine version lacks", "rdsca.rotation.rds_ca_facts": {
+            "target_ca": "rds-ca-rsa4096-g1", "regions": ["eu-west-1"]}, "register": "rsa4096"},
+    ]
+    result = fleet.run_playbook([play(tasks, save=["expired", "valid", "rsa4096"], defaults={"regions": REGIONS})])
+    assert result.rc == 0, result.stdout[-4000:]
+    expired = check_ok(result, "expired")
+    for region in REGIONS:
+        facts = expired["regions"][region]
+        assert (facts["target_ca_available"], facts["target_ca_expired"]) == (True, True), facts
+        assert facts["target_ca_problem"].startswith("rds-ca-2019 expired on 2024-08-22")
+    assert len(expired["target_ca_problems"]) == len(REGIONS)
+    assert all("rds-ca-2019 expired on 2024-08-22" in p for p in expired["target_ca_problems"])
+    assert any("target_ca rds-ca-2019 cannot be rotated to" in w and "expired" in w for w in expired["warnings"])
+    valid = check_ok(result, "valid")
+    assert valid["target_ca_problems"] == [] and not valid.get("warnings")
+    assert all(f["target_ca_problem"] is None and f["target_ca_expired"] is False for f in valid["regions"].values())
+    rsa4096 = check_ok(result, "rsa4096")
+    assert any("does not support rds-ca-rsa4096-g1" in p and "web-mariadb-staging" in p
+               for p in rsa4096["target_ca_problems"]), rsa4096["target_ca_problems"]
 
 
 def test_failed_region_reported_or_strict(fleet):

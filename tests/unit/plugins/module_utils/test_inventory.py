@@ -177,6 +177,17 @@ class TestRealAWSOutput:
         assert facts["certificates"][0]["identifier"] == "rds-ca-2019"
         assert region_certificates(response, NOW, "rds-ca-nonexistent")["target_ca_available"] is False
 
+    def test_a_target_ca_that_cannot_be_used_is_named(self):
+        """Issue 13 item 6: an expired or unknown target CA is a problem of the region, a current one is not."""
+        response = shared_json("describe-certificates.us-west-2.json")
+        assert region_certificates(response, NOW, TARGET)["target_ca_problem"] is None
+        expired = region_certificates(response, NOW, "rds-ca-2019")
+        assert (expired["target_ca_expired"], expired["target_ca_valid_till"]) == (True, "2024-08-22T17:08:50+00:00")
+        assert expired["target_ca_problem"] == ("rds-ca-2019 expired on 2024-08-22T17:08:50+00:00: "
+                                                "a database cannot be rotated to it")
+        unknown = region_certificates(response, NOW, "rds-ca-rsa2048-g9")["target_ca_problem"]
+        assert unknown.startswith("rds-ca-rsa2048-g9 is not a CA of this region (DescribeCertificates lists: rds-ca-2019, ")
+
     def test_describe_db_engine_versions_postgres_default_only(self):
         response = shared_json("describe-db-engine-versions.postgres-default-only.json")
         caps = engine_capabilities(response["DBEngineVersions"])
