@@ -741,13 +741,16 @@ def check_options(params):
     return problems
 
 
-def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle"):
+def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle", allow_unpinned=False, warnings=None):
     """Problems with a CA bundle file that verification will use, before anything is changed (sentences).
 
     It must be a readable regular file of PEM CA certificates (module_utils.bundle.load_bundle) and,
     when the target is a G1 CA, hold the target's root for every region of the task: a bundle that
     cannot verify the target would fail every verification of a correct certificate. The file's
-    content is never quoted (a mistyped path may name a file with secrets).
+    content is never quoted (a mistyped path may name a file with secrets). Keys, not names, are
+    trusted, as for every bundle of the collection: a certificate with an Amazon RDS name must be one
+    of AWS's pinned RDS CAs unless ``allow_unpinned`` (each one accepted that way is appended to
+    ``warnings``).
     """
     where = "%s %s" % (option, path)
     if not os.path.lexists(path):
@@ -767,11 +770,18 @@ def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle"):
         return ["%s is not a PEM CA bundle: no '-----BEGIN CERTIFICATE-----' line (its content is not shown)" % where]
     g1 = target_ca in bundle_lib.G1_LABELS
     try:
-        bundle_lib.load_bundle(data, keep_expired=True, require_rds_subjects=False,
-                               regions=sorted(set(regions)) if g1 else (), target_cas=(target_ca,) if g1 else (),
-                               source=where)
+        loaded = bundle_lib.load_bundle(data, keep_expired=True, require_rds_subjects=False,
+                                        regions=sorted(set(regions)) if g1 else (),
+                                        target_cas=(target_ca,) if g1 else (), source=where,
+                                        allow_unpinned=allow_unpinned)
     except bundle_lib.BundleError as e:
         return [str(e)]
+    if loaded.get("unpinned") and warnings is not None:
+        warnings.append("%s: %d certificate(s) with an Amazon RDS name are not among AWS's pinned RDS CA certificates "
+                        "and are trusted for verification only because allow_unpinned_rds_cas is set: %s" % (
+                            where, len(loaded["unpinned"]),
+                            ", ".join("%s (SHA-256 %s)" % (c.get("common_name"), c.get("sha256"))
+                                      for c in loaded["unpinned"])))
     return []
 
 

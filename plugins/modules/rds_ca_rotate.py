@@ -175,7 +175,19 @@ options:
         readable file, is not a PEM bundle of CA certificates, or (for a G1 O(target_ca)) lacks the target CA's
         root for a region of O(databases), since it could then not verify a correct certificate. The file's
         content is never shown.
+      - Keys, not names, are trusted - as for M(rdsca.rotation.rds_ca_bundle), a certificate in the bundle with an
+        Amazon RDS name must be one of AWS's RDS CA certificates pinned in the collection, unless
+        O(allow_unpinned_rds_cas).
     type: path
+  allow_unpinned_rds_cas:
+    description:
+      - Accept certificates in O(verify_ca_bundle) that carry an Amazon RDS name but are not among AWS's pinned RDS
+        CA certificates (a newly published RDS root before the collection's catalog is refreshed, or a test PKI such
+        as the collection's simulator). Each one is named in a warning. The same option as
+        M(rdsca.rotation.rds_ca_bundle)'s.
+      - Also read from the environment variable E(RDSCA_ALLOW_UNPINNED_RDS_CAS) of the controller.
+    type: bool
+    default: false
   connect_host:
     description:
       - Where to connect for O(verify_endpoint), for every database without its own C(connect_host), while the
@@ -498,6 +510,8 @@ api_calls:
 
 import time
 
+from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation as plan_lib
@@ -531,6 +545,7 @@ def argument_spec():
         poll_interval=dict(type="float", default=15),
         verify_endpoint=dict(type="bool", default=False),
         verify_ca_bundle=dict(type="path"),
+        allow_unpinned_rds_cas=dict(type="bool", default=False, fallback=(env_fallback, ["RDSCA_ALLOW_UNPINNED_RDS_CAS"])),
         connect_host=dict(type="str"),
         verify_timeout=dict(type="int", default=10),
         verify_grace_period=dict(type="int", default=120),
@@ -584,7 +599,12 @@ def main():
     if not regions:
         problems.append("no region: give databases, or the connection region (region, AWS_REGION)")
     if params["verify_ca_bundle"] and not problems:
-        problems += plan_lib.check_ca_bundle_file(params["verify_ca_bundle"], regions, target)
+        bundle_warnings = []
+        problems += plan_lib.check_ca_bundle_file(params["verify_ca_bundle"], regions, target,
+                                                  allow_unpinned=params["allow_unpinned_rds_cas"],
+                                                  warnings=bundle_warnings)
+        for message in bundle_warnings:
+            warn(module, message)
     if problems:
         module.fail_json(msg="Invalid options, nothing was changed: %s" % "; ".join(problems), problems=problems)
 

@@ -519,6 +519,14 @@ def test_rollback_after_a_failed_verification(linked, tmp_path):
     assert instance(simulator, "pg-rollback")["CACertificateIdentifier"] == RSA4096
     # Clients of this database trust its current CA and an impostor of the target: verifying the new chain fails.
     impostor = _impostor_bundle(bundles, str(tmp_path / "impostor.pem"))
+    # Keys, not names: without allow_unpinned_rds_cas (the tests' environment sets it for the simulator's PKI)
+    # a root with an RDS name and a key AWS never published is refused before any change.
+    pinned_only = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, verify_ca_bundle=impostor,
+                                        connect_host="127.0.0.1", allow_unpinned_rds_cas=False)).task("r0")
+    assert pinned_only["failed"] is True, pinned_only
+    assert pinned_only["msg"].startswith("Invalid options, nothing was changed: verify_ca_bundle %s" % impostor)
+    assert "is not one of AWS's pinned RDS CA certificates" in pinned_only["msg"], pinned_only["msg"]
+    assert instance(simulator, "pg-rollback")["CACertificateIdentifier"] == RSA4096
     r = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, verify_ca_bundle=impostor,
                               connect_host="127.0.0.1", rollback_on_failure=True)).task("r0")
     assert r["failed"] is True
