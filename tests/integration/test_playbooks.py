@@ -531,6 +531,21 @@ def test_a_report_directory_that_is_a_file_stops_before_any_change(light, tmp_pa
     assert not_a_dir.read_text() == "not a directory\n"
 
 
+def test_an_unexpected_failure_after_a_change_still_writes_the_report(light):
+    """Issue 13 item 5: a report is written even when the run fails after databases were changed.
+
+    An internal table of the staging verification is overridden with garbage from the command line, so the
+    controller play breaks after the staging rotation (an unexpected failure, not a database's)."""
+    r = light.run("rotate.yml", rdsca_verify_protocols=5, rdsca_require_verified_staging=False)
+    assert r.rc != 0, explain(r)
+    assert light.modifications(), "staging was rotated before the failure"
+    report = light.latest()
+    assert report["outcome"] == "stopped" and report["stop"]["step"] == "staging", report["stop"]
+    assert "unexpected failure in task" in report["stop"]["reason"], report["stop"]
+    assert any(row["status"] == "rotated" for row in report["databases"]), report["databases"]
+    assert "production rotation" not in [s["name"] for s in report["steps"]]
+
+
 def test_a_cross_region_replica_is_in_its_sources_batch(light):
     """Issue 13 item 2: with rdsca_max_concurrent=1 the source was in batch 1, its cross-region replica in batch 2."""
     r = light.run("rotate.yml", check=True, rdsca_max_concurrent=1, rdsca_require_verified_staging=False)
