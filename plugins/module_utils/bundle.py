@@ -722,7 +722,9 @@ def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, r
     for block in split["blocks"]:
         try:
             info = describe_certificate(block["der"], now)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
+            # cryptography parses names and extensions lazily: a malformed one raises ValueError, or
+            # TypeError (an attribute of the wrong ASN.1 type), only when it is first read.
             problems.append("%s: block %d is not an X.509 certificate: %s" % (source, block["index"], exc))
             continue
         label = "block %d (%s)" % (block["index"], info["common_name"] or info["subject"] or "no subject")

@@ -694,3 +694,25 @@ def test_errors_never_quote_the_input():
         else:
             text = " ".join(loaded["ignored_text"])
         assert "Sup3r" not in text and "app:" not in text and "db.example" not in text, text
+
+
+def test_a_name_attribute_cryptography_cannot_decode_is_refused_not_raised():
+    """Found by hypothesis (test_bad_input): a damaged body decoded into a surname attribute typed BIT STRING,
+    which cryptography parses lazily and rejects with TypeError when the names are compared. The block is
+    refused like any other certificate that cannot be read, and the others stay readable."""
+    from cryptography.hazmat.primitives.asymmetric import rsa  # pylint: disable=import-outside-toplevel
+    key = rsa.generate_private_key(65537, 2048)
+    name = x509.Name([x509.NameAttribute(NameOID.SURNAME, "US"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, "Private Root CA")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(datetime.datetime(2021, 5, 25, tzinfo=UTC))
+            .not_valid_after(datetime.datetime(2061, 5, 25, tzinfo=UTC))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    utf8_surname = bytes.fromhex("0603550404") + b"\x0c\x02US"
+    der = _der(cert)
+    assert utf8_surname in der
+    damaged = der.replace(utf8_surname, bytes.fromhex("0603550404") + b"\x03\x02US")
+    pem = "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % base64.encodebytes(damaged).decode("ascii")
+    with pytest.raises(bundle.BundleError, match="block 1 is not an X.509 certificate"):
+        bundle.load_bundle(pem.encode("ascii"), require_rds_subjects=False)
