@@ -363,3 +363,97 @@ def completeness(window_start, now, created, settings, files, problems, log):
         "covered_from": _iso(max(covered_from, window_start)) if covered_from else None,
         "covered_to": _iso(now),
     }
+
+
+# -- one database --------------------------------------------------------------------------------
+
+POSTGRES_ENGINES = ("postgres", "aurora-postgresql")
+EVIDENCE_SOURCE = "DescribeDBLogFiles + DownloadDBLogFilePortion (PostgreSQL connection log)"
+
+
+def log_settings(parameters, group):
+    """log_connections, log_line_prefix and rds.log_retention_period from a DescribeDB(Cluster)Parameters list.
+
+    ``log_connections`` is None when the group gives no value (PostgreSQL's default: off); the prefix and the
+    retention fall back to RDS's defaults.
+    """
+    values = dict((p.get("ParameterName"), p.get("ParameterValue")) for p in parameters or [])
+    retention = values.get("rds.log_retention_period")
+    try:
+        retention = int(retention) if retention not in (None, "") else RDS_DEFAULT_RETENTION_MINUTES
+    except ValueError:
+        retention = RDS_DEFAULT_RETENTION_MINUTES
+    return {
+        "group": group,
+        "log_connections": values.get("log_connections"),
+        "log_line_prefix": values.get("log_line_prefix") or RDS_DEFAULT_PREFIX,
+        "retention_minutes": retention,
+        "error": None,
+    }
+
+
+def unavailable(engine, window_days, reason):
+    return {"available": False, "reason": reason, "errors": [], "engine": engine, "source": None, "window_days": window_days,
+            "window_start": None, "window_end": None, "complete": False, "incomplete_reasons": [reason],
+            "log_connections": None, "log_line_prefix": None, "files": [], "connections": 0, "clients": [],
+            "tls_clients": 0, "plaintext_clients": 0}
+
+
+def gather_evidence(aws, client, target, settings, window_days, now, exclude_users=()):
+    """Connection-log evidence of one database over the last ``window_days`` days. Never raises.
+
+    ``aws``: ``{"call": f(client, method, **params), "paginate": ..., "errors": (exception classes),
+    "error_info": f(exc)}`` (the collection's aws module_utils). ``settings``: :func:`log_settings`, or
+    ``{"error": ...}`` when the parameter group could not be read. ``target``: identifier, engine, created
+    (InstanceCreateTime).
+    """
+    engine = target.get("engine")
+    if engine not in POSTGRES_ENGINES:
+        return unavailable(engine, window_days, "log evidence is not available for %s yet: only PostgreSQL "
+                                                "connection logs (log_connections) are read" % (engine or "this engine"))
+    window_start = now - datetime.timedelta(days=window_days)
+    evidence = unavailable(engine, window_days, None)
+    evidence.update(available=True, source=EVIDENCE_SOURCE, window_start=_iso(window_start), window_end=_iso(now),
+                    log_connections=settings.get("log_connections"), log_line_prefix=settings.get("log_line_prefix"))
+    problems = []
+    aws_failures = []
+    log = None
+    files = []
+    try:
+        log = ConnectionLog(settings.get("log_line_prefix") or RDS_DEFAULT_PREFIX, exclude_users)
+    except ValueError as exc:
+        problems.append("log_line_prefix cannot be parsed: %s" % exc)
+    if log is not None:
+        try:
+            files = list_log_files(aws["paginate"], client, target["identifier"],
+                                   int((window_start - datetime.timedelta(hours=1)).timestamp() * 1000))
+        except aws["errors"] as exc:  # pylint: disable=catching-non-exception
+            info = aws["error_info"](exc)
+            problems.append("DescribeDBLogFiles failed: %s: %s" % (info["error_code"], info["message"]))
+            aws_failures.append(problems[-1])
+        files = sorted((f for f in files if (f.get("LogFileName") or "").startswith(LOG_FILE_PREFIX)),
+                       key=lambda f: f.get("LogFileName"))
+        for item in files:
+            try:
+                problems.extend(read_log_file(aws["call"], client, target["identifier"], item["LogFileName"], log))
+            except aws["errors"] as exc:  # pylint: disable=catching-non-exception
+                info = aws["error_info"](exc)
+                problems.append("%s could not be read (%s: %s): rotated away or missing" % (
+                    item["LogFileName"], info["error_code"], info["message"]))
+                if info["error_code"] != "DBLogFileNotFoundFault":
+                    aws_failures.append("DownloadDBLogFilePortion(%s) failed: %s: %s" % (
+                        item["LogFileName"], info["error_code"], info["message"]))
+                log.end_file()
+    created = target.get("created")
+    if not isinstance(created, datetime.datetime) or created.tzinfo is None:
+        created = None
+    facts = completeness(window_start, now, created, settings, files, problems, log)
+    clients = log.clients() if log is not None else []
+    evidence.update(complete=facts["complete"], incomplete_reasons=facts["reasons"],
+                    covered_from=facts["covered_from"], needed_from=facts["needed_from"],
+                    files=[f.get("LogFileName") for f in files], connections=log.connections if log else 0,
+                    clients=clients, tls_clients=len([c for c in clients if c["tls"]]),
+                    plaintext_clients=len([c for c in clients if not c["tls"]]))
+    evidence["reason"] = None if facts["complete"] else "; ".join(facts["reasons"])
+    evidence["errors"] = aws_failures
+    return evidence

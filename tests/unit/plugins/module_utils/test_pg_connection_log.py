@@ -195,3 +195,89 @@ def test_file_hours():
     assert pcl.file_hour("error/postgresql.log.2026-12-01-10") == datetime.datetime(2026, 12, 1, 10, tzinfo=UTC)
     assert pcl.file_hour("error/postgresql.log.2026-12-01-1015") == datetime.datetime(2026, 12, 1, 10, 15, tzinfo=UTC)
     assert pcl.file_hour("error/postgres.log") is None
+
+
+# -- one database, and the verdicts it feeds --------------------------------------------------------
+
+class FakeError(Exception):
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+class FakeAccount(FakeRds):
+    """DescribeDBLogFiles over hourly files, DownloadDBLogFilePortion over their lines, or an error."""
+
+    def __init__(self, files, describe_error=None):
+        super().__init__([])
+        self.files = files
+        self.describe_error = describe_error
+        self.describe_params = None
+
+    def describe_db_log_files(self, **params):
+        self.describe_params = params
+        if self.describe_error:
+            raise FakeError(self.describe_error)
+        return {"DescribeDBLogFiles": [{"LogFileName": n, "LastWritten": 0, "Size": 1} for n in self.files]}
+
+    def download_db_log_file_portion(self, DBInstanceIdentifier, LogFileName, Marker, NumberOfLines):  # noqa: N803
+        # pylint: disable=invalid-name
+        self.lines = self.files[LogFileName]
+        return super().download_db_log_file_portion(DBInstanceIdentifier, LogFileName, Marker, NumberOfLines)
+
+
+def _paginate(client, method, key, **params):
+    return getattr(client, method)(**params)[key], None
+
+
+AWS = {"call": _call, "paginate": _paginate, "errors": (FakeError,),
+       "error_info": lambda e: {"error_code": e.code, "message": "denied"}}
+NOW = datetime.datetime(2026, 12, 1, 11, tzinfo=UTC)
+CREATED = datetime.datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+LOGGED = {"group": "g", "log_connections": "1", "log_line_prefix": pcl.RDS_DEFAULT_PREFIX, "retention_minutes": 4320}
+TARGET = {"identifier": "orders", "engine": "postgres", "created": CREATED}
+
+
+def test_gather_evidence_reads_every_file_of_the_window():
+    rds = FakeAccount({"error/postgresql.log.2026-12-01-09": ["2026-12-01 09:31:00 UTC::@:[1]:LOG:  ready\n"],
+                       "error/postgresql.log.2026-12-01-10": PG16.splitlines(keepends=True)})
+    evidence = pcl.gather_evidence(AWS, rds, TARGET, LOGGED, 1, NOW, ["rdsadmin"])
+    assert evidence["complete"] is True and evidence["tls_clients"] == 1 and evidence["plaintext_clients"] == 1
+    assert evidence["files"] == ["error/postgresql.log.2026-12-01-09", "error/postgresql.log.2026-12-01-10"]
+    # Files written since an hour before the window (a file's LastWritten is its end).
+    assert rds.describe_params["FileLastWritten"] == int(datetime.datetime(2026, 11, 30, 10, tzinfo=UTC).timestamp() * 1000)
+
+
+def test_gather_evidence_says_plainly_what_it_cannot_prove():
+    mysql = pcl.gather_evidence(AWS, None, dict(TARGET, engine="mysql"), LOGGED, 1, NOW)
+    assert mysql["available"] is False and "not available for mysql yet" in mysql["reason"]
+    denied = pcl.gather_evidence(AWS, FakeAccount({}, describe_error="AccessDenied"), TARGET, LOGGED, 1, NOW)
+    assert denied["complete"] is False and denied["errors"] == ["DescribeDBLogFiles failed: AccessDenied: denied"]
+    late = pcl.gather_evidence(AWS, FakeAccount({"error/postgresql.log.2026-12-01-10": []}), TARGET, LOGGED, 1, NOW)
+    assert late["complete"] is False and "cover only from 2026-12-01T10:00:00Z" in late["reason"]
+
+
+def _verdict(evidence, ssl_in_use="unknown", enforced=False, samples=0):
+    from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage  # pylint: disable=import-outside-toplevel
+    result = {"ssl_in_use": ssl_in_use, "ssl_in_use_reason": "sessions: not listed", "ssl_enforced": enforced,
+              "usage": {"samples": samples}, "errors": [], "error": None}
+    return ssl_usage.apply_log_evidence(result, evidence)
+
+
+def test_verdicts_from_log_evidence():
+    base = {"available": True, "complete": True, "tls_clients": 0, "plaintext_clients": 2, "window_days": 3,
+            "window_start": "a", "window_end": "b", "reason": None, "errors": []}
+    assert _verdict(dict(base, tls_clients=1))["ssl_in_use"] == "yes"
+    clean = _verdict(base)
+    assert clean["ssl_in_use"] == "no" and clean["safe_without_restart"] is True
+    assert _verdict(base, enforced=True)["safe_without_restart"] is False
+    # Incomplete logs (log_connections off): never "no TLS".
+    off = _verdict(dict(base, complete=False, plaintext_clients=0, reason="log_connections is off"))
+    assert off["ssl_in_use"] == "unknown" and "incomplete: log_connections is off" in off["ssl_in_use_reason"]
+    assert off["safe_without_restart"] is False
+    # Sessions that saw TLS win over logs without TLS.
+    assert _verdict(base, ssl_in_use="yes")["ssl_in_use"] == "yes"
+    failed = _verdict(dict(base, complete=False, errors=["DescribeDBLogFiles failed: AccessDenied: x"]))
+    assert failed["error"] == "logs: DescribeDBLogFiles failed: AccessDenied: x"
+    mysql = _verdict({"available": False, "reason": "log evidence is not available for mysql yet", "errors": []})
+    assert mysql["ssl_in_use"] == "unknown" and "not available for mysql" in mysql["ssl_in_use_reason"]
