@@ -191,8 +191,10 @@ class ConnectionLog:
     database, application, tls, protocol) with its first/last seen time and the number of connections.
     """
 
-    def __init__(self, log_line_prefix=RDS_DEFAULT_PREFIX, exclude_users=()):
+    def __init__(self, log_line_prefix=RDS_DEFAULT_PREFIX, exclude_users=(), since=None):
         self.pattern = prefix_pattern(log_line_prefix)
+        # Connections logged before ``since`` (the window start; the oldest file may begin earlier) are left out.
+        self.since = since
         self.exclude_users = set(exclude_users or ())
         self.has_time = bool(re.search(r"%-?\d*[tmn]", log_line_prefix))
         self.has_pid = bool(re.search(r"%-?\d*p", log_line_prefix))
@@ -237,7 +239,7 @@ class ConnectionLog:
             return
         received_host = self._hosts.pop(event["pid"], None) if event["pid"] else None
         address = event["address"] or received_host
-        if event["user"] in self.exclude_users:
+        if event["user"] in self.exclude_users or (self.since and stamp and stamp < self.since):
             return
         self.connections += 1
         key = (address, event["user"], event["database"], event["application"], event["tls"], event["protocol"])
@@ -420,7 +422,7 @@ def gather_evidence(aws, client, target, settings, window_days, now, exclude_use
     log = None
     files = []
     try:
-        log = ConnectionLog(settings.get("log_line_prefix") or RDS_DEFAULT_PREFIX, exclude_users)
+        log = ConnectionLog(settings.get("log_line_prefix") or RDS_DEFAULT_PREFIX, exclude_users, since=window_start)
     except ValueError as exc:
         problems.append("log_line_prefix cannot be parsed: %s" % exc)
     if log is not None:

@@ -622,7 +622,7 @@ def apply_log_evidence(result, evidence):
         ssl_in_use = YES
     elif evidence.get("complete"):
         note = "no TLS connection %s, complete; %d plaintext client(s)" % (window, evidence.get("plaintext_clients") or 0)
-        if ssl_in_use == YES:
+        if ssl_in_use in (YES, NO):
             reason = "%s; logs: %s" % (reason, note)
         else:
             ssl_in_use, reason = NO, note

@@ -56,6 +56,12 @@ def test_rds_default_prefix_pg16_lines_aggregate_into_distinct_clients():
     assert log.connections == 3 and log.truncated_portions == 0
 
 
+def test_connections_before_the_window_are_left_out():
+    log = _feed(PG16, exclude_users=["rdsadmin"], since=datetime.datetime(2026, 12, 1, 10, 15, tzinfo=UTC))
+    assert [(c["application"], c["count"], c["first_seen"]) for c in log.clients()] == [
+        ("api", 1, "2026-12-01T10:30:00Z")]
+
+
 def test_application_names_with_spaces_and_excluded_users():
     clients = _feed(PG16).clients()
     jdbc = [c for c in clients if c["user"] == "rdsadmin"]
