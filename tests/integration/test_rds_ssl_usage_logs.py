@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+import datetime
+import sys
+
 import pytest
 
+from tests.integration.conftest import COLLECTIONS_PATH, _ensure_collection_link
+from tests.simulator import rds_ext
 from tests.simulator.linked import tools_available
+
+_ensure_collection_link()
+if COLLECTIONS_PATH not in sys.path:
+    sys.path.insert(0, COLLECTIONS_PATH)
+
+from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils  # noqa: E402
+from ansible_collections.rdsca.rotation.plugins.module_utils import pg_connection_log  # noqa: E402
 
 psycopg2 = pytest.importorskip("psycopg2")
 _ok, _why = tools_available("postgres")
@@ -33,6 +45,7 @@ FLEET = {
                 {"id": "quiet-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
                  "parameter_group": "pg16-quiet"},
                 {"id": "maria", "engine": "mariadb", "engine_version": "10.11.8"},
+                {"id": "busy-pg", "engine": "postgres", "engine_version": "16.3"},
             ],
         },
     },
@@ -137,3 +150,34 @@ def test_bad_log_window_days_fails_before_any_call(fleet, days):
         "log_window_days": days}}]}
     result = sim.run_playbook([play])
     assert result.rc != 0 and "log_window_days must be from 0 (off) to 31" in result.stdout
+
+
+def test_portions_rds_truncates_at_one_megabyte_are_read_again_in_smaller_blocks(fleet, tmp_path):
+    """2000 lines of 1 KB do not fit in one 1 MB portion: the reader goes back to the same marker with fewer lines
+    and loses nothing (against the simulator's DownloadDBLogFilePortion, through boto3)."""
+    sim, _linked, _bundle = fleet
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    padding = "x" * 900
+    lines = []
+    for n in range(2500):
+        lines.append(f"{stamp}:10.0.0.9({n + 1000}):app@orders:[{n + 10}]:LOG:  connection authorized: user=app "
+                     f"database=orders application_name={'tls' if n % 2 else 'plain'}-{padding}"
+                     + (" SSL enabled (protocol=TLSv1.3, cipher=TLS_AES_256_GCM_SHA384, bits=256)\n" if n % 2 else "\n"))
+    log = tmp_path / "postgresql.log"
+    log.write_text("".join(lines), encoding="utf-8")
+    key = (sim.sim.fleet.account_id, REGION, "busy-pg")
+    rds_ext.STATE.log_sources[key] = log
+    try:
+        client = sim.client()
+        name = client.describe_db_log_files(DBInstanceIdentifier="busy-pg")["DescribeDBLogFiles"][0]["LogFileName"]
+        whole = client.download_db_log_file_portion(DBInstanceIdentifier="busy-pg", LogFileName=name, Marker="0",
+                                                    NumberOfLines=2000)
+        assert whole["LogFileData"].endswith(pg_connection_log.TRUNCATION_NOTICE + "\n")  # RDS's cut, as modelled
+        reader = pg_connection_log.ConnectionLog()
+        problems = pg_connection_log.read_log_file(aws_utils.call, client, "busy-pg", name, reader)
+        assert problems == [] and reader.truncated_portions == 0
+        assert reader.connections == 2500
+        counts = {c["tls"]: c["count"] for c in reader.clients()}
+        assert counts == {True: 1250, False: 1250}
+    finally:
+        rds_ext.STATE.log_sources.pop(key, None)

@@ -150,3 +150,50 @@ def test_hourly_rotation_and_retention(tmp_path):
     assert files[1].data.endswith(b"\tcontinued detail\n") and b"initdb" not in files[0].data
     # Two days of retention: the 2026-12-01 files are gone.
     assert [f.name for f in db_logs.hourly_files(log, 2880, now=now)] == ["error/postgresql.log.2026-12-03-11"]
+
+
+def test_many_hourly_files_page_and_filter(logs, tmp_path):
+    """30 hours of log: DescribeDBLogFiles pages by MaxRecords with a Marker, filters by name, time and size."""
+    import datetime as dt  # pylint: disable=import-outside-toplevel
+
+    from tests.simulator import rds_ext  # pylint: disable=import-outside-toplevel
+
+    now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    lines = []
+    for hours_ago in range(30, -1, -1):
+        stamp = (now - dt.timedelta(hours=hours_ago)).strftime("%Y-%m-%d %H:%M:%S UTC")
+        lines.append(f"{stamp}:10.0.0.{hours_ago}(5000):app@orders:[{hours_ago + 100}]:LOG:  checkpoint {hours_ago}\n")
+    log = tmp_path / "postgresql.log"
+    log.write_text("".join(lines), encoding="utf-8")
+    key = (logs.sim.fleet.account_id, "us-east-1", "unlinked")
+    rds_ext.STATE.log_sources[key] = log
+    try:
+        client = logs.client()
+        first = client.describe_db_log_files(DBInstanceIdentifier="unlinked", MaxRecords=20)
+        assert len(first["DescribeDBLogFiles"]) == 20 and first["Marker"]
+        rest = client.describe_db_log_files(DBInstanceIdentifier="unlinked", MaxRecords=20, Marker=first["Marker"])
+        names = [f["LogFileName"] for f in first["DescribeDBLogFiles"] + rest["DescribeDBLogFiles"]]
+        assert len(names) == 31 == len(set(names)) and "Marker" not in rest
+        assert names[-1] == "error/postgresql.log." + now.strftime("%Y-%m-%d-%H")
+        since = int((now - dt.timedelta(hours=2, minutes=30)).timestamp() * 1000)
+        recent = client.describe_db_log_files(DBInstanceIdentifier="unlinked", FileLastWritten=since)["DescribeDBLogFiles"]
+        assert len(recent) == 3
+        hour = now.strftime("%Y-%m-%d-%H")
+        assert [f["LogFileName"] for f in client.describe_db_log_files(
+            DBInstanceIdentifier="unlinked", FilenameContains=hour)["DescribeDBLogFiles"]] == [f"error/postgresql.log.{hour}"]
+        assert client.describe_db_log_files(DBInstanceIdentifier="unlinked", FileSize=10**6)["DescribeDBLogFiles"] == []
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            client.describe_db_log_files(DBInstanceIdentifier="unlinked", MaxRecords=5)
+        assert err.value.response["Error"]["Code"] == "InvalidParameterValue"
+        # A marker of one file does not read another.
+        part = client.download_db_log_file_portion(DBInstanceIdentifier="unlinked", LogFileName=names[0], Marker="0",
+                                                   NumberOfLines=1)
+        with pytest.raises(botocore.exceptions.ClientError):
+            client.download_db_log_file_portion(DBInstanceIdentifier="unlinked", LogFileName=names[1],
+                                                Marker=part["Marker"], NumberOfLines=1)
+        # Past rds.log_retention_period (4320 minutes here): gone.
+        old = (now - dt.timedelta(days=4)).strftime("%Y-%m-%d %H:%M:%S UTC")
+        log.write_text(f"{old}::@:[1]:LOG:  ancient\n" + "".join(lines), encoding="utf-8")
+        assert len(client.describe_db_log_files(DBInstanceIdentifier="unlinked")["DescribeDBLogFiles"]) == 31
+    finally:
+        rds_ext.STATE.log_sources.pop(key, None)
