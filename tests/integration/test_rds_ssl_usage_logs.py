@@ -181,3 +181,19 @@ def test_portions_rds_truncates_at_one_megabyte_are_read_again_in_smaller_blocks
         assert counts == {True: 1250, False: 1250}
     finally:
         rds_ext.STATE.log_sources.pop(key, None)
+
+
+def test_throttled_log_calls_are_retried_and_the_evidence_stays_complete(fleet):
+    sim, _linked, _bundle = fleet
+    _connect(fleet, "mixed-pg", "orders-api", tls=True)
+    sim.reset_calls()
+    sim.faults([{"operation": "DescribeDBLogFiles", "error": "Throttling", "count": 1},
+                {"operation": "DownloadDBLogFilePortion", "error": "Throttling", "count": 2}])
+    try:
+        dbs, _usage = _run(fleet, ["mixed-pg"], log_window_days=1, probe=False, strict=True)
+    finally:
+        sim.clear_faults()
+    evidence = dbs["mixed-pg"]["log_evidence"]
+    assert evidence["complete"] is True and evidence["errors"] == [] and evidence["tls_clients"] >= 1
+    # The faults were served (and retried past): the evidence above is complete all the same.
+    assert sim.calls()["errors"] == {"rds:us-east-1:DescribeDBLogFiles": 1, "rds:us-east-1:DownloadDBLogFilePortion": 2}
