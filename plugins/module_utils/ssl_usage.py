@@ -665,6 +665,11 @@ def summarize(results):
             summary["presented_ca"][ca] = summary["presented_ca"].get(ca, 0) + 1
         verified = probe.get("verified")
         summary["probe_verified"]["verified" if verified is True else ("failed" if verified is False else "not_checked")] += 1
+        evidence = item.get("log_evidence")
+        if evidence is not None:
+            counts = summary.setdefault("log_evidence", {"complete": 0, "incomplete": 0, "unavailable": 0})
+            key = "unavailable" if not evidence.get("available") else ("complete" if evidence.get("complete") else "incomplete")
+            counts[key] += 1
     return summary
 
 

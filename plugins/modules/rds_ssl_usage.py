@@ -574,7 +574,10 @@ databases:
       description: RV(databases[].errors) joined, null when the database was fully inspected.
       type: str
 summary:
-  description: Totals over all databases.
+  description:
+    - Totals over all databases.
+    - With O(log_window_days), also C(log_evidence) - how many databases have complete, incomplete and unavailable
+      log evidence.
   returned: always
   type: dict
   sample:

@@ -131,13 +131,14 @@ def test_tls_and_plaintext_clients_are_found_in_the_logs_without_credentials(fle
     assert "log evidence is not available for mariadb yet" in maria["log_evidence"]["reason"]
     assert "log evidence is not available for mariadb" in maria["ssl_in_use_reason"]
 
+    assert usage["summary"]["log_evidence"] == {"complete": 2, "incomplete": 1, "unavailable": 1}
     calls = usage["api_calls"]
     assert "DownloadDBLogFilePortion" in str(calls) and "DescribeDBLogFiles" in str(calls)
 
 
 def test_without_log_window_days_no_logs_are_read(fleet):
     dbs, usage = _run(fleet, ["mixed-pg"])
-    assert "log_evidence" not in dbs["mixed-pg"]
+    assert "log_evidence" not in dbs["mixed-pg"] and "log_evidence" not in usage["summary"]
     assert "DescribeDBLogFiles" not in str(usage["api_calls"])
     assert dbs["mixed-pg"]["ssl_in_use"] == "unknown"
 
