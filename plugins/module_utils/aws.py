@@ -318,6 +318,13 @@ def paginate(client, method, result_key, token="Marker", page_size=PAGE_SIZE, **
         params[token] = marker
 
 
+def call(client, method, **params):
+    """One API call, retried on throttling when ``client`` is a retrying wrapper (see :class:`RegionClients`)."""
+    if isinstance(client, RetryingBotoClientWrapper):
+        return getattr(client, method)(aws_retry=True, **params)
+    return getattr(client, method)(**params)
+
+
 def outcome_unknown(exc):
     """Whether a failed call may still have been processed: a server error (HTTP 5xx) or no answer at all
     (read timeout, connection closed...). A client error (4xx: refused, throttled, invalid) was not."""

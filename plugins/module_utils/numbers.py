@@ -37,6 +37,8 @@ RULES = {
     "connect_port": (True, 1, True, 65535, "TCP port"),
     "probe_port": (True, 1, True, 65535, "TCP port"),
     "port": (True, 1, True, 65535, "TCP port"),
+    # rds_ssl_usage: 0 is off; RDS keeps PostgreSQL logs 7 days at most, a longer window is reported incomplete
+    "log_window_days": (False, 0, True, 31, "days"),
     # rds_ca_facts (and every AWS module's regions option)
     "concurrency": (True, 1, True, 1024, "threads"),
     "expiring_within_days": (True, 0, True, 36500, "days"),

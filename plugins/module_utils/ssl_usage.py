@@ -573,12 +573,13 @@ def ssl_in_use_verdict(usage):
     return NO, "no SSL/TLS session seen %s; %d plaintext session(s) seen" % (over, counts.get("tcp") or 0)
 
 
-def restart_free_verdict(ssl_in_use, ssl_enforced, samples, reason=None):
+def restart_free_verdict(ssl_in_use, ssl_enforced, samples, reason=None, complete_log_window=False):
     """``(safe, reason)``: may the CA be rotated with CertificateRotationRestart=false?
 
     Only when SSL is provably unused over a window (at least two samples, so not a
-    single instant) and not enforced: clients that use TLS keep the old certificate
-    until the next restart, which is exactly what the restart is for.
+    single instant, or complete connection logs over days: ``complete_log_window``) and
+    not enforced: clients that use TLS keep the old certificate until the next restart,
+    which is exactly what the restart is for.
     """
     if ssl_in_use == YES:
         return False, "SSL/TLS is in use: %s" % (reason or "SSL sessions seen")
@@ -588,9 +589,52 @@ def restart_free_verdict(ssl_in_use, ssl_enforced, samples, reason=None):
         return False, "SSL/TLS is enforced: every client that connects uses TLS"
     if ssl_enforced is not False:
         return False, "whether SSL/TLS is enforced is unknown"
-    if (samples or 0) < 2:
+    if (samples or 0) < 2 and not complete_log_window:
         return False, "a single snapshot cannot prove SSL/TLS is unused; watch a window (sample_seconds)"
     return True, "SSL/TLS is not enforced and no SSL/TLS client was seen: %s" % (reason or "")
+
+
+def apply_log_evidence(result, evidence):
+    """Fold connection-log evidence (pg_connection_log.gather_evidence) into one database's verdicts.
+
+    TLS clients in the logs mean SSL/TLS is in use. No TLS client in logs that are complete over the window
+    means it is not (even without a database login). Incomplete logs (log_connections off, retention shorter
+    than the window, missing or truncated files) prove nothing either way: the verdict stays what the sessions
+    showed, and its reason says why the logs could not help. ``result["log_evidence"]`` keeps the window and
+    its completeness next to the verdicts.
+    """
+    result["log_evidence"] = evidence
+    if evidence is None:
+        return result
+    if evidence.get("errors"):
+        # An API failure (AccessDenied...) is a failure to inspect, like any other: strict fails on it.
+        result["errors"] = list(result.get("errors") or []) + ["logs: %s" % e for e in evidence["errors"]]
+        result["error"] = "; ".join(result["errors"])
+    window = "over %s day(s) of connection logs (%s to %s)" % (
+        evidence.get("window_days"), evidence.get("covered_from") or evidence.get("window_start"),
+        evidence.get("window_end"))
+    ssl_in_use, reason = result.get("ssl_in_use"), result.get("ssl_in_use_reason")
+    if not evidence.get("available"):
+        reason = "%s; logs: %s" % (reason, evidence.get("reason")) if reason else "logs: %s" % evidence.get("reason")
+    elif evidence.get("tls_clients"):
+        note = "%d TLS client(s) %s" % (evidence["tls_clients"], window)
+        reason = "%s; logs: %s" % (reason, note) if ssl_in_use == YES else note
+        ssl_in_use = YES
+    elif evidence.get("complete"):
+        note = "no TLS connection %s, complete; %d plaintext client(s)" % (window, evidence.get("plaintext_clients") or 0)
+        if ssl_in_use in (YES, NO):
+            reason = "%s; logs: %s" % (reason, note)
+        else:
+            ssl_in_use, reason = NO, note
+    else:
+        reason = "%s; logs show no TLS client but are incomplete: %s" % (reason, evidence.get("reason"))
+    result["ssl_in_use"], result["ssl_in_use_reason"] = ssl_in_use, reason
+    complete_window = bool(evidence.get("available") and evidence.get("complete"))
+    safe, safe_reason = restart_free_verdict(ssl_in_use, result.get("ssl_enforced"),
+                                             (result.get("usage") or {}).get("samples"), reason,
+                                             complete_log_window=complete_window)
+    result["safe_without_restart"], result["safe_without_restart_reason"] = safe, safe_reason
+    return result
 
 
 def summarize(results):
@@ -621,6 +665,11 @@ def summarize(results):
             summary["presented_ca"][ca] = summary["presented_ca"].get(ca, 0) + 1
         verified = probe.get("verified")
         summary["probe_verified"]["verified" if verified is True else ("failed" if verified is False else "not_checked")] += 1
+        evidence = item.get("log_evidence")
+        if evidence is not None:
+            counts = summary.setdefault("log_evidence", {"complete": 0, "incomplete": 0, "unavailable": 0})
+            key = "unavailable" if not evidence.get("available") else ("complete" if evidence.get("complete") else "incomplete")
+            counts[key] += 1
     return summary
 
 
@@ -690,6 +739,7 @@ def apply_description(target, db):
         for g in db.get("DBParameterGroups") or []
     ]
     target["iam_database_authentication"] = db.get("IAMDatabaseAuthenticationEnabled")
+    target["created"] = db.get("InstanceCreateTime")
     target["described"] = True
     return target
 
@@ -780,6 +830,7 @@ def describe_targets(client, targets, paginate, aws_errors, error_info):
         for target, parameter in users:
             value, source = parameter_value(parameters, parameter)
             target["enforcement_group"] = dict(target["enforcement_group"], value=value, source=source)
+            target["group_parameters"] = parameters
     return None
 
 

@@ -40,6 +40,18 @@ description:
     the distinct SSL clients, and RV(databases[].safe_without_restart) - whether rotating with
     C(CertificateRotationRestart=false) is safe, which is only the case when SSL/TLS is provably unused over the
     window (at least two samples) and not enforced.
+  - B(Connection logs), without credentials (O(log_window_days)). PostgreSQL logs every connection when
+    C(log_connections) is on; the module reads the instance's log files of the last O(log_window_days) days through
+    C(DescribeDBLogFiles) and C(DownloadDBLogFilePortion) (following markers; a portion RDS truncated at 1 MB is read
+    again in smaller blocks), parses the C(connection received) and C(connection authorized) lines with the
+    C(log_line_prefix) of the parameter group (RDS's default C(%t:%r:%u@%d:[%p]:) unless set) and lists the distinct
+    clients (address, user, database, application, TLS or not, TLS protocol, first and last seen, count). TLS clients
+    in the logs make RV(databases[].ssl_in_use=yes); no TLS client in logs that are B(complete) over the window makes
+    it C(no) and counts as a window for RV(databases[].safe_without_restart). Logs that cannot prove anything -
+    C(log_connections) off in the parameter group, C(rds.log_retention_period) or the files covering less than the
+    window (since the instance was created), missing or truncated files - are reported as incomplete in
+    RV(databases[].log_evidence), never as "no TLS". MySQL and MariaDB get RV(databases[].log_evidence.available=false)
+    with the reason (their log evidence is not read yet).
   - Engines without a session query (Oracle, SQL Server, Db2) get enforcement and the probe, and
     RV(databases[].ssl_in_use=unknown) with the reason.
   - Read-only; runs the same in check mode; never reports a change.
@@ -179,6 +191,15 @@ options:
     type: list
     elements: str
     default: []
+  log_window_days:
+    description:
+      - Days of database connection logs to read as evidence (see B(Connection logs) above); V(0) (the default)
+        reads none. At most 31; RDS keeps PostgreSQL logs for C(rds.log_retention_period) minutes (3 days by default,
+        7 at most), so a longer window is reported as incomplete.
+      - Costs one paginated C(DescribeDBLogFiles) per PostgreSQL database and one C(DownloadDBLogFilePortion) per
+        2000 log lines.
+    type: float
+    default: 0
 notes:
   - Needs C(psycopg2) for PostgreSQL sessions and C(PyMySQL) (1.0 or later) for MySQL and MariaDB sessions, only when
     O(login_user) is set. C(cryptography), when installed, adds key type and signature details to certificates.
@@ -187,7 +208,8 @@ notes:
   - With MySQL and MariaDB the counter C(Ssl_finished_accepts) is read before and after the window; a rise means
     TLS clients connected, even between two samples.
   - "IAM permissions: C(rds:DescribeDBInstances), and as used C(rds:DescribeDBParameters),
-    C(rds:DescribeDBClusters), C(rds:DescribeDBClusterParameters); with O(iam_auth), C(rds-db:connect) for
+    C(rds:DescribeDBClusters), C(rds:DescribeDBClusterParameters); with O(log_window_days), C(rds:DescribeDBLogFiles)
+    and C(rds:DownloadDBLogFilePortion); with O(iam_auth), C(rds-db:connect) for
     O(login_user) (the login, not an API call)."
 seealso:
   - module: rdsca.rotation.rds_ca_facts
@@ -231,6 +253,17 @@ EXAMPLES = r"""
     ca_bundle: /etc/pki/rds/eu-west-1-bundle.pem
     sample_seconds: 30
     strict: true
+
+- name: Who used TLS over the last three days? From the connection logs, without a database login
+  rdsca.rotation.rds_ssl_usage:
+    databases: "{{ inventory.databases }}"
+    ca_bundle: /etc/pki/rds/global-bundle.pem
+    log_window_days: 3
+  register: log_usage
+
+- name: Databases whose log evidence is incomplete (log_connections off, short retention...)
+  ansible.builtin.debug:
+    msg: "{{ log_usage.databases | rejectattr('log_evidence.complete') | map(attribute='identifier') | list }}"
 """
 
 RETURN = r"""
@@ -431,6 +464,109 @@ databases:
     safe_without_restart_reason:
       description: Why, or why not.
       type: str
+    log_evidence:
+      description:
+        - Connection-log evidence over O(log_window_days), next to the verdicts it fed. Absent when
+          O(log_window_days=0).
+      returned: when O(log_window_days) is more than 0
+      type: dict
+      contains:
+        available:
+          description: Whether logs could be read for this engine (false for MySQL/MariaDB and other engines).
+          type: bool
+        reason:
+          description: Why the evidence is unavailable or incomplete; null when complete.
+          type: str
+        errors:
+          description: API failures while reading the logs (also in RV(databases[].errors)).
+          type: list
+          elements: str
+        source:
+          description: The API calls the evidence comes from.
+          type: str
+        window_days:
+          description: O(log_window_days).
+          type: float
+        window_start:
+          description: Start of the window (ISO 8601, UTC).
+          type: str
+        window_end:
+          description: End of the window, when the logs were read.
+          type: str
+        needed_from:
+          description: From when logs are needed (the window start, or the instance creation time when later).
+          type: str
+        covered_from:
+          description: From when the log files read cover the window (the hour of the oldest file).
+          type: str
+        complete:
+          description: Whether the logs prove every connection of the window (log_connections on, files covering it,
+            none missing or truncated).
+          type: bool
+        incomplete_reasons:
+          description: Each reason the evidence is incomplete.
+          type: list
+          elements: str
+        log_connections:
+          description: C(log_connections) in the parameter group (null when the group leaves PostgreSQL's default, off).
+          type: str
+        log_line_prefix:
+          description: The C(log_line_prefix) the lines were parsed with.
+          type: str
+          sample: "%t:%r:%u@%d:[%p]:"
+        files:
+          description: Log files read.
+          type: list
+          elements: str
+          sample: [error/postgresql.log.2026-12-01-10]
+        connections:
+          description: Connections logged in the window (excluded users left out).
+          type: int
+        tls_clients:
+          description: Distinct clients that connected with TLS.
+          type: int
+        plaintext_clients:
+          description: Distinct clients that connected without TLS.
+          type: int
+        clients:
+          description: Distinct clients, TLS ones first.
+          type: list
+          elements: dict
+          contains:
+            address:
+              description: Client address (null when the prefix and the log show none).
+              type: str
+            user:
+              description: Database user.
+              type: str
+            database:
+              description: Database (null for physical replication).
+              type: str
+            application:
+              description: C(application_name) (PostgreSQL 14 and later log it).
+              type: str
+            tls:
+              description: Whether the connection used TLS (C(SSL enabled)).
+              type: bool
+            protocol:
+              description: TLS protocol version.
+              type: str
+              sample: TLSv1.3
+            cipher:
+              description: TLS cipher.
+              type: str
+            replication:
+              description: Whether it was a replication connection.
+              type: bool
+            first_seen:
+              description: First connection in the window (ISO 8601, UTC; null without a time in the prefix).
+              type: str
+            last_seen:
+              description: Last connection in the window.
+              type: str
+            count:
+              description: Connections in the window.
+              type: int
     errors:
       description: Everything that went wrong for this database (passwords removed).
       type: list
@@ -439,7 +575,10 @@ databases:
       description: RV(databases[].errors) joined, null when the database was fully inspected.
       type: str
 summary:
-  description: Totals over all databases.
+  description:
+    - Totals over all databases.
+    - With O(log_window_days), also C(log_evidence) - how many databases have complete, incomplete and unavailable
+      log evidence.
   returned: always
   type: dict
   sample:
@@ -466,6 +605,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
+from ansible_collections.rdsca.rotation.plugins.module_utils import pg_connection_log
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
 from ansible_collections.rdsca.rotation.plugins.module_utils import tls_probe
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
@@ -492,6 +632,7 @@ def argument_spec():
         max_workers=dict(type="int", default=8),
         strict=dict(type="bool", default=False),
         allow_expired_ca=dict(type="list", elements="str", default=[]),
+        log_window_days=dict(type="float", default=0),
     )
 
 
@@ -499,7 +640,7 @@ def check_options(module):
     params = module.params
     # Every number: finite, in range (plugins/module_utils/numbers.py, shared by every module).
     problems = check_numbers(params, ["sample_seconds", "sample_interval", "timeout", "max_workers", "connect_port",
-                                      "probe_port"])
+                                      "probe_port", "log_window_days"])
     if params["iam_auth"] and not params["login_user"]:
         problems.append("iam_auth needs login_user (the database user the token is for)")
     if params["iam_auth"] and params["ssl_mode"] == "disable":
@@ -605,6 +746,30 @@ def settings_for(module, clients, target):
     return settings
 
 
+def log_settings_for(target):
+    """The logging parameters of the parameter group describe_targets read, or why there are none."""
+    group = target.get("enforcement_group")
+    if target.get("aws_error"):
+        return {"error": target["aws_error"], "group": group and group.get("name")}
+    if not group or target.get("group_parameters") is None:
+        return {"error": "no parameter group was read", "group": None}
+    return pg_connection_log.log_settings(target["group_parameters"], group.get("name"))
+
+
+def inspect_one(module, clients, target, settings):
+    """inspect_database, then (log_window_days) the connection-log evidence folded into the verdicts."""
+    result = ssl_usage.inspect_database(target, settings)
+    days = module.params["log_window_days"]
+    if not days:
+        return result
+    aws = {"call": aws_utils.call, "paginate": aws_utils.paginate, "errors": aws_utils.AWS_ERRORS,
+           "error_info": aws_utils.error_info}
+    evidence = pg_connection_log.gather_evidence(aws, clients.get("rds", target["region"]), target,
+                                                 log_settings_for(target), days, aws_utils.utcnow(),
+                                                 module.params["exclude_users"])
+    return ssl_usage.apply_log_evidence(result, evidence)
+
+
 def main():
     module = AnsibleAWSModule(
         argument_spec=argument_spec(),
@@ -629,7 +794,7 @@ def main():
     results = []
     if work:
         with ThreadPoolExecutor(max_workers=max(1, min(len(work), module.params["max_workers"]))) as pool:
-            futures = [pool.submit(ssl_usage.inspect_database, target, settings) for target, settings in work]
+            futures = [pool.submit(inspect_one, module, clients, target, settings) for target, settings in work]
             results = [future.result() for future in futures]
 
     for item in results:

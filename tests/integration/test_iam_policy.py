@@ -294,6 +294,9 @@ FLEET = {
              "tags": {"Environment": "production"}},
             {"id": "shop-prod-restart", "engine": "postgres", "engine_version": "14.10", "ca": OLD,
              "tags": {"Environment": "production"}},
+            # A real PostgreSQL log behind DescribeDBLogFiles/DownloadDBLogFilePortion, already on the target CA.
+            {"id": "shop-logs", "engine": "postgres", "engine_version": "16.3", "ca": TARGET, "linked": "postgres",
+             "tags": {"Environment": "staging"}},
         ],
         "clusters": [
             {"id": "ledger-maz", "engine": "postgres", "engine_version": "16.3", "multi_az_cluster": True, "ca": OLD,
@@ -316,6 +319,8 @@ ADDED_OPERATIONS = {  # what tests/simulator/rds_ext.py adds to moto or wraps, w
                            "EngineVersion": "16.3", "CACertificateIdentifier": "rds-ca-bogus"},
     "describe_db_parameters": {"DBParameterGroupName": "default.postgres16"},
     "describe_db_cluster_parameters": {"DBClusterParameterGroupName": "default.postgres16"},
+    "describe_db_log_files": {"DBInstanceIdentifier": "no-such-db"},
+    "download_db_log_file_portion": {"DBInstanceIdentifier": "no-such-db", "LogFileName": "error/postgresql.log.2026-01-01-00"},
 }
 
 
@@ -451,6 +456,10 @@ def needing(action: str) -> list[dict[str, Any]]:
             "databases": [{"identifier": "shop-staging"}], "probe": False, "strict": True}},
         "rds:DescribeDBClusterParameters": {"rdsca.rotation.rds_ssl_usage": {
             "databases": [{"identifier": "ledger-maz-instance-1"}], "probe": False, "strict": True}},
+        "rds:DescribeDBLogFiles": {"rdsca.rotation.rds_ssl_usage": {
+            "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1}},
+        "rds:DownloadDBLogFilePortion": {"rdsca.rotation.rds_ssl_usage": {
+            "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1}},
         "rds:ModifyDBInstance": {"rdsca.rotation.rds_ca_rotate": {"databases": ["shop-staging"], "poll_interval": 0.2}},
         "rds:ModifyDBCluster": {"rdsca.rotation.rds_ca_rotate": {"databases": ["ledger-maz"], "poll_interval": 0.2}},
         "rds:ModifyCertificates": {"rdsca.rotation.rds_ca_rotate": {"databases": [], "account_default": True}},
@@ -537,7 +546,8 @@ def test_least_privilege_proven_by_the_runs(enforced, bundle):
     admin = sim.client("admin")
     before = [(db["DBInstanceIdentifier"], db["CACertificateIdentifier"], db.get("PendingModifiedValues"))
               for db in admin.describe_db_instances()["DBInstances"]]
-    assert all(ca == OLD and not pending for _ident, ca, pending in before), "a change went through: %s" % before
+    assert all(ca == (TARGET if ident == "shop-logs" else OLD) and not pending for ident, ca, pending in before), \
+        "a change went through: %s" % before
     assert admin.describe_certificates()["DefaultCertificateForNewLaunches"] == OLD
 
     # 2. The audit playbook without one of its actions fails, naming it; with exactly its policy, it passes.

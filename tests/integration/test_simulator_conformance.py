@@ -211,6 +211,7 @@ CALLS = [
     ("describe_db_parameters", {"DBParameterGroupName": "pg16-custom"}),
     ("describe_db_cluster_parameters", {"DBClusterParameterGroupName": "default.aurora-postgresql15"}),
     ("describe_db_parameters", {"DBParameterGroupName": "pg16-custom", "Source": "user"}),
+    ("describe_db_log_files", {"DBInstanceIdentifier": "pg"}),
 ]
 
 

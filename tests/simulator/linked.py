@@ -56,6 +56,8 @@ __all__ = [
 ]
 
 ADMIN_USER = "admin"
+# RDS for PostgreSQL's default log_line_prefix (User Guide, "RDS for PostgreSQL database log files").
+RDS_LOG_LINE_PREFIX = "%t:%r:%u@%d:[%p]:"
 # AF_UNIX sun_path is 108 bytes including the terminating NUL.
 _MAX_UNIX_SOCKET_PATH = 107
 _LOOPBACK = "127.0.0.1"
@@ -653,6 +655,15 @@ class LinkedPostgres(LinkedServer):
     log_name = "postgresql.log"
     superuser = "postgres"
 
+    def __init__(self, *args: Any, log_connections: bool = True, log_line_prefix: str = RDS_LOG_LINE_PREFIX,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What the instance's parameter group says (applied at start, like a static parameter).
+        self.log_connections = log_connections
+        if "'" in log_line_prefix or "\\" in log_line_prefix or "\n" in log_line_prefix:
+            raise ValueError("log_line_prefix must not contain quotes, backslashes or newlines")
+        self.log_line_prefix = log_line_prefix
+
     def _bindir(self) -> Path:
         bindir = _pg_bindir()
         if bindir is None:
@@ -716,9 +727,11 @@ class LinkedPostgres(LinkedServer):
             "fsync": "off",
             "synchronous_commit": "off",
             "full_page_writes": "off",
+            # One stderr log (reload messages are watched in it); db_logs.py rotates it into RDS's hourly files.
             "logging_collector": "off",
-            "log_connections": "on",
-            "log_line_prefix": "'%m [%p] '",
+            "log_timezone": "'UTC'",
+            "log_connections": "on" if self.log_connections else "off",
+            "log_line_prefix": f"'{self.log_line_prefix}'",
             # A custom setting, readable with SHOW like on RDS.
             "rds.force_ssl": "1" if self.force_ssl else "0",
         }

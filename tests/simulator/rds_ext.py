@@ -30,6 +30,7 @@ from moto.rds.exceptions import (
 from moto.rds.models import DBCluster, DBInstance, rds_backends
 from moto.rds.responses import RDSResponse
 
+from . import db_logs
 from .catalog import (
     CA_CERTIFICATES,
     DEFAULT_CA_FOR_NEW_LAUNCHES,
@@ -108,6 +109,8 @@ class SimState:
         self.instances: dict[tuple[str, str, str], InstanceExtra] = {}
         self.clusters: dict[tuple[str, str, str], ClusterExtra] = {}
         self.listeners: list[CertificateListener] = []
+        # (account, region, db id) -> the linked PostgreSQL server's log file, served by DescribeDBLogFiles.
+        self.log_sources: dict[tuple[str, str, str], Any] = {}
         # Instances in a timed transition (modifying, rebooting...) now, and the most at once
         # since the last reset: what `GET /_sim/stats` reports (e.g. to check a concurrency limit).
         self.in_transition: set[tuple[str, str, str]] = set()
@@ -123,6 +126,7 @@ class SimState:
             self.region_certs.clear()
             self.instances.clear()
             self.clusters.clear()
+            self.log_sources.clear()
             self.in_transition.clear()
             self.max_in_transition = 0
 
@@ -828,7 +832,7 @@ def _family_parameters(family: str) -> list[dict[str, Any]] | None:
     if param is None:
         return []
     name, value = param
-    return [{
+    params = [{
         "ParameterName": name,
         "ParameterValue": value,
         "Description": "Force SSL connections." if name == "rds.force_ssl" else "Require secure transport.",
@@ -839,6 +843,25 @@ def _family_parameters(family: str) -> list[dict[str, Any]] | None:
         "IsModifiable": True,
         "ApplyMethod": "pending-reboot",
     }]
+    if engine in ("postgres", "aurora-postgresql"):
+        params += _postgres_log_parameters()
+    return params
+
+
+def _postgres_log_parameters() -> list[dict[str, Any]]:
+    """The logging parameters of an RDS for PostgreSQL family (User Guide, "RDS for PostgreSQL database log
+    files", "Turning on query logging"): log_connections has no value in a default group (PostgreSQL's own
+    default, off), log_line_prefix RDS's fixed default, rds.log_retention_period three days in minutes."""
+    common = {"Source": "system", "ApplyType": "dynamic", "IsModifiable": True, "ApplyMethod": "pending-reboot"}
+    return [
+        {**common, "ParameterName": "log_connections", "Description": "Logs each successful connection.",
+         "Source": "engine-default", "DataType": "boolean", "AllowedValues": "0,1"},
+        {**common, "ParameterName": "log_line_prefix", "ParameterValue": db_logs.RDS_LOG_LINE_PREFIX,
+         "Description": "Controls information prefixed to each log line.", "DataType": "string"},
+        {**common, "ParameterName": "rds.log_retention_period", "ParameterValue": str(db_logs.DEFAULT_RETENTION_MINUTES),
+         "Description": "Amazon RDS for PostgreSQL will delete PostgreSQL logs that are older than N minutes.",
+         "DataType": "integer", "AllowedValues": "1440-10080"},
+    ]
 
 
 def tls_enforced(db: DBInstance) -> bool:
@@ -848,13 +871,75 @@ def tls_enforced(db: DBInstance) -> bool:
     if param is None:
         return False
     name, value = param
+    return str(parameter_value(db, name, value)).lower() in ("1", "on", "true")
+
+
+def parameter_value(db: DBInstance, name: str, default: str | None) -> str | None:
+    """A parameter's value in the instance's DB parameter group, else ``default`` (the engine default)."""
     group = db.db_parameter_group_name
     backend = rds_backends[db.account_id][db.region]
     if group and group in backend.db_parameter_groups:
         configured = backend.db_parameter_groups[group].parameters.get(name, {}).get("ParameterValue")
         if configured is not None:
-            value = configured
-    return str(value).lower() in ("1", "on", "true")
+            return configured
+    return default
+
+
+def log_settings(db: DBInstance) -> dict[str, Any]:
+    """What a linked PostgreSQL server logs, from the instance's parameter group: log_connections (off unless
+    set, PostgreSQL's default), log_line_prefix (RDS's default unless set), rds.log_retention_period (minutes)."""
+    retention = parameter_value(db, "rds.log_retention_period", None)
+    return {
+        "log_connections": str(parameter_value(db, "log_connections", "0")).lower() in ("1", "on", "true"),
+        "log_line_prefix": parameter_value(db, "log_line_prefix", db_logs.RDS_LOG_LINE_PREFIX),
+        "retention_minutes": int(retention) if retention and retention.isdigit() else db_logs.DEFAULT_RETENTION_MINUTES,
+    }
+
+
+def _log_files(resp: RDSResponse) -> tuple[str, list[db_logs.LogFile]]:
+    """The instance named in the request and its log files now (none for an instance without a linked server)."""
+    account, region = _region_of(resp)
+    db_id = resp.params.get("DBInstanceIdentifier") or ""
+    backend = rds_backends[account][region]
+    with STATE.lock:
+        db = backend.databases.get(db_id)
+        if db is None:
+            raise DBInstanceNotFoundError(db_id)
+        source = STATE.log_sources.get((account, region, db_id))
+        retention = log_settings(db)["retention_minutes"]
+    if source is None:
+        return db_id, []
+    return db_id, db_logs.hourly_files(source, retention)
+
+
+def _describe_db_log_files(self: RDSResponse) -> ActionResult:
+    """DescribeDBLogFiles (API Reference): FilenameContains, FileLastWritten (ms since the epoch),
+    FileSize (larger than), MaxRecords/Marker paging."""
+    check_max_records(self.params)
+    _db_id, files = _log_files(self)
+    contains = self.params.get("FilenameContains") or ""
+    since = int(self.params.get("FileLastWritten") or 0)
+    larger = int(self.params.get("FileSize") or 0)
+    items = [{"LogFileName": f.name, "LastWritten": f.last_written_ms, "Size": len(f.data)}
+             for f in files if contains in f.name and f.last_written_ms >= since and len(f.data) >= larger]
+    return paginated(self.params, "DescribeDBLogFiles", items)
+
+
+class DBLogFileNotFoundFault(RDSClientError):
+    code = "DBLogFileNotFoundFault"
+
+
+def _download_db_log_file_portion(self: RDSResponse) -> ActionResult:
+    """DownloadDBLogFilePortion (API Reference): see tests/simulator/db_logs.py for Marker, NumberOfLines,
+    AdditionalDataPending and the 1 MB limit."""
+    db_id, files = _log_files(self)
+    try:
+        log_file = db_logs.find(files, self.params.get("LogFileName") or "", db_id)
+        return ActionResult(db_logs.portion(log_file, self.params.get("Marker"), self.params.get("NumberOfLines")))
+    except db_logs.LogError as exc:
+        if exc.code == "DBLogFileNotFoundFault":
+            raise DBLogFileNotFoundFault(str(exc)) from exc
+        raise InvalidParameterValue(str(exc)) from exc
 
 
 def _describe_db_parameters(self: RDSResponse) -> ActionResult:
@@ -936,6 +1021,8 @@ def install() -> None:
         "describe_db_engine_versions": _describe_db_engine_versions,
         "describe_pending_maintenance_actions": _describe_pending_maintenance_actions,
         "apply_pending_maintenance_action": _apply_pending_maintenance_action,
+        "describe_db_log_files": _describe_db_log_files,
+        "download_db_log_file_portion": _download_db_log_file_portion,
     }
     for name, func in added.items():
         setattr(RDSResponse, name, func)

@@ -75,12 +75,20 @@ class DatabaseLinker:
         base_dir = os.path.join(self.state_dir, "db", f"{db.region}-{db.db_instance_identifier}")
         shutil.rmtree(base_dir, ignore_errors=True)
         os.makedirs(base_dir, exist_ok=True)
-        server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db))
+        if linked_engine == "postgres":
+            settings = rds_ext.log_settings(db)
+            server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db),
+                         log_connections=settings["log_connections"], log_line_prefix=settings["log_line_prefix"])
+        else:
+            server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db))
         cert = self.pki.issue_server_cert(db.region, db.ca_certificate_identifier, [db.address])
         server.start(cert.cert_pem, cert.key_pem, cert.chain_pem)
         linked = LinkedDatabase(db.account_id, db.region, db.db_instance_identifier, linked_engine, db.address,
                                 port, server, db.ca_certificate_identifier)
         self.databases[(db.account_id, db.region, db.db_instance_identifier)] = linked
+        if linked_engine == "postgres":
+            with rds_ext.STATE.lock:
+                rds_ext.STATE.log_sources[(db.account_id, db.region, db.db_instance_identifier)] = server.log_path
         return linked
 
     # CertificateListener: called from the ticker thread; the work is queued so
