@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Parsing time of the PEM reader (bundle.split_pem) on garbage up to the 5 MB cap (issue 14, hole 4).
 
 The reader once took 16 s for 100 KB of ``-----BEGIN CERTIFICATE-----`` lines without an END

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate plugins/module_utils/rds_ca_catalog.py: the pinned Amazon RDS CA certificates.
 
 Reads AWS's published RDS CA bundles (PEM files; CRLF accepted) and writes, for every

@@ -59,8 +59,7 @@ def test_batches_fill_up_to_size_and_keep_a_large_family_whole():
            db("us-east-1", "x"), db("us-east-1", "y")]
     assert labels(rotation_batches(dbs, 2)) == [
         ["us-east-1/s", "us-east-1/r1", "us-east-1/r2"], ["us-east-1/x", "us-east-1/y"]]
-    assert labels(rotation_batches(dbs, 5)) == [[d for d in ["us-east-1/s", "us-east-1/r1", "us-east-1/r2",
-                                                              "us-east-1/x", "us-east-1/y"]]]
+    assert labels(rotation_batches(dbs, 5)) == [["us-east-1/s", "us-east-1/r1", "us-east-1/r2", "us-east-1/x", "us-east-1/y"]]
 
 
 def test_families_the_controller_cannot_verify_come_last():
