@@ -341,3 +341,61 @@ def test_ansible_builder_creates_a_context_with_the_collection_and_its_requireme
     for requirement in python:
         assert "%s  # from collection rdsca.rotation" % requirement in found["python"]
     assert "openssl [platform:dpkg platform:rpm]  # from collection rdsca.rotation" in found["system"]
+
+
+# -- the built collection (issue 19): what users get, installed from the tarball ------------------------------
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The collection built from this repository into a temporary directory and installed from that tarball
+    (offline, without dependencies: they are in the venv's ansible package), as a user installs it."""
+    tmp = tmp_path_factory.mktemp("built")
+    proc = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(tmp), REPO],
+                          capture_output=True, text=True, cwd=str(tmp), env=_env(), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (tarball,) = glob.glob(str(tmp / "rdsca-rotation-*.tar.gz"))
+    # --force: the repository's own link farm (.build/collections) already provides rdsca.rotation.
+    proc = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force",
+                           "-p", str(tmp / "collections"), tarball], capture_output=True, text=True, cwd=str(tmp),
+                          env=_env(), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    installed = tmp / "collections" / "ansible_collections" / "rdsca" / "rotation"
+    assert (installed / "MANIFEST.json").is_file()
+    return tarball, installed
+
+
+def test_the_tarball_holds_what_users_need_and_no_development_files(built):
+    import tarfile  # pylint: disable=import-outside-toplevel
+
+    tarball, installed = built
+    with tarfile.open(tarball) as archive:
+        members = set(archive.getnames())
+    tops = {name.split("/", 1)[0] for name in members}
+    for needed in ("MANIFEST.json", "FILES.json", "README.md", "LICENSE", "plugins", "roles", "playbooks", "docs", "meta",
+                   "extensions", "changelogs", "requirements.txt", "bindep.txt"):
+        assert needed in tops, (needed, sorted(tops))
+    for needed in ("plugins/modules/rds_ca_facts.py", "playbooks/rotate.yml", "playbooks/tasks/settings.yml",
+                   "roles/ca_trust/tasks/main.yml", "meta/runtime.yml", "meta/execution-environment.yml",
+                   "extensions/awx/execution-environment.yml", "extensions/awx/configure.yml"):
+        assert needed in members, needed
+    for unwanted in ("tests", "benchmarks", "Makefile", ".ci", "scripts", ".venv", ".build", "reports", "rdsca-reports",
+                     "demo-output", "requirements-dev.txt", ".ansible-lint", ".gitignore", ".hypothesis", ".pytest_cache"):
+        assert unwanted not in tops, (unwanted, sorted(tops))
+    assert not [name for name in members if "__pycache__" in name or name.endswith((".pyc", ".tar.gz"))]
+    # Installed from the tarball, the collection's playbooks are found by name.
+    env = dict(_env(), ANSIBLE_COLLECTIONS_PATH=str(installed.parents[2]))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", "-i", "localhost,",
+                           "rdsca.rotation.rotate"], capture_output=True, text=True, cwd=str(installed.parents[3]),
+                          env=env, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_galaxy_metadata_has_no_placeholder_left_unsaid():
+    """repository/homepage/issues are set; while they are placeholders, galaxy.yml says so."""
+    with open(os.path.join(REPO, "galaxy.yml"), encoding="utf-8") as handle:
+        text = handle.read()
+    galaxy = yaml.safe_load(text)
+    for key in ("repository", "homepage", "issues", "documentation"):
+        assert galaxy.get(key, "").startswith("https://"), key
+    if any("example.invalid" in galaxy[key] for key in ("repository", "homepage", "issues")):
+        assert "placeholders" in text
