@@ -9,7 +9,7 @@ COLLECTIONS_DIR := .build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS_DIR)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test sanity units lint integration simulator collection-link bench clean
+.PHONY: demo test sanity units lint integration simulator collection-link bench ee clean
 
 $(VENV): $(VENV)/.installed
 
@@ -50,6 +50,19 @@ simulator: $(VENV)
 bench: $(VENV) collection-link
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# The AWX execution environment's build context (extensions/awx/execution-environment.yml, README):
+# the collection tarball, installed into .build/ee/collections, and `ansible-builder create` run on
+# that installed copy, as an operator without this repository would. Then:
+#   ansible-builder build -f $(EE_DEF) --context .build/ee/context --tag <registry>/rdsca/rotation-ee:<version>
+EE_DEF := .build/ee/collections/ansible_collections/rdsca/rotation/extensions/awx/execution-environment.yml
+ee: $(VENV)
+	rm -rf .build/ee
+	$(BIN)/ansible-galaxy collection build --output-path .build/ee .
+	$(BIN)/ansible-galaxy collection install --offline --no-deps --force -p .build/ee/collections .build/ee/rdsca-rotation-*.tar.gz
+	$(BIN)/ansible-builder create -f $(EE_DEF) --context .build/ee/context
+	@echo "ee: build context in .build/ee/context; build it with:"
+	@echo "  ansible-builder build -f $(EE_DEF) --context .build/ee/context --tag <registry>/rdsca/rotation-ee:<version>"
 
 clean:
 	rm -rf .build tests/output demo-output
