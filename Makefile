@@ -9,7 +9,7 @@ COLLECTIONS_DIR := .build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS_DIR)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test sanity units lint integration simulator collection-link bench ee clean
+.PHONY: demo test sanity units lint integration simulator collection-link bench ee clean prereqs-demo prereqs-test
 
 $(VENV): $(VENV)/.installed
 
@@ -25,10 +25,18 @@ $(COLLECTIONS_DIR)/ansible_collections/rdsca/rotation:
 	mkdir -p $(COLLECTIONS_DIR)/ansible_collections/rdsca
 	ln -sfn ../../../.. $@
 
-demo: $(VENV) collection-link
+# System packages first (scripts/prereqs.sh: says what to install, or installs it as root), before
+# the venv build. Prerequisites are made left to right.
+prereqs-demo:
+	@PYTHON=$(PYTHON) VENV=$(VENV) scripts/prereqs.sh demo
+
+prereqs-test:
+	@PYTHON=$(PYTHON) VENV=$(VENV) scripts/prereqs.sh test
+
+demo: prereqs-demo $(VENV) collection-link
 	$(BIN)/python -m tests.simulator demo
 
-test: sanity units lint integration
+test: prereqs-test sanity units lint integration
 
 sanity: $(VENV)
 	scripts/ansible-test.sh sanity
@@ -39,7 +47,7 @@ units: $(VENV)
 lint: $(VENV) collection-link
 	$(BIN)/ansible-lint --profile production
 
-integration: $(VENV) collection-link
+integration: prereqs-test $(VENV) collection-link
 	$(BIN)/python -m pytest tests/integration -p no:cacheprovider
 
 simulator: $(VENV)
