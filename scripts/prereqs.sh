@@ -50,6 +50,7 @@ postgres_server() {   # as tests/simulator/linked.py looks for it
 if [[ ! -x "${VENV}/bin/python" ]]; then
   if ! command -v "${PYTHON}" >/dev/null 2>&1; then
     need python3 "Python 3.10 or later, to build ${VENV}"
+    need python3-venv "to build ${VENV} (${PYTHON} -m venv)"
   elif ! "${PYTHON}" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
     echo "prereqs: ${PYTHON} is $("${PYTHON}" -V 2>&1); Python 3.10 or later is needed (make PYTHON=python3.11 ...)" >&2
     exit 1
@@ -85,7 +86,8 @@ if [[ "$(id -u)" == 0 && "${RDSCA_PREREQS_INSTALL:-1}" == 1 ]] && command -v apt
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  exit 0
+  # Installed: check again (a package that does not provide what is looked for fails here, loudly).
+  RDSCA_PREREQS_INSTALL=0 exec "$0" "${profile}"
 fi
 
 {
