@@ -9,7 +9,7 @@ COLLECTIONS_DIR := .build/collections
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS_DIR)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test sanity units lint integration simulator collection-link bench clean
+.PHONY: demo test sanity units lint integration simulator collection-link bench ee clean prereqs-demo prereqs-test
 
 $(VENV): $(VENV)/.installed
 
@@ -25,10 +25,18 @@ $(COLLECTIONS_DIR)/ansible_collections/rdsca/rotation:
 	mkdir -p $(COLLECTIONS_DIR)/ansible_collections/rdsca
 	ln -sfn ../../../.. $@
 
-demo: $(VENV) collection-link
+# System packages first (scripts/prereqs.sh: says what to install, or installs it as root), before
+# the venv build. Prerequisites are made left to right.
+prereqs-demo:
+	@PYTHON=$(PYTHON) VENV=$(VENV) scripts/prereqs.sh demo
+
+prereqs-test:
+	@PYTHON=$(PYTHON) VENV=$(VENV) scripts/prereqs.sh test
+
+demo: prereqs-demo $(VENV) collection-link
 	$(BIN)/python -m tests.simulator demo
 
-test: sanity units lint integration
+test: prereqs-test sanity units lint integration
 
 sanity: $(VENV)
 	scripts/ansible-test.sh sanity
@@ -39,7 +47,7 @@ units: $(VENV)
 lint: $(VENV) collection-link
 	$(BIN)/ansible-lint --profile production
 
-integration: $(VENV) collection-link
+integration: prereqs-test $(VENV) collection-link
 	$(BIN)/python -m pytest tests/integration -p no:cacheprovider
 
 simulator: $(VENV)
@@ -50,6 +58,19 @@ simulator: $(VENV)
 bench: $(VENV) collection-link
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# The AWX execution environment's build context (extensions/awx/execution-environment.yml, README):
+# the collection tarball, installed into .build/ee/collections, and `ansible-builder create` run on
+# that installed copy, as an operator without this repository would. Then:
+#   ansible-builder build -f $(EE_DEF) --context .build/ee/context --tag <registry>/rdsca/rotation-ee:<version>
+EE_DEF := .build/ee/collections/ansible_collections/rdsca/rotation/extensions/awx/execution-environment.yml
+ee: $(VENV)
+	rm -rf .build/ee
+	$(BIN)/ansible-galaxy collection build --output-path .build/ee .
+	$(BIN)/ansible-galaxy collection install --offline --no-deps --force -p .build/ee/collections .build/ee/rdsca-rotation-*.tar.gz
+	$(BIN)/ansible-builder create -f $(EE_DEF) --context .build/ee/context
+	@echo "ee: build context in .build/ee/context; build it with:"
+	@echo "  ansible-builder build -f $(EE_DEF) --context .build/ee/context --tag <registry>/rdsca/rotation-ee:<version>"
 
 clean:
 	rm -rf .build tests/output demo-output

@@ -109,8 +109,10 @@ class SimulatorHandle:
 
     def run_playbook(self, plays: list[dict[str, Any]] | str, extra_vars: dict[str, Any] | None = None,
                      check: bool = False, diff: bool = False, extra_args: list[str] | None = None,
-                     timeout: int = 600) -> PlaybookResult:
+                     timeout: int = 600, cwd: str | None = None) -> PlaybookResult:
         """Run a real ansible-playbook (plays as data, or a playbook path) on localhost.
+
+        From the repository root unless `cwd` says otherwise (an operator's own directory).
 
         Tasks register variables; name them in the last play's `save` list and they
         come back as `result.results[name]` (saved even when a task fails).
@@ -133,7 +135,7 @@ class SimulatorHandle:
                 cmd.append("--diff")
             cmd += extra_args or []
             proc = subprocess.run(cmd, capture_output=True, text=True, env=self.env(), timeout=timeout,
-                                  cwd=REPO, check=False)
+                                  cwd=cwd or REPO, check=False)
             results = {}
             if os.path.exists(results_file):
                 with open(results_file, encoding="utf-8") as handle:

@@ -8,7 +8,8 @@ execution environment, tested without an AWX server.
 - what a survey sends (strings for multiple choice, integers, comma-separated regions) becomes the typed
   settings the playbooks use;
 - the workflow runs staging, then an approval node, then production;
-- `ansible-builder create` makes a build context that holds the collection and its requirements, and
+- `ansible-builder create`, run on the collection installed from its built tarball, makes a build context that
+  holds the collection and its requirements, and
   ansible-builder's introspection of the built collection finds them through meta/execution-environment.yml.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -300,22 +302,89 @@ def test_job_templates_and_workflow():
 
 # -- execution environment ------------------------------------------------------------------------------------
 
-def test_ansible_builder_creates_a_context_with_the_collection_and_its_requirements(tmp_path):
+# -- the built collection (issue 19): what users get, installed from the tarball ------------------------------
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The collection built from this repository into a temporary directory and installed from that tarball
+    (offline, without dependencies: they are in the venv's ansible package), as a user installs it."""
+    tmp = tmp_path_factory.mktemp("built")
+    proc = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(tmp), REPO],
+                          capture_output=True, text=True, cwd=str(tmp), env=_env(), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (tarball,) = glob.glob(str(tmp / "rdsca-rotation-*.tar.gz"))
+    # --force: the repository's own link farm (.build/collections) already provides rdsca.rotation.
+    proc = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force",
+                           "-p", str(tmp / "collections"), tarball], capture_output=True, text=True, cwd=str(tmp),
+                          env=_env(), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    installed = tmp / "collections" / "ansible_collections" / "rdsca" / "rotation"
+    assert (installed / "MANIFEST.json").is_file()
+    return tarball, installed
+
+
+def test_the_tarball_holds_what_users_need_and_no_development_files(built):
+    import tarfile  # pylint: disable=import-outside-toplevel
+
+    tarball, installed = built
+    with tarfile.open(tarball) as archive:
+        members = set(archive.getnames())
+    tops = {name.split("/", 1)[0] for name in members}
+    for needed in ("MANIFEST.json", "FILES.json", "README.md", "LICENSE", "plugins", "roles", "playbooks", "docs", "meta",
+                   "extensions", "changelogs", "requirements.txt", "bindep.txt"):
+        assert needed in tops, (needed, sorted(tops))
+    for needed in ("plugins/modules/rds_ca_facts.py", "playbooks/rotate.yml", "playbooks/tasks/settings.yml",
+                   "roles/ca_trust/tasks/main.yml", "meta/runtime.yml", "meta/execution-environment.yml",
+                   "extensions/awx/execution-environment.yml", "extensions/awx/configure.yml"):
+        assert needed in members, needed
+    for unwanted in ("tests", "benchmarks", "Makefile", ".ci", "scripts", ".venv", ".build", "reports", "rdsca-reports",
+                     "demo-output", "requirements-dev.txt", ".ansible-lint", ".gitignore", ".hypothesis", ".pytest_cache"):
+        assert unwanted not in tops, (unwanted, sorted(tops))
+    assert not [name for name in members if "__pycache__" in name or name.endswith((".pyc", ".tar.gz"))]
+    # Installed from the tarball, the collection's playbooks are found by name.
+    env = dict(_env(), ANSIBLE_COLLECTIONS_PATH=str(installed.parents[2]))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", "-i", "localhost,",
+                           "rdsca.rotation.rotate"], capture_output=True, text=True, cwd=str(installed.parents[3]),
+                          env=env, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_galaxy_metadata_has_no_placeholder_left_unsaid():
+    """repository/homepage/issues are set; while they are placeholders, galaxy.yml says so."""
+    with open(os.path.join(REPO, "galaxy.yml"), encoding="utf-8") as handle:
+        text = handle.read()
+    galaxy = yaml.safe_load(text)
+    for key in ("repository", "homepage", "issues", "documentation"):
+        assert galaxy.get(key, "").startswith("https://"), key
+    if any("example.invalid" in galaxy[key] for key in ("repository", "homepage", "issues")):
+        assert "placeholders" in text
+
+
+def test_ansible_builder_from_the_installed_collection_makes_a_context_that_holds_it(built, tmp_path):
+    """Issue 19: the definition pointed at ../../.build/ee/*.tar.gz, so from an installed collection ansible-builder
+    printed "No matches", exited 0 and wrote a Containerfile that installs a missing file. From the installed copy
+    (what `make ee` runs), the context holds the collection and the Containerfile installs what is there."""
     builder = shutil.which("ansible-builder", path=BIN) or shutil.which("ansible-builder")
     if builder is None:
         pytest.skip("ansible-builder is not installed (requirements-dev.txt)")
-    ee_dir = os.path.join(REPO, ".build", "ee")
-    os.makedirs(ee_dir, exist_ok=True)
-    for old in glob.glob(os.path.join(ee_dir, "rdsca-rotation-*.tar.gz")):
-        os.remove(old)
-    proc = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--force", "--output-path", ee_dir],
-                          capture_output=True, text=True, cwd=REPO, env=_env(), check=False, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    tarball, installed = built
+    definition = installed / "extensions" / "awx" / "execution-environment.yml"
     context = tmp_path / "context"
-    proc = subprocess.run([builder, "create", "-f", os.path.join(AWX, "execution-environment.yml"), "--context",
-                           str(context)], capture_output=True, text=True, cwd=REPO, check=False, timeout=300)
+    proc = subprocess.run([builder, "create", "-f", str(definition), "--context", str(context)], capture_output=True,
+                          text=True, cwd=str(tmp_path), check=False, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No matches" not in proc.stdout + proc.stderr and "does not exist" not in proc.stdout + proc.stderr
     build = context / "_build"
+    # The collection in the context is the one built: same manifest, every file of FILES.json present.
+    shipped = build / "rdsca" / "rotation"
+    with open(installed / "MANIFEST.json", encoding="utf-8") as handle:
+        manifest = json.load(handle)
+    assert json.loads((shipped / "MANIFEST.json").read_text()) == manifest
+    files = json.loads((shipped / "FILES.json").read_text())["files"]
+    missing = [f["name"] for f in files if not (shipped / f["name"]).exists()]
+    assert not missing and len(files) > 50, missing
+    assert not (shipped / "tests").exists() and not (shipped / ".venv").exists()
+    # Its requirements, and the pinned base image with Python >= 3.10.
     with open(os.path.join(REPO, "requirements.txt"), encoding="utf-8") as handle:
         python = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
     with open(os.path.join(REPO, "bindep.txt"), encoding="utf-8") as handle:
@@ -324,20 +393,29 @@ def test_ansible_builder_creates_a_context_with_the_collection_and_its_requireme
     assert set(system) <= set((build / "bindep.txt").read_text().splitlines())
     galaxy = yaml.safe_load((build / "requirements.yml").read_text())
     assert {c["name"] for c in galaxy["collections"]} >= {"amazon.aws", "community.general", "ansible.windows"}
-    (tarball,) = glob.glob(str(build / "rdsca" / "rdsca-rotation-*.tar.gz"))
     containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
-    assert "ansible-galaxy collection install" in containerfile and "/build/rdsca/rdsca-rotation-*.tar.gz" in containerfile
-    # What the image build does next: install the collection, then introspect it (meta/execution-environment.yml).
-    installed = tmp_path / "collections"
-    proc = subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "--force",
-                           "-p", str(installed), tarball], capture_output=True, text=True, env=_env(), check=False,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert (installed / "ansible_collections" / "rdsca" / "rotation" / "meta" / "execution-environment.yml").is_file()
-    proc = subprocess.run([sys.executable, str(build / "scripts" / "introspect.py"), "introspect", str(installed)],
+    image = re.search(r'^ARG EE_BASE_IMAGE="([^"]+)"', containerfile, re.M).group(1)
+    assert re.match(r"^[\w./-]+:[\w.-]+$", image) and not image.endswith(":latest"), image
+    version = re.search(r'^ARG PYCMD="/usr/bin/python3\.(\d+)"', containerfile, re.M)
+    assert version and int(version.group(1)) >= 10, containerfile[:400]
+    # The Containerfile's own install step, run here against the context (what the image build does next).
+    (step,) = [line for line in containerfile.splitlines() if "collection install" in line and "/build/rdsca/rotation" in line]
+    target = tmp_path / "image-collections"
+    command = step[len("RUN "):].replace("/build/", str(build) + "/").replace("/usr/share/ansible/collections", str(target))
+    proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=str(build), check=False, timeout=300,
+                          env=dict(_env(), ANSIBLE_GALAXY_CLI_COLLECTION_OPTS="", ANSIBLE_COLLECTIONS_PATH=str(target),
+                                   PATH=BIN + os.pathsep + os.environ.get("PATH", "")))
+    assert proc.returncode == 0, command + "\n" + proc.stdout + proc.stderr
+    image_copy = target / "ansible_collections" / "rdsca" / "rotation"
+    assert json.loads((image_copy / "MANIFEST.json").read_text())["collection_info"]["version"] == \
+        manifest["collection_info"]["version"]
+    assert (image_copy / "plugins" / "modules" / "rds_ca_rotate.py").is_file()
+    # Then introspection of the installed collection finds its requirements (meta/execution-environment.yml).
+    proc = subprocess.run([sys.executable, str(build / "scripts" / "introspect.py"), "introspect", str(target)],
                           capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     found = yaml.safe_load(proc.stdout)
     for requirement in python:
         assert "%s  # from collection rdsca.rotation" % requirement in found["python"]
     assert "openssl [platform:dpkg platform:rpm]  # from collection rdsca.rotation" in found["system"]
+    assert os.path.basename(tarball).startswith("rdsca-rotation-%s" % manifest["collection_info"]["version"])

@@ -439,9 +439,9 @@ class Light:
                      "rdsca_report_dir": self.report_dir, "rdsca_verify": "none", "rdsca_ssl_usage": False,
                      "rdsca_poll_interval": 0.5, "rdsca_client_verify": False}
 
-    def run(self, playbook: str, check: bool = False, **extra: Any):
+    def run(self, playbook: str, check: bool = False, cwd: str | None = None, **extra: Any):
         return self.simulator.run_playbook("rdsca.rotation." + playbook, extra_vars=dict(self.vars, **extra),
-                                           check=check, extra_args=["-i", self.inventory])
+                                           check=check, extra_args=["-i", self.inventory], cwd=cwd)
 
     def modifications(self) -> dict[str, int]:
         found = {}
@@ -598,3 +598,66 @@ def test_check_mode_predicts_the_staging_gate(light):
     assert real.rc != 0 and real_report["stop"]["step"] == "staging gate", explain(real)
     assert gate(check_report) == gate(real_report), (check_report["gate"], real_report["gate"])
     assert check_report["stop"]["step"] == "staging gate"
+
+
+# -- the installed collection is read-only (issue 19): paths resolve against the working directory ------
+
+def _collection_files() -> set[str]:
+    """Every file under the collection as ansible-playbook reaches it (.build/collections), outputs excluded."""
+    root = os.path.realpath(os.path.join(COLLECTIONS_PATH, "ansible_collections", "rdsca", "rotation"))
+    skip = {".git", ".venv", ".build", "tests", "benchmarks", ".hypothesis", ".pytest_cache", "__pycache__"}
+    found = set()
+    for top, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in skip]
+        found.update(os.path.join(top, name) for name in files)
+    return found
+
+
+def test_inventory_writes_its_report_in_the_working_directory(light, tmp_path):
+    """`rdsca.rotation.inventory` wrote to {{ playbook_dir }}/../reports: inside the installed collection."""
+    work = tmp_path / "operator"
+    work.mkdir()
+    before = _collection_files()
+    variables = dict(light.vars)
+    del variables["rdsca_report_dir"]
+    r = light.simulator.run_playbook("rdsca.rotation.inventory", extra_vars=variables,
+                                     extra_args=["-i", light.inventory], cwd=str(work))
+    assert r.rc == 0, explain(r)
+    assert sorted(os.listdir(work / "rdsca-reports")) == ["inventory.json", "inventory.md"]
+    inventory = load_report(str(work / "rdsca-reports" / "inventory.json"))
+    assert {db["identifier"] for db in inventory["databases"]} >= {"app-staging", "app-prod", "web-prod"}
+    assert _collection_files() == before
+    assert "report: %s/rdsca-reports/inventory.md" % os.path.realpath(work) in r.stdout
+    # A relative rdsca_report_dir is relative to the working directory too.
+    r = light.simulator.run_playbook("rdsca.rotation.inventory", extra_vars=dict(variables, rdsca_report_dir="out/inv"),
+                                     extra_args=["-i", light.inventory], cwd=str(work))
+    assert r.rc == 0, explain(r)
+    assert sorted(os.listdir(work / "out" / "inv")) == ["inventory.json", "inventory.md"]
+    assert _collection_files() == before
+
+
+def test_rollback_reads_a_relative_report_path_from_the_working_directory(light, tmp_path):
+    """The documented `-e rdsca_rollback_report=rdsca-reports/rotate-<id>.json` failed: the file lookup
+    searched the playbook's directory, not the operator's."""
+    work = tmp_path / "operator"
+    work.mkdir()
+    from tests.simulator.pki import LocalPKI  # pylint: disable=import-outside-toplevel
+
+    # A bundle given by a relative path is read from the working directory too (an offline controller).
+    LocalPKI(str(tmp_path / "pki")).write_bundle(work / "bundles" / "rds.pem", regions=["us-east-1", "eu-west-1"],
+                                                 ca_identifiers=[TARGET])
+    variables = {"rdsca_report_dir": "rdsca-reports", "rdsca_require_verified_staging": False,
+                 "rdsca_ca_bundle": "bundles/rds.pem"}
+    r = light.run("rotate.yml", cwd=str(work), rdsca_phase="staging", **variables)
+    assert r.rc == 0, explain(r)
+    (rotated,) = reports(str(work / "rdsca-reports"), "rotate")
+    assert rows(load_report(rotated))["us-east-1/app-staging"]["status"] == "rotated"
+    r = light.run("rollback.yml", cwd=str(work), rdsca_rollback_report="rdsca-reports/" + os.path.basename(rotated),
+                  **variables)
+    # The report was read: its database is refused for the right reason (its previous CA, rds-ca-2019, expired).
+    assert r.rc != 0, explain(r)
+    report = load_report(reports(str(work / "rdsca-reports"), "rollback")[-1])
+    assert report["outcome"] == "completed_with_failures", report.get("stop")
+    (row,) = report["databases"]
+    assert row["label"] == "us-east-1/app-staging" and row["status"] == "not_possible", row
+    assert "rds-ca-2019 expired" in row["reason"]
