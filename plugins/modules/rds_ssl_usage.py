@@ -228,6 +228,11 @@ notes:
     issuer (and the chain when the interpreter exposes it), and the CA identifier comes from the issuer names.
   - With MySQL and MariaDB the counter C(Ssl_finished_accepts) is read before and after the window; a rise means
     TLS clients connected, even between two samples.
+  - "Scale: probes run O(probe_workers) at a time, each waiting at most O(connect_timeout) for its TCP connection,
+    and an endpoint that cannot be reached is not logged into; logins and sampling windows run O(max_workers) at a
+    time. Ansible shows nothing while a module runs: for progress over thousands of databases, loop the task over
+    slices of O(databases) (the C(batch) filter) and merge the registered result with the
+    P(rdsca.rotation.ssl_usage_merge#filter) filter (see the examples)."
   - "IAM permissions: C(rds:DescribeDBInstances), and as used C(rds:DescribeDBParameters),
     C(rds:DescribeDBClusters), C(rds:DescribeDBClusterParameters); with O(log_window_days), C(rds:DescribeDBLogFiles)
     and C(rds:DownloadDBLogFilePortion); with O(iam_auth), C(rds-db:connect) for
@@ -274,6 +279,22 @@ EXAMPLES = r"""
     ca_bundle: /etc/pki/rds/eu-west-1-bundle.pem
     sample_seconds: 30
     strict: true
+
+- name: Thousands of databases, 200 at a time, one line of output per slice (progress)
+  rdsca.rotation.rds_ssl_usage:
+    databases: "{{ item }}"
+    ca_bundle: /etc/pki/rds/global-bundle.pem
+    connect_timeout: 3
+    probe_workers: 64
+  loop: "{{ inventory.databases | batch(200) | list }}"
+  loop_control:
+    extended: true
+    label: "slice {{ ansible_loop.index }}/{{ ansible_loop.length }} ({{ item | length }} databases)"
+  register: usage_slices
+
+- name: One result over every slice, as a single call returns it
+  ansible.builtin.set_fact:
+    usage: "{{ usage_slices | rdsca.rotation.ssl_usage_merge }}"
 
 - name: Who used TLS over the last three days? From the connection logs, without a database login
   rdsca.rotation.rds_ssl_usage:
