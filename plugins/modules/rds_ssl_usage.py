@@ -426,7 +426,7 @@ databases:
     usage:
       description:
         - How sessions were listed. C(available) false with C(reason) when they were not (no credentials, engine
-          without session query, connection failure).
+          without session query, connection failure, an endpoint the probe could not reach - then no login is tried).
         - C(counts) by transport (C(ssl), C(tcp), C(local), C(unknown)), C(complete_visibility),
           C(visibility_note), C(ssl_handshakes_during_window) (MySQL/MariaDB counter rise), C(performance_schema).
       type: dict
