@@ -945,6 +945,7 @@ def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=No
     an endpoint that drops packets from costing the full ``timeout``.
     """
     started = time.monotonic()
+    connect_option = " (connect_timeout)" if connect_timeout else ""
     connect_timeout = connect_timeout or timeout
     protocol = engine_protocol(engine)
     host = connect_host or server_name
@@ -1009,7 +1010,7 @@ def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=No
         result["tls_supported"] = True
         return done("TLS handshake with %s:%s failed: %s" % (host, tcp_port, exc))
     except _ConnectTimeout:
-        return done("timed out after %ss connecting to %s:%s (connect_timeout)" % (connect_timeout, host, tcp_port))
+        return done("timed out after %ss connecting to %s:%s%s" % (connect_timeout, host, tcp_port, connect_option))
     except socket.timeout:
         return done("timed out after %ss connecting to %s:%s or waiting for its answer" % (timeout, host, tcp_port))
     except OSError as exc:

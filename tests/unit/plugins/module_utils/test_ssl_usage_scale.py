@@ -70,6 +70,10 @@ def test_connect_timeout_bounds_the_tcp_connection_not_the_answer(black_hole):
                                       timeout=600, connect_timeout=0.3)
     assert result["reachable"] is False
     assert result["error"] == "timed out after 0.3s connecting to 127.0.0.1:%d (connect_timeout)" % black_hole
+    # Without connect_timeout (rds_ca_rotate, rds_ca_trust_verify), timeout bounds the connection, named as such.
+    result = tls_probe.probe_endpoint(SERVER_NAME, 5432, "postgres", connect_host="127.0.0.1", connect_port=black_hole,
+                                      timeout=0.3)
+    assert result["error"] == "timed out after 0.3s connecting to 127.0.0.1:%d" % black_hole
 
     # A server that accepts and never answers: connect_timeout does not cut the wait for its answer.
     listener = socket.socket()
