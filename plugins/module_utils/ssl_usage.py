@@ -35,7 +35,9 @@ import datetime
 import socket
 import ssl
 import struct
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 try:
     import psycopg2
@@ -1039,6 +1041,29 @@ def _mysql_live(cursor):
     return facts
 
 
+class _NoSlots(object):
+    """No limit on logins (inspect_database without ``login_slots``)."""
+
+    def acquire(self):
+        return True
+
+    def release(self):
+        return None
+
+
+_NO_SLOTS = _NoSlots()
+
+
+def probe_unreachable(probe, host, port):
+    """Whether ``probe`` failed to open a TCP connection to ``host:port`` (refused, timed out, no route).
+
+    Only then is a login to the same address pointless; a probe of another port (``probe_port``) proves nothing
+    about the login's port.
+    """
+    return bool(probe and probe.get("error") and probe.get("reachable") is False and probe.get("protocol")
+                and probe.get("connect_host") == host and probe.get("connect_port") == int(port))
+
+
 def sample_sessions(list_sessions, window, sample_seconds, sample_interval, clock=time.monotonic, sleep=time.sleep):
     """Sample ``list_sessions()`` into ``window`` for ``sample_seconds`` (at least once).
 
@@ -1056,6 +1081,23 @@ def sample_sessions(list_sessions, window, sample_seconds, sample_interval, cloc
         if remaining <= 0:
             return clock() - started, None
         sleep(min(interval, remaining))
+
+
+def inspect_all(items, inspect, max_workers, probe_workers):
+    """``[inspect(item, login_slots) for item in items]``, in order, run on max(probe_workers, max_workers) threads.
+
+    ``login_slots`` is one semaphore of ``max_workers`` shared by every call: :func:`inspect_database` holds it
+    from the login to the end of the sampling window, so probes (cheap, slow only when an endpoint does not
+    answer) run up to ``probe_workers`` at a time while logins never exceed ``max_workers``.
+    """
+    items = list(items)
+    if not items:
+        return []
+    login_slots = threading.BoundedSemaphore(max(1, int(max_workers)))
+    threads = max(1, min(len(items), max(int(probe_workers), int(max_workers))))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(inspect, item, login_slots) for item in items]
+        return [future.result() for future in futures]
 
 
 def tolerance_note(expired):
@@ -1078,7 +1120,9 @@ def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
     ``login_user``, ``password``, ``password_provider`` (``f(host, port)`` returning an IAM
     token, called right before logging in), ``login_db``, ``ssl_mode``,
     ``ca_bundle``, ``connect_host``, ``connect_port``, ``probe_port``, ``probe``,
-    ``sample_seconds``, ``sample_interval``, ``timeout``, ``exclude_users``.
+    ``sample_seconds``, ``sample_interval``, ``timeout``, ``connect_timeout`` (the probe's TCP connection),
+    ``exclude_users``, ``login_slots`` (a semaphore held from the login to the end of the sampling window,
+    so that many probing threads never make more logins at once than it allows).
     Never raises: failures end up in the result's ``error``/``errors``.
     """
     errors = []
@@ -1142,7 +1186,7 @@ def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
         probe = tls_probe.probe_endpoint(server_name, port, engine, connect_host=connect_host,
                                          connect_port=probe_port or connect_port, ca_bundle=settings.get("ca_bundle"),
                                          timeout=settings.get("timeout") or tls_probe.DEFAULT_TIMEOUT,
-                                         tolerate_expired=tolerated)
+                                         tolerate_expired=tolerated, connect_timeout=settings.get("connect_timeout"))
         result["probe"] = probe
         if probe.get("error"):
             errors.append("probe: %s" % probe["error"])
@@ -1169,90 +1213,99 @@ def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
         usage = _usage_block(False, "not connected: the endpoint's certificate does not verify (see probe.verify_error)")
     elif settings.get("ssl_mode") != "disable" and probe is not None and probe.get("tls_supported") is False:
         usage = _usage_block(False, "not connected: the endpoint does not offer TLS (ssl_mode=disable to connect in plaintext)")
+    elif probe_unreachable(probe, connect_host or server_name, connect_port or port):
+        # The probe's TCP connection to the very address the login would use failed: a login would only wait
+        # for the same timeout again (issue 20: 1,000 unreachable endpoints).
+        usage = _usage_block(False, "not connected: the endpoint could not be reached (see probe.error)")
     else:
         usage = _usage_block(True)
         usage["kind"] = kind
         conn = None
+        slot = settings.get("login_slots") or _NO_SLOTS
+        slot.acquire()
         try:
-            password = settings.get("password")
-            if settings.get("password_provider") is not None:
-                try:
-                    password = settings["password_provider"](server_name, port)
-                except Exception as exc:  # pylint: disable=broad-except
-                    raise ValueError("cannot generate an IAM authentication token: %s" % exc)
-                secrets.append(password)
-            extra = {}
-            if probe is not None and probe.get("verified_except_expiry"):
-                extra["tolerated"] = tolerated
-            conn = connect(kind, server_name, connect_port or port, connect_host, settings["login_user"],
-                           password, target.get("login_db") or settings.get("login_db"),
-                           settings.get("ssl_mode") or "verify-full", settings.get("ca_bundle"),
-                           settings.get("timeout") or 10, **extra)
-        except Exception as exc:  # pylint: disable=broad-except
-            message = scrub("cannot connect to %s (%s:%s) as %s: %s" % (
-                server_name, connect_host or server_name, connect_port or port, settings["login_user"],
-                _driver_error_text(exc)), secrets)
-            errors.append(message)
-            usage = _usage_block(False, "not connected: %s" % message)
-        if conn is not None:
             try:
-                cursor = conn.cursor()
-                exclude = list(settings.get("exclude_users") or DEFAULT_EXCLUDE_USERS)
-                if kind == "postgres":
-                    live = _pg_live(cursor)
-
-                    def list_sessions():
-                        return pg_sessions(cursor, live.get("server_version_num"), exclude)
-                    visibility_note = "the login role lacks pg_read_all_stats (pg_monitor): other roles' sessions hide their TLS state"
-                    before = {}
-                else:
-                    live = _mysql_live(cursor)
-                    performance_schema = live["performance_schema"]
-
-                    def list_sessions():
-                        return mysql_sessions(cursor, exclude, performance_schema)
-                    if not performance_schema:
-                        visibility_note = ("performance_schema is off: per-session TLS is not visible "
-                                           "(turn performance_schema on in the parameter group for evidence)")
-                    else:
-                        visibility_note = "the login user lacks the PROCESS privilege: other users' sessions are hidden"
-                    before = mysql_counters(cursor)
-                started_at = _now_iso()
-                seconds, interrupted = sample_sessions(list_sessions, window, settings.get("sample_seconds") or 0,
-                                                       settings.get("sample_interval") or 1, clock, sleep)
-                ended_at = _now_iso()
-                usage["samples"] = window.samples
-                usage["seconds"] = round(seconds, 3)
-                if interrupted:
-                    usage["interrupted"] = scrub(interrupted, secrets)
-                    errors.append("sampling stopped early: %s" % usage["interrupted"])
-                if kind == "mysql" and before and not interrupted:
-                    after = mysql_counters(cursor)
-                    key = "Ssl_finished_accepts" if "Ssl_finished_accepts" in before else "Ssl_accepts"
-                    if key in before and key in after:
-                        usage["ssl_handshakes_during_window"] = max(0, after[key] - before[key])
-                        usage["ssl_handshakes_since_startup"] = after[key]
-                        usage["uptime_seconds"] = after.get("Uptime")
-                visible = live.get("full_visibility")
-                if kind == "mysql" and not live.get("performance_schema"):
-                    usage["complete_visibility"] = False
-                else:
-                    usage["complete_visibility"] = visible is not False and not window.counts().get("unknown")
-                if not usage["complete_visibility"]:
-                    usage["visibility_note"] = visibility_note
-                if kind == "mysql":
-                    usage["performance_schema"] = live.get("performance_schema")
-                    usage["server_version"] = live.get("server_version")
+                password = settings.get("password")
+                if settings.get("password_provider") is not None:
+                    try:
+                        password = settings["password_provider"](server_name, port)
+                    except Exception as exc:  # pylint: disable=broad-except
+                        raise ValueError("cannot generate an IAM authentication token: %s" % exc)
+                    secrets.append(password)
+                extra = {}
+                if probe is not None and probe.get("verified_except_expiry"):
+                    extra["tolerated"] = tolerated
+                conn = connect(kind, server_name, connect_port or port, connect_host, settings["login_user"],
+                               password, target.get("login_db") or settings.get("login_db"),
+                               settings.get("ssl_mode") or "verify-full", settings.get("ca_bundle"),
+                               settings.get("timeout") or 10, **extra)
             except Exception as exc:  # pylint: disable=broad-except
-                message = scrub("querying sessions failed: %s" % _driver_error_text(exc), secrets)
+                message = scrub("cannot connect to %s (%s:%s) as %s: %s" % (
+                    server_name, connect_host or server_name, connect_port or port, settings["login_user"],
+                    _driver_error_text(exc)), secrets)
                 errors.append(message)
-                usage["available"] = False
-                usage["reason"] = message
-            finally:
+                usage = _usage_block(False, "not connected: %s" % message)
+            if conn is not None:
                 try:
-                    conn.close()
-                except Exception:  # pylint: disable=broad-except
-                    pass
+                    cursor = conn.cursor()
+                    exclude = list(settings.get("exclude_users") or DEFAULT_EXCLUDE_USERS)
+                    if kind == "postgres":
+                        live = _pg_live(cursor)
+
+                        def list_sessions():
+                            return pg_sessions(cursor, live.get("server_version_num"), exclude)
+                        visibility_note = "the login role lacks pg_read_all_stats (pg_monitor): other roles' sessions hide their TLS state"
+                        before = {}
+                    else:
+                        live = _mysql_live(cursor)
+                        performance_schema = live["performance_schema"]
+
+                        def list_sessions():
+                            return mysql_sessions(cursor, exclude, performance_schema)
+                        if not performance_schema:
+                            visibility_note = ("performance_schema is off: per-session TLS is not visible "
+                                               "(turn performance_schema on in the parameter group for evidence)")
+                        else:
+                            visibility_note = "the login user lacks the PROCESS privilege: other users' sessions are hidden"
+                        before = mysql_counters(cursor)
+                    started_at = _now_iso()
+                    seconds, interrupted = sample_sessions(list_sessions, window, settings.get("sample_seconds") or 0,
+                                                           settings.get("sample_interval") or 1, clock, sleep)
+                    ended_at = _now_iso()
+                    usage["samples"] = window.samples
+                    usage["seconds"] = round(seconds, 3)
+                    if interrupted:
+                        usage["interrupted"] = scrub(interrupted, secrets)
+                        errors.append("sampling stopped early: %s" % usage["interrupted"])
+                    if kind == "mysql" and before and not interrupted:
+                        after = mysql_counters(cursor)
+                        key = "Ssl_finished_accepts" if "Ssl_finished_accepts" in before else "Ssl_accepts"
+                        if key in before and key in after:
+                            usage["ssl_handshakes_during_window"] = max(0, after[key] - before[key])
+                            usage["ssl_handshakes_since_startup"] = after[key]
+                            usage["uptime_seconds"] = after.get("Uptime")
+                    visible = live.get("full_visibility")
+                    if kind == "mysql" and not live.get("performance_schema"):
+                        usage["complete_visibility"] = False
+                    else:
+                        usage["complete_visibility"] = visible is not False and not window.counts().get("unknown")
+                    if not usage["complete_visibility"]:
+                        usage["visibility_note"] = visibility_note
+                    if kind == "mysql":
+                        usage["performance_schema"] = live.get("performance_schema")
+                        usage["server_version"] = live.get("server_version")
+                except Exception as exc:  # pylint: disable=broad-except
+                    message = scrub("querying sessions failed: %s" % _driver_error_text(exc), secrets)
+                    errors.append(message)
+                    usage["available"] = False
+                    usage["reason"] = message
+                finally:
+                    try:
+                        conn.close()
+                    except Exception:  # pylint: disable=broad-except
+                        pass
+        finally:
+            slot.release()
 
     clients = window.clients()
     usage["counts"] = window.counts()

@@ -155,15 +155,36 @@ options:
     default: [rdsadmin, rdsrepladmin]
   timeout:
     description:
-      - Seconds to wait for a TCP connection, a TLS handshake or a login. A finite number, more than 0, at most 3600
-        (NaN and infinity are refused, as are O(sample_seconds) and O(sample_interval) that are not finite).
+      - Seconds to wait for a TLS handshake, the engine's answer, a login or a query (and for the login's TCP
+        connection). A finite number, more than 0, at most 3600 (NaN and infinity are refused, as are
+        O(sample_seconds) and O(sample_interval) that are not finite).
     type: float
     default: 10
+  connect_timeout:
+    description:
+      - Seconds the endpoint probe waits for its TCP connection, before any TLS. An endpoint that drops packets
+        (a security group or a firewall, a stopped network path) costs this long, not O(timeout).
+      - An endpoint the probe could not reach is not logged into (the login would only wait again); its result
+        says so in RV(databases[].usage.reason) and RV(databases[].error).
+      - The default suits endpoints in the same network or a peered VPC (a TCP connection takes milliseconds
+        there; 3 s leaves room for two lost SYN packets). Raise it for slow links. More than 0, at most 3600.
+    type: float
+    default: 3
   max_workers:
     description:
-      - How many databases are inspected at the same time (each sampling window runs in its own worker).
+      - How many databases are logged into (and sampled, and have their connection logs read) at the same time;
+        each sampling window holds one database connection.
     type: int
     default: 8
+  probe_workers:
+    description:
+      - How many endpoints are probed at the same time (a TCP connection and a TLS handshake each, no credentials).
+        Probes are cheap and unreachable endpoints are waited for, so this is larger than O(max_workers); the
+        module runs max(O(probe_workers), O(max_workers)) threads and never more logins than O(max_workers).
+      - At most 256. With C(N) unreachable endpoints the probes take about
+        C(N / probe_workers * connect_timeout) seconds.
+    type: int
+    default: 64
   strict:
     description:
       - When V(true), the task fails if any database could not be fully inspected (RV(databases[].error) set), still
@@ -207,6 +228,11 @@ notes:
     issuer (and the chain when the interpreter exposes it), and the CA identifier comes from the issuer names.
   - With MySQL and MariaDB the counter C(Ssl_finished_accepts) is read before and after the window; a rise means
     TLS clients connected, even between two samples.
+  - "Scale: probes run O(probe_workers) at a time, each waiting at most O(connect_timeout) for its TCP connection,
+    and an endpoint that cannot be reached is not logged into; logins and sampling windows run O(max_workers) at a
+    time. Ansible shows nothing while a module runs: for progress over thousands of databases, loop the task over
+    slices of O(databases) (the C(batch) filter) and merge the registered result with the
+    P(rdsca.rotation.ssl_usage_merge#filter) filter (see the examples)."
   - "IAM permissions: C(rds:DescribeDBInstances), and as used C(rds:DescribeDBParameters),
     C(rds:DescribeDBClusters), C(rds:DescribeDBClusterParameters); with O(log_window_days), C(rds:DescribeDBLogFiles)
     and C(rds:DownloadDBLogFilePortion); with O(iam_auth), C(rds-db:connect) for
@@ -253,6 +279,22 @@ EXAMPLES = r"""
     ca_bundle: /etc/pki/rds/eu-west-1-bundle.pem
     sample_seconds: 30
     strict: true
+
+- name: Thousands of databases, 200 at a time, one line of output per slice (progress)
+  rdsca.rotation.rds_ssl_usage:
+    databases: "{{ item }}"
+    ca_bundle: /etc/pki/rds/global-bundle.pem
+    connect_timeout: 3
+    probe_workers: 64
+  loop: "{{ inventory.databases | batch(200) | list }}"
+  loop_control:
+    extended: true
+    label: "slice {{ ansible_loop.index }}/{{ ansible_loop.length }} ({{ item | length }} databases)"
+  register: usage_slices
+
+- name: One result over every slice, as a single call returns it
+  ansible.builtin.set_fact:
+    usage: "{{ usage_slices | rdsca.rotation.ssl_usage_merge }}"
 
 - name: Who used TLS over the last three days? From the connection logs, without a database login
   rdsca.rotation.rds_ssl_usage:
@@ -384,7 +426,7 @@ databases:
     usage:
       description:
         - How sessions were listed. C(available) false with C(reason) when they were not (no credentials, engine
-          without session query, connection failure).
+          without session query, connection failure, an endpoint the probe could not reach - then no login is tried).
         - C(counts) by transport (C(ssl), C(tcp), C(local), C(unknown)), C(complete_visibility),
           C(visibility_note), C(ssl_handshakes_during_window) (MySQL/MariaDB counter rise), C(performance_schema).
       type: dict
@@ -629,7 +671,9 @@ def argument_spec():
         sample_interval=dict(type="float", default=1),
         exclude_users=dict(type="list", elements="str", default=list(ssl_usage.DEFAULT_EXCLUDE_USERS)),
         timeout=dict(type="float", default=10),
+        connect_timeout=dict(type="float", default=3),
         max_workers=dict(type="int", default=8),
+        probe_workers=dict(type="int", default=64),
         strict=dict(type="bool", default=False),
         allow_expired_ca=dict(type="list", elements="str", default=[]),
         log_window_days=dict(type="float", default=0),
@@ -639,8 +683,8 @@ def argument_spec():
 def check_options(module):
     params = module.params
     # Every number: finite, in range (plugins/module_utils/numbers.py, shared by every module).
-    problems = check_numbers(params, ["sample_seconds", "sample_interval", "timeout", "max_workers", "connect_port",
-                                      "probe_port", "log_window_days"])
+    problems = check_numbers(params, ["sample_seconds", "sample_interval", "timeout", "connect_timeout", "max_workers",
+                                      "probe_workers", "connect_port", "probe_port", "log_window_days"])
     if params["iam_auth"] and not params["login_user"]:
         problems.append("iam_auth needs login_user (the database user the token is for)")
     if params["iam_auth"] and params["ssl_mode"] == "disable":
@@ -738,7 +782,7 @@ def settings_for(module, clients, target):
         ssl_mode=params["ssl_mode"], ca_bundle=params["ca_bundle"], connect_host=params["connect_host"],
         connect_port=params["connect_port"], probe=params["probe"], probe_port=params["probe_port"],
         sample_seconds=params["sample_seconds"], sample_interval=params["sample_interval"],
-        timeout=params["timeout"], exclude_users=params["exclude_users"],
+        timeout=params["timeout"], connect_timeout=params["connect_timeout"], exclude_users=params["exclude_users"],
         allow_expired_ca=params["allow_expired_ca"],
     )
     if params["iam_auth"]:
@@ -757,16 +801,21 @@ def log_settings_for(target):
 
 
 def inspect_one(module, clients, target, settings):
-    """inspect_database, then (log_window_days) the connection-log evidence folded into the verdicts."""
+    """inspect_database, then (log_window_days) the connection-log evidence folded into the verdicts.
+
+    The log reading takes one of the O(max_workers) slots of the logins (settings["login_slots"]), so that the
+    larger pool of the probes never multiplies the AWS calls in flight.
+    """
     result = ssl_usage.inspect_database(target, settings)
     days = module.params["log_window_days"]
     if not days:
         return result
     aws = {"call": aws_utils.call, "paginate": aws_utils.paginate, "errors": aws_utils.AWS_ERRORS,
            "error_info": aws_utils.error_info}
-    evidence = pg_connection_log.gather_evidence(aws, clients.get("rds", target["region"]), target,
-                                                 log_settings_for(target), days, aws_utils.utcnow(),
-                                                 module.params["exclude_users"])
+    with settings["login_slots"]:
+        evidence = pg_connection_log.gather_evidence(aws, clients.get("rds", target["region"]), target,
+                                                     log_settings_for(target), days, aws_utils.utcnow(),
+                                                     module.params["exclude_users"])
     return ssl_usage.apply_log_evidence(result, evidence)
 
 
@@ -790,12 +839,14 @@ def main():
 
     if module.params["iam_auth"]:
         clients.prepare("rds", sorted(set(t["region"] for t in targets)))  # clients are made in the main thread
+    # Probes (cheap, and slow only when an endpoint does not answer) run probe_workers at a time; logins,
+    # sampling windows and log reading at most max_workers at a time (ssl_usage.inspect_all).
     work = [(target, settings_for(module, clients, target)) for target in targets]
-    results = []
-    if work:
-        with ThreadPoolExecutor(max_workers=max(1, min(len(work), module.params["max_workers"]))) as pool:
-            futures = [pool.submit(inspect_one, module, clients, target, settings) for target, settings in work]
-            results = [future.result() for future in futures]
+
+    def inspect(item, login_slots):
+        target, settings = item
+        return inspect_one(module, clients, target, dict(settings, login_slots=login_slots))
+    results = ssl_usage.inspect_all(work, inspect, module.params["max_workers"], module.params["probe_workers"])
 
     for item in results:
         if item.get("tls_verification") == "verified_except_expiry":

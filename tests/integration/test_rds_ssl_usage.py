@@ -510,6 +510,9 @@ def test_errors_are_per_database_strict_fails_and_secrets_never_show(fleet, tmp_
     broken = by_id(result.task("broken"))
     assert broken["pg11"]["probe"]["reachable"] is False
     assert broken["pg11"]["error"].startswith("probe: cannot connect to 127.0.0.1:%d:" % closed_port)
+    # issue 20: no login follows a probe that could not open the TCP connection the login would use
+    assert len(broken["pg11"]["errors"]) == 1
+    assert broken["pg11"]["usage"]["reason"] == "not connected: the endpoint could not be reached (see probe.error)"
     assert broken["orders-pg"]["probe"]["verify_code"] == 62
     assert "Hostname mismatch" in broken["orders-pg"]["error"]
     assert "certificate does not verify" in broken["orders-pg"]["ssl_in_use_reason"]

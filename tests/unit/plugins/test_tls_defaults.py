@@ -143,7 +143,7 @@ def test_the_diagnostic_context_serves_the_diagnostic_handshake_only():
     with open(os.path.join(ROOT, "plugins", "module_utils", "tls_probe.py"), encoding="utf-8") as handle:
         source = handle.read()
     assert len(re.findall(r"_diagnostic_context\(\)", source)) == 2  # its definition and one call
-    call = source.index("return _handshake(protocol, server_name, address, _diagnostic_context(), timeout)")
+    call = source.index("return _handshake(protocol, server_name, address, _diagnostic_context(), timeout, connect_timeout)")
     assert source.rindex("def ", 0, call) == source.index("def _diagnostic_handshake(")
     for path in ("plugins/module_utils/ssl_usage.py", "plugins/module_utils/rotation_aws.py",
                  "plugins/modules/rds_ca_trust_verify.py"):
@@ -154,7 +154,8 @@ def test_the_diagnostic_context_serves_the_diagnostic_handshake_only():
 # -- the defaults ------------------------------------------------------------------------------------
 
 def test_probe_and_login_contexts_verify_chain_and_host_name(tmp_path):
-    for context in (tls_probe.verifying_context(), ssl_usage.server_name_context("db.example.test")):
+    for context in (tls_probe.verifying_context(), tls_probe.shared_verifying_context(),
+                    ssl_usage.server_name_context("db.example.test")):
         assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname is True
     assert ssl_usage.server_name_context("db.example.test").pinned_server_name == "db.example.test"
 
