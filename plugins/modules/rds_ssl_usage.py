@@ -165,7 +165,7 @@ options:
       - Seconds the endpoint probe waits for its TCP connection, before any TLS. An endpoint that drops packets
         (a security group or a firewall, a stopped network path) costs this long, not O(timeout).
       - An endpoint the probe could not reach is not logged into (the login would only wait again); its result
-        says so in RV(databases[].usage.reason) and RV(databases[].error).
+        says so in RV(databases[].usage) (its C(reason)) and RV(databases[].error).
       - The default suits endpoints in the same network or a peered VPC (a TCP connection takes milliseconds
         there; 3 s leaves room for two lost SYN packets). Raise it for slow links. More than 0, at most 3600.
     type: float
