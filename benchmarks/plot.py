@@ -32,7 +32,8 @@ def plot(data: dict[str, Any], path: str) -> str:
     rows = data["rows"]
     fig, (ax_t, ax_c) = plt.subplots(1, 2, figsize=(12, 4.8))
     styles = {"rdsca": ("rdsca.rotation rds_ca_facts (1 task)", "tab:blue", "o"),
-              "baseline": ("amazon.aws rds_instance_info + rds_engine_versions_info per instance", "tab:red", "s")}
+              "competent": ("amazon.aws, competent: regions async, versions once", "tab:green", "^"),
+              "baseline": ("amazon.aws naive: rds_engine_versions_info per instance", "tab:red", "s")}
     for variant, (label, color, marker) in styles.items():
         walls = _series(rows, variant, "wall_median_s")
         if walls:

@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 RUN = os.path.join(REPO, "benchmarks", "run.py")
@@ -26,7 +28,7 @@ def test_bench_smoke(tmp_path):
     out = tmp_path / "results"
     cmd = [sys.executable, RUN, "--sizes", "20,60", "--runs", "1", "--baseline-max-n", "20",
            "--rotate-n", "8", "--rotate-baseline-sample", "0", "--modify-seconds", "0.5", "--reboot-seconds", "0.5",
-           "--poll-interval", "0.5", "--trust-hosts", "2", "--latency-ms", "20", "--no-plot", "--no-profile", "--out", str(out)]
+           "--poll-interval", "0.5", "--time-compression", str(1 / 120), "--trust-hosts", "2", "--latency-ms", "20", "--no-plot", "--no-profile", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900, check=False)
     log = proc.stdout[-6000:] + proc.stderr[-3000:]
     assert proc.returncode == 0, log
@@ -57,16 +59,42 @@ def test_bench_smoke(tmp_path):
     assert baseline[0]["extra"]["answer"] == {k: v for k, v in ours[0]["extra"]["answer"].items()
                                               if k != "api_calls_reported"}
 
+    # The competent amazon.aws playbook: one engine-version lookup per DISTINCT version, same answer.
+    competent = [m for m in data["measurements"] if m["scenario"] == "inventory" and m["variant"] == "competent"]
+    assert {m["n"] for m in competent} == {20, 60}
+    for m in competent:
+        assert m["rc"] == 0
+        lookups = sum(ops.get("DescribeDBEngineVersions", 0) for ops in m["calls_by_region"].values())
+        assert 1 <= lookups <= 10, m["calls_by_region"]             # 10 (engine, version) pairs in the mix
+        assert m["extra"]["answer"] == {
+            k: v for k, v in next(o for o in ours if o["n"] == m["n"])["extra"]["answer"].items()
+            if k != "api_calls_reported"}
+    # The floor: start-up + critical path, below what was measured.
+    assert data["startup_s"] > 0
+    floors = {f["n"]: f for f in data["floor"]}
+    assert set(floors) == {20, 60}
+    for n, f in floors.items():
+        assert f["startup_s"] < f["floor_s"] <= f["rdsca_s"] * 1.05, f
+        assert f["latency_path_s"] == pytest.approx(2 * 0.020)       # one page + one version round trip
+    # The rotation with RDS-like times: measured at rotate-n, modelled at 2,000.
+    real = {r["n"]: r for r in data["realistic"]}
+    assert real[8]["measured"] and real[8]["modelled_s"] > real[8]["wall_s"]
+    assert not real[2000]["measured"] and real[2000]["modelled_s"] > real[8]["modelled_s"]
+    assert checks["rotate-realistic: every instance rotated (8)"]["ok"]
+
     rotated = [m for m in data["measurements"] if m["scenario"] == "rotate" and m["variant"] == "rdsca"]
     assert rotated and rotated[0]["extra"]["answer"]["summary"]["rotated"] == 8
 
     # The report has the table rows, the targets and the machine.
     md = (out / "results.md").read_text(encoding="utf-8")
     assert "| inventory | 20 | rdsca.rotation |" in md
-    assert "| inventory | 20 | amazon.aws baseline |" in md
+    assert "| inventory | 20 | amazon.aws, naive (versions once per instance, serial) |" in md
+    assert "| inventory | 20 | amazon.aws, competent (regions async, versions once) |" in md
     assert "| inventory | 60 | rdsca.rotation |" in md
     assert "| rotate | 8 | rdsca.rotation |" in md
     assert "**Machine:**" in md and "## Targets" in md
+    assert "## The floor (inventory)" in md
+    assert "## Rotation with RDS-like transition times (modelled)" in md
     if os.path.exists(SHARED_BUNDLE):
         assert "| trust | 2 | first run" in md and "| trust | 2 | second run" in md
         assert checks["trust: second run changes nothing"]["ok"]
