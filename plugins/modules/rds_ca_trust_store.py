@@ -6,12 +6,16 @@
 
 DOCUMENTATION = r"""
 module: rds_ca_trust_store
-short_description: Put a set of CA certificates into one trust store of a client host, or audit it
+short_description: Put a set of CA certificates into the trust stores of a client host, or audit them
 version_added: 0.1.0
 description:
-  - Used by the C(rdsca.rotation.ca_trust) role on each client host, once per trust store, with the
-    certificates the C(rdsca.rotation.rds_ca_bundle) module validated on the controller. One call handles
-    every certificate, so a 108-certificate bundle costs one module run, not 108.
+  - Used by the C(rdsca.rotation.ca_trust) role on each client host with the certificates the
+    C(rdsca.rotation.rds_ca_bundle) module validated on the controller. One call handles every certificate, and
+    with O(stores) every trust store of the host (system anchors, Java keystores, bundle files, libpq C(root.crt),
+    environment files), so a host whose stores are up to date costs one module run, not one per store.
+  - "O(stores): every store is validated before the first one is read or written; the stores are then brought up to
+    date one after the other, and RV(stores) has one result per store. If one fails, the module fails naming it, and
+    RV(stores) still reports the stores handled before it (and those not reached, with C(skipped))."
   - "O(type=directory): one file C(<name><suffix>) per certificate in a directory read by the system's
     update tool (C(/usr/local/share/ca-certificates), C(/etc/pki/ca-trust/source/anchors)...). The
     caller runs the update tool (a handler) when C(changed)."
@@ -19,6 +23,10 @@ description:
   - "O(type=java): one trusted certificate entry per certificate, alias C(<name>), in a Java keystore,
     with C(keytool) (one C(keytool -list) per run, one C(keytool -importcert) per missing certificate)."
   - "O(type=keychain): macOS keychain, with C(security find-certificate) and C(security add-trusted-cert -d -r trustRoot)."
+  - "O(type=libpq): libpq's C(~/.postgresql/root.crt) of O(stores[].user) - a O(type=file) store in that user's home,
+    owned by the user and the user's group, C(0644), its C(.postgresql) directory created C(0700)."
+  - "O(type=env): a shell environment file (C(/etc/profile.d/rds-ca.sh)) that points O(stores[].variables)
+    (C(PGSSLROOTCERT), C(NODE_EXTRA_CA_CERTS)) at the bundle file O(stores[].bundle). It holds no certificate."
   - A certificate counts as present when its SHA-256 fingerprint is in the store, whatever its file
     name or alias. RV(missing) lists the O(targets) absent from the store as it was when the module
     started (for O(type=directory), from O(trusted_bundle), the compiled bundle the system really uses).
@@ -43,14 +51,87 @@ author:
   - rdsca.rotation maintainers (@rdsca)
 options:
   type:
-    description: The kind of trust store.
+    description:
+      - The kind of trust store (one store per call). Required unless O(stores) is given.
+      - C(libpq) and C(env) only in O(stores).
     type: str
-    required: true
     choices: [directory, file, java, keychain]
   path:
-    description: The directory, the bundle file, the keystore, or the keychain.
+    description: The directory, the bundle file, the keystore, or the keychain. Required unless O(stores) is given.
     type: path
-    required: true
+  stores:
+    description:
+      - Several stores in one module run. Each item takes the per-store options of this module (O(type), O(path),
+        O(label), O(suffix), O(prefix), O(trusted_bundle), O(create_parent), O(parent_mode), O(keystore_password),
+        O(keystore_type), O(create), O(executable), O(owner), O(group), O(mode)) plus those below; what an item
+        leaves out comes from this module's options of the same name. O(certificates), O(targets),
+        O(allow_empty) and O(remove_expired) are shared by all stores.
+      - Mutually exclusive with O(type) and O(path).
+    type: list
+    elements: dict
+    suboptions:
+      type:
+        description: The kind of trust store.
+        type: str
+        required: true
+        choices: [directory, env, file, java, keychain, libpq]
+      path:
+        description: The store's path (not for C(libpq), which is C(~user/.postgresql/root.crt)).
+        type: path
+      label:
+        description: A name for the store in reports.
+        type: str
+      user:
+        description: C(libpq), the user whose C(~/.postgresql/root.crt) this is.
+        type: str
+      bundle:
+        description: C(env), the absolute path of the bundle file the variables point at.
+        type: path
+      variables:
+        description: C(env), the variables to set.
+        type: list
+        elements: str
+        default: [PGSSLROOTCERT, NODE_EXTRA_CA_CERTS]
+      export:
+        description: C(env), write C(export NAME=...) rather than C(NAME=...).
+        type: bool
+        default: true
+      suffix:
+        description: See O(suffix).
+        type: str
+      prefix:
+        description: See O(prefix).
+        type: str
+      trusted_bundle:
+        description: See O(trusted_bundle).
+        type: path
+      create_parent:
+        description: See O(create_parent).
+        type: bool
+      parent_mode:
+        description: See O(parent_mode).
+        type: raw
+      keystore_password:
+        description: See O(keystore_password).
+        type: str
+      keystore_type:
+        description: See O(keystore_type).
+        type: str
+      create:
+        description: See O(create).
+        type: bool
+      executable:
+        description: See O(executable).
+        type: str
+      owner:
+        description: See O(owner).
+        type: str
+      group:
+        description: See O(group).
+        type: str
+      mode:
+        description: See O(mode).
+        type: raw
   label:
     description: A name for the store in reports, returned as RV(label). Defaults to O(path).
     type: str
@@ -125,6 +206,23 @@ notes:
 """
 
 EXAMPLES = r"""
+- name: Every trust store of a host in one module run
+  rdsca.rotation.rds_ca_trust_store:
+    certificates: "{{ rds_bundle.certificates }}"
+    stores:
+      - type: directory
+        label: system (debian)
+        path: /usr/local/share/ca-certificates
+        trusted_bundle: /etc/ssl/certs/ca-certificates.crt
+      - type: file
+        path: /etc/ssl/certs/rds-global-bundle.pem
+      - type: libpq
+        user: app
+      - type: env
+        path: /etc/profile.d/rds-ca.sh
+        bundle: /etc/ssl/certs/rds-global-bundle.pem
+  register: trust
+
 - name: Debian trust anchors
   rdsca.rotation.rds_ca_trust_store:
     type: directory
@@ -181,11 +279,21 @@ refresh:
   description: O(type=directory), the directory was up to date but O(trusted_bundle) lacked some of it.
   returned: always
   type: bool
+stores:
+  description:
+    - With O(stores), one result per store, in order, each with C(type), C(changed) and the keys above
+      (C(label), C(store), C(added), C(updated), C(removed), C(present), C(missing), C(refresh)), or C(skipped)
+      for a store not reached because an earlier one failed. The top-level keys above then describe the stores
+      together (names added, updated, removed, missing in any store).
+  returned: when O(stores) is given
+  type: list
+  elements: dict
 """
 
 import abc
 import datetime
 import os
+import pwd
 import re
 import shutil
 import stat
@@ -266,9 +374,9 @@ def pem_ders(text):
         return []
 
 
-def validate(module):
+def validate(module, params=None):
     """Every option checked and converted before anything is read or written; raises StoreError."""
-    params = module.params
+    params = module.params if params is None else params
     settings = {}
     problems = []
     for key, convert in (("mode", safe_files.parse_mode), ("parent_mode", safe_files.parse_mode),
@@ -289,6 +397,8 @@ def validate(module):
             "empty the bundle %s" % params["path"] if params["type"] == "file" else "run with nothing to install"))
     if problems:
         raise StoreError("Invalid options, nothing was changed: " + "; ".join(problems))
+    if params["type"] == "env":
+        settings["env_content"] = env_content(params)
     if params["type"] != "keychain":
         settings["path"] = safe_files.resolve(params["path"])
     else:
@@ -301,9 +411,9 @@ def validate(module):
 class Store(abc.ABC):
     """What every store does: compare, plan, apply. Subclasses read and write."""
 
-    def __init__(self, module, settings):
+    def __init__(self, module, settings, params=None):
         self.module = module
-        self.params = module.params
+        self.params = module.params if params is None else params
         self.settings = settings
         self.check_mode = module.check_mode
         self.now = datetime.datetime.now(UTC)
@@ -513,8 +623,8 @@ class FileStore(Store):
 class JavaStore(Store):
     """Trusted certificate entries of a Java keystore, through keytool, on a private copy that then replaces it."""
 
-    def __init__(self, module, settings):
-        super(JavaStore, self).__init__(module, settings)
+    def __init__(self, module, settings, params=None):
+        super(JavaStore, self).__init__(module, settings, params)
         executable = self.params["executable"] or "keytool"
         if os.path.sep in executable:
             if not os.access(executable, os.X_OK):
@@ -648,8 +758,8 @@ class JavaStore(Store):
 class KeychainStore(Store):
     """A macOS keychain, through security(1). Certificates are trusted for every use (trustRoot, admin domain)."""
 
-    def __init__(self, module, settings):
-        super(KeychainStore, self).__init__(module, settings)
+    def __init__(self, module, settings, params=None):
+        super(KeychainStore, self).__init__(module, settings, params)
         executable = self.params["executable"] or "security"
         self.security = executable if os.path.sep in executable else module.get_bin_path(executable)
         if not self.security:
@@ -693,14 +803,156 @@ class KeychainStore(Store):
         self.result["changed"] = bool(self.result["added"] or self.result["removed"])
 
 
-STORES = {"directory": DirectoryStore, "file": FileStore, "java": JavaStore, "keychain": KeychainStore}
+class EnvStore(FileStore):
+    """A shell environment file pointing variables at the bundle file; it holds no certificate."""
+
+    def _run(self, fd, created, path, name, desired, targets, uid, gid):
+        content = self.settings["env_content"].encode("utf-8")
+        mode = self.file_mode()
+        current = None
+        if fd is not None:
+            st = safe_files.entry_stat(fd, name)
+            if st is not None and stat.S_ISDIR(st.st_mode):
+                raise StoreError("%s is a directory" % path)
+            current = safe_files.read_file(fd, name, MAX_BUNDLE_BYTES)
+        if created:
+            self.result["changed"] = True
+        if current == content:
+            if self.check_mode:
+                self.result["changed"] = self.result["changed"] or attributes_differ(fd, name, mode, uid, gid)
+            elif safe_files.set_attributes(fd, name, mode, uid, gid):
+                self.result["changed"] = True
+            return
+        self.result["updated" if current is not None else "added"].append(os.path.basename(path))
+        self.result["changed"] = True
+        if not self.check_mode:
+            safe_files.write_file(fd, name, content, mode, uid, gid)
+            self.extra_attributes(path)
+
+
+STORES = {"directory": DirectoryStore, "file": FileStore, "java": JavaStore, "keychain": KeychainStore,
+          "env": EnvStore}
+# The options a store in `stores` may set; what it leaves out comes from the module's own options.
+PER_STORE = ("type", "path", "label", "suffix", "prefix", "trusted_bundle", "create_parent", "parent_mode",
+             "keystore_password", "keystore_type", "create", "executable", "owner", "group", "mode")
+ENV_HEADER = "# Managed by Ansible (rdsca.rotation.ca_trust): the Amazon RDS CA bundle for clients.\n"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_UNSAFE_IN_QUOTES = re.compile(r"['\\\n\r\x00]")
+
+
+def env_content(params):
+    """The environment file's text; the bundle path and the variable names are checked (they go into a shell file)."""
+    bundle = params.get("bundle")
+    if not bundle or not os.path.isabs(bundle) or _UNSAFE_IN_QUOTES.search(bundle):
+        raise StoreError("env store %s: bundle must be an absolute path without quotes or line breaks, got %r"
+                         % (params.get("path"), bundle))
+    variables = params.get("variables") or []
+    bad = [v for v in variables if not isinstance(v, str) or not _ENV_NAME.match(v)]
+    if not variables or bad:
+        raise StoreError("env store %s: variables must be shell variable names, got %r" % (params.get("path"), bad or variables))
+    prefix = "export " if params.get("export", True) else ""
+    return ENV_HEADER + "".join("%s%s='%s'\n" % (prefix, variable, bundle) for variable in variables)
+
+
+def libpq_store(item, given):
+    """A `libpq` store as the `file` store it is: ~user/.postgresql/root.crt, the user's, 0644 in a 0700 directory
+    (``given``: what the caller set on this store, over those defaults)."""
+    user = item.get("user")
+    if not user:
+        raise StoreError("a libpq store needs user")
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        raise StoreError("libpq store: the user %s does not exist on this host" % user)
+    if not entry.pw_dir or not os.path.isabs(entry.pw_dir):
+        raise StoreError("libpq store: the user %s has no home directory" % user)
+    out = dict(item, type="file", path=os.path.join(entry.pw_dir, ".postgresql", "root.crt"), owner=user,
+               group=str(entry.pw_gid), create_parent=True, parent_mode=given.get("parent_mode") or "0700")
+    out["mode"] = given.get("mode") or "0644"
+    out["label"] = given.get("label") or "libpq root.crt of %s" % user
+    return out
+
+
+def store_params(module, item):
+    """One item of `stores` as a full set of options: the module's own, overridden by the item's."""
+    params = dict(module.params)
+    params.pop("stores", None)
+    for key in PER_STORE:
+        if item.get(key) is not None:
+            params[key] = item[key]
+    for key in ("user", "bundle", "variables", "export"):
+        params[key] = item.get(key)
+    if params["type"] == "libpq":
+        params = libpq_store(params, item)
+    if not params.get("path"):
+        raise StoreError("a %s store needs path" % params["type"])
+    return params
+
+
+def combined_result(results):
+    """The stores' results, and their names added/updated/removed/missing together, at the top level."""
+    out = {"changed": any(r.get("changed") for r in results), "stores": results, "store": None, "label": None,
+           "refresh": any(r.get("refresh") for r in results)}
+    for key in ("added", "updated", "removed", "present", "missing"):
+        names = []
+        for result in results:
+            names += [n for n in result.get(key, []) if n not in names]
+        out[key] = names
+    return out
+
+
+def run_stores(module, desired, targets):
+    """Every store validated first, then each brought up to date in order; a failure names its store."""
+    prepared = []
+    for number, item in enumerate(module.params["stores"], 1):
+        try:
+            params = store_params(module, item)
+            prepared.append((params, validate(module, params)))
+        except (StoreError, UnsafePathError, ValueError) as exc:
+            raise StoreError("stores[%d] (%s): %s; nothing was changed" % (number, item.get("label") or item.get("path")
+                                                                           or item.get("user") or item.get("type"), exc))
+    results = []
+    for number, (params, settings) in enumerate(prepared):
+        try:
+            store = STORES[params["type"]](module, settings, params)
+            store.run(desired, targets)
+        except (StoreError, UnsafePathError, ValueError, OSError, IOError) as exc:
+            results.append({"type": params["type"], "store": params["path"], "label": params["label"] or params["path"],
+                            "changed": False, "failed": True, "msg": str(exc)})
+            results += [{"type": p["type"], "store": p["path"], "label": p["label"] or p["path"], "skipped": True}
+                        for p, _s in prepared[number + 1:]]
+            module.fail_json(msg="%s: %s (the stores before it are done, those after it were not reached)" % (
+                params["label"] or params["path"], exc), **combined_result(results))
+        results.append(dict(store.result, type=params["type"]))
+    return combined_result(results)
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            type=dict(type="str", required=True, choices=sorted(STORES)),
-            path=dict(type="path", required=True),
+            type=dict(type="str", choices=["directory", "file", "java", "keychain"]),
+            path=dict(type="path"),
+            stores=dict(type="list", elements="dict", options=dict(
+                type=dict(type="str", required=True, choices=["directory", "env", "file", "java", "keychain", "libpq"]),
+                path=dict(type="path"),
+                label=dict(type="str"),
+                user=dict(type="str"),
+                bundle=dict(type="path"),
+                variables=dict(type="list", elements="str", default=["PGSSLROOTCERT", "NODE_EXTRA_CA_CERTS"]),
+                export=dict(type="bool", default=True),
+                suffix=dict(type="str"),
+                prefix=dict(type="str"),
+                trusted_bundle=dict(type="path"),
+                create_parent=dict(type="bool"),
+                parent_mode=dict(type="raw"),
+                keystore_password=dict(type="str", no_log=True),
+                keystore_type=dict(type="str"),
+                create=dict(type="bool"),
+                executable=dict(type="str"),
+                owner=dict(type="str"),
+                group=dict(type="str"),
+                mode=dict(type="raw"),
+            )),
             label=dict(type="str"),
             certificates=dict(type="list", elements="dict", required=True),
             allow_empty=dict(type="bool", default=False),
@@ -718,7 +970,12 @@ def main():
         ),
         add_file_common_args=True,
         supports_check_mode=True,
+        mutually_exclusive=[("stores", "type"), ("stores", "path")],
+        required_by={"type": "path", "path": "type"},
+        required_one_of=[("stores", "type")],
     )
+    if module.params["stores"] is not None:
+        main_stores(module)
     try:
         # Everything is validated before the first read or write: a bad option changes nothing.
         settings = validate(module)
@@ -744,6 +1001,33 @@ def main():
             parts.append("%d %s" % (len(result[key]), key))
     result["msg"] = "%s (%s): %s" % (module.params["path"], module.params["type"], ", ".join(parts) or "up to date")
     module.exit_json(**result)
+
+
+def main_stores(module):
+    """O(stores): every store of the host in one run."""
+    where = "stores"
+    try:
+        desired = desired_certificates(module.params["certificates"])
+        if not module.params["certificates"] and not module.params["allow_empty"]:
+            raise StoreError("certificates is empty: refusing to run with nothing to install (set allow_empty=true "
+                             "if that is the intent); nothing was changed")
+        targets = check_targets(module.params["targets"], desired)
+        result = run_stores(module, desired, targets)
+    except (StoreError, UnsafePathError, ValueError, OSError, IOError) as exc:
+        module.fail_json(msg=str(exc), store=where)
+    parts = ["%s: %s" % (r["label"], ", ".join("%d %s" % (len(r[k]), k) for k in ("added", "updated", "removed", "missing")
+                                              if r[k]) or "up to date") for r in result["stores"]]
+    result["msg"] = "; ".join(parts) or "no stores"
+    module.exit_json(**result)
+
+
+def check_targets(targets, desired):
+    names = [c["name"] for c in desired]
+    targets = set(names if targets is None else targets)
+    unknown = sorted(targets - set(names))
+    if unknown:
+        raise StoreError("targets not among the certificates: %s" % ", ".join(unknown))
+    return targets
 
 
 if __name__ == "__main__":

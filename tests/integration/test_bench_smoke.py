@@ -98,3 +98,6 @@ def test_bench_smoke(tmp_path):
     if os.path.exists(SHARED_BUNDLE):
         assert "| trust | 2 | first run" in md and "| trust | 2 | second run" in md
         assert checks["trust: second run changes nothing"]["ok"]
+        assert checks["trust: at most 3 module runs per host when nothing changes"]["ok"]
+        second = [m for m in data["measurements"] if m["scenario"] == "trust" and m["variant"] == "second"]
+        assert second and set(second[0]["extra"]["module_runs_per_host"]) == {"client-0001", "client-0002"}

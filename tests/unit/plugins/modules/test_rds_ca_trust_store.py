@@ -426,3 +426,102 @@ def test_keystore_link_planted_by_a_user_is_not_written_through(module, tmp_path
                   certificates=[A, B]).result["added"] == [B["name"]]
     assert os.stat(str(home / "truststore.p12")).st_ino != inode  # a new file renamed over the old one
     assert not [n for n in os.listdir(str(home)) if n != "truststore.p12"]
+
+
+# -- several stores in one run (issue 19: a host whose stores are up to date costs one module run) -----------
+
+def test_stores_in_one_run_install_then_change_nothing(module, tmp_path):
+    anchors = tmp_path / "anchors"
+    bundle = tmp_path / "app" / "rds-bundle.pem"
+    profile = tmp_path / "profile.d"
+    profile.mkdir()
+    args = dict(certificates=[A, B], targets=[A["name"]], stores=[
+        dict(type="directory", path=str(anchors), label="system (test)"),
+        dict(type="file", path=str(bundle), create_parent=True),
+        dict(type="env", path=str(profile / "rds-ca.sh"), bundle=str(bundle)),
+    ])
+    audit = module(_ansible_check_mode=True, **args)
+    assert audit.kind == "exit", audit.result
+    assert [s["type"] for s in audit.result["stores"]] == ["directory", "file", "env"]
+    assert audit.result["missing"] == [A["name"]] and audit.result["changed"] is True
+    assert not anchors.exists() and not bundle.exists() and not (profile / "rds-ca.sh").exists()
+
+    first = module(**args)
+    assert first.kind == "exit", first.result
+    assert all(s["changed"] for s in first.result["stores"])
+    assert (anchors / (A["name"] + ".crt")).read_text() == A["pem"]
+    assert bundle.read_text() == A["pem"] + B["pem"]
+    assert (profile / "rds-ca.sh").read_text() == (
+        "# Managed by Ansible (rdsca.rotation.ca_trust): the Amazon RDS CA bundle for clients.\n"
+        "export PGSSLROOTCERT='%s'\nexport NODE_EXTRA_CA_CERTS='%s'\n" % (bundle, bundle))
+    assert oct(os.stat(str(profile / "rds-ca.sh")).st_mode & 0o777) == "0o644"
+
+    second = module(**args)
+    assert second.result["changed"] is False, second.result
+    assert not any(s["changed"] for s in second.result["stores"])
+    assert second.result["missing"] == [] and "up to date" in second.result["msg"]
+
+
+def test_an_env_file_written_by_the_old_role_is_not_rewritten(module, tmp_path):
+    bundle = "/etc/ssl/certs/rds-global-bundle.pem"
+    env = tmp_path / "rds-ca.sh"
+    env.write_text("# Managed by Ansible (rdsca.rotation.ca_trust): the Amazon RDS CA bundle for clients.\n"
+                   "export PGSSLROOTCERT='%s'\nexport NODE_EXTRA_CA_CERTS='%s'\n" % (bundle, bundle))
+    os.chmod(str(env), 0o644)
+    done = module(certificates=[A], stores=[dict(type="env", path=str(env), bundle=bundle)])
+    assert done.kind == "exit" and done.result["changed"] is False, done.result
+
+
+def test_libpq_store_is_the_users_root_crt(module, tmp_path, monkeypatch):
+    home = tmp_path / "home" / "app"
+    home.mkdir(parents=True)
+    entry = type("pw", (), {"pw_dir": str(home), "pw_gid": os.getgid(), "pw_uid": os.getuid()})
+    monkeypatch.setattr(rds_ca_trust_store.pwd, "getpwnam",
+                        lambda user: entry if user == "app" else (_ for _ in ()).throw(KeyError(user)))
+    done = module(certificates=[A], stores=[dict(type="libpq", user="app")])
+    assert done.kind == "exit", done.result
+    root_crt = home / ".postgresql" / "root.crt"
+    assert root_crt.read_text() == A["pem"]
+    assert oct(os.stat(str(home / ".postgresql")).st_mode & 0o777) == "0o700"
+    assert done.result["stores"][0]["label"] == "libpq root.crt of app"
+
+    missing = module(certificates=[A], stores=[dict(type="libpq", user="nobody-here")])
+    assert missing.kind == "fail" and "the user nobody-here does not exist" in missing.result["msg"]
+
+
+@pytest.mark.parametrize("store, message", [
+    (dict(type="env", path="/tmp/x.sh", bundle="relative/bundle.pem"), "bundle must be an absolute path"),
+    (dict(type="env", path="/tmp/x.sh", bundle="/tmp/it's.pem"), "bundle must be an absolute path"),
+    (dict(type="env", path="/tmp/x.sh", bundle="/tmp/b.pem", variables=["OK", "NOT-OK"]), "shell variable names"),
+    (dict(type="java", path="/tmp/ks.p12"), "keystore_password is required"),
+    (dict(type="file"), "a file store needs path"),
+    (dict(type="directory", path="/tmp/anchors", suffix="../x"), "may only hold letters"),
+])
+def test_a_bad_store_fails_before_any_store_is_written(module, tmp_path, store, message):
+    first = tmp_path / "first.pem"
+    bad = module(certificates=[A], stores=[dict(type="file", path=str(first)), store])
+    assert bad.kind == "fail" and message in bad.result["msg"], bad.result
+    assert "stores[2]" in bad.result["msg"] and "nothing was changed" in bad.result["msg"]
+    assert not first.exists()
+
+
+def test_a_store_failing_midway_reports_the_stores_done_and_not_reached(module, tmp_path):
+    done_path = tmp_path / "done.pem"
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a directory must be")
+    later = tmp_path / "later.pem"
+    out = module(certificates=[A], stores=[dict(type="file", path=str(done_path)),
+                                           dict(type="directory", path=str(blocker)),
+                                           dict(type="file", path=str(later))])
+    assert out.kind == "fail", out.result
+    assert [s.get("changed") for s in out.result["stores"]] == [True, False, None]
+    assert out.result["stores"][1]["failed"] and out.result["stores"][2]["skipped"]
+    assert done_path.read_text() == A["pem"] and not later.exists()
+    assert "not a directory" in out.result["msg"]
+
+
+def test_stores_and_type_are_exclusive(module, tmp_path):
+    both = module(certificates=[A], type="file", path=str(tmp_path / "x"), stores=[dict(type="file", path="/tmp/y")])
+    assert both.kind == "fail" and "mutually exclusive" in both.result["msg"]
+    neither = module(certificates=[A])
+    assert neither.kind == "fail" and "one of the following is required" in neither.result["msg"]
