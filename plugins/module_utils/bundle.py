@@ -23,6 +23,8 @@ Two layers, so that the same code serves the controller and the client hosts:
 Nothing here performs I/O other than what its caller passes in.
 """
 
+from __future__ import annotations
+
 import base64
 import binascii
 import datetime
@@ -30,6 +32,18 @@ import hashlib
 import re
 
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_ca_catalog import PINNED
+# Re-exported: the CA identifiers, region names and the CA-name classifier live in rds_domain.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_TARGET_CA,
+    G1_LABELS,
+    REGION_PATTERN,
+    REGIONAL_ROOT_2019_REGIONS,
+    TARGET_CAS,
+    ca_from_name,
+    g1_root_common_name,
+    iso_z as _iso,
+    utcnow,
+)
 
 try:
     from cryptography import x509
@@ -49,32 +63,12 @@ except ImportError:  # pragma: no cover - client hosts without cryptography use 
 GLOBAL_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 REGIONAL_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
 
-# The per-region "G1" roots: CA identifier -> the label in "Amazon RDS <region> Root CA <label> G1".
-G1_LABELS = {
-    "rds-ca-rsa2048-g1": "RSA2048",
-    "rds-ca-rsa4096-g1": "RSA4096",
-    "rds-ca-ecc384-g1": "ECC384",
-}
-TARGET_CAS = tuple(sorted(G1_LABELS))
-DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
-
 # What an Amazon RDS CA subject looks like (every certificate AWS has published since 2015).
 RDS_ORGANIZATION = "Amazon Web Services, Inc."
 RDS_ORGANIZATIONAL_UNIT = "Amazon RDS"
 RDS_CN_PREFIX = "Amazon RDS "
 # Names this collection gives RDS CA certificates start with this (see certificate_name).
 MANAGED_PREFIX = "amazon-rds-"
-
-REGION_PATTERN = re.compile(r"^[a-z]{2,4}(-[a-z]+){1,2}-\d{1,2}$")
-_G1_CN = re.compile(r"^Amazon RDS (?:(?:Beta|Preview) )?(?P<region>[a-z]{2,4}(?:-[a-z]+){1,2}-\d{1,2}) "
-                    r"Root CA (?P<label>RSA2048|RSA4096|ECC384) G1$")
-_2019_CN = re.compile(r"^Amazon RDS (?:(?:Beta|Preview) )?(?:(?P<region>[a-z]{2,4}(?:-[a-z]+){1,2}-\d{1,2}) )?"
-                      r"(?:Root )?2019 CA$")
-# Regions launched between the 2015 and the G1 CAs got their own 2019-generation root ("Amazon RDS
-# af-south-1 Root CA") and intermediate ("Amazon RDS af-south-1 CA"); elsewhere "Amazon RDS <region> CA"
-# was a 2015 intermediate (long expired, not recognised).
-REGIONAL_ROOT_2019_REGIONS = ("af-south-1", "eu-south-1", "me-south-1")
-_2019_REGIONAL_ROOT_CN = re.compile(r"^Amazon RDS (?P<region>%s) (?:Root )?CA$" % "|".join(REGIONAL_ROOT_2019_REGIONS))
 
 # PEM: RFC 7468, read line by line (scan_pem); the body is checked separately.
 _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9][A-Z0-9 ]*)-----")
@@ -477,17 +471,10 @@ def certificate_names(certificates):
     return [name if counts[name] == 1 else "%s-%s" % (name, c["sha256"][:8]) for name, c in zip(base, certificates)]
 
 
-def ca_of_common_name(common_name):
-    """``(ca_identifier, region)`` for an RDS CA common name, ``(None, None)`` when it is not recognised."""
-    match = _G1_CN.match(common_name or "")
-    if match:
-        label = match.group("label")
-        ca = [ident for ident, lab in G1_LABELS.items() if lab == label][0]
-        return ca, match.group("region")
-    match = _2019_CN.match(common_name or "") or _2019_REGIONAL_ROOT_CN.match(common_name or "")
-    if match:
-        return "rds-ca-2019", match.group("region")
-    return None, None
+def ca_of_common_name(common_name: str | None) -> tuple[str | None, str | None]:
+    """``(ca_identifier, region)`` of an RDS CA common name (rds_domain.ca_from_name), ``(None, None)`` when it is not one."""
+    found = ca_from_name(common_name)
+    return (found["ca_identifier"], found["region"]) if found else (None, None)
 
 
 def target_common_names(regions, target_cas):
@@ -502,7 +489,7 @@ def target_common_names(regions, target_cas):
     if problems:
         raise BundleError("; ".join(problems), problems)
     return [{"region": region, "ca_identifier": ca,
-             "common_name": "Amazon RDS %s Root CA %s G1" % (region, G1_LABELS[ca])}
+             "common_name": g1_root_common_name(region, ca)}
             for region in regions for ca in target_cas]
 
 
@@ -543,10 +530,6 @@ def verify_checksum(data, checksum, source="the bundle"):
 
 
 # -- cryptography layer: parse and validate -----------------------------------------------------
-
-
-def _iso(value):
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _attr(name, oid):
@@ -711,7 +694,7 @@ def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, r
     if not HAS_CRYPTOGRAPHY:
         raise BundleError("the Python library 'cryptography' is required on the controller to validate the bundle")
     if now is None:
-        now = datetime.datetime.now(UTC)
+        now = utcnow()
     targets_wanted = target_common_names(list(regions or ()), list(target_cas or ()))
     split = split_pem(data, source)
 

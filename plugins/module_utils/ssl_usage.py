@@ -7,7 +7,7 @@
 
 Layers, from pure to I/O:
 
-* Enforcement (:func:`enforcement_parameter`, :func:`engine_default`,
+* Enforcement (rds_domain.enforcement_parameter and rds_domain.engine_default,
   :func:`parameter_value`, :func:`enforcement_facts`): ``rds.force_ssl``
   (PostgreSQL, SQL Server) or ``require_secure_transport`` (MySQL, MariaDB) from
   the parameter group, the engine default when the group does not say, and the
@@ -54,73 +54,32 @@ except ImportError:
     HAS_PYMYSQL = False
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import tls_probe
-
-YES = "yes"
-NO = "no"
-UNKNOWN = "unknown"
+# Re-exported: the engine facts, the words and the restart-free verdict live in rds_domain.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_EXCLUDE_USERS,
+    NO,
+    NOT_RUNNING,
+    UNKNOWN,
+    YES,
+    engine_default,
+    enforcement_parameter,
+    iso,
+    now_iso as _now_iso,
+    restart_free_verdict,
+    usage_kind,
+)
 
 APPLICATION_NAME = "rdsca.rotation-rds_ssl_usage"
 # libpq upgrades its "require" mode to verify-ca when a root certificate file exists (~/.postgresql/root.crt):
 # a path that never exists keeps it at "require" for the expiry-tolerant login, which checks the chain itself.
 NO_ROOT_CERT = "/nonexistent/rdsca-rotation/no-root-cert.pem"
-DEFAULT_EXCLUDE_USERS = ("rdsadmin", "rdsrepladmin")
 SSL_MODES = ("verify-full", "disable")
 MAX_SESSIONS = 2000
-# Instance states in which there is no server to look at.
-NOT_RUNNING = ("stopped", "stopping", "starting", "deleting", "creating", "failed", "inaccessible-encryption-credentials",
-               "incompatible-network", "incompatible-restore", "restore-error", "storage-full")
-
 _MYSQL_INTERNAL_USERS = ("system user", "event_scheduler", "unauthenticated user", "")
 _MYSQL_LOCAL_TRANSPORTS = ("socket", "named pipe", "shared memory")
 
 
-# -- engines ---------------------------------------------------------------------------------
-
-def usage_kind(engine):
-    """``postgres`` or ``mysql`` when sessions can be listed over SQL for ``engine``, else None."""
-    protocol = tls_probe.engine_protocol(engine)
-    return protocol if protocol in ("postgres", "mysql") else None
-
-
-def enforcement_parameter(engine):
-    """The parameter that enforces TLS on ``engine`` (None when there is none)."""
-    name = (engine or "").lower()
-    if name.startswith("sqlserver") or name.startswith("custom-sqlserver"):
-        return "rds.force_ssl"
-    kind = usage_kind(name)
-    if kind == "postgres":
-        return "rds.force_ssl"
-    if kind == "mysql":
-        return "require_secure_transport"
-    return None
-
-
-def _major(version):
-    digits = ""
-    for char in str(version or ""):
-        if char.isdigit():
-            digits += char
-        elif digits:
-            break
-    return int(digits) if digits else None
-
-
-def engine_default(engine, engine_version):
-    """The engine default of the enforcement parameter: ``"1"``, ``"0"`` or None (no parameter / unknown).
-
-    PostgreSQL (RDS and Aurora) turned ``rds.force_ssl`` on by default in major version 15;
-    before that, and for SQL Server, MySQL and MariaDB, the default is off.
-    """
-    parameter = enforcement_parameter(engine)
-    if parameter is None:
-        return None
-    if usage_kind(engine) == "postgres":
-        major = _major(engine_version)
-        if major is None:
-            return None
-        return "1" if major >= 15 else "0"
-    return "0"
-
+# -- enforcement -----------------------------------------------------------------------------
 
 def parse_flag(value):
     """True / False for a boolean setting as RDS or the server spells it, None if unknown."""
@@ -265,12 +224,9 @@ def _text(value):
 
 
 def _iso(value):
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return value.astimezone(datetime.timezone.utc).isoformat()
+    """A driver's timestamp as UTC ISO 8601 text (naive means UTC); anything else as its text."""
+    if value is None or isinstance(value, datetime.datetime):
+        return iso(value)
     return str(value)
 
 
@@ -439,10 +395,6 @@ def mysql_counters(cursor):
 
 # -- the sampling window ---------------------------------------------------------------------
 
-def _now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
-
-
 class UsageWindow:
     """Samples of a server's sessions merged over time.
 
@@ -573,27 +525,6 @@ def ssl_in_use_verdict(usage):
         return UNKNOWN, "no SSL/TLS session seen %s, but %s (%d session(s) with unknown TLS state)" % (
             over, why, counts.get("unknown") or 0)
     return NO, "no SSL/TLS session seen %s; %d plaintext session(s) seen" % (over, counts.get("tcp") or 0)
-
-
-def restart_free_verdict(ssl_in_use, ssl_enforced, samples, reason=None, complete_log_window=False):
-    """``(safe, reason)``: may the CA be rotated with CertificateRotationRestart=false?
-
-    Only when SSL is provably unused over a window (at least two samples, so not a
-    single instant, or complete connection logs over days: ``complete_log_window``) and
-    not enforced: clients that use TLS keep the old certificate until the next restart,
-    which is exactly what the restart is for.
-    """
-    if ssl_in_use == YES:
-        return False, "SSL/TLS is in use: %s" % (reason or "SSL sessions seen")
-    if ssl_in_use != NO:
-        return False, "SSL/TLS usage is unknown: %s" % (reason or "not determined")
-    if ssl_enforced is True:
-        return False, "SSL/TLS is enforced: every client that connects uses TLS"
-    if ssl_enforced is not False:
-        return False, "whether SSL/TLS is enforced is unknown"
-    if (samples or 0) < 2 and not complete_log_window:
-        return False, "a single snapshot cannot prove SSL/TLS is unused; watch a window (sample_seconds)"
-    return True, "SSL/TLS is not enforced and no SSL/TLS client was seen: %s" % (reason or "")
 
 
 def apply_log_evidence(result, evidence):
