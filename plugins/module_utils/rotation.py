@@ -22,20 +22,33 @@ The module ``rds_ca_rotate`` works in three steps:
    before their writer, read replicas before their source) and the bounded
    concurrency that ``rotation_runner`` drives.
 
-Every unit ends in one of :data:`FINAL_STATUSES`.
+Every unit ends in one of :data:`FINAL_STATUSES`. What RDS does (engines, statuses, restarts) is
+module_utils.rds_domain's.
 """
 
-import fnmatch
+from __future__ import annotations
+
 import os
 import re
+import typing
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import bundle as bundle_lib
-
-DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
-# The CA the ca-certificate-rotation maintenance action moves a database to.
-MAINTENANCE_ROTATION_TARGET = "rds-ca-rsa2048-g1"
-ROTATION_ACTION = "ca-certificate-rotation"
-UNKNOWN = "unknown"
+# Re-exported: the RDS knowledge lives in rds_domain.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (  # noqa: F401 pylint: disable=unused-import
+    CA_NAME,
+    FAIL_STATUSES,
+    G1_LABELS,
+    MAINTENANCE_ROTATION_TARGET,
+    ROTATION_ACTION,
+    SKIP_STATUSES,
+    UNKNOWN,
+    engine_supported,
+    is_multi_az_cluster,
+    rotation_without_restart as restart_free,
+    status_category,
+    status_reason,
+    would_restart,
+)
 
 APPLY_IMMEDIATELY = "immediately"
 APPLY_MAINTENANCE_WINDOW = "maintenance_window"
@@ -51,7 +64,6 @@ SCHEDULE = "schedule"    # leave a pending change (maintenance window / next-mai
 SKIP = "skip"            # leave alone, with a reason
 NONE = "none"            # already where it should be
 FAIL = "fail"            # cannot be rotated (status), reported as failed
-ACTIONS = (ROTATE, SCHEDULE, SKIP, NONE, FAIL)
 
 ROTATED = "rotated"
 SCHEDULED = "scheduled"
@@ -71,66 +83,13 @@ PREDICTED_STATUS = {ROTATE: ROTATED, SCHEDULE: SCHEDULED, SKIP: SKIPPED, NONE: U
 INSTANCE = "instance"
 CLUSTER = "cluster"
 
-# DB instance statuses (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html).
-# Transient: wait (up to wait_timeout) for `available`, then change.
-WAIT_STATUSES = frozenset((
-    "backing-up", "configuring-enhanced-monitoring", "configuring-iam-database-auth", "configuring-log-exports",
-    "converting-to-vpc", "creating", "maintenance", "modifying", "moving-to-vpc", "rebooting",
-    "resetting-master-credentials", "renaming", "starting", "storage-config-upgrade", "storage-initialization",
-    "storage-optimization", "upgrading", "delete-precheck",
-))
-# Deliberate states: leave the database alone, say why.
-SKIP_STATUSES = {
-    "stopped": "the database is stopped; start it (or rotate it when it runs) - a stopped instance cannot be modified",
-    "stopping": "the database is stopping; rotate it when it runs again",
-    "deleting": "the database is being deleted",
-}
-# Broken states: an operator must act; reported as failed.
-FAIL_STATUSES = {
-    "storage-full": "the database has run out of storage (storage-full); add storage before rotating its CA",
-    "failed": "the database is in the failed state",
-    "inaccessible-encryption-credentials": "the database cannot access its KMS key (inaccessible-encryption-credentials)",
-    "inaccessible-encryption-credentials-recoverable": "the database cannot access its KMS key",
-    "incompatible-network": "the database is in the incompatible-network state",
-    "incompatible-option-group": "the database is in the incompatible-option-group state",
-    "incompatible-parameters": "the database is in the incompatible-parameters state",
-    "incompatible-restore": "the database is in the incompatible-restore state",
-    "insufficient-capacity": "the database is in the insufficient-capacity state",
-    "restore-error": "the database is in the restore-error state",
-}
-
-UNSUPPORTED_ENGINE_PATTERNS = ("docdb", "neptune", "custom-*")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 ARN = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):\d*:(?P<kind>db|cluster):(?P<id>[A-Za-z0-9-]+)$")
-CA_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Keys of a `databases` mapping entry this module reads (anything else, e.g. the rest of an
 # rds_ca_facts or rds_ca_rotate result entry, is ignored).
 ENTRY_ID_KEYS = ("identifier", "id", "db_instance_identifier", "DBInstanceIdentifier", "db_cluster_identifier",
                  "DBClusterIdentifier")
 ENTRY_TYPES = ("auto", INSTANCE, CLUSTER)
-
-
-def status_category(status):
-    """``available``, ``wait``, ``skip`` or ``fail`` for an RDS status (unknown statuses wait)."""
-    if status == "available":
-        return "available"
-    if status in SKIP_STATUSES:
-        return "skip"
-    if status in FAIL_STATUSES:
-        return "fail"
-    return "wait"
-
-
-def status_reason(status):
-    if status in SKIP_STATUSES:
-        return SKIP_STATUSES[status]
-    if status in FAIL_STATUSES:
-        return FAIL_STATUSES[status]
-    return "the database is %s" % status
-
-
-def engine_supported(engine):
-    return not any(fnmatch.fnmatchcase(engine or "", p) for p in UNSUPPORTED_ENGINE_PATTERNS)
 
 
 def unit_key(region, kind, identifier):
@@ -397,11 +356,6 @@ def _cluster_unit(region, cluster, view, request):
     }
 
 
-def is_multi_az_cluster(cluster):
-    engine = cluster.get("Engine") or ""
-    return not engine.startswith("aurora") and engine not in ("docdb", "neptune")
-
-
 def region_view(raw_instances, raw_clusters, maintenance=None):
     """Lookup tables for :func:`resolve_units` from one region's raw describe output."""
     return {
@@ -489,14 +443,6 @@ def capability_of(capabilities, engine, version):
     return cap or None
 
 
-def restart_free(cap):
-    """True, False or ``unknown`` (SupportsCertificateRotationWithoutRestart)."""
-    if not cap:
-        return UNKNOWN
-    value = cap.get("rotation_without_restart", UNKNOWN)
-    return value if value in (True, False) else UNKNOWN
-
-
 def ca_usable(ca, certificates):
     """``(usable, why_not)`` for a CA identifier in a region's certificates ``{id: {valid_till, expired}}``."""
     if not ca:
@@ -520,7 +466,131 @@ def check_target_ca(region, target, certificates):
     return ["target_ca %s cannot be used in %s: %s" % (target, region, why)]
 
 
-def plan_unit(unit, opts, context):
+def _new_plan(unit: dict, opts: dict, cap: dict | None) -> dict:
+    """A plan before any decision: target, previous CA, the engine version's restart behaviour and CAs."""
+    return {
+        "action": None, "reason": None, "would_restart": UNKNOWN, "call": None, "problems": [],
+        "notes": [], "target_ca": opts["target_ca"], "previous_ca": unit.get("current_ca"),
+        "rotation_without_restart": restart_free(cap),
+        "supported_cas": list(cap.get("supported_cas") or []) if cap and cap.get("supported_cas") is not None else None,
+        "restart_parameter": None, "rollback": {"possible": False, "reason": None},
+    }
+
+
+def _finish(plan: dict, action: str, reason: str | None = None) -> dict:
+    plan["action"] = action
+    plan["status"] = PREDICTED_STATUS[action]
+    plan["reason"] = reason
+    return plan
+
+
+def _nothing_to_do(plan: dict, unit: dict, apply: str) -> str | None:
+    """Why nothing needs changing (already on the target, or its change pending for the window), else None."""
+    target = plan["target_ca"]
+    if unit.get("current_ca") == target:
+        return "already on %s" % target
+    if apply == APPLY_MAINTENANCE_WINDOW and unit.get("pending_ca") == target:
+        return "a change to %s is already pending for the maintenance window" % target
+    return None
+
+
+def _check_versions(plan: dict, unit: dict, context: dict) -> None:
+    """Target supported by this exact engine version (a problem if not); whether a rollback could restore."""
+    target = plan["target_ca"]
+    engine_text = "%s %s" % (unit.get("engine"), unit.get("engine_version"))
+    # The target is a CA of the region, not expired (check_target_ca, once per region).
+    if target in (context.get("certificates") or {}) and target not in plan["supported_cas"]:
+        plan["problems"].append("%s: %s does not support %s (SupportedCACertificateIdentifiers: %s)" % (
+            unit["label"], engine_text, target, ", ".join(plan["supported_cas"]) or "none"))
+    # Rollback target: the current CA, if it is still valid and supported.
+    current = unit.get("current_ca")
+    ok, why = ca_usable(current, context.get("certificates"))
+    if ok and current not in plan["supported_cas"]:
+        ok, why = False, "%s is not supported by %s" % (current, engine_text)
+    plan["rollback"] = {"possible": ok, "reason": why}
+
+
+def _status_decision(plan: dict, unit: dict, opts: dict) -> tuple[str, str] | None:
+    """``(action, reason)`` when the unit's status decides (skip, fail); transient statuses are waited for."""
+    status = unit.get("status")
+    category = status_category(status)
+    if category in ("skip", "fail"):
+        return (SKIP if category == "skip" else FAIL), status_reason(status)
+    if category == "wait":
+        plan["notes"].append("status is %s: waiting for available before changing it" % status)
+        if not opts.get("wait", True):
+            return SKIP, "%s, and wait is false" % status_reason(status)
+    return None
+
+
+def _restart_parameter(plan: dict, unit: dict, opts: dict, context: dict) -> None:
+    """CertificateRotationRestart: false only with evidence that SSL/TLS is unused, and only where it matters."""
+    restart_param = opts.get("certificate_rotation_restart")
+    if unit["kind"] != INSTANCE or opts["apply"] == APPLY_PENDING_ACTION:
+        return
+    if restart_param is True:
+        plan["restart_parameter"] = True
+        return
+    if restart_param is not False or plan["rotation_without_restart"] is True:
+        return
+    proof = evidence_for(context.get("evidence") or {}, unit["region"], unit["identifier"])
+    if proof is None or (proof.get("ssl_in_use") is None and proof.get("safe") is not False):
+        plan["problems"].append(
+            "%s: certificate_rotation_restart=false is refused without evidence that it does not use SSL/TLS "
+            "(AWS: set it only if you are not using SSL/TLS to connect; clients on TLS would keep getting the "
+            "old certificate until the next restart). Pass its rds_ssl_usage result in ssl_usage%s" % (
+                unit["label"], "" if proof is None else " (the entry given does not say whether SSL/TLS is used: %s)"
+                % (proof.get("evidence"),)))
+    elif proof["ssl_in_use"]:
+        plan["problems"].append(
+            "%s: certificate_rotation_restart=false is refused: the ssl_usage evidence shows SSL/TLS in use (%s); "
+            "rotate it with a restart instead" % (unit["label"], proof.get("evidence")))
+    elif proof.get("safe") is False:
+        plan["problems"].append(
+            "%s: certificate_rotation_restart=false is refused: the ssl_usage evidence says rotating without a "
+            "restart is not safe (%s)" % (unit["label"], proof.get("evidence")))
+    else:
+        plan["restart_parameter"] = False
+        plan["would_restart"] = would_restart(plan["rotation_without_restart"], False)
+        plan["notes"].append("not restarted (certificate_rotation_restart=false, no SSL/TLS use per ssl_usage): "
+                             "the endpoint presents the new certificate after its next restart")
+
+
+def _plan_change(plan: dict, unit: dict, opts: dict) -> dict:
+    """The change itself: opt in to the pending action, schedule for the window, or change now (or not)."""
+    target = plan["target_ca"]
+    restart = plan["would_restart"]
+    needs_restart_permission = restart is not False and not opts.get("allow_restart")
+    engine_text = "%s %s" % (unit.get("engine"), unit.get("engine_version"))
+    restart_text = ("%s cannot rotate its certificate without a restart" % engine_text if restart is True else
+                    "whether %s rotates without a restart is not known" % engine_text)
+
+    def done(action, reason=None):
+        return _finish(plan, action, reason)
+
+    if opts["apply"] == APPLY_PENDING_ACTION:
+        return _plan_pending_action(plan, unit, opts, done, needs_restart_permission, restart_text)
+    window = unit.get("maintenance_window") or "its maintenance window"
+    if opts["apply"] == APPLY_MAINTENANCE_WINDOW:
+        plan["call"] = _modify_call(unit, target, False, plan["restart_parameter"])
+        return done(SCHEDULE, "applied in the maintenance window (%s)%s" % (
+            window, ", with a restart" if restart is True else ""))
+    # immediately
+    if not needs_restart_permission:
+        plan["call"] = _modify_call(unit, target, True, plan["restart_parameter"])
+        return done(ROTATE, None)
+    if opts.get("on_restart_required") != "schedule":
+        return done(SKIP, "%s and allow_restart is false (set allow_restart, or on_restart_required=schedule for "
+                          "the maintenance window)" % restart_text)
+    if unit.get("pending_ca") == target:
+        return done(NONE, "%s and allow_restart is false; the change to %s is already pending for the "
+                          "maintenance window (%s)" % (restart_text, target, window))
+    plan["call"] = _modify_call(unit, target, False, plan["restart_parameter"])
+    return done(SCHEDULE, "%s and allow_restart is false: scheduled for the maintenance window (%s)" % (
+        restart_text, window))
+
+
+def plan_unit(unit: dict, opts: dict, context: dict) -> dict:
     """The plan for one unit: what to do, why, whether it restarts, and the API call.
 
     ``opts``: target_ca, apply, opt_in_type, allow_restart, on_restart_required,
@@ -533,128 +603,28 @@ def plan_unit(unit, opts, context):
     ``problems`` (fatal, checked before any change), ``notes``, ``rollback``
     (whether the previous CA could be restored, and why not).
     """
-    target = opts["target_ca"]
-    apply = opts["apply"]
-    current = unit.get("current_ca")
-    pending = unit.get("pending_ca")
     cap = capability_of(context.get("capabilities"), unit.get("engine"), unit.get("engine_version"))
-    plan = {
-        "action": None, "reason": None, "would_restart": UNKNOWN, "call": None, "problems": [], "notes": [],
-        "target_ca": target, "previous_ca": current, "rotation_without_restart": restart_free(cap),
-        "supported_cas": list(cap.get("supported_cas") or []) if cap and cap.get("supported_cas") is not None else None,
-        "restart_parameter": None, "rollback": {"possible": False, "reason": None},
-    }
-
-    def done(action, reason=None):
-        plan["action"] = action
-        plan["status"] = PREDICTED_STATUS[action]
-        plan["reason"] = reason
-        return plan
-
+    plan = _new_plan(unit, opts, cap)
     if not engine_supported(unit.get("engine")):
-        return done(SKIP, "engine %s is out of scope: this collection does not rotate DocumentDB, Neptune or RDS "
-                          "Custom certificates" % unit.get("engine"))
-    # Restart behaviour, known from the exact engine version.
-    free = plan["rotation_without_restart"]
-    if unit["kind"] == CLUSTER:
-        would_restart = UNKNOWN if free == UNKNOWN else (not free)
-    elif free is True:
-        would_restart = False
-    elif opts.get("certificate_rotation_restart") is True:
-        would_restart = True
-    else:
-        would_restart = True if free is False else UNKNOWN
-    plan["would_restart"] = would_restart
-
-    if current == target:
-        plan["would_restart"] = False
-        return done(NONE, "already on %s" % target)
-    if apply == APPLY_MAINTENANCE_WINDOW and pending == target:
-        plan["would_restart"] = False
-        return done(NONE, "a change to %s is already pending for the maintenance window" % target)
-
-    # Target CA: a CA of the region, not expired (check_target_ca, once per region), and supported by
-    # this exact engine version.
-    target_known = target in (context.get("certificates") or {})
+        return _finish(plan, SKIP, "engine %s is out of scope: this collection does not rotate DocumentDB, Neptune "
+                                   "or RDS Custom certificates" % unit.get("engine"))
+    # CertificateRotationRestart=true forces a restart; only ModifyDBInstance has it (not a cluster unit).
+    forced = True if opts.get("certificate_rotation_restart") is True and unit["kind"] == INSTANCE else None
+    plan["would_restart"] = would_restart(plan["rotation_without_restart"], forced)
+    unchanged = _nothing_to_do(plan, unit, opts["apply"])
+    if unchanged is not None:
+        plan["would_restart"] = would_restart(plan["rotation_without_restart"], changes_ca=False)
+        return _finish(plan, NONE, unchanged)
     if cap is None or plan["supported_cas"] is None:
-        return done(SKIP, "engine version %s %s is not reported by DescribeDBEngineVersions, so neither its "
-                          "supported CAs nor whether it rotates without a restart are known" % (
-                              unit.get("engine"), unit.get("engine_version")))
-    if target_known and target not in plan["supported_cas"]:
-        plan["problems"].append("%s: %s %s does not support %s (SupportedCACertificateIdentifiers: %s)" % (
-            unit["label"], unit.get("engine"), unit.get("engine_version"), target,
-            ", ".join(plan["supported_cas"]) or "none"))
-
-    # Rollback target: the current CA, if it is still valid and supported.
-    ok, why = ca_usable(current, context.get("certificates"))
-    if ok and current not in plan["supported_cas"]:
-        ok, why = False, "%s is not supported by %s %s" % (current, unit.get("engine"), unit.get("engine_version"))
-    plan["rollback"] = {"possible": ok, "reason": why}
-
-    # Status: wait for transient ones (in the runner), skip or fail the others now.
-    category = status_category(unit.get("status"))
-    if category == "skip":
-        return done(SKIP, status_reason(unit.get("status")))
-    if category == "fail":
-        return done(FAIL, status_reason(unit.get("status")))
-    if category == "wait":
-        plan["notes"].append("status is %s: waiting for available before changing it" % unit.get("status"))
-        if not opts.get("wait", True):
-            return done(SKIP, "%s, and wait is false" % status_reason(unit.get("status")))
-
-    # certificate_rotation_restart=false: only with evidence that SSL/TLS is unused, and only where it matters.
-    restart_param = opts.get("certificate_rotation_restart")
-    if restart_param is False and unit["kind"] == INSTANCE and free is not True and apply != APPLY_PENDING_ACTION:
-        proof = evidence_for(context.get("evidence") or {}, unit["region"], unit["identifier"])
-        if proof is None or (proof.get("ssl_in_use") is None and proof.get("safe") is not False):
-            plan["problems"].append(
-                "%s: certificate_rotation_restart=false is refused without evidence that it does not use SSL/TLS "
-                "(AWS: set it only if you are not using SSL/TLS to connect; clients on TLS would keep getting the "
-                "old certificate until the next restart). Pass its rds_ssl_usage result in ssl_usage%s" % (
-                    unit["label"], "" if proof is None else " (the entry given does not say whether SSL/TLS is used: %s)"
-                    % (proof.get("evidence"),)))
-        elif proof["ssl_in_use"]:
-            plan["problems"].append(
-                "%s: certificate_rotation_restart=false is refused: the ssl_usage evidence shows SSL/TLS in use (%s); "
-                "rotate it with a restart instead" % (unit["label"], proof.get("evidence")))
-        elif proof.get("safe") is False:
-            plan["problems"].append(
-                "%s: certificate_rotation_restart=false is refused: the ssl_usage evidence says rotating without a "
-                "restart is not safe (%s)" % (unit["label"], proof.get("evidence")))
-        else:
-            plan["restart_parameter"] = False
-            plan["would_restart"] = would_restart = False
-            plan["notes"].append("not restarted (certificate_rotation_restart=false, no SSL/TLS use per ssl_usage): "
-                                 "the endpoint presents the new certificate after its next restart")
-    elif restart_param is True and unit["kind"] == INSTANCE and apply != APPLY_PENDING_ACTION:
-        plan["restart_parameter"] = True
-
-    needs_restart_permission = would_restart is not False and not opts.get("allow_restart")
-    restart_text = ("%s %s cannot rotate its certificate without a restart" % (unit.get("engine"), unit.get("engine_version"))
-                    if would_restart is True else
-                    "whether %s %s rotates without a restart is not known" % (unit.get("engine"), unit.get("engine_version")))
-
-    if apply == APPLY_PENDING_ACTION:
-        return _plan_pending_action(plan, unit, opts, done, needs_restart_permission, restart_text)
-
-    window = unit.get("maintenance_window") or "its maintenance window"
-    if apply == APPLY_MAINTENANCE_WINDOW:
-        plan["call"] = _modify_call(unit, target, False, plan["restart_parameter"])
-        return done(SCHEDULE, "applied in the maintenance window (%s)%s" % (
-            window, ", with a restart" if would_restart is True else ""))
-    # immediately
-    if needs_restart_permission:
-        if opts.get("on_restart_required") == "schedule":
-            if pending == target:
-                return done(NONE, "%s and allow_restart is false; the change to %s is already pending for the "
-                                  "maintenance window (%s)" % (restart_text, target, window))
-            plan["call"] = _modify_call(unit, target, False, plan["restart_parameter"])
-            return done(SCHEDULE, "%s and allow_restart is false: scheduled for the maintenance window (%s)" % (
-                restart_text, window))
-        return done(SKIP, "%s and allow_restart is false (set allow_restart, or on_restart_required=schedule for "
-                          "the maintenance window)" % restart_text)
-    plan["call"] = _modify_call(unit, target, True, plan["restart_parameter"])
-    return done(ROTATE, None)
+        return _finish(plan, SKIP, "engine version %s %s is not reported by DescribeDBEngineVersions, so neither "
+                                   "its supported CAs nor whether it rotates without a restart are known" % (
+                                       unit.get("engine"), unit.get("engine_version")))
+    _check_versions(plan, unit, context)
+    decided = _status_decision(plan, unit, opts)
+    if decided is not None:
+        return _finish(plan, *decided)
+    _restart_parameter(plan, unit, opts, context)
+    return _plan_change(plan, unit, opts)
 
 
 def _plan_pending_action(plan, unit, opts, done, needs_restart_permission, restart_text):
@@ -768,7 +738,7 @@ def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle", al
         return ["%s is empty" % where]
     if b"-----BEGIN CERTIFICATE-----" not in data:
         return ["%s is not a PEM CA bundle: no '-----BEGIN CERTIFICATE-----' line (its content is not shown)" % where]
-    g1 = target_ca in bundle_lib.G1_LABELS
+    g1 = target_ca in G1_LABELS
     try:
         loaded = bundle_lib.load_bundle(data, keep_expired=True, require_rds_subjects=False,
                                         regions=sorted(set(regions)) if g1 else (),
@@ -991,10 +961,6 @@ def summarize(results):
         counts[item["status"]] = counts.get(item["status"], 0) + 1
     counts["total"] = len(results)
     return counts
-
-
-def diff_entry(result):
-    return {"ca": result.get("previous_ca"), "pending_ca": result.get("previous_pending_ca")}
 
 
 def build_diff(results):

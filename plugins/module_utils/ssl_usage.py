@@ -31,12 +31,15 @@ The database connection is read-only (PostgreSQL: a read-only session;
 MySQL: SELECT and SHOW only) and excludes itself from what it reports.
 """
 
+from __future__ import annotations
+
 import datetime
 import socket
 import ssl
 import struct
 import threading
 import time
+import typing
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -1044,7 +1047,260 @@ def _usage_block(available, reason=None):
             "ssl_handshakes_during_window": None, "interrupted": None}
 
 
-def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
+PG_VISIBILITY_NOTE = "the login role lacks pg_read_all_stats (pg_monitor): other roles' sessions hide their TLS state"
+
+
+def _where(target: dict, settings: dict) -> dict:
+    """Where one database is: engine, TLS server name and port, and where TCP connections go."""
+    return {
+        "engine": target.get("engine"),
+        "server_name": target.get("endpoint_address"),
+        "port": target.get("endpoint_port"),
+        "connect_host": target.get("connect_host") or settings.get("connect_host"),
+        "connect_port": target.get("connect_port") or settings.get("connect_port"),
+    }
+
+
+def _inspection_result(target: dict, where: dict, errors: list) -> dict:
+    """An :func:`inspect_database` result before anything is known."""
+    result = {
+        "identifier": target["identifier"],
+        "region": target["region"],
+        "engine": where["engine"],
+        "engine_version": target.get("engine_version"),
+        "status": target.get("status"),
+        "endpoint_address": where["server_name"],
+        "endpoint_port": where["port"],
+        "connect_host": where["connect_host"] or where["server_name"],
+        "connect_port": where["connect_port"] or where["port"],
+        "current_ca": target.get("current_ca"),
+    }
+    result.update(dict.fromkeys(("probe", "enforcement", "usage", "window")))
+    result.update(sessions=[], sessions_truncated=False, clients=[], ssl_clients=[])
+    result.update(dict.fromkeys(("tls_verification", "tolerated_expiry", "tls_verification_note")))
+    result.update(ssl_in_use=UNKNOWN, ssl_in_use_reason=None, ssl_enforced=UNKNOWN, safe_without_restart=False,
+                  safe_without_restart_reason=None, errors=errors, error=None)
+    return result
+
+
+def _reachable(target: dict, errors: list) -> bool:
+    """Whether there is a server to connect to (endpoint known, instance running); says why not in ``errors``."""
+    if not (target.get("endpoint_address") and target.get("endpoint_port") and target.get("engine")):
+        missing = [k for k in ("engine", "endpoint_address", "endpoint_port") if not target.get(k)]
+        errors.append("cannot reach the database: %s unknown" % ", ".join(missing))
+        return False
+    if (target.get("status") or "available") in NOT_RUNNING:
+        errors.append("the DB instance is %s: nothing to connect to" % target["status"])
+        return False
+    return True
+
+
+def _probe(target: dict, settings: dict, where: dict, tolerated: tuple, result: dict, errors: list) -> dict:
+    """The TLS probe of the endpoint, with what it says about verification folded into ``result``."""
+    probe_port = target.get("probe_port") or settings.get("probe_port")
+    probe = tls_probe.probe_endpoint(where["server_name"], where["port"], where["engine"],
+                                     connect_host=where["connect_host"],
+                                     connect_port=probe_port or where["connect_port"],
+                                     ca_bundle=settings.get("ca_bundle"),
+                                     timeout=settings.get("timeout") or tls_probe.DEFAULT_TIMEOUT,
+                                     tolerate_expired=tolerated, connect_timeout=settings.get("connect_timeout"))
+    result["probe"] = probe
+    if probe.get("error"):
+        errors.append("probe: %s" % probe["error"])
+    elif probe.get("verified") is False and probe.get("verified_except_expiry"):
+        result["tls_verification"] = "verified_except_expiry"
+        result["tolerated_expiry"] = probe.get("tolerated_expiry")
+        result["tls_verification_note"] = tolerance_note(probe.get("tolerated_expiry"))
+    elif probe.get("verified") is False:
+        result["tls_verification"] = "failed"
+        errors.append((probe.get("verify_error") or "TLS verification failed") + (
+            "; allow_expired_ca does not help: %s" % probe["tolerance_error"] if probe.get("tolerance_error") else ""))
+    elif probe.get("verified"):
+        result["tls_verification"] = "verified"
+    return probe
+
+
+def _no_login_reason(kind: str | None, reachable: bool, settings: dict, probe: dict | None,
+                     where: dict) -> str | None:
+    """Why sessions are not listed (no login is tried), or None when a login is worth it."""
+    verifying = settings.get("ssl_mode") != "disable"
+    if not reachable:
+        return "the database could not be reached"
+    if kind is None:
+        return "no session query for engine %s: SSL usage cannot be listed over SQL" % where["engine"]
+    if not settings.get("login_user"):
+        return "no credentials given (login_user): sessions were not listed"
+    if verifying and probe is not None and probe.get("verified") is False and not probe.get("verified_except_expiry"):
+        return "not connected: the endpoint's certificate does not verify (see probe.verify_error)"
+    if verifying and probe is not None and probe.get("tls_supported") is False:
+        return "not connected: the endpoint does not offer TLS (ssl_mode=disable to connect in plaintext)"
+    if probe_unreachable(probe, where["connect_host"] or where["server_name"], where["connect_port"] or where["port"]):
+        # The probe's TCP connection to the very address the login would use failed: a login would only wait
+        # for the same timeout again (issue 20: 1,000 unreachable endpoints).
+        return "not connected: the endpoint could not be reached (see probe.error)"
+    return None
+
+
+def _login(kind: str, target: dict, settings: dict, where: dict, probe: dict | None, tolerated: tuple,
+           secrets: list) -> typing.Any:
+    """A read-only connection for listing sessions (an IAM token, when used, is added to ``secrets``)."""
+    password = settings.get("password")
+    if settings.get("password_provider") is not None:
+        try:
+            password = settings["password_provider"](where["server_name"], where["port"])
+        except Exception as exc:  # pylint: disable=broad-except
+            raise ValueError("cannot generate an IAM authentication token: %s" % exc)
+        secrets.append(password)
+    extra = {}
+    if probe is not None and probe.get("verified_except_expiry"):
+        extra["tolerated"] = tolerated
+    return connect(kind, where["server_name"], where["connect_port"] or where["port"], where["connect_host"],
+                   settings["login_user"], password, target.get("login_db") or settings.get("login_db"),
+                   settings.get("ssl_mode") or "verify-full", settings.get("ca_bundle"),
+                   settings.get("timeout") or 10, **extra)
+
+
+def _session_lister(kind: str, cursor: typing.Any, exclude: list, state: dict) -> tuple:
+    """``(list_sessions, visibility note, MySQL counters before the window)``; the server's facts go to ``state``."""
+    if kind == "postgres":
+        live = state["live"] = _pg_live(cursor)
+
+        def list_pg_sessions():
+            return pg_sessions(cursor, live.get("server_version_num"), exclude)
+        return list_pg_sessions, PG_VISIBILITY_NOTE, {}
+    live = state["live"] = _mysql_live(cursor)
+    performance_schema = live["performance_schema"]
+
+    def list_mysql_sessions():
+        return mysql_sessions(cursor, exclude, performance_schema)
+    if not performance_schema:
+        note = ("performance_schema is off: per-session TLS is not visible "
+                "(turn performance_schema on in the parameter group for evidence)")
+    else:
+        note = "the login user lacks the PROCESS privilege: other users' sessions are hidden"
+    return list_mysql_sessions, note, mysql_counters(cursor)
+
+
+def _sample_usage(conn: typing.Any, kind: str, settings: dict, window: UsageWindow, usage: dict, state: dict,
+                  errors: list, secrets: list, clock: typing.Callable, sleep: typing.Callable) -> None:
+    """Watch the sessions over the window into ``window`` and ``usage`` (raises on a driver error)."""
+    cursor = conn.cursor()
+    exclude = list(settings.get("exclude_users") or DEFAULT_EXCLUDE_USERS)
+    list_sessions, visibility_note, before = _session_lister(kind, cursor, exclude, state)
+    state["started"] = _now_iso()
+    seconds, interrupted = sample_sessions(list_sessions, window, settings.get("sample_seconds") or 0,
+                                           settings.get("sample_interval") or 1, clock, sleep)
+    state["ended"] = _now_iso()
+    usage["samples"] = window.samples
+    usage["seconds"] = round(seconds, 3)
+    if interrupted:
+        usage["interrupted"] = scrub(interrupted, secrets)
+        errors.append("sampling stopped early: %s" % usage["interrupted"])
+    live = state["live"]
+    if kind == "mysql" and before and not interrupted:
+        after = mysql_counters(cursor)
+        key = "Ssl_finished_accepts" if "Ssl_finished_accepts" in before else "Ssl_accepts"
+        if key in before and key in after:
+            usage["ssl_handshakes_during_window"] = max(0, after[key] - before[key])
+            usage["ssl_handshakes_since_startup"] = after[key]
+            usage["uptime_seconds"] = after.get("Uptime")
+    if kind == "mysql" and not live.get("performance_schema"):
+        usage["complete_visibility"] = False
+    else:
+        usage["complete_visibility"] = live.get("full_visibility") is not False and not window.counts().get("unknown")
+    if not usage["complete_visibility"]:
+        usage["visibility_note"] = visibility_note
+    if kind == "mysql":
+        usage["performance_schema"] = live.get("performance_schema")
+        usage["server_version"] = live.get("server_version")
+
+
+def _login_and_sample(kind: str, target: dict, settings: dict, where: dict, probe: dict | None, tolerated: tuple,
+                      window: UsageWindow, state: dict, errors: list, secrets: list, clock: typing.Callable,
+                      sleep: typing.Callable) -> dict:
+    """Log in (holding a login slot until the window ends) and sample the sessions: the ``usage`` block."""
+    usage = _usage_block(True)
+    usage["kind"] = kind
+    slot = settings.get("login_slots") or _NO_SLOTS
+    slot.acquire()
+    try:
+        try:
+            conn = _login(kind, target, settings, where, probe, tolerated, secrets)
+        except Exception as exc:  # pylint: disable=broad-except
+            message = scrub("cannot connect to %s (%s:%s) as %s: %s" % (
+                where["server_name"], where["connect_host"] or where["server_name"],
+                where["connect_port"] or where["port"], settings["login_user"], _driver_error_text(exc)), secrets)
+            errors.append(message)
+            return _usage_block(False, "not connected: %s" % message)
+        try:
+            _sample_usage(conn, kind, settings, window, usage, state, errors, secrets, clock, sleep)
+        except Exception as exc:  # pylint: disable=broad-except
+            message = scrub("querying sessions failed: %s" % _driver_error_text(exc), secrets)
+            errors.append(message)
+            usage["available"] = False
+            usage["reason"] = message
+        finally:
+            try:
+                conn.close()
+            except Exception:  # pylint: disable=broad-except
+                pass
+    finally:
+        slot.release()
+    return usage
+
+
+def _fill_usage(result: dict, usage: dict, window: UsageWindow, settings: dict, state: dict) -> None:
+    """The usage block, the window and the sessions and clients seen, into ``result``."""
+    clients = window.clients()
+    usage["counts"] = window.counts()
+    usage["ssl_clients"] = len([c for c in clients if c["uses_ssl"]])
+    result["usage"] = usage
+    result["window"] = {
+        "requested_seconds": float(settings.get("sample_seconds") or 0),
+        "interval": float(settings.get("sample_interval") or 1),
+        "seconds": usage.get("seconds") or 0.0,
+        "samples": usage.get("samples") or 0,
+        "started": state["started"],
+        "ended": state["ended"],
+    }
+    result["sessions"] = window.session_list()
+    result["sessions_truncated"] = window.truncated
+    result["clients"] = clients
+    result["ssl_clients"] = [c for c in clients if c["uses_ssl"]]
+
+
+def _enforcement(target: dict, live: dict, probe: dict | None, usage: dict) -> dict:
+    """Whether TLS is enforced: parameter group and engine default, the live server, SQL Server's PRELOGIN."""
+    enforcement = enforcement_facts(target.get("engine"), target.get("engine_version"), target.get("enforcement_group"),
+                                    api_error=target.get("aws_error"), live_value=live.get("live_value"),
+                                    live_error=live.get("live_error"))
+    if probe is not None and probe.get("server_requires_tls") is not None and enforcement["enforced_by"] != "live":
+        enforcement["enforced"] = bool(probe["server_requires_tls"])
+        enforcement["enforced_by"] = "tds_prelogin"
+    if (enforcement["enforced"] is True and (usage.get("counts") or {}).get("tcp")
+            and enforcement["enforced_by"] != "live"):
+        note = ("plaintext sessions were seen although %s says %s=%s: the setting may not be applied yet"
+                % (enforcement["enforced_by"], enforcement["parameter"], enforcement["api_value"]))
+        enforcement["note"] = note if not enforcement["note"] else enforcement["note"] + "; " + note
+    return enforcement
+
+
+def _verdicts(result: dict, usage: dict, errors: list, secrets: list) -> None:
+    """SSL/TLS in use, safe without a restart, and the errors, scrubbed of secrets, into ``result``."""
+    if usage.get("reason"):
+        usage["reason"] = scrub(usage["reason"], secrets)
+    ssl_in_use, reason = ssl_in_use_verdict(usage)
+    result["ssl_in_use"] = ssl_in_use
+    result["ssl_in_use_reason"] = reason
+    safe, safe_reason = restart_free_verdict(ssl_in_use, result["ssl_enforced"], usage.get("samples"), reason)
+    result["safe_without_restart"] = safe
+    result["safe_without_restart_reason"] = safe_reason
+    result["errors"] = [scrub(e, secrets) for e in errors]
+    result["error"] = "; ".join(result["errors"]) or None
+
+
+def inspect_database(target: dict, settings: dict, clock: typing.Callable = time.monotonic,
+                     sleep: typing.Callable = time.sleep) -> dict:
     """Everything about one database: probe, enforcement, sessions over the window, verdicts.
 
     ``target``: :func:`normalize_target` (+ :func:`describe_targets`) output. ``settings``:
@@ -1056,227 +1312,27 @@ def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
     so that many probing threads never make more logins at once than it allows).
     Never raises: failures end up in the result's ``error``/``errors``.
     """
-    errors = []
+    errors = [target["aws_error"]] if target.get("aws_error") else []
     secrets = [settings.get("password")]
-    engine = target.get("engine")
-    server_name = target.get("endpoint_address")
-    port = target.get("endpoint_port")
-    connect_host = target.get("connect_host") or settings.get("connect_host")
-    connect_port = target.get("connect_port") or settings.get("connect_port")
-    result = {
-        "identifier": target["identifier"],
-        "region": target["region"],
-        "engine": engine,
-        "engine_version": target.get("engine_version"),
-        "status": target.get("status"),
-        "endpoint_address": server_name,
-        "endpoint_port": port,
-        "connect_host": connect_host or server_name,
-        "connect_port": connect_port or port,
-        "current_ca": target.get("current_ca"),
-        "probe": None,
-        "enforcement": None,
-        "usage": None,
-        "window": None,
-        "sessions": [],
-        "sessions_truncated": False,
-        "clients": [],
-        "ssl_clients": [],
-        "tls_verification": None,
-        "tolerated_expiry": None,
-        "tls_verification_note": None,
-        "ssl_in_use": UNKNOWN,
-        "ssl_in_use_reason": None,
-        "ssl_enforced": UNKNOWN,
-        "safe_without_restart": False,
-        "safe_without_restart_reason": None,
-        "errors": errors,
-        "error": None,
-    }
-    if target.get("aws_error"):
-        errors.append(target["aws_error"])
-    usage = _usage_block(False)
-    live = {}
-    window = UsageWindow()
-    started_at = None
-    ended_at = None
-
+    where = _where(target, settings)
+    result = _inspection_result(target, where, errors)
     # allow_expired_ca: only the expiry of the CA this database is still on (the one being rotated away).
     tolerated = tuple(ca for ca in settings.get("allow_expired_ca") or () if ca == target.get("current_ca"))
-    reachable = bool(server_name and port and engine)
-    if not reachable:
-        missing = [k for k in ("engine", "endpoint_address", "endpoint_port") if not target.get(k)]
-        errors.append("cannot reach the database: %s unknown" % ", ".join(missing))
-    elif (target.get("status") or "available") in NOT_RUNNING:
-        reachable = False
-        errors.append("the DB instance is %s: nothing to connect to" % target["status"])
-
+    reachable = _reachable(target, errors)
     probe = None
     if reachable and settings.get("probe", True):
-        probe_port = target.get("probe_port") or settings.get("probe_port")
-        probe = tls_probe.probe_endpoint(server_name, port, engine, connect_host=connect_host,
-                                         connect_port=probe_port or connect_port, ca_bundle=settings.get("ca_bundle"),
-                                         timeout=settings.get("timeout") or tls_probe.DEFAULT_TIMEOUT,
-                                         tolerate_expired=tolerated, connect_timeout=settings.get("connect_timeout"))
-        result["probe"] = probe
-        if probe.get("error"):
-            errors.append("probe: %s" % probe["error"])
-        elif probe.get("verified") is False and probe.get("verified_except_expiry"):
-            result["tls_verification"] = "verified_except_expiry"
-            result["tolerated_expiry"] = probe.get("tolerated_expiry")
-            result["tls_verification_note"] = tolerance_note(probe.get("tolerated_expiry"))
-        elif probe.get("verified") is False:
-            result["tls_verification"] = "failed"
-            errors.append((probe.get("verify_error") or "TLS verification failed") + (
-                "; allow_expired_ca does not help: %s" % probe["tolerance_error"] if probe.get("tolerance_error") else ""))
-        elif probe.get("verified"):
-            result["tls_verification"] = "verified"
-
-    kind = usage_kind(engine)
-    if not reachable:
-        usage = _usage_block(False, "the database could not be reached")
-    elif kind is None:
-        usage = _usage_block(False, "no session query for engine %s: SSL usage cannot be listed over SQL" % engine)
-    elif not settings.get("login_user"):
-        usage = _usage_block(False, "no credentials given (login_user): sessions were not listed")
-    elif (settings.get("ssl_mode") != "disable" and probe is not None and probe.get("verified") is False
-          and not probe.get("verified_except_expiry")):
-        usage = _usage_block(False, "not connected: the endpoint's certificate does not verify (see probe.verify_error)")
-    elif settings.get("ssl_mode") != "disable" and probe is not None and probe.get("tls_supported") is False:
-        usage = _usage_block(False, "not connected: the endpoint does not offer TLS (ssl_mode=disable to connect in plaintext)")
-    elif probe_unreachable(probe, connect_host or server_name, connect_port or port):
-        # The probe's TCP connection to the very address the login would use failed: a login would only wait
-        # for the same timeout again (issue 20: 1,000 unreachable endpoints).
-        usage = _usage_block(False, "not connected: the endpoint could not be reached (see probe.error)")
+        probe = _probe(target, settings, where, tolerated, result, errors)
+    kind = usage_kind(where["engine"])
+    window = UsageWindow()
+    state = {"live": {}, "started": None, "ended": None}
+    reason = _no_login_reason(kind, reachable, settings, probe, where)
+    if reason is not None:
+        usage = _usage_block(False, reason)
     else:
-        usage = _usage_block(True)
-        usage["kind"] = kind
-        conn = None
-        slot = settings.get("login_slots") or _NO_SLOTS
-        slot.acquire()
-        try:
-            try:
-                password = settings.get("password")
-                if settings.get("password_provider") is not None:
-                    try:
-                        password = settings["password_provider"](server_name, port)
-                    except Exception as exc:  # pylint: disable=broad-except
-                        raise ValueError("cannot generate an IAM authentication token: %s" % exc)
-                    secrets.append(password)
-                extra = {}
-                if probe is not None and probe.get("verified_except_expiry"):
-                    extra["tolerated"] = tolerated
-                conn = connect(kind, server_name, connect_port or port, connect_host, settings["login_user"],
-                               password, target.get("login_db") or settings.get("login_db"),
-                               settings.get("ssl_mode") or "verify-full", settings.get("ca_bundle"),
-                               settings.get("timeout") or 10, **extra)
-            except Exception as exc:  # pylint: disable=broad-except
-                message = scrub("cannot connect to %s (%s:%s) as %s: %s" % (
-                    server_name, connect_host or server_name, connect_port or port, settings["login_user"],
-                    _driver_error_text(exc)), secrets)
-                errors.append(message)
-                usage = _usage_block(False, "not connected: %s" % message)
-            if conn is not None:
-                try:
-                    cursor = conn.cursor()
-                    exclude = list(settings.get("exclude_users") or DEFAULT_EXCLUDE_USERS)
-                    if kind == "postgres":
-                        live = _pg_live(cursor)
-
-                        def list_sessions():
-                            return pg_sessions(cursor, live.get("server_version_num"), exclude)
-                        visibility_note = "the login role lacks pg_read_all_stats (pg_monitor): other roles' sessions hide their TLS state"
-                        before = {}
-                    else:
-                        live = _mysql_live(cursor)
-                        performance_schema = live["performance_schema"]
-
-                        def list_sessions():
-                            return mysql_sessions(cursor, exclude, performance_schema)
-                        if not performance_schema:
-                            visibility_note = ("performance_schema is off: per-session TLS is not visible "
-                                               "(turn performance_schema on in the parameter group for evidence)")
-                        else:
-                            visibility_note = "the login user lacks the PROCESS privilege: other users' sessions are hidden"
-                        before = mysql_counters(cursor)
-                    started_at = _now_iso()
-                    seconds, interrupted = sample_sessions(list_sessions, window, settings.get("sample_seconds") or 0,
-                                                           settings.get("sample_interval") or 1, clock, sleep)
-                    ended_at = _now_iso()
-                    usage["samples"] = window.samples
-                    usage["seconds"] = round(seconds, 3)
-                    if interrupted:
-                        usage["interrupted"] = scrub(interrupted, secrets)
-                        errors.append("sampling stopped early: %s" % usage["interrupted"])
-                    if kind == "mysql" and before and not interrupted:
-                        after = mysql_counters(cursor)
-                        key = "Ssl_finished_accepts" if "Ssl_finished_accepts" in before else "Ssl_accepts"
-                        if key in before and key in after:
-                            usage["ssl_handshakes_during_window"] = max(0, after[key] - before[key])
-                            usage["ssl_handshakes_since_startup"] = after[key]
-                            usage["uptime_seconds"] = after.get("Uptime")
-                    visible = live.get("full_visibility")
-                    if kind == "mysql" and not live.get("performance_schema"):
-                        usage["complete_visibility"] = False
-                    else:
-                        usage["complete_visibility"] = visible is not False and not window.counts().get("unknown")
-                    if not usage["complete_visibility"]:
-                        usage["visibility_note"] = visibility_note
-                    if kind == "mysql":
-                        usage["performance_schema"] = live.get("performance_schema")
-                        usage["server_version"] = live.get("server_version")
-                except Exception as exc:  # pylint: disable=broad-except
-                    message = scrub("querying sessions failed: %s" % _driver_error_text(exc), secrets)
-                    errors.append(message)
-                    usage["available"] = False
-                    usage["reason"] = message
-                finally:
-                    try:
-                        conn.close()
-                    except Exception:  # pylint: disable=broad-except
-                        pass
-        finally:
-            slot.release()
-
-    clients = window.clients()
-    usage["counts"] = window.counts()
-    usage["ssl_clients"] = len([c for c in clients if c["uses_ssl"]])
-    result["usage"] = usage
-    result["window"] = {
-        "requested_seconds": float(settings.get("sample_seconds") or 0),
-        "interval": float(settings.get("sample_interval") or 1),
-        "seconds": usage.get("seconds") or 0.0,
-        "samples": usage.get("samples") or 0,
-        "started": started_at,
-        "ended": ended_at,
-    }
-    result["sessions"] = window.session_list()
-    result["sessions_truncated"] = window.truncated
-    result["clients"] = clients
-    result["ssl_clients"] = [c for c in clients if c["uses_ssl"]]
-
-    enforcement = enforcement_facts(engine, target.get("engine_version"), target.get("enforcement_group"),
-                                    api_error=target.get("aws_error"), live_value=live.get("live_value"),
-                                    live_error=live.get("live_error"))
-    if probe is not None and probe.get("server_requires_tls") is not None and enforcement["enforced_by"] != "live":
-        enforcement["enforced"] = bool(probe["server_requires_tls"])
-        enforcement["enforced_by"] = "tds_prelogin"
-    if (enforcement["enforced"] is True and (usage.get("counts") or {}).get("tcp")
-            and enforcement["enforced_by"] != "live"):
-        note = ("plaintext sessions were seen although %s says %s=%s: the setting may not be applied yet"
-                % (enforcement["enforced_by"], enforcement["parameter"], enforcement["api_value"]))
-        enforcement["note"] = note if not enforcement["note"] else enforcement["note"] + "; " + note
-    result["enforcement"] = enforcement
-    result["ssl_enforced"] = enforcement["enforced"]
-
-    if usage.get("reason"):
-        usage["reason"] = scrub(usage["reason"], secrets)
-    ssl_in_use, reason = ssl_in_use_verdict(usage)
-    result["ssl_in_use"] = ssl_in_use
-    result["ssl_in_use_reason"] = reason
-    safe, safe_reason = restart_free_verdict(ssl_in_use, enforcement["enforced"], usage.get("samples"), reason)
-    result["safe_without_restart"] = safe
-    result["safe_without_restart_reason"] = safe_reason
-    result["errors"] = [scrub(e, secrets) for e in errors]
-    result["error"] = "; ".join(result["errors"]) or None
+        usage = _login_and_sample(kind, target, settings, where, probe, tolerated, window, state, errors, secrets,
+                                  clock, sleep)
+    _fill_usage(result, usage, window, settings, state)
+    result["enforcement"] = _enforcement(target, state["live"], probe, usage)
+    result["ssl_enforced"] = result["enforcement"]["enforced"]
+    _verdicts(result, usage, errors, secrets)
     return result
