@@ -23,13 +23,13 @@ Two layers, so that the same code serves the controller and the client hosts:
 Nothing here performs I/O other than what its caller passes in.
 """
 
-from __future__ import annotations
 
 import base64
 import binascii
 import datetime
 import hashlib
 import re
+import typing
 
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_ca_catalog import PINNED
 # Re-exported: the CA identifiers, region names and the CA-name classifier live in rds_domain.
@@ -471,7 +471,7 @@ def certificate_names(certificates):
     return [name if counts[name] == 1 else "%s-%s" % (name, c["sha256"][:8]) for name, c in zip(base, certificates)]
 
 
-def ca_of_common_name(common_name: str | None) -> tuple[str | None, str | None]:
+def ca_of_common_name(common_name: typing.Optional[str]) -> typing.Tuple[typing.Optional[str], typing.Optional[str]]:
     """``(ca_identifier, region)`` of an RDS CA common name (rds_domain.ca_from_name), ``(None, None)`` when it is not one."""
     found = ca_from_name(common_name)
     return (found["ca_identifier"], found["region"]) if found else (None, None)

@@ -28,6 +28,8 @@ __metaclass__ = type
 import datetime
 import re
 
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import iso_z as _iso
+
 RDS_DEFAULT_PREFIX = "%t:%r:%u@%d:[%p]:"
 RDS_DEFAULT_RETENTION_MINUTES = 4320
 # Lines per DownloadDBLogFilePortion: well below RDS's 1 MB portion limit for ordinary lines; a truncated
@@ -134,10 +136,6 @@ def parse_timestamp(text):
         delta = datetime.timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3) or 0))
         return stamp.replace(tzinfo=datetime.timezone(delta if offset.group(1) == "+" else -delta))
     return None  # a zone name (CET...): the time is not comparable
-
-
-def _iso(stamp):
-    return stamp.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if stamp else None
 
 
 def parse_line(line, pattern):

@@ -22,8 +22,6 @@ Modules and the other module_utils ask this module; none of them keeps a copy.
 * Time helpers (:func:`utcnow`, :func:`parse_time`, :func:`iso`, :func:`iso_z`, :func:`days_until`).
 """
 
-from __future__ import annotations
-
 import datetime
 import fnmatch
 import re
@@ -87,7 +85,7 @@ _CA_NAME_PATTERNS = (
 )
 
 
-def _regional_ca(region: str | None, chain_names: typing.Iterable[str | None]) -> str:
+def _regional_ca(region: typing.Optional[str], chain_names: typing.Iterable[typing.Optional[str]]) -> str:
     """The generation of an ``Amazon RDS <region> CA`` intermediate, settled by its chain when known."""
     others = [str(n) for n in chain_names or () if n]
     if "Amazon RDS Root CA" in others:
@@ -97,7 +95,7 @@ def _regional_ca(region: str | None, chain_names: typing.Iterable[str | None]) -
     return CA_2015
 
 
-def ca_from_name(common_name: str | None, chain_names: typing.Iterable[str | None] = ()) -> dict | None:
+def ca_from_name(common_name: typing.Optional[str], chain_names: typing.Iterable[typing.Optional[str]] = ()) -> typing.Optional[dict]:
     """The RDS CA identifier a certificate name belongs to, or None for a name that is not an RDS CA.
 
     The one classifier of RDS CA names (bundles, trust stores, TLS probes). ``common_name`` is a
@@ -137,7 +135,7 @@ def ca_from_name(common_name: str | None, chain_names: typing.Iterable[str | Non
     return None
 
 
-def presented_ca(issuer_cn: str | None, chain_names: typing.Iterable[str | None] = ()) -> dict | None:
+def presented_ca(issuer_cn: typing.Optional[str], chain_names: typing.Iterable[typing.Optional[str]] = ()) -> typing.Optional[dict]:
     """The CA identifier behind a presented certificate: its issuer first, then the rest of the chain."""
     names = [issuer_cn] + [n for n in chain_names or () if n and n != issuer_cn]
     for candidate in names:
@@ -164,10 +162,10 @@ class EngineSpec(typing.NamedTuple):
     """What RDS does with one engine (a row of :data:`ENGINES`)."""
 
     pattern: str  # fnmatch pattern on the lower-cased RDS engine name
-    family: str | None  # postgres, mysql, sqlserver, oracle, db2, docdb, neptune
-    protocol: str | None  # TLS upgrade of tls_probe: postgres, mysql, tds, tls (from the first byte)
-    enforcement_parameter: str | None  # the parameter that makes the server refuse plaintext
-    enforced_from_major: int | None  # major version from which that parameter defaults to on
+    family: typing.Optional[str]  # postgres, mysql, sqlserver, oracle, db2, docdb, neptune
+    protocol: typing.Optional[str]  # TLS upgrade of tls_probe: postgres, mysql, tds, tls (from the first byte)
+    enforcement_parameter: typing.Optional[str]  # the parameter that makes the server refuse plaintext
+    enforced_from_major: typing.Optional[int]  # major version from which that parameter defaults to on
     cluster_kind: str  # what a DB cluster of this engine is (DescribeDBClusters)
     rotatable: bool  # whether this collection changes its CA
 
@@ -210,7 +208,7 @@ KNOWN_ENGINES = (
 UNSUPPORTED_ENGINE_PATTERNS = tuple(spec.pattern for spec in ENGINES if not spec.rotatable)
 
 
-def engine_spec(engine: str | None) -> EngineSpec | None:
+def engine_spec(engine: typing.Optional[str]) -> typing.Optional[EngineSpec]:
     """The row of :data:`ENGINES` for an RDS engine name (None for an engine it does not know)."""
     name = (engine or "").lower()
     if not name:
@@ -221,31 +219,31 @@ def engine_spec(engine: str | None) -> EngineSpec | None:
     return None
 
 
-def engine_supported(engine: str | None) -> bool:
+def engine_supported(engine: typing.Optional[str]) -> bool:
     """Whether this collection rotates the CA of databases of ``engine`` (unknown engines: yes)."""
     spec = engine_spec(engine)
     return spec is None or spec.rotatable
 
 
-def engine_protocol(engine: str | None) -> str | None:
+def engine_protocol(engine: typing.Optional[str]) -> typing.Optional[str]:
     """How to reach TLS on an engine's endpoint: postgres, mysql, tds, tls (direct), or None if unknown."""
     spec = engine_spec(engine)
     return spec.protocol if spec is not None else None
 
 
-def usage_kind(engine: str | None) -> str | None:
+def usage_kind(engine: typing.Optional[str]) -> typing.Optional[str]:
     """``postgres`` or ``mysql`` when sessions can be listed over SQL for ``engine``, else None."""
     protocol = engine_protocol(engine)
     return protocol if protocol in ("postgres", "mysql") else None
 
 
-def enforcement_parameter(engine: str | None) -> str | None:
+def enforcement_parameter(engine: typing.Optional[str]) -> typing.Optional[str]:
     """The parameter that enforces TLS on ``engine`` (None when there is none)."""
     spec = engine_spec(engine)
     return spec.enforcement_parameter if spec is not None else None
 
 
-def major_version(version: str | None) -> int | None:
+def major_version(version: typing.Optional[str]) -> typing.Optional[int]:
     """The major version number of an engine version (``"13.4"`` -> 13, ``"15.00.4153.1.v1"`` -> 15)."""
     digits = ""
     for char in str(version or ""):
@@ -256,7 +254,7 @@ def major_version(version: str | None) -> int | None:
     return int(digits) if digits else None
 
 
-def engine_default(engine: str | None, engine_version: str | None) -> str | None:
+def engine_default(engine: typing.Optional[str], engine_version: typing.Optional[str]) -> typing.Optional[str]:
     """The engine default of the enforcement parameter: ``"1"``, ``"0"`` or None (no parameter / unknown).
 
     PostgreSQL (RDS and Aurora) turned ``rds.force_ssl`` on by default in major version 15;
@@ -273,7 +271,7 @@ def engine_default(engine: str | None, engine_version: str | None) -> str | None
     return "1" if major >= spec.enforced_from_major else "0"
 
 
-def cluster_kind(engine: str | None) -> str:
+def cluster_kind(engine: typing.Optional[str]) -> str:
     """``aurora``, ``docdb``, ``neptune`` or ``multi_az_db_cluster`` for a DB cluster of ``engine``."""
     spec = engine_spec(engine)
     return spec.cluster_kind if spec is not None else MULTI_AZ_DB_CLUSTER
@@ -312,7 +310,7 @@ NOT_RUNNING = ("stopped", "stopping", "starting", "deleting", "creating", "faile
                "incompatible-network", "incompatible-restore", "restore-error", "storage-full")
 
 
-def status_category(status: str | None) -> str:
+def status_category(status: typing.Optional[str]) -> str:
     """``available``, ``wait``, ``skip`` or ``fail`` for an RDS status (unknown statuses wait)."""
     if status == AVAILABLE:
         return "available"
@@ -323,7 +321,7 @@ def status_category(status: str | None) -> str:
     return "wait"
 
 
-def status_reason(status: str | None) -> str:
+def status_reason(status: typing.Optional[str]) -> str:
     """Why a database in ``status`` is left alone or waited for, in words."""
     if status in SKIP_STATUSES:
         return SKIP_STATUSES[status]
@@ -334,7 +332,7 @@ def status_reason(status: str | None) -> str:
 
 # -- restarts ------------------------------------------------------------------------------------
 
-def rotation_without_restart(capability: dict | None) -> bool | str:
+def rotation_without_restart(capability: typing.Optional[dict]) -> typing.Union[bool, str]:
     """True, False or ``unknown``: SupportsCertificateRotationWithoutRestart of one engine version.
 
     ``capability`` is ``{"rotation_without_restart": ...}`` as module_utils.inventory.engine_capabilities
@@ -346,8 +344,8 @@ def rotation_without_restart(capability: dict | None) -> bool | str:
     return value if value in (True, False) else UNKNOWN
 
 
-def would_restart(restart_free: bool | str | None, certificate_rotation_restart: bool | None = None,
-                  changes_ca: bool = True) -> bool | str:
+def would_restart(restart_free: typing.Union[bool, str, None], certificate_rotation_restart: typing.Optional[bool] = None,
+                  changes_ca: bool = True) -> typing.Union[bool, str]:
     """Would changing this database's CA restart it? True, False or ``unknown``. The one place that decides.
 
     * ``restart_free``: the engine version's SupportsCertificateRotationWithoutRestart
@@ -374,7 +372,7 @@ def would_restart(restart_free: bool | str | None, certificate_rotation_restart:
     return True if restart_free is False else UNKNOWN
 
 
-def restart_category(restart: bool | str | None) -> str:
+def restart_category(restart: typing.Union[bool, str, None]) -> str:
     """``restart``, ``no_restart`` or ``unknown``: the key of a :func:`would_restart` answer in summaries."""
     if restart is True:
         return "restart"
@@ -383,8 +381,8 @@ def restart_category(restart: bool | str | None) -> str:
     return UNKNOWN
 
 
-def restart_free_verdict(ssl_in_use: str | None, ssl_enforced: bool | str | None, samples: int | None,
-                         reason: str | None = None, complete_log_window: bool = False) -> tuple[bool, str]:
+def restart_free_verdict(ssl_in_use: typing.Optional[str], ssl_enforced: typing.Union[bool, str, None], samples: typing.Optional[int],
+                         reason: typing.Optional[str] = None, complete_log_window: bool = False) -> typing.Tuple[bool, str]:
     """``(safe, reason)``: may the CA be rotated with CertificateRotationRestart=false?
 
     Only when SSL is provably unused (``ssl_in_use`` is ``no``) over a window (at least two samples,
@@ -412,7 +410,7 @@ OPERATIONS = {"modify_instance": "ModifyDBInstance", "modify_cluster": "ModifyDB
               "apply_pending_action": "ApplyPendingMaintenanceAction"}
 
 
-def operation_name(call: dict) -> str | None:
+def operation_name(call: dict) -> typing.Optional[str]:
     """The RDS API operation of a plan's call (the ``op`` itself when it is not one of :data:`OPERATIONS`)."""
     return OPERATIONS.get(call.get("op"), call.get("op"))
 
@@ -427,7 +425,7 @@ def utcnow() -> datetime.datetime:
     return datetime.datetime.now(UTC)
 
 
-def parse_time(value: typing.Any) -> datetime.datetime | None:
+def parse_time(value: typing.Any) -> typing.Optional[datetime.datetime]:
     """A timezone-aware UTC datetime from a boto3 datetime or an ISO 8601 string (None stays None).
 
     A naive datetime is taken as UTC (RDS times are UTC).
@@ -448,13 +446,13 @@ def parse_time(value: typing.Any) -> datetime.datetime | None:
     return parsed.astimezone(UTC)
 
 
-def iso(value: typing.Any) -> str | None:
+def iso(value: typing.Any) -> typing.Optional[str]:
     """ISO 8601 text in UTC (``2024-08-22T17:08:50+00:00``) of a datetime or time text (None stays None)."""
     parsed = parse_time(value)
     return parsed.isoformat() if parsed is not None else None
 
 
-def iso_z(value: datetime.datetime | None) -> str | None:
+def iso_z(value: typing.Optional[datetime.datetime]) -> typing.Optional[str]:
     """ISO 8601 text in UTC to the second with a ``Z`` (``2024-08-22T17:08:50Z``), as certificates show."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
@@ -464,7 +462,7 @@ def now_iso() -> str:
     return utcnow().isoformat()
 
 
-def days_until(value: typing.Any, now: datetime.datetime) -> int | None:
+def days_until(value: typing.Any, now: datetime.datetime) -> typing.Optional[int]:
     """Whole days from ``now`` until ``value`` (negative once past; None if unknown)."""
     parsed = parse_time(value)
     if parsed is None:

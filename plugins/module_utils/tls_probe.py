@@ -44,7 +44,6 @@ for richer certificate details), so ``rds_ca_rotate`` can verify a rotation with
 the same code.
 """
 
-from __future__ import annotations
 
 import contextlib
 import datetime
@@ -612,7 +611,7 @@ def _close(*items: typing.Any) -> None:
 
 @contextlib.contextmanager
 def _upgraded(protocol: str, address: tuple, timeout: float,
-              connect_timeout: float | None = None) -> typing.Iterator[tuple[socket.socket, dict]]:
+              connect_timeout: typing.Optional[float] = None) -> typing.Iterator[typing.Tuple[socket.socket, dict]]:
     """TCP connect and the engine's TLS upgrade: yields ``(socket, pre-TLS facts)``, closes the socket after.
 
     The prologue of every handshake. ``connect_timeout`` bounds the TCP connection alone (default
@@ -631,7 +630,7 @@ def _upgraded(protocol: str, address: tuple, timeout: float,
 
 
 def _handshake(protocol: str, server_name: str, address: tuple, context: ssl.SSLContext, timeout: float,
-               connect_timeout: float | None = None) -> tuple[dict, dict | None]:
+               connect_timeout: typing.Optional[float] = None) -> typing.Tuple[dict, typing.Optional[dict]]:
     """TCP connect, engine upgrade, TLS handshake. ``(pre_tls_facts, tls_facts or None)``; closes everything.
 
     ``connect_timeout`` bounds the TCP connection alone (default ``timeout``), ``timeout`` every later wait.
@@ -820,8 +819,8 @@ def _verify_explanation(code, message, server_name, certificate, ca, trust_store
     return text
 
 
-def _tolerant_handshake(protocol: str, server_name: str, address: tuple, ca_bundle: str | None,
-                        tolerated: tuple, timeout: float, connect_timeout: float | None = None) -> tuple[dict, list]:
+def _tolerant_handshake(protocol: str, server_name: str, address: tuple, ca_bundle: typing.Optional[str],
+                        tolerated: tuple, timeout: float, connect_timeout: typing.Optional[float] = None) -> typing.Tuple[dict, list]:
     """A verified handshake that tolerates only the expiry of ``tolerated`` RDS CAs: ``(tls facts, tolerated)``."""
     with _upgraded(protocol, address, timeout, connect_timeout) as (sock, pre):
         if not pre.get("tls_supported"):
@@ -835,8 +834,8 @@ def _tolerant_handshake(protocol: str, server_name: str, address: tuple, ca_bund
             _close(tls)
 
 
-def _probe_result(server_name: str, host: str, tcp_port: int, engine: str | None, protocol: str | None,
-                  ca_bundle: str | None) -> dict:
+def _probe_result(server_name: str, host: str, tcp_port: int, engine: typing.Optional[str], protocol: typing.Optional[str],
+                  ca_bundle: typing.Optional[str]) -> dict:
     """A :func:`probe_endpoint` result before anything is known."""
     result = dict.fromkeys((
         "server_name", "connect_host", "connect_port", "engine", "protocol", "trust_store", "reachable",
@@ -850,7 +849,7 @@ def _probe_result(server_name: str, host: str, tcp_port: int, engine: str | None
 
 
 def _first_handshake(result: dict, server_name: str, address: tuple, context: ssl.SSLContext, timeout: float,
-                     connect_timeout: float, connect_option: str) -> tuple[dict, dict | None, Exception | None, str | None]:
+                     connect_timeout: float, connect_option: str) -> typing.Tuple[dict, typing.Optional[dict], typing.Optional[Exception], typing.Optional[str]]:
     """The verified handshake: ``(pre-TLS facts, tls facts, verification error, error text)``.
 
     A verification failure is not an error here (the certificate is read again, see
@@ -880,7 +879,7 @@ def _first_handshake(result: dict, server_name: str, address: tuple, context: ss
         return {}, None, None, "cannot connect to %s:%s: %s" % (host, tcp_port, exc.strerror or exc)
 
 
-def _read_certificate(result: dict, tls: dict | None, server_name: str) -> dict | None:
+def _read_certificate(result: dict, tls: typing.Optional[dict], server_name: str) -> typing.Optional[dict]:
     """Fill in what the handshake showed (TLS version, certificate, chain, presented CA); the presented CA."""
     if tls:
         result["tls_version"] = tls["tls_version"]
@@ -900,7 +899,7 @@ def _read_certificate(result: dict, tls: dict | None, server_name: str) -> dict 
     return ca
 
 
-def _try_tolerating_expiry(result: dict, server_name: str, address: tuple, ca_bundle: str | None,
+def _try_tolerating_expiry(result: dict, server_name: str, address: tuple, ca_bundle: typing.Optional[str],
                            tolerate_expired: typing.Iterable[str], timeout: float, connect_timeout: float) -> None:
     """One more verified handshake with only the expiry of ``tolerate_expired`` RDS CAs set aside."""
     try:
@@ -919,10 +918,10 @@ def _try_tolerating_expiry(result: dict, server_name: str, address: tuple, ca_bu
             getattr(exc, "verify_message", None) or exc)
 
 
-def probe_endpoint(server_name: str, port: int | str, engine: str | None, connect_host: str | None = None,
-                   connect_port: int | str | None = None, ca_bundle: str | None = None,
+def probe_endpoint(server_name: str, port: typing.Union[int, str], engine: typing.Optional[str], connect_host: typing.Optional[str] = None,
+                   connect_port: typing.Union[int, str, None] = None, ca_bundle: typing.Optional[str] = None,
                    timeout: float = DEFAULT_TIMEOUT, diagnostic: bool = True,
-                   tolerate_expired: typing.Iterable[str] = (), connect_timeout: float | None = None) -> dict:
+                   tolerate_expired: typing.Iterable[str] = (), connect_timeout: typing.Optional[float] = None) -> dict:
     """Open ``connect_host:connect_port``, upgrade to TLS as ``engine`` does, verify as ``server_name``.
 
     ``server_name`` is the TLS server name (the RDS endpoint address), ``port`` its port;
