@@ -23,7 +23,6 @@ Two layers, so that the same code serves the controller and the client hosts:
 Nothing here performs I/O other than what its caller passes in.
 """
 
-
 import base64
 import binascii
 import datetime

@@ -44,7 +44,6 @@ for richer certificate details), so ``rds_ca_rotate`` can verify a rotation with
 the same code.
 """
 
-
 import contextlib
 import datetime
 import hashlib
@@ -848,8 +847,11 @@ def _probe_result(server_name: str, host: str, tcp_port: int, engine: typing.Opt
     return result
 
 
+_Outcome = typing.Tuple[dict, typing.Optional[dict], typing.Optional[Exception], typing.Optional[str]]
+
+
 def _first_handshake(result: dict, server_name: str, address: tuple, context: ssl.SSLContext, timeout: float,
-                     connect_timeout: float, connect_option: str) -> typing.Tuple[dict, typing.Optional[dict], typing.Optional[Exception], typing.Optional[str]]:
+                     connect_timeout: float, connect_option: str) -> _Outcome:
     """The verified handshake: ``(pre-TLS facts, tls facts, verification error, error text)``.
 
     A verification failure is not an error here (the certificate is read again, see
