@@ -80,7 +80,7 @@ UTC = datetime.timezone.utc
 class BundleError(Exception):
     """The bundle cannot be used; ``str()`` says why in words an operator can act on."""
 
-    def __init__(self, message, problems=None):
+    def __init__(self, message: str, problems: typing.Optional[typing.List[str]] = None) -> None:
         super().__init__(message)
         self.problems = list(problems or [message])
 
@@ -88,12 +88,12 @@ class BundleError(Exception):
 # -- stdlib layer: PEM ------------------------------------------------------------------------
 
 
-def normalize_newlines(text):
+def normalize_newlines(text: str) -> str:
     """CRLF and lone CR become LF."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def describe_line_endings(data):
+def describe_line_endings(data: typing.Union[bytes, str]) -> str:
     """``lf``, ``crlf``, ``mixed`` or ``none`` (bytes or text)."""
     if isinstance(data, bytes):
         data = data.decode("latin-1")
@@ -108,13 +108,13 @@ def describe_line_endings(data):
     return "none"
 
 
-def _looks_like_html(text):
+def _looks_like_html(text: str) -> bool:
     head = text.lstrip()[:512].lower()
     return head.startswith("<") and ("<html" in head or "<!doctype" in head or "<head" in head or "<body" in head
                                      or "<?xml" in head or "<error" in head)
 
 
-def _decode_text(data):
+def _decode_text(data: typing.Union[bytes, str]) -> str:
     if isinstance(data, bytes):
         if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte order mark (Windows editors)
             data = data[3:]
@@ -133,7 +133,7 @@ _PEM_END = re.compile(r"-----END ([A-Z0-9][A-Z0-9 ]*)-----")
 MAX_PROBLEMS = 20
 
 
-def _pem_lines(text):
+def _pem_lines(text: str) -> typing.Iterator[typing.Tuple[int, int, str]]:
     """``(offset, line_number, line)`` of every line of ``text`` (any line ending), in one linear pass."""
     number = 0
     for match in _LINE.finditer(text):
@@ -144,7 +144,8 @@ def _pem_lines(text):
         yield match.start(), number, raw.rstrip("\r\n")
 
 
-def _open_block(blocks, stray, begin, line, offset, number):
+def _open_block(blocks: list, stray: list, begin: typing.Any, line: str, offset: int,
+                number: int) -> typing.Optional[dict]:
     """A new block from its BEGIN line; None when the same line also ends it (appended to ``blocks`` then)."""
     block = {"index": len(blocks) + 1, "label": begin.group(1), "body": [], "offset": offset + begin.start(),
              "line": number, "trailing": ""}
@@ -161,7 +162,7 @@ def _open_block(blocks, stray, begin, line, offset, number):
     return block
 
 
-def scan_pem(text):
+def scan_pem(text: str) -> typing.Tuple[typing.List[dict], typing.List[tuple], typing.List[str]]:
     """The PEM structure of ``text`` in linear time: ``(blocks, stray, problems)``.
 
     ``blocks`` are ``{"index", "label", "body", "offset", "line"}`` (body = the base64 lines),
@@ -208,13 +209,13 @@ def scan_pem(text):
     return blocks, stray, problems
 
 
-def _limited(problems):
+def _limited(problems: typing.List[str]) -> typing.List[str]:
     if len(problems) <= MAX_PROBLEMS:
         return problems
     return problems[:MAX_PROBLEMS] + ["... and %d more problems" % (len(problems) - MAX_PROBLEMS)]
 
 
-def _block_der(block):
+def _block_der(block: dict) -> typing.Tuple[typing.Optional[bytes], typing.Optional[str]]:
     """(der, problem) of one scanned block: the problem says what is wrong, never what the block holds."""
     if block["label"] != "CERTIFICATE":
         return None, "block %d is a %r PEM block, not a CERTIFICATE" % (block["index"], block["label"])
@@ -236,7 +237,7 @@ def _block_der(block):
     return der, None
 
 
-def split_pem(data, source="the bundle"):
+def split_pem(data: typing.Union[bytes, str], source: str = "the bundle") -> dict:
     """Split a PEM bundle into certificate blocks, in time linear in its size.
 
     Returns ``{"blocks": [{"index", "der", "pem"}...], "ignored_text": [...], "line_endings": ...}``.
@@ -279,19 +280,19 @@ def split_pem(data, source="the bundle"):
     return {"blocks": blocks, "ignored_text": ignored, "line_endings": line_endings}
 
 
-def pem_from_der(der):
+def pem_from_der(der: bytes) -> str:
     """Canonical PEM for a DER certificate: 64-column base64, LF line endings, final newline."""
     encoded = base64.b64encode(der).decode("ascii")
     lines = [encoded[i:i + 64] for i in range(0, len(encoded), 64)]
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
 
 
-def fingerprint(der, algorithm="sha256"):
+def fingerprint(der: bytes, algorithm: str = "sha256") -> str:
     """Lower-case hex digest of the DER encoding (what keytool, openssl and Windows call the fingerprint)."""
     return hashlib.new(algorithm, der).hexdigest()
 
 
-def fingerprints_in(text):
+def fingerprints_in(text: typing.Union[bytes, str]) -> typing.List[str]:
     """SHA-256 fingerprints of every parsable certificate block in ``text``, ignoring anything else.
 
     Lenient on purpose: used to read what a trust store (a system bundle, a keystore listing,
@@ -314,7 +315,7 @@ class DERError(ValueError):
     """Not the DER of an X.509 certificate (as far as this small reader can tell)."""
 
 
-def _tlv(data, offset):
+def _tlv(data: bytes, offset: int) -> typing.Tuple[int, int, int]:
     """(tag, value_start, value_end) of the DER element at ``offset``."""
     if offset + 2 > len(data):
         raise DERError("truncated element at %d" % offset)
@@ -335,7 +336,7 @@ def _tlv(data, offset):
     return tag, start, end
 
 
-def _children(data, start, end):
+def _children(data: bytes, start: int, end: int) -> typing.List[typing.Tuple[int, int, int]]:
     items = []
     offset = start
     while offset < end:
@@ -351,7 +352,7 @@ _OID_COMMON_NAME = bytes([0x55, 0x04, 0x03])
 _STRING_TAGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x14: "latin-1", 0x1E: "utf-16-be", 0x1C: "utf-32-be"}
 
 
-def _name_common_name(data, start, end):
+def _name_common_name(data: bytes, start: int, end: int) -> typing.Optional[str]:
     """The (last) commonName of a DER Name, or None."""
     common_name = None
     for set_tag, set_start, set_end in _children(data, start, end):
@@ -370,7 +371,7 @@ def _name_common_name(data, start, end):
     return common_name
 
 
-def _der_time(data, tag, start, end):
+def _der_time(data: bytes, tag: int, start: int, end: int) -> datetime.datetime:
     text = data[start:end].decode("ascii")
     if tag == 0x17:  # UTCTime YYMMDDHHMM[SS]Z
         fmt = "%y%m%d%H%M%SZ" if len(text) == 13 else "%y%m%d%H%MZ"
@@ -385,7 +386,7 @@ def _der_time(data, tag, start, end):
     return value.replace(tzinfo=UTC)
 
 
-def der_summary(der):
+def der_summary(der: bytes) -> dict:
     """``{"subject_cn", "issuer_cn", "not_before", "not_after", "is_ca"}`` of a DER certificate, standard library only.
 
     ``is_ca`` is basicConstraints' cA flag, None when the certificate has no basicConstraints.
@@ -417,7 +418,7 @@ def der_summary(der):
 _OID_BASIC_CONSTRAINTS = bytes([0x55, 0x1D, 0x13])
 
 
-def _basic_constraints_ca(der, rest):
+def _basic_constraints_ca(der: bytes, rest: typing.List[typing.Tuple[int, int, int]]) -> typing.Optional[bool]:
     """True/False from basicConstraints' cA flag, None when the certificate has no basicConstraints."""
     for tag, start, end in rest:
         if tag != 0xA3:  # [3] EXPLICIT Extensions
@@ -443,12 +444,12 @@ def _basic_constraints_ca(der, rest):
 # -- names -------------------------------------------------------------------------------------
 
 
-def slugify(text):
+def slugify(text: typing.Optional[str]) -> str:
     """Lower-case ASCII letters, digits and single dashes."""
     return re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
 
 
-def certificate_name(common_name, sha256):
+def certificate_name(common_name: typing.Optional[str], sha256: str) -> str:
     """The stable name of a certificate: its CN as a slug (``amazon-rds-us-east-1-root-ca-rsa2048-g1``).
 
     A certificate without a usable CN is named after its fingerprint.
@@ -457,7 +458,7 @@ def certificate_name(common_name, sha256):
     return slug or "certificate-" + sha256[:16]
 
 
-def certificate_names(certificates):
+def certificate_names(certificates: typing.List[dict]) -> typing.List[str]:
     """Names for ``[{"common_name", "sha256"}...]``, in order; certificates sharing a CN get a fingerprint suffix.
 
     Stable: the name depends only on the certificate's CN (and, for a CN that several
@@ -471,12 +472,12 @@ def certificate_names(certificates):
 
 
 def ca_of_common_name(common_name: typing.Optional[str]) -> typing.Tuple[typing.Optional[str], typing.Optional[str]]:
-    """``(ca_identifier, region)`` of an RDS CA common name (rds_domain.ca_from_name), ``(None, None)`` when it is not one."""
+    """``(ca_identifier, region)`` of an RDS CA common name (rds_domain.ca_from_name), ``(None, None)`` if not one."""
     found = ca_from_name(common_name)
     return (found["ca_identifier"], found["region"]) if found else (None, None)
 
 
-def target_common_names(regions, target_cas):
+def target_common_names(regions: typing.List[str], target_cas: typing.List[str]) -> typing.List[dict]:
     """``[{"region", "ca_identifier", "common_name"}...]`` the bundle must hold for these regions and CAs."""
     problems = []
     for region in regions:
@@ -492,7 +493,7 @@ def target_common_names(regions, target_cas):
             for region in regions for ca in target_cas]
 
 
-def bundle_url(region=None):
+def bundle_url(region: typing.Optional[str] = None) -> str:
     """AWS's download address of the global bundle, or of one region's bundle."""
     if not region:
         return GLOBAL_BUNDLE_URL
@@ -501,7 +502,7 @@ def bundle_url(region=None):
     return REGIONAL_BUNDLE_URL.format(region=region)
 
 
-def parse_checksum(checksum):
+def parse_checksum(checksum: typing.Optional[str]) -> typing.Tuple[str, str]:
     """``(algorithm, hex)`` from ``sha256:<hex>`` (also sha384/sha512, or a bare 64-digit SHA-256)."""
     text = (checksum or "").strip()
     if ":" in text:
@@ -518,7 +519,7 @@ def parse_checksum(checksum):
     return algorithm, digest
 
 
-def verify_checksum(data, checksum, source="the bundle"):
+def verify_checksum(data: bytes, checksum: str, source: str = "the bundle") -> typing.Tuple[str, str]:
     """Raise :class:`BundleError` unless ``data`` has the pinned checksum; return the algorithm and digest."""
     algorithm, expected = parse_checksum(checksum)
     actual = hashlib.new(algorithm, data).hexdigest()
@@ -531,12 +532,12 @@ def verify_checksum(data, checksum, source="the bundle"):
 # -- cryptography layer: parse and validate -----------------------------------------------------
 
 
-def _attr(name, oid):
+def _attr(name: typing.Any, oid: typing.Any) -> typing.Optional[str]:
     values = name.get_attributes_for_oid(oid)
     return str(values[-1].value) if values else None
 
 
-def _key_type(public_key):
+def _key_type(public_key: typing.Any) -> str:
     if isinstance(public_key, rsa.RSAPublicKey):
         return "RSA %d" % public_key.key_size
     if isinstance(public_key, ec.EllipticCurvePublicKey):
@@ -553,7 +554,7 @@ FORBIDDEN_SIGNATURE_HASHES = ("md5", "md2", "md4")
 WEAK_SIGNATURE_HASHES = ("sha1",)
 
 
-def _key_problems(public_key):
+def _key_problems(public_key: typing.Any) -> typing.List[str]:
     if isinstance(public_key, rsa.RSAPublicKey):
         if public_key.key_size < MIN_RSA_BITS:
             return ["a weak key (RSA %d bits, at least %d required)" % (public_key.key_size, MIN_RSA_BITS)]
@@ -567,7 +568,7 @@ def _key_problems(public_key):
     return ["an unsupported key type (%s)" % type(public_key).__name__]
 
 
-def _signature_hash(cert):
+def _signature_hash(cert: typing.Any) -> typing.Optional[str]:
     try:
         algorithm = cert.signature_hash_algorithm
     except UnsupportedAlgorithm:
@@ -575,20 +576,20 @@ def _signature_hash(cert):
     return algorithm.name.lower() if algorithm is not None else None
 
 
-def _extension(cert, cls):
+def _extension(cert: typing.Any, cls: type) -> typing.Any:
     try:
         return cert.extensions.get_extension_for_class(cls).value
     except x509.ExtensionNotFound:
         return None
 
 
-def spki_sha256(cert):
+def spki_sha256(cert: typing.Any) -> str:
     """SHA-256 of the certificate's SubjectPublicKeyInfo (the key pin)."""
     return hashlib.sha256(cert.public_key().public_bytes(serialization.Encoding.DER,
                                                          serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest()
 
 
-def describe_certificate(der, now):
+def describe_certificate(der: bytes, now: datetime.datetime) -> dict:
     """Facts about one DER certificate (``cryptography`` required); ``problems`` lists what disqualifies it.
 
     A trust anchor must be a CA (basicConstraints present, CA:TRUE; keyUsage, when present, with
@@ -658,22 +659,24 @@ def describe_certificate(der, now):
     }
 
 
-def claims_rds(info):
+def claims_rds(info: dict) -> bool:
     """The certificate presents itself as an Amazon RDS CA (any of its subject's RDS marks)."""
     common_name = info.get("common_name") or ""
     return bool(common_name.startswith(RDS_CN_PREFIX.strip()) or info.get("organizational_unit") == RDS_ORGANIZATIONAL_UNIT
                 or ca_of_common_name(common_name)[0])
 
 
-def is_rds_subject(info):
+def is_rds_subject(info: dict) -> bool:
     """The certificate's subject is an Amazon RDS CA's (organization, unit and CN prefix)."""
     return (info.get("organization") == RDS_ORGANIZATION
             and info.get("organizational_unit") == RDS_ORGANIZATIONAL_UNIT
             and (info.get("common_name") or "").startswith(RDS_CN_PREFIX))
 
 
-def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, regions=(), target_cas=(DEFAULT_TARGET_CA,),
-                source="the bundle", allow_unpinned=False):
+def load_bundle(data: typing.Union[bytes, str], now: typing.Optional[datetime.datetime] = None,
+                keep_expired: bool = False, require_rds_subjects: bool = True, regions: typing.Iterable[str] = (),
+                target_cas: typing.Iterable[str] = (DEFAULT_TARGET_CA,), source: str = "the bundle",
+                allow_unpinned: bool = False) -> dict:
     """Parse and validate a CA bundle; the one entry point of the controller-side logic.
 
     Every block must be an X.509 CA certificate with a strong key and signature

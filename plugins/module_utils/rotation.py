@@ -92,17 +92,17 @@ ENTRY_ID_KEYS = ("identifier", "id", "db_instance_identifier", "DBInstanceIdenti
 ENTRY_TYPES = ("auto", INSTANCE, CLUSTER)
 
 
-def unit_key(region, kind, identifier):
+def unit_key(region: str, kind: str, identifier: str) -> str:
     return "%s/%s/%s" % (region, kind, identifier)
 
 
-def label(region, identifier):
+def label(region: str, identifier: str) -> str:
     return "%s/%s" % (region, identifier)
 
 
 # -- the `databases` option -----------------------------------------------------------------------
 
-def _entry_from_string(text, default_region):
+def _entry_from_string(text: str, default_region: str | None) -> tuple[dict | None, str | None]:
     text = text.strip()
     match = ARN.match(text)
     if match:
@@ -115,7 +115,7 @@ def _entry_from_string(text, default_region):
     return {"identifier": ident.lower(), "region": region, "type": "auto"}, None
 
 
-def _entry_from_mapping(item, default_region):
+def _entry_from_mapping(item: dict, default_region: str | None) -> tuple[dict | None, str | None]:
     ident = None
     for key in ENTRY_ID_KEYS:
         if item.get(key):
@@ -144,7 +144,7 @@ def _entry_from_mapping(item, default_region):
     return entry, None
 
 
-def normalize_entries(entries, default_region):
+def normalize_entries(entries: list | None, default_region: str | None) -> tuple[list[dict], list[str]]:
     """``(requests, problems)`` from the ``databases`` option; duplicates are merged.
 
     An entry is an identifier (the connection region), ``region/identifier``, an
@@ -197,7 +197,7 @@ TRUE_WORDS = ("yes", "true", "on", "1")
 FALSE_WORDS = ("no", "false", "off", "0")
 
 
-def _yes_no(value):
+def _yes_no(value: typing.Any) -> bool | None:
     """True, False or None from a bool or a yes/no/unknown word (rds_ssl_usage reports words)."""
     if isinstance(value, bool):
         return value
@@ -209,7 +209,7 @@ def _yes_no(value):
     return None
 
 
-def _ssl_state(item):
+def _ssl_state(item: dict) -> bool | None:
     """True (in use), False (not in use) or None (the entry says nothing decisive)."""
     for key in SSL_IN_USE_KEYS:
         if key in item:
@@ -225,7 +225,7 @@ def _ssl_state(item):
     return None
 
 
-def parse_ssl_evidence(value):
+def parse_ssl_evidence(value: typing.Any) -> tuple[dict, list[str]]:
     """``({(region or None, identifier): evidence}, problems)`` for certificate_rotation_restart=false.
 
     Accepts the registered result of ``rds_ssl_usage`` (a mapping with a
@@ -263,19 +263,19 @@ def parse_ssl_evidence(value):
     return evidence, problems
 
 
-def evidence_for(evidence, region, identifier):
+def evidence_for(evidence: dict, region: str, identifier: str) -> dict | None:
     return evidence.get((region, identifier)) or evidence.get((None, identifier))
 
 
 # -- units ------------------------------------------------------------------------------------------
 
-def _endpoint(raw):
+def _endpoint(raw: dict) -> dict:
     endpoint = raw.get("Endpoint") or {}
     return {"identifier": raw.get("DBInstanceIdentifier"), "address": endpoint.get("Address"),
             "port": endpoint.get("Port") or raw.get("DbInstancePort")}
 
 
-def _replica_source(raw, region):
+def _replica_source(raw: dict, region: str) -> str | None:
     source = raw.get("ReadReplicaSourceDBInstanceIdentifier")
     if not source:
         return None
@@ -285,7 +285,7 @@ def _replica_source(raw, region):
     return label(region, source.lower())
 
 
-def _instance_unit(region, raw, view, request):
+def _instance_unit(region: str, raw: dict, view: dict, request: dict) -> dict:
     ident = raw.get("DBInstanceIdentifier")
     cluster_id = raw.get("DBClusterIdentifier")
     cluster = view["clusters"].get(cluster_id) if cluster_id else None
@@ -319,7 +319,7 @@ def _instance_unit(region, raw, view, request):
     }
 
 
-def _cluster_unit(region, cluster, view, request):
+def _cluster_unit(region: str, cluster: dict, view: dict, request: dict) -> dict:
     ident = cluster.get("DBClusterIdentifier")
     members = [m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or []]
     raws = [view["instances"][m] for m in members if m in view["instances"]]
@@ -356,7 +356,7 @@ def _cluster_unit(region, cluster, view, request):
     }
 
 
-def region_view(raw_instances, raw_clusters, maintenance=None):
+def region_view(raw_instances: list | None, raw_clusters: list | None, maintenance: dict | None = None) -> dict:
     """Lookup tables for :func:`resolve_units` from one region's raw describe output."""
     return {
         "instances": dict((i.get("DBInstanceIdentifier"), i) for i in raw_instances or []),
@@ -365,7 +365,7 @@ def region_view(raw_instances, raw_clusters, maintenance=None):
     }
 
 
-def resolve_units(requests, views):
+def resolve_units(requests: list[dict], views: dict) -> tuple[list[dict], list[str], list[str]]:
     """``(units, notes, problems)``: the requests mapped onto instances and Multi-AZ DB clusters.
 
     ``views`` is ``{region: region_view(...)}``. Aurora cluster identifiers expand
@@ -377,7 +377,7 @@ def resolve_units(requests, views):
     notes = []
     problems = []
 
-    def add(unit):
+    def add(unit: dict) -> None:
         if unit["key"] in by_key:
             existing = by_key[unit["key"]]
             for extra in ("connect_host", "connect_port"):
@@ -437,13 +437,13 @@ def resolve_units(requests, views):
 
 # -- planning ---------------------------------------------------------------------------------------
 
-def capability_of(capabilities, engine, version):
+def capability_of(capabilities: dict | None, engine: str | None, version: str | None) -> dict | None:
     """``{rotation_without_restart, supported_cas}`` for an exact engine version, or None when unknown."""
     cap = (capabilities or {}).get((engine, version))
     return cap or None
 
 
-def ca_usable(ca, certificates):
+def ca_usable(ca: str | None, certificates: dict | None) -> tuple[bool, str | None]:
     """``(usable, why_not)`` for a CA identifier in a region's certificates ``{id: {valid_till, expired}}``."""
     if not ca:
         return False, "the CA is not known"
@@ -455,7 +455,7 @@ def ca_usable(ca, certificates):
     return True, None
 
 
-def check_target_ca(region, target, certificates):
+def check_target_ca(region: str, target: str, certificates: dict | None) -> list[str]:
     """Problems with the target CA in one region (from DescribeCertificates): unknown or expired."""
     usable, why = ca_usable(target, certificates)
     if usable:
@@ -565,7 +565,7 @@ def _plan_change(plan: dict, unit: dict, opts: dict) -> dict:
     restart_text = ("%s cannot rotate its certificate without a restart" % engine_text if restart is True else
                     "whether %s rotates without a restart is not known" % engine_text)
 
-    def done(action, reason=None):
+    def done(action: str, reason: str | None = None) -> dict:
         return _finish(plan, action, reason)
 
     if opts["apply"] == APPLY_PENDING_ACTION:
@@ -627,7 +627,8 @@ def plan_unit(unit: dict, opts: dict, context: dict) -> dict:
     return _plan_change(plan, unit, opts)
 
 
-def _plan_pending_action(plan, unit, opts, done, needs_restart_permission, restart_text):
+def _plan_pending_action(plan: dict, unit: dict, opts: dict, done: typing.Callable[..., dict],
+                         needs_restart_permission: bool, restart_text: str) -> dict:
     if unit["kind"] == CLUSTER:
         return done(SKIP, "apply=pending_action opts DB instances in to the ca-certificate-rotation action; rotate "
                           "the Multi-AZ DB cluster with apply=immediately or maintenance_window")
@@ -653,7 +654,7 @@ def _plan_pending_action(plan, unit, opts, done, needs_restart_permission, resta
         unit.get("maintenance_window") or "unknown"))
 
 
-def _modify_call(unit, ca, immediately, restart):
+def _modify_call(unit: dict, ca: str, immediately: bool, restart: bool | None) -> dict:
     if unit["kind"] == CLUSTER:
         return {"op": "modify_cluster", "region": unit["region"], "identifier": unit["identifier"], "ca": ca,
                 "apply_immediately": immediately}
@@ -661,12 +662,12 @@ def _modify_call(unit, ca, immediately, restart):
             "apply_immediately": immediately, "restart": restart}
 
 
-def rollback_call(unit, plan):
+def rollback_call(unit: dict, plan: dict) -> dict:
     """The call that puts the unit back on its previous CA (ApplyImmediately)."""
     return _modify_call(unit, plan["previous_ca"], True, plan.get("restart_parameter"))
 
 
-def check_options(params):
+def check_options(params: dict) -> list[str]:
     """Problems with option combinations and values, before any AWS call (sentences)."""
     problems = []
     target = params.get("target_ca")
@@ -711,7 +712,8 @@ def check_options(params):
     return problems
 
 
-def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle", allow_unpinned=False, warnings=None):
+def check_ca_bundle_file(path: str, regions: typing.Iterable[str], target_ca: str, option: str = "verify_ca_bundle",
+                         allow_unpinned: bool = False, warnings: list | None = None) -> list[str]:
     """Problems with a CA bundle file that verification will use, before anything is changed (sentences).
 
     It must be a readable regular file of PEM CA certificates (module_utils.bundle.load_bundle) and,
@@ -757,7 +759,7 @@ def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle", al
 
 # -- order and concurrency --------------------------------------------------------------------------
 
-def dependencies(units, order="safe"):
+def dependencies(units: list[dict], order: str = "safe") -> dict[str, set]:
     """``{unit key: set of unit keys that must finish first}``.
 
     ``safe``: an Aurora writer waits for the readers of its cluster, and a read
@@ -789,13 +791,13 @@ PENDING = "pending"      # the change to the target is pending (maintenance wind
 LEVELS = {ON_TARGET: 2, PENDING: 1, None: 0}
 
 
-def required_level(plan):
+def required_level(plan: dict) -> str:
     """What a unit needs of the units it comes after: changed now needs them on the target; a change left
     pending for the maintenance window needs them at least pending."""
     return PENDING if plan.get("action") == SCHEDULE else ON_TARGET
 
 
-def reached_level(status, current_ca, target_ca, confirmed=True):
+def reached_level(status: str, current_ca: str | None, target_ca: str, confirmed: bool | None = True) -> str | None:
     """ON_TARGET, PENDING or None for a unit that ended with ``status``."""
     if status == ROTATED:
         return ON_TARGET if confirmed is not False else PENDING
@@ -806,7 +808,7 @@ def reached_level(status, current_ca, target_ca, confirmed=True):
     return None  # skipped, blocked, unverified, rolled back, failed
 
 
-def satisfies(level, needed):
+def satisfies(level: str | None, needed: str) -> bool:
     return LEVELS.get(level, 0) >= LEVELS[needed]
 
 
@@ -820,7 +822,7 @@ class Scheduler:
     by :meth:`blocked` so that the runner ends it ``blocked``, naming the dependency.
     """
 
-    def __init__(self, keys, deps, limit, needs=None):
+    def __init__(self, keys: typing.Iterable[str], deps: dict, limit: int, needs: dict | None = None) -> None:
         self.order = list(keys)
         self.deps = dict((k, set(deps.get(k, ()))) for k in self.order)
         self.needs = dict(needs or {})
@@ -830,10 +832,10 @@ class Scheduler:
         self.outcome = {}
         self.max_in_flight = 0
 
-    def _needs(self, key):
+    def _needs(self, key: str) -> str:
         return self.needs.get(key, ON_TARGET)
 
-    def ready(self):
+    def ready(self) -> list[str]:
         """Keys that may start now, in order, without exceeding the limit."""
         free = self.limit - len(self.in_flight)
         ready = []
@@ -846,7 +848,7 @@ class Scheduler:
                 free -= 1
         return ready
 
-    def blocked(self):
+    def blocked(self) -> list[tuple[str, list[str]]]:
         """``[(key, blocking dependency keys)]`` for queued units that can no longer start."""
         result = []
         for key in self.queued:
@@ -856,12 +858,12 @@ class Scheduler:
                 result.append((key, failed))
         return result
 
-    def start(self, key):
+    def start(self, key: str) -> None:
         self.queued.remove(key)
         self.in_flight.add(key)
         self.max_in_flight = max(self.max_in_flight, len(self.in_flight))
 
-    def finish(self, key, level):
+    def finish(self, key: str, level: str | bool | None) -> None:
         if level is True:
             level = ON_TARGET
         elif level is False:
@@ -872,11 +874,11 @@ class Scheduler:
         self.outcome[key] = level
 
     @property
-    def idle(self):
+    def idle(self) -> bool:
         return not self.queued and not self.in_flight
 
 
-def blocked_reason(target_ca, blockers):
+def blocked_reason(target_ca: str, blockers: list[tuple]) -> str:
     """Why a unit is blocked: ``blockers`` is ``[(label, status, reason)]`` of what it must come after."""
     return ("not changed: order=safe changes an Aurora writer only after its readers and a source only after its "
             "replicas, once they are confirmed on %s; blocked by %s. Fix %s and run again" % (
@@ -887,7 +889,7 @@ def blocked_reason(target_ca, blockers):
 
 # -- observing and verifying --------------------------------------------------------------------------
 
-def observe(unit, described, target_ca, immediate=True):
+def observe(unit: dict, described: dict, target_ca: str, immediate: bool = True) -> tuple[str, str | None]:
     """One poll's verdict on an in-flight unit: ``("done"|"wait"|"fail", detail)``.
 
     ``described`` is ``{instance id: DescribeDBInstances item}`` for the unit's
@@ -915,7 +917,7 @@ def observe(unit, described, target_ca, immediate=True):
     return "wait", ", ".join("%s %s on %s" % (i, s, c) for i, s, c in zip(unit["members"], statuses, cas))
 
 
-def verdict(probe, target_ca):
+def verdict(probe: dict, target_ca: str) -> tuple[str, str | None]:
     """``("ok"|"retry"|"fail", message)`` for one TLS probe result (a dict) against the target CA.
 
     Retry while the endpoint cannot be reached or still presents another CA (a
@@ -934,12 +936,12 @@ def verdict(probe, target_ca):
     return "ok", None
 
 
-def probe_unreachable(probe):
+def probe_unreachable(probe: dict) -> bool:
     """Whether a probe never got a certificate from the endpoint (refused, timed out, no TLS): no evidence."""
     return bool(probe.get("error")) and not probe.get("ca_id")
 
 
-def verification_outcome(verdicts):
+def verification_outcome(verdicts: list[tuple]) -> str:
     """``failed``, ``unreachable`` or ``verified`` for a unit from ``[(verdict, message, unreachable)]``.
 
     ``failed`` needs evidence that the certificate is wrong: a chain that does not verify
@@ -955,7 +957,7 @@ def verification_outcome(verdicts):
 
 # -- reporting ------------------------------------------------------------------------------------------
 
-def summarize(results):
+def summarize(results: list[dict]) -> dict:
     counts = dict((s, 0) for s in FINAL_STATUSES)
     for item in results:
         counts[item["status"]] = counts.get(item["status"], 0) + 1
@@ -963,7 +965,7 @@ def summarize(results):
     return counts
 
 
-def build_diff(results):
+def build_diff(results: list[dict]) -> dict:
     """Ansible diff: CA (and pending CA) before and after, per changed database."""
     before = {}
     after = {}

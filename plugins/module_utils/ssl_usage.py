@@ -84,7 +84,7 @@ _MYSQL_LOCAL_TRANSPORTS = ("socket", "named pipe", "shared memory")
 
 # -- enforcement -----------------------------------------------------------------------------
 
-def parse_flag(value):
+def parse_flag(value: typing.Any) -> bool | None:
     """True / False for a boolean setting as RDS or the server spells it, None if unknown."""
     if value is None:
         return None
@@ -98,7 +98,7 @@ def parse_flag(value):
     return None
 
 
-def parameter_value(parameters, name):
+def parameter_value(parameters: list | None, name: str) -> tuple[str | None, str | None]:
     """``(value, source)`` of parameter ``name`` in a DescribeDB(Cluster)Parameters list, ``(None, None)`` if absent."""
     for item in parameters or []:
         if item.get("ParameterName") == name:
@@ -106,7 +106,8 @@ def parameter_value(parameters, name):
     return None, None
 
 
-def enforcement_facts(engine, engine_version, group=None, api_error=None, live_value=None, live_error=None):
+def enforcement_facts(engine: str | None, engine_version: str | None, group: dict | None = None,
+                      api_error: str | None = None, live_value: typing.Any = None, live_error: str | None = None) -> dict:
     """Whether TLS is enforced, from the parameter group, the engine default and the live server.
 
     ``group``: ``{name, type (instance|cluster), apply_status, value, source}`` as found
@@ -218,7 +219,7 @@ MYSQL_COUNTERS_SQL = (
 )
 
 
-def _text(value):
+def _text(value: typing.Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, (bytes, bytearray)):
@@ -226,15 +227,17 @@ def _text(value):
     return str(value)
 
 
-def _iso(value):
+def _iso(value: typing.Any) -> str | None:
     """A driver's timestamp as UTC ISO 8601 text (naive means UTC); anything else as its text."""
     if value is None or isinstance(value, datetime.datetime):
         return iso(value)
     return str(value)
 
 
-def session(key, user, database, application_name, client_address, client_port, transport, tls_version=None,
-            cipher=None, backend_type=None, connected_at=None, state=None, client_library=None):
+def session(key: str, user: str | None, database: str | None, application_name: str | None,
+            client_address: str | None, client_port: int | None, transport: str, tls_version: str | None = None,
+            cipher: str | None = None, backend_type: str | None = None, connected_at: str | None = None,
+            state: str | None = None, client_library: str | None = None) -> dict:
     """One client session in the shape every engine reports.
 
     ``transport`` is ``ssl``, ``tcp`` (plaintext TCP), ``local`` (unix socket and the
@@ -259,7 +262,7 @@ def session(key, user, database, application_name, client_address, client_port, 
     }
 
 
-def pg_session_from_row(row):
+def pg_session_from_row(row: typing.Sequence) -> dict:
     """A :func:`session` from one PG_SESSIONS_SQL row."""
     (pid, user, database, application, address, port, backend_type, backend_start, state, ssl_flag, version,
      cipher, _bits) = row
@@ -278,14 +281,14 @@ def pg_session_from_row(row):
                    connected_at=_iso(backend_start), state=state)
 
 
-def pg_sessions(cursor, server_version_num, exclude_users):
+def pg_sessions(cursor: typing.Any, server_version_num: int | None, exclude_users: typing.Iterable[str]) -> list[dict]:
     """Every client session but this one (and the excluded users'), from pg_stat_activity + pg_stat_ssl."""
     sql = PG_SESSIONS_SQL if (server_version_num or 0) >= 100000 else PG_SESSIONS_SQL_96
     cursor.execute(sql, (list(exclude_users),))
     return [pg_session_from_row(row) for row in cursor.fetchall()]
 
 
-def _split_host(host):
+def _split_host(host: typing.Any) -> tuple[str | None, int | None]:
     """``("10.0.0.5", 51234)`` from a processlist HOST (``ip:port``, or ``localhost`` for sockets)."""
     text = _text(host)
     if not text:
@@ -297,7 +300,7 @@ def _split_host(host):
     return text, None
 
 
-def mysql_transport(connection_type):
+def mysql_transport(connection_type: typing.Any) -> str:
     if connection_type is None:
         return "unknown"
     text = str(connection_type).lower()
@@ -310,7 +313,7 @@ def mysql_transport(connection_type):
     return "unknown"
 
 
-def mysql_sessions_from_rows(thread_rows, tls_rows, attr_rows, exclude_users):
+def mysql_sessions_from_rows(thread_rows: list, tls_rows: list | None, attr_rows: list | None, exclude_users: typing.Iterable[str] | None) -> list[dict]:
     """Sessions from MYSQL_SESSIONS_SQL rows, with TLS details and connection attributes when available."""
     tls = {}
     for thread_id, name, value in tls_rows or []:
@@ -345,7 +348,7 @@ def mysql_sessions_from_rows(thread_rows, tls_rows, attr_rows, exclude_users):
     return sessions
 
 
-def mysql_processlist_sessions(rows, exclude_users):
+def mysql_processlist_sessions(rows: list, exclude_users: typing.Iterable[str] | None) -> list[dict]:
     """Sessions from MYSQL_PROCESSLIST_SQL (performance_schema off): TLS state unknown."""
     excluded = set(exclude_users or ())
     sessions = []
@@ -361,7 +364,7 @@ def mysql_processlist_sessions(rows, exclude_users):
     return sessions
 
 
-def _optional_rows(cursor, sql):
+def _optional_rows(cursor: typing.Any, sql: str) -> list | None:
     try:
         cursor.execute(sql)
         return cursor.fetchall()
@@ -369,7 +372,7 @@ def _optional_rows(cursor, sql):
         return None
 
 
-def mysql_sessions(cursor, exclude_users, performance_schema):
+def mysql_sessions(cursor: typing.Any, exclude_users: typing.Iterable[str], performance_schema: bool) -> list[dict]:
     """One sample of the sessions: performance_schema when on (TLS per session), else the processlist."""
     if performance_schema:
         cursor.execute(MYSQL_SESSIONS_SQL)
@@ -380,7 +383,7 @@ def mysql_sessions(cursor, exclude_users, performance_schema):
     return mysql_processlist_sessions(cursor.fetchall(), exclude_users)
 
 
-def mysql_counters(cursor):
+def mysql_counters(cursor: typing.Any) -> dict[str, int]:
     """``{Ssl_accepts, Ssl_finished_accepts, Uptime}`` as integers (missing ones absent)."""
     try:
         cursor.execute(MYSQL_COUNTERS_SQL)
@@ -407,14 +410,14 @@ class UsageWindow:
     apply to them, so they say nothing about SSL usage.
     """
 
-    def __init__(self, max_sessions=MAX_SESSIONS):
+    def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
         self.max_sessions = max_sessions
         self.sessions = {}
         self.order = []
         self.truncated = False
         self.samples = 0
 
-    def add(self, sessions, seen_at=None):
+    def add(self, sessions: typing.Iterable[dict], seen_at: str | None = None) -> None:
         seen_at = seen_at or _now_iso()
         self.samples += 1
         for item in sessions:
@@ -437,7 +440,7 @@ class UsageWindow:
             known["last_seen"] = seen_at
             known["samples"] += 1
 
-    def session_list(self):
+    def session_list(self) -> list[dict]:
         result = []
         for key in self.order:
             item = dict(self.sessions[key])
@@ -446,7 +449,7 @@ class UsageWindow:
             result.append(item)
         return result
 
-    def clients(self):
+    def clients(self) -> list[dict]:
         """Distinct clients (user, address, application), with what their sessions showed."""
         clients = {}
         order = []
@@ -490,7 +493,7 @@ class UsageWindow:
             result.append(client)
         return result
 
-    def counts(self):
+    def counts(self) -> dict[str, int]:
         counts = {"sessions": len(self.sessions), "ssl": 0, "tcp": 0, "local": 0, "unknown": 0}
         for item in self.sessions.values():
             counts[item["transport"]] = counts.get(item["transport"], 0) + 1
@@ -499,7 +502,7 @@ class UsageWindow:
 
 # -- verdicts --------------------------------------------------------------------------------
 
-def ssl_in_use_verdict(usage):
+def ssl_in_use_verdict(usage: dict) -> tuple[str, str]:
     """``(yes|no|unknown, reason)`` from the usage facts of one database.
 
     ``usage`` keys: ``available`` (sessions could be listed), ``reason`` (why not),
@@ -530,7 +533,7 @@ def ssl_in_use_verdict(usage):
     return NO, "no SSL/TLS session seen %s; %d plaintext session(s) seen" % (over, counts.get("tcp") or 0)
 
 
-def apply_log_evidence(result, evidence):
+def apply_log_evidence(result: dict, evidence: dict | None) -> dict:
     """Fold connection-log evidence (pg_connection_log.gather_evidence) into one database's verdicts.
 
     TLS clients in the logs mean SSL/TLS is in use. No TLS client in logs that are complete over the window
@@ -573,7 +576,7 @@ def apply_log_evidence(result, evidence):
     return result
 
 
-def summarize(results):
+def summarize(results: list[dict]) -> dict:
     """Totals over every database's result."""
     summary = {
         "databases": len(results),
@@ -611,7 +614,7 @@ def summarize(results):
 
 # -- targets and AWS -------------------------------------------------------------------------
 
-def _first(item, *keys):
+def _first(item: dict, *keys: str) -> typing.Any:
     for key in keys:
         value = item.get(key)
         if value not in (None, ""):
@@ -619,7 +622,7 @@ def _first(item, *keys):
     return None
 
 
-def normalize_target(item, default_region=None):
+def normalize_target(item: typing.Any, default_region: str | None = None) -> dict:
     """A database to inspect from a ``databases`` item (rds_ca_facts' shape, or a minimal dict).
 
     Recognised keys: ``identifier`` (or ``db_instance_identifier``/``DBInstanceIdentifier``),
@@ -659,7 +662,7 @@ def normalize_target(item, default_region=None):
     }
 
 
-def apply_description(target, db):
+def apply_description(target: dict, db: dict) -> None:
     """Fill a target's missing facts from its DescribeDBInstances item (given values win)."""
     endpoint = db.get("Endpoint") or {}
     for key, value in (("engine", db.get("Engine")), ("engine_version", db.get("EngineVersion")),
@@ -680,13 +683,13 @@ def apply_description(target, db):
     return target
 
 
-def _chunks(items, size):
+def _chunks(items: typing.Iterable, size: int) -> typing.Iterator[list]:
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def describe_targets(client, targets, paginate, aws_errors, error_info):
+def describe_targets(client: typing.Any, targets: list[dict], paginate: typing.Callable, aws_errors: tuple, error_info: typing.Callable) -> None:
     """Describe one region's targets and their enforcement parameter (few calls, see the module docstring).
 
     Sets on each target: the DescribeDBInstances facts (:func:`apply_description`),
@@ -782,8 +785,9 @@ class ServerNameContext(ssl.SSLContext):
 
     pinned_server_name = None
 
-    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True, suppress_ragged_eofs=True,
-                    server_hostname=None, session=None):  # pylint: disable=arguments-differ
+    def wrap_socket(self, sock: socket.socket, server_side: bool = False, do_handshake_on_connect: bool = True,
+                    suppress_ragged_eofs: bool = True, server_hostname: str | None = None,
+                    session: typing.Any = None) -> ssl.SSLSocket:  # pylint: disable=arguments-differ
         return super(ServerNameContext, self).wrap_socket(
             sock, server_side=server_side, do_handshake_on_connect=do_handshake_on_connect,
             suppress_ragged_eofs=suppress_ragged_eofs, server_hostname=self.pinned_server_name, session=session)
@@ -801,8 +805,9 @@ class ExpiryTolerantContext(ServerNameContext):
     tolerated = ()
     tolerated_expiry = None
 
-    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True, suppress_ragged_eofs=True,
-                    server_hostname=None, session=None):  # pylint: disable=arguments-differ
+    def wrap_socket(self, sock: socket.socket, server_side: bool = False, do_handshake_on_connect: bool = True,
+                    suppress_ragged_eofs: bool = True, server_hostname: str | None = None,
+                    session: typing.Any = None) -> ssl.SSLSocket:  # pylint: disable=arguments-differ
         tls = super(ExpiryTolerantContext, self).wrap_socket(
             sock, server_side=server_side, do_handshake_on_connect=True, suppress_ragged_eofs=suppress_ragged_eofs,
             server_hostname=server_hostname, session=session)
@@ -814,7 +819,7 @@ class ExpiryTolerantContext(ServerNameContext):
         return tls
 
 
-def server_name_context(server_name, ca_bundle=None, tolerated=None):
+def server_name_context(server_name: str, ca_bundle: str | None = None, tolerated: typing.Iterable[str] | None = None) -> ssl.SSLContext:
     """Full verification pinned to ``server_name``; with ``tolerated`` (RDS CA identifiers), the expiry of
     those CAs alone is tolerated (:class:`ExpiryTolerantContext`)."""
     context = (ExpiryTolerantContext if tolerated else ServerNameContext)(ssl.PROTOCOL_TLS_CLIENT)
@@ -834,7 +839,7 @@ def server_name_context(server_name, ca_bundle=None, tolerated=None):
     return context
 
 
-def system_ca_file():
+def system_ca_file() -> str | None:
     """A PEM file of the system trust store for libpq (which needs a file), or None."""
     import os  # pylint: disable=import-outside-toplevel
 
@@ -846,7 +851,7 @@ def system_ca_file():
     return None
 
 
-def resolve_address(host):
+def resolve_address(host: str) -> str:
     """The first IP address of ``host`` (an IP stays as is)."""
     infos = socket.getaddrinfo(host, None, 0, socket.SOCK_STREAM)
     if not infos:
@@ -854,7 +859,7 @@ def resolve_address(host):
     return infos[0][4][0]
 
 
-def scrub(text, secrets):
+def scrub(text: typing.Any, secrets: typing.Iterable[str | None] | None) -> str:
     """``text`` with every secret replaced, so that no password or token reaches a message."""
     text = str(text)
     for secret in secrets or ():
@@ -863,7 +868,7 @@ def scrub(text, secrets):
     return " ".join(text.split())
 
 
-def _check_expiry_tolerance(kind, server_name, address, port, ca_bundle, tolerated, timeout):
+def _check_expiry_tolerance(kind: str, server_name: str, address: str, port: int | str, ca_bundle: str | None, tolerated: tuple, timeout: float) -> list:
     """A fresh verified handshake (tls_probe.expiry_tolerant_wrap), made right before a PostgreSQL login that
     libpq cannot verify itself: chain to a CA of the bundle, host name, validity periods but the tolerated
     RDS CA's expiry. Raises when anything else is wrong."""
@@ -881,8 +886,9 @@ def _check_expiry_tolerance(kind, server_name, address, port, ca_bundle, tolerat
         sock.close()
 
 
-def connect(kind, server_name, port, connect_host, user, password, database=None, ssl_mode="verify-full",
-            ca_bundle=None, timeout=10, tolerated=None):
+def connect(kind: str, server_name: str, port: int | str, connect_host: str | None, user: str,
+            password: str | None, database: str | None = None, ssl_mode: str = "verify-full",
+            ca_bundle: str | None = None, timeout: float = 10, tolerated: tuple | None = None) -> typing.Any:
     """A read-only DB-API connection to ``server_name`` (TCP to ``connect_host``), TLS verified unless disabled.
 
     ``tolerated``: RDS CA identifiers whose expiry alone is tolerated (rds_ssl_usage allow_expired_ca,
@@ -926,7 +932,7 @@ def connect(kind, server_name, port, connect_host, user, password, database=None
     return pymysql.connect(**kwargs)
 
 
-def _driver_error_text(exc):
+def _driver_error_text(exc: BaseException) -> str:
     """The useful part of a psycopg2 / PyMySQL error."""
     args = getattr(exc, "args", ())
     if HAS_PYMYSQL and isinstance(exc, pymysql.err.MySQLError) and len(args) >= 2:
@@ -936,7 +942,7 @@ def _driver_error_text(exc):
 
 # -- one database ----------------------------------------------------------------------------
 
-def _pg_live(cursor):
+def _pg_live(cursor: typing.Any) -> dict:
     facts = {}
     cursor.execute("SELECT current_setting('server_version_num')::int, current_setting('rds.force_ssl', true)")
     facts["server_version_num"], facts["live_value"] = cursor.fetchone()
@@ -951,7 +957,7 @@ def _pg_live(cursor):
     return facts
 
 
-def _mysql_live(cursor):
+def _mysql_live(cursor: typing.Any) -> dict:
     facts = {}
     cursor.execute("SELECT @@performance_schema, CURRENT_USER(), VERSION()")
     performance_schema, current_user, version = cursor.fetchone()
@@ -978,17 +984,17 @@ def _mysql_live(cursor):
 class _NoSlots(object):
     """No limit on logins (inspect_database without ``login_slots``)."""
 
-    def acquire(self):
+    def acquire(self) -> bool:
         return True
 
-    def release(self):
+    def release(self) -> None:
         return None
 
 
 _NO_SLOTS = _NoSlots()
 
 
-def probe_unreachable(probe, host, port):
+def probe_unreachable(probe: dict | None, host: str, port: int | str) -> bool:
     """Whether ``probe`` failed to open a TCP connection to ``host:port`` (refused, timed out, no route).
 
     Only then is a login to the same address pointless; a probe of another port (``probe_port``) proves nothing
@@ -998,7 +1004,9 @@ def probe_unreachable(probe, host, port):
                 and probe.get("connect_host") == host and probe.get("connect_port") == int(port))
 
 
-def sample_sessions(list_sessions, window, sample_seconds, sample_interval, clock=time.monotonic, sleep=time.sleep):
+def sample_sessions(list_sessions: typing.Callable[[], list], window: UsageWindow, sample_seconds: float,
+                    sample_interval: float, clock: typing.Callable[[], float] = time.monotonic,
+                    sleep: typing.Callable[[float], typing.Any] = time.sleep) -> tuple[float, str | None]:
     """Sample ``list_sessions()`` into ``window`` for ``sample_seconds`` (at least once).
 
     Returns ``(seconds watched, error text or None)``; an error ends the window early.
@@ -1017,7 +1025,7 @@ def sample_sessions(list_sessions, window, sample_seconds, sample_interval, cloc
         sleep(min(interval, remaining))
 
 
-def inspect_all(items, inspect, max_workers, probe_workers):
+def inspect_all(items: typing.Iterable, inspect: typing.Callable, max_workers: int, probe_workers: int) -> list:
     """``[inspect(item, login_slots) for item in items]``, in order, run on max(probe_workers, max_workers) threads.
 
     ``login_slots`` is one semaphore of ``max_workers`` shared by every call: :func:`inspect_database` holds it
@@ -1034,14 +1042,14 @@ def inspect_all(items, inspect, max_workers, probe_workers):
         return [future.result() for future in futures]
 
 
-def tolerance_note(expired):
+def tolerance_note(expired: list | None) -> str:
     """What a result says when allow_expired_ca let an expired RDS CA pass (never silent)."""
     return ("TLS verified (chain to an RDS CA of the bundle, endpoint name) EXCEPT the expiry of %s, tolerated by "
             "allow_expired_ca because the database is still on that CA: rotate it" % ", ".join(
                 "%s (%s, expired %s)" % (e["ca_identifier"], e["common_name"], e["not_after"]) for e in expired or []))
 
 
-def _usage_block(available, reason=None):
+def _usage_block(available: bool, reason: str | None = None) -> dict:
     return {"available": available, "reason": reason, "kind": None, "samples": 0, "seconds": 0.0,
             "counts": None, "complete_visibility": None, "visibility_note": None,
             "ssl_handshakes_during_window": None, "interrupted": None}
@@ -1165,13 +1173,13 @@ def _session_lister(kind: str, cursor: typing.Any, exclude: list, state: dict) -
     if kind == "postgres":
         live = state["live"] = _pg_live(cursor)
 
-        def list_pg_sessions():
+        def list_pg_sessions() -> list[dict]:
             return pg_sessions(cursor, live.get("server_version_num"), exclude)
         return list_pg_sessions, PG_VISIBILITY_NOTE, {}
     live = state["live"] = _mysql_live(cursor)
     performance_schema = live["performance_schema"]
 
-    def list_mysql_sessions():
+    def list_mysql_sessions() -> list[dict]:
         return mysql_sessions(cursor, exclude, performance_schema)
     if not performance_schema:
         note = ("performance_schema is off: per-session TLS is not visible "

@@ -117,7 +117,7 @@ class _ConnectTimeout(socket.timeout):
 
 # -- certificates ----------------------------------------------------------------------------
 
-def _name_cn(name):
+def _name_cn(name: typing.Any) -> typing.Optional[str]:
     try:
         attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     except Exception:  # pylint: disable=broad-except
@@ -125,7 +125,7 @@ def _name_cn(name):
     return str(attrs[0].value) if attrs else None
 
 
-def _public_key_text(cert):
+def _public_key_text(cert: typing.Any) -> typing.Optional[str]:
     try:
         key = cert.public_key()
     except Exception:  # pylint: disable=broad-except
@@ -137,7 +137,7 @@ def _public_key_text(cert):
     return type(key).__name__
 
 
-def _validity(cert):
+def _validity(cert: typing.Any) -> typing.Tuple[datetime.datetime, datetime.datetime]:
     not_before = getattr(cert, "not_valid_before_utc", None)
     not_after = getattr(cert, "not_valid_after_utc", None)
     if not_before is None:  # cryptography < 42
@@ -146,7 +146,7 @@ def _validity(cert):
     return not_before, not_after
 
 
-def describe_der(der, now=None):
+def describe_der(der: bytes, now: typing.Optional[datetime.datetime] = None) -> dict:
     """Facts about a DER certificate (needs ``cryptography``; see :func:`describe_info` otherwise)."""
     now = now or utcnow()
     cert = x509.load_der_x509_certificate(der)
@@ -173,7 +173,7 @@ def describe_der(der, now=None):
     )
 
 
-def _info_name(rdns):
+def _info_name(rdns: typing.Any) -> typing.Tuple[str, typing.Optional[str]]:
     """RFC 4514-style text and CN of a name as ``ssl`` decodes it (tuple of RDN tuples)."""
     short = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
              "stateOrProvinceName": "ST", "localityName": "L", "emailAddress": "E"}
@@ -186,13 +186,14 @@ def _info_name(rdns):
     return ",".join(reversed(parts)), cn
 
 
-def _info_time(text):
+def _info_time(text: typing.Optional[str]) -> typing.Optional[datetime.datetime]:
     if not text:
         return None
     return datetime.datetime.fromtimestamp(ssl.cert_time_to_seconds(text), datetime.timezone.utc)
 
 
-def describe_info(info, der=None, now=None):
+def describe_info(info: dict, der: typing.Optional[bytes] = None,
+                  now: typing.Optional[datetime.datetime] = None) -> dict:
     """Facts about a certificate from ``ssl``'s decoded form (``getpeercert()`` / ``Certificate.get_info()``)."""
     now = now or utcnow()
     subject, subject_cn = _info_name(info.get("subject"))
@@ -207,8 +208,11 @@ def describe_info(info, der=None, now=None):
     )
 
 
-def _facts(subject, subject_cn, issuer, issuer_cn, serial_number, not_before, not_after, dns_names,
-           ip_addresses, der, now, public_key, signature_hash, is_ca):
+def _facts(subject: str, subject_cn: typing.Optional[str], issuer: str, issuer_cn: typing.Optional[str],
+           serial_number: typing.Optional[str], not_before: typing.Optional[datetime.datetime],
+           not_after: typing.Optional[datetime.datetime], dns_names: typing.Iterable[str],
+           ip_addresses: typing.Iterable[str], der: typing.Optional[bytes], now: datetime.datetime,
+           public_key: typing.Optional[str], signature_hash: typing.Optional[str], is_ca: typing.Optional[bool]) -> dict:
     days_left = None
     if not_after is not None:
         days_left = int((not_after - now).total_seconds() // 86400)
@@ -232,7 +236,8 @@ def _facts(subject, subject_cn, issuer, issuer_cn, serial_number, not_before, no
     }
 
 
-def describe_certificate(der=None, info=None, now=None):
+def describe_certificate(der: typing.Optional[bytes] = None, info: typing.Optional[dict] = None,
+                         now: typing.Optional[datetime.datetime] = None) -> typing.Optional[dict]:
     """Best description available: parsed DER with cryptography, else ssl's decoded dict, else None."""
     if der and HAS_CRYPTOGRAPHY:
         try:
@@ -247,7 +252,8 @@ def describe_certificate(der=None, info=None, now=None):
     return None
 
 
-def hostname_matches(server_name, dns_names, ip_addresses=()):
+def hostname_matches(server_name: typing.Optional[str], dns_names: typing.Optional[typing.Iterable[str]],
+                     ip_addresses: typing.Optional[typing.Iterable[str]] = ()) -> bool:
     """RFC 6125 matching of ``server_name`` against a certificate's names (one leftmost ``*`` label)."""
     if not server_name:
         return False
@@ -265,7 +271,7 @@ def hostname_matches(server_name, dns_names, ip_addresses=()):
     return False
 
 
-def _peer_chain(tls):
+def _peer_chain(tls: typing.Any) -> typing.Optional[typing.List[dict]]:
     """The chain the server sent, leaf first: a list of ``{"der", "info"}``, or None when Python cannot tell.
 
     Python 3.13 has ``get_unverified_chain()`` (DER bytes); 3.10-3.12 only on the private
@@ -304,7 +310,7 @@ def _peer_chain(tls):
     return None
 
 
-def _verified_chain_anchor(tls):
+def _verified_chain_anchor(tls: typing.Any) -> typing.Optional[str]:
     """Subject CN of the trust anchor the verified chain ends at (best effort, else None)."""
     inner = getattr(tls, "_sslobj", None)
     getter = getattr(inner, "get_verified_chain", None) if inner is not None else None
@@ -318,7 +324,7 @@ def _verified_chain_anchor(tls):
     return _info_name(info.get("subject"))[1]
 
 
-def _tls_facts(tls, now):
+def _tls_facts(tls: typing.Any, now: datetime.datetime) -> dict:
     """What a finished handshake shows: TLS version, cipher, leaf and chain descriptions."""
     der = None
     try:
@@ -357,7 +363,7 @@ def _tls_facts(tls, now):
 
 # -- engine protocols ------------------------------------------------------------------------
 
-def _recv_exact(sock, count):
+def _recv_exact(sock: socket.socket, count: int) -> bytes:
     data = b""
     while len(data) < count:
         chunk = sock.recv(count - len(data))
@@ -367,7 +373,7 @@ def _recv_exact(sock, count):
     return data
 
 
-def _postgres_upgrade(sock):
+def _postgres_upgrade(sock: socket.socket) -> dict:
     sock.sendall(struct.pack("!ii", 8, PG_SSL_REQUEST_CODE))
     answer = _recv_exact(sock, 1)
     if answer == b"S":
@@ -388,13 +394,13 @@ def _postgres_upgrade(sock):
     raise ProbeError("not a PostgreSQL server: it answered SSLRequest with %r" % answer)
 
 
-def _mysql_read_packet(sock):
+def _mysql_read_packet(sock: socket.socket) -> typing.Tuple[bytes, int]:
     header = _recv_exact(sock, 4)
     length = header[0] | (header[1] << 8) | (header[2] << 16)
     return _recv_exact(sock, length), header[3]
 
 
-def parse_mysql_handshake(payload):
+def parse_mysql_handshake(payload: bytes) -> dict:
     """``{protocol, server_version, capabilities, charset}`` from a MySQL initial handshake packet.
 
     Raises ProbeError for an error packet (0xFF: too many connections, host blocked...)
@@ -427,7 +433,7 @@ def parse_mysql_handshake(payload):
     return {"protocol": 10, "server_version": version, "capabilities": capabilities, "charset": charset}
 
 
-def mysql_ssl_request(sequence_id=1):
+def mysql_ssl_request(sequence_id: int = 1) -> bytes:
     """The SSLRequest packet: capability flags, max packet size, charset, 23 filler bytes."""
     flags = (MYSQL_CLIENT_LONG_PASSWORD | MYSQL_CLIENT_LONG_FLAG | MYSQL_CLIENT_PROTOCOL_41 | MYSQL_CLIENT_SSL
              | MYSQL_CLIENT_SECURE_CONNECTION | MYSQL_CLIENT_PLUGIN_AUTH)
@@ -435,7 +441,7 @@ def mysql_ssl_request(sequence_id=1):
     return struct.pack("<I", len(body))[:3] + bytes([sequence_id & 0xFF]) + body
 
 
-def _mysql_upgrade(sock):
+def _mysql_upgrade(sock: socket.socket) -> dict:
     payload, sequence = _mysql_read_packet(sock)
     handshake = parse_mysql_handshake(payload)
     facts = {"server_version": handshake["server_version"]}
@@ -447,7 +453,7 @@ def _mysql_upgrade(sock):
     return facts
 
 
-def tds_prelogin(encryption=1):
+def tds_prelogin(encryption: int = 1) -> bytes:
     """A TDS PRELOGIN packet with VERSION, ENCRYPTION (default ON), INSTOPT, THREADID and MARS."""
     options = [
         (0x00, struct.pack(">IH", 0x0F000000, 0)),  # VERSION: client version, subbuild
@@ -464,11 +470,11 @@ def tds_prelogin(encryption=1):
     return tds_packet(TDS_PRELOGIN, header + b"\xff" + data)
 
 
-def tds_packet(packet_type, payload, packet_id=1):
+def tds_packet(packet_type: int, payload: bytes, packet_id: int = 1) -> bytes:
     return struct.pack(">BBHHBB", packet_type, TDS_STATUS_EOM, len(payload) + 8, 0, packet_id & 0xFF, 0) + payload
 
 
-def parse_tds_prelogin(payload):
+def parse_tds_prelogin(payload: bytes) -> typing.Dict[int, bytes]:
     """``{token: value bytes}`` of a PRELOGIN payload."""
     options = {}
     pos = 0
@@ -481,7 +487,7 @@ def parse_tds_prelogin(payload):
     return options
 
 
-def _tds_read_message(sock):
+def _tds_read_message(sock: socket.socket) -> typing.Tuple[int, bytes]:
     """One TDS message (packets until EOM): ``(type, payload)``."""
     payload = b""
     while True:
@@ -494,7 +500,7 @@ def _tds_read_message(sock):
             return packet_type, payload
 
 
-def _tds_upgrade(sock):
+def _tds_upgrade(sock: socket.socket) -> dict:
     sock.sendall(tds_prelogin())
     packet_type, payload = _tds_read_message(sock)
     if packet_type != TDS_RESPONSE:
@@ -516,7 +522,7 @@ def _tds_upgrade(sock):
     return facts
 
 
-def _tds_tls_handshake(sock, context, server_name):
+def _tds_tls_handshake(sock: socket.socket, context: ssl.SSLContext, server_name: str) -> ssl.SSLObject:
     """TLS handshake with each TLS record flight carried in TDS PRELOGIN packets (TDS 7.x)."""
     incoming = ssl.MemoryBIO()
     outgoing = ssl.MemoryBIO()
@@ -545,7 +551,7 @@ UPGRADES = {"postgres": _postgres_upgrade, "mysql": _mysql_upgrade, "tds": _tds_
 
 # -- contexts --------------------------------------------------------------------------------
 
-def verifying_context(ca_bundle=None):
+def verifying_context(ca_bundle: typing.Optional[str] = None) -> ssl.SSLContext:
     """Chain and hostname verification against ``ca_bundle`` (a PEM file) or the system trust store.
 
     ``VERIFY_X509_STRICT`` (set by Python 3.13+) is cleared so that certificates are judged
@@ -563,7 +569,7 @@ _SHARED_CONTEXTS = {}
 _SHARED_CONTEXTS_LOCK = threading.Lock()
 
 
-def shared_verifying_context(ca_bundle=None):
+def shared_verifying_context(ca_bundle: typing.Optional[str] = None) -> ssl.SSLContext:
     """:func:`verifying_context`, made once per trust store and shared by the probes of one process.
 
     Loading a bundle costs 10-20 ms of CPU under the GIL: made per probe, 1,000 endpoints spent seconds on it
@@ -586,7 +592,7 @@ def shared_verifying_context(ca_bundle=None):
     return context
 
 
-def _diagnostic_context():
+def _diagnostic_context() -> ssl.SSLContext:
     """For :func:`_diagnostic_handshake` only: reads a certificate without trusting it.
 
     This context never carries credentials or queries: the diagnostic handshake that
@@ -651,7 +657,8 @@ def _handshake(protocol: str, server_name: str, address: tuple, context: ssl.SSL
                 _close(tls)
 
 
-def _diagnostic_handshake(protocol, server_name, address, timeout, connect_timeout=None):
+def _diagnostic_handshake(protocol: str, server_name: str, address: tuple, timeout: float,
+                          connect_timeout: typing.Optional[float] = None) -> typing.Tuple[dict, typing.Optional[dict]]:
     """Read what the server presents when verification failed. NOT a trusted connection.
 
     A fresh TCP connection, the engine's TLS upgrade and a TLS handshake *without*
@@ -676,7 +683,7 @@ class ExpiryNotTolerated(ssl.SSLError):
     """The chain verified except for validity periods, but not only because of a tolerated RDS CA's expiry."""
 
 
-def expiry_tolerant_context(ca_bundle=None):
+def expiry_tolerant_context(ca_bundle: typing.Optional[str] = None) -> ssl.SSLContext:
     """:func:`verifying_context` without OpenSSL's validity-period checks.
 
     Only ever used together with :func:`check_tolerated_expiry` on the handshake it made: chain
@@ -690,7 +697,7 @@ def expiry_tolerant_context(ca_bundle=None):
     return context
 
 
-def verified_chain_der(tls):
+def verified_chain_der(tls: typing.Any) -> typing.Optional[typing.List[bytes]]:
     """DER of the chain OpenSSL verified, leaf to trust anchor (3.13: public API; 3.10-3.12: ``_sslobj``)."""
     for owner in (getattr(tls, "_sslobj", None), tls):
         getter = getattr(owner, "get_verified_chain", None) if owner is not None else None
@@ -703,7 +710,8 @@ def verified_chain_der(tls):
     return None
 
 
-def check_tolerated_expiry(chain_der, tolerated, now=None):
+def check_tolerated_expiry(chain_der: typing.Optional[typing.List[bytes]], tolerated: typing.Iterable[str],
+                           now: typing.Optional[datetime.datetime] = None) -> typing.List[dict]:
     """Validity periods of a verified chain, tolerating only the expiry of the RDS CAs in ``tolerated``.
 
     ``chain_der``: the verified chain (leaf first, trust anchor last). Rules:
@@ -751,7 +759,8 @@ def check_tolerated_expiry(chain_der, tolerated, now=None):
     return tolerated_expired
 
 
-def expiry_tolerant_wrap(context, sock, server_name, tolerated):
+def expiry_tolerant_wrap(context: ssl.SSLContext, sock: socket.socket, server_name: str,
+                         tolerated: typing.Iterable[str]) -> typing.Tuple[ssl.SSLSocket, typing.List[dict]]:
     """TLS handshake on ``sock`` with :func:`expiry_tolerant_context`, then :func:`check_tolerated_expiry`.
 
     Returns ``(tls socket, tolerated CAs)``; closes the TLS socket and raises
@@ -767,7 +776,7 @@ def expiry_tolerant_wrap(context, sock, server_name, tolerated):
 
 # -- the probe -------------------------------------------------------------------------------
 
-def trusted_names(context):
+def trusted_names(context: ssl.SSLContext) -> typing.Set[str]:
     """Subject CNs of the CA certificates a context trusts (loaded from a file, not a directory)."""
     names = set()
     try:
@@ -780,7 +789,10 @@ def trusted_names(context):
     return names
 
 
-def _verify_explanation(code, message, server_name, certificate, ca, trust_store, trusted=None, chain=None):
+def _verify_explanation(code: typing.Optional[int], message: typing.Optional[str], server_name: str,
+                        certificate: typing.Optional[dict], ca: typing.Optional[dict], trust_store: str,
+                        trusted: typing.Optional[typing.Set[str]] = None,
+                        chain: typing.Optional[typing.List[dict]] = None) -> str:
     """A sentence for a verification failure, with what the certificate shows.
 
     RDS endpoints present leaf and intermediate (``Amazon RDS <region> Subordinate CA ... G1.A.1``), so the
@@ -819,7 +831,8 @@ def _verify_explanation(code, message, server_name, certificate, ca, trust_store
 
 
 def _tolerant_handshake(protocol: str, server_name: str, address: tuple, ca_bundle: typing.Optional[str],
-                        tolerated: tuple, timeout: float, connect_timeout: typing.Optional[float] = None) -> typing.Tuple[dict, list]:
+                        tolerated: tuple, timeout: float,
+                        connect_timeout: typing.Optional[float] = None) -> typing.Tuple[dict, list]:
     """A verified handshake that tolerates only the expiry of ``tolerated`` RDS CAs: ``(tls facts, tolerated)``."""
     with _upgraded(protocol, address, timeout, connect_timeout) as (sock, pre):
         if not pre.get("tls_supported"):
@@ -833,8 +846,8 @@ def _tolerant_handshake(protocol: str, server_name: str, address: tuple, ca_bund
             _close(tls)
 
 
-def _probe_result(server_name: str, host: str, tcp_port: int, engine: typing.Optional[str], protocol: typing.Optional[str],
-                  ca_bundle: typing.Optional[str]) -> dict:
+def _probe_result(server_name: str, host: str, tcp_port: int, engine: typing.Optional[str],
+                  protocol: typing.Optional[str], ca_bundle: typing.Optional[str]) -> dict:
     """A :func:`probe_endpoint` result before anything is known."""
     result = dict.fromkeys((
         "server_name", "connect_host", "connect_port", "engine", "protocol", "trust_store", "reachable",
@@ -920,8 +933,9 @@ def _try_tolerating_expiry(result: dict, server_name: str, address: tuple, ca_bu
             getattr(exc, "verify_message", None) or exc)
 
 
-def probe_endpoint(server_name: str, port: typing.Union[int, str], engine: typing.Optional[str], connect_host: typing.Optional[str] = None,
-                   connect_port: typing.Union[int, str, None] = None, ca_bundle: typing.Optional[str] = None,
+def probe_endpoint(server_name: str, port: typing.Union[int, str], engine: typing.Optional[str],
+                   connect_host: typing.Optional[str] = None, connect_port: typing.Union[int, str, None] = None,
+                   ca_bundle: typing.Optional[str] = None,
                    timeout: float = DEFAULT_TIMEOUT, diagnostic: bool = True,
                    tolerate_expired: typing.Iterable[str] = (), connect_timeout: typing.Optional[float] = None) -> dict:
     """Open ``connect_host:connect_port``, upgrade to TLS as ``engine`` does, verify as ``server_name``.
@@ -963,7 +977,7 @@ def probe_endpoint(server_name: str, port: typing.Union[int, str], engine: typin
     protocol = engine_protocol(engine)
     result = _probe_result(server_name, host, tcp_port, engine, protocol, ca_bundle)
 
-    def done(error=None):
+    def done(error: typing.Optional[str] = None) -> dict:
         result["error"] = error
         result["elapsed_ms"] = int((time.monotonic() - started) * 1000)
         return result
