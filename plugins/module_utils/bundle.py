@@ -88,11 +88,6 @@ class BundleError(Exception):
 # -- stdlib layer: PEM ------------------------------------------------------------------------
 
 
-def normalize_newlines(text: str) -> str:
-    """CRLF and lone CR become LF."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def describe_line_endings(data: typing.Union[bytes, str]) -> str:
     """``lf``, ``crlf``, ``mixed`` or ``none`` (bytes or text)."""
     if isinstance(data, bytes):
@@ -589,15 +584,8 @@ def spki_sha256(cert: typing.Any) -> str:
                                                          serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest()
 
 
-def describe_certificate(der: bytes, now: datetime.datetime) -> dict:
-    """Facts about one DER certificate (``cryptography`` required); ``problems`` lists what disqualifies it.
-
-    A trust anchor must be a CA (basicConstraints present, CA:TRUE; keyUsage, when present, with
-    keyCertSign), with a strong key (RSA >= 2048 bits, EC >= 256 bits), no MD5 signature, no SHA-1
-    signature unless self-signed, a valid self-signature when self-signed, and no wildcard
-    subjectAltName (which has no business on a CA and is how a CA masquerades as a server).
-    """
-    cert = x509.load_der_x509_certificate(der)
+def _ca_problems(cert: typing.Any) -> typing.Tuple[bool, typing.List[str]]:
+    """``(is_ca, problems)``: basicConstraints CA:TRUE, keyUsage (when present) with keyCertSign."""
     problems = []
     constraints = _extension(cert, x509.BasicConstraints)
     if constraints is None:
@@ -610,24 +598,46 @@ def describe_certificate(der: bytes, now: datetime.datetime) -> dict:
     key_usage = _extension(cert, x509.KeyUsage)
     if key_usage is not None and not key_usage.key_cert_sign:
         problems.append("not a CA certificate (keyUsage without keyCertSign)")
-    public_key = cert.public_key()
-    problems.extend(_key_problems(public_key))
-    self_signed = cert.subject == cert.issuer
+    return is_ca, problems
+
+
+def _wildcard_problems(cert: typing.Any) -> typing.List[str]:
+    """A wildcard subjectAltName has no business on a CA: it is how a CA masquerades as a server."""
+    alt_names = _extension(cert, x509.SubjectAlternativeName)
+    wildcards = [n for n in alt_names.get_values_for_type(x509.DNSName) if "*" in n] if alt_names is not None else []
+    return ["a CA with a wildcard subjectAltName (%s)" % ", ".join(sorted(wildcards))] if wildcards else []
+
+
+def _signature_problems(cert: typing.Any, self_signed: bool) -> typing.List[str]:
+    """No MD5 (or unsupported) signature, no SHA-1 unless self-signed, a self-signature that verifies."""
     signature_hash = _signature_hash(cert)
     if signature_hash in FORBIDDEN_SIGNATURE_HASHES or signature_hash == "unsupported":
-        problems.append("signed with a broken algorithm (%s)" % signature_hash.upper())
-    elif signature_hash in WEAK_SIGNATURE_HASHES and not self_signed:
-        problems.append("signed with a weak algorithm (%s) by another CA" % signature_hash.upper())
-    elif self_signed and signature_hash not in WEAK_SIGNATURE_HASHES:
+        return ["signed with a broken algorithm (%s)" % signature_hash.upper()]
+    if signature_hash in WEAK_SIGNATURE_HASHES and not self_signed:
+        return ["signed with a weak algorithm (%s) by another CA" % signature_hash.upper()]
+    if self_signed and signature_hash not in WEAK_SIGNATURE_HASHES:
         try:
             cert.verify_directly_issued_by(cert)
         except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
-            problems.append("self-signed, but its signature does not verify with its own key")
-    alt_names = _extension(cert, x509.SubjectAlternativeName)
-    if alt_names is not None:
-        wildcards = [name for name in alt_names.get_values_for_type(x509.DNSName) if "*" in name]
-        if wildcards:
-            problems.append("a CA with a wildcard subjectAltName (%s)" % ", ".join(sorted(wildcards)))
+            return ["self-signed, but its signature does not verify with its own key"]
+    return []
+
+
+def describe_certificate(der: bytes, now: datetime.datetime) -> dict:
+    """Facts about one DER certificate (``cryptography`` required); ``problems`` lists what disqualifies it.
+
+    A trust anchor must be a CA (basicConstraints present, CA:TRUE; keyUsage, when present, with
+    keyCertSign), with a strong key (RSA >= 2048 bits, EC >= 256 bits), no MD5 signature, no SHA-1
+    signature unless self-signed, a valid self-signature when self-signed, and no wildcard
+    subjectAltName (which has no business on a CA and is how a CA masquerades as a server).
+    """
+    cert = x509.load_der_x509_certificate(der)
+    public_key = cert.public_key()
+    self_signed = cert.subject == cert.issuer
+    is_ca, problems = _ca_problems(cert)
+    problems.extend(_key_problems(public_key))
+    problems.extend(_signature_problems(cert, self_signed))
+    problems.extend(_wildcard_problems(cert))
     not_before = cert.not_valid_before_utc
     not_after = cert.not_valid_after_utc
     common_name = _attr(cert.subject, NameOID.COMMON_NAME)
@@ -673,6 +683,76 @@ def is_rds_subject(info: dict) -> bool:
             and (info.get("common_name") or "").startswith(RDS_CN_PREFIX))
 
 
+def _described_blocks(blocks: typing.List[dict], now: datetime.datetime, source: str, require_rds_subjects: bool,
+                      allow_unpinned: bool) -> typing.Tuple[typing.List[dict], typing.List[str], typing.List[str]]:
+    """``(certificates, duplicate names, problems)``: every block described and judged, duplicates kept once."""
+    problems = []
+    described = []
+    seen = {}
+    duplicates = []
+    for block in blocks:
+        try:
+            info = describe_certificate(block["der"], now)
+        except (ValueError, TypeError) as exc:
+            # cryptography parses names and extensions lazily: a malformed one raises ValueError, or
+            # TypeError (an attribute of the wrong ASN.1 type), only when it is first read.
+            problems.append("%s: block %d is not an X.509 certificate: %s" % (source, block["index"], exc))
+            continue
+        label = "block %d (%s)" % (block["index"], info["common_name"] or info["subject"] or "no subject")
+        for problem in info.pop("problems"):
+            problems.append("%s: %s is %s" % (source, label, problem))
+        if require_rds_subjects and not is_rds_subject(info):
+            problems.append("%s: %s is not an Amazon RDS CA (subject %s)" % (source, label, info["subject"]))
+        elif claims_rds(info) and not info["pinned"] and not allow_unpinned:
+            problems.append("%s: %s has an Amazon RDS name but is not one of AWS's pinned RDS CA certificates "
+                            "(SHA-256 %s): an impersonation, or a CA newer than this collection's catalog"
+                            % (source, label, info["sha256"]))
+        if info["sha256"] in seen:
+            duplicates.append(info["common_name"])
+            continue
+        seen[info["sha256"]] = True
+        info["pem"] = block["pem"]
+        info["index"] = block["index"]
+        described.append(info)
+    return described, duplicates, problems
+
+
+def _shared_name_problems(described: typing.List[dict], source: str) -> typing.List[str]:
+    """Different certificates with the same RDS common name, unless all of them are AWS's pinned ones."""
+    by_rds_name = {}
+    for info in described:
+        if claims_rds(info) and info["common_name"]:
+            by_rds_name.setdefault(info["common_name"], []).append(info)
+    problems = []
+    for common_name, same in sorted(by_rds_name.items()):
+        if len(same) > 1 and not all(info["pinned"] for info in same):
+            problems.append("%s: %d different certificates are named %r (blocks %s); only AWS's pinned certificates "
+                            "may share an RDS name" % (source, len(same), common_name,
+                                                       ", ".join(str(info["index"]) for info in same)))
+    return problems
+
+
+def _targets_found(kept: typing.List[dict], targets_wanted: typing.List[dict], source: str) -> typing.List[dict]:
+    """The valid certificates of the wanted target roots; raises :class:`BundleError` naming any missing."""
+    by_cn = {}
+    for cert in kept:
+        if not cert["expired"]:
+            by_cn.setdefault(cert["common_name"], cert)
+    targets = []
+    missing = []
+    for wanted in targets_wanted:
+        cert = by_cn.get(wanted["common_name"])
+        if cert is None:
+            missing.append(wanted["common_name"])
+            continue
+        targets.append(dict(wanted, name=cert["name"], sha256=cert["sha256"], sha1=cert["sha1"],
+                            not_after=cert["not_after"]))
+    if missing:
+        raise BundleError("%s lacks the target CA certificate(s) for the regions in use: %s"
+                          % (source, ", ".join(missing)), ["missing target CA %s" % m for m in missing])
+    return targets
+
+
 def load_bundle(data: typing.Union[bytes, str], now: typing.Optional[datetime.datetime] = None,
                 keep_expired: bool = False, require_rds_subjects: bool = True, regions: typing.Iterable[str] = (),
                 target_cas: typing.Iterable[str] = (DEFAULT_TARGET_CA,), source: str = "the bundle",
@@ -700,43 +780,9 @@ def load_bundle(data: typing.Union[bytes, str], now: typing.Optional[datetime.da
     targets_wanted = target_common_names(list(regions or ()), list(target_cas or ()))
     split = split_pem(data, source)
 
-    problems = []
-    described = []
-    seen = {}
-    duplicates = []
-    for block in split["blocks"]:
-        try:
-            info = describe_certificate(block["der"], now)
-        except (ValueError, TypeError) as exc:
-            # cryptography parses names and extensions lazily: a malformed one raises ValueError, or
-            # TypeError (an attribute of the wrong ASN.1 type), only when it is first read.
-            problems.append("%s: block %d is not an X.509 certificate: %s" % (source, block["index"], exc))
-            continue
-        label = "block %d (%s)" % (block["index"], info["common_name"] or info["subject"] or "no subject")
-        for problem in info.pop("problems"):
-            problems.append("%s: %s is %s" % (source, label, problem))
-        if require_rds_subjects and not is_rds_subject(info):
-            problems.append("%s: %s is not an Amazon RDS CA (subject %s)" % (source, label, info["subject"]))
-        elif claims_rds(info) and not info["pinned"] and not allow_unpinned:
-            problems.append("%s: %s has an Amazon RDS name but is not one of AWS's pinned RDS CA certificates "
-                            "(SHA-256 %s): an impersonation, or a CA newer than this collection's catalog"
-                            % (source, label, info["sha256"]))
-        if info["sha256"] in seen:
-            duplicates.append(info["common_name"])
-            continue
-        seen[info["sha256"]] = True
-        info["pem"] = block["pem"]
-        info["index"] = block["index"]
-        described.append(info)
-    by_rds_name = {}
-    for info in described:
-        if claims_rds(info) and info["common_name"]:
-            by_rds_name.setdefault(info["common_name"], []).append(info)
-    for common_name, same in sorted(by_rds_name.items()):
-        if len(same) > 1 and not all(info["pinned"] for info in same):
-            problems.append("%s: %d different certificates are named %r (blocks %s); only AWS's pinned certificates "
-                            "may share an RDS name" % (source, len(same), common_name,
-                                                       ", ".join(str(info["index"]) for info in same)))
+    described, duplicates, problems = _described_blocks(split["blocks"], now, source, require_rds_subjects,
+                                                        allow_unpinned)
+    problems.extend(_shared_name_problems(described, source))
     if problems:
         raise BundleError("; ".join(problems), problems)
 
@@ -748,23 +794,7 @@ def load_bundle(data: typing.Union[bytes, str], now: typing.Optional[datetime.da
         raise BundleError("%s holds no valid certificate: all %d expired (the newest on %s)"
                           % (source, len(expired), max(c["not_after"] for c in expired)))
 
-    by_cn = {}
-    for cert in kept:
-        if not cert["expired"]:
-            by_cn.setdefault(cert["common_name"], cert)
-    targets = []
-    missing = []
-    for wanted in targets_wanted:
-        cert = by_cn.get(wanted["common_name"])
-        if cert is None:
-            missing.append(wanted["common_name"])
-            continue
-        targets.append(dict(wanted, name=cert["name"], sha256=cert["sha256"], sha1=cert["sha1"],
-                            not_after=cert["not_after"]))
-    if missing:
-        raise BundleError("%s lacks the target CA certificate(s) for the regions in use: %s"
-                          % (source, ", ".join(missing)), ["missing target CA %s" % m for m in missing])
-
+    targets = _targets_found(kept, targets_wanted, source)
     return {
         "certificates": kept,
         "expired": [dict((k, c[k]) for k in ("name", "common_name", "ca_identifier", "region", "not_after", "sha256", "sha1", "index"))

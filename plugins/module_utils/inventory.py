@@ -44,7 +44,6 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (
     KNOWN_ENGINES,
     ROTATION_ACTION,
     UNKNOWN,
-    UNSUPPORTED_ENGINE_PATTERNS,
     UNTAGGED,
     cluster_kind,
     days_until,

@@ -204,8 +204,6 @@ KNOWN_ENGINES = (
     "custom-sqlserver-ee", "custom-sqlserver-se", "custom-sqlserver-web", "custom-sqlserver-dev",
     "docdb", "neptune",
 )
-# Reported, but their CA is not rotated by this collection (the rows of ENGINES that say so).
-UNSUPPORTED_ENGINE_PATTERNS = tuple(spec.pattern for spec in ENGINES if not spec.rotatable)
 
 
 def engine_spec(engine: typing.Optional[str]) -> typing.Optional[EngineSpec]:

@@ -365,6 +365,51 @@ def region_view(raw_instances: list | None, raw_clusters: list | None, maintenan
     }
 
 
+def _resolve_request(request: dict, view: dict, add: typing.Callable[[dict], None], notes: list,
+                     problems: list) -> None:
+    """Map one request onto units of its region (``add``), with notes and problems."""
+    region = request["region"]
+    ident = request["identifier"]
+    raw = view["instances"].get(ident)
+    cluster = view["clusters"].get(ident)
+    wanted = request.get("type", "auto")
+    if raw is not None and wanted != CLUSTER:
+        owner = view["clusters"].get(raw.get("DBClusterIdentifier") or "")
+        if owner is not None and is_multi_az_cluster(owner):
+            notes.append("%s is a member of the Multi-AZ DB cluster %s, whose CA is changed on the cluster "
+                         "(ModifyDBCluster): the cluster is rotated" % (label(region, ident),
+                                                                        owner.get("DBClusterIdentifier")))
+            add(_cluster_unit(region, owner, view, request))
+        else:
+            add(_instance_unit(region, raw, view, request))
+    elif cluster is not None and wanted != INSTANCE:
+        if is_multi_az_cluster(cluster):
+            add(_cluster_unit(region, cluster, view, request))
+            return
+        members = sorted(cluster.get("DBClusterMembers") or [],
+                         key=lambda m: (bool(m.get("IsClusterWriter")), m.get("DBInstanceIdentifier")))
+        if not members:
+            problems.append("%s: the Aurora cluster has no DB instances to rotate" % label(region, ident))
+        for member in members:
+            member_raw = view["instances"].get(member.get("DBInstanceIdentifier"))
+            if member_raw is not None:
+                add(_instance_unit(region, member_raw, view, request))
+    elif cluster is not None and wanted == INSTANCE:
+        problems.append("%s is a DB cluster identifier, but the entry says type: instance; give one of its DB "
+                        "instances (%s), or drop type to rotate the cluster" % (
+                            label(region, ident),
+                            ", ".join(m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or [])
+                            or "it has none"))
+    elif raw is not None and wanted == CLUSTER:
+        problems.append("%s is a DB instance identifier, but the entry says type: cluster" % label(region, ident))
+    else:
+        close = sorted(set(list(view["instances"]) + list(view["clusters"])))
+        close = [c for c in close if c.startswith(ident[:4])][:3]
+        hint = " (similar: %s)" % ", ".join(close) if close else ""
+        problems.append("%s: no DB instance or DB cluster of that identifier in %s%s" % (
+            label(region, ident), region, hint))
+
+
 def resolve_units(requests: list[dict], views: dict) -> tuple[list[dict], list[str], list[str]]:
     """``(units, notes, problems)``: the requests mapped onto instances and Multi-AZ DB clusters.
 
@@ -388,50 +433,12 @@ def resolve_units(requests: list[dict], views: dict) -> tuple[list[dict], list[s
         units.append(unit)
 
     for request in requests:
-        region = request["region"]
-        view = views.get(region)
+        view = views.get(request["region"])
         if view is None:
-            problems.append("%s: region %s could not be read" % (label(region, request["identifier"]), region))
+            problems.append("%s: region %s could not be read" % (label(request["region"], request["identifier"]),
+                                                                 request["region"]))
             continue
-        ident = request["identifier"]
-        raw = view["instances"].get(ident)
-        cluster = view["clusters"].get(ident)
-        wanted = request.get("type", "auto")
-        if raw is not None and wanted != CLUSTER:
-            owner = view["clusters"].get(raw.get("DBClusterIdentifier") or "")
-            if owner is not None and is_multi_az_cluster(owner):
-                notes.append("%s is a member of the Multi-AZ DB cluster %s, whose CA is changed on the cluster "
-                             "(ModifyDBCluster): the cluster is rotated" % (label(region, ident),
-                                                                            owner.get("DBClusterIdentifier")))
-                add(_cluster_unit(region, owner, view, request))
-            else:
-                add(_instance_unit(region, raw, view, request))
-        elif cluster is not None and wanted != INSTANCE:
-            if is_multi_az_cluster(cluster):
-                add(_cluster_unit(region, cluster, view, request))
-            else:
-                members = sorted(cluster.get("DBClusterMembers") or [],
-                                 key=lambda m: (bool(m.get("IsClusterWriter")), m.get("DBInstanceIdentifier")))
-                if not members:
-                    problems.append("%s: the Aurora cluster has no DB instances to rotate" % label(region, ident))
-                for member in members:
-                    member_raw = view["instances"].get(member.get("DBInstanceIdentifier"))
-                    if member_raw is not None:
-                        add(_instance_unit(region, member_raw, view, request))
-        elif cluster is not None and wanted == INSTANCE:
-            problems.append("%s is a DB cluster identifier, but the entry says type: instance; give one of its DB "
-                            "instances (%s), or drop type to rotate the cluster" % (
-                                label(region, ident),
-                                ", ".join(m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or [])
-                                or "it has none"))
-        elif raw is not None and wanted == CLUSTER:
-            problems.append("%s is a DB instance identifier, but the entry says type: cluster" % label(region, ident))
-        else:
-            close = sorted(set(list(view["instances"]) + list(view["clusters"])))
-            close = [c for c in close if c.startswith(ident[:4])][:3]
-            hint = " (similar: %s)" % ", ".join(close) if close else ""
-            problems.append("%s: no DB instance or DB cluster of that identifier in %s%s" % (
-                label(region, ident), region, hint))
+        _resolve_request(request, view, add, notes, problems)
     return units, notes, problems
 
 
