@@ -29,6 +29,7 @@ import datetime
 import re
 
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import iso_z as _iso
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import usage_kind
 
 RDS_DEFAULT_PREFIX = "%t:%r:%u@%d:[%p]:"
 RDS_DEFAULT_RETENTION_MINUTES = 4320
@@ -367,7 +368,6 @@ def completeness(window_start, now, created, settings, files, problems, log):
 
 # -- one database --------------------------------------------------------------------------------
 
-POSTGRES_ENGINES = ("postgres", "aurora-postgresql")
 EVIDENCE_SOURCE = "DescribeDBLogFiles + DownloadDBLogFilePortion (PostgreSQL connection log)"
 
 
@@ -408,7 +408,7 @@ def gather_evidence(aws, client, target, settings, window_days, now, exclude_use
     (InstanceCreateTime).
     """
     engine = target.get("engine")
-    if engine not in POSTGRES_ENGINES:
+    if usage_kind(engine) != "postgres":  # RDS for PostgreSQL and Aurora PostgreSQL
         return unavailable(engine, window_days, "log evidence is not available for %s yet: only PostgreSQL "
                                                 "connection logs (log_connections) are read" % (engine or "this engine"))
     window_start = now - datetime.timedelta(days=window_days)
