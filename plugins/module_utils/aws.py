@@ -25,7 +25,6 @@ Thread model: clients are created in the main thread (boto3 sessions are not
 thread-safe), then used from worker threads (boto3 clients are).
 """
 
-import datetime
 import difflib
 import functools
 import re
@@ -54,11 +53,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
+# Re-exported: region names and the time helpers live in rds_domain.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import REGION_PATTERN
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import utcnow  # noqa: F401 pylint: disable=unused-import
+
 COLLECTION_USER_AGENT = "rdsca.rotation"
 
-# A region name: two to four letters, one or two words, a number
-# (us-east-1, us-gov-west-1, us-isob-east-1, eu-isoe-west-1, eusc-de-east-1, cn-north-1).
-REGION_PATTERN = re.compile(r"^[a-z]{2,4}(-[a-z]+){1,2}-\d{1,2}$")
 
 # Throttling and transient error codes retried on top of amazon.aws's own list
 # (RequestLimitExceeded, Throttling, InternalFailure, ServiceUnavailable, ...).
@@ -346,10 +346,6 @@ def error_info(exc):
 
 
 AWS_ERRORS = (ClientError, BotoCoreError)
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 ALL_REGIONS = "all"

@@ -28,8 +28,21 @@ import binascii
 import datetime
 import hashlib
 import re
+import typing
 
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_ca_catalog import PINNED
+# Re-exported: the CA identifiers, region names and the CA-name classifier live in rds_domain.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_TARGET_CA,
+    G1_LABELS,
+    REGION_PATTERN,
+    REGIONAL_ROOT_2019_REGIONS,
+    TARGET_CAS,
+    ca_from_name,
+    g1_root_common_name,
+    iso_z as _iso,
+    utcnow,
+)
 
 try:
     from cryptography import x509
@@ -49,32 +62,12 @@ except ImportError:  # pragma: no cover - client hosts without cryptography use 
 GLOBAL_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 REGIONAL_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/{region}/{region}-bundle.pem"
 
-# The per-region "G1" roots: CA identifier -> the label in "Amazon RDS <region> Root CA <label> G1".
-G1_LABELS = {
-    "rds-ca-rsa2048-g1": "RSA2048",
-    "rds-ca-rsa4096-g1": "RSA4096",
-    "rds-ca-ecc384-g1": "ECC384",
-}
-TARGET_CAS = tuple(sorted(G1_LABELS))
-DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
-
 # What an Amazon RDS CA subject looks like (every certificate AWS has published since 2015).
 RDS_ORGANIZATION = "Amazon Web Services, Inc."
 RDS_ORGANIZATIONAL_UNIT = "Amazon RDS"
 RDS_CN_PREFIX = "Amazon RDS "
 # Names this collection gives RDS CA certificates start with this (see certificate_name).
 MANAGED_PREFIX = "amazon-rds-"
-
-REGION_PATTERN = re.compile(r"^[a-z]{2,4}(-[a-z]+){1,2}-\d{1,2}$")
-_G1_CN = re.compile(r"^Amazon RDS (?:(?:Beta|Preview) )?(?P<region>[a-z]{2,4}(?:-[a-z]+){1,2}-\d{1,2}) "
-                    r"Root CA (?P<label>RSA2048|RSA4096|ECC384) G1$")
-_2019_CN = re.compile(r"^Amazon RDS (?:(?:Beta|Preview) )?(?:(?P<region>[a-z]{2,4}(?:-[a-z]+){1,2}-\d{1,2}) )?"
-                      r"(?:Root )?2019 CA$")
-# Regions launched between the 2015 and the G1 CAs got their own 2019-generation root ("Amazon RDS
-# af-south-1 Root CA") and intermediate ("Amazon RDS af-south-1 CA"); elsewhere "Amazon RDS <region> CA"
-# was a 2015 intermediate (long expired, not recognised).
-REGIONAL_ROOT_2019_REGIONS = ("af-south-1", "eu-south-1", "me-south-1")
-_2019_REGIONAL_ROOT_CN = re.compile(r"^Amazon RDS (?P<region>%s) (?:Root )?CA$" % "|".join(REGIONAL_ROOT_2019_REGIONS))
 
 # PEM: RFC 7468, read line by line (scan_pem); the body is checked separately.
 _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9][A-Z0-9 ]*)-----")
@@ -87,7 +80,7 @@ UTC = datetime.timezone.utc
 class BundleError(Exception):
     """The bundle cannot be used; ``str()`` says why in words an operator can act on."""
 
-    def __init__(self, message, problems=None):
+    def __init__(self, message: str, problems: typing.Optional[typing.List[str]] = None) -> None:
         super().__init__(message)
         self.problems = list(problems or [message])
 
@@ -95,12 +88,7 @@ class BundleError(Exception):
 # -- stdlib layer: PEM ------------------------------------------------------------------------
 
 
-def normalize_newlines(text):
-    """CRLF and lone CR become LF."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def describe_line_endings(data):
+def describe_line_endings(data: typing.Union[bytes, str]) -> str:
     """``lf``, ``crlf``, ``mixed`` or ``none`` (bytes or text)."""
     if isinstance(data, bytes):
         data = data.decode("latin-1")
@@ -115,13 +103,13 @@ def describe_line_endings(data):
     return "none"
 
 
-def _looks_like_html(text):
+def _looks_like_html(text: str) -> bool:
     head = text.lstrip()[:512].lower()
     return head.startswith("<") and ("<html" in head or "<!doctype" in head or "<head" in head or "<body" in head
                                      or "<?xml" in head or "<error" in head)
 
 
-def _decode_text(data):
+def _decode_text(data: typing.Union[bytes, str]) -> str:
     if isinstance(data, bytes):
         if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte order mark (Windows editors)
             data = data[3:]
@@ -140,7 +128,7 @@ _PEM_END = re.compile(r"-----END ([A-Z0-9][A-Z0-9 ]*)-----")
 MAX_PROBLEMS = 20
 
 
-def _pem_lines(text):
+def _pem_lines(text: str) -> typing.Iterator[typing.Tuple[int, int, str]]:
     """``(offset, line_number, line)`` of every line of ``text`` (any line ending), in one linear pass."""
     number = 0
     for match in _LINE.finditer(text):
@@ -151,7 +139,8 @@ def _pem_lines(text):
         yield match.start(), number, raw.rstrip("\r\n")
 
 
-def _open_block(blocks, stray, begin, line, offset, number):
+def _open_block(blocks: list, stray: list, begin: typing.Any, line: str, offset: int,
+                number: int) -> typing.Optional[dict]:
     """A new block from its BEGIN line; None when the same line also ends it (appended to ``blocks`` then)."""
     block = {"index": len(blocks) + 1, "label": begin.group(1), "body": [], "offset": offset + begin.start(),
              "line": number, "trailing": ""}
@@ -168,7 +157,7 @@ def _open_block(blocks, stray, begin, line, offset, number):
     return block
 
 
-def scan_pem(text):
+def scan_pem(text: str) -> typing.Tuple[typing.List[dict], typing.List[tuple], typing.List[str]]:
     """The PEM structure of ``text`` in linear time: ``(blocks, stray, problems)``.
 
     ``blocks`` are ``{"index", "label", "body", "offset", "line"}`` (body = the base64 lines),
@@ -215,13 +204,13 @@ def scan_pem(text):
     return blocks, stray, problems
 
 
-def _limited(problems):
+def _limited(problems: typing.List[str]) -> typing.List[str]:
     if len(problems) <= MAX_PROBLEMS:
         return problems
     return problems[:MAX_PROBLEMS] + ["... and %d more problems" % (len(problems) - MAX_PROBLEMS)]
 
 
-def _block_der(block):
+def _block_der(block: dict) -> typing.Tuple[typing.Optional[bytes], typing.Optional[str]]:
     """(der, problem) of one scanned block: the problem says what is wrong, never what the block holds."""
     if block["label"] != "CERTIFICATE":
         return None, "block %d is a %r PEM block, not a CERTIFICATE" % (block["index"], block["label"])
@@ -243,7 +232,7 @@ def _block_der(block):
     return der, None
 
 
-def split_pem(data, source="the bundle"):
+def split_pem(data: typing.Union[bytes, str], source: str = "the bundle") -> dict:
     """Split a PEM bundle into certificate blocks, in time linear in its size.
 
     Returns ``{"blocks": [{"index", "der", "pem"}...], "ignored_text": [...], "line_endings": ...}``.
@@ -286,19 +275,19 @@ def split_pem(data, source="the bundle"):
     return {"blocks": blocks, "ignored_text": ignored, "line_endings": line_endings}
 
 
-def pem_from_der(der):
+def pem_from_der(der: bytes) -> str:
     """Canonical PEM for a DER certificate: 64-column base64, LF line endings, final newline."""
     encoded = base64.b64encode(der).decode("ascii")
     lines = [encoded[i:i + 64] for i in range(0, len(encoded), 64)]
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
 
 
-def fingerprint(der, algorithm="sha256"):
+def fingerprint(der: bytes, algorithm: str = "sha256") -> str:
     """Lower-case hex digest of the DER encoding (what keytool, openssl and Windows call the fingerprint)."""
     return hashlib.new(algorithm, der).hexdigest()
 
 
-def fingerprints_in(text):
+def fingerprints_in(text: typing.Union[bytes, str]) -> typing.List[str]:
     """SHA-256 fingerprints of every parsable certificate block in ``text``, ignoring anything else.
 
     Lenient on purpose: used to read what a trust store (a system bundle, a keystore listing,
@@ -321,7 +310,7 @@ class DERError(ValueError):
     """Not the DER of an X.509 certificate (as far as this small reader can tell)."""
 
 
-def _tlv(data, offset):
+def _tlv(data: bytes, offset: int) -> typing.Tuple[int, int, int]:
     """(tag, value_start, value_end) of the DER element at ``offset``."""
     if offset + 2 > len(data):
         raise DERError("truncated element at %d" % offset)
@@ -342,7 +331,7 @@ def _tlv(data, offset):
     return tag, start, end
 
 
-def _children(data, start, end):
+def _children(data: bytes, start: int, end: int) -> typing.List[typing.Tuple[int, int, int]]:
     items = []
     offset = start
     while offset < end:
@@ -358,7 +347,7 @@ _OID_COMMON_NAME = bytes([0x55, 0x04, 0x03])
 _STRING_TAGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x14: "latin-1", 0x1E: "utf-16-be", 0x1C: "utf-32-be"}
 
 
-def _name_common_name(data, start, end):
+def _name_common_name(data: bytes, start: int, end: int) -> typing.Optional[str]:
     """The (last) commonName of a DER Name, or None."""
     common_name = None
     for set_tag, set_start, set_end in _children(data, start, end):
@@ -377,7 +366,7 @@ def _name_common_name(data, start, end):
     return common_name
 
 
-def _der_time(data, tag, start, end):
+def _der_time(data: bytes, tag: int, start: int, end: int) -> datetime.datetime:
     text = data[start:end].decode("ascii")
     if tag == 0x17:  # UTCTime YYMMDDHHMM[SS]Z
         fmt = "%y%m%d%H%M%SZ" if len(text) == 13 else "%y%m%d%H%MZ"
@@ -392,7 +381,7 @@ def _der_time(data, tag, start, end):
     return value.replace(tzinfo=UTC)
 
 
-def der_summary(der):
+def der_summary(der: bytes) -> dict:
     """``{"subject_cn", "issuer_cn", "not_before", "not_after", "is_ca"}`` of a DER certificate, standard library only.
 
     ``is_ca`` is basicConstraints' cA flag, None when the certificate has no basicConstraints.
@@ -424,7 +413,7 @@ def der_summary(der):
 _OID_BASIC_CONSTRAINTS = bytes([0x55, 0x1D, 0x13])
 
 
-def _basic_constraints_ca(der, rest):
+def _basic_constraints_ca(der: bytes, rest: typing.List[typing.Tuple[int, int, int]]) -> typing.Optional[bool]:
     """True/False from basicConstraints' cA flag, None when the certificate has no basicConstraints."""
     for tag, start, end in rest:
         if tag != 0xA3:  # [3] EXPLICIT Extensions
@@ -450,12 +439,12 @@ def _basic_constraints_ca(der, rest):
 # -- names -------------------------------------------------------------------------------------
 
 
-def slugify(text):
+def slugify(text: typing.Optional[str]) -> str:
     """Lower-case ASCII letters, digits and single dashes."""
     return re.sub(r"[^a-z0-9]+", "-", (text or "").lower()).strip("-")
 
 
-def certificate_name(common_name, sha256):
+def certificate_name(common_name: typing.Optional[str], sha256: str) -> str:
     """The stable name of a certificate: its CN as a slug (``amazon-rds-us-east-1-root-ca-rsa2048-g1``).
 
     A certificate without a usable CN is named after its fingerprint.
@@ -464,7 +453,7 @@ def certificate_name(common_name, sha256):
     return slug or "certificate-" + sha256[:16]
 
 
-def certificate_names(certificates):
+def certificate_names(certificates: typing.List[dict]) -> typing.List[str]:
     """Names for ``[{"common_name", "sha256"}...]``, in order; certificates sharing a CN get a fingerprint suffix.
 
     Stable: the name depends only on the certificate's CN (and, for a CN that several
@@ -477,20 +466,13 @@ def certificate_names(certificates):
     return [name if counts[name] == 1 else "%s-%s" % (name, c["sha256"][:8]) for name, c in zip(base, certificates)]
 
 
-def ca_of_common_name(common_name):
-    """``(ca_identifier, region)`` for an RDS CA common name, ``(None, None)`` when it is not recognised."""
-    match = _G1_CN.match(common_name or "")
-    if match:
-        label = match.group("label")
-        ca = [ident for ident, lab in G1_LABELS.items() if lab == label][0]
-        return ca, match.group("region")
-    match = _2019_CN.match(common_name or "") or _2019_REGIONAL_ROOT_CN.match(common_name or "")
-    if match:
-        return "rds-ca-2019", match.group("region")
-    return None, None
+def ca_of_common_name(common_name: typing.Optional[str]) -> typing.Tuple[typing.Optional[str], typing.Optional[str]]:
+    """``(ca_identifier, region)`` of an RDS CA common name (rds_domain.ca_from_name), ``(None, None)`` if not one."""
+    found = ca_from_name(common_name)
+    return (found["ca_identifier"], found["region"]) if found else (None, None)
 
 
-def target_common_names(regions, target_cas):
+def target_common_names(regions: typing.List[str], target_cas: typing.List[str]) -> typing.List[dict]:
     """``[{"region", "ca_identifier", "common_name"}...]`` the bundle must hold for these regions and CAs."""
     problems = []
     for region in regions:
@@ -502,11 +484,11 @@ def target_common_names(regions, target_cas):
     if problems:
         raise BundleError("; ".join(problems), problems)
     return [{"region": region, "ca_identifier": ca,
-             "common_name": "Amazon RDS %s Root CA %s G1" % (region, G1_LABELS[ca])}
+             "common_name": g1_root_common_name(region, ca)}
             for region in regions for ca in target_cas]
 
 
-def bundle_url(region=None):
+def bundle_url(region: typing.Optional[str] = None) -> str:
     """AWS's download address of the global bundle, or of one region's bundle."""
     if not region:
         return GLOBAL_BUNDLE_URL
@@ -515,7 +497,7 @@ def bundle_url(region=None):
     return REGIONAL_BUNDLE_URL.format(region=region)
 
 
-def parse_checksum(checksum):
+def parse_checksum(checksum: typing.Optional[str]) -> typing.Tuple[str, str]:
     """``(algorithm, hex)`` from ``sha256:<hex>`` (also sha384/sha512, or a bare 64-digit SHA-256)."""
     text = (checksum or "").strip()
     if ":" in text:
@@ -532,7 +514,7 @@ def parse_checksum(checksum):
     return algorithm, digest
 
 
-def verify_checksum(data, checksum, source="the bundle"):
+def verify_checksum(data: bytes, checksum: str, source: str = "the bundle") -> typing.Tuple[str, str]:
     """Raise :class:`BundleError` unless ``data`` has the pinned checksum; return the algorithm and digest."""
     algorithm, expected = parse_checksum(checksum)
     actual = hashlib.new(algorithm, data).hexdigest()
@@ -545,16 +527,12 @@ def verify_checksum(data, checksum, source="the bundle"):
 # -- cryptography layer: parse and validate -----------------------------------------------------
 
 
-def _iso(value):
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _attr(name, oid):
+def _attr(name: typing.Any, oid: typing.Any) -> typing.Optional[str]:
     values = name.get_attributes_for_oid(oid)
     return str(values[-1].value) if values else None
 
 
-def _key_type(public_key):
+def _key_type(public_key: typing.Any) -> str:
     if isinstance(public_key, rsa.RSAPublicKey):
         return "RSA %d" % public_key.key_size
     if isinstance(public_key, ec.EllipticCurvePublicKey):
@@ -571,7 +549,7 @@ FORBIDDEN_SIGNATURE_HASHES = ("md5", "md2", "md4")
 WEAK_SIGNATURE_HASHES = ("sha1",)
 
 
-def _key_problems(public_key):
+def _key_problems(public_key: typing.Any) -> typing.List[str]:
     if isinstance(public_key, rsa.RSAPublicKey):
         if public_key.key_size < MIN_RSA_BITS:
             return ["a weak key (RSA %d bits, at least %d required)" % (public_key.key_size, MIN_RSA_BITS)]
@@ -585,7 +563,7 @@ def _key_problems(public_key):
     return ["an unsupported key type (%s)" % type(public_key).__name__]
 
 
-def _signature_hash(cert):
+def _signature_hash(cert: typing.Any) -> typing.Optional[str]:
     try:
         algorithm = cert.signature_hash_algorithm
     except UnsupportedAlgorithm:
@@ -593,28 +571,21 @@ def _signature_hash(cert):
     return algorithm.name.lower() if algorithm is not None else None
 
 
-def _extension(cert, cls):
+def _extension(cert: typing.Any, cls: type) -> typing.Any:
     try:
         return cert.extensions.get_extension_for_class(cls).value
     except x509.ExtensionNotFound:
         return None
 
 
-def spki_sha256(cert):
+def spki_sha256(cert: typing.Any) -> str:
     """SHA-256 of the certificate's SubjectPublicKeyInfo (the key pin)."""
     return hashlib.sha256(cert.public_key().public_bytes(serialization.Encoding.DER,
                                                          serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest()
 
 
-def describe_certificate(der, now):
-    """Facts about one DER certificate (``cryptography`` required); ``problems`` lists what disqualifies it.
-
-    A trust anchor must be a CA (basicConstraints present, CA:TRUE; keyUsage, when present, with
-    keyCertSign), with a strong key (RSA >= 2048 bits, EC >= 256 bits), no MD5 signature, no SHA-1
-    signature unless self-signed, a valid self-signature when self-signed, and no wildcard
-    subjectAltName (which has no business on a CA and is how a CA masquerades as a server).
-    """
-    cert = x509.load_der_x509_certificate(der)
+def _ca_problems(cert: typing.Any) -> typing.Tuple[bool, typing.List[str]]:
+    """``(is_ca, problems)``: basicConstraints CA:TRUE, keyUsage (when present) with keyCertSign."""
     problems = []
     constraints = _extension(cert, x509.BasicConstraints)
     if constraints is None:
@@ -627,24 +598,46 @@ def describe_certificate(der, now):
     key_usage = _extension(cert, x509.KeyUsage)
     if key_usage is not None and not key_usage.key_cert_sign:
         problems.append("not a CA certificate (keyUsage without keyCertSign)")
-    public_key = cert.public_key()
-    problems.extend(_key_problems(public_key))
-    self_signed = cert.subject == cert.issuer
+    return is_ca, problems
+
+
+def _wildcard_problems(cert: typing.Any) -> typing.List[str]:
+    """A wildcard subjectAltName has no business on a CA: it is how a CA masquerades as a server."""
+    alt_names = _extension(cert, x509.SubjectAlternativeName)
+    wildcards = [n for n in alt_names.get_values_for_type(x509.DNSName) if "*" in n] if alt_names is not None else []
+    return ["a CA with a wildcard subjectAltName (%s)" % ", ".join(sorted(wildcards))] if wildcards else []
+
+
+def _signature_problems(cert: typing.Any, self_signed: bool) -> typing.List[str]:
+    """No MD5 (or unsupported) signature, no SHA-1 unless self-signed, a self-signature that verifies."""
     signature_hash = _signature_hash(cert)
     if signature_hash in FORBIDDEN_SIGNATURE_HASHES or signature_hash == "unsupported":
-        problems.append("signed with a broken algorithm (%s)" % signature_hash.upper())
-    elif signature_hash in WEAK_SIGNATURE_HASHES and not self_signed:
-        problems.append("signed with a weak algorithm (%s) by another CA" % signature_hash.upper())
-    elif self_signed and signature_hash not in WEAK_SIGNATURE_HASHES:
+        return ["signed with a broken algorithm (%s)" % signature_hash.upper()]
+    if signature_hash in WEAK_SIGNATURE_HASHES and not self_signed:
+        return ["signed with a weak algorithm (%s) by another CA" % signature_hash.upper()]
+    if self_signed and signature_hash not in WEAK_SIGNATURE_HASHES:
         try:
             cert.verify_directly_issued_by(cert)
         except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
-            problems.append("self-signed, but its signature does not verify with its own key")
-    alt_names = _extension(cert, x509.SubjectAlternativeName)
-    if alt_names is not None:
-        wildcards = [name for name in alt_names.get_values_for_type(x509.DNSName) if "*" in name]
-        if wildcards:
-            problems.append("a CA with a wildcard subjectAltName (%s)" % ", ".join(sorted(wildcards)))
+            return ["self-signed, but its signature does not verify with its own key"]
+    return []
+
+
+def describe_certificate(der: bytes, now: datetime.datetime) -> dict:
+    """Facts about one DER certificate (``cryptography`` required); ``problems`` lists what disqualifies it.
+
+    A trust anchor must be a CA (basicConstraints present, CA:TRUE; keyUsage, when present, with
+    keyCertSign), with a strong key (RSA >= 2048 bits, EC >= 256 bits), no MD5 signature, no SHA-1
+    signature unless self-signed, a valid self-signature when self-signed, and no wildcard
+    subjectAltName (which has no business on a CA and is how a CA masquerades as a server).
+    """
+    cert = x509.load_der_x509_certificate(der)
+    public_key = cert.public_key()
+    self_signed = cert.subject == cert.issuer
+    is_ca, problems = _ca_problems(cert)
+    problems.extend(_key_problems(public_key))
+    problems.extend(_signature_problems(cert, self_signed))
+    problems.extend(_wildcard_problems(cert))
     not_before = cert.not_valid_before_utc
     not_after = cert.not_valid_after_utc
     common_name = _attr(cert.subject, NameOID.COMMON_NAME)
@@ -676,50 +669,28 @@ def describe_certificate(der, now):
     }
 
 
-def claims_rds(info):
+def claims_rds(info: dict) -> bool:
     """The certificate presents itself as an Amazon RDS CA (any of its subject's RDS marks)."""
     common_name = info.get("common_name") or ""
     return bool(common_name.startswith(RDS_CN_PREFIX.strip()) or info.get("organizational_unit") == RDS_ORGANIZATIONAL_UNIT
                 or ca_of_common_name(common_name)[0])
 
 
-def is_rds_subject(info):
+def is_rds_subject(info: dict) -> bool:
     """The certificate's subject is an Amazon RDS CA's (organization, unit and CN prefix)."""
     return (info.get("organization") == RDS_ORGANIZATION
             and info.get("organizational_unit") == RDS_ORGANIZATIONAL_UNIT
             and (info.get("common_name") or "").startswith(RDS_CN_PREFIX))
 
 
-def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, regions=(), target_cas=(DEFAULT_TARGET_CA,),
-                source="the bundle", allow_unpinned=False):
-    """Parse and validate a CA bundle; the one entry point of the controller-side logic.
-
-    Every block must be an X.509 CA certificate with a strong key and signature
-    (:func:`describe_certificate`); with ``require_rds_subjects`` its subject must be an Amazon RDS
-    CA's. Keys, not names, are trusted: a certificate that presents itself as an Amazon RDS CA
-    (:func:`claims_rds`) must be one of the pinned AWS certificates (:data:`PINNED`), unless
-    ``allow_unpinned`` (then it is listed in ``unpinned`` for a warning); two different
-    certificates with the same RDS common name are refused unless both are pinned. Expired certificates are dropped (reported in ``expired``) unless
-    ``keep_expired``; duplicates are kept once. At least one certificate must remain, and for
-    every region in ``regions`` the ``target_cas`` roots must be among them (and valid).
-
-    Returns ``{"certificates": [...], "expired": [...], "duplicates": [...], "targets": [...],
-    "ignored_text": [...], "line_endings": ..., "bundle": "<canonical PEM of the certificates>"}``
-    where each certificate is :func:`describe_certificate`'s dict plus ``name`` and ``pem``.
-    Raises :class:`BundleError` listing every problem found.
-    """
-    if not HAS_CRYPTOGRAPHY:
-        raise BundleError("the Python library 'cryptography' is required on the controller to validate the bundle")
-    if now is None:
-        now = datetime.datetime.now(UTC)
-    targets_wanted = target_common_names(list(regions or ()), list(target_cas or ()))
-    split = split_pem(data, source)
-
+def _described_blocks(blocks: typing.List[dict], now: datetime.datetime, source: str, require_rds_subjects: bool,
+                      allow_unpinned: bool) -> typing.Tuple[typing.List[dict], typing.List[str], typing.List[str]]:
+    """``(certificates, duplicate names, problems)``: every block described and judged, duplicates kept once."""
     problems = []
     described = []
     seen = {}
     duplicates = []
-    for block in split["blocks"]:
+    for block in blocks:
         try:
             info = describe_certificate(block["der"], now)
         except (ValueError, TypeError) as exc:
@@ -743,26 +714,26 @@ def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, r
         info["pem"] = block["pem"]
         info["index"] = block["index"]
         described.append(info)
+    return described, duplicates, problems
+
+
+def _shared_name_problems(described: typing.List[dict], source: str) -> typing.List[str]:
+    """Different certificates with the same RDS common name, unless all of them are AWS's pinned ones."""
     by_rds_name = {}
     for info in described:
         if claims_rds(info) and info["common_name"]:
             by_rds_name.setdefault(info["common_name"], []).append(info)
+    problems = []
     for common_name, same in sorted(by_rds_name.items()):
         if len(same) > 1 and not all(info["pinned"] for info in same):
             problems.append("%s: %d different certificates are named %r (blocks %s); only AWS's pinned certificates "
                             "may share an RDS name" % (source, len(same), common_name,
                                                        ", ".join(str(info["index"]) for info in same)))
-    if problems:
-        raise BundleError("; ".join(problems), problems)
+    return problems
 
-    for info, name in zip(described, certificate_names(described)):
-        info["name"] = name
-    kept = [c for c in described if keep_expired or not c["expired"]]
-    expired = [c for c in described if c["expired"]]
-    if not kept:
-        raise BundleError("%s holds no valid certificate: all %d expired (the newest on %s)"
-                          % (source, len(expired), max(c["not_after"] for c in expired)))
 
+def _targets_found(kept: typing.List[dict], targets_wanted: typing.List[dict], source: str) -> typing.List[dict]:
+    """The valid certificates of the wanted target roots; raises :class:`BundleError` naming any missing."""
     by_cn = {}
     for cert in kept:
         if not cert["expired"]:
@@ -779,7 +750,51 @@ def load_bundle(data, now=None, keep_expired=False, require_rds_subjects=True, r
     if missing:
         raise BundleError("%s lacks the target CA certificate(s) for the regions in use: %s"
                           % (source, ", ".join(missing)), ["missing target CA %s" % m for m in missing])
+    return targets
 
+
+def load_bundle(data: typing.Union[bytes, str], now: typing.Optional[datetime.datetime] = None,
+                keep_expired: bool = False, require_rds_subjects: bool = True, regions: typing.Iterable[str] = (),
+                target_cas: typing.Iterable[str] = (DEFAULT_TARGET_CA,), source: str = "the bundle",
+                allow_unpinned: bool = False) -> dict:
+    """Parse and validate a CA bundle; the one entry point of the controller-side logic.
+
+    Every block must be an X.509 CA certificate with a strong key and signature
+    (:func:`describe_certificate`); with ``require_rds_subjects`` its subject must be an Amazon RDS
+    CA's. Keys, not names, are trusted: a certificate that presents itself as an Amazon RDS CA
+    (:func:`claims_rds`) must be one of the pinned AWS certificates (:data:`PINNED`), unless
+    ``allow_unpinned`` (then it is listed in ``unpinned`` for a warning); two different
+    certificates with the same RDS common name are refused unless both are pinned. Expired certificates are dropped (reported in ``expired``) unless
+    ``keep_expired``; duplicates are kept once. At least one certificate must remain, and for
+    every region in ``regions`` the ``target_cas`` roots must be among them (and valid).
+
+    Returns ``{"certificates": [...], "expired": [...], "duplicates": [...], "targets": [...],
+    "ignored_text": [...], "line_endings": ..., "bundle": "<canonical PEM of the certificates>"}``
+    where each certificate is :func:`describe_certificate`'s dict plus ``name`` and ``pem``.
+    Raises :class:`BundleError` listing every problem found.
+    """
+    if not HAS_CRYPTOGRAPHY:
+        raise BundleError("the Python library 'cryptography' is required on the controller to validate the bundle")
+    if now is None:
+        now = utcnow()
+    targets_wanted = target_common_names(list(regions or ()), list(target_cas or ()))
+    split = split_pem(data, source)
+
+    described, duplicates, problems = _described_blocks(split["blocks"], now, source, require_rds_subjects,
+                                                        allow_unpinned)
+    problems.extend(_shared_name_problems(described, source))
+    if problems:
+        raise BundleError("; ".join(problems), problems)
+
+    for info, name in zip(described, certificate_names(described)):
+        info["name"] = name
+    kept = [c for c in described if keep_expired or not c["expired"]]
+    expired = [c for c in described if c["expired"]]
+    if not kept:
+        raise BundleError("%s holds no valid certificate: all %d expired (the newest on %s)"
+                          % (source, len(expired), max(c["not_after"] for c in expired)))
+
+    targets = _targets_found(kept, targets_wanted, source)
     return {
         "certificates": kept,
         "expired": [dict((k, c[k]) for k in ("name", "common_name", "ca_identifier", "region", "not_after", "sha256", "sha1", "index"))

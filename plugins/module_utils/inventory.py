@@ -33,14 +33,25 @@ Rotation reasons (``reason`` of each database, :data:`REASONS`):
 The first three mean ``needs_rotation: false``, the last three ``needs_rotation: true``.
 """
 
-import datetime
 import fnmatch
-import re
 
-DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
-DEFAULT_ENVIRONMENT_TAG = "Environment"
-UNKNOWN = "unknown"
-UNTAGGED = "untagged"
+from ansible_collections.rdsca.rotation.plugins.module_utils import rds_domain
+# Re-exported: the RDS knowledge and the time helpers live in rds_domain.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (  # noqa: F401 pylint: disable=unused-import
+    CA_NAME,
+    DEFAULT_ENVIRONMENT_TAG,
+    DEFAULT_TARGET_CA,
+    KNOWN_ENGINES,
+    ROTATION_ACTION,
+    UNKNOWN,
+    UNTAGGED,
+    cluster_kind,
+    days_until,
+    engine_supported,
+    iso,
+    parse_time,
+    restart_category as restart_key,
+)
 
 REASONS = {
     "unsupported_engine": "engine is out of scope for rotation (DocumentDB, Neptune, RDS Custom)",
@@ -50,25 +61,8 @@ REASONS = {
     "ca_expires_soon": "the current CA expires within expiring_within_days",
     "not_on_target_ca": "the current CA is not the target CA",
 }
-ROTATION_REASONS = ("ca_expired", "ca_expires_soon", "not_on_target_ca")
 
-# Engines the RDS API reports. Patterns in the `engines` option must match one of these.
-KNOWN_ENGINES = (
-    "postgres", "mysql", "mariadb",
-    "aurora", "aurora-mysql", "aurora-postgresql",
-    "sqlserver-ee", "sqlserver-se", "sqlserver-ex", "sqlserver-web",
-    "oracle-ee", "oracle-ee-cdb", "oracle-se2", "oracle-se2-cdb",
-    "db2-ae", "db2-se",
-    "custom-oracle-ee", "custom-oracle-ee-cdb", "custom-oracle-se2", "custom-oracle-se2-cdb",
-    "custom-sqlserver-ee", "custom-sqlserver-se", "custom-sqlserver-web", "custom-sqlserver-dev",
-    "docdb", "neptune",
-)
-# Reported, but their CA is not rotated by this collection.
-UNSUPPORTED_ENGINE_PATTERNS = ("docdb", "neptune", "custom-*")
-
-ROTATION_ACTION = "ca-certificate-rotation"
 EXPIRY_HORIZONS = (30, 90, 180, 365)
-CA_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 # Raw response kinds fetched once per region, with the operation and the list key.
 REGION_CALLS = (
@@ -82,46 +76,9 @@ REGION_CALLS = (
 
 # -- small helpers -----------------------------------------------------------------------
 
-def parse_time(value):
-    """A timezone-aware UTC datetime from a boto3 datetime or an ISO 8601 string (None stays None)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime.datetime):
-        parsed = value
-    elif isinstance(value, datetime.date):
-        parsed = datetime.datetime(value.year, value.month, value.day)
-    else:
-        text = str(value).strip().replace(" ", "T", 1)
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        parsed = datetime.datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed.astimezone(datetime.timezone.utc)
-
-
-def iso(value):
-    """ISO 8601 text of a datetime (None stays None)."""
-    parsed = parse_time(value)
-    return parsed.isoformat() if parsed is not None else None
-
-
-def days_until(value, now):
-    """Whole days from ``now`` until ``value`` (negative once past; None if unknown)."""
-    parsed = parse_time(value)
-    if parsed is None:
-        return None
-    return int((parsed - now).total_seconds() // 86400)
-
-
 def tag_dict(tag_list):
     """``[{Key, Value}]`` to ``{Key: Value}``."""
     return dict((t.get("Key"), t.get("Value", "")) for t in tag_list or [] if t.get("Key") is not None)
-
-
-def engine_supported(engine):
-    """Whether this collection rotates the CA of databases of ``engine``."""
-    return not any(fnmatch.fnmatchcase(engine or "", p) for p in UNSUPPORTED_ENGINE_PATTERNS)
 
 
 def environment_of(tags, environment_tag, fallback_tags=None):
@@ -316,12 +273,7 @@ def engine_versions_needed(instances, options=None, clusters=None):
 
 
 def cluster_type(cluster):
-    engine = cluster.get("Engine") or ""
-    if engine.startswith("aurora"):
-        return "aurora"
-    if engine in ("docdb", "neptune"):
-        return engine
-    return "multi_az_db_cluster"
+    return cluster_kind(cluster.get("Engine"))
 
 
 def cluster_members(clusters):
@@ -375,13 +327,7 @@ def restart_facts(capability):
     if not capability:
         return UNKNOWN, UNKNOWN, None
     restart_free = capability.get("rotation_without_restart", UNKNOWN)
-    if restart_free is True:
-        would_restart = False
-    elif restart_free is False:
-        would_restart = True
-    else:
-        would_restart = UNKNOWN
-    return restart_free, would_restart, capability.get("supported_cas")
+    return restart_free, rds_domain.would_restart(rds_domain.rotation_without_restart(capability)), capability.get("supported_cas")
 
 
 def classify(current_ca, target_ca, pending_ca=None, ca_days_left=None, ca_expired=None,
@@ -523,14 +469,6 @@ def build_region(region, raw, options, now):
 
 
 # -- summaries -------------------------------------------------------------------------------
-
-def restart_key(would_restart):
-    if would_restart is True:
-        return "restart"
-    if would_restart is False:
-        return "no_restart"
-    return UNKNOWN
-
 
 def _bump(table, key):
     table[key] = table.get(key, 0) + 1

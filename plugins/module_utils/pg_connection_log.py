@@ -28,6 +28,9 @@ __metaclass__ = type
 import datetime
 import re
 
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import iso_z as _iso
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import usage_kind
+
 RDS_DEFAULT_PREFIX = "%t:%r:%u@%d:[%p]:"
 RDS_DEFAULT_RETENTION_MINUTES = 4320
 # Lines per DownloadDBLogFilePortion: well below RDS's 1 MB portion limit for ordinary lines; a truncated
@@ -134,10 +137,6 @@ def parse_timestamp(text):
         delta = datetime.timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3) or 0))
         return stamp.replace(tzinfo=datetime.timezone(delta if offset.group(1) == "+" else -delta))
     return None  # a zone name (CET...): the time is not comparable
-
-
-def _iso(stamp):
-    return stamp.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if stamp else None
 
 
 def parse_line(line, pattern):
@@ -369,7 +368,6 @@ def completeness(window_start, now, created, settings, files, problems, log):
 
 # -- one database --------------------------------------------------------------------------------
 
-POSTGRES_ENGINES = ("postgres", "aurora-postgresql")
 EVIDENCE_SOURCE = "DescribeDBLogFiles + DownloadDBLogFilePortion (PostgreSQL connection log)"
 
 
@@ -410,7 +408,7 @@ def gather_evidence(aws, client, target, settings, window_days, now, exclude_use
     (InstanceCreateTime).
     """
     engine = target.get("engine")
-    if engine not in POSTGRES_ENGINES:
+    if usage_kind(engine) != "postgres":  # RDS for PostgreSQL and Aurora PostgreSQL
         return unavailable(engine, window_days, "log evidence is not available for %s yet: only PostgreSQL "
                                                 "connection logs (log_connections) are read" % (engine or "this engine"))
     window_start = now - datetime.timedelta(days=window_days)

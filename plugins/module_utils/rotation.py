@@ -22,20 +22,33 @@ The module ``rds_ca_rotate`` works in three steps:
    before their writer, read replicas before their source) and the bounded
    concurrency that ``rotation_runner`` drives.
 
-Every unit ends in one of :data:`FINAL_STATUSES`.
+Every unit ends in one of :data:`FINAL_STATUSES`. What RDS does (engines, statuses, restarts) is
+module_utils.rds_domain's.
 """
 
-import fnmatch
+from __future__ import annotations
+
 import os
 import re
+import typing
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import bundle as bundle_lib
-
-DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
-# The CA the ca-certificate-rotation maintenance action moves a database to.
-MAINTENANCE_ROTATION_TARGET = "rds-ca-rsa2048-g1"
-ROTATION_ACTION = "ca-certificate-rotation"
-UNKNOWN = "unknown"
+# Re-exported: the RDS knowledge lives in rds_domain.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (  # noqa: F401 pylint: disable=unused-import
+    CA_NAME,
+    FAIL_STATUSES,
+    G1_LABELS,
+    MAINTENANCE_ROTATION_TARGET,
+    ROTATION_ACTION,
+    SKIP_STATUSES,
+    UNKNOWN,
+    engine_supported,
+    is_multi_az_cluster,
+    rotation_without_restart as restart_free,
+    status_category,
+    status_reason,
+    would_restart,
+)
 
 APPLY_IMMEDIATELY = "immediately"
 APPLY_MAINTENANCE_WINDOW = "maintenance_window"
@@ -51,7 +64,6 @@ SCHEDULE = "schedule"    # leave a pending change (maintenance window / next-mai
 SKIP = "skip"            # leave alone, with a reason
 NONE = "none"            # already where it should be
 FAIL = "fail"            # cannot be rotated (status), reported as failed
-ACTIONS = (ROTATE, SCHEDULE, SKIP, NONE, FAIL)
 
 ROTATED = "rotated"
 SCHEDULED = "scheduled"
@@ -71,38 +83,8 @@ PREDICTED_STATUS = {ROTATE: ROTATED, SCHEDULE: SCHEDULED, SKIP: SKIPPED, NONE: U
 INSTANCE = "instance"
 CLUSTER = "cluster"
 
-# DB instance statuses (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html).
-# Transient: wait (up to wait_timeout) for `available`, then change.
-WAIT_STATUSES = frozenset((
-    "backing-up", "configuring-enhanced-monitoring", "configuring-iam-database-auth", "configuring-log-exports",
-    "converting-to-vpc", "creating", "maintenance", "modifying", "moving-to-vpc", "rebooting",
-    "resetting-master-credentials", "renaming", "starting", "storage-config-upgrade", "storage-initialization",
-    "storage-optimization", "upgrading", "delete-precheck",
-))
-# Deliberate states: leave the database alone, say why.
-SKIP_STATUSES = {
-    "stopped": "the database is stopped; start it (or rotate it when it runs) - a stopped instance cannot be modified",
-    "stopping": "the database is stopping; rotate it when it runs again",
-    "deleting": "the database is being deleted",
-}
-# Broken states: an operator must act; reported as failed.
-FAIL_STATUSES = {
-    "storage-full": "the database has run out of storage (storage-full); add storage before rotating its CA",
-    "failed": "the database is in the failed state",
-    "inaccessible-encryption-credentials": "the database cannot access its KMS key (inaccessible-encryption-credentials)",
-    "inaccessible-encryption-credentials-recoverable": "the database cannot access its KMS key",
-    "incompatible-network": "the database is in the incompatible-network state",
-    "incompatible-option-group": "the database is in the incompatible-option-group state",
-    "incompatible-parameters": "the database is in the incompatible-parameters state",
-    "incompatible-restore": "the database is in the incompatible-restore state",
-    "insufficient-capacity": "the database is in the insufficient-capacity state",
-    "restore-error": "the database is in the restore-error state",
-}
-
-UNSUPPORTED_ENGINE_PATTERNS = ("docdb", "neptune", "custom-*")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 ARN = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):\d*:(?P<kind>db|cluster):(?P<id>[A-Za-z0-9-]+)$")
-CA_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Keys of a `databases` mapping entry this module reads (anything else, e.g. the rest of an
 # rds_ca_facts or rds_ca_rotate result entry, is ignored).
 ENTRY_ID_KEYS = ("identifier", "id", "db_instance_identifier", "DBInstanceIdentifier", "db_cluster_identifier",
@@ -110,40 +92,17 @@ ENTRY_ID_KEYS = ("identifier", "id", "db_instance_identifier", "DBInstanceIdenti
 ENTRY_TYPES = ("auto", INSTANCE, CLUSTER)
 
 
-def status_category(status):
-    """``available``, ``wait``, ``skip`` or ``fail`` for an RDS status (unknown statuses wait)."""
-    if status == "available":
-        return "available"
-    if status in SKIP_STATUSES:
-        return "skip"
-    if status in FAIL_STATUSES:
-        return "fail"
-    return "wait"
-
-
-def status_reason(status):
-    if status in SKIP_STATUSES:
-        return SKIP_STATUSES[status]
-    if status in FAIL_STATUSES:
-        return FAIL_STATUSES[status]
-    return "the database is %s" % status
-
-
-def engine_supported(engine):
-    return not any(fnmatch.fnmatchcase(engine or "", p) for p in UNSUPPORTED_ENGINE_PATTERNS)
-
-
-def unit_key(region, kind, identifier):
+def unit_key(region: str, kind: str, identifier: str) -> str:
     return "%s/%s/%s" % (region, kind, identifier)
 
 
-def label(region, identifier):
+def label(region: str, identifier: str) -> str:
     return "%s/%s" % (region, identifier)
 
 
 # -- the `databases` option -----------------------------------------------------------------------
 
-def _entry_from_string(text, default_region):
+def _entry_from_string(text: str, default_region: str | None) -> tuple[dict | None, str | None]:
     text = text.strip()
     match = ARN.match(text)
     if match:
@@ -156,7 +115,7 @@ def _entry_from_string(text, default_region):
     return {"identifier": ident.lower(), "region": region, "type": "auto"}, None
 
 
-def _entry_from_mapping(item, default_region):
+def _entry_from_mapping(item: dict, default_region: str | None) -> tuple[dict | None, str | None]:
     ident = None
     for key in ENTRY_ID_KEYS:
         if item.get(key):
@@ -185,7 +144,7 @@ def _entry_from_mapping(item, default_region):
     return entry, None
 
 
-def normalize_entries(entries, default_region):
+def normalize_entries(entries: list | None, default_region: str | None) -> tuple[list[dict], list[str]]:
     """``(requests, problems)`` from the ``databases`` option; duplicates are merged.
 
     An entry is an identifier (the connection region), ``region/identifier``, an
@@ -238,7 +197,7 @@ TRUE_WORDS = ("yes", "true", "on", "1")
 FALSE_WORDS = ("no", "false", "off", "0")
 
 
-def _yes_no(value):
+def _yes_no(value: typing.Any) -> bool | None:
     """True, False or None from a bool or a yes/no/unknown word (rds_ssl_usage reports words)."""
     if isinstance(value, bool):
         return value
@@ -250,7 +209,7 @@ def _yes_no(value):
     return None
 
 
-def _ssl_state(item):
+def _ssl_state(item: dict) -> bool | None:
     """True (in use), False (not in use) or None (the entry says nothing decisive)."""
     for key in SSL_IN_USE_KEYS:
         if key in item:
@@ -266,7 +225,7 @@ def _ssl_state(item):
     return None
 
 
-def parse_ssl_evidence(value):
+def parse_ssl_evidence(value: typing.Any) -> tuple[dict, list[str]]:
     """``({(region or None, identifier): evidence}, problems)`` for certificate_rotation_restart=false.
 
     Accepts the registered result of ``rds_ssl_usage`` (a mapping with a
@@ -304,19 +263,19 @@ def parse_ssl_evidence(value):
     return evidence, problems
 
 
-def evidence_for(evidence, region, identifier):
+def evidence_for(evidence: dict, region: str, identifier: str) -> dict | None:
     return evidence.get((region, identifier)) or evidence.get((None, identifier))
 
 
 # -- units ------------------------------------------------------------------------------------------
 
-def _endpoint(raw):
+def _endpoint(raw: dict) -> dict:
     endpoint = raw.get("Endpoint") or {}
     return {"identifier": raw.get("DBInstanceIdentifier"), "address": endpoint.get("Address"),
             "port": endpoint.get("Port") or raw.get("DbInstancePort")}
 
 
-def _replica_source(raw, region):
+def _replica_source(raw: dict, region: str) -> str | None:
     source = raw.get("ReadReplicaSourceDBInstanceIdentifier")
     if not source:
         return None
@@ -326,7 +285,7 @@ def _replica_source(raw, region):
     return label(region, source.lower())
 
 
-def _instance_unit(region, raw, view, request):
+def _instance_unit(region: str, raw: dict, view: dict, request: dict) -> dict:
     ident = raw.get("DBInstanceIdentifier")
     cluster_id = raw.get("DBClusterIdentifier")
     cluster = view["clusters"].get(cluster_id) if cluster_id else None
@@ -360,7 +319,7 @@ def _instance_unit(region, raw, view, request):
     }
 
 
-def _cluster_unit(region, cluster, view, request):
+def _cluster_unit(region: str, cluster: dict, view: dict, request: dict) -> dict:
     ident = cluster.get("DBClusterIdentifier")
     members = [m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or []]
     raws = [view["instances"][m] for m in members if m in view["instances"]]
@@ -397,12 +356,7 @@ def _cluster_unit(region, cluster, view, request):
     }
 
 
-def is_multi_az_cluster(cluster):
-    engine = cluster.get("Engine") or ""
-    return not engine.startswith("aurora") and engine not in ("docdb", "neptune")
-
-
-def region_view(raw_instances, raw_clusters, maintenance=None):
+def region_view(raw_instances: list | None, raw_clusters: list | None, maintenance: dict | None = None) -> dict:
     """Lookup tables for :func:`resolve_units` from one region's raw describe output."""
     return {
         "instances": dict((i.get("DBInstanceIdentifier"), i) for i in raw_instances or []),
@@ -411,7 +365,52 @@ def region_view(raw_instances, raw_clusters, maintenance=None):
     }
 
 
-def resolve_units(requests, views):
+def _resolve_request(request: dict, view: dict, add: typing.Callable[[dict], None], notes: list,
+                     problems: list) -> None:
+    """Map one request onto units of its region (``add``), with notes and problems."""
+    region = request["region"]
+    ident = request["identifier"]
+    raw = view["instances"].get(ident)
+    cluster = view["clusters"].get(ident)
+    wanted = request.get("type", "auto")
+    if raw is not None and wanted != CLUSTER:
+        owner = view["clusters"].get(raw.get("DBClusterIdentifier") or "")
+        if owner is not None and is_multi_az_cluster(owner):
+            notes.append("%s is a member of the Multi-AZ DB cluster %s, whose CA is changed on the cluster "
+                         "(ModifyDBCluster): the cluster is rotated" % (label(region, ident),
+                                                                        owner.get("DBClusterIdentifier")))
+            add(_cluster_unit(region, owner, view, request))
+        else:
+            add(_instance_unit(region, raw, view, request))
+    elif cluster is not None and wanted != INSTANCE:
+        if is_multi_az_cluster(cluster):
+            add(_cluster_unit(region, cluster, view, request))
+            return
+        members = sorted(cluster.get("DBClusterMembers") or [],
+                         key=lambda m: (bool(m.get("IsClusterWriter")), m.get("DBInstanceIdentifier")))
+        if not members:
+            problems.append("%s: the Aurora cluster has no DB instances to rotate" % label(region, ident))
+        for member in members:
+            member_raw = view["instances"].get(member.get("DBInstanceIdentifier"))
+            if member_raw is not None:
+                add(_instance_unit(region, member_raw, view, request))
+    elif cluster is not None and wanted == INSTANCE:
+        problems.append("%s is a DB cluster identifier, but the entry says type: instance; give one of its DB "
+                        "instances (%s), or drop type to rotate the cluster" % (
+                            label(region, ident),
+                            ", ".join(m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or [])
+                            or "it has none"))
+    elif raw is not None and wanted == CLUSTER:
+        problems.append("%s is a DB instance identifier, but the entry says type: cluster" % label(region, ident))
+    else:
+        close = sorted(set(list(view["instances"]) + list(view["clusters"])))
+        close = [c for c in close if c.startswith(ident[:4])][:3]
+        hint = " (similar: %s)" % ", ".join(close) if close else ""
+        problems.append("%s: no DB instance or DB cluster of that identifier in %s%s" % (
+            label(region, ident), region, hint))
+
+
+def resolve_units(requests: list[dict], views: dict) -> tuple[list[dict], list[str], list[str]]:
     """``(units, notes, problems)``: the requests mapped onto instances and Multi-AZ DB clusters.
 
     ``views`` is ``{region: region_view(...)}``. Aurora cluster identifiers expand
@@ -423,7 +422,7 @@ def resolve_units(requests, views):
     notes = []
     problems = []
 
-    def add(unit):
+    def add(unit: dict) -> None:
         if unit["key"] in by_key:
             existing = by_key[unit["key"]]
             for extra in ("connect_host", "connect_port"):
@@ -434,70 +433,24 @@ def resolve_units(requests, views):
         units.append(unit)
 
     for request in requests:
-        region = request["region"]
-        view = views.get(region)
+        view = views.get(request["region"])
         if view is None:
-            problems.append("%s: region %s could not be read" % (label(region, request["identifier"]), region))
+            problems.append("%s: region %s could not be read" % (label(request["region"], request["identifier"]),
+                                                                 request["region"]))
             continue
-        ident = request["identifier"]
-        raw = view["instances"].get(ident)
-        cluster = view["clusters"].get(ident)
-        wanted = request.get("type", "auto")
-        if raw is not None and wanted != CLUSTER:
-            owner = view["clusters"].get(raw.get("DBClusterIdentifier") or "")
-            if owner is not None and is_multi_az_cluster(owner):
-                notes.append("%s is a member of the Multi-AZ DB cluster %s, whose CA is changed on the cluster "
-                             "(ModifyDBCluster): the cluster is rotated" % (label(region, ident),
-                                                                            owner.get("DBClusterIdentifier")))
-                add(_cluster_unit(region, owner, view, request))
-            else:
-                add(_instance_unit(region, raw, view, request))
-        elif cluster is not None and wanted != INSTANCE:
-            if is_multi_az_cluster(cluster):
-                add(_cluster_unit(region, cluster, view, request))
-            else:
-                members = sorted(cluster.get("DBClusterMembers") or [],
-                                 key=lambda m: (bool(m.get("IsClusterWriter")), m.get("DBInstanceIdentifier")))
-                if not members:
-                    problems.append("%s: the Aurora cluster has no DB instances to rotate" % label(region, ident))
-                for member in members:
-                    member_raw = view["instances"].get(member.get("DBInstanceIdentifier"))
-                    if member_raw is not None:
-                        add(_instance_unit(region, member_raw, view, request))
-        elif cluster is not None and wanted == INSTANCE:
-            problems.append("%s is a DB cluster identifier, but the entry says type: instance; give one of its DB "
-                            "instances (%s), or drop type to rotate the cluster" % (
-                                label(region, ident),
-                                ", ".join(m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or [])
-                                or "it has none"))
-        elif raw is not None and wanted == CLUSTER:
-            problems.append("%s is a DB instance identifier, but the entry says type: cluster" % label(region, ident))
-        else:
-            close = sorted(set(list(view["instances"]) + list(view["clusters"])))
-            close = [c for c in close if c.startswith(ident[:4])][:3]
-            hint = " (similar: %s)" % ", ".join(close) if close else ""
-            problems.append("%s: no DB instance or DB cluster of that identifier in %s%s" % (
-                label(region, ident), region, hint))
+        _resolve_request(request, view, add, notes, problems)
     return units, notes, problems
 
 
 # -- planning ---------------------------------------------------------------------------------------
 
-def capability_of(capabilities, engine, version):
+def capability_of(capabilities: dict | None, engine: str | None, version: str | None) -> dict | None:
     """``{rotation_without_restart, supported_cas}`` for an exact engine version, or None when unknown."""
     cap = (capabilities or {}).get((engine, version))
     return cap or None
 
 
-def restart_free(cap):
-    """True, False or ``unknown`` (SupportsCertificateRotationWithoutRestart)."""
-    if not cap:
-        return UNKNOWN
-    value = cap.get("rotation_without_restart", UNKNOWN)
-    return value if value in (True, False) else UNKNOWN
-
-
-def ca_usable(ca, certificates):
+def ca_usable(ca: str | None, certificates: dict | None) -> tuple[bool, str | None]:
     """``(usable, why_not)`` for a CA identifier in a region's certificates ``{id: {valid_till, expired}}``."""
     if not ca:
         return False, "the CA is not known"
@@ -509,7 +462,7 @@ def ca_usable(ca, certificates):
     return True, None
 
 
-def check_target_ca(region, target, certificates):
+def check_target_ca(region: str, target: str, certificates: dict | None) -> list[str]:
     """Problems with the target CA in one region (from DescribeCertificates): unknown or expired."""
     usable, why = ca_usable(target, certificates)
     if usable:
@@ -520,7 +473,131 @@ def check_target_ca(region, target, certificates):
     return ["target_ca %s cannot be used in %s: %s" % (target, region, why)]
 
 
-def plan_unit(unit, opts, context):
+def _new_plan(unit: dict, opts: dict, cap: dict | None) -> dict:
+    """A plan before any decision: target, previous CA, the engine version's restart behaviour and CAs."""
+    return {
+        "action": None, "reason": None, "would_restart": UNKNOWN, "call": None, "problems": [],
+        "notes": [], "target_ca": opts["target_ca"], "previous_ca": unit.get("current_ca"),
+        "rotation_without_restart": restart_free(cap),
+        "supported_cas": list(cap.get("supported_cas") or []) if cap and cap.get("supported_cas") is not None else None,
+        "restart_parameter": None, "rollback": {"possible": False, "reason": None},
+    }
+
+
+def _finish(plan: dict, action: str, reason: str | None = None) -> dict:
+    plan["action"] = action
+    plan["status"] = PREDICTED_STATUS[action]
+    plan["reason"] = reason
+    return plan
+
+
+def _nothing_to_do(plan: dict, unit: dict, apply: str) -> str | None:
+    """Why nothing needs changing (already on the target, or its change pending for the window), else None."""
+    target = plan["target_ca"]
+    if unit.get("current_ca") == target:
+        return "already on %s" % target
+    if apply == APPLY_MAINTENANCE_WINDOW and unit.get("pending_ca") == target:
+        return "a change to %s is already pending for the maintenance window" % target
+    return None
+
+
+def _check_versions(plan: dict, unit: dict, context: dict) -> None:
+    """Target supported by this exact engine version (a problem if not); whether a rollback could restore."""
+    target = plan["target_ca"]
+    engine_text = "%s %s" % (unit.get("engine"), unit.get("engine_version"))
+    # The target is a CA of the region, not expired (check_target_ca, once per region).
+    if target in (context.get("certificates") or {}) and target not in plan["supported_cas"]:
+        plan["problems"].append("%s: %s does not support %s (SupportedCACertificateIdentifiers: %s)" % (
+            unit["label"], engine_text, target, ", ".join(plan["supported_cas"]) or "none"))
+    # Rollback target: the current CA, if it is still valid and supported.
+    current = unit.get("current_ca")
+    ok, why = ca_usable(current, context.get("certificates"))
+    if ok and current not in plan["supported_cas"]:
+        ok, why = False, "%s is not supported by %s" % (current, engine_text)
+    plan["rollback"] = {"possible": ok, "reason": why}
+
+
+def _status_decision(plan: dict, unit: dict, opts: dict) -> tuple[str, str] | None:
+    """``(action, reason)`` when the unit's status decides (skip, fail); transient statuses are waited for."""
+    status = unit.get("status")
+    category = status_category(status)
+    if category in ("skip", "fail"):
+        return (SKIP if category == "skip" else FAIL), status_reason(status)
+    if category == "wait":
+        plan["notes"].append("status is %s: waiting for available before changing it" % status)
+        if not opts.get("wait", True):
+            return SKIP, "%s, and wait is false" % status_reason(status)
+    return None
+
+
+def _restart_parameter(plan: dict, unit: dict, opts: dict, context: dict) -> None:
+    """CertificateRotationRestart: false only with evidence that SSL/TLS is unused, and only where it matters."""
+    restart_param = opts.get("certificate_rotation_restart")
+    if unit["kind"] != INSTANCE or opts["apply"] == APPLY_PENDING_ACTION:
+        return
+    if restart_param is True:
+        plan["restart_parameter"] = True
+        return
+    if restart_param is not False or plan["rotation_without_restart"] is True:
+        return
+    proof = evidence_for(context.get("evidence") or {}, unit["region"], unit["identifier"])
+    if proof is None or (proof.get("ssl_in_use") is None and proof.get("safe") is not False):
+        plan["problems"].append(
+            "%s: certificate_rotation_restart=false is refused without evidence that it does not use SSL/TLS "
+            "(AWS: set it only if you are not using SSL/TLS to connect; clients on TLS would keep getting the "
+            "old certificate until the next restart). Pass its rds_ssl_usage result in ssl_usage%s" % (
+                unit["label"], "" if proof is None else " (the entry given does not say whether SSL/TLS is used: %s)"
+                % (proof.get("evidence"),)))
+    elif proof["ssl_in_use"]:
+        plan["problems"].append(
+            "%s: certificate_rotation_restart=false is refused: the ssl_usage evidence shows SSL/TLS in use (%s); "
+            "rotate it with a restart instead" % (unit["label"], proof.get("evidence")))
+    elif proof.get("safe") is False:
+        plan["problems"].append(
+            "%s: certificate_rotation_restart=false is refused: the ssl_usage evidence says rotating without a "
+            "restart is not safe (%s)" % (unit["label"], proof.get("evidence")))
+    else:
+        plan["restart_parameter"] = False
+        plan["would_restart"] = would_restart(plan["rotation_without_restart"], False)
+        plan["notes"].append("not restarted (certificate_rotation_restart=false, no SSL/TLS use per ssl_usage): "
+                             "the endpoint presents the new certificate after its next restart")
+
+
+def _plan_change(plan: dict, unit: dict, opts: dict) -> dict:
+    """The change itself: opt in to the pending action, schedule for the window, or change now (or not)."""
+    target = plan["target_ca"]
+    restart = plan["would_restart"]
+    needs_restart_permission = restart is not False and not opts.get("allow_restart")
+    engine_text = "%s %s" % (unit.get("engine"), unit.get("engine_version"))
+    restart_text = ("%s cannot rotate its certificate without a restart" % engine_text if restart is True else
+                    "whether %s rotates without a restart is not known" % engine_text)
+
+    def done(action: str, reason: str | None = None) -> dict:
+        return _finish(plan, action, reason)
+
+    if opts["apply"] == APPLY_PENDING_ACTION:
+        return _plan_pending_action(plan, unit, opts, done, needs_restart_permission, restart_text)
+    window = unit.get("maintenance_window") or "its maintenance window"
+    if opts["apply"] == APPLY_MAINTENANCE_WINDOW:
+        plan["call"] = _modify_call(unit, target, False, plan["restart_parameter"])
+        return done(SCHEDULE, "applied in the maintenance window (%s)%s" % (
+            window, ", with a restart" if restart is True else ""))
+    # immediately
+    if not needs_restart_permission:
+        plan["call"] = _modify_call(unit, target, True, plan["restart_parameter"])
+        return done(ROTATE, None)
+    if opts.get("on_restart_required") != "schedule":
+        return done(SKIP, "%s and allow_restart is false (set allow_restart, or on_restart_required=schedule for "
+                          "the maintenance window)" % restart_text)
+    if unit.get("pending_ca") == target:
+        return done(NONE, "%s and allow_restart is false; the change to %s is already pending for the "
+                          "maintenance window (%s)" % (restart_text, target, window))
+    plan["call"] = _modify_call(unit, target, False, plan["restart_parameter"])
+    return done(SCHEDULE, "%s and allow_restart is false: scheduled for the maintenance window (%s)" % (
+        restart_text, window))
+
+
+def plan_unit(unit: dict, opts: dict, context: dict) -> dict:
     """The plan for one unit: what to do, why, whether it restarts, and the API call.
 
     ``opts``: target_ca, apply, opt_in_type, allow_restart, on_restart_required,
@@ -533,131 +610,32 @@ def plan_unit(unit, opts, context):
     ``problems`` (fatal, checked before any change), ``notes``, ``rollback``
     (whether the previous CA could be restored, and why not).
     """
-    target = opts["target_ca"]
-    apply = opts["apply"]
-    current = unit.get("current_ca")
-    pending = unit.get("pending_ca")
     cap = capability_of(context.get("capabilities"), unit.get("engine"), unit.get("engine_version"))
-    plan = {
-        "action": None, "reason": None, "would_restart": UNKNOWN, "call": None, "problems": [], "notes": [],
-        "target_ca": target, "previous_ca": current, "rotation_without_restart": restart_free(cap),
-        "supported_cas": list(cap.get("supported_cas") or []) if cap and cap.get("supported_cas") is not None else None,
-        "restart_parameter": None, "rollback": {"possible": False, "reason": None},
-    }
-
-    def done(action, reason=None):
-        plan["action"] = action
-        plan["status"] = PREDICTED_STATUS[action]
-        plan["reason"] = reason
-        return plan
-
+    plan = _new_plan(unit, opts, cap)
     if not engine_supported(unit.get("engine")):
-        return done(SKIP, "engine %s is out of scope: this collection does not rotate DocumentDB, Neptune or RDS "
-                          "Custom certificates" % unit.get("engine"))
-    # Restart behaviour, known from the exact engine version.
-    free = plan["rotation_without_restart"]
-    if unit["kind"] == CLUSTER:
-        would_restart = UNKNOWN if free == UNKNOWN else (not free)
-    elif free is True:
-        would_restart = False
-    elif opts.get("certificate_rotation_restart") is True:
-        would_restart = True
-    else:
-        would_restart = True if free is False else UNKNOWN
-    plan["would_restart"] = would_restart
-
-    if current == target:
-        plan["would_restart"] = False
-        return done(NONE, "already on %s" % target)
-    if apply == APPLY_MAINTENANCE_WINDOW and pending == target:
-        plan["would_restart"] = False
-        return done(NONE, "a change to %s is already pending for the maintenance window" % target)
-
-    # Target CA: a CA of the region, not expired (check_target_ca, once per region), and supported by
-    # this exact engine version.
-    target_known = target in (context.get("certificates") or {})
+        return _finish(plan, SKIP, "engine %s is out of scope: this collection does not rotate DocumentDB, Neptune "
+                                   "or RDS Custom certificates" % unit.get("engine"))
+    # CertificateRotationRestart=true forces a restart; only ModifyDBInstance has it (not a cluster unit).
+    forced = True if opts.get("certificate_rotation_restart") is True and unit["kind"] == INSTANCE else None
+    plan["would_restart"] = would_restart(plan["rotation_without_restart"], forced)
+    unchanged = _nothing_to_do(plan, unit, opts["apply"])
+    if unchanged is not None:
+        plan["would_restart"] = would_restart(plan["rotation_without_restart"], changes_ca=False)
+        return _finish(plan, NONE, unchanged)
     if cap is None or plan["supported_cas"] is None:
-        return done(SKIP, "engine version %s %s is not reported by DescribeDBEngineVersions, so neither its "
-                          "supported CAs nor whether it rotates without a restart are known" % (
-                              unit.get("engine"), unit.get("engine_version")))
-    if target_known and target not in plan["supported_cas"]:
-        plan["problems"].append("%s: %s %s does not support %s (SupportedCACertificateIdentifiers: %s)" % (
-            unit["label"], unit.get("engine"), unit.get("engine_version"), target,
-            ", ".join(plan["supported_cas"]) or "none"))
-
-    # Rollback target: the current CA, if it is still valid and supported.
-    ok, why = ca_usable(current, context.get("certificates"))
-    if ok and current not in plan["supported_cas"]:
-        ok, why = False, "%s is not supported by %s %s" % (current, unit.get("engine"), unit.get("engine_version"))
-    plan["rollback"] = {"possible": ok, "reason": why}
-
-    # Status: wait for transient ones (in the runner), skip or fail the others now.
-    category = status_category(unit.get("status"))
-    if category == "skip":
-        return done(SKIP, status_reason(unit.get("status")))
-    if category == "fail":
-        return done(FAIL, status_reason(unit.get("status")))
-    if category == "wait":
-        plan["notes"].append("status is %s: waiting for available before changing it" % unit.get("status"))
-        if not opts.get("wait", True):
-            return done(SKIP, "%s, and wait is false" % status_reason(unit.get("status")))
-
-    # certificate_rotation_restart=false: only with evidence that SSL/TLS is unused, and only where it matters.
-    restart_param = opts.get("certificate_rotation_restart")
-    if restart_param is False and unit["kind"] == INSTANCE and free is not True and apply != APPLY_PENDING_ACTION:
-        proof = evidence_for(context.get("evidence") or {}, unit["region"], unit["identifier"])
-        if proof is None or (proof.get("ssl_in_use") is None and proof.get("safe") is not False):
-            plan["problems"].append(
-                "%s: certificate_rotation_restart=false is refused without evidence that it does not use SSL/TLS "
-                "(AWS: set it only if you are not using SSL/TLS to connect; clients on TLS would keep getting the "
-                "old certificate until the next restart). Pass its rds_ssl_usage result in ssl_usage%s" % (
-                    unit["label"], "" if proof is None else " (the entry given does not say whether SSL/TLS is used: %s)"
-                    % (proof.get("evidence"),)))
-        elif proof["ssl_in_use"]:
-            plan["problems"].append(
-                "%s: certificate_rotation_restart=false is refused: the ssl_usage evidence shows SSL/TLS in use (%s); "
-                "rotate it with a restart instead" % (unit["label"], proof.get("evidence")))
-        elif proof.get("safe") is False:
-            plan["problems"].append(
-                "%s: certificate_rotation_restart=false is refused: the ssl_usage evidence says rotating without a "
-                "restart is not safe (%s)" % (unit["label"], proof.get("evidence")))
-        else:
-            plan["restart_parameter"] = False
-            plan["would_restart"] = would_restart = False
-            plan["notes"].append("not restarted (certificate_rotation_restart=false, no SSL/TLS use per ssl_usage): "
-                                 "the endpoint presents the new certificate after its next restart")
-    elif restart_param is True and unit["kind"] == INSTANCE and apply != APPLY_PENDING_ACTION:
-        plan["restart_parameter"] = True
-
-    needs_restart_permission = would_restart is not False and not opts.get("allow_restart")
-    restart_text = ("%s %s cannot rotate its certificate without a restart" % (unit.get("engine"), unit.get("engine_version"))
-                    if would_restart is True else
-                    "whether %s %s rotates without a restart is not known" % (unit.get("engine"), unit.get("engine_version")))
-
-    if apply == APPLY_PENDING_ACTION:
-        return _plan_pending_action(plan, unit, opts, done, needs_restart_permission, restart_text)
-
-    window = unit.get("maintenance_window") or "its maintenance window"
-    if apply == APPLY_MAINTENANCE_WINDOW:
-        plan["call"] = _modify_call(unit, target, False, plan["restart_parameter"])
-        return done(SCHEDULE, "applied in the maintenance window (%s)%s" % (
-            window, ", with a restart" if would_restart is True else ""))
-    # immediately
-    if needs_restart_permission:
-        if opts.get("on_restart_required") == "schedule":
-            if pending == target:
-                return done(NONE, "%s and allow_restart is false; the change to %s is already pending for the "
-                                  "maintenance window (%s)" % (restart_text, target, window))
-            plan["call"] = _modify_call(unit, target, False, plan["restart_parameter"])
-            return done(SCHEDULE, "%s and allow_restart is false: scheduled for the maintenance window (%s)" % (
-                restart_text, window))
-        return done(SKIP, "%s and allow_restart is false (set allow_restart, or on_restart_required=schedule for "
-                          "the maintenance window)" % restart_text)
-    plan["call"] = _modify_call(unit, target, True, plan["restart_parameter"])
-    return done(ROTATE, None)
+        return _finish(plan, SKIP, "engine version %s %s is not reported by DescribeDBEngineVersions, so neither "
+                                   "its supported CAs nor whether it rotates without a restart are known" % (
+                                       unit.get("engine"), unit.get("engine_version")))
+    _check_versions(plan, unit, context)
+    decided = _status_decision(plan, unit, opts)
+    if decided is not None:
+        return _finish(plan, *decided)
+    _restart_parameter(plan, unit, opts, context)
+    return _plan_change(plan, unit, opts)
 
 
-def _plan_pending_action(plan, unit, opts, done, needs_restart_permission, restart_text):
+def _plan_pending_action(plan: dict, unit: dict, opts: dict, done: typing.Callable[..., dict],
+                         needs_restart_permission: bool, restart_text: str) -> dict:
     if unit["kind"] == CLUSTER:
         return done(SKIP, "apply=pending_action opts DB instances in to the ca-certificate-rotation action; rotate "
                           "the Multi-AZ DB cluster with apply=immediately or maintenance_window")
@@ -683,7 +661,7 @@ def _plan_pending_action(plan, unit, opts, done, needs_restart_permission, resta
         unit.get("maintenance_window") or "unknown"))
 
 
-def _modify_call(unit, ca, immediately, restart):
+def _modify_call(unit: dict, ca: str, immediately: bool, restart: bool | None) -> dict:
     if unit["kind"] == CLUSTER:
         return {"op": "modify_cluster", "region": unit["region"], "identifier": unit["identifier"], "ca": ca,
                 "apply_immediately": immediately}
@@ -691,12 +669,12 @@ def _modify_call(unit, ca, immediately, restart):
             "apply_immediately": immediately, "restart": restart}
 
 
-def rollback_call(unit, plan):
+def rollback_call(unit: dict, plan: dict) -> dict:
     """The call that puts the unit back on its previous CA (ApplyImmediately)."""
     return _modify_call(unit, plan["previous_ca"], True, plan.get("restart_parameter"))
 
 
-def check_options(params):
+def check_options(params: dict) -> list[str]:
     """Problems with option combinations and values, before any AWS call (sentences)."""
     problems = []
     target = params.get("target_ca")
@@ -741,7 +719,8 @@ def check_options(params):
     return problems
 
 
-def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle", allow_unpinned=False, warnings=None):
+def check_ca_bundle_file(path: str, regions: typing.Iterable[str], target_ca: str, option: str = "verify_ca_bundle",
+                         allow_unpinned: bool = False, warnings: list | None = None) -> list[str]:
     """Problems with a CA bundle file that verification will use, before anything is changed (sentences).
 
     It must be a readable regular file of PEM CA certificates (module_utils.bundle.load_bundle) and,
@@ -768,7 +747,7 @@ def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle", al
         return ["%s is empty" % where]
     if b"-----BEGIN CERTIFICATE-----" not in data:
         return ["%s is not a PEM CA bundle: no '-----BEGIN CERTIFICATE-----' line (its content is not shown)" % where]
-    g1 = target_ca in bundle_lib.G1_LABELS
+    g1 = target_ca in G1_LABELS
     try:
         loaded = bundle_lib.load_bundle(data, keep_expired=True, require_rds_subjects=False,
                                         regions=sorted(set(regions)) if g1 else (),
@@ -787,7 +766,7 @@ def check_ca_bundle_file(path, regions, target_ca, option="verify_ca_bundle", al
 
 # -- order and concurrency --------------------------------------------------------------------------
 
-def dependencies(units, order="safe"):
+def dependencies(units: list[dict], order: str = "safe") -> dict[str, set]:
     """``{unit key: set of unit keys that must finish first}``.
 
     ``safe``: an Aurora writer waits for the readers of its cluster, and a read
@@ -819,13 +798,13 @@ PENDING = "pending"      # the change to the target is pending (maintenance wind
 LEVELS = {ON_TARGET: 2, PENDING: 1, None: 0}
 
 
-def required_level(plan):
+def required_level(plan: dict) -> str:
     """What a unit needs of the units it comes after: changed now needs them on the target; a change left
     pending for the maintenance window needs them at least pending."""
     return PENDING if plan.get("action") == SCHEDULE else ON_TARGET
 
 
-def reached_level(status, current_ca, target_ca, confirmed=True):
+def reached_level(status: str, current_ca: str | None, target_ca: str, confirmed: bool | None = True) -> str | None:
     """ON_TARGET, PENDING or None for a unit that ended with ``status``."""
     if status == ROTATED:
         return ON_TARGET if confirmed is not False else PENDING
@@ -836,7 +815,7 @@ def reached_level(status, current_ca, target_ca, confirmed=True):
     return None  # skipped, blocked, unverified, rolled back, failed
 
 
-def satisfies(level, needed):
+def satisfies(level: str | None, needed: str) -> bool:
     return LEVELS.get(level, 0) >= LEVELS[needed]
 
 
@@ -850,7 +829,7 @@ class Scheduler:
     by :meth:`blocked` so that the runner ends it ``blocked``, naming the dependency.
     """
 
-    def __init__(self, keys, deps, limit, needs=None):
+    def __init__(self, keys: typing.Iterable[str], deps: dict, limit: int, needs: dict | None = None) -> None:
         self.order = list(keys)
         self.deps = dict((k, set(deps.get(k, ()))) for k in self.order)
         self.needs = dict(needs or {})
@@ -860,10 +839,10 @@ class Scheduler:
         self.outcome = {}
         self.max_in_flight = 0
 
-    def _needs(self, key):
+    def _needs(self, key: str) -> str:
         return self.needs.get(key, ON_TARGET)
 
-    def ready(self):
+    def ready(self) -> list[str]:
         """Keys that may start now, in order, without exceeding the limit."""
         free = self.limit - len(self.in_flight)
         ready = []
@@ -876,7 +855,7 @@ class Scheduler:
                 free -= 1
         return ready
 
-    def blocked(self):
+    def blocked(self) -> list[tuple[str, list[str]]]:
         """``[(key, blocking dependency keys)]`` for queued units that can no longer start."""
         result = []
         for key in self.queued:
@@ -886,12 +865,12 @@ class Scheduler:
                 result.append((key, failed))
         return result
 
-    def start(self, key):
+    def start(self, key: str) -> None:
         self.queued.remove(key)
         self.in_flight.add(key)
         self.max_in_flight = max(self.max_in_flight, len(self.in_flight))
 
-    def finish(self, key, level):
+    def finish(self, key: str, level: str | bool | None) -> None:
         if level is True:
             level = ON_TARGET
         elif level is False:
@@ -902,11 +881,11 @@ class Scheduler:
         self.outcome[key] = level
 
     @property
-    def idle(self):
+    def idle(self) -> bool:
         return not self.queued and not self.in_flight
 
 
-def blocked_reason(target_ca, blockers):
+def blocked_reason(target_ca: str, blockers: list[tuple]) -> str:
     """Why a unit is blocked: ``blockers`` is ``[(label, status, reason)]`` of what it must come after."""
     return ("not changed: order=safe changes an Aurora writer only after its readers and a source only after its "
             "replicas, once they are confirmed on %s; blocked by %s. Fix %s and run again" % (
@@ -917,7 +896,7 @@ def blocked_reason(target_ca, blockers):
 
 # -- observing and verifying --------------------------------------------------------------------------
 
-def observe(unit, described, target_ca, immediate=True):
+def observe(unit: dict, described: dict, target_ca: str, immediate: bool = True) -> tuple[str, str | None]:
     """One poll's verdict on an in-flight unit: ``("done"|"wait"|"fail", detail)``.
 
     ``described`` is ``{instance id: DescribeDBInstances item}`` for the unit's
@@ -945,7 +924,7 @@ def observe(unit, described, target_ca, immediate=True):
     return "wait", ", ".join("%s %s on %s" % (i, s, c) for i, s, c in zip(unit["members"], statuses, cas))
 
 
-def verdict(probe, target_ca):
+def verdict(probe: dict, target_ca: str) -> tuple[str, str | None]:
     """``("ok"|"retry"|"fail", message)`` for one TLS probe result (a dict) against the target CA.
 
     Retry while the endpoint cannot be reached or still presents another CA (a
@@ -964,12 +943,12 @@ def verdict(probe, target_ca):
     return "ok", None
 
 
-def probe_unreachable(probe):
+def probe_unreachable(probe: dict) -> bool:
     """Whether a probe never got a certificate from the endpoint (refused, timed out, no TLS): no evidence."""
     return bool(probe.get("error")) and not probe.get("ca_id")
 
 
-def verification_outcome(verdicts):
+def verification_outcome(verdicts: list[tuple]) -> str:
     """``failed``, ``unreachable`` or ``verified`` for a unit from ``[(verdict, message, unreachable)]``.
 
     ``failed`` needs evidence that the certificate is wrong: a chain that does not verify
@@ -985,7 +964,7 @@ def verification_outcome(verdicts):
 
 # -- reporting ------------------------------------------------------------------------------------------
 
-def summarize(results):
+def summarize(results: list[dict]) -> dict:
     counts = dict((s, 0) for s in FINAL_STATUSES)
     for item in results:
         counts[item["status"]] = counts.get(item["status"], 0) + 1
@@ -993,11 +972,7 @@ def summarize(results):
     return counts
 
 
-def diff_entry(result):
-    return {"ca": result.get("previous_ca"), "pending_ca": result.get("previous_pending_ca")}
-
-
-def build_diff(results):
+def build_diff(results: list[dict]) -> dict:
     """Ansible diff: CA (and pending CA) before and after, per changed database."""
     before = {}
     after = {}

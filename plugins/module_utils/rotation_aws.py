@@ -18,12 +18,11 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.aws import AWS_ERRO
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import error_info
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import outcome_unknown
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import paginate
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import OPERATIONS
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import ApiError
 
 # DescribeDBInstances filter values per call.
 FILTER_CHUNK = 100
-OPERATIONS = {"modify_instance": "ModifyDBInstance", "modify_cluster": "ModifyDBCluster",
-              "apply_pending_action": "ApplyPendingMaintenanceAction"}
 
 
 def _api_error(exc, operation, change=False):

@@ -24,10 +24,11 @@ with rolling_back after a failed verification when asked. At most
 ``max_concurrent`` units are past "queued" and not done at any time.
 """
 
-import datetime
 import time
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation as plan_lib
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import now_iso
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import operation_name
 
 QUEUED = "queued"
 READY_WAIT = "waiting_for_available"
@@ -55,10 +56,6 @@ class ApiError(Exception):
 
     def as_dict(self):
         return {"error_code": self.code, "message": self.message, "operation": self.operation}
-
-
-def _iso_now():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
 class Job:
@@ -211,7 +208,7 @@ class Runner:
     # -- starting -----------------------------------------------------------------------------
     def _begin(self, job):
         job.started = self.clock()
-        job.started_at = _iso_now()
+        job.started_at = now_iso()
         job.deadline = job.started + self.opts["wait_timeout"]
         if plan_lib.status_category(job.unit.get("status")) == "wait":
             job.phase = READY_WAIT
@@ -234,7 +231,7 @@ class Runner:
                 job.phase = READY_WAIT
                 return
             self._finish(job, plan_lib.FAILED, error=e.as_dict(),
-                         reason="%s failed: %s" % (_operation(call), e.message))
+                         reason="%s failed: %s" % (operation_name(call), e.message))
             return
         job.changed = True
         job.response = response or {}
@@ -386,7 +383,7 @@ class Runner:
         """
         error = job.uncertain
         target = job.plan["target_ca"]
-        operation = error.operation or _operation(job.plan["call"])
+        operation = error.operation or operation_name(job.plan["call"])
         cas = [described[i].get("CACertificateIdentifier") for i in job.unit["members"]]
         pending = [(described[i].get("PendingModifiedValues") or {}).get("CACertificateIdentifier")
                    for i in job.unit["members"]]
@@ -597,17 +594,12 @@ class Runner:
             "rollback": job.rollback,
             "notes": list(plan.get("notes") or []) + list(job.notes),
             "started_at": job.started_at,
-            "finished_at": _iso_now() if job.started is not None else None,
+            "finished_at": now_iso() if job.started is not None else None,
             "duration_seconds": round(self.clock() - job.started, 3) if job.started is not None else None,
         }
         job.result = result
         if job.key in self.scheduler.in_flight or job.key in self.scheduler.queued:
             self.scheduler.finish(job.key, plan_lib.reached_level(status, current, plan["target_ca"], confirmed))
-
-
-def _operation(call):
-    return {"modify_instance": "ModifyDBInstance", "modify_cluster": "ModifyDBCluster",
-            "apply_pending_action": "ApplyPendingMaintenanceAction"}.get(call.get("op"), call.get("op"))
 
 
 def _final_cas(job, status, response, confirmed=None):

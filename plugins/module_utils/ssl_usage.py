@@ -7,7 +7,7 @@
 
 Layers, from pure to I/O:
 
-* Enforcement (:func:`enforcement_parameter`, :func:`engine_default`,
+* Enforcement (rds_domain.enforcement_parameter and rds_domain.engine_default,
   :func:`parameter_value`, :func:`enforcement_facts`): ``rds.force_ssl``
   (PostgreSQL, SQL Server) or ``require_secure_transport`` (MySQL, MariaDB) from
   the parameter group, the engine default when the group does not say, and the
@@ -31,12 +31,15 @@ The database connection is read-only (PostgreSQL: a read-only session;
 MySQL: SELECT and SHOW only) and excludes itself from what it reports.
 """
 
+from __future__ import annotations
+
 import datetime
 import socket
 import ssl
 import struct
 import threading
 import time
+import typing
 from concurrent.futures import ThreadPoolExecutor
 
 try:
@@ -54,75 +57,34 @@ except ImportError:
     HAS_PYMYSQL = False
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import tls_probe
-
-YES = "yes"
-NO = "no"
-UNKNOWN = "unknown"
+# Re-exported: the engine facts, the words and the restart-free verdict live in rds_domain.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (  # noqa: F401 pylint: disable=unused-import
+    DEFAULT_EXCLUDE_USERS,
+    NO,
+    NOT_RUNNING,
+    UNKNOWN,
+    YES,
+    engine_default,
+    enforcement_parameter,
+    iso,
+    now_iso as _now_iso,
+    restart_free_verdict,
+    usage_kind,
+)
 
 APPLICATION_NAME = "rdsca.rotation-rds_ssl_usage"
 # libpq upgrades its "require" mode to verify-ca when a root certificate file exists (~/.postgresql/root.crt):
 # a path that never exists keeps it at "require" for the expiry-tolerant login, which checks the chain itself.
 NO_ROOT_CERT = "/nonexistent/rdsca-rotation/no-root-cert.pem"
-DEFAULT_EXCLUDE_USERS = ("rdsadmin", "rdsrepladmin")
 SSL_MODES = ("verify-full", "disable")
 MAX_SESSIONS = 2000
-# Instance states in which there is no server to look at.
-NOT_RUNNING = ("stopped", "stopping", "starting", "deleting", "creating", "failed", "inaccessible-encryption-credentials",
-               "incompatible-network", "incompatible-restore", "restore-error", "storage-full")
-
 _MYSQL_INTERNAL_USERS = ("system user", "event_scheduler", "unauthenticated user", "")
 _MYSQL_LOCAL_TRANSPORTS = ("socket", "named pipe", "shared memory")
 
 
-# -- engines ---------------------------------------------------------------------------------
+# -- enforcement -----------------------------------------------------------------------------
 
-def usage_kind(engine):
-    """``postgres`` or ``mysql`` when sessions can be listed over SQL for ``engine``, else None."""
-    protocol = tls_probe.engine_protocol(engine)
-    return protocol if protocol in ("postgres", "mysql") else None
-
-
-def enforcement_parameter(engine):
-    """The parameter that enforces TLS on ``engine`` (None when there is none)."""
-    name = (engine or "").lower()
-    if name.startswith("sqlserver") or name.startswith("custom-sqlserver"):
-        return "rds.force_ssl"
-    kind = usage_kind(name)
-    if kind == "postgres":
-        return "rds.force_ssl"
-    if kind == "mysql":
-        return "require_secure_transport"
-    return None
-
-
-def _major(version):
-    digits = ""
-    for char in str(version or ""):
-        if char.isdigit():
-            digits += char
-        elif digits:
-            break
-    return int(digits) if digits else None
-
-
-def engine_default(engine, engine_version):
-    """The engine default of the enforcement parameter: ``"1"``, ``"0"`` or None (no parameter / unknown).
-
-    PostgreSQL (RDS and Aurora) turned ``rds.force_ssl`` on by default in major version 15;
-    before that, and for SQL Server, MySQL and MariaDB, the default is off.
-    """
-    parameter = enforcement_parameter(engine)
-    if parameter is None:
-        return None
-    if usage_kind(engine) == "postgres":
-        major = _major(engine_version)
-        if major is None:
-            return None
-        return "1" if major >= 15 else "0"
-    return "0"
-
-
-def parse_flag(value):
+def parse_flag(value: typing.Any) -> bool | None:
     """True / False for a boolean setting as RDS or the server spells it, None if unknown."""
     if value is None:
         return None
@@ -136,7 +98,7 @@ def parse_flag(value):
     return None
 
 
-def parameter_value(parameters, name):
+def parameter_value(parameters: list | None, name: str) -> tuple[str | None, str | None]:
     """``(value, source)`` of parameter ``name`` in a DescribeDB(Cluster)Parameters list, ``(None, None)`` if absent."""
     for item in parameters or []:
         if item.get("ParameterName") == name:
@@ -144,7 +106,8 @@ def parameter_value(parameters, name):
     return None, None
 
 
-def enforcement_facts(engine, engine_version, group=None, api_error=None, live_value=None, live_error=None):
+def enforcement_facts(engine: str | None, engine_version: str | None, group: dict | None = None,
+                      api_error: str | None = None, live_value: typing.Any = None, live_error: str | None = None) -> dict:
     """Whether TLS is enforced, from the parameter group, the engine default and the live server.
 
     ``group``: ``{name, type (instance|cluster), apply_status, value, source}`` as found
@@ -256,7 +219,7 @@ MYSQL_COUNTERS_SQL = (
 )
 
 
-def _text(value):
+def _text(value: typing.Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, (bytes, bytearray)):
@@ -264,18 +227,17 @@ def _text(value):
     return str(value)
 
 
-def _iso(value):
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return value.astimezone(datetime.timezone.utc).isoformat()
+def _iso(value: typing.Any) -> str | None:
+    """A driver's timestamp as UTC ISO 8601 text (naive means UTC); anything else as its text."""
+    if value is None or isinstance(value, datetime.datetime):
+        return iso(value)
     return str(value)
 
 
-def session(key, user, database, application_name, client_address, client_port, transport, tls_version=None,
-            cipher=None, backend_type=None, connected_at=None, state=None, client_library=None):
+def session(key: str, user: str | None, database: str | None, application_name: str | None,
+            client_address: str | None, client_port: int | None, transport: str, tls_version: str | None = None,
+            cipher: str | None = None, backend_type: str | None = None, connected_at: str | None = None,
+            state: str | None = None, client_library: str | None = None) -> dict:
     """One client session in the shape every engine reports.
 
     ``transport`` is ``ssl``, ``tcp`` (plaintext TCP), ``local`` (unix socket and the
@@ -300,7 +262,7 @@ def session(key, user, database, application_name, client_address, client_port, 
     }
 
 
-def pg_session_from_row(row):
+def pg_session_from_row(row: typing.Sequence) -> dict:
     """A :func:`session` from one PG_SESSIONS_SQL row."""
     (pid, user, database, application, address, port, backend_type, backend_start, state, ssl_flag, version,
      cipher, _bits) = row
@@ -319,14 +281,14 @@ def pg_session_from_row(row):
                    connected_at=_iso(backend_start), state=state)
 
 
-def pg_sessions(cursor, server_version_num, exclude_users):
+def pg_sessions(cursor: typing.Any, server_version_num: int | None, exclude_users: typing.Iterable[str]) -> list[dict]:
     """Every client session but this one (and the excluded users'), from pg_stat_activity + pg_stat_ssl."""
     sql = PG_SESSIONS_SQL if (server_version_num or 0) >= 100000 else PG_SESSIONS_SQL_96
     cursor.execute(sql, (list(exclude_users),))
     return [pg_session_from_row(row) for row in cursor.fetchall()]
 
 
-def _split_host(host):
+def _split_host(host: typing.Any) -> tuple[str | None, int | None]:
     """``("10.0.0.5", 51234)`` from a processlist HOST (``ip:port``, or ``localhost`` for sockets)."""
     text = _text(host)
     if not text:
@@ -338,7 +300,7 @@ def _split_host(host):
     return text, None
 
 
-def mysql_transport(connection_type):
+def mysql_transport(connection_type: typing.Any) -> str:
     if connection_type is None:
         return "unknown"
     text = str(connection_type).lower()
@@ -351,7 +313,7 @@ def mysql_transport(connection_type):
     return "unknown"
 
 
-def mysql_sessions_from_rows(thread_rows, tls_rows, attr_rows, exclude_users):
+def mysql_sessions_from_rows(thread_rows: list, tls_rows: list | None, attr_rows: list | None, exclude_users: typing.Iterable[str] | None) -> list[dict]:
     """Sessions from MYSQL_SESSIONS_SQL rows, with TLS details and connection attributes when available."""
     tls = {}
     for thread_id, name, value in tls_rows or []:
@@ -386,7 +348,7 @@ def mysql_sessions_from_rows(thread_rows, tls_rows, attr_rows, exclude_users):
     return sessions
 
 
-def mysql_processlist_sessions(rows, exclude_users):
+def mysql_processlist_sessions(rows: list, exclude_users: typing.Iterable[str] | None) -> list[dict]:
     """Sessions from MYSQL_PROCESSLIST_SQL (performance_schema off): TLS state unknown."""
     excluded = set(exclude_users or ())
     sessions = []
@@ -402,7 +364,7 @@ def mysql_processlist_sessions(rows, exclude_users):
     return sessions
 
 
-def _optional_rows(cursor, sql):
+def _optional_rows(cursor: typing.Any, sql: str) -> list | None:
     try:
         cursor.execute(sql)
         return cursor.fetchall()
@@ -410,7 +372,7 @@ def _optional_rows(cursor, sql):
         return None
 
 
-def mysql_sessions(cursor, exclude_users, performance_schema):
+def mysql_sessions(cursor: typing.Any, exclude_users: typing.Iterable[str], performance_schema: bool) -> list[dict]:
     """One sample of the sessions: performance_schema when on (TLS per session), else the processlist."""
     if performance_schema:
         cursor.execute(MYSQL_SESSIONS_SQL)
@@ -421,7 +383,7 @@ def mysql_sessions(cursor, exclude_users, performance_schema):
     return mysql_processlist_sessions(cursor.fetchall(), exclude_users)
 
 
-def mysql_counters(cursor):
+def mysql_counters(cursor: typing.Any) -> dict[str, int]:
     """``{Ssl_accepts, Ssl_finished_accepts, Uptime}`` as integers (missing ones absent)."""
     try:
         cursor.execute(MYSQL_COUNTERS_SQL)
@@ -439,10 +401,6 @@ def mysql_counters(cursor):
 
 # -- the sampling window ---------------------------------------------------------------------
 
-def _now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
-
-
 class UsageWindow:
     """Samples of a server's sessions merged over time.
 
@@ -452,14 +410,14 @@ class UsageWindow:
     apply to them, so they say nothing about SSL usage.
     """
 
-    def __init__(self, max_sessions=MAX_SESSIONS):
+    def __init__(self, max_sessions: int = MAX_SESSIONS) -> None:
         self.max_sessions = max_sessions
         self.sessions = {}
         self.order = []
         self.truncated = False
         self.samples = 0
 
-    def add(self, sessions, seen_at=None):
+    def add(self, sessions: typing.Iterable[dict], seen_at: str | None = None) -> None:
         seen_at = seen_at or _now_iso()
         self.samples += 1
         for item in sessions:
@@ -482,7 +440,7 @@ class UsageWindow:
             known["last_seen"] = seen_at
             known["samples"] += 1
 
-    def session_list(self):
+    def session_list(self) -> list[dict]:
         result = []
         for key in self.order:
             item = dict(self.sessions[key])
@@ -491,7 +449,7 @@ class UsageWindow:
             result.append(item)
         return result
 
-    def clients(self):
+    def clients(self) -> list[dict]:
         """Distinct clients (user, address, application), with what their sessions showed."""
         clients = {}
         order = []
@@ -535,7 +493,7 @@ class UsageWindow:
             result.append(client)
         return result
 
-    def counts(self):
+    def counts(self) -> dict[str, int]:
         counts = {"sessions": len(self.sessions), "ssl": 0, "tcp": 0, "local": 0, "unknown": 0}
         for item in self.sessions.values():
             counts[item["transport"]] = counts.get(item["transport"], 0) + 1
@@ -544,7 +502,7 @@ class UsageWindow:
 
 # -- verdicts --------------------------------------------------------------------------------
 
-def ssl_in_use_verdict(usage):
+def ssl_in_use_verdict(usage: dict) -> tuple[str, str]:
     """``(yes|no|unknown, reason)`` from the usage facts of one database.
 
     ``usage`` keys: ``available`` (sessions could be listed), ``reason`` (why not),
@@ -575,28 +533,7 @@ def ssl_in_use_verdict(usage):
     return NO, "no SSL/TLS session seen %s; %d plaintext session(s) seen" % (over, counts.get("tcp") or 0)
 
 
-def restart_free_verdict(ssl_in_use, ssl_enforced, samples, reason=None, complete_log_window=False):
-    """``(safe, reason)``: may the CA be rotated with CertificateRotationRestart=false?
-
-    Only when SSL is provably unused over a window (at least two samples, so not a
-    single instant, or complete connection logs over days: ``complete_log_window``) and
-    not enforced: clients that use TLS keep the old certificate until the next restart,
-    which is exactly what the restart is for.
-    """
-    if ssl_in_use == YES:
-        return False, "SSL/TLS is in use: %s" % (reason or "SSL sessions seen")
-    if ssl_in_use != NO:
-        return False, "SSL/TLS usage is unknown: %s" % (reason or "not determined")
-    if ssl_enforced is True:
-        return False, "SSL/TLS is enforced: every client that connects uses TLS"
-    if ssl_enforced is not False:
-        return False, "whether SSL/TLS is enforced is unknown"
-    if (samples or 0) < 2 and not complete_log_window:
-        return False, "a single snapshot cannot prove SSL/TLS is unused; watch a window (sample_seconds)"
-    return True, "SSL/TLS is not enforced and no SSL/TLS client was seen: %s" % (reason or "")
-
-
-def apply_log_evidence(result, evidence):
+def apply_log_evidence(result: dict, evidence: dict | None) -> dict:
     """Fold connection-log evidence (pg_connection_log.gather_evidence) into one database's verdicts.
 
     TLS clients in the logs mean SSL/TLS is in use. No TLS client in logs that are complete over the window
@@ -639,7 +576,7 @@ def apply_log_evidence(result, evidence):
     return result
 
 
-def summarize(results):
+def summarize(results: list[dict]) -> dict:
     """Totals over every database's result."""
     summary = {
         "databases": len(results),
@@ -677,7 +614,7 @@ def summarize(results):
 
 # -- targets and AWS -------------------------------------------------------------------------
 
-def _first(item, *keys):
+def _first(item: dict, *keys: str) -> typing.Any:
     for key in keys:
         value = item.get(key)
         if value not in (None, ""):
@@ -685,7 +622,7 @@ def _first(item, *keys):
     return None
 
 
-def normalize_target(item, default_region=None):
+def normalize_target(item: typing.Any, default_region: str | None = None) -> dict:
     """A database to inspect from a ``databases`` item (rds_ca_facts' shape, or a minimal dict).
 
     Recognised keys: ``identifier`` (or ``db_instance_identifier``/``DBInstanceIdentifier``),
@@ -725,7 +662,7 @@ def normalize_target(item, default_region=None):
     }
 
 
-def apply_description(target, db):
+def apply_description(target: dict, db: dict) -> None:
     """Fill a target's missing facts from its DescribeDBInstances item (given values win)."""
     endpoint = db.get("Endpoint") or {}
     for key, value in (("engine", db.get("Engine")), ("engine_version", db.get("EngineVersion")),
@@ -746,13 +683,13 @@ def apply_description(target, db):
     return target
 
 
-def _chunks(items, size):
+def _chunks(items: typing.Iterable, size: int) -> typing.Iterator[list]:
     items = list(items)
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def describe_targets(client, targets, paginate, aws_errors, error_info):
+def describe_targets(client: typing.Any, targets: list[dict], paginate: typing.Callable, aws_errors: tuple, error_info: typing.Callable) -> None:
     """Describe one region's targets and their enforcement parameter (few calls, see the module docstring).
 
     Sets on each target: the DescribeDBInstances facts (:func:`apply_description`),
@@ -848,8 +785,9 @@ class ServerNameContext(ssl.SSLContext):
 
     pinned_server_name = None
 
-    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True, suppress_ragged_eofs=True,
-                    server_hostname=None, session=None):  # pylint: disable=arguments-differ
+    def wrap_socket(self, sock: socket.socket, server_side: bool = False, do_handshake_on_connect: bool = True,
+                    suppress_ragged_eofs: bool = True, server_hostname: str | None = None,
+                    session: typing.Any = None) -> ssl.SSLSocket:  # pylint: disable=arguments-differ
         return super(ServerNameContext, self).wrap_socket(
             sock, server_side=server_side, do_handshake_on_connect=do_handshake_on_connect,
             suppress_ragged_eofs=suppress_ragged_eofs, server_hostname=self.pinned_server_name, session=session)
@@ -867,8 +805,9 @@ class ExpiryTolerantContext(ServerNameContext):
     tolerated = ()
     tolerated_expiry = None
 
-    def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True, suppress_ragged_eofs=True,
-                    server_hostname=None, session=None):  # pylint: disable=arguments-differ
+    def wrap_socket(self, sock: socket.socket, server_side: bool = False, do_handshake_on_connect: bool = True,
+                    suppress_ragged_eofs: bool = True, server_hostname: str | None = None,
+                    session: typing.Any = None) -> ssl.SSLSocket:  # pylint: disable=arguments-differ
         tls = super(ExpiryTolerantContext, self).wrap_socket(
             sock, server_side=server_side, do_handshake_on_connect=True, suppress_ragged_eofs=suppress_ragged_eofs,
             server_hostname=server_hostname, session=session)
@@ -880,7 +819,7 @@ class ExpiryTolerantContext(ServerNameContext):
         return tls
 
 
-def server_name_context(server_name, ca_bundle=None, tolerated=None):
+def server_name_context(server_name: str, ca_bundle: str | None = None, tolerated: typing.Iterable[str] | None = None) -> ssl.SSLContext:
     """Full verification pinned to ``server_name``; with ``tolerated`` (RDS CA identifiers), the expiry of
     those CAs alone is tolerated (:class:`ExpiryTolerantContext`)."""
     context = (ExpiryTolerantContext if tolerated else ServerNameContext)(ssl.PROTOCOL_TLS_CLIENT)
@@ -900,7 +839,7 @@ def server_name_context(server_name, ca_bundle=None, tolerated=None):
     return context
 
 
-def system_ca_file():
+def system_ca_file() -> str | None:
     """A PEM file of the system trust store for libpq (which needs a file), or None."""
     import os  # pylint: disable=import-outside-toplevel
 
@@ -912,7 +851,7 @@ def system_ca_file():
     return None
 
 
-def resolve_address(host):
+def resolve_address(host: str) -> str:
     """The first IP address of ``host`` (an IP stays as is)."""
     infos = socket.getaddrinfo(host, None, 0, socket.SOCK_STREAM)
     if not infos:
@@ -920,7 +859,7 @@ def resolve_address(host):
     return infos[0][4][0]
 
 
-def scrub(text, secrets):
+def scrub(text: typing.Any, secrets: typing.Iterable[str | None] | None) -> str:
     """``text`` with every secret replaced, so that no password or token reaches a message."""
     text = str(text)
     for secret in secrets or ():
@@ -929,7 +868,7 @@ def scrub(text, secrets):
     return " ".join(text.split())
 
 
-def _check_expiry_tolerance(kind, server_name, address, port, ca_bundle, tolerated, timeout):
+def _check_expiry_tolerance(kind: str, server_name: str, address: str, port: int | str, ca_bundle: str | None, tolerated: tuple, timeout: float) -> list:
     """A fresh verified handshake (tls_probe.expiry_tolerant_wrap), made right before a PostgreSQL login that
     libpq cannot verify itself: chain to a CA of the bundle, host name, validity periods but the tolerated
     RDS CA's expiry. Raises when anything else is wrong."""
@@ -947,8 +886,9 @@ def _check_expiry_tolerance(kind, server_name, address, port, ca_bundle, tolerat
         sock.close()
 
 
-def connect(kind, server_name, port, connect_host, user, password, database=None, ssl_mode="verify-full",
-            ca_bundle=None, timeout=10, tolerated=None):
+def connect(kind: str, server_name: str, port: int | str, connect_host: str | None, user: str,
+            password: str | None, database: str | None = None, ssl_mode: str = "verify-full",
+            ca_bundle: str | None = None, timeout: float = 10, tolerated: tuple | None = None) -> typing.Any:
     """A read-only DB-API connection to ``server_name`` (TCP to ``connect_host``), TLS verified unless disabled.
 
     ``tolerated``: RDS CA identifiers whose expiry alone is tolerated (rds_ssl_usage allow_expired_ca,
@@ -992,7 +932,7 @@ def connect(kind, server_name, port, connect_host, user, password, database=None
     return pymysql.connect(**kwargs)
 
 
-def _driver_error_text(exc):
+def _driver_error_text(exc: BaseException) -> str:
     """The useful part of a psycopg2 / PyMySQL error."""
     args = getattr(exc, "args", ())
     if HAS_PYMYSQL and isinstance(exc, pymysql.err.MySQLError) and len(args) >= 2:
@@ -1002,7 +942,7 @@ def _driver_error_text(exc):
 
 # -- one database ----------------------------------------------------------------------------
 
-def _pg_live(cursor):
+def _pg_live(cursor: typing.Any) -> dict:
     facts = {}
     cursor.execute("SELECT current_setting('server_version_num')::int, current_setting('rds.force_ssl', true)")
     facts["server_version_num"], facts["live_value"] = cursor.fetchone()
@@ -1017,7 +957,7 @@ def _pg_live(cursor):
     return facts
 
 
-def _mysql_live(cursor):
+def _mysql_live(cursor: typing.Any) -> dict:
     facts = {}
     cursor.execute("SELECT @@performance_schema, CURRENT_USER(), VERSION()")
     performance_schema, current_user, version = cursor.fetchone()
@@ -1044,17 +984,17 @@ def _mysql_live(cursor):
 class _NoSlots(object):
     """No limit on logins (inspect_database without ``login_slots``)."""
 
-    def acquire(self):
+    def acquire(self) -> bool:
         return True
 
-    def release(self):
+    def release(self) -> None:
         return None
 
 
 _NO_SLOTS = _NoSlots()
 
 
-def probe_unreachable(probe, host, port):
+def probe_unreachable(probe: dict | None, host: str, port: int | str) -> bool:
     """Whether ``probe`` failed to open a TCP connection to ``host:port`` (refused, timed out, no route).
 
     Only then is a login to the same address pointless; a probe of another port (``probe_port``) proves nothing
@@ -1064,7 +1004,9 @@ def probe_unreachable(probe, host, port):
                 and probe.get("connect_host") == host and probe.get("connect_port") == int(port))
 
 
-def sample_sessions(list_sessions, window, sample_seconds, sample_interval, clock=time.monotonic, sleep=time.sleep):
+def sample_sessions(list_sessions: typing.Callable[[], list], window: UsageWindow, sample_seconds: float,
+                    sample_interval: float, clock: typing.Callable[[], float] = time.monotonic,
+                    sleep: typing.Callable[[float], typing.Any] = time.sleep) -> tuple[float, str | None]:
     """Sample ``list_sessions()`` into ``window`` for ``sample_seconds`` (at least once).
 
     Returns ``(seconds watched, error text or None)``; an error ends the window early.
@@ -1083,7 +1025,7 @@ def sample_sessions(list_sessions, window, sample_seconds, sample_interval, cloc
         sleep(min(interval, remaining))
 
 
-def inspect_all(items, inspect, max_workers, probe_workers):
+def inspect_all(items: typing.Iterable, inspect: typing.Callable, max_workers: int, probe_workers: int) -> list:
     """``[inspect(item, login_slots) for item in items]``, in order, run on max(probe_workers, max_workers) threads.
 
     ``login_slots`` is one semaphore of ``max_workers`` shared by every call: :func:`inspect_database` holds it
@@ -1100,20 +1042,273 @@ def inspect_all(items, inspect, max_workers, probe_workers):
         return [future.result() for future in futures]
 
 
-def tolerance_note(expired):
+def tolerance_note(expired: list | None) -> str:
     """What a result says when allow_expired_ca let an expired RDS CA pass (never silent)."""
     return ("TLS verified (chain to an RDS CA of the bundle, endpoint name) EXCEPT the expiry of %s, tolerated by "
             "allow_expired_ca because the database is still on that CA: rotate it" % ", ".join(
                 "%s (%s, expired %s)" % (e["ca_identifier"], e["common_name"], e["not_after"]) for e in expired or []))
 
 
-def _usage_block(available, reason=None):
+def _usage_block(available: bool, reason: str | None = None) -> dict:
     return {"available": available, "reason": reason, "kind": None, "samples": 0, "seconds": 0.0,
             "counts": None, "complete_visibility": None, "visibility_note": None,
             "ssl_handshakes_during_window": None, "interrupted": None}
 
 
-def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
+PG_VISIBILITY_NOTE = "the login role lacks pg_read_all_stats (pg_monitor): other roles' sessions hide their TLS state"
+
+
+def _where(target: dict, settings: dict) -> dict:
+    """Where one database is: engine, TLS server name and port, and where TCP connections go."""
+    return {
+        "engine": target.get("engine"),
+        "server_name": target.get("endpoint_address"),
+        "port": target.get("endpoint_port"),
+        "connect_host": target.get("connect_host") or settings.get("connect_host"),
+        "connect_port": target.get("connect_port") or settings.get("connect_port"),
+    }
+
+
+def _inspection_result(target: dict, where: dict, errors: list) -> dict:
+    """An :func:`inspect_database` result before anything is known."""
+    result = {
+        "identifier": target["identifier"],
+        "region": target["region"],
+        "engine": where["engine"],
+        "engine_version": target.get("engine_version"),
+        "status": target.get("status"),
+        "endpoint_address": where["server_name"],
+        "endpoint_port": where["port"],
+        "connect_host": where["connect_host"] or where["server_name"],
+        "connect_port": where["connect_port"] or where["port"],
+        "current_ca": target.get("current_ca"),
+    }
+    result.update(dict.fromkeys(("probe", "enforcement", "usage", "window")))
+    result.update(sessions=[], sessions_truncated=False, clients=[], ssl_clients=[])
+    result.update(dict.fromkeys(("tls_verification", "tolerated_expiry", "tls_verification_note")))
+    result.update(ssl_in_use=UNKNOWN, ssl_in_use_reason=None, ssl_enforced=UNKNOWN, safe_without_restart=False,
+                  safe_without_restart_reason=None, errors=errors, error=None)
+    return result
+
+
+def _reachable(target: dict, errors: list) -> bool:
+    """Whether there is a server to connect to (endpoint known, instance running); says why not in ``errors``."""
+    if not (target.get("endpoint_address") and target.get("endpoint_port") and target.get("engine")):
+        missing = [k for k in ("engine", "endpoint_address", "endpoint_port") if not target.get(k)]
+        errors.append("cannot reach the database: %s unknown" % ", ".join(missing))
+        return False
+    if (target.get("status") or "available") in NOT_RUNNING:
+        errors.append("the DB instance is %s: nothing to connect to" % target["status"])
+        return False
+    return True
+
+
+def _probe(target: dict, settings: dict, where: dict, tolerated: tuple, result: dict, errors: list) -> dict:
+    """The TLS probe of the endpoint, with what it says about verification folded into ``result``."""
+    probe_port = target.get("probe_port") or settings.get("probe_port")
+    probe = tls_probe.probe_endpoint(where["server_name"], where["port"], where["engine"],
+                                     connect_host=where["connect_host"],
+                                     connect_port=probe_port or where["connect_port"],
+                                     ca_bundle=settings.get("ca_bundle"),
+                                     timeout=settings.get("timeout") or tls_probe.DEFAULT_TIMEOUT,
+                                     tolerate_expired=tolerated, connect_timeout=settings.get("connect_timeout"))
+    result["probe"] = probe
+    if probe.get("error"):
+        errors.append("probe: %s" % probe["error"])
+    elif probe.get("verified") is False and probe.get("verified_except_expiry"):
+        result["tls_verification"] = "verified_except_expiry"
+        result["tolerated_expiry"] = probe.get("tolerated_expiry")
+        result["tls_verification_note"] = tolerance_note(probe.get("tolerated_expiry"))
+    elif probe.get("verified") is False:
+        result["tls_verification"] = "failed"
+        errors.append((probe.get("verify_error") or "TLS verification failed") + (
+            "; allow_expired_ca does not help: %s" % probe["tolerance_error"] if probe.get("tolerance_error") else ""))
+    elif probe.get("verified"):
+        result["tls_verification"] = "verified"
+    return probe
+
+
+def _no_login_reason(kind: str | None, reachable: bool, settings: dict, probe: dict | None,
+                     where: dict) -> str | None:
+    """Why sessions are not listed (no login is tried), or None when a login is worth it."""
+    verifying = settings.get("ssl_mode") != "disable"
+    if not reachable:
+        return "the database could not be reached"
+    if kind is None:
+        return "no session query for engine %s: SSL usage cannot be listed over SQL" % where["engine"]
+    if not settings.get("login_user"):
+        return "no credentials given (login_user): sessions were not listed"
+    if verifying and probe is not None and probe.get("verified") is False and not probe.get("verified_except_expiry"):
+        return "not connected: the endpoint's certificate does not verify (see probe.verify_error)"
+    if verifying and probe is not None and probe.get("tls_supported") is False:
+        return "not connected: the endpoint does not offer TLS (ssl_mode=disable to connect in plaintext)"
+    if probe_unreachable(probe, where["connect_host"] or where["server_name"], where["connect_port"] or where["port"]):
+        # The probe's TCP connection to the very address the login would use failed: a login would only wait
+        # for the same timeout again (issue 20: 1,000 unreachable endpoints).
+        return "not connected: the endpoint could not be reached (see probe.error)"
+    return None
+
+
+def _login(kind: str, target: dict, settings: dict, where: dict, probe: dict | None, tolerated: tuple,
+           secrets: list) -> typing.Any:
+    """A read-only connection for listing sessions (an IAM token, when used, is added to ``secrets``)."""
+    password = settings.get("password")
+    if settings.get("password_provider") is not None:
+        try:
+            password = settings["password_provider"](where["server_name"], where["port"])
+        except Exception as exc:  # pylint: disable=broad-except
+            raise ValueError("cannot generate an IAM authentication token: %s" % exc)
+        secrets.append(password)
+    extra = {}
+    if probe is not None and probe.get("verified_except_expiry"):
+        extra["tolerated"] = tolerated
+    return connect(kind, where["server_name"], where["connect_port"] or where["port"], where["connect_host"],
+                   settings["login_user"], password, target.get("login_db") or settings.get("login_db"),
+                   settings.get("ssl_mode") or "verify-full", settings.get("ca_bundle"),
+                   settings.get("timeout") or 10, **extra)
+
+
+def _session_lister(kind: str, cursor: typing.Any, exclude: list, state: dict) -> tuple:
+    """``(list_sessions, visibility note, MySQL counters before the window)``; the server's facts go to ``state``."""
+    if kind == "postgres":
+        live = state["live"] = _pg_live(cursor)
+
+        def list_pg_sessions() -> list[dict]:
+            return pg_sessions(cursor, live.get("server_version_num"), exclude)
+        return list_pg_sessions, PG_VISIBILITY_NOTE, {}
+    live = state["live"] = _mysql_live(cursor)
+    performance_schema = live["performance_schema"]
+
+    def list_mysql_sessions() -> list[dict]:
+        return mysql_sessions(cursor, exclude, performance_schema)
+    if not performance_schema:
+        note = ("performance_schema is off: per-session TLS is not visible "
+                "(turn performance_schema on in the parameter group for evidence)")
+    else:
+        note = "the login user lacks the PROCESS privilege: other users' sessions are hidden"
+    return list_mysql_sessions, note, mysql_counters(cursor)
+
+
+def _sample_usage(conn: typing.Any, kind: str, settings: dict, window: UsageWindow, usage: dict, state: dict,
+                  errors: list, secrets: list, clock: typing.Callable, sleep: typing.Callable) -> None:
+    """Watch the sessions over the window into ``window`` and ``usage`` (raises on a driver error)."""
+    cursor = conn.cursor()
+    exclude = list(settings.get("exclude_users") or DEFAULT_EXCLUDE_USERS)
+    list_sessions, visibility_note, before = _session_lister(kind, cursor, exclude, state)
+    state["started"] = _now_iso()
+    seconds, interrupted = sample_sessions(list_sessions, window, settings.get("sample_seconds") or 0,
+                                           settings.get("sample_interval") or 1, clock, sleep)
+    state["ended"] = _now_iso()
+    usage["samples"] = window.samples
+    usage["seconds"] = round(seconds, 3)
+    if interrupted:
+        usage["interrupted"] = scrub(interrupted, secrets)
+        errors.append("sampling stopped early: %s" % usage["interrupted"])
+    live = state["live"]
+    if kind == "mysql" and before and not interrupted:
+        after = mysql_counters(cursor)
+        key = "Ssl_finished_accepts" if "Ssl_finished_accepts" in before else "Ssl_accepts"
+        if key in before and key in after:
+            usage["ssl_handshakes_during_window"] = max(0, after[key] - before[key])
+            usage["ssl_handshakes_since_startup"] = after[key]
+            usage["uptime_seconds"] = after.get("Uptime")
+    if kind == "mysql" and not live.get("performance_schema"):
+        usage["complete_visibility"] = False
+    else:
+        usage["complete_visibility"] = live.get("full_visibility") is not False and not window.counts().get("unknown")
+    if not usage["complete_visibility"]:
+        usage["visibility_note"] = visibility_note
+    if kind == "mysql":
+        usage["performance_schema"] = live.get("performance_schema")
+        usage["server_version"] = live.get("server_version")
+
+
+def _login_and_sample(kind: str, target: dict, settings: dict, where: dict, probe: dict | None, tolerated: tuple,
+                      window: UsageWindow, state: dict, errors: list, secrets: list, clock: typing.Callable,
+                      sleep: typing.Callable) -> dict:
+    """Log in (holding a login slot until the window ends) and sample the sessions: the ``usage`` block."""
+    usage = _usage_block(True)
+    usage["kind"] = kind
+    slot = settings.get("login_slots") or _NO_SLOTS
+    slot.acquire()
+    try:
+        try:
+            conn = _login(kind, target, settings, where, probe, tolerated, secrets)
+        except Exception as exc:  # pylint: disable=broad-except
+            message = scrub("cannot connect to %s (%s:%s) as %s: %s" % (
+                where["server_name"], where["connect_host"] or where["server_name"],
+                where["connect_port"] or where["port"], settings["login_user"], _driver_error_text(exc)), secrets)
+            errors.append(message)
+            return _usage_block(False, "not connected: %s" % message)
+        try:
+            _sample_usage(conn, kind, settings, window, usage, state, errors, secrets, clock, sleep)
+        except Exception as exc:  # pylint: disable=broad-except
+            message = scrub("querying sessions failed: %s" % _driver_error_text(exc), secrets)
+            errors.append(message)
+            usage["available"] = False
+            usage["reason"] = message
+        finally:
+            try:
+                conn.close()
+            except Exception:  # pylint: disable=broad-except
+                pass
+    finally:
+        slot.release()
+    return usage
+
+
+def _fill_usage(result: dict, usage: dict, window: UsageWindow, settings: dict, state: dict) -> None:
+    """The usage block, the window and the sessions and clients seen, into ``result``."""
+    clients = window.clients()
+    usage["counts"] = window.counts()
+    usage["ssl_clients"] = len([c for c in clients if c["uses_ssl"]])
+    result["usage"] = usage
+    result["window"] = {
+        "requested_seconds": float(settings.get("sample_seconds") or 0),
+        "interval": float(settings.get("sample_interval") or 1),
+        "seconds": usage.get("seconds") or 0.0,
+        "samples": usage.get("samples") or 0,
+        "started": state["started"],
+        "ended": state["ended"],
+    }
+    result["sessions"] = window.session_list()
+    result["sessions_truncated"] = window.truncated
+    result["clients"] = clients
+    result["ssl_clients"] = [c for c in clients if c["uses_ssl"]]
+
+
+def _enforcement(target: dict, live: dict, probe: dict | None, usage: dict) -> dict:
+    """Whether TLS is enforced: parameter group and engine default, the live server, SQL Server's PRELOGIN."""
+    enforcement = enforcement_facts(target.get("engine"), target.get("engine_version"), target.get("enforcement_group"),
+                                    api_error=target.get("aws_error"), live_value=live.get("live_value"),
+                                    live_error=live.get("live_error"))
+    if probe is not None and probe.get("server_requires_tls") is not None and enforcement["enforced_by"] != "live":
+        enforcement["enforced"] = bool(probe["server_requires_tls"])
+        enforcement["enforced_by"] = "tds_prelogin"
+    if (enforcement["enforced"] is True and (usage.get("counts") or {}).get("tcp")
+            and enforcement["enforced_by"] != "live"):
+        note = ("plaintext sessions were seen although %s says %s=%s: the setting may not be applied yet"
+                % (enforcement["enforced_by"], enforcement["parameter"], enforcement["api_value"]))
+        enforcement["note"] = note if not enforcement["note"] else enforcement["note"] + "; " + note
+    return enforcement
+
+
+def _verdicts(result: dict, usage: dict, errors: list, secrets: list) -> None:
+    """SSL/TLS in use, safe without a restart, and the errors, scrubbed of secrets, into ``result``."""
+    if usage.get("reason"):
+        usage["reason"] = scrub(usage["reason"], secrets)
+    ssl_in_use, reason = ssl_in_use_verdict(usage)
+    result["ssl_in_use"] = ssl_in_use
+    result["ssl_in_use_reason"] = reason
+    safe, safe_reason = restart_free_verdict(ssl_in_use, result["ssl_enforced"], usage.get("samples"), reason)
+    result["safe_without_restart"] = safe
+    result["safe_without_restart_reason"] = safe_reason
+    result["errors"] = [scrub(e, secrets) for e in errors]
+    result["error"] = "; ".join(result["errors"]) or None
+
+
+def inspect_database(target: dict, settings: dict, clock: typing.Callable = time.monotonic,
+                     sleep: typing.Callable = time.sleep) -> dict:
     """Everything about one database: probe, enforcement, sessions over the window, verdicts.
 
     ``target``: :func:`normalize_target` (+ :func:`describe_targets`) output. ``settings``:
@@ -1125,227 +1320,27 @@ def inspect_database(target, settings, clock=time.monotonic, sleep=time.sleep):
     so that many probing threads never make more logins at once than it allows).
     Never raises: failures end up in the result's ``error``/``errors``.
     """
-    errors = []
+    errors = [target["aws_error"]] if target.get("aws_error") else []
     secrets = [settings.get("password")]
-    engine = target.get("engine")
-    server_name = target.get("endpoint_address")
-    port = target.get("endpoint_port")
-    connect_host = target.get("connect_host") or settings.get("connect_host")
-    connect_port = target.get("connect_port") or settings.get("connect_port")
-    result = {
-        "identifier": target["identifier"],
-        "region": target["region"],
-        "engine": engine,
-        "engine_version": target.get("engine_version"),
-        "status": target.get("status"),
-        "endpoint_address": server_name,
-        "endpoint_port": port,
-        "connect_host": connect_host or server_name,
-        "connect_port": connect_port or port,
-        "current_ca": target.get("current_ca"),
-        "probe": None,
-        "enforcement": None,
-        "usage": None,
-        "window": None,
-        "sessions": [],
-        "sessions_truncated": False,
-        "clients": [],
-        "ssl_clients": [],
-        "tls_verification": None,
-        "tolerated_expiry": None,
-        "tls_verification_note": None,
-        "ssl_in_use": UNKNOWN,
-        "ssl_in_use_reason": None,
-        "ssl_enforced": UNKNOWN,
-        "safe_without_restart": False,
-        "safe_without_restart_reason": None,
-        "errors": errors,
-        "error": None,
-    }
-    if target.get("aws_error"):
-        errors.append(target["aws_error"])
-    usage = _usage_block(False)
-    live = {}
-    window = UsageWindow()
-    started_at = None
-    ended_at = None
-
+    where = _where(target, settings)
+    result = _inspection_result(target, where, errors)
     # allow_expired_ca: only the expiry of the CA this database is still on (the one being rotated away).
     tolerated = tuple(ca for ca in settings.get("allow_expired_ca") or () if ca == target.get("current_ca"))
-    reachable = bool(server_name and port and engine)
-    if not reachable:
-        missing = [k for k in ("engine", "endpoint_address", "endpoint_port") if not target.get(k)]
-        errors.append("cannot reach the database: %s unknown" % ", ".join(missing))
-    elif (target.get("status") or "available") in NOT_RUNNING:
-        reachable = False
-        errors.append("the DB instance is %s: nothing to connect to" % target["status"])
-
+    reachable = _reachable(target, errors)
     probe = None
     if reachable and settings.get("probe", True):
-        probe_port = target.get("probe_port") or settings.get("probe_port")
-        probe = tls_probe.probe_endpoint(server_name, port, engine, connect_host=connect_host,
-                                         connect_port=probe_port or connect_port, ca_bundle=settings.get("ca_bundle"),
-                                         timeout=settings.get("timeout") or tls_probe.DEFAULT_TIMEOUT,
-                                         tolerate_expired=tolerated, connect_timeout=settings.get("connect_timeout"))
-        result["probe"] = probe
-        if probe.get("error"):
-            errors.append("probe: %s" % probe["error"])
-        elif probe.get("verified") is False and probe.get("verified_except_expiry"):
-            result["tls_verification"] = "verified_except_expiry"
-            result["tolerated_expiry"] = probe.get("tolerated_expiry")
-            result["tls_verification_note"] = tolerance_note(probe.get("tolerated_expiry"))
-        elif probe.get("verified") is False:
-            result["tls_verification"] = "failed"
-            errors.append((probe.get("verify_error") or "TLS verification failed") + (
-                "; allow_expired_ca does not help: %s" % probe["tolerance_error"] if probe.get("tolerance_error") else ""))
-        elif probe.get("verified"):
-            result["tls_verification"] = "verified"
-
-    kind = usage_kind(engine)
-    if not reachable:
-        usage = _usage_block(False, "the database could not be reached")
-    elif kind is None:
-        usage = _usage_block(False, "no session query for engine %s: SSL usage cannot be listed over SQL" % engine)
-    elif not settings.get("login_user"):
-        usage = _usage_block(False, "no credentials given (login_user): sessions were not listed")
-    elif (settings.get("ssl_mode") != "disable" and probe is not None and probe.get("verified") is False
-          and not probe.get("verified_except_expiry")):
-        usage = _usage_block(False, "not connected: the endpoint's certificate does not verify (see probe.verify_error)")
-    elif settings.get("ssl_mode") != "disable" and probe is not None and probe.get("tls_supported") is False:
-        usage = _usage_block(False, "not connected: the endpoint does not offer TLS (ssl_mode=disable to connect in plaintext)")
-    elif probe_unreachable(probe, connect_host or server_name, connect_port or port):
-        # The probe's TCP connection to the very address the login would use failed: a login would only wait
-        # for the same timeout again (issue 20: 1,000 unreachable endpoints).
-        usage = _usage_block(False, "not connected: the endpoint could not be reached (see probe.error)")
+        probe = _probe(target, settings, where, tolerated, result, errors)
+    kind = usage_kind(where["engine"])
+    window = UsageWindow()
+    state = {"live": {}, "started": None, "ended": None}
+    reason = _no_login_reason(kind, reachable, settings, probe, where)
+    if reason is not None:
+        usage = _usage_block(False, reason)
     else:
-        usage = _usage_block(True)
-        usage["kind"] = kind
-        conn = None
-        slot = settings.get("login_slots") or _NO_SLOTS
-        slot.acquire()
-        try:
-            try:
-                password = settings.get("password")
-                if settings.get("password_provider") is not None:
-                    try:
-                        password = settings["password_provider"](server_name, port)
-                    except Exception as exc:  # pylint: disable=broad-except
-                        raise ValueError("cannot generate an IAM authentication token: %s" % exc)
-                    secrets.append(password)
-                extra = {}
-                if probe is not None and probe.get("verified_except_expiry"):
-                    extra["tolerated"] = tolerated
-                conn = connect(kind, server_name, connect_port or port, connect_host, settings["login_user"],
-                               password, target.get("login_db") or settings.get("login_db"),
-                               settings.get("ssl_mode") or "verify-full", settings.get("ca_bundle"),
-                               settings.get("timeout") or 10, **extra)
-            except Exception as exc:  # pylint: disable=broad-except
-                message = scrub("cannot connect to %s (%s:%s) as %s: %s" % (
-                    server_name, connect_host or server_name, connect_port or port, settings["login_user"],
-                    _driver_error_text(exc)), secrets)
-                errors.append(message)
-                usage = _usage_block(False, "not connected: %s" % message)
-            if conn is not None:
-                try:
-                    cursor = conn.cursor()
-                    exclude = list(settings.get("exclude_users") or DEFAULT_EXCLUDE_USERS)
-                    if kind == "postgres":
-                        live = _pg_live(cursor)
-
-                        def list_sessions():
-                            return pg_sessions(cursor, live.get("server_version_num"), exclude)
-                        visibility_note = "the login role lacks pg_read_all_stats (pg_monitor): other roles' sessions hide their TLS state"
-                        before = {}
-                    else:
-                        live = _mysql_live(cursor)
-                        performance_schema = live["performance_schema"]
-
-                        def list_sessions():
-                            return mysql_sessions(cursor, exclude, performance_schema)
-                        if not performance_schema:
-                            visibility_note = ("performance_schema is off: per-session TLS is not visible "
-                                               "(turn performance_schema on in the parameter group for evidence)")
-                        else:
-                            visibility_note = "the login user lacks the PROCESS privilege: other users' sessions are hidden"
-                        before = mysql_counters(cursor)
-                    started_at = _now_iso()
-                    seconds, interrupted = sample_sessions(list_sessions, window, settings.get("sample_seconds") or 0,
-                                                           settings.get("sample_interval") or 1, clock, sleep)
-                    ended_at = _now_iso()
-                    usage["samples"] = window.samples
-                    usage["seconds"] = round(seconds, 3)
-                    if interrupted:
-                        usage["interrupted"] = scrub(interrupted, secrets)
-                        errors.append("sampling stopped early: %s" % usage["interrupted"])
-                    if kind == "mysql" and before and not interrupted:
-                        after = mysql_counters(cursor)
-                        key = "Ssl_finished_accepts" if "Ssl_finished_accepts" in before else "Ssl_accepts"
-                        if key in before and key in after:
-                            usage["ssl_handshakes_during_window"] = max(0, after[key] - before[key])
-                            usage["ssl_handshakes_since_startup"] = after[key]
-                            usage["uptime_seconds"] = after.get("Uptime")
-                    visible = live.get("full_visibility")
-                    if kind == "mysql" and not live.get("performance_schema"):
-                        usage["complete_visibility"] = False
-                    else:
-                        usage["complete_visibility"] = visible is not False and not window.counts().get("unknown")
-                    if not usage["complete_visibility"]:
-                        usage["visibility_note"] = visibility_note
-                    if kind == "mysql":
-                        usage["performance_schema"] = live.get("performance_schema")
-                        usage["server_version"] = live.get("server_version")
-                except Exception as exc:  # pylint: disable=broad-except
-                    message = scrub("querying sessions failed: %s" % _driver_error_text(exc), secrets)
-                    errors.append(message)
-                    usage["available"] = False
-                    usage["reason"] = message
-                finally:
-                    try:
-                        conn.close()
-                    except Exception:  # pylint: disable=broad-except
-                        pass
-        finally:
-            slot.release()
-
-    clients = window.clients()
-    usage["counts"] = window.counts()
-    usage["ssl_clients"] = len([c for c in clients if c["uses_ssl"]])
-    result["usage"] = usage
-    result["window"] = {
-        "requested_seconds": float(settings.get("sample_seconds") or 0),
-        "interval": float(settings.get("sample_interval") or 1),
-        "seconds": usage.get("seconds") or 0.0,
-        "samples": usage.get("samples") or 0,
-        "started": started_at,
-        "ended": ended_at,
-    }
-    result["sessions"] = window.session_list()
-    result["sessions_truncated"] = window.truncated
-    result["clients"] = clients
-    result["ssl_clients"] = [c for c in clients if c["uses_ssl"]]
-
-    enforcement = enforcement_facts(engine, target.get("engine_version"), target.get("enforcement_group"),
-                                    api_error=target.get("aws_error"), live_value=live.get("live_value"),
-                                    live_error=live.get("live_error"))
-    if probe is not None and probe.get("server_requires_tls") is not None and enforcement["enforced_by"] != "live":
-        enforcement["enforced"] = bool(probe["server_requires_tls"])
-        enforcement["enforced_by"] = "tds_prelogin"
-    if (enforcement["enforced"] is True and (usage.get("counts") or {}).get("tcp")
-            and enforcement["enforced_by"] != "live"):
-        note = ("plaintext sessions were seen although %s says %s=%s: the setting may not be applied yet"
-                % (enforcement["enforced_by"], enforcement["parameter"], enforcement["api_value"]))
-        enforcement["note"] = note if not enforcement["note"] else enforcement["note"] + "; " + note
-    result["enforcement"] = enforcement
-    result["ssl_enforced"] = enforcement["enforced"]
-
-    if usage.get("reason"):
-        usage["reason"] = scrub(usage["reason"], secrets)
-    ssl_in_use, reason = ssl_in_use_verdict(usage)
-    result["ssl_in_use"] = ssl_in_use
-    result["ssl_in_use_reason"] = reason
-    safe, safe_reason = restart_free_verdict(ssl_in_use, enforcement["enforced"], usage.get("samples"), reason)
-    result["safe_without_restart"] = safe
-    result["safe_without_restart_reason"] = safe_reason
-    result["errors"] = [scrub(e, secrets) for e in errors]
-    result["error"] = "; ".join(result["errors"]) or None
+        usage = _login_and_sample(kind, target, settings, where, probe, tolerated, window, state, errors, secrets,
+                                  clock, sleep)
+    _fill_usage(result, usage, window, settings, state)
+    result["enforcement"] = _enforcement(target, state["live"], probe, usage)
+    result["ssl_enforced"] = result["enforcement"]["enforced"]
+    _verdicts(result, usage, errors, secrets)
     return result

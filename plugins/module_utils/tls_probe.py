@@ -44,15 +44,33 @@ for richer certificate details), so ``rds_ca_rotate`` can verify a rotation with
 the same code.
 """
 
+import contextlib
 import datetime
 import hashlib
 import os
-import re
 import socket
 import ssl
 import struct
 import threading
 import time
+import typing
+
+# Re-exported: the CA identifiers, the CA-name classifier and the engine protocols live in rds_domain.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (  # noqa: F401 pylint: disable=unused-import
+    CA_2015,
+    CA_2019,
+    CA_ECC384_G1,
+    CA_RSA2048_G1,
+    CA_RSA4096_G1,
+    G1_CAS,
+    REGIONAL_ROOT_2019_REGIONS,
+    ca_from_name,
+    engine_protocol,
+    iso as _iso,
+    parse_time as _utc,
+    presented_ca,
+    utcnow,
+)
 
 try:
     from cryptography import x509
@@ -65,32 +83,6 @@ except ImportError:  # pragma: no cover - exercised only without cryptography
     HAS_CRYPTOGRAPHY = False
 
 DEFAULT_TIMEOUT = 10.0
-
-CA_2015 = "rds-ca-2015"
-CA_2019 = "rds-ca-2019"
-CA_RSA2048_G1 = "rds-ca-rsa2048-g1"
-CA_RSA4096_G1 = "rds-ca-rsa4096-g1"
-CA_ECC384_G1 = "rds-ca-ecc384-g1"
-G1_CAS = {"RSA2048": CA_RSA2048_G1, "RSA4096": CA_RSA4096_G1, "ECC384": CA_ECC384_G1}
-
-# Regions launched after the 2015 CA that got their own 2019-generation root
-# ("Amazon RDS af-south-1 Root CA") and intermediate ("Amazon RDS af-south-1 CA").
-# Elsewhere "Amazon RDS <region> CA" is a 2015 intermediate (issued by "Amazon RDS Root CA").
-REGIONAL_ROOT_2019_REGIONS = ("af-south-1", "eu-south-1", "me-south-1")
-
-_REGION = r"(?P<region>[a-z]{2,4}(?:-[a-z]+)+-\d{1,2})"
-_VARIANT = r"(?:(?P<variant>Beta|Preview) )?"
-# Evaluated in order; the first match wins.
-_CA_NAME_PATTERNS = (
-    # G1 roots ("Amazon RDS us-east-1 Root CA RSA2048 G1") and anything they sign that keeps the
-    # key-type/generation label (subordinates such as "Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1").
-    (re.compile(r"^Amazon RDS " + _VARIANT + _REGION + r" (?P<role>Root|[A-Za-z]+)? ?CA (?P<g1>RSA2048|RSA4096|ECC384) G1\b"), "g1"),
-    (re.compile(r"^Amazon RDS " + _VARIANT + r"(?P<role>Root) 2019 CA$"), "2019"),
-    (re.compile(r"^Amazon RDS " + _VARIANT + _REGION + r" 2019 CA$"), "2019"),
-    (re.compile(r"^Amazon RDS " + _VARIANT + _REGION + r" (?P<role>Root) CA$"), "2019"),
-    (re.compile(r"^Amazon RDS " + _VARIANT + _REGION + r" CA$"), "regional"),
-    (re.compile(r"^Amazon RDS " + _VARIANT + r"(?P<role>Root) CA$"), "2015"),
-)
 
 # Certificate verification error codes (OpenSSL X509_V_ERR_*) worth explaining.
 _UNKNOWN_ISSUER_CODES = (2, 19, 20, 21)  # unable to get issuer cert (locally), self-signed in chain, unable to verify leaf
@@ -123,74 +115,9 @@ class _ConnectTimeout(socket.timeout):
     """The TCP connection itself timed out (connect_timeout), as opposed to a later wait."""
 
 
-# -- CA names --------------------------------------------------------------------------------
-
-def ca_from_name(common_name, chain_names=()):
-    """The RDS CA identifier a certificate name belongs to, or None for a name that is not an RDS CA.
-
-    ``common_name`` is a CA's CN (a leaf's issuer, an intermediate or a root):
-    ``Amazon RDS us-east-1 Root CA RSA2048 G1`` gives ``rds-ca-rsa2048-g1``,
-    ``Amazon RDS us-east-1 2019 CA`` and ``Amazon RDS Root 2019 CA`` give ``rds-ca-2019``.
-    ``chain_names`` (other CNs of the chain, when known) settle the one ambiguous shape,
-    ``Amazon RDS <region> CA``: a 2015 intermediate (under ``Amazon RDS Root CA``) or, in
-    the few regions that had their own 2019-generation root, a 2019 one.
-
-    Returns ``{ca_identifier, region, variant, role, name}``: ``region`` is None for the
-    region-independent roots, ``variant`` is ``Beta``/``Preview`` or None, ``role`` is
-    ``root`` or ``intermediate``.
-    """
-    if not common_name:
-        return None
-    name = str(common_name).strip()
-    for pattern, family in _CA_NAME_PATTERNS:
-        match = pattern.match(name)
-        if not match:
-            continue
-        groups = match.groupdict()
-        region = groups.get("region")
-        role = "root" if (groups.get("role") or "").lower() == "root" else "intermediate"
-        if family == "g1":
-            ca_id = G1_CAS[groups["g1"]]
-        elif family == "2019":
-            ca_id = CA_2019
-        elif family == "2015":
-            ca_id = CA_2015
-        else:
-            others = [str(n) for n in chain_names or () if n]
-            if "Amazon RDS Root CA" in others:
-                ca_id = CA_2015
-            elif region in REGIONAL_ROOT_2019_REGIONS or any(n.endswith("%s Root CA" % region) for n in others):
-                ca_id = CA_2019
-            else:
-                ca_id = CA_2015
-        return {"ca_identifier": ca_id, "region": region, "variant": groups.get("variant"), "role": role,
-                "name": name}
-    return None
-
-
-def presented_ca(issuer_cn, chain_names=()):
-    """The CA identifier behind a presented certificate: its issuer first, then the rest of the chain."""
-    names = [issuer_cn] + [n for n in chain_names or () if n and n != issuer_cn]
-    for candidate in names:
-        found = ca_from_name(candidate, names)
-        if found is not None:
-            return found
-    return None
-
-
 # -- certificates ----------------------------------------------------------------------------
 
-def _iso(value):
-    return value.astimezone(datetime.timezone.utc).isoformat() if value is not None else None
-
-
-def _utc(value):
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
-
-
-def _name_cn(name):
+def _name_cn(name: typing.Any) -> typing.Optional[str]:
     try:
         attrs = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     except Exception:  # pylint: disable=broad-except
@@ -198,7 +125,7 @@ def _name_cn(name):
     return str(attrs[0].value) if attrs else None
 
 
-def _public_key_text(cert):
+def _public_key_text(cert: typing.Any) -> typing.Optional[str]:
     try:
         key = cert.public_key()
     except Exception:  # pylint: disable=broad-except
@@ -210,7 +137,7 @@ def _public_key_text(cert):
     return type(key).__name__
 
 
-def _validity(cert):
+def _validity(cert: typing.Any) -> typing.Tuple[datetime.datetime, datetime.datetime]:
     not_before = getattr(cert, "not_valid_before_utc", None)
     not_after = getattr(cert, "not_valid_after_utc", None)
     if not_before is None:  # cryptography < 42
@@ -219,9 +146,9 @@ def _validity(cert):
     return not_before, not_after
 
 
-def describe_der(der, now=None):
+def describe_der(der: bytes, now: typing.Optional[datetime.datetime] = None) -> dict:
     """Facts about a DER certificate (needs ``cryptography``; see :func:`describe_info` otherwise)."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or utcnow()
     cert = x509.load_der_x509_certificate(der)
     not_before, not_after = _validity(cert)
     dns_names, ip_addresses = [], []
@@ -246,7 +173,7 @@ def describe_der(der, now=None):
     )
 
 
-def _info_name(rdns):
+def _info_name(rdns: typing.Any) -> typing.Tuple[str, typing.Optional[str]]:
     """RFC 4514-style text and CN of a name as ``ssl`` decodes it (tuple of RDN tuples)."""
     short = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
              "stateOrProvinceName": "ST", "localityName": "L", "emailAddress": "E"}
@@ -259,15 +186,16 @@ def _info_name(rdns):
     return ",".join(reversed(parts)), cn
 
 
-def _info_time(text):
+def _info_time(text: typing.Optional[str]) -> typing.Optional[datetime.datetime]:
     if not text:
         return None
     return datetime.datetime.fromtimestamp(ssl.cert_time_to_seconds(text), datetime.timezone.utc)
 
 
-def describe_info(info, der=None, now=None):
+def describe_info(info: dict, der: typing.Optional[bytes] = None,
+                  now: typing.Optional[datetime.datetime] = None) -> dict:
     """Facts about a certificate from ``ssl``'s decoded form (``getpeercert()`` / ``Certificate.get_info()``)."""
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or utcnow()
     subject, subject_cn = _info_name(info.get("subject"))
     issuer, issuer_cn = _info_name(info.get("issuer"))
     san = info.get("subjectAltName") or ()
@@ -280,8 +208,11 @@ def describe_info(info, der=None, now=None):
     )
 
 
-def _facts(subject, subject_cn, issuer, issuer_cn, serial_number, not_before, not_after, dns_names,
-           ip_addresses, der, now, public_key, signature_hash, is_ca):
+def _facts(subject: str, subject_cn: typing.Optional[str], issuer: str, issuer_cn: typing.Optional[str],
+           serial_number: typing.Optional[str], not_before: typing.Optional[datetime.datetime],
+           not_after: typing.Optional[datetime.datetime], dns_names: typing.Iterable[str],
+           ip_addresses: typing.Iterable[str], der: typing.Optional[bytes], now: datetime.datetime,
+           public_key: typing.Optional[str], signature_hash: typing.Optional[str], is_ca: typing.Optional[bool]) -> dict:
     days_left = None
     if not_after is not None:
         days_left = int((not_after - now).total_seconds() // 86400)
@@ -305,7 +236,8 @@ def _facts(subject, subject_cn, issuer, issuer_cn, serial_number, not_before, no
     }
 
 
-def describe_certificate(der=None, info=None, now=None):
+def describe_certificate(der: typing.Optional[bytes] = None, info: typing.Optional[dict] = None,
+                         now: typing.Optional[datetime.datetime] = None) -> typing.Optional[dict]:
     """Best description available: parsed DER with cryptography, else ssl's decoded dict, else None."""
     if der and HAS_CRYPTOGRAPHY:
         try:
@@ -320,7 +252,8 @@ def describe_certificate(der=None, info=None, now=None):
     return None
 
 
-def hostname_matches(server_name, dns_names, ip_addresses=()):
+def hostname_matches(server_name: typing.Optional[str], dns_names: typing.Optional[typing.Iterable[str]],
+                     ip_addresses: typing.Optional[typing.Iterable[str]] = ()) -> bool:
     """RFC 6125 matching of ``server_name`` against a certificate's names (one leftmost ``*`` label)."""
     if not server_name:
         return False
@@ -338,7 +271,7 @@ def hostname_matches(server_name, dns_names, ip_addresses=()):
     return False
 
 
-def _peer_chain(tls):
+def _peer_chain(tls: typing.Any) -> typing.Optional[typing.List[dict]]:
     """The chain the server sent, leaf first: a list of ``{"der", "info"}``, or None when Python cannot tell.
 
     Python 3.13 has ``get_unverified_chain()`` (DER bytes); 3.10-3.12 only on the private
@@ -377,7 +310,7 @@ def _peer_chain(tls):
     return None
 
 
-def _verified_chain_anchor(tls):
+def _verified_chain_anchor(tls: typing.Any) -> typing.Optional[str]:
     """Subject CN of the trust anchor the verified chain ends at (best effort, else None)."""
     inner = getattr(tls, "_sslobj", None)
     getter = getattr(inner, "get_verified_chain", None) if inner is not None else None
@@ -391,7 +324,7 @@ def _verified_chain_anchor(tls):
     return _info_name(info.get("subject"))[1]
 
 
-def _tls_facts(tls, now):
+def _tls_facts(tls: typing.Any, now: datetime.datetime) -> dict:
     """What a finished handshake shows: TLS version, cipher, leaf and chain descriptions."""
     der = None
     try:
@@ -430,22 +363,7 @@ def _tls_facts(tls, now):
 
 # -- engine protocols ------------------------------------------------------------------------
 
-def engine_protocol(engine):
-    """How to reach TLS on an engine's endpoint: postgres, mysql, tds, tls (direct), or None if unknown."""
-    name = (engine or "").lower()
-    if name in ("postgres", "postgresql", "aurora-postgresql") or name.startswith("aurora-postgresql"):
-        return "postgres"
-    if name in ("mysql", "mariadb", "aurora", "aurora-mysql") or name.startswith("aurora-mysql"):
-        return "mysql"
-    if name.startswith("sqlserver") or name.startswith("custom-sqlserver"):
-        return "tds"
-    if name.startswith("oracle") or name.startswith("custom-oracle") or name.startswith("db2") or name in (
-            "docdb", "neptune", "tls"):
-        return "tls"
-    return None
-
-
-def _recv_exact(sock, count):
+def _recv_exact(sock: socket.socket, count: int) -> bytes:
     data = b""
     while len(data) < count:
         chunk = sock.recv(count - len(data))
@@ -455,7 +373,7 @@ def _recv_exact(sock, count):
     return data
 
 
-def _postgres_upgrade(sock):
+def _postgres_upgrade(sock: socket.socket) -> dict:
     sock.sendall(struct.pack("!ii", 8, PG_SSL_REQUEST_CODE))
     answer = _recv_exact(sock, 1)
     if answer == b"S":
@@ -476,13 +394,13 @@ def _postgres_upgrade(sock):
     raise ProbeError("not a PostgreSQL server: it answered SSLRequest with %r" % answer)
 
 
-def _mysql_read_packet(sock):
+def _mysql_read_packet(sock: socket.socket) -> typing.Tuple[bytes, int]:
     header = _recv_exact(sock, 4)
     length = header[0] | (header[1] << 8) | (header[2] << 16)
     return _recv_exact(sock, length), header[3]
 
 
-def parse_mysql_handshake(payload):
+def parse_mysql_handshake(payload: bytes) -> dict:
     """``{protocol, server_version, capabilities, charset}`` from a MySQL initial handshake packet.
 
     Raises ProbeError for an error packet (0xFF: too many connections, host blocked...)
@@ -515,7 +433,7 @@ def parse_mysql_handshake(payload):
     return {"protocol": 10, "server_version": version, "capabilities": capabilities, "charset": charset}
 
 
-def mysql_ssl_request(sequence_id=1):
+def mysql_ssl_request(sequence_id: int = 1) -> bytes:
     """The SSLRequest packet: capability flags, max packet size, charset, 23 filler bytes."""
     flags = (MYSQL_CLIENT_LONG_PASSWORD | MYSQL_CLIENT_LONG_FLAG | MYSQL_CLIENT_PROTOCOL_41 | MYSQL_CLIENT_SSL
              | MYSQL_CLIENT_SECURE_CONNECTION | MYSQL_CLIENT_PLUGIN_AUTH)
@@ -523,7 +441,7 @@ def mysql_ssl_request(sequence_id=1):
     return struct.pack("<I", len(body))[:3] + bytes([sequence_id & 0xFF]) + body
 
 
-def _mysql_upgrade(sock):
+def _mysql_upgrade(sock: socket.socket) -> dict:
     payload, sequence = _mysql_read_packet(sock)
     handshake = parse_mysql_handshake(payload)
     facts = {"server_version": handshake["server_version"]}
@@ -535,7 +453,7 @@ def _mysql_upgrade(sock):
     return facts
 
 
-def tds_prelogin(encryption=1):
+def tds_prelogin(encryption: int = 1) -> bytes:
     """A TDS PRELOGIN packet with VERSION, ENCRYPTION (default ON), INSTOPT, THREADID and MARS."""
     options = [
         (0x00, struct.pack(">IH", 0x0F000000, 0)),  # VERSION: client version, subbuild
@@ -552,11 +470,11 @@ def tds_prelogin(encryption=1):
     return tds_packet(TDS_PRELOGIN, header + b"\xff" + data)
 
 
-def tds_packet(packet_type, payload, packet_id=1):
+def tds_packet(packet_type: int, payload: bytes, packet_id: int = 1) -> bytes:
     return struct.pack(">BBHHBB", packet_type, TDS_STATUS_EOM, len(payload) + 8, 0, packet_id & 0xFF, 0) + payload
 
 
-def parse_tds_prelogin(payload):
+def parse_tds_prelogin(payload: bytes) -> typing.Dict[int, bytes]:
     """``{token: value bytes}`` of a PRELOGIN payload."""
     options = {}
     pos = 0
@@ -569,7 +487,7 @@ def parse_tds_prelogin(payload):
     return options
 
 
-def _tds_read_message(sock):
+def _tds_read_message(sock: socket.socket) -> typing.Tuple[int, bytes]:
     """One TDS message (packets until EOM): ``(type, payload)``."""
     payload = b""
     while True:
@@ -582,7 +500,7 @@ def _tds_read_message(sock):
             return packet_type, payload
 
 
-def _tds_upgrade(sock):
+def _tds_upgrade(sock: socket.socket) -> dict:
     sock.sendall(tds_prelogin())
     packet_type, payload = _tds_read_message(sock)
     if packet_type != TDS_RESPONSE:
@@ -604,7 +522,7 @@ def _tds_upgrade(sock):
     return facts
 
 
-def _tds_tls_handshake(sock, context, server_name):
+def _tds_tls_handshake(sock: socket.socket, context: ssl.SSLContext, server_name: str) -> ssl.SSLObject:
     """TLS handshake with each TLS record flight carried in TDS PRELOGIN packets (TDS 7.x)."""
     incoming = ssl.MemoryBIO()
     outgoing = ssl.MemoryBIO()
@@ -633,7 +551,7 @@ UPGRADES = {"postgres": _postgres_upgrade, "mysql": _mysql_upgrade, "tds": _tds_
 
 # -- contexts --------------------------------------------------------------------------------
 
-def verifying_context(ca_bundle=None):
+def verifying_context(ca_bundle: typing.Optional[str] = None) -> ssl.SSLContext:
     """Chain and hostname verification against ``ca_bundle`` (a PEM file) or the system trust store.
 
     ``VERIFY_X509_STRICT`` (set by Python 3.13+) is cleared so that certificates are judged
@@ -651,7 +569,7 @@ _SHARED_CONTEXTS = {}
 _SHARED_CONTEXTS_LOCK = threading.Lock()
 
 
-def shared_verifying_context(ca_bundle=None):
+def shared_verifying_context(ca_bundle: typing.Optional[str] = None) -> ssl.SSLContext:
     """:func:`verifying_context`, made once per trust store and shared by the probes of one process.
 
     Loading a bundle costs 10-20 ms of CPU under the GIL: made per probe, 1,000 endpoints spent seconds on it
@@ -674,7 +592,7 @@ def shared_verifying_context(ca_bundle=None):
     return context
 
 
-def _diagnostic_context():
+def _diagnostic_context() -> ssl.SSLContext:
     """For :func:`_diagnostic_handshake` only: reads a certificate without trusting it.
 
     This context never carries credentials or queries: the diagnostic handshake that
@@ -686,42 +604,61 @@ def _diagnostic_context():
     return context
 
 
-def _handshake(protocol, server_name, address, context, timeout, connect_timeout=None):
-    """TCP connect, engine upgrade, TLS handshake. ``(pre_tls_facts, tls_facts or None)``; closes everything.
+def _close(*items: typing.Any) -> None:
+    """Close sockets, ignoring the errors of a connection that is already gone."""
+    for item in items:
+        if item is not None:
+            try:
+                item.close()
+            except OSError:
+                pass
 
-    ``connect_timeout`` bounds the TCP connection alone (default ``timeout``), ``timeout`` every later wait.
+
+@contextlib.contextmanager
+def _upgraded(protocol: str, address: tuple, timeout: float,
+              connect_timeout: typing.Optional[float] = None) -> typing.Iterator[typing.Tuple[socket.socket, dict]]:
+    """TCP connect and the engine's TLS upgrade: yields ``(socket, pre-TLS facts)``, closes the socket after.
+
+    The prologue of every handshake. ``connect_timeout`` bounds the TCP connection alone (default
+    ``timeout``; its expiry raises :class:`_ConnectTimeout`), ``timeout`` every later wait.
     """
     try:
         sock = socket.create_connection(address, timeout=connect_timeout or timeout)
     except socket.timeout as exc:
         raise _ConnectTimeout(str(exc) or "timed out")
-    tls = None
     try:
         sock.settimeout(timeout)
         upgrade = UPGRADES.get(protocol)
-        pre = upgrade(sock) if upgrade is not None else {"tls_supported": True}
+        yield sock, (upgrade(sock) if upgrade is not None else {"tls_supported": True})
+    finally:
+        _close(sock)
+
+
+def _handshake(protocol: str, server_name: str, address: tuple, context: ssl.SSLContext, timeout: float,
+               connect_timeout: typing.Optional[float] = None) -> typing.Tuple[dict, typing.Optional[dict]]:
+    """TCP connect, engine upgrade, TLS handshake. ``(pre_tls_facts, tls_facts or None)``; closes everything.
+
+    ``connect_timeout`` bounds the TCP connection alone (default ``timeout``), ``timeout`` every later wait.
+    """
+    with _upgraded(protocol, address, timeout, connect_timeout) as (sock, pre):
         if not pre.get("tls_supported"):
             return pre, None
-        if protocol == "tds":
-            tls = _tds_tls_handshake(sock, context, server_name)
-        else:
-            tls = context.wrap_socket(sock, server_hostname=server_name)
-        facts = _tls_facts(tls, datetime.datetime.now(datetime.timezone.utc))
-        facts["trust_anchor"] = _verified_chain_anchor(tls) if context.verify_mode == ssl.CERT_REQUIRED else None
-        return pre, facts
-    finally:
-        if isinstance(tls, ssl.SSLSocket):
-            try:
-                tls.close()
-            except OSError:
-                pass
+        tls = None
         try:
-            sock.close()
-        except OSError:
-            pass
+            if protocol == "tds":
+                tls = _tds_tls_handshake(sock, context, server_name)
+            else:
+                tls = context.wrap_socket(sock, server_hostname=server_name)
+            facts = _tls_facts(tls, utcnow())
+            facts["trust_anchor"] = _verified_chain_anchor(tls) if context.verify_mode == ssl.CERT_REQUIRED else None
+            return pre, facts
+        finally:
+            if isinstance(tls, ssl.SSLSocket):
+                _close(tls)
 
 
-def _diagnostic_handshake(protocol, server_name, address, timeout, connect_timeout=None):
+def _diagnostic_handshake(protocol: str, server_name: str, address: tuple, timeout: float,
+                          connect_timeout: typing.Optional[float] = None) -> typing.Tuple[dict, typing.Optional[dict]]:
     """Read what the server presents when verification failed. NOT a trusted connection.
 
     A fresh TCP connection, the engine's TLS upgrade and a TLS handshake *without*
@@ -746,7 +683,7 @@ class ExpiryNotTolerated(ssl.SSLError):
     """The chain verified except for validity periods, but not only because of a tolerated RDS CA's expiry."""
 
 
-def expiry_tolerant_context(ca_bundle=None):
+def expiry_tolerant_context(ca_bundle: typing.Optional[str] = None) -> ssl.SSLContext:
     """:func:`verifying_context` without OpenSSL's validity-period checks.
 
     Only ever used together with :func:`check_tolerated_expiry` on the handshake it made: chain
@@ -760,7 +697,7 @@ def expiry_tolerant_context(ca_bundle=None):
     return context
 
 
-def verified_chain_der(tls):
+def verified_chain_der(tls: typing.Any) -> typing.Optional[typing.List[bytes]]:
     """DER of the chain OpenSSL verified, leaf to trust anchor (3.13: public API; 3.10-3.12: ``_sslobj``)."""
     for owner in (getattr(tls, "_sslobj", None), tls):
         getter = getattr(owner, "get_verified_chain", None) if owner is not None else None
@@ -773,7 +710,8 @@ def verified_chain_der(tls):
     return None
 
 
-def check_tolerated_expiry(chain_der, tolerated, now=None):
+def check_tolerated_expiry(chain_der: typing.Optional[typing.List[bytes]], tolerated: typing.Iterable[str],
+                           now: typing.Optional[datetime.datetime] = None) -> typing.List[dict]:
     """Validity periods of a verified chain, tolerating only the expiry of the RDS CAs in ``tolerated``.
 
     ``chain_der``: the verified chain (leaf first, trust anchor last). Rules:
@@ -791,7 +729,7 @@ def check_tolerated_expiry(chain_der, tolerated, now=None):
         raise ExpiryNotTolerated("the Python library 'cryptography' is needed to check the chain's validity periods")
     if not chain_der:
         raise ExpiryNotTolerated("the verified chain is not available from this Python: expiry cannot be tolerated")
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    now = now or utcnow()
     certs = [x509.load_der_x509_certificate(bytes(der)) for der in chain_der]
     names = [_name_cn(c.subject) for c in certs]
     if ca_from_name(names[-1], names) is None:
@@ -821,7 +759,8 @@ def check_tolerated_expiry(chain_der, tolerated, now=None):
     return tolerated_expired
 
 
-def expiry_tolerant_wrap(context, sock, server_name, tolerated):
+def expiry_tolerant_wrap(context: ssl.SSLContext, sock: socket.socket, server_name: str,
+                         tolerated: typing.Iterable[str]) -> typing.Tuple[ssl.SSLSocket, typing.List[dict]]:
     """TLS handshake on ``sock`` with :func:`expiry_tolerant_context`, then :func:`check_tolerated_expiry`.
 
     Returns ``(tls socket, tolerated CAs)``; closes the TLS socket and raises
@@ -837,7 +776,7 @@ def expiry_tolerant_wrap(context, sock, server_name, tolerated):
 
 # -- the probe -------------------------------------------------------------------------------
 
-def trusted_names(context):
+def trusted_names(context: ssl.SSLContext) -> typing.Set[str]:
     """Subject CNs of the CA certificates a context trusts (loaded from a file, not a directory)."""
     names = set()
     try:
@@ -850,7 +789,10 @@ def trusted_names(context):
     return names
 
 
-def _verify_explanation(code, message, server_name, certificate, ca, trust_store, trusted=None, chain=None):
+def _verify_explanation(code: typing.Optional[int], message: typing.Optional[str], server_name: str,
+                        certificate: typing.Optional[dict], ca: typing.Optional[dict], trust_store: str,
+                        trusted: typing.Optional[typing.Set[str]] = None,
+                        chain: typing.Optional[typing.List[dict]] = None) -> str:
     """A sentence for a verification failure, with what the certificate shows.
 
     RDS endpoints present leaf and intermediate (``Amazon RDS <region> Subordinate CA ... G1.A.1``), so the
@@ -888,31 +830,114 @@ def _verify_explanation(code, message, server_name, certificate, ca, trust_store
     return text
 
 
-def _tolerant_handshake(protocol, server_name, address, ca_bundle, tolerated, timeout, connect_timeout=None):
+def _tolerant_handshake(protocol: str, server_name: str, address: tuple, ca_bundle: typing.Optional[str],
+                        tolerated: tuple, timeout: float,
+                        connect_timeout: typing.Optional[float] = None) -> typing.Tuple[dict, list]:
     """A verified handshake that tolerates only the expiry of ``tolerated`` RDS CAs: ``(tls facts, tolerated)``."""
-    sock = socket.create_connection(address, timeout=connect_timeout or timeout)
-    tls = None
-    try:
-        sock.settimeout(timeout)
-        upgrade = UPGRADES.get(protocol)
-        pre = upgrade(sock) if upgrade is not None else {"tls_supported": True}
+    with _upgraded(protocol, address, timeout, connect_timeout) as (sock, pre):
         if not pre.get("tls_supported"):
             raise ProbeError(pre.get("detail") or "the server does not offer TLS")
         tls, expired = expiry_tolerant_wrap(expiry_tolerant_context(ca_bundle), sock, server_name, tolerated)
-        facts = _tls_facts(tls, datetime.datetime.now(datetime.timezone.utc))
-        facts["trust_anchor"] = _verified_chain_anchor(tls)
-        return facts, expired
-    finally:
-        for item in (tls, sock):
-            if item is not None:
-                try:
-                    item.close()
-                except OSError:
-                    pass
+        try:
+            facts = _tls_facts(tls, utcnow())
+            facts["trust_anchor"] = _verified_chain_anchor(tls)
+            return facts, expired
+        finally:
+            _close(tls)
 
 
-def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=None, ca_bundle=None,
-                   timeout=DEFAULT_TIMEOUT, diagnostic=True, tolerate_expired=(), connect_timeout=None):
+def _probe_result(server_name: str, host: str, tcp_port: int, engine: typing.Optional[str],
+                  protocol: typing.Optional[str], ca_bundle: typing.Optional[str]) -> dict:
+    """A :func:`probe_endpoint` result before anything is known."""
+    result = dict.fromkeys((
+        "server_name", "connect_host", "connect_port", "engine", "protocol", "trust_store", "reachable",
+        "tls_supported", "tls_version", "cipher", "certificate", "chain", "presented_ca", "presented_ca_region",
+        "verified", "verify_error", "verify_code", "hostname_matches", "trust_anchor", "read_by", "server_version",
+        "server_requires_tls", "verified_except_expiry", "tolerated_expiry", "tolerance_error", "error",
+        "elapsed_ms"))
+    result.update(server_name=server_name, connect_host=host, connect_port=tcp_port, engine=engine,
+                  protocol=protocol, trust_store=ca_bundle or "system", reachable=False)
+    return result
+
+
+_Outcome = typing.Tuple[dict, typing.Optional[dict], typing.Optional[Exception], typing.Optional[str]]
+
+
+def _first_handshake(result: dict, server_name: str, address: tuple, context: ssl.SSLContext, timeout: float,
+                     connect_timeout: float, connect_option: str) -> _Outcome:
+    """The verified handshake: ``(pre-TLS facts, tls facts, verification error, error text)``.
+
+    A verification failure is not an error here (the certificate is read again, see
+    :func:`_diagnostic_handshake`); a network or protocol failure is, and ends the probe.
+    """
+    host, tcp_port = address
+    try:
+        pre, tls = _handshake(result["protocol"], server_name, address, context, timeout, connect_timeout)
+        result["read_by"] = "verified_handshake" if tls else None
+        return pre, tls, None, None
+    except ssl.SSLCertVerificationError as exc:
+        return {"tls_supported": True}, None, exc, None
+    except ProbeError as exc:
+        result["reachable"] = True
+        return {}, None, None, str(exc)
+    except ssl.SSLError as exc:
+        result["reachable"] = True
+        result["tls_supported"] = True
+        return {}, None, None, "TLS handshake with %s:%s failed: %s" % (host, tcp_port, exc)
+    except _ConnectTimeout:
+        return {}, None, None, "timed out after %ss connecting to %s:%s%s" % (connect_timeout, host, tcp_port,
+                                                                              connect_option)
+    except socket.timeout:
+        return {}, None, None, "timed out after %ss connecting to %s:%s or waiting for its answer" % (
+            timeout, host, tcp_port)
+    except OSError as exc:
+        return {}, None, None, "cannot connect to %s:%s: %s" % (host, tcp_port, exc.strerror or exc)
+
+
+def _read_certificate(result: dict, tls: typing.Optional[dict], server_name: str) -> typing.Optional[dict]:
+    """Fill in what the handshake showed (TLS version, certificate, chain, presented CA); the presented CA."""
+    if tls:
+        result["tls_version"] = tls["tls_version"]
+        result["cipher"] = tls["cipher"]
+        result["certificate"] = tls["certificate"]
+        result["chain"] = tls["chain"]
+        result["trust_anchor"] = tls.get("trust_anchor") if result["verified"] else None
+    cert = result["certificate"] or {}
+    chain = result["chain"] or []
+    chain_names = [c.get("subject_cn") for c in chain] + [c.get("issuer_cn") for c in chain]
+    ca = presented_ca(cert.get("issuer_cn"), chain_names) if cert else None
+    if ca is not None:
+        result["presented_ca"] = ca["ca_identifier"]
+        result["presented_ca_region"] = ca["region"]
+    if cert:
+        result["hostname_matches"] = hostname_matches(server_name, cert.get("dns_names"), cert.get("ip_addresses"))
+    return ca
+
+
+def _try_tolerating_expiry(result: dict, server_name: str, address: tuple, ca_bundle: typing.Optional[str],
+                           tolerate_expired: typing.Iterable[str], timeout: float, connect_timeout: float) -> None:
+    """One more verified handshake with only the expiry of ``tolerate_expired`` RDS CAs set aside."""
+    try:
+        _facts, expired = _tolerant_handshake(result["protocol"], server_name, address, ca_bundle,
+                                              tuple(tolerate_expired), timeout, connect_timeout)
+        result["verified_except_expiry"] = bool(expired)
+        result["tolerated_expiry"] = expired
+        if not expired:
+            result["tolerance_error"] = "nothing expired in the verified chain"
+    except ExpiryNotTolerated as exc:
+        result["verified_except_expiry"] = False
+        result["tolerance_error"] = str(exc)
+    except (ssl.SSLError, ProbeError, OSError) as exc:
+        result["verified_except_expiry"] = False
+        result["tolerance_error"] = "the chain does not verify even when expiry is set aside: %s" % (
+            getattr(exc, "verify_message", None) or exc)
+
+
+def probe_endpoint(server_name: str, port: typing.Union[int, str], engine: typing.Optional[str],
+                   connect_host: typing.Optional[str] = None, connect_port: typing.Union[int, str, None] = None,
+                   ca_bundle: typing.Optional[str] = None,
+                   timeout: float = DEFAULT_TIMEOUT, diagnostic: bool = True,
+                   tolerate_expired: typing.Iterable[str] = (), connect_timeout: typing.Optional[float] = None) -> dict:
     """Open ``connect_host:connect_port``, upgrade to TLS as ``engine`` does, verify as ``server_name``.
 
     ``server_name`` is the TLS server name (the RDS endpoint address), ``port`` its port;
@@ -947,40 +972,12 @@ def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=No
     started = time.monotonic()
     connect_option = " (connect_timeout)" if connect_timeout else ""
     connect_timeout = connect_timeout or timeout
-    protocol = engine_protocol(engine)
     host = connect_host or server_name
     tcp_port = int(connect_port or port)
-    result = {
-        "server_name": server_name,
-        "connect_host": host,
-        "connect_port": tcp_port,
-        "engine": engine,
-        "protocol": protocol,
-        "trust_store": ca_bundle or "system",
-        "reachable": False,
-        "tls_supported": None,
-        "tls_version": None,
-        "cipher": None,
-        "certificate": None,
-        "chain": None,
-        "presented_ca": None,
-        "presented_ca_region": None,
-        "verified": None,
-        "verify_error": None,
-        "verify_code": None,
-        "hostname_matches": None,
-        "trust_anchor": None,
-        "read_by": None,
-        "server_version": None,
-        "server_requires_tls": None,
-        "verified_except_expiry": None,
-        "tolerated_expiry": None,
-        "tolerance_error": None,
-        "error": None,
-        "elapsed_ms": None,
-    }
+    protocol = engine_protocol(engine)
+    result = _probe_result(server_name, host, tcp_port, engine, protocol, ca_bundle)
 
-    def done(error=None):
+    def done(error: typing.Optional[str] = None) -> dict:
         result["error"] = error
         result["elapsed_ms"] = int((time.monotonic() - started) * 1000)
         return result
@@ -995,27 +992,10 @@ def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=No
     except (OSError, ssl.SSLError) as exc:
         return done("cannot load the CA bundle %s: %s" % (ca_bundle, exc))
 
-    verify_exc = None
-    try:
-        pre, tls = _handshake(protocol, server_name, address, context, timeout, connect_timeout)
-        result["read_by"] = "verified_handshake" if tls else None
-    except ssl.SSLCertVerificationError as exc:
-        verify_exc = exc
-        pre, tls = {"tls_supported": True}, None
-    except ProbeError as exc:
-        result["reachable"] = True
-        return done(str(exc))
-    except ssl.SSLError as exc:
-        result["reachable"] = True
-        result["tls_supported"] = True
-        return done("TLS handshake with %s:%s failed: %s" % (host, tcp_port, exc))
-    except _ConnectTimeout:
-        return done("timed out after %ss connecting to %s:%s%s" % (connect_timeout, host, tcp_port, connect_option))
-    except socket.timeout:
-        return done("timed out after %ss connecting to %s:%s or waiting for its answer" % (timeout, host, tcp_port))
-    except OSError as exc:
-        return done("cannot connect to %s:%s: %s" % (host, tcp_port, exc.strerror or exc))
-
+    pre, tls, verify_exc, error = _first_handshake(result, server_name, address, context, timeout, connect_timeout,
+                                                   connect_option)
+    if error is not None:
+        return done(error)
     result["reachable"] = True
     for key in ("server_version", "server_requires_tls"):
         if pre.get(key) is not None:
@@ -1024,50 +1004,21 @@ def probe_endpoint(server_name, port, engine, connect_host=None, connect_port=No
     if not result["tls_supported"]:
         return done(pre.get("detail") or "the server does not offer TLS")
 
+    result["verified"] = verify_exc is None and tls is not None
     if verify_exc is not None:
-        result["verified"] = False
         result["verify_code"] = getattr(verify_exc, "verify_code", None)
-        message = getattr(verify_exc, "verify_message", None) or str(verify_exc)
         if diagnostic:
             try:
                 _pre, tls = _diagnostic_handshake(protocol, server_name, address, timeout, connect_timeout)
                 result["read_by"] = "diagnostic_handshake" if tls else None
             except (ssl.SSLError, ProbeError, OSError):
                 tls = None
-    else:
-        result["verified"] = tls is not None
-        message = None
-
-    if tls:
-        result["tls_version"] = tls["tls_version"]
-        result["cipher"] = tls["cipher"]
-        result["certificate"] = tls["certificate"]
-        result["chain"] = tls["chain"]
-        result["trust_anchor"] = tls.get("trust_anchor") if result["verified"] else None
-    cert = result["certificate"] or {}
-    chain_names = [c.get("subject_cn") for c in result["chain"] or []] + [c.get("issuer_cn") for c in result["chain"] or []]
-    ca = presented_ca(cert.get("issuer_cn"), chain_names) if cert else None
-    if ca is not None:
-        result["presented_ca"] = ca["ca_identifier"]
-        result["presented_ca_region"] = ca["region"]
-    if cert:
-        result["hostname_matches"] = hostname_matches(server_name, cert.get("dns_names"), cert.get("ip_addresses"))
+    ca = _read_certificate(result, tls, server_name)
     if verify_exc is not None:
-        result["verify_error"] = _verify_explanation(result["verify_code"], message, server_name, cert, ca,
-                                                     result["trust_store"], trusted_names(context), result["chain"])
+        message = getattr(verify_exc, "verify_message", None) or str(verify_exc)
+        result["verify_error"] = _verify_explanation(result["verify_code"], message, server_name,
+                                                     result["certificate"] or {}, ca, result["trust_store"],
+                                                     trusted_names(context), result["chain"])
         if tolerate_expired and result["verify_code"] in _EXPIRED_CODES and protocol != "tds":
-            try:
-                _facts, expired = _tolerant_handshake(protocol, server_name, address, ca_bundle,
-                                                      tuple(tolerate_expired), timeout, connect_timeout)
-                result["verified_except_expiry"] = bool(expired)
-                result["tolerated_expiry"] = expired
-                if not expired:
-                    result["tolerance_error"] = "nothing expired in the verified chain"
-            except ExpiryNotTolerated as exc:
-                result["verified_except_expiry"] = False
-                result["tolerance_error"] = str(exc)
-            except (ssl.SSLError, ProbeError, OSError) as exc:
-                result["verified_except_expiry"] = False
-                result["tolerance_error"] = "the chain does not verify even when expiry is set aside: %s" % (
-                    getattr(exc, "verify_message", None) or exc)
+            _try_tolerating_expiry(result, server_name, address, ca_bundle, tolerate_expired, timeout, connect_timeout)
     return done(None)

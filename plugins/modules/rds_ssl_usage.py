@@ -648,8 +648,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
 from ansible_collections.rdsca.rotation.plugins.module_utils import pg_connection_log
+from ansible_collections.rdsca.rotation.plugins.module_utils import rds_domain
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
-from ansible_collections.rdsca.rotation.plugins.module_utils import tls_probe
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
 
 
@@ -691,7 +691,7 @@ def check_options(module):
         problems.append("iam_auth needs TLS: RDS refuses IAM authentication tokens over plaintext (ssl_mode=disable)")
     if params["login_password"] and not params["login_user"]:
         problems.append("login_password is set but login_user is not")
-    known_cas = (tls_probe.CA_2015, tls_probe.CA_2019) + tuple(sorted(tls_probe.G1_CAS.values()))
+    known_cas = rds_domain.KNOWN_CAS
     for ca in params["allow_expired_ca"] or []:
         if ca not in known_cas:
             problems.append("allow_expired_ca: %r is not an RDS CA identifier (one of %s)" % (ca, ", ".join(known_cas)))

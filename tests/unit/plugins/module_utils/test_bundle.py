@@ -391,8 +391,12 @@ def test_urls_and_checksums():
     ("Amazon RDS ap-south-1 2019 CA", ("rds-ca-2019", "ap-south-1")),
     ("Amazon RDS af-south-1 Root CA", ("rds-ca-2019", "af-south-1")),
     ("Amazon RDS me-south-1 CA", ("rds-ca-2019", "me-south-1")),
-    ("Amazon RDS us-east-1 CA", (None, None)),
-    ("Amazon RDS Root CA", (None, None)),
+    # The 2015 generation (root "Amazon RDS Root CA", intermediates "Amazon RDS <region> CA" outside
+    # af/eu/me-south-1): one classifier for bundles and probes (rds_domain.ca_from_name).
+    ("Amazon RDS us-east-1 CA", ("rds-ca-2015", "us-east-1")),
+    ("Amazon RDS Root CA", ("rds-ca-2015", None)),
+    # The subordinate CA that issues G1 server certificates belongs to its root's CA.
+    ("Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1", ("rds-ca-rsa2048-g1", "us-east-1")),
     ("Example Root CA", (None, None)),
     (None, (None, None)),
 ])
