@@ -534,9 +534,9 @@ def test_a_report_directory_that_is_a_file_stops_before_any_change(light, tmp_pa
 def test_an_unexpected_failure_after_a_change_still_writes_the_report(light):
     """Issue 13 item 5: a report is written even when the run fails after databases were changed.
 
-    An internal table of the staging verification is overridden with garbage from the command line, so the
-    controller play breaks after the staging rotation (an unexpected failure, not a database's)."""
-    r = light.run("rotate.yml", rdsca_verify_protocols=5, rdsca_require_verified_staging=False)
+    An internal variable of the staging verification (the endpoints to verify) is overridden with garbage from the
+    command line, so the controller play breaks after the staging rotation (an unexpected failure, not a database's)."""
+    r = light.run("rotate.yml", rdsca_verify_targets=5, rdsca_require_verified_staging=False)
     assert r.rc != 0, explain(r)
     assert light.modifications(), "staging was rotated before the failure"
     report = light.latest()
