@@ -6,11 +6,12 @@
 DOCUMENTATION = r"""
 name: batch_title
 short_description: "The name of a batch in task names and progress lines"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "V(batch 2 of 5: orders-prod, billing-prod, web-prod (+2)): the batch's number, the phase's count and the first identifiers of the batch."
+  - "V(batch 2 of 5: orders-prod, billing-prod, web-prod (+2)): the batch's number, the phase's count and the first
+    identifiers of the batch."
 positional: _input, number, count
 options:
   _input:
@@ -52,7 +53,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):

@@ -46,8 +46,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils.rotate_playbook import match_databases
-from ansible_collections.rdsca.rotation.plugins.module_utils.rotate_playbook import split_patterns
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import match_databases
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import split_patterns
 
 
 def client_databases(databases, patterns):

@@ -6,11 +6,13 @@
 DOCUMENTATION = r"""
 name: client_endpoints
 short_description: "The endpoints one client host verifies after a phase"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "The verification targets of a phase (the C(rdsca.rotation.verify_targets) filter) that match the host's C(rdsca_client_databases) patterns (as the C(rdsca.rotation.client_databases) filter), as endpoints for the C(rdsca.rotation.ca_trust) role's verify entry point."
+  - "The verification targets of a phase (the C(rdsca.rotation.verify_targets) filter) that match the host's
+    C(rdsca_client_databases) patterns (as the C(rdsca.rotation.client_databases) filter), as endpoints for the
+    C(rdsca.rotation.ca_trust) role's verify entry point."
 positional: _input, patterns
 options:
   _input:
@@ -50,7 +52,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):

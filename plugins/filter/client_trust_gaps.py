@@ -6,12 +6,15 @@
 DOCUMENTATION = r"""
 name: client_trust_gaps
 short_description: "The client hosts whose trust stores lack the target CA, or could not be updated"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "After the pre-flight audit (O(step=audit)): every client that could not be audited, or whose trust stores lack the target CA, with C(why) and C(fixed_by_this_run) (the trust update of this run installs it: C(client_trust_update) and the host's C(rdsca_client_manage_trust))."
-  - "After the trust update (O(step=install)): every managed client the update did not reach or failed on (none when the run does not update trust)."
+  - "After the pre-flight audit (O(step=audit)): every client that could not be audited, or whose trust stores lack the
+    target CA, with C(why) and C(fixed_by_this_run) (the trust update of this run installs it: C(client_trust_update)
+    and the host's C(rdsca_client_manage_trust))."
+  - "After the trust update (O(step=install)): every managed client the update did not reach or failed on (none when the
+    run does not update trust)."
   - "Reads each host's C(rdsca_client_state) (set by the playbooks' client plays) from O(hostvars)."
 positional: _input, hostvars, step, settings
 options:
@@ -54,7 +57,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):

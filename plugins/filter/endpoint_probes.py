@@ -6,11 +6,12 @@
 DOCUMENTATION = r"""
 name: endpoint_probes
 short_description: "What the controller's probes of a phase's endpoints showed"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "From C(rdsca.rotation.rds_ssl_usage) RV(databases): for each database of O(labels), whether its endpoint presents O(target_ca) and its chain verifies against the bundle, and why not."
+  - "From C(rdsca.rotation.rds_ssl_usage) RV(databases): for each database of O(labels), whether its endpoint presents
+    O(target_ca) and its chain verifies against the bundle, and why not."
 positional: _input, labels, target_ca
 options:
   _input:
@@ -48,7 +49,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):

@@ -6,12 +6,15 @@
 DOCUMENTATION = r"""
 name: preflight_checks
 short_description: "The pre-flight of the rotate playbook - what stops the run, what the report mentions"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "From what discovery read, before any change: V(problems) stop the run (a region that could not be read, a target CA that is not a CA of a region it is applied in or has expired, an engine version that does not support it, an endpoint the controller cannot reach with C(rdsca_verify=all)); V(warnings) go into the report."
-  - "V(account_overrides): the regions whose default CA for new launches is a deliberate override (CustomerOverride) to another valid CA, which the account default step keeps unless C(replace_account_override)."
+  - "From what discovery read, before any change: V(problems) stop the run (a region that could not be read, a target CA
+    that is not a CA of a region it is applied in or has expired, an engine version that does not support it, an
+    endpoint the controller cannot reach with C(rdsca_verify=all)); V(warnings) go into the report."
+  - "V(account_overrides): the regions whose default CA for new launches is a deliberate override (CustomerOverride) to
+    another valid CA, which the account default step keeps unless C(replace_account_override)."
 positional: _input, facts, settings
 options:
   _input:
@@ -42,6 +45,11 @@ options:
     type: list
     elements: dict
     default: []
+  audit:
+    description:
+      - "The run is an audit: it changes nothing, and the warnings say what a rotation would do."
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -61,7 +69,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):
@@ -70,12 +78,12 @@ def _check_list(value, what, name):
     return value
 
 
-def preflight_checks(databases, facts, settings, reachable=None, usage=None):
+def preflight_checks(databases, facts, settings, reachable=None, usage=None, audit=False):
     """in_scope, account_overrides, problems and warnings."""
     _check_list(databases, "the databases", "preflight_checks")
     if not isinstance(facts, dict) or not isinstance(settings, dict):
         raise AnsibleFilterError("rdsca.rotation.preflight_checks needs the rds_ca_facts result and the settings (dicts)")
-    return rotate_playbook.preflight_checks(databases, facts, settings, reachable, usage)
+    return rotate_playbook.preflight_checks(databases, facts, settings, reachable, usage, bool(audit))
 
 
 class FilterModule(object):

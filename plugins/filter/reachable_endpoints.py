@@ -6,11 +6,12 @@
 DOCUMENTATION = r"""
 name: reachable_endpoints
 short_description: "The databases whose endpoint the controller reached with TLS"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "The labels (C(region/identifier)) of the databases whose probe in C(rdsca.rotation.rds_ssl_usage) RV(databases) reached the endpoint and negotiated TLS: those the playbooks verify from the controller."
+  - "The labels (C(region/identifier)) of the databases whose probe in C(rdsca.rotation.rds_ssl_usage) RV(databases)
+    reached the endpoint and negotiated TLS: those the playbooks verify from the controller."
 positional: _input
 options:
   _input:
@@ -37,7 +38,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):

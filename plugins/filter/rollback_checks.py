@@ -6,11 +6,13 @@
 DOCUMENTATION = r"""
 name: rollback_checks
 short_description: "Which rollback entries can go back to their CA"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "Each entry (the C(rdsca.rotation.rollback_entries) filter) checked against what C(rdsca.rotation.rds_ca_facts) read: refused, with the reason, when the database is not found, there is no CA to go back to, the CA is not one of the region's or has expired (rds-ca-2019 since August 2024), or the engine version does not support it."
+  - "Each entry (the C(rdsca.rotation.rollback_entries) filter) checked against what C(rdsca.rotation.rds_ca_facts)
+    read: refused, with the reason, when the database is not found, there is no CA to go back to, the CA is not one of
+    the region's or has expired (rds-ca-2019 since August 2024), or the engine version does not support it."
 positional: _input, facts
 options:
   _input:
@@ -36,13 +38,14 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - "V(entries) (each with C(found) and C(refused)), V(refused) (the refused ones as rotation results, status V(not_possible)) and V(problems) (the databases not found)."
+    - "V(entries) (each with C(found) and C(refused)), V(refused) (the refused ones as rotation results, status
+      V(not_possible)) and V(problems) (the databases not found)."
   type: dict
 """
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):

@@ -6,11 +6,14 @@
 DOCUMENTATION = r"""
 name: rollback_entries
 short_description: "The databases the rollback playbook puts back, and the CA of each"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "Every database a rotate report rotated (not planned), back to its CA before that run; and every entry of O(databases), parsed as C(rdsca.rotation.rds_ca_rotate) parses its C(databases) option (identifiers in O(default_region), C(region/identifier) labels, ARNs, or mappings with C(identifier), C(region) and C(to_ca)); O(to_ca) is the CA of those that do not say. O(identifiers) (shell-style patterns) narrows both."
+  - "Every database a rotate report rotated (not planned), back to its CA before that run; and every entry of
+    O(databases), parsed as C(rdsca.rotation.rds_ca_rotate) parses its C(databases) option (identifiers in
+    O(default_region), C(region/identifier) labels, ARNs, or mappings with C(identifier), C(region) and C(to_ca));
+    O(to_ca) is the CA of those that do not say. O(identifiers) (shell-style patterns) narrows both."
 positional: _input, databases
 options:
   _input:
@@ -56,7 +59,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def rollback_entries(report, databases, to_ca=None, identifiers=None, default_region=None):

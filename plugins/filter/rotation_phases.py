@@ -6,13 +6,15 @@
 DOCUMENTATION = r"""
 name: rotation_phases
 short_description: "Give each discovered database its environment, rotation phase and family"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "Sets C(label) (C(region/identifier)), C(environment) and C(phase) on each database of C(rdsca.rotation.rds_ca_facts) RV(databases), and C(family) (the C(rdsca.rotation.replica_families) rule)."
+  - "Sets C(label) (C(region/identifier)), C(environment) and C(phase) on each database of
+    C(rdsca.rotation.rds_ca_facts) RV(databases), and C(family) (the C(rdsca.rotation.replica_families) rule)."
   - "C(environment) is the one given for the label or the identifier in C(database_environments), else the tag's value."
-  - "C(phase) is V(staging) or V(production) (rotated: the environment, lower-cased, is in C(staging_environments) or C(production_environments)), V(other) (left alone) or V(unsupported) (an engine the collection does not rotate)."
+  - "C(phase) is V(staging) or V(production) (rotated: the environment, lower-cased, is in C(staging_environments) or
+    C(production_environments)), V(other) (left alone) or V(unsupported) (an engine the collection does not rotate)."
 positional: _input, settings
 options:
   _input:
@@ -23,7 +25,8 @@ options:
     required: true
   settings:
     description:
-      - "The resolved settings of the playbook (C(rdsca_cfg)): C(database_environments), C(staging_environments), C(production_environments)."
+      - "The resolved settings of the playbook (C(rdsca_cfg)): C(database_environments), C(staging_environments),
+        C(production_environments)."
     type: dict
     required: true
 """
@@ -44,7 +47,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):

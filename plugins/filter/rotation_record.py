@@ -6,12 +6,15 @@
 DOCUMENTATION = r"""
 name: rotation_record
 short_description: "Add one batch's rds_ca_rotate results to its phase's record, and decide whether the phase halts"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "Adds the databases (each with C(batch)), failures, regions and errors of one batch to the phase's record, and the labels rotated with and without endpoint verification."
-  - "A batch is bad when a result lists C(failures) (failed, rolled back, blocked, unverified: what C(rdsca.rotation.rds_ca_rotate) decides) or a call failed without results. With O(halt) and batches left, C(halted_after_batch) is set: the later batches are not started."
+  - "Adds the databases (each with C(batch)), failures, regions and errors of one batch to the phase's record, and the
+    labels rotated with and without endpoint verification."
+  - "A batch is bad when a result lists C(failures) (failed, rolled back, blocked, unverified: what
+    C(rdsca.rotation.rds_ca_rotate) decides) or a call failed without results. With O(halt) and batches left,
+    C(halted_after_batch) is set: the later batches are not started."
 positional: _input, parts, batch, verified, number, count
 options:
   _input:
@@ -64,13 +67,14 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - "The record: C(databases), C(failures), C(errors), C(regions), C(verified), C(unverified), C(batches), C(halted_after_batch)."
+    - "The record: C(databases), C(failures), C(errors), C(regions), C(verified), C(unverified), C(batches),
+      C(halted_after_batch)."
   type: dict
 """
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):

@@ -6,11 +6,12 @@
 DOCUMENTATION = r"""
 name: rotation_summary
 short_description: "What the rotate playbook prints about a rotation phase, or one of its batches"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "Without O(batch): the lines printed after a phase - counts by status, each database not rotated with its reason, errors, and where the phase halted."
+  - "Without O(batch): the lines printed after a phase - counts by status, each database not rotated with its reason,
+    errors, and where the phase halted."
   - "With O(batch): the line printed when that batch finishes (its statuses, its failures, whether the phase halts)."
 positional: _input, phase, batches
 options:
@@ -56,7 +57,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def rotation_summary(record, phase, batches, check_mode=False, batch=None):

@@ -6,12 +6,16 @@
 DOCUMENTATION = r"""
 name: staging_gate
 short_description: "The staging gate of the rotate playbook - production starts only when staging is verified"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "Checks, each with its evidence - the staging rotation of this run had no failure and no rollback; every staging database is on the target CA or scheduled for its maintenance window (or skipped, with its reason); every staging endpoint the controller reaches presents the target CA and verifies; every client verified the staging databases it uses (with C(client_verify)); at least one staging database was verified (with C(require_verified_staging))."
-  - "In check mode nothing was rotated: each check is predicted from what discovery read (CAs, the endpoints' probes, the clients' audit) and what the staging rotation plans, so that the dry run stops where the real run would."
+  - "Checks, each with its evidence - the staging rotation of this run had no failure and no rollback; every staging
+    database is on the target CA or scheduled for its maintenance window (or skipped, with its reason); every staging
+    endpoint the controller reaches presents the target CA and verifies; every client verified the staging databases it
+    uses (with C(client_verify)); at least one staging database was verified (with C(require_verified_staging))."
+  - "In check mode nothing was rotated: each check is predicted from what discovery read (CAs, the endpoints' probes,
+    the clients' audit) and what the staging rotation plans, so that the dry run stops where the real run would."
 positional: _input, settings
 options:
   _input:
@@ -78,13 +82,14 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - "V(passed), V(checks) (C({check, ok, detail}) each), V(lines) (what to show) and V(reason) (why production does not start, or null)."
+    - "V(passed), V(checks) (C({check, ok, detail}) each), V(lines) (what to show) and V(reason) (why production does
+      not start, or null)."
   type: dict
 """
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):

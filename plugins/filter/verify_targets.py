@@ -6,11 +6,12 @@
 DOCUMENTATION = r"""
 name: verify_targets
 short_description: "The databases of a phase that are now on the target CA, as endpoints to verify"
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:
-  - "From C(rdsca.rotation.rds_ca_facts) RV(databases) read after a phase: the databases of O(labels) on O(target_ca) with an endpoint whose TLS handshake the playbooks verify (PostgreSQL and MySQL protocols), with the protocol."
+  - "From C(rdsca.rotation.rds_ca_facts) RV(databases) read after a phase: the databases of O(labels) on O(target_ca)
+    with an endpoint whose TLS handshake the playbooks verify (PostgreSQL and MySQL protocols), with the protocol."
 positional: _input, labels, target_ca
 options:
   _input:
@@ -48,7 +49,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils import rotate_playbook
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
 def _check_list(value, what, name):

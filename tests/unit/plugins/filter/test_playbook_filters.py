@@ -1,5 +1,5 @@
 """The decisions of the rotate and rollback playbooks (issue 16): the filter plugins the playbooks call, and the
-logic behind them in module_utils/rotate_playbook.py, tested on the shapes the modules return."""
+logic behind them in plugin_utils/rotate_playbook.py, tested on the shapes the modules return."""
 
 from __future__ import annotations
 
@@ -111,6 +111,8 @@ def test_preflight_stops_on_what_cannot_work_and_warns_about_the_rest():
     assert "us-east-1/b: postgres 16.3 is not reported by DescribeDBEngineVersions" in warnings
     assert "left alone: us-east-1/c" in warnings and "RDS Custom): us-east-1/d" in warnings
     assert "1 database(s) are rotated without endpoint verification" in warnings and "us-east-1/b" in warnings
+    audit = preflight_checks(dbs, read, CFG, reachable=["us-east-1/a"], audit=True)
+    assert "1 database(s) would be rotated without endpoint verification" in " | ".join(audit["warnings"])
     # Without the account default, only the regions of the databases in scope must offer the target.
     out = preflight_checks(dbs, read, dict(CFG, set_account_default=False), reachable=["us-east-1/a"])
     assert [p for p in out["problems"] if "eu-west-1" in p or "ap-south-1" in p] == []

@@ -20,14 +20,16 @@ modules' results lives here, behind the filter plugins of the same names, with u
 - the rollback: its entries (``rollback_entries``, parsed by ``rotation.normalize_entries`` as
   ``rds_ca_rotate`` parses its ``databases``) and which of them can go back (``rollback_checks``).
 
-Nothing here calls AWS: the inputs are what the modules returned.
+Nothing here calls AWS: the inputs are what the modules returned. Controller-side code (plugin_utils), used by
+the filters only; the RDS knowledge it needs (statuses, labels, entry parsing, engine protocols) comes from
+module_utils.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from typing import Any, Dict, Iterable, Mapping
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
@@ -39,7 +41,7 @@ PHASES = ("staging", "production")
 #: Protocols whose endpoints the playbooks verify (a TLS handshake after the protocol's upgrade).
 VERIFIED_PROTOCOLS = ("postgres", "mysql")
 
-Db = dict[str, Any]
+Db = Dict[str, Any]
 
 
 def label_of(item: Mapping[str, Any]) -> str:
@@ -182,8 +184,8 @@ def preflight_problems(facts: Mapping[str, Any], in_scope: list[Db], settings: M
 
 
 def preflight_warnings(dbs: list[Db], overrides: Mapping[str, Any], settings: Mapping[str, Any],
-                       reachable: list[str]) -> list[str]:
-    """What the report mentions without stopping the run."""
+                       reachable: list[str], audit: bool = False) -> list[str]:
+    """What the report mentions without stopping the run (``audit``: an audit changes nothing, it says what a rotation would do)."""
     target = settings.get("target_ca")
     in_scope = [db for db in dbs if db.get("phase") in PHASES]
     out = []
@@ -205,13 +207,14 @@ def preflight_warnings(dbs: list[Db], overrides: Mapping[str, Any], settings: Ma
     if settings.get("verify") == "auto":
         blind = [db["label"] for db in in_scope if db["label"] not in reachable]
         if blind:
-            out.append("%d database(s) are rotated without endpoint verification, their endpoint being unreachable "
-                       "from the controller: %s" % (len(blind), ", ".join(blind)))
+            out.append("%d database(s) %s without endpoint verification, their endpoint being unreachable "
+                       "from the controller: %s" % (len(blind), "would be rotated" if audit else "are rotated", ", ".join(blind)))
     return out
 
 
 def preflight_checks(dbs: list[Db], facts: Mapping[str, Any], settings: Mapping[str, Any],
-                     reachable: list[str] | None = None, usage_databases: list[Db] | None = None) -> dict[str, Any]:
+                     reachable: list[str] | None = None, usage_databases: list[Db] | None = None,
+                     audit: bool = False) -> dict[str, Any]:
     """``in_scope``, ``account_overrides``, ``problems`` and ``warnings`` of the pre-flight."""
     reachable = list(reachable or [])
     usage_databases = list(usage_databases or [])
@@ -219,7 +222,7 @@ def preflight_checks(dbs: list[Db], facts: Mapping[str, Any], settings: Mapping[
     overrides = account_overrides(facts, settings.get("target_ca"), bool(settings.get("replace_account_override")))
     return {"in_scope": in_scope, "account_overrides": overrides,
             "problems": preflight_problems(facts, in_scope, settings, reachable, usage_databases),
-            "warnings": preflight_warnings(dbs, overrides, settings, reachable)}
+            "warnings": preflight_warnings(dbs, overrides, settings, reachable, audit)}
 
 
 # -- clients ----------------------------------------------------------------------------------------
