@@ -44,30 +44,20 @@ _value:
   elements: dict
 """
 
-import re
-
 from ansible.errors import AnsibleFilterError
 
-
-def _regex(pattern):
-    return re.compile("^" + re.escape(pattern).replace("\\*", ".*").replace("\\?", ".") + "$")
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import match_databases
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import split_patterns
 
 
 def client_databases(databases, patterns):
     """The databases that match one of the patterns (label, identifier or cluster identifier)."""
     if not isinstance(databases, list) or not all(isinstance(db, dict) for db in databases):
         raise AnsibleFilterError("rdsca.rotation.client_databases needs a list of databases (dicts)")
-    if isinstance(patterns, str):
-        patterns = re.findall(r"[^,;\s]+", patterns)
-    if not isinstance(patterns, (list, tuple)):
+    found = split_patterns(patterns)
+    if found is None:
         raise AnsibleFilterError("rdsca.rotation.client_databases: patterns must be a list or a string, got %r" % (patterns,))
-    regexes = [_regex(str(p)) for p in patterns]
-    out = []
-    for db in databases:
-        names = [str(db.get(key) or "") for key in ("label", "identifier", "cluster_id")]
-        if any(rx.match(name) for rx in regexes for name in names):
-            out.append(db)
-    return out
+    return match_databases(databases, found)
 
 
 class FilterModule(object):

@@ -332,6 +332,49 @@ def test_production_halts_after_a_failed_batch(gated):
     assert any("halted after batch 1" in f["reason"] for f in report["failures"])
 
 
+def _linked_server(simulator, identifier: str):
+    return next(linked.server for (_account, _region, db_id), linked in simulator.sim.linker.databases.items()
+                if db_id == identifier)
+
+
+def test_production_halts_after_an_unverified_batch(gated):
+    """A database rotated whose endpoint does not come back (its server stops when it should present the new
+    certificate) is unverified - not rolled back without evidence - and production halts after its batch.
+    Batches of one (rdsca_batch_size), named in the task names and reported as each finishes."""
+    before = cas(gated.simulator)
+    assert before["us-east-1/shop-staging"] == (TARGET, None)  # staging rotated by an earlier test
+    server = _linked_server(gated.simulator, "shop-prod")
+    original = server.rotate
+
+    def rotate_then_die(cert_pem, key_pem, chain_pem=None):
+        server.install_tls(cert_pem, key_pem, chain_pem)
+        server.stop()
+
+    server.rotate = rotate_then_die
+    try:
+        r = gated.run("rotate.yml", rdsca_phase="production", rdsca_batch_size=1, rdsca_client_verify=False,
+                      rdsca_verify_grace_period=2, rdsca_verify_timeout=2)
+    finally:
+        server.rotate = original
+        server.restart()
+    assert r.rc != 0, explain(r)
+    after = cas(gated.simulator)
+    assert after["us-east-1/shop-prod"] == (TARGET, None)  # rotated, not rolled back
+    assert after["us-east-1/shop-prod-mysql"] == before["us-east-1/shop-prod-mysql"]
+    report = gated.latest("rotate")
+    assert report["outcome"] == "completed_with_failures" and report["gate"]["passed"] is True
+    dbs = rows(report)
+    assert (dbs["us-east-1/shop-prod"]["status"], dbs["us-east-1/shop-prod"]["batch"]) == ("unverified", 1)
+    assert dbs["us-east-1/shop-prod-mysql"]["status"] == "not_started"
+    assert "halted after batch 1" in dbs["us-east-1/shop-prod-mysql"]["reason"]
+    # Progress: the batch is named in the task names, and its outcome is printed before the next batch's tasks.
+    out = r.stdout
+    assert "TASK [Rotate with endpoint verification and rollback - production batch 1 of 2: shop-prod]" in out, explain(r)
+    finished = out.index("batch 1 of 2 finished: unverified 1 (us-east-1/shop-prod unverified); HALTED")
+    assert finished < out.index("production batch 2 of 2: shop-prod-mysql]"), explain(r)
+    assert "HALTED after batch 1 of 2" in out
+
+
 def test_rollback_restores_the_previous_ca(gated):
     stopped = next(p for p in reversed(reports(gated.report_dir, "rotate"))
                    if (load_report(p).get("stop") or {}).get("step") == "staging gate")
@@ -534,9 +577,9 @@ def test_a_report_directory_that_is_a_file_stops_before_any_change(light, tmp_pa
 def test_an_unexpected_failure_after_a_change_still_writes_the_report(light):
     """Issue 13 item 5: a report is written even when the run fails after databases were changed.
 
-    An internal table of the staging verification is overridden with garbage from the command line, so the
-    controller play breaks after the staging rotation (an unexpected failure, not a database's)."""
-    r = light.run("rotate.yml", rdsca_verify_protocols=5, rdsca_require_verified_staging=False)
+    An internal variable of the staging verification (the endpoints to verify) is overridden with garbage from the
+    command line, so the controller play breaks after the staging rotation (an unexpected failure, not a database's)."""
+    r = light.run("rotate.yml", rdsca_verify_targets=5, rdsca_require_verified_staging=False)
     assert r.rc != 0, explain(r)
     assert light.modifications(), "staging was rotated before the failure"
     report = light.latest()

@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the rdsca.rotation collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+name: reachable_endpoints
+short_description: "The databases whose endpoint the controller reached with TLS"
+version_added: 0.1.0
+author:
+  - Contributors to the rdsca.rotation collection
+description:
+  - "The labels (C(region/identifier)) of the databases whose probe in C(rdsca.rotation.rds_ssl_usage) RV(databases)
+    reached the endpoint and negotiated TLS: those the playbooks verify from the controller."
+positional: _input
+options:
+  _input:
+    description:
+      - "C(rdsca.rotation.rds_ssl_usage) RV(databases) (an empty list when it did not run)."
+    type: list
+    elements: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+---
+- name: Note which endpoints the controller reaches with TLS
+  ansible.builtin.set_fact:
+    rdsca_reachable: "{{ rdsca_usage.databases | default([]) | rdsca.rotation.reachable_endpoints }}"
+"""
+
+RETURN = r"""
+_value:
+  description:
+    - "The labels, in the order of the input."
+  type: list
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+
+
+def _check_list(value, what, name):
+    if not isinstance(value, list):
+        raise AnsibleFilterError("rdsca.rotation.%s needs %s (a list), got %s" % (name, what, type(value).__name__))
+    return value
+
+
+def reachable_endpoints(databases):
+    """Labels of the databases whose endpoint was reached with TLS."""
+    return rotate_playbook.reachable_endpoints(_check_list(databases, "rds_ssl_usage databases", "reachable_endpoints"))
+
+
+class FilterModule(object):
+    """The rdsca.rotation.reachable_endpoints filter."""
+
+    def filters(self):
+        return {"reachable_endpoints": reachable_endpoints}
