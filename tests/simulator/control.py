@@ -105,6 +105,8 @@ class ControlMiddleware:
         self._rules: list[FaultRule] = []
         self._rules_lock = threading.Lock()
         self._random = random.Random(0)
+        # environ -> the account a request signed with the caller's own credentials lands in (None: moto decides).
+        self.caller_account: Callable[[dict[str, Any]], str | None] | None = None
 
     # -- faults -----------------------------------------------------------
     def set_faults(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -162,6 +164,10 @@ class ControlMiddleware:
         if match:
             region, service = match.group(1), match.group(2)
         operation = _action(environ, body)
+        account = self.caller_account(environ) if self.caller_account else None
+        if account:
+            # moto's own way to name the account of a request (BaseResponse.get_current_account).
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
         latency, error, response_delay = self._decide(service, region, operation)
         if latency:
             time.sleep(latency)

@@ -18,7 +18,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.rds.models import DBInstance, rds_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import rds_ext
+from . import accounts, rds_ext
 from .control import ControlMiddleware
 from .fleet import Fleet, FleetError, InstanceSpec, load_fleet, parse_fleet, parse_maintenance, replica_source
 from .linked import free_port
@@ -57,10 +57,12 @@ class LinkedDatabase:
 class DatabaseLinker:
     """Keeps real local servers' certificates in step with the simulated CA changes."""
 
-    def __init__(self, state_dir: str) -> None:
+    def __init__(self, state_dir: str, main_account: str = "123456789012") -> None:
         from .pki import LocalPKI  # imported lazily: only fleets with linked databases need it
 
         self.state_dir = state_dir
+        # Keys of GET /_sim/linked: "region/id" in the caller's account, "account/region/id" in the others.
+        self.main_account = main_account
         self.pki = LocalPKI(os.path.join(state_dir, "pki"))
         self.admin_password = secrets.token_urlsafe(18)
         self.databases: dict[tuple[str, str, str], LinkedDatabase] = {}
@@ -72,7 +74,7 @@ class DatabaseLinker:
         from .linked import LinkedMariaDB, LinkedPostgres
 
         cls = LinkedPostgres if linked_engine == "postgres" else LinkedMariaDB
-        base_dir = os.path.join(self.state_dir, "db", f"{db.region}-{db.db_instance_identifier}")
+        base_dir = os.path.join(self.state_dir, "db", f"{db.account_id}-{db.region}-{db.db_instance_identifier}")
         shutil.rmtree(base_dir, ignore_errors=True)
         os.makedirs(base_dir, exist_ok=True)
         if linked_engine == "postgres":
@@ -139,11 +141,12 @@ class DatabaseLinker:
 
     def describe(self) -> dict[str, Any]:
         return {
-            f"{region}/{db_id}": {"region": region, "id": db_id, "engine": linked.engine, "address": linked.address,
-                                  "host": "127.0.0.1", "port": linked.port, "presented_ca": linked.ca,
-                                  "admin_user": "admin", "admin_password": self.admin_password,
-                                  "running": linked.server.is_running(), "error": linked.error}
-            for (_account, region, db_id), linked in self.databases.items()
+            (f"{region}/{db_id}" if account == self.main_account else f"{account}/{region}/{db_id}"): {
+                "account": account, "region": region, "id": db_id, "engine": linked.engine, "address": linked.address,
+                "host": "127.0.0.1", "port": linked.port, "presented_ca": linked.ca,
+                "admin_user": "admin", "admin_password": self.admin_password,
+                "running": linked.server.is_running(), "error": linked.error}
+            for (account, region, db_id), linked in self.databases.items()
         }
 
     def stop(self) -> None:
@@ -166,6 +169,7 @@ class Simulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, state_dir: str | None = None) -> None:
         rds_ext.install()
+        accounts.install()
         DBInstance.address = property(_endpoint_address)
         self.host = host
         self.port = port
@@ -182,6 +186,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self.middleware = ControlMiddleware(DomainDispatcherApplication(create_backend_app), {})
         self.middleware.handlers = self._handlers()
+        self.middleware.caller_account = accounts.caller_account
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> str:
@@ -228,19 +233,20 @@ class Simulator:
         return fleet
 
     def _seed(self, fleet: Fleet) -> None:
-        account = fleet.account_id
+        accounts.seed(fleet)
         for spec in fleet.instances:
             if STATE.engine_version(spec.engine, spec.engine_version) is None:
                 raise FleetError(f"{spec.region}/{spec.id}: engine version {spec.engine} {spec.engine_version} is "
                                  "neither built in nor declared under engine_versions")
-        for region, (default_ca, override) in fleet.region_defaults.items():
+        for account, region, (default_ca, override) in fleet.account_region_defaults():
             certs = STATE.region_certs[(account, region)] = RegionCertificates()
             if default_ca:
                 certs.default_ca = default_ca
             certs.customer_override = override
         for group in fleet.parameter_groups:
-            self._seed_parameter_group(account, group)
+            self._seed_parameter_group(group.get("account", fleet.account_id), group)
         for cluster in fleet.clusters:
+            account = cluster.account
             backend = rds_backends[account][cluster.region]
             kwargs: dict[str, Any] = {
                 "db_cluster_identifier": cluster.id, "engine": cluster.engine,
@@ -263,11 +269,11 @@ class Simulator:
         ordered = sorted(fleet.instances, key=lambda s: (s.replica_of is not None, not s.writer))
         link_requests: list[tuple[DBInstance, InstanceSpec]] = []
         for spec in ordered:
-            db = self._seed_instance(account, spec)
+            db = self._seed_instance(spec.account, spec)
             if spec.linked:
                 link_requests.append((db, spec))
         if link_requests:
-            self.linker = DatabaseLinker(self.state_dir)
+            self.linker = DatabaseLinker(self.state_dir, fleet.account_id)
             STATE.listeners.append(self.linker)
             for db, spec in link_requests:
                 port = spec.port or free_port()
@@ -372,6 +378,9 @@ class Simulator:
             ("POST", "/_sim/fleet"): self._control_fleet,
             ("GET", "/_sim/bundle"): self._control_bundle,
             ("GET", "/_sim/stats"): lambda _b: STATE.stats(),
+            ("GET", "/_sim/accounts"): lambda _b: accounts.ACCOUNTS.describe(),
+            ("POST", "/_sim/accounts/deny"): accounts.deny,
+            ("DELETE", "/_sim/accounts/deny"): accounts.allow_all,
         }
 
     def _control_maintenance(self, body: dict[str, Any]) -> dict[str, Any]:
