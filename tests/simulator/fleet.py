@@ -46,6 +46,9 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
               - {status: available}        # no seconds: the last one stays (default: available)
             linked: postgres               # backed by a real local TLS server
             count: 3                       # expand to orders-staging-1..3
+        proxies:                           # RDS Proxy (DescribeDBProxies, DescribeDBProxyTargets)
+          - {name: orders-proxy, engine_family: POSTGRESQL, targets: [orders-staging], require_tls: true,
+             linked: true}                 # a TLS server on the proxy endpoint with its ACM (ATS) certificate
         clusters:
           - id: inventory-aurora           # Aurora: members carry their own CA
             engine: aurora-postgresql
@@ -70,7 +73,7 @@ from typing import Any
 
 import yaml
 
-from .catalog import CA_CERTIFICATES, DEFAULT_PORTS, EngineVersion, Timing
+from .catalog import CA_CERTIFICATES, DEFAULT_PORTS, MEMBER_CA_CLUSTER_ENGINES, EngineVersion, Timing
 
 DEFAULT_ACCOUNT = "123456789012"
 TOP_KEYS = {"account_id", "accounts", "timing", "engine_versions", "regions", "description"}
@@ -78,7 +81,11 @@ ACCOUNT_KEYS = {"alias", "roles", "deny_assume_role", "external_id", "regions", 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 # IAM role names (IAM User Guide, "IAM object quotas": up to 64 of these characters).
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-REGION_KEYS = {"default_ca", "customer_override", "instances", "clusters", "parameter_groups"}
+REGION_KEYS = {"default_ca", "customer_override", "instances", "clusters", "parameter_groups", "proxies"}
+PROXY_KEYS = {"name", "engine_family", "targets", "require_tls", "linked", "port"}
+# RDS Proxy engine families (RDS API Reference, CreateDBProxy EngineFamily) and the engines behind each.
+PROXY_ENGINE_FAMILIES = {"POSTGRESQL": ("postgres", "aurora-postgresql"), "MYSQL": ("mysql", "mariadb", "aurora-mysql"),
+                         "SQLSERVER": ("sqlserver-se", "sqlserver-ee", "sqlserver-ex", "sqlserver-web")}
 INSTANCE_KEYS = {
     "id", "engine", "engine_version", "class", "ca", "tags", "multi_az", "parameter_group", "replica_of",
     "pending_ca", "maintenance", "maintenance_window", "status", "linked", "count", "port", "pinned", "schedule",
@@ -88,7 +95,9 @@ CLUSTER_KEYS = {"id", "engine", "engine_version", "tags", "members", "multi_az_c
 MEMBER_KEYS = {"id", "writer", "ca", "class", "linked", "tags", "pending_ca", "maintenance", "status", "pinned",
                "schedule", "port"}
 LINKABLE = {"postgres": "postgres", "aurora-postgresql": "postgres", "mysql": "mariadb", "mariadb": "mariadb",
-            "aurora-mysql": "mariadb"}
+            "aurora-mysql": "mariadb",
+            # A plain TLS server stands in (tests/simulator/tls_endpoint.py): DocumentDB direct TLS, Neptune HTTPS.
+            "docdb": "tls", "neptune": "tls"}
 
 
 class FleetError(ValueError):
@@ -138,6 +147,20 @@ class ClusterSpec:
 
 
 @dataclass
+class ProxySpec:
+    """An RDS Proxy in front of DB instances or clusters of its region (and account)."""
+    region: str
+    name: str
+    engine_family: str
+    targets: list[str]
+    require_tls: bool = True
+    # A TLS server on the proxy endpoint presenting its ACM (Amazon Trust Services) certificate.
+    linked: bool = False
+    port: int | None = None
+    account: str = DEFAULT_ACCOUNT
+
+
+@dataclass
 class AccountSpec:
     """An account of the estate other than the caller's (or the caller's own roles): what sts:AssumeRole finds."""
     account_id: str
@@ -159,6 +182,7 @@ class Fleet:
     instances: list[InstanceSpec] = field(default_factory=list)
     clusters: list[ClusterSpec] = field(default_factory=list)
     accounts: dict[str, AccountSpec] = field(default_factory=dict)
+    proxies: list[ProxySpec] = field(default_factory=list)
 
     @property
     def regions(self) -> list[str]:
@@ -257,6 +281,21 @@ def _region(where: str, account: str, region: str, rdata: Any, fleet: Fleet,
         fleet.instances.extend(_instances(f"{where}.instances[{j}]", region, inst, account))
     for j, cluster in enumerate(rdata.get("clusters") or []):
         _cluster(f"{where}.clusters[{j}]", region, cluster, fleet, account)
+    for j, proxy in enumerate(rdata.get("proxies") or []):
+        pwhere = f"{where}.proxies[{j}]"
+        _check_keys(pwhere, proxy, PROXY_KEYS)
+        if not proxy.get("name") or not proxy.get("targets") or not isinstance(proxy["targets"], list):
+            raise FleetError(f"{pwhere}: 'name' and a list of 'targets' (DB instance or cluster ids) are required")
+        family = proxy.get("engine_family", "POSTGRESQL")
+        if family not in PROXY_ENGINE_FAMILIES:
+            raise FleetError(f"{pwhere}.engine_family: one of {sorted(PROXY_ENGINE_FAMILIES)}")
+        if proxy.get("linked") and family != "POSTGRESQL":
+            raise FleetError(f"{pwhere}: only a POSTGRESQL proxy can be linked to a TLS endpoint")
+        fleet.proxies.append(ProxySpec(region=region, name=str(proxy["name"]), engine_family=family,
+                                       targets=[str(t) for t in proxy["targets"]],
+                                       require_tls=bool(proxy.get("require_tls", True)),
+                                       linked=bool(proxy.get("linked", False)), port=proxy.get("port"),
+                                       account=account))
 
 
 def _accounts(raw: Any, fleet: Fleet) -> None:
@@ -364,7 +403,7 @@ def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet, acc
     multi_az = bool(cluster.get("multi_az_cluster", False))
     if multi_az and cluster["engine"] not in ("postgres", "mysql"):
         raise FleetError(f"{where}: Multi-AZ DB clusters are postgres or mysql, not {cluster['engine']}")
-    if not multi_az and not cluster["engine"].startswith("aurora"):
+    if not multi_az and not (cluster["engine"].startswith("aurora") or cluster["engine"] in MEMBER_CA_CLUSTER_ENGINES):
         raise FleetError(f"{where}: a cluster of engine {cluster['engine']} must set multi_az_cluster: true")
     if multi_az and cluster.get("members"):
         raise FleetError(f"{where}: a Multi-AZ DB cluster gets its three members automatically; drop 'members'")
@@ -412,6 +451,15 @@ def _check_references(fleet: Fleet) -> None:
         if key in ids:
             raise FleetError(f"fleet.regions.{spec.region}: instance id {spec.id!r} is used twice")
         ids[key] = spec
+    clusters = {(c.account, c.region, c.id): c for c in fleet.clusters}
+    for proxy in fleet.proxies:
+        for target in proxy.targets:
+            behind = ids.get((proxy.account, proxy.region, target)) or clusters.get((proxy.account, proxy.region, target))
+            if behind is None:
+                raise FleetError(f"fleet.regions.{proxy.region}: proxy {proxy.name} targets unknown {target!r}")
+            if behind.engine not in PROXY_ENGINE_FAMILIES[proxy.engine_family]:
+                raise FleetError(f"fleet.regions.{proxy.region}: proxy {proxy.name} ({proxy.engine_family}) cannot "
+                                 f"front {target} ({behind.engine})")
     for spec in fleet.instances:
         if spec.replica_of and (spec.account, *replica_source(spec)) not in ids:
             raise FleetError(f"fleet.regions.{spec.region}: {spec.id} is a replica of unknown {spec.replica_of!r}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import secrets
@@ -20,7 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from . import accounts, rds_ext
 from .control import ControlMiddleware
-from .fleet import Fleet, FleetError, InstanceSpec, load_fleet, parse_fleet, parse_maintenance, replica_source
+from .fleet import Fleet, FleetError, InstanceSpec, ProxySpec, load_fleet, parse_fleet, parse_maintenance, replica_source
 from .linked import free_port
 from .catalog import TRANSITIONAL_STATUSES
 from .rds_ext import STATE, ClusterExtra, MaintenanceAction, RegionCertificates
@@ -36,8 +35,8 @@ os.environ.setdefault("MOTO_RDS_SNAPSHOT_LIMIT", "1000000")
 
 def _endpoint_address(self: DBInstance) -> str:
     # RDS endpoints carry a per-account, per-region random label; a hash keeps it stable across runs.
-    label = hashlib.sha256(f"{self.account_id}:{self.region}".encode()).hexdigest()[:12]
-    return f"{self.db_instance_identifier}.c{label}.{self.region}.rds.amazonaws.com"
+    return (f"{self.db_instance_identifier}.{rds_ext.endpoint_label(self.account_id, self.region)}.{self.region}."
+            f"{rds_ext.endpoint_domain(self.engine)}")
 
 
 @dataclass
@@ -66,18 +65,28 @@ class DatabaseLinker:
         self.pki = LocalPKI(os.path.join(state_dir, "pki"))
         self.admin_password = secrets.token_urlsafe(18)
         self.databases: dict[tuple[str, str, str], LinkedDatabase] = {}
+        # RDS Proxy endpoints: TLS servers presenting ACM (Amazon Trust Services) certificates, never swapped by a
+        # database's CA rotation.
+        self.proxies: dict[tuple[str, str, str], LinkedDatabase] = {}
         self._queue: queue.Queue = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="rds-sim-linker", daemon=True)
         self._worker.start()
 
     def start(self, db: DBInstance, linked_engine: str, port: int) -> LinkedDatabase:
         from .linked import LinkedMariaDB, LinkedPostgres
+        from .tls_endpoint import TLSEndpoint, engine_protocol, neptune_tls13
 
         cls = LinkedPostgres if linked_engine == "postgres" else LinkedMariaDB
         base_dir = os.path.join(self.state_dir, "db", f"{db.account_id}-{db.region}-{db.db_instance_identifier}")
         shutil.rmtree(base_dir, ignore_errors=True)
         os.makedirs(base_dir, exist_ok=True)
-        if linked_engine == "postgres":
+        if linked_engine == "tls":
+            # DocumentDB (direct TLS) and Neptune (HTTPS): a plain TLS server presents the instance's certificate.
+            server = TLSEndpoint(base_dir, port, db.address, engine_protocol(db.engine),
+                                 tls13=db.engine != "neptune" or neptune_tls13(db.engine_version),
+                                 status={"role": "writer" if getattr(db, "is_cluster_writer", False) else "reader",
+                                         "dbEngineVersion": db.engine_version})
+        elif linked_engine == "postgres":
             settings = rds_ext.log_settings(db)
             server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db),
                          log_connections=settings["log_connections"], log_line_prefix=settings["log_line_prefix"])
@@ -92,6 +101,28 @@ class DatabaseLinker:
             with rds_ext.STATE.lock:
                 rds_ext.STATE.log_sources[(db.account_id, db.region, db.db_instance_identifier)] = server.log_path
         return linked
+
+    def start_proxy(self, proxy: ProxySpec, ats: Any, port: int) -> LinkedDatabase:
+        from .tls_endpoint import TLSEndpoint
+
+        address = rds_ext.proxy_endpoint(proxy.name, proxy.account, proxy.region)
+        base_dir = os.path.join(self.state_dir, "proxy", f"{proxy.account}-{proxy.region}-{proxy.name}")
+        shutil.rmtree(base_dir, ignore_errors=True)
+        cert = ats.issue([address])
+        server = TLSEndpoint(base_dir, port, address, "postgres")
+        server.start(cert.cert_pem, cert.key_pem, cert.chain_pem)
+        linked = LinkedDatabase(proxy.account, proxy.region, proxy.name, "proxy", address, port, server, "ats")
+        self.proxies[(proxy.account, proxy.region, proxy.name)] = linked
+        return linked
+
+    def describe_proxies(self) -> dict[str, Any]:
+        return {
+            (f"{region}/{name}" if account == self.main_account else f"{account}/{region}/{name}"): {
+                "account": account, "region": region, "name": name, "address": linked.address, "host": "127.0.0.1",
+                "port": linked.port, "presented_ca": "Amazon Root CA 1 (Amazon Trust Services)",
+                "running": linked.server.is_running()}
+            for (account, region, name), linked in self.proxies.items()
+        }
 
     # CertificateListener: called from the ticker thread; the work is queued so
     # that a slow server restart never stalls other instances' transitions.
@@ -152,9 +183,10 @@ class DatabaseLinker:
     def stop(self) -> None:
         self._queue.put(None)
         self._worker.join(timeout=10)
-        for linked in self.databases.values():
+        for linked in [*self.databases.values(), *self.proxies.values()]:
             linked.server.stop()
         self.databases.clear()
+        self.proxies.clear()
 
 
 class QuietRequestHandler(MotoRequestHandler):
@@ -182,6 +214,7 @@ class Simulator:
         self.fleet: Fleet | None = None
         self._schedules: list[tuple[DBInstance, list, str]] = []
         self.linker: DatabaseLinker | None = None
+        self._ats: Any = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.middleware = ControlMiddleware(DomainDispatcherApplication(create_backend_app), {})
@@ -272,18 +305,51 @@ class Simulator:
             db = self._seed_instance(spec.account, spec)
             if spec.linked:
                 link_requests.append((db, spec))
-        if link_requests:
+        for proxy in fleet.proxies:
+            self._seed_proxy(proxy)
+        linked_proxies = [proxy for proxy in fleet.proxies if proxy.linked]
+        if link_requests or linked_proxies:
             self.linker = DatabaseLinker(self.state_dir, fleet.account_id)
             STATE.listeners.append(self.linker)
             for db, spec in link_requests:
                 port = spec.port or free_port()
                 db.port = port
                 self.linker.start(db, spec.linked, port)
+            for proxy in linked_proxies:
+                self.linker.start_proxy(proxy, self.ats, proxy.port or free_port())
         # Scheduled and seeded transitional statuses run from when the fleet is served (linked servers take a while).
         with STATE.lock:
             for db, steps, final in self._schedules:
                 STATE.schedule(db, steps, final=final, counted=False)
         self._schedules = []
+
+    @property
+    def ats(self) -> Any:
+        """The Amazon Trust Services stand-in that issues RDS Proxy certificates (tests/simulator/ats.py)."""
+        if self._ats is None:
+            from .ats import AmazonTrustServicesPKI
+
+            self._ats = AmazonTrustServicesPKI(os.path.join(self.state_dir, "ats"))
+        return self._ats
+
+    @staticmethod
+    def _seed_proxy(proxy: ProxySpec) -> None:
+        """An RDS Proxy with a Secrets Manager login and its targets registered in the default target group."""
+        account, region = proxy.account, proxy.region
+        backend = rds_backends[account][region]
+        rds_ext.default_subnet_group(account, region)
+        subnets = [subnet.id for subnet in backend.subnet_groups["default"]._subnets]  # pylint: disable=protected-access
+        created = backend.create_db_proxy(
+            db_proxy_name=proxy.name, engine_family=proxy.engine_family,
+            auth=[{"AuthScheme": "SECRETS", "IAMAuth": "DISABLED",
+                   "SecretArn": f"arn:aws:secretsmanager:{region}:{account}:secret:{proxy.name}-login"}],
+            role_arn=f"arn:aws:iam::{account}:role/{proxy.name}-secrets", vpc_subnet_ids=subnets,
+            vpc_security_group_ids=None, require_tls=proxy.require_tls, idle_client_timeout=1800,
+            debug_logging=False, tags=[])
+        created.endpoint = rds_ext.proxy_endpoint(proxy.name, account, region)
+        clusters = [t for t in proxy.targets if t in backend.clusters]
+        backend.register_db_proxy_targets(proxy.name, "default", clusters,
+                                          [t for t in proxy.targets if t not in clusters])
 
     def _seed_parameter_group(self, account: str, group: dict[str, Any]) -> None:
         backend = rds_backends[account][group["region"]]
@@ -379,6 +445,8 @@ class Simulator:
             ("GET", "/_sim/bundle"): self._control_bundle,
             ("GET", "/_sim/stats"): lambda _b: STATE.stats(),
             ("GET", "/_sim/accounts"): lambda _b: accounts.ACCOUNTS.describe(),
+            ("GET", "/_sim/proxies"): lambda _b: self.linker.describe_proxies() if self.linker else {},
+            ("GET", "/_sim/ats-bundle"): lambda _b: {"path": str(self.ats.root_path)},
             ("POST", "/_sim/accounts/deny"): accounts.deny,
             ("DELETE", "/_sim/accounts/deny"): accounts.allow_all,
         }
