@@ -7,11 +7,14 @@ the caller's own account, the roles that exist, trust policies that refuse, and 
 
 from __future__ import annotations
 
+import os
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.simulator.fleet import FleetError, parse_fleet
+from tests.simulator.linked import tools_available
 
 A, B, C = "111111111111", "222222222222", "333333333333"
 FLEET = {
@@ -135,3 +138,30 @@ def test_fleet_accounts_are_validated():
     assert fleet.regions == ["us-east-1", "eu-west-1"]
     seeded = {(s.account, s.region, s.id) for s in fleet.instances}
     assert seeded >= {(A, "us-east-1", "orders-staging"), (B, "us-east-1", "orders-staging")}
+
+
+ESTATE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fleets", "estate.yml")
+
+
+def test_the_two_account_estate_with_a_refusing_third_account(simulator):
+    ok, reason = tools_available("postgres")
+    if not ok:
+        pytest.skip(reason)
+    sim = simulator.load(ESTATE)
+    prod = f"arn:aws:iam::{B}:role/rdsca-rotation"
+    rds_b = {region: _client(sim, _assume(sim, prod), region=region)
+             for region in ("us-east-1", "eu-west-1", "ap-southeast-2")}
+    engines_b = sorted(d["Engine"] for client in rds_b.values() for d in client.describe_db_instances()["DBInstances"])
+    assert engines_b == ["aurora-postgresql", "aurora-postgresql", "docdb", "docdb", "mysql", "neptune",
+                         "postgres", "postgres", "postgres", "postgres", "postgres"]
+    assert [p["DBProxyName"] for p in rds_b["us-east-1"].describe_db_proxies()["DBProxies"]] == ["orders-proxy"]
+    assert {d["Engine"] for d in sim.client(region="eu-west-1").describe_db_instances()["DBInstances"]} == {"neptune"}
+    _denied(sim, f"arn:aws:iam::{C}:role/rdsca-rotation")
+    _denied(sim, f"arn:aws:iam::{C}:role/rdsca-audit")
+    # Linked servers and the proxy endpoint of the production account are named with their account.
+    linked = sim.control("GET", "/_sim/linked")
+    assert {"us-east-1/orders-staging", f"{B}/us-east-1/orders-prod", f"{B}/us-east-1/catalog-docs-prod-1",
+            "eu-west-1/graph-staging-1"} <= set(linked)
+    assert linked[f"{B}/us-east-1/orders-prod"]["address"].startswith("orders-prod.")
+    assert list(sim.control("GET", "/_sim/proxies")) == [f"{B}/us-east-1/orders-proxy"]
+    assert sim.control("GET", "/_sim/accounts")["accounts"][C]["denied"] == ["*"]
