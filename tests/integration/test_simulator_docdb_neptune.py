@@ -82,6 +82,8 @@ def test_rds_api_lists_docdb_and_neptune_with_their_endpoints(sim):
     # The docdb client (same RDS endpoint) with DocumentDB's documented engine filter sees only DocumentDB.
     docdb = sim.client("docdb").describe_db_instances(Filters=[{"Name": "engine", "Values": ["docdb"]}])
     assert sorted(d["DBInstanceIdentifier"] for d in docdb["DBInstances"]) == ["docs-1", "docs-2", "docs-old-1"]
+    neptune = sim.client("neptune").describe_db_clusters(Filters=[{"Name": "engine", "Values": ["neptune"]}])
+    assert sorted(c["DBClusterIdentifier"] for c in neptune["DBClusters"]) == ["graph", "graph-old"]
 
 
 def test_engine_catalogs_carry_restart_behaviour_and_ca_support(sim):

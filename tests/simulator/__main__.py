@@ -32,6 +32,8 @@ def serve(args: argparse.Namespace) -> int:
         "clusters": len(fleet.clusters),
         "aws_access_key_id": SIM_ACCESS_KEY,
         "linked": sorted(sim.linker.describe()) if sim.linker else [],
+        "accounts": [fleet.account_id, *[a for a in fleet.accounts if a != fleet.account_id]],
+        "proxies": len(fleet.proxies),
         "control": f"{url}/_sim/health",
     }
     if args.info_file:
