@@ -26,6 +26,10 @@ FLEET = {
                 {"id": "graph-1", "ca": "rds-ca-rsa2048-g1", "linked": "tls"}]},
             {"id": "graph-old", "engine": "neptune", "engine_version": "1.2.1.0", "members": [
                 {"id": "graph-old-1", "ca": "rds-ca-rsa2048-g1", "linked": "tls"}]},
+            # As the Neptune User Guide describes it: one ACM wildcard certificate per account and region.
+            {"id": "graph-acm", "engine": "neptune", "engine_version": "1.3.2.1", "endpoint_certificate": "acm",
+             "members": [{"id": "graph-acm-1", "ca": "rds-ca-rsa2048-g1", "linked": "tls"},
+                         {"id": "graph-acm-2", "ca": "rds-ca-rsa2048-g1", "linked": "tls"}]},
         ],
     }},
 }
@@ -83,7 +87,7 @@ def test_rds_api_lists_docdb_and_neptune_with_their_endpoints(sim):
     docdb = sim.client("docdb").describe_db_instances(Filters=[{"Name": "engine", "Values": ["docdb"]}])
     assert sorted(d["DBInstanceIdentifier"] for d in docdb["DBInstances"]) == ["docs-1", "docs-2", "docs-old-1"]
     neptune = sim.client("neptune").describe_db_clusters(Filters=[{"Name": "engine", "Values": ["neptune"]}])
-    assert sorted(c["DBClusterIdentifier"] for c in neptune["DBClusters"]) == ["graph", "graph-old"]
+    assert sorted(c["DBClusterIdentifier"] for c in neptune["DBClusters"]) == ["graph", "graph-acm", "graph-old"]
 
 
 def test_engine_catalogs_carry_restart_behaviour_and_ca_support(sim):
@@ -152,11 +156,30 @@ def test_neptune_rotation_is_verified_by_a_client_of_the_new_ca_only(sim, tmp_pa
     assert _handshake(sim, "graph-1", cafile=str(only_ecc))[1] == "Amazon RDS us-east-1 Subordinate CA ECC384 G1.A.1"
 
 
+def test_neptune_with_an_acm_endpoint_certificate_keeps_it_through_a_ca_change(sim):
+    ats = sim.control("GET", "/_sim/ats-bundle")["path"]
+    assert _handshake(sim, "graph-acm-1", cafile=ats)[1] == "Amazon RSA 2048 M02"
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _handshake(sim, "graph-acm-1")
+    sim.client().modify_db_instance(DBInstanceIdentifier="graph-acm-1", CACertificateIdentifier="rds-ca-ecc384-g1",
+                                    ApplyImmediately=True)
+    assert _wait_available(sim, "graph-acm-1") == ["modifying", "rebooting", "available"]
+    assert _db(sim, "graph-acm-1")["CACertificateIdentifier"] == "rds-ca-ecc384-g1"
+    # The wildcard certificate covers every instance endpoint of the account in the region, and stays.
+    assert _handshake(sim, "graph-acm-1", cafile=ats)[1] == "Amazon RSA 2048 M02"
+    assert _handshake(sim, "graph-acm-2", cafile=ats)[1] == "Amazon RSA 2048 M02"
+    assert sim.control("GET", "/_sim/linked")["us-east-1/graph-acm-1"]["presented_ca"] == "acm"
+
+
 def _root(sim, ca_id):
     return sim.sim.linker.pki.ca_pem("us-east-1", ca_id)
 
 
 def test_fleet_links_docdb_and_neptune_only_to_a_tls_endpoint():
+    with pytest.raises(FleetError, match="endpoint_certificate: 'rds-ca', or 'acm' for a Neptune cluster"):
+        parse_fleet({"regions": {"us-east-1": {"clusters": [
+            {"id": "d", "engine": "docdb", "engine_version": "5.0.0", "endpoint_certificate": "acm",
+             "members": [{"id": "d-1"}]}]}}})
     with pytest.raises(FleetError, match="engine docdb cannot be linked to a real 'postgres' server"):
         parse_fleet({"regions": {"us-east-1": {"clusters": [
             {"id": "d", "engine": "docdb", "engine_version": "5.0.0", "members": [{"id": "d-1", "linked": "postgres"}]}]}}})

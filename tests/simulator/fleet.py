@@ -57,6 +57,11 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
             members:
               - {id: inventory-aurora-1, writer: true, ca: rds-ca-2019}
               - {id: inventory-aurora-2, ca: rds-ca-2019}
+          - id: graph                      # Neptune (or docdb): members carry their own CA, as Aurora's
+            engine: neptune
+            engine_version: "1.3.2.1"
+            endpoint_certificate: rds-ca   # acm: linked endpoints present an ACM wildcard (ATS) certificate
+            members: [{id: graph-1, linked: tls}]   # a TLS stand-in (DocumentDB: direct TLS, Neptune: HTTPS)
           - id: ledger-maz                 # Multi-AZ DB cluster: one cluster-level CA
             engine: postgres
             engine_version: "16.3"
@@ -91,7 +96,10 @@ INSTANCE_KEYS = {
     "pending_ca", "maintenance", "maintenance_window", "status", "linked", "count", "port", "pinned", "schedule",
 }
 CLUSTER_KEYS = {"id", "engine", "engine_version", "tags", "members", "multi_az_cluster", "ca", "class",
-                "maintenance_window", "pending_ca"}
+                "maintenance_window", "pending_ca", "endpoint_certificate"}
+# What a linked Neptune endpoint presents: the instance's RDS CA chain (issue 17), or one ACM wildcard certificate
+# per account and region chained to Amazon Trust Services, as the Neptune User Guide describes (docs/simulator.md).
+ENDPOINT_CERTIFICATES = ("rds-ca", "acm")
 MEMBER_KEYS = {"id", "writer", "ca", "class", "linked", "tags", "pending_ca", "maintenance", "status", "pinned",
                "schedule", "port"}
 LINKABLE = {"postgres": "postgres", "aurora-postgresql": "postgres", "mysql": "mariadb", "mariadb": "mariadb",
@@ -129,6 +137,7 @@ class InstanceSpec:
     schedule: list[tuple[str, float]] = field(default_factory=list)
     final_status: str = "available"
     account: str = DEFAULT_ACCOUNT
+    endpoint_certificate: str = "rds-ca"
 
 
 @dataclass
@@ -407,6 +416,10 @@ def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet, acc
         raise FleetError(f"{where}: a cluster of engine {cluster['engine']} must set multi_az_cluster: true")
     if multi_az and cluster.get("members"):
         raise FleetError(f"{where}: a Multi-AZ DB cluster gets its three members automatically; drop 'members'")
+    endpoint_certificate = cluster.get("endpoint_certificate", "rds-ca")
+    if endpoint_certificate not in ENDPOINT_CERTIFICATES or (endpoint_certificate == "acm"
+                                                             and cluster["engine"] != "neptune"):
+        raise FleetError(f"{where}.endpoint_certificate: 'rds-ca', or 'acm' for a Neptune cluster")
     tags = _tags(where, cluster.get("tags"))
     spec = ClusterSpec(region=region, id=cluster["id"], engine=cluster["engine"],
                        engine_version=str(cluster["engine_version"]), tags=tags, multi_az_cluster=multi_az,
@@ -441,6 +454,7 @@ def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet, acc
             status=member.get("status", "available"), linked=linked,
             maintenance_window=spec.maintenance_window, port=member.get("port"),
             pinned=bool(member.get("pinned", False)), schedule=schedule, final_status=final_status, account=account,
+            endpoint_certificate=endpoint_certificate,
         ))
 
 

@@ -53,6 +53,10 @@ class LinkedDatabase:
     error: str | None = None
 
 
+# presented_ca of an endpoint whose ACM certificate no CA change replaces.
+ACM = "acm"
+
+
 class DatabaseLinker:
     """Keeps real local servers' certificates in step with the simulated CA changes."""
 
@@ -68,11 +72,14 @@ class DatabaseLinker:
         # RDS Proxy endpoints: TLS servers presenting ACM (Amazon Trust Services) certificates, never swapped by a
         # database's CA rotation.
         self.proxies: dict[tuple[str, str, str], LinkedDatabase] = {}
+        self._acm_certs: dict[str, Any] = {}
         self._queue: queue.Queue = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="rds-sim-linker", daemon=True)
         self._worker.start()
 
-    def start(self, db: DBInstance, linked_engine: str, port: int) -> LinkedDatabase:
+    def start(self, db: DBInstance, linked_engine: str, port: int, acm: Any = None) -> LinkedDatabase:
+        """Start db's server on its current CA's certificate, or (``acm``: an Amazon Trust Services PKI) on one ACM
+        wildcard certificate for the account's endpoints in the region that no CA change replaces."""
         from .linked import LinkedMariaDB, LinkedPostgres
         from .tls_endpoint import TLSEndpoint, engine_protocol, neptune_tls13
 
@@ -92,10 +99,17 @@ class DatabaseLinker:
                          log_connections=settings["log_connections"], log_line_prefix=settings["log_line_prefix"])
         else:
             server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db))
-        cert = self.pki.issue_server_cert(db.region, db.ca_certificate_identifier, [db.address])
+        if acm is not None:
+            # Neptune User Guide, SSL/HTTPS: *.cluster-<label>, *.cluster-ro-<label> and *.<label> of the region.
+            domain = db.address.split(".", 1)[1]
+            cert = self._acm_certs.get(domain) or acm.issue([f"*.{domain}", f"*.cluster-{domain}",
+                                                              f"*.cluster-ro-{domain}"])
+            self._acm_certs[domain] = cert  # one per account and region
+        else:
+            cert = self.pki.issue_server_cert(db.region, db.ca_certificate_identifier, [db.address])
         server.start(cert.cert_pem, cert.key_pem, cert.chain_pem)
         linked = LinkedDatabase(db.account_id, db.region, db.db_instance_identifier, linked_engine, db.address,
-                                port, server, db.ca_certificate_identifier)
+                                port, server, ACM if acm is not None else db.ca_certificate_identifier)
         self.databases[(db.account_id, db.region, db.db_instance_identifier)] = linked
         if linked_engine == "postgres":
             with rds_ext.STATE.lock:
@@ -157,7 +171,7 @@ class DatabaseLinker:
         gets the files and is started again, as an instance starts with its current certificate)."""
         linked.error = None
         running = linked.server.is_running()
-        if ca_id != linked.ca:
+        if ca_id != linked.ca and linked.ca != ACM:
             cert = self.pki.issue_server_cert(region, ca_id, [linked.address])
             if running and not restart:
                 linked.server.rotate(cert.cert_pem, cert.key_pem, cert.chain_pem)
@@ -314,7 +328,7 @@ class Simulator:
             for db, spec in link_requests:
                 port = spec.port or free_port()
                 db.port = port
-                self.linker.start(db, spec.linked, port)
+                self.linker.start(db, spec.linked, port, acm=self.ats if spec.endpoint_certificate == "acm" else None)
             for proxy in linked_proxies:
                 self.linker.start_proxy(proxy, self.ats, proxy.port or free_port())
         # Scheduled and seeded transitional statuses run from when the fleet is served (linked servers take a while).
