@@ -102,9 +102,9 @@ class DatabaseLinker:
         if acm is not None:
             # Neptune User Guide, SSL/HTTPS: *.cluster-<label>, *.cluster-ro-<label> and *.<label> of the region.
             domain = db.address.split(".", 1)[1]
-            cert = self._acm_certs.get(domain) or acm.issue([f"*.{domain}", f"*.cluster-{domain}",
-                                                              f"*.cluster-ro-{domain}"])
-            self._acm_certs[domain] = cert  # one per account and region
+            if domain not in self._acm_certs:  # one per account and region
+                self._acm_certs[domain] = acm.issue([f"*.{domain}", f"*.cluster-{domain}", f"*.cluster-ro-{domain}"])
+            cert = self._acm_certs[domain]
         else:
             cert = self.pki.issue_server_cert(db.region, db.ca_certificate_identifier, [db.address])
         server.start(cert.cert_pem, cert.key_pem, cert.chain_pem)
