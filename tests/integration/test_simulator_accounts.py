@@ -11,6 +11,7 @@ import os
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.simulator.fleet import FleetError, parse_fleet
@@ -47,9 +48,10 @@ def _assume(sim, role_arn, **kwargs):
     return sim.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="rdsca-test", **kwargs)["Credentials"]
 
 
-def _client(sim, creds, service="rds", region="us-east-1"):
+def _client(sim, creds, service="rds", region="us-east-1", **kwargs):
     return boto3.client(service, region_name=region, endpoint_url=sim.url, aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
+                        **kwargs)
 
 
 def _ids(client):
@@ -165,3 +167,20 @@ def test_the_two_account_estate_with_a_refusing_third_account(simulator):
     assert linked[f"{B}/us-east-1/orders-prod"]["address"].startswith("orders-prod.")
     assert list(sim.control("GET", "/_sim/proxies")) == [f"{B}/us-east-1/orders-proxy"]
     assert sim.control("GET", "/_sim/accounts")["accounts"][C]["denied"] == ["*"]
+
+
+def test_a_fault_rule_for_one_account_leaves_the_others_alone(sim):
+    sim.reset_calls()
+    rds_b = _client(sim, _assume(sim, f"arn:aws:iam::{B}:role/rdsca-rotation"),
+                    config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+    sim.faults([{"operation": "DescribeDBInstances", "account": B, "error": "Throttling"}])
+    try:
+        with pytest.raises(ClientError, match="Throttling"):
+            rds_b.describe_db_instances()
+        assert _ids(sim.client()) == [("orders-staging", "postgres", A)]
+    finally:
+        sim.clear_faults()
+    assert _ids(rds_b)[0][0] == "orders-prod"
+    calls = sim.calls()
+    assert calls["by_account"][B] == 2 and calls["by_account"][A] >= 2
+    assert calls["errors"] == {"rds:us-east-1:DescribeDBInstances": 1}

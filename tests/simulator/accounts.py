@@ -17,7 +17,8 @@ What moto lacks and this module adds:
   ``deny_assume_role``, or ``POST /_sim/accounts/deny`` at run time), or when the trust policy requires an
   ``sts:ExternalId`` the call does not carry (IAM User Guide, "Access to AWS resources owned by third
   parties": the external ID condition). moto alone lets anyone assume any role ARN, existing or not.
-* The caller's own credentials land in the fleet's ``account_id`` (moto alone: always 123456789012).
+* The caller's own credentials land in the fleet's ``account_id`` (moto alone: always 123456789012); the
+  control layer names each request's account (fault rules and call counts per account).
 * ``iam:ListAccountAliases`` shows an account's ``alias`` (IAM API Reference, "ListAccountAliases").
 """
 
@@ -144,17 +145,13 @@ def allow_all(_body: dict[str, Any]) -> dict[str, Any]:
     return ACCOUNTS.describe()
 
 
-def caller_account(environ: dict[str, Any]) -> str | None:
-    """The account a request lands in when moto would put it in its default account but the fleet's caller
-    account is another one; None to leave moto's choice (an assumed-role key, or the default account)."""
-    main = ACCOUNTS.main_account
-    if main == DEFAULT_ACCOUNT_ID:
-        return None
+def request_account(environ: dict[str, Any]) -> str:
+    """The account a request lands in: the account whose IAM backend holds its access key (an assumed role's),
+    else the fleet's caller account (moto alone: its default account 123456789012)."""
     match = _ACCESS_KEY.search(environ.get("HTTP_AUTHORIZATION", ""))
-    if match is None:
-        return main
-    key = match.group(1)
-    for _account_id, partitions in list(iam_backends.items()):
-        if key in partitions["aws"].access_keys:
-            return None
-    return main
+    if match is not None:
+        key = match.group(1)
+        for account_id, partitions in list(iam_backends.items()):
+            if key in partitions["aws"].access_keys:
+                return account_id
+    return ACCOUNTS.main_account

@@ -233,7 +233,7 @@ class Simulator:
         self._thread: threading.Thread | None = None
         self.middleware = ControlMiddleware(DomainDispatcherApplication(create_backend_app), {})
         self.middleware.handlers = self._handlers()
-        self.middleware.caller_account = accounts.caller_account
+        self.middleware.request_account = accounts.request_account
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> str:
