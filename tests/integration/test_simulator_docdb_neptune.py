@@ -102,6 +102,17 @@ def test_engine_catalogs_carry_restart_behaviour_and_ca_support(sim):
     assert [(v["EngineVersion"], v["DBParameterGroupFamily"]) for v in neptune] == [("1.3.2.1", "neptune1.3")]
 
 
+def test_tls_enforcement_is_a_cluster_parameter(sim):
+    rds = sim.client()
+    docdb = rds.describe_db_cluster_parameters(DBClusterParameterGroupName="default.docdb5.0")["Parameters"]
+    assert [(p["ParameterName"], p["ParameterValue"]) for p in docdb] == [("tls", "enabled")]
+    neptune = rds.describe_db_cluster_parameters(DBClusterParameterGroupName="default.neptune1.3")["Parameters"]
+    assert [(p["ParameterName"], p["ParameterValue"]) for p in neptune] == [("neptune_enforce_ssl", "1")]
+    clusters = {c["DBClusterIdentifier"]: c for c in rds.describe_db_clusters()["DBClusters"]}
+    assert (clusters["docs"]["DBClusterParameterGroup"], clusters["graph"]["DBClusterParameterGroup"]) == (
+        "default.docdb5.0", "default.neptune1.3")
+
+
 def test_a_ca_the_version_does_not_support_is_refused(sim):
     with pytest.raises(ClientError, match="InvalidParameterCombination"):
         sim.client().modify_db_instance(DBInstanceIdentifier="docs-old-1", CACertificateIdentifier="rds-ca-ecc384-g1",

@@ -873,11 +873,28 @@ def _custom_parameters(backend: Any, group_name: str, cluster: bool, source: str
     return [p for p in items if source is None or p["Source"] == source]
 
 
+# DocumentDB and Neptune enforce TLS with a cluster parameter: DocumentDB's `tls` (DocumentDB Developer Guide,
+# "Encrypting data in transit": enabled by default; disabled, enabled, fips-140-3, tls1.2+, tls1.3+), Neptune's
+# `neptune_enforce_ssl` (Neptune User Guide, "Neptune DB cluster parameters": HTTPS only from engine 1.0.4.0).
+_CLUSTER_TLS_PARAMETERS: dict[str, dict[str, Any]] = {
+    "docdb": {"ParameterName": "tls", "ParameterValue": "enabled", "Description": "Config to enable/disable TLS",
+              "Source": "system", "ApplyType": "static", "DataType": "string",
+              "AllowedValues": "disabled,enabled,fips-140-3,tls1.2+,tls1.3+", "IsModifiable": True,
+              "ApplyMethod": "pending-reboot"},
+    "neptune": {"ParameterName": "neptune_enforce_ssl", "ParameterValue": "1",
+                "Description": "Force all connections to Neptune to use SSL.", "Source": "system",
+                "ApplyType": "static", "DataType": "boolean", "AllowedValues": "1", "IsModifiable": False,
+                "ApplyMethod": "pending-reboot"},
+}
+
+
 def _family_parameters(family: str) -> list[dict[str, Any]] | None:
     """The TLS-enforcement parameter of a family with its engine default, or None for an unknown family."""
     engine = next((ev.engine for ev in STATE.engine_versions.values() if ev.family == family), None)
     if engine is None:
         return None
+    if engine in _CLUSTER_TLS_PARAMETERS:
+        return [dict(_CLUSTER_TLS_PARAMETERS[engine])]
     param = force_ssl_parameter(engine, family)
     if param is None:
         return []
