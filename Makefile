@@ -34,7 +34,7 @@ prereqs-test:
 	@PYTHON=$(PYTHON) VENV=$(VENV) scripts/prereqs.sh test
 
 demo: prereqs-demo $(VENV) collection-link
-	$(BIN)/python -m tests.simulator demo
+	$(BIN)/python scripts/demo.py
 
 test: prereqs-test sanity units lint integration
 

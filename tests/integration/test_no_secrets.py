@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import REPO
-from tests.simulator.demo import demo_extra_vars, demo_inventory
+from scripts.demo import demo_extra_vars, demo_inventory
 from tests.simulator.linked import tools_available
 from tests.simulator.server import SIM_ACCESS_KEY, SIM_SECRET_KEY
 

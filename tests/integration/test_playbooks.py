@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import COLLECTIONS_PATH, REPO, _ensure_collection_link
-from tests.simulator.demo import CLIENT_HOST, demo_extra_vars, demo_inventory
+from scripts.demo import CLIENT_HOST, demo_extra_vars, demo_inventory
 from tests.simulator.linked import tools_available
 
 DEMO_FLEET = os.path.join(REPO, "tests", "fleets", "demo.yml")

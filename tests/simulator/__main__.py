@@ -1,4 +1,4 @@
-"""Command line: `python -m tests.simulator serve --fleet FILE --port PORT` (and `demo`)."""
+"""Command line: `python -m tests.simulator serve --fleet FILE --port PORT` (the demo runner is scripts/demo.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ def serve(args: argparse.Namespace) -> int:
         "clusters": len(fleet.clusters),
         "aws_access_key_id": SIM_ACCESS_KEY,
         "linked": sorted(sim.linker.describe()) if sim.linker else [],
+        "accounts": [fleet.account_id, *[a for a in fleet.accounts if a != fleet.account_id]],
+        "proxies": len(fleet.proxies),
         "control": f"{url}/_sim/health",
     }
     if args.info_file:
@@ -56,16 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--port", type=int, default=5000, help="TCP port on 127.0.0.1 (0 picks a free one)")
     p_serve.add_argument("--state-dir", default=None, help="where linked databases and CAs live (default: temp)")
     p_serve.add_argument("--info-file", default=None, help="write endpoint and fleet facts as JSON here")
-    p_demo = sub.add_parser("demo", help="start the simulator with the demo fleet and run the collection's main job")
-    p_demo.add_argument("--output-dir", default="demo-output")
     args = parser.parse_args(argv)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", SIM_ACCESS_KEY)
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", SIM_SECRET_KEY)
-    if args.command == "serve":
-        return serve(args)
-    from .demo import run_demo
-
-    return run_demo(args)
+    return serve(args)
 
 
 if __name__ == "__main__":

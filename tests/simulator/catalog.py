@@ -140,6 +140,22 @@ BUILTIN_ENGINE_VERSIONS: tuple[EngineVersion, ...] = (
                   description="Microsoft SQL Server Standard Edition", is_default=True),
     EngineVersion("oracle-ee", "19.0.0.0.ru-2024-04.rur-2024-04.r1", "oracle-ee-19", False,
                   description="Oracle Database Enterprise Edition", is_default=True),
+    # Amazon DocumentDB, served by the RDS API (DocumentDB Developer Guide, "DescribeDBEngineVersions" and
+    # "DBEngineVersion": SupportsCertificateRotationWithoutRestart, SupportedCACertificateIdentifiers).
+    # rds-ca-rsa2048-g1 and rds-ca-rsa4096-g1 came to every version, rds-ca-ecc384-g1 only to 4.0 and 5.0 (AWS
+    # Database Blog, "Update your Amazon DocumentDB TLS certificates: Expiring in 2024"); a new server
+    # certificate takes effect with a restart (DocumentDB Developer Guide, "Updating your Amazon DocumentDB TLS
+    # certificates": "Updating your instances requires a reboot").
+    EngineVersion("docdb", "3.6.0", "docdb3.6", False, ("rds-ca-2019", "rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1"),
+                  description="Amazon DocumentDB (with MongoDB compatibility)"),
+    EngineVersion("docdb", "4.0.0", "docdb4.0", False, description="Amazon DocumentDB (with MongoDB compatibility)"),
+    EngineVersion("docdb", "5.0.0", "docdb5.0", False, description="Amazon DocumentDB (with MongoDB compatibility)",
+                  is_default=True),
+    # Amazon Neptune, served by the RDS API (Neptune API: DescribeDBEngineVersions, ModifyDBInstance
+    # CACertificateIdentifier). AWS publishes no per-version table of Neptune's CA support or restart-free
+    # rotation; the simulator takes the G1 CAs with a restart, as DocumentDB (a fleet may override it).
+    EngineVersion("neptune", "1.2.1.0", "neptune1.2", False, description="Neptune"),
+    EngineVersion("neptune", "1.3.2.1", "neptune1.3", False, description="Neptune", is_default=True),
 )
 
 
@@ -163,7 +179,15 @@ def force_ssl_parameter(engine: str, family: str) -> tuple[str, str] | None:
 DEFAULT_PORTS = {
     "postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306,
     "aurora-mysql": 3306, "oracle-ee": 1521, "sqlserver-se": 1433,
+    # DocumentDB Developer Guide ("Connecting programmatically": port 27017); Neptune User Guide
+    # ("Connecting to Neptune endpoints": port 8182).
+    "docdb": 27017, "neptune": 8182,
 }
+# The DNS domain of each engine's endpoints (DocumentDB: <id>.<label>.<region>.docdb.amazonaws.com; Neptune User
+# Guide, SSL/HTTPS: instance endpoints *.<label>.<region>.neptune.amazonaws.com); RDS and Aurora: rds.amazonaws.com.
+ENDPOINT_DOMAINS = {"docdb": "docdb.amazonaws.com", "neptune": "neptune.amazonaws.com"}
+# Engines whose clusters are like Aurora's: members carry their own CA, changed per instance with ModifyDBInstance.
+MEMBER_CA_CLUSTER_ENGINES = ("aurora-postgresql", "aurora-mysql", "docdb", "neptune")
 
 
 # How long RDS transitions last, in minutes of real RDS time: (low, high) of a uniform draw.

@@ -2,7 +2,7 @@
 
 Fault rules (POST /_sim/faults with {"rules": [...]}, DELETE to clear)::
 
-    {"operation": "DescribeDBInstances" | "*", "region": "eu-west-1" | "*",
+    {"operation": "DescribeDBInstances" | "*", "region": "eu-west-1" | "*", "account": "222222222222" | "*",
      "error": "Throttling" | "RequestLimitExceeded" | "InternalFailure" | "ServiceUnavailable" | "AccessDenied",
      "rate": 0.5,          # share of matching calls that fail (default 1.0)
      "count": 3,           # fail at most this many calls, then stop (default unlimited)
@@ -53,6 +53,8 @@ class FaultRule:
     operation: str = "*"
     region: str = "*"
     service: str = "*"
+    # The account the call lands in (the caller's, or an assumed role's): throttling one account of an estate.
+    account: str = "*"
     error: str | None = None
     rate: float = 1.0
     count: int | None = None
@@ -60,9 +62,9 @@ class FaultRule:
     response_delay_ms: float = 0.0
     fired: int = 0
 
-    def matches(self, service: str, region: str, operation: str) -> bool:
+    def matches(self, service: str, region: str, operation: str, account: str = "*") -> bool:
         return (self.operation in ("*", operation) and self.region in ("*", region)
-                and self.service in ("*", service))
+                and self.service in ("*", service) and self.account in ("*", account))
 
 
 class CallLog:
@@ -72,12 +74,15 @@ class CallLog:
         self._lock = threading.Lock()
         self.counts: Counter[tuple[str, str, str]] = Counter()
         self.errors: Counter[tuple[str, str, str]] = Counter()
+        self.accounts: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
 
-    def record(self, service: str, region: str, operation: str, status: int) -> None:
+    def record(self, service: str, region: str, operation: str, status: int, account: str | None = None) -> None:
         with self._lock:
             self.counts[(service, region, operation)] += 1
+            if account:
+                self.accounts[account] += 1
             if status >= 400:
                 self.errors[(service, region, operation)] += 1
 
@@ -85,6 +90,7 @@ class CallLog:
         with self._lock:
             self.counts.clear()
             self.errors.clear()
+            self.accounts.clear()
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -92,7 +98,8 @@ class CallLog:
             for (service, region, operation), n in self.counts.items():
                 by_region.setdefault(region, {})[f"{service}:{operation}"] = n
             errors = {f"{s}:{r}:{o}": n for (s, r, o), n in self.errors.items()}
-            return {"total": sum(self.counts.values()), "by_region": by_region, "errors": errors}
+            return {"total": sum(self.counts.values()), "by_region": by_region, "errors": errors,
+                    "by_account": dict(self.accounts)}
 
 
 class ControlMiddleware:
@@ -105,12 +112,14 @@ class ControlMiddleware:
         self._rules: list[FaultRule] = []
         self._rules_lock = threading.Lock()
         self._random = random.Random(0)
+        # environ -> the account the request lands in (accounts.request_account); None: moto decides alone.
+        self.request_account: Callable[[dict[str, Any]], str] | None = None
 
     # -- faults -----------------------------------------------------------
     def set_faults(self, body: dict[str, Any]) -> dict[str, Any]:
         rules = []
         for raw in body.get("rules", []):
-            unknown = set(raw) - {"operation", "region", "service", "error", "rate", "count", "latency_ms",
+            unknown = set(raw) - {"operation", "region", "service", "account", "error", "rate", "count", "latency_ms",
                                   "response_delay_ms"}
             if unknown:
                 raise ValueError(f"unknown fault rule key(s): {sorted(unknown)}")
@@ -130,13 +139,13 @@ class ControlMiddleware:
             self._rules = []
         return {"rules": 0}
 
-    def _decide(self, service: str, region: str, operation: str) -> tuple[float, str | None, float]:
+    def _decide(self, service: str, region: str, operation: str, account: str = "*") -> tuple[float, str | None, float]:
         latency = 0.0
         error = None
         response_delay = 0.0
         with self._rules_lock:
             for rule in self._rules:
-                if not rule.matches(service, region, operation):
+                if not rule.matches(service, region, operation, account):
                     continue
                 latency += rule.latency_ms
                 if error is None and rule.error and (rule.count is None or rule.fired < rule.count):
@@ -162,7 +171,11 @@ class ControlMiddleware:
         if match:
             region, service = match.group(1), match.group(2)
         operation = _action(environ, body)
-        latency, error, response_delay = self._decide(service, region, operation)
+        account = self.request_account(environ) if self.request_account else None
+        if account:
+            # moto's own way to name the account of a request (BaseResponse.get_current_account).
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
+        latency, error, response_delay = self._decide(service, region, operation, account or "*")
         if latency:
             time.sleep(latency)
         status_holder: dict[str, int] = {}
@@ -172,10 +185,10 @@ class ControlMiddleware:
             return start_response(status, headers, exc_info)
 
         if error is not None:
-            self.calls.record(service, region, operation, ERRORS[error][0])
+            self.calls.record(service, region, operation, ERRORS[error][0], account)
             return _error_response(start_response, service, error)
         result = self.app(environ, recording_start)
-        self.calls.record(service, region, operation, status_holder.get("code", 200))
+        self.calls.record(service, region, operation, status_holder.get("code", 200), account)
         if response_delay:
             # Served (the change is made); the answer leaves only after the client stopped waiting for it.
             body = b"".join(result)

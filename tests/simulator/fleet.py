@@ -2,7 +2,14 @@
 
 Format (every key but ``regions`` is optional; see docs/simulator.md)::
 
-    account_id: "123456789012"
+    account_id: "123456789012"      # the caller's account: the simulator's own credentials land in it
+    accounts:                       # more AWS accounts, reached with sts:AssumeRole (docs/simulator.md)
+      "210987654321":
+        alias: shop-prod                   # iam:ListAccountAliases
+        roles: [rdsca-audit, rdsca-rotation]   # roles that exist there; AssumeRole into another: AccessDenied
+        deny_assume_role: [rdsca-rotation] # these refuse the caller (true: every role): AccessDenied
+        external_id: "rdsca-2024"          # the roles' trust policy requires this sts:ExternalId
+        regions: {...}                     # that account's estate, the same format as `regions:` below
     timing: {modify_seconds: 1, reboot_seconds: 1, maintenance_notice_days: 395,
              time_compression: 0.01, seed: 0}   # with time_compression: durations drawn from RDS's
                                                  # minutes (catalog.REALISTIC_MINUTES) times the factor
@@ -39,6 +46,9 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
               - {status: available}        # no seconds: the last one stays (default: available)
             linked: postgres               # backed by a real local TLS server
             count: 3                       # expand to orders-staging-1..3
+        proxies:                           # RDS Proxy (DescribeDBProxies, DescribeDBProxyTargets)
+          - {name: orders-proxy, engine_family: POSTGRESQL, targets: [orders-staging], require_tls: true,
+             linked: true}                 # a TLS server on the proxy endpoint with its ACM (ATS) certificate
         clusters:
           - id: inventory-aurora           # Aurora: members carry their own CA
             engine: aurora-postgresql
@@ -47,6 +57,11 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
             members:
               - {id: inventory-aurora-1, writer: true, ca: rds-ca-2019}
               - {id: inventory-aurora-2, ca: rds-ca-2019}
+          - id: graph                      # Neptune (or docdb): members carry their own CA, as Aurora's
+            engine: neptune
+            engine_version: "1.3.2.1"
+            endpoint_certificate: rds-ca   # acm: linked endpoints present an ACM wildcard (ATS) certificate
+            members: [{id: graph-1, linked: tls}]   # a TLS stand-in (DocumentDB: direct TLS, Neptune: HTTPS)
           - id: ledger-maz                 # Multi-AZ DB cluster: one cluster-level CA
             engine: postgres
             engine_version: "16.3"
@@ -57,26 +72,40 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from .catalog import CA_CERTIFICATES, DEFAULT_PORTS, EngineVersion, Timing
+from .catalog import CA_CERTIFICATES, DEFAULT_PORTS, MEMBER_CA_CLUSTER_ENGINES, EngineVersion, Timing
 
 DEFAULT_ACCOUNT = "123456789012"
-TOP_KEYS = {"account_id", "timing", "engine_versions", "regions", "description"}
-REGION_KEYS = {"default_ca", "customer_override", "instances", "clusters", "parameter_groups"}
+TOP_KEYS = {"account_id", "accounts", "timing", "engine_versions", "regions", "description"}
+ACCOUNT_KEYS = {"alias", "roles", "deny_assume_role", "external_id", "regions", "description"}
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+# IAM role names (IAM User Guide, "IAM object quotas": up to 64 of these characters).
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+REGION_KEYS = {"default_ca", "customer_override", "instances", "clusters", "parameter_groups", "proxies"}
+PROXY_KEYS = {"name", "engine_family", "targets", "require_tls", "linked", "port"}
+# RDS Proxy engine families (RDS API Reference, CreateDBProxy EngineFamily) and the engines behind each.
+PROXY_ENGINE_FAMILIES = {"POSTGRESQL": ("postgres", "aurora-postgresql"), "MYSQL": ("mysql", "mariadb", "aurora-mysql"),
+                         "SQLSERVER": ("sqlserver-se", "sqlserver-ee", "sqlserver-ex", "sqlserver-web")}
 INSTANCE_KEYS = {
     "id", "engine", "engine_version", "class", "ca", "tags", "multi_az", "parameter_group", "replica_of",
     "pending_ca", "maintenance", "maintenance_window", "status", "linked", "count", "port", "pinned", "schedule",
 }
 CLUSTER_KEYS = {"id", "engine", "engine_version", "tags", "members", "multi_az_cluster", "ca", "class",
-                "maintenance_window", "pending_ca"}
+                "maintenance_window", "pending_ca", "endpoint_certificate"}
+# What a linked Neptune endpoint presents: the instance's RDS CA chain (issue 17), or one ACM wildcard certificate
+# per account and region chained to Amazon Trust Services, as the Neptune User Guide describes (docs/simulator.md).
+ENDPOINT_CERTIFICATES = ("rds-ca", "acm")
 MEMBER_KEYS = {"id", "writer", "ca", "class", "linked", "tags", "pending_ca", "maintenance", "status", "pinned",
                "schedule", "port"}
 LINKABLE = {"postgres": "postgres", "aurora-postgresql": "postgres", "mysql": "mariadb", "mariadb": "mariadb",
-            "aurora-mysql": "mariadb"}
+            "aurora-mysql": "mariadb",
+            # A plain TLS server stands in (tests/simulator/tls_endpoint.py): DocumentDB direct TLS, Neptune HTTPS.
+            "docdb": "tls", "neptune": "tls"}
 
 
 class FleetError(ValueError):
@@ -107,6 +136,8 @@ class InstanceSpec:
     # (status, seconds) steps, then final_status (see the module docstring).
     schedule: list[tuple[str, float]] = field(default_factory=list)
     final_status: str = "available"
+    account: str = DEFAULT_ACCOUNT
+    endpoint_certificate: str = "rds-ca"
 
 
 @dataclass
@@ -121,6 +152,33 @@ class ClusterSpec:
     pending_ca: str | None = None
     instance_class: str = "db.r6g.large"
     maintenance_window: str = "sun:06:00-sun:06:30"
+    account: str = DEFAULT_ACCOUNT
+
+
+@dataclass
+class ProxySpec:
+    """An RDS Proxy in front of DB instances or clusters of its region (and account)."""
+    region: str
+    name: str
+    engine_family: str
+    targets: list[str]
+    require_tls: bool = True
+    # A TLS server on the proxy endpoint presenting its ACM (Amazon Trust Services) certificate.
+    linked: bool = False
+    port: int | None = None
+    account: str = DEFAULT_ACCOUNT
+
+
+@dataclass
+class AccountSpec:
+    """An account of the estate other than the caller's (or the caller's own roles): what sts:AssumeRole finds."""
+    account_id: str
+    alias: str | None = None
+    roles: tuple[str, ...] = ()
+    # Role names whose trust policy refuses the caller; "*" refuses every role.
+    denied_roles: frozenset[str] = frozenset()
+    external_id: str | None = None
+    region_defaults: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -132,10 +190,23 @@ class Fleet:
     parameter_groups: list[dict[str, Any]] = field(default_factory=list)
     instances: list[InstanceSpec] = field(default_factory=list)
     clusters: list[ClusterSpec] = field(default_factory=list)
+    accounts: dict[str, AccountSpec] = field(default_factory=dict)
+    proxies: list[ProxySpec] = field(default_factory=list)
 
     @property
     def regions(self) -> list[str]:
-        return list(self.region_defaults)
+        """Every region of the estate, the caller's account's first."""
+        regions = list(self.region_defaults)
+        for account in self.accounts.values():
+            regions += [r for r in account.region_defaults if r not in regions]
+        return regions
+
+    def account_region_defaults(self) -> list[tuple[str, str, tuple[str | None, str | None]]]:
+        """(account, region, (default_ca, customer_override)) for every account and region of the estate."""
+        items = [(self.account_id, region, defaults) for region, defaults in self.region_defaults.items()]
+        for account in self.accounts.values():
+            items += [(account.account_id, region, defaults) for region, defaults in account.region_defaults.items()]
+        return items
 
 
 def _check_keys(where: str, data: Any, allowed: set[str]) -> None:
@@ -173,6 +244,8 @@ def parse_fleet(data: dict[str, Any]) -> Fleet:
     if not data.get("regions"):
         raise FleetError("fleet: 'regions' is required and must name at least one region")
     fleet = Fleet(account_id=str(data.get("account_id", DEFAULT_ACCOUNT)))
+    if not _ACCOUNT_ID.match(fleet.account_id):
+        raise FleetError("fleet.account_id: an AWS account ID is 12 digits (quote it in YAML)")
     timing = data.get("timing") or {}
     _check_keys("fleet.timing", timing, {"modify_seconds", "reboot_seconds", "maintenance_notice_days",
                                          "time_compression", "seed"})
@@ -197,24 +270,80 @@ def parse_fleet(data: dict[str, Any]) -> Fleet:
         ))
         known_versions[(ev["engine"], str(ev["version"]))] = True
     for region, rdata in data["regions"].items():
-        where = f"fleet.regions.{region}"
-        rdata = rdata or {}
-        _check_keys(where, rdata, REGION_KEYS)
-        _check_ca(f"{where}.default_ca", rdata.get("default_ca"))
-        _check_ca(f"{where}.customer_override", rdata.get("customer_override"))
-        fleet.region_defaults[region] = (rdata.get("default_ca"), rdata.get("customer_override"))
-        for j, group in enumerate(rdata.get("parameter_groups") or []):
-            _check_keys(f"{where}.parameter_groups[{j}]", group, {"name", "family", "parameters", "cluster"})
-            fleet.parameter_groups.append({"region": region, **group})
-        for j, inst in enumerate(rdata.get("instances") or []):
-            fleet.instances.extend(_instances(f"{where}.instances[{j}]", region, inst))
-        for j, cluster in enumerate(rdata.get("clusters") or []):
-            _cluster(f"{where}.clusters[{j}]", region, cluster, fleet)
+        _region(f"fleet.regions.{region}", fleet.account_id, region, rdata, fleet, fleet.region_defaults)
+    _accounts(data.get("accounts"), fleet)
     _check_references(fleet)
     return fleet
 
 
-def _instances(where: str, region: str, inst: dict[str, Any]) -> list[InstanceSpec]:
+def _region(where: str, account: str, region: str, rdata: Any, fleet: Fleet,
+            defaults: dict[str, tuple[str | None, str | None]]) -> None:
+    rdata = rdata or {}
+    _check_keys(where, rdata, REGION_KEYS)
+    _check_ca(f"{where}.default_ca", rdata.get("default_ca"))
+    _check_ca(f"{where}.customer_override", rdata.get("customer_override"))
+    defaults[region] = (rdata.get("default_ca"), rdata.get("customer_override"))
+    for j, group in enumerate(rdata.get("parameter_groups") or []):
+        _check_keys(f"{where}.parameter_groups[{j}]", group, {"name", "family", "parameters", "cluster"})
+        fleet.parameter_groups.append({"region": region, "account": account, **group})
+    for j, inst in enumerate(rdata.get("instances") or []):
+        fleet.instances.extend(_instances(f"{where}.instances[{j}]", region, inst, account))
+    for j, cluster in enumerate(rdata.get("clusters") or []):
+        _cluster(f"{where}.clusters[{j}]", region, cluster, fleet, account)
+    for j, proxy in enumerate(rdata.get("proxies") or []):
+        pwhere = f"{where}.proxies[{j}]"
+        _check_keys(pwhere, proxy, PROXY_KEYS)
+        if not proxy.get("name") or not proxy.get("targets") or not isinstance(proxy["targets"], list):
+            raise FleetError(f"{pwhere}: 'name' and a list of 'targets' (DB instance or cluster ids) are required")
+        family = proxy.get("engine_family", "POSTGRESQL")
+        if family not in PROXY_ENGINE_FAMILIES:
+            raise FleetError(f"{pwhere}.engine_family: one of {sorted(PROXY_ENGINE_FAMILIES)}")
+        if proxy.get("linked") and family != "POSTGRESQL":
+            raise FleetError(f"{pwhere}: only a POSTGRESQL proxy can be linked to a TLS endpoint")
+        fleet.proxies.append(ProxySpec(region=region, name=str(proxy["name"]), engine_family=family,
+                                       targets=[str(t) for t in proxy["targets"]],
+                                       require_tls=bool(proxy.get("require_tls", True)),
+                                       linked=bool(proxy.get("linked", False)), port=proxy.get("port"),
+                                       account=account))
+
+
+def _accounts(raw: Any, fleet: Fleet) -> None:
+    """`accounts:`: more accounts with their estates, and who may assume which role (sts:AssumeRole)."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        raise FleetError("fleet.accounts: a mapping of 12-digit account IDs to accounts")
+    for account_id, adata in raw.items():
+        account_id = str(account_id)
+        where = f"fleet.accounts.{account_id}"
+        if not _ACCOUNT_ID.match(account_id):
+            raise FleetError(f"{where}: an AWS account ID is 12 digits (quote it in YAML)")
+        adata = adata or {}
+        _check_keys(where, adata, ACCOUNT_KEYS)
+        roles = adata.get("roles") or []
+        if not isinstance(roles, list) or any(not isinstance(r, str) or not _ROLE_NAME.match(r) for r in roles):
+            raise FleetError(f"{where}.roles: a list of IAM role names")
+        deny = adata.get("deny_assume_role", [])
+        if deny is True:
+            denied = frozenset({"*"})
+        elif isinstance(deny, list) and all(isinstance(r, str) for r in deny):
+            unknown = set(deny) - set(roles)
+            if unknown:
+                raise FleetError(f"{where}.deny_assume_role: {sorted(unknown)} not among its roles {roles}")
+            denied = frozenset(deny)
+        else:
+            raise FleetError(f"{where}.deny_assume_role: true or a list of role names")
+        spec = AccountSpec(account_id=account_id, alias=adata.get("alias"), roles=tuple(roles), denied_roles=denied,
+                           external_id=adata.get("external_id"))
+        if account_id == fleet.account_id:
+            if adata.get("regions"):
+                raise FleetError(f"{where}: the caller's account's estate is the top-level 'regions'")
+        for region, rdata in (adata.get("regions") or {}).items():
+            _region(f"{where}.regions.{region}", account_id, region, rdata, fleet, spec.region_defaults)
+        fleet.accounts[account_id] = spec
+
+
+def _instances(where: str, region: str, inst: dict[str, Any], account: str = DEFAULT_ACCOUNT) -> list[InstanceSpec]:
     _check_keys(where, inst, INSTANCE_KEYS)
     for key in ("id", "engine", "engine_version"):
         if key not in inst:
@@ -239,7 +368,7 @@ def _instances(where: str, region: str, inst: dict[str, Any]) -> list[InstanceSp
             maintenance=inst.get("maintenance"),
             maintenance_window=inst.get("maintenance_window", "sun:05:00-sun:05:30"),
             status=inst.get("status", "available"), linked=linked, port=inst.get("port"),
-            pinned=bool(inst.get("pinned", False)), schedule=schedule, final_status=final_status,
+            pinned=bool(inst.get("pinned", False)), schedule=schedule, final_status=final_status, account=account,
         ))
     return specs
 
@@ -274,7 +403,7 @@ def _schedule(where: str, inst: dict[str, Any]) -> tuple[list[tuple[str, float]]
     return steps, final
 
 
-def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet) -> None:
+def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet, account: str = DEFAULT_ACCOUNT) -> None:
     _check_keys(where, cluster, CLUSTER_KEYS)
     for key in ("id", "engine", "engine_version"):
         if key not in cluster:
@@ -283,16 +412,20 @@ def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet) -> 
     multi_az = bool(cluster.get("multi_az_cluster", False))
     if multi_az and cluster["engine"] not in ("postgres", "mysql"):
         raise FleetError(f"{where}: Multi-AZ DB clusters are postgres or mysql, not {cluster['engine']}")
-    if not multi_az and not cluster["engine"].startswith("aurora"):
+    if not multi_az and not (cluster["engine"].startswith("aurora") or cluster["engine"] in MEMBER_CA_CLUSTER_ENGINES):
         raise FleetError(f"{where}: a cluster of engine {cluster['engine']} must set multi_az_cluster: true")
     if multi_az and cluster.get("members"):
         raise FleetError(f"{where}: a Multi-AZ DB cluster gets its three members automatically; drop 'members'")
+    endpoint_certificate = cluster.get("endpoint_certificate", "rds-ca")
+    if endpoint_certificate not in ENDPOINT_CERTIFICATES or (endpoint_certificate == "acm"
+                                                             and cluster["engine"] != "neptune"):
+        raise FleetError(f"{where}.endpoint_certificate: 'rds-ca', or 'acm' for a Neptune cluster")
     tags = _tags(where, cluster.get("tags"))
     spec = ClusterSpec(region=region, id=cluster["id"], engine=cluster["engine"],
                        engine_version=str(cluster["engine_version"]), tags=tags, multi_az_cluster=multi_az,
                        ca=cluster.get("ca"), pending_ca=cluster.get("pending_ca"),
                        instance_class=cluster.get("class", "db.r6g.large"),
-                       maintenance_window=cluster.get("maintenance_window", "sun:06:00-sun:06:30"))
+                       maintenance_window=cluster.get("maintenance_window", "sun:06:00-sun:06:30"), account=account)
     fleet.clusters.append(spec)
     members = cluster.get("members") or []
     if multi_az:
@@ -320,19 +453,29 @@ def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet) -> 
             pending_ca=member.get("pending_ca"), maintenance=member.get("maintenance"),
             status=member.get("status", "available"), linked=linked,
             maintenance_window=spec.maintenance_window, port=member.get("port"),
-            pinned=bool(member.get("pinned", False)), schedule=schedule, final_status=final_status,
+            pinned=bool(member.get("pinned", False)), schedule=schedule, final_status=final_status, account=account,
+            endpoint_certificate=endpoint_certificate,
         ))
 
 
 def _check_references(fleet: Fleet) -> None:
-    ids: dict[tuple[str, str], InstanceSpec] = {}
+    ids: dict[tuple[str, str, str], InstanceSpec] = {}
     for spec in fleet.instances:
-        key = (spec.region, spec.id)
+        key = (spec.account, spec.region, spec.id)
         if key in ids:
             raise FleetError(f"fleet.regions.{spec.region}: instance id {spec.id!r} is used twice")
         ids[key] = spec
+    clusters = {(c.account, c.region, c.id): c for c in fleet.clusters}
+    for proxy in fleet.proxies:
+        for target in proxy.targets:
+            behind = ids.get((proxy.account, proxy.region, target)) or clusters.get((proxy.account, proxy.region, target))
+            if behind is None:
+                raise FleetError(f"fleet.regions.{proxy.region}: proxy {proxy.name} targets unknown {target!r}")
+            if behind.engine not in PROXY_ENGINE_FAMILIES[proxy.engine_family]:
+                raise FleetError(f"fleet.regions.{proxy.region}: proxy {proxy.name} ({proxy.engine_family}) cannot "
+                                 f"front {target} ({behind.engine})")
     for spec in fleet.instances:
-        if spec.replica_of and replica_source(spec) not in ids:
+        if spec.replica_of and (spec.account, *replica_source(spec)) not in ids:
             raise FleetError(f"fleet.regions.{spec.region}: {spec.id} is a replica of unknown {spec.replica_of!r}")
         if isinstance(spec.maintenance, dict):
             unknown = set(spec.maintenance) - {"auto_applied_after", "forced_apply", "opt_in"}

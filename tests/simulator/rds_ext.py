@@ -22,6 +22,7 @@ from moto.ec2.models import ec2_backends
 from moto.rds import models as rds_models
 from moto.rds.exceptions import (
     DBClusterNotFoundError,
+    DBProxyNotFoundFault,
     DBInstanceNotFoundError,
     InvalidParameterCombination,
     InvalidParameterValue,
@@ -29,11 +30,14 @@ from moto.rds.exceptions import (
 )
 from moto.rds.models import DBCluster, DBInstance, rds_backends
 from moto.rds.responses import RDSResponse
+from moto.rds.utils import ClusterEngine, DbInstanceEngine
 
 from . import db_logs
 from .catalog import (
     CA_CERTIFICATES,
     DEFAULT_CA_FOR_NEW_LAUNCHES,
+    DEFAULT_PORTS,
+    ENDPOINT_DOMAINS,
     MAINTENANCE_ROTATION_TARGET,
     BUILTIN_ENGINE_VERSIONS,
     EngineVersion,
@@ -458,6 +462,52 @@ def _instance_endpoint(self: DBInstance) -> dict[str, Any]:
     return {"Address": self.address, "Port": self.port, "HostedZoneId": hosted_zone_id(self.region)}
 
 
+def endpoint_label(account: str, region: str) -> str:
+    """The per-account, per-region label of endpoint names (``c`` + 12 hex digits, stable across runs)."""
+    return "c" + hashlib.sha256(f"{account}:{region}".encode()).hexdigest()[:12]
+
+
+def endpoint_domain(engine: str) -> str:
+    return ENDPOINT_DOMAINS.get(engine, "rds.amazonaws.com")
+
+
+def _cluster_endpoint(self: DBCluster) -> str:
+    """``<id>.cluster-<label>.<region>.<domain>``, the label of the account's instances in that region (RDS User
+    Guide, "Types of Aurora endpoints"; Neptune User Guide, SSL/HTTPS: one wildcard certificate covers
+    ``*.cluster-<label>``, ``*.cluster-ro-<label>`` and ``*.<label>``). moto draws a random label per cluster."""
+    return (f"{self.db_cluster_identifier}.cluster-{endpoint_label(self.account_id, self.region)}.{self.region}."
+            f"{endpoint_domain(self.engine)}")
+
+
+def _cluster_reader_endpoint(self: DBCluster) -> str:
+    return _cluster_endpoint(self).replace(".cluster-", ".cluster-ro-", 1)
+
+
+def _with_docdb(original: Callable[..., Any], docdb_value: Any) -> Any:
+    """A moto per-engine default (port, allocated storage) that also knows DocumentDB (moto 5.2 has no docdb)."""
+    def default(engine: str, *args: Any, **kwargs: Any) -> Any:
+        if engine == "docdb":
+            return docdb_value
+        return original(engine, *args, **kwargs)
+    return staticmethod(default)
+
+
+def _install_engines() -> None:
+    """DocumentDB through the RDS API: moto 5.2 knows neptune but refuses engine docdb. DocumentDB clusters and
+    instances are RDS resources with Engine docdb (DocumentDB Developer Guide, "DescribeDBClusters": "Use the
+    filterName=engine,Values=docdb filter parameter to return only Amazon DocumentDB clusters")."""
+    engines = ClusterEngine.list_cluster_engines.__func__  # type: ignore[attr-defined]
+    ClusterEngine.list_cluster_engines = classmethod(lambda cls: sorted({*engines(cls), "docdb"}))
+    instance_engines = DbInstanceEngine.valid_db_instance_engine.__func__  # type: ignore[attr-defined]
+    DbInstanceEngine.valid_db_instance_engine = classmethod(lambda cls: sorted({*instance_engines(cls), "docdb"}))
+    DBCluster.default_port = _with_docdb(DBCluster.default_port, DEFAULT_PORTS["docdb"])
+    DBCluster.default_allocated_storage = _with_docdb(DBCluster.default_allocated_storage, 1)
+    DBInstance.default_port = _with_docdb(DBInstance.default_port, DEFAULT_PORTS["docdb"])
+    DBInstance.default_allocated_storage = _with_docdb(DBInstance.default_allocated_storage, 1)
+    DBCluster.endpoint = property(_cluster_endpoint)
+    DBCluster.reader_endpoint = property(_cluster_reader_endpoint)
+
+
 def default_subnet_group(account: str, region: str) -> str:
     """The region's ``default`` DB subnet group over the default VPC's subnets, created on first use.
 
@@ -823,11 +873,28 @@ def _custom_parameters(backend: Any, group_name: str, cluster: bool, source: str
     return [p for p in items if source is None or p["Source"] == source]
 
 
+# DocumentDB and Neptune enforce TLS with a cluster parameter: DocumentDB's `tls` (DocumentDB Developer Guide,
+# "Encrypting data in transit": enabled by default; disabled, enabled, fips-140-3, tls1.2+, tls1.3+), Neptune's
+# `neptune_enforce_ssl` (Neptune User Guide, "Neptune DB cluster parameters": HTTPS only from engine 1.0.4.0).
+_CLUSTER_TLS_PARAMETERS: dict[str, dict[str, Any]] = {
+    "docdb": {"ParameterName": "tls", "ParameterValue": "enabled", "Description": "Config to enable/disable TLS",
+              "Source": "system", "ApplyType": "static", "DataType": "string",
+              "AllowedValues": "disabled,enabled,fips-140-3,tls1.2+,tls1.3+", "IsModifiable": True,
+              "ApplyMethod": "pending-reboot"},
+    "neptune": {"ParameterName": "neptune_enforce_ssl", "ParameterValue": "1",
+                "Description": "Force all connections to Neptune to use SSL.", "Source": "system",
+                "ApplyType": "static", "DataType": "boolean", "AllowedValues": "1", "IsModifiable": False,
+                "ApplyMethod": "pending-reboot"},
+}
+
+
 def _family_parameters(family: str) -> list[dict[str, Any]] | None:
     """The TLS-enforcement parameter of a family with its engine default, or None for an unknown family."""
     engine = next((ev.engine for ev in STATE.engine_versions.values() if ev.family == family), None)
     if engine is None:
         return None
+    if engine in _CLUSTER_TLS_PARAMETERS:
+        return [dict(_CLUSTER_TLS_PARAMETERS[engine])]
     param = force_ssl_parameter(engine, family)
     if param is None:
         return []
@@ -968,6 +1035,78 @@ def _describe_db_cluster_parameters(self: RDSResponse) -> ActionResult:
     return paginated(self.params, "Parameters", defaults)
 
 
+# -- RDS Proxy ------------------------------------------------------------------------------
+# moto 5.2 keeps proxies and their targets but answers DescribeDBProxies without MaxRecords/Marker paging, gives
+# an RDS_INSTANCE target no Endpoint, TargetArn, Role or real Port (5432 always), reports a target REGISTERING on
+# the first call, fails with an internal error for an unknown proxy in DescribeDBProxyTargets, and lists no member
+# instances for a TRACKED_CLUSTER. RDS API Reference: DescribeDBProxies, DescribeDBProxyTargets, DBProxyTarget,
+# TargetHealth; RDS User Guide, "Using Amazon RDS Proxy" (a cluster target lists the cluster and each instance).
+
+def proxy_endpoint(name: str, account: str, region: str) -> str:
+    """``<name>.proxy-<label>.<region>.rds.amazonaws.com`` (RDS User Guide, "Connecting to a database through RDS
+    Proxy"); moto's is ``.db-proxy-<random>``."""
+    return f"{name}.proxy-{endpoint_label(account, region)}.{region}.rds.amazonaws.com"
+
+
+def _describe_db_proxies(self: RDSResponse) -> ActionResult:
+    check_max_records(self.params)
+    account, region = _region_of(self)
+    with STATE.lock:
+        proxies = rds_backends[account][region].describe_db_proxies(self.params.get("DBProxyName"))
+    return paginated(self.params, "DBProxies", proxies)
+
+
+def _target_health(db: DBInstance | None) -> dict[str, str]:
+    """AVAILABLE while the instance is available; UNAVAILABLE (UNREACHABLE) while it restarts or is stopped."""
+    if db is not None and db.status == "available":
+        return {"State": "AVAILABLE"}
+    return {"State": "UNAVAILABLE", "Reason": "UNREACHABLE",
+            "Description": "DBProxy Target unavailable due to an internal error"}
+
+
+def _instance_target(db: DBInstance, tracked_cluster: str | None = None) -> dict[str, Any]:
+    target = {"TargetArn": db.db_instance_arn, "Endpoint": db.address, "RdsResourceId": db.db_instance_identifier,
+              "Port": db.port, "Type": "RDS_INSTANCE", "TargetHealth": _target_health(db),
+              "Role": "READ_WRITE" if tracked_cluster is None or getattr(db, "is_cluster_writer", False)
+              else "READ_ONLY"}
+    if tracked_cluster:
+        target["TrackedClusterId"] = tracked_cluster
+    return target
+
+
+def _describe_db_proxy_targets(self: RDSResponse) -> ActionResult:
+    check_max_records(self.params)
+    account, region = _region_of(self)
+    name = self.params.get("DBProxyName") or ""
+    backend = rds_backends[account][region]
+    with STATE.lock:
+        proxy = backend.db_proxies.get(name)
+        if proxy is None:
+            raise DBProxyNotFoundFault(name)
+        group_name = self.params.get("TargetGroupName") or "default"
+        group = proxy.proxy_target_groups.get(group_name)
+        if group is None:
+            raise RDSClientError("DBProxyTargetGroupNotFoundFault",
+                                 f"The specified target group {group_name} of proxy {name} doesn't exist.")
+        items: list[dict[str, Any]] = []
+        for target in group.targets:
+            if target.type == "TRACKED_CLUSTER":
+                cluster = backend.clusters.get(target.rds_resource_id)
+                if cluster is None:
+                    continue
+                items.append({"TargetArn": cluster.db_cluster_arn, "Endpoint": cluster.endpoint,
+                              "TrackedClusterId": cluster.db_cluster_identifier,
+                              "RdsResourceId": cluster.db_cluster_identifier, "Port": cluster.port,
+                              "Type": "TRACKED_CLUSTER"})
+                items += [_instance_target(db, cluster.db_cluster_identifier) for db in backend.databases.values()
+                          if db.db_cluster_identifier == cluster.db_cluster_identifier]
+            else:
+                db = backend.databases.get(target.rds_resource_id)
+                if db is not None:
+                    items.append(_instance_target(db))
+    return paginated(self.params, "Targets", items)
+
+
 def _default_db_parameter_group_details(self: DBInstance) -> tuple[str, str]:
     """default.<family> as RDS names it (moto derives it from the version string)."""
     ev = STATE.engine_version(self.engine, self.engine_version)
@@ -993,6 +1132,7 @@ def install() -> None:
     global _installed  # pylint: disable=global-statement
     if _installed:
         return
+    _install_engines()
     rds_models.Event.EVENT_MAP.update(_EXTRA_EVENTS)
     DBInstance.certificate_details = property(_instance_certificate_details)
     DBInstance.pending_modified_values = property(_instance_pending_modified_values)
@@ -1023,6 +1163,8 @@ def install() -> None:
         "apply_pending_maintenance_action": _apply_pending_maintenance_action,
         "describe_db_log_files": _describe_db_log_files,
         "download_db_log_file_portion": _download_db_log_file_portion,
+        "describe_db_proxies": _describe_db_proxies,
+        "describe_db_proxy_targets": _describe_db_proxy_targets,
     }
     for name, func in added.items():
         setattr(RDSResponse, name, func)

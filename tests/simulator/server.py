@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import secrets
@@ -18,9 +17,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.rds.models import DBInstance, rds_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import rds_ext
+from . import accounts, rds_ext
 from .control import ControlMiddleware
-from .fleet import Fleet, FleetError, InstanceSpec, load_fleet, parse_fleet, parse_maintenance, replica_source
+from .fleet import Fleet, FleetError, InstanceSpec, ProxySpec, load_fleet, parse_fleet, parse_maintenance, replica_source
 from .linked import free_port
 from .catalog import TRANSITIONAL_STATUSES
 from .rds_ext import STATE, ClusterExtra, MaintenanceAction, RegionCertificates
@@ -36,8 +35,8 @@ os.environ.setdefault("MOTO_RDS_SNAPSHOT_LIMIT", "1000000")
 
 def _endpoint_address(self: DBInstance) -> str:
     # RDS endpoints carry a per-account, per-region random label; a hash keeps it stable across runs.
-    label = hashlib.sha256(f"{self.account_id}:{self.region}".encode()).hexdigest()[:12]
-    return f"{self.db_instance_identifier}.c{label}.{self.region}.rds.amazonaws.com"
+    return (f"{self.db_instance_identifier}.{rds_ext.endpoint_label(self.account_id, self.region)}.{self.region}."
+            f"{rds_ext.endpoint_domain(self.engine)}")
 
 
 @dataclass
@@ -54,42 +53,90 @@ class LinkedDatabase:
     error: str | None = None
 
 
+# presented_ca of an endpoint whose ACM certificate no CA change replaces.
+ACM = "acm"
+
+
 class DatabaseLinker:
     """Keeps real local servers' certificates in step with the simulated CA changes."""
 
-    def __init__(self, state_dir: str) -> None:
+    def __init__(self, state_dir: str, main_account: str = "123456789012") -> None:
         from .pki import LocalPKI  # imported lazily: only fleets with linked databases need it
 
         self.state_dir = state_dir
+        # Keys of GET /_sim/linked: "region/id" in the caller's account, "account/region/id" in the others.
+        self.main_account = main_account
         self.pki = LocalPKI(os.path.join(state_dir, "pki"))
         self.admin_password = secrets.token_urlsafe(18)
         self.databases: dict[tuple[str, str, str], LinkedDatabase] = {}
+        # RDS Proxy endpoints: TLS servers presenting ACM (Amazon Trust Services) certificates, never swapped by a
+        # database's CA rotation.
+        self.proxies: dict[tuple[str, str, str], LinkedDatabase] = {}
+        self._acm_certs: dict[str, Any] = {}
         self._queue: queue.Queue = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="rds-sim-linker", daemon=True)
         self._worker.start()
 
-    def start(self, db: DBInstance, linked_engine: str, port: int) -> LinkedDatabase:
+    def start(self, db: DBInstance, linked_engine: str, port: int, acm: Any = None) -> LinkedDatabase:
+        """Start db's server on its current CA's certificate, or (``acm``: an Amazon Trust Services PKI) on one ACM
+        wildcard certificate for the account's endpoints in the region that no CA change replaces."""
         from .linked import LinkedMariaDB, LinkedPostgres
+        from .tls_endpoint import TLSEndpoint, engine_protocol, neptune_tls13
 
         cls = LinkedPostgres if linked_engine == "postgres" else LinkedMariaDB
-        base_dir = os.path.join(self.state_dir, "db", f"{db.region}-{db.db_instance_identifier}")
+        base_dir = os.path.join(self.state_dir, "db", f"{db.account_id}-{db.region}-{db.db_instance_identifier}")
         shutil.rmtree(base_dir, ignore_errors=True)
         os.makedirs(base_dir, exist_ok=True)
-        if linked_engine == "postgres":
+        if linked_engine == "tls":
+            # DocumentDB (direct TLS) and Neptune (HTTPS): a plain TLS server presents the instance's certificate.
+            server = TLSEndpoint(base_dir, port, db.address, engine_protocol(db.engine),
+                                 tls13=db.engine != "neptune" or neptune_tls13(db.engine_version),
+                                 status={"role": "writer" if getattr(db, "is_cluster_writer", False) else "reader",
+                                         "dbEngineVersion": db.engine_version})
+        elif linked_engine == "postgres":
             settings = rds_ext.log_settings(db)
             server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db),
                          log_connections=settings["log_connections"], log_line_prefix=settings["log_line_prefix"])
         else:
             server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db))
-        cert = self.pki.issue_server_cert(db.region, db.ca_certificate_identifier, [db.address])
+        if acm is not None:
+            # Neptune User Guide, SSL/HTTPS: *.cluster-<label>, *.cluster-ro-<label> and *.<label> of the region.
+            domain = db.address.split(".", 1)[1]
+            if domain not in self._acm_certs:  # one per account and region
+                self._acm_certs[domain] = acm.issue([f"*.{domain}", f"*.cluster-{domain}", f"*.cluster-ro-{domain}"])
+            cert = self._acm_certs[domain]
+        else:
+            cert = self.pki.issue_server_cert(db.region, db.ca_certificate_identifier, [db.address])
         server.start(cert.cert_pem, cert.key_pem, cert.chain_pem)
         linked = LinkedDatabase(db.account_id, db.region, db.db_instance_identifier, linked_engine, db.address,
-                                port, server, db.ca_certificate_identifier)
+                                port, server, ACM if acm is not None else db.ca_certificate_identifier)
         self.databases[(db.account_id, db.region, db.db_instance_identifier)] = linked
         if linked_engine == "postgres":
             with rds_ext.STATE.lock:
                 rds_ext.STATE.log_sources[(db.account_id, db.region, db.db_instance_identifier)] = server.log_path
         return linked
+
+    def start_proxy(self, proxy: ProxySpec, ats: Any, port: int) -> LinkedDatabase:
+        from .tls_endpoint import TLSEndpoint
+
+        address = rds_ext.proxy_endpoint(proxy.name, proxy.account, proxy.region)
+        base_dir = os.path.join(self.state_dir, "proxy", f"{proxy.account}-{proxy.region}-{proxy.name}")
+        shutil.rmtree(base_dir, ignore_errors=True)
+        cert = ats.issue([address])
+        server = TLSEndpoint(base_dir, port, address, "postgres")
+        server.start(cert.cert_pem, cert.key_pem, cert.chain_pem)
+        linked = LinkedDatabase(proxy.account, proxy.region, proxy.name, "proxy", address, port, server, "ats")
+        self.proxies[(proxy.account, proxy.region, proxy.name)] = linked
+        return linked
+
+    def describe_proxies(self) -> dict[str, Any]:
+        return {
+            (f"{region}/{name}" if account == self.main_account else f"{account}/{region}/{name}"): {
+                "account": account, "region": region, "name": name, "address": linked.address, "host": "127.0.0.1",
+                "port": linked.port, "presented_ca": "Amazon Root CA 1 (Amazon Trust Services)",
+                "running": linked.server.is_running()}
+            for (account, region, name), linked in self.proxies.items()
+        }
 
     # CertificateListener: called from the ticker thread; the work is queued so
     # that a slow server restart never stalls other instances' transitions.
@@ -124,7 +171,7 @@ class DatabaseLinker:
         gets the files and is started again, as an instance starts with its current certificate)."""
         linked.error = None
         running = linked.server.is_running()
-        if ca_id != linked.ca:
+        if ca_id != linked.ca and linked.ca != ACM:
             cert = self.pki.issue_server_cert(region, ca_id, [linked.address])
             if running and not restart:
                 linked.server.rotate(cert.cert_pem, cert.key_pem, cert.chain_pem)
@@ -139,19 +186,21 @@ class DatabaseLinker:
 
     def describe(self) -> dict[str, Any]:
         return {
-            f"{region}/{db_id}": {"region": region, "id": db_id, "engine": linked.engine, "address": linked.address,
-                                  "host": "127.0.0.1", "port": linked.port, "presented_ca": linked.ca,
-                                  "admin_user": "admin", "admin_password": self.admin_password,
-                                  "running": linked.server.is_running(), "error": linked.error}
-            for (_account, region, db_id), linked in self.databases.items()
+            (f"{region}/{db_id}" if account == self.main_account else f"{account}/{region}/{db_id}"): {
+                "account": account, "region": region, "id": db_id, "engine": linked.engine, "address": linked.address,
+                "host": "127.0.0.1", "port": linked.port, "presented_ca": linked.ca,
+                "admin_user": "admin", "admin_password": self.admin_password,
+                "running": linked.server.is_running(), "error": linked.error}
+            for (account, region, db_id), linked in self.databases.items()
         }
 
     def stop(self) -> None:
         self._queue.put(None)
         self._worker.join(timeout=10)
-        for linked in self.databases.values():
+        for linked in [*self.databases.values(), *self.proxies.values()]:
             linked.server.stop()
         self.databases.clear()
+        self.proxies.clear()
 
 
 class QuietRequestHandler(MotoRequestHandler):
@@ -166,6 +215,7 @@ class Simulator:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, state_dir: str | None = None) -> None:
         rds_ext.install()
+        accounts.install()
         DBInstance.address = property(_endpoint_address)
         self.host = host
         self.port = port
@@ -178,10 +228,12 @@ class Simulator:
         self.fleet: Fleet | None = None
         self._schedules: list[tuple[DBInstance, list, str]] = []
         self.linker: DatabaseLinker | None = None
+        self._ats: Any = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.middleware = ControlMiddleware(DomainDispatcherApplication(create_backend_app), {})
         self.middleware.handlers = self._handlers()
+        self.middleware.request_account = accounts.request_account
 
     # -- lifecycle ------------------------------------------------------------
     def start(self) -> str:
@@ -228,19 +280,20 @@ class Simulator:
         return fleet
 
     def _seed(self, fleet: Fleet) -> None:
-        account = fleet.account_id
+        accounts.seed(fleet)
         for spec in fleet.instances:
             if STATE.engine_version(spec.engine, spec.engine_version) is None:
                 raise FleetError(f"{spec.region}/{spec.id}: engine version {spec.engine} {spec.engine_version} is "
                                  "neither built in nor declared under engine_versions")
-        for region, (default_ca, override) in fleet.region_defaults.items():
+        for account, region, (default_ca, override) in fleet.account_region_defaults():
             certs = STATE.region_certs[(account, region)] = RegionCertificates()
             if default_ca:
                 certs.default_ca = default_ca
             certs.customer_override = override
         for group in fleet.parameter_groups:
-            self._seed_parameter_group(account, group)
+            self._seed_parameter_group(group.get("account", fleet.account_id), group)
         for cluster in fleet.clusters:
+            account = cluster.account
             backend = rds_backends[account][cluster.region]
             kwargs: dict[str, Any] = {
                 "db_cluster_identifier": cluster.id, "engine": cluster.engine,
@@ -263,21 +316,54 @@ class Simulator:
         ordered = sorted(fleet.instances, key=lambda s: (s.replica_of is not None, not s.writer))
         link_requests: list[tuple[DBInstance, InstanceSpec]] = []
         for spec in ordered:
-            db = self._seed_instance(account, spec)
+            db = self._seed_instance(spec.account, spec)
             if spec.linked:
                 link_requests.append((db, spec))
-        if link_requests:
-            self.linker = DatabaseLinker(self.state_dir)
+        for proxy in fleet.proxies:
+            self._seed_proxy(proxy)
+        linked_proxies = [proxy for proxy in fleet.proxies if proxy.linked]
+        if link_requests or linked_proxies:
+            self.linker = DatabaseLinker(self.state_dir, fleet.account_id)
             STATE.listeners.append(self.linker)
             for db, spec in link_requests:
                 port = spec.port or free_port()
                 db.port = port
-                self.linker.start(db, spec.linked, port)
+                self.linker.start(db, spec.linked, port, acm=self.ats if spec.endpoint_certificate == "acm" else None)
+            for proxy in linked_proxies:
+                self.linker.start_proxy(proxy, self.ats, proxy.port or free_port())
         # Scheduled and seeded transitional statuses run from when the fleet is served (linked servers take a while).
         with STATE.lock:
             for db, steps, final in self._schedules:
                 STATE.schedule(db, steps, final=final, counted=False)
         self._schedules = []
+
+    @property
+    def ats(self) -> Any:
+        """The Amazon Trust Services stand-in that issues RDS Proxy certificates (tests/simulator/ats.py)."""
+        if self._ats is None:
+            from .ats import AmazonTrustServicesPKI
+
+            self._ats = AmazonTrustServicesPKI(os.path.join(self.state_dir, "ats"))
+        return self._ats
+
+    @staticmethod
+    def _seed_proxy(proxy: ProxySpec) -> None:
+        """An RDS Proxy with a Secrets Manager login and its targets registered in the default target group."""
+        account, region = proxy.account, proxy.region
+        backend = rds_backends[account][region]
+        rds_ext.default_subnet_group(account, region)
+        subnets = [subnet.id for subnet in backend.subnet_groups["default"]._subnets]  # pylint: disable=protected-access
+        created = backend.create_db_proxy(
+            db_proxy_name=proxy.name, engine_family=proxy.engine_family,
+            auth=[{"AuthScheme": "SECRETS", "IAMAuth": "DISABLED",
+                   "SecretArn": f"arn:aws:secretsmanager:{region}:{account}:secret:{proxy.name}-login"}],
+            role_arn=f"arn:aws:iam::{account}:role/{proxy.name}-secrets", vpc_subnet_ids=subnets,
+            vpc_security_group_ids=None, require_tls=proxy.require_tls, idle_client_timeout=1800,
+            debug_logging=False, tags=[])
+        created.endpoint = rds_ext.proxy_endpoint(proxy.name, account, region)
+        clusters = [t for t in proxy.targets if t in backend.clusters]
+        backend.register_db_proxy_targets(proxy.name, "default", clusters,
+                                          [t for t in proxy.targets if t not in clusters])
 
     def _seed_parameter_group(self, account: str, group: dict[str, Any]) -> None:
         backend = rds_backends[account][group["region"]]
@@ -372,6 +458,11 @@ class Simulator:
             ("POST", "/_sim/fleet"): self._control_fleet,
             ("GET", "/_sim/bundle"): self._control_bundle,
             ("GET", "/_sim/stats"): lambda _b: STATE.stats(),
+            ("GET", "/_sim/accounts"): lambda _b: accounts.ACCOUNTS.describe(),
+            ("GET", "/_sim/proxies"): lambda _b: self.linker.describe_proxies() if self.linker else {},
+            ("GET", "/_sim/ats-bundle"): lambda _b: {"path": str(self.ats.root_path)},
+            ("POST", "/_sim/accounts/deny"): accounts.deny,
+            ("DELETE", "/_sim/accounts/deny"): accounts.allow_all,
         }
 
     def _control_maintenance(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`make demo`: the collection's main job, playbooks/rotate.yml, against the simulator's demo fleet.
+"""`make demo` (`python scripts/demo.py`): the collection's main job, playbooks/rotate.yml, against the simulator's demo fleet.
 
 The demo estate (tests/fleets/demo.yml) has two regions, staging and production, an Aurora
 cluster, a Multi-AZ DB cluster, an engine version that cannot rotate without a restart, and
@@ -30,9 +30,11 @@ from typing import Any, Iterator
 
 import yaml
 
-from .server import SIM_ACCESS_KEY, SIM_SECRET_KEY, Simulator
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.simulator.server import SIM_ACCESS_KEY, SIM_SECRET_KEY, Simulator  # noqa: E402  pylint: disable=wrong-import-position
 DEMO_FLEET = os.path.join(REPO, "tests", "fleets", "demo.yml")
 MAIN_PLAYBOOK = os.path.join(REPO, "playbooks", "rotate.yml")
 CLIENT_HOST = "demo-app"
@@ -93,7 +95,7 @@ def demo_inventory(output_dir: str, client_ca_file: str | None = None,
     os.makedirs(os.path.join(client_dir, "etc", "profile.d"), exist_ok=True)
     path = os.path.join(output_dir, "demo-inventory.yml")
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write("# Written by `make demo` (tests/simulator/demo.py).\n")
+        handle.write("# Written by `make demo` (scripts/demo.py).\n")
         yaml.safe_dump(inventory, handle, sort_keys=False)
     return path
 
@@ -269,3 +271,16 @@ def _write_vars(output_dir: str, extra_vars: dict[str, Any]) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(extra_vars, handle, indent=2)
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/demo.py", description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--output-dir", default="demo-output", help="reports, inventory and the client's files")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", SIM_ACCESS_KEY)
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", SIM_SECRET_KEY)
+    return run_demo(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
