@@ -54,8 +54,8 @@ def _run(simulator, playbook: str, **extra: Any) -> tuple[int, dict[str, Any], s
 
 def test_an_audit_publishes_its_report_files_and_uploads_them(estate):
     simulator, s3, settings = estate
-    rc, stats, output = _run(simulator, "audit.yml", **dict(settings, rdsca_report_s3_bucket=BUCKET,
-                                                              rdsca_report_s3_prefix="audits/"))
+    extra = dict(settings, rdsca_report_s3_bucket=BUCKET, rdsca_report_s3_prefix="audits/")
+    rc, stats, output = _run(simulator, "audit.yml", **extra)
     assert rc == 0, output
     files = stats["rdsca_report_files"]
     assert files["outcome"] == stats["rdsca_last_report"]["outcome"] and files["databases"] == 2
@@ -82,8 +82,8 @@ def test_without_a_bucket_nothing_is_uploaded(estate):
 def test_a_failed_run_still_uploads_its_report(estate):
     """A rotation stopped at pre-flight (an expired target CA) fails the job, after its report is uploaded."""
     simulator, s3, settings = estate
-    rc, stats, output = _run(simulator, "rotate.yml", **dict(settings, rdsca_target_ca=OLD,
-                                                               rdsca_report_s3_bucket=BUCKET))
+    extra = dict(settings, rdsca_target_ca=OLD, rdsca_report_s3_bucket=BUCKET)
+    rc, stats, output = _run(simulator, "rotate.yml", **extra)
     assert rc != 0, output
     files = stats["rdsca_report_files"]
     assert files["outcome"] == "stopped"
