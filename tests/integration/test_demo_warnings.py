@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.integration.conftest import _ensure_collection_link
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # (pattern of the warning, why the demo cannot avoid it)
@@ -66,6 +68,7 @@ def test_the_allow_list_is_explained_and_catches_the_warnings_once_printed():
 
 
 def test_the_demo_shows_no_warning_it_caused_itself(tmp_path):
+    _ensure_collection_link()  # what `make demo` makes first (collection-link)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_"))}
     proc = subprocess.run(_demo_command(str(tmp_path / "demo")), capture_output=True, text=True, cwd=REPO, env=env,
                           check=False, timeout=900)
