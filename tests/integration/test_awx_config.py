@@ -112,6 +112,9 @@ def run_configure(collections: str, tmp_path, settings: dict[str, Any]) -> list[
                            "-e", "ansible_python_interpreter=" + sys.executable], capture_output=True, text=True,
                           env=env, cwd=str(tmp_path), check=False, timeout=300)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    for secret in ("rdsca_awx_aws_secret_key", "rdsca_awx_monitor_password", "rdsca_awx_machine_ssh_key"):
+        if secret in settings:  # the tasks that carry secrets are no_log
+            assert settings[secret].strip() not in proc.stdout + proc.stderr, secret
     with open(record, encoding="utf-8") as handle:
         tasks = [json.loads(line) for line in handle]
     assert tasks and all(task["errors"] == [] for task in tasks), tasks
