@@ -177,6 +177,9 @@ def test_configure_creates_every_object_a_job_needs(awx_validating, tmp_path):
     assert {c["credential_type"] for c in credentials.values()} == {"RDS CA AWS role", "RDS database monitor", "Machine"}
     assert set(types) == {"RDS CA AWS role", "RDS database monitor"}
     assert credentials["RDS CA AWS role"]["inputs"]["role_arn"] == FULL_SETTINGS["rdsca_awx_aws_role_arn"]
+    # The injectors reach AWX untemplated (!unsafe): AWX renders them per job (test_the_aws_credential_assumes_the_role).
+    assert types["RDS CA AWS role"]["injectors"] == _aws_injector()["injectors"]
+    assert types["RDS database monitor"]["injectors"]["extra_vars"]["rdsca_ssl_usage_login_user"] == "{{ username }}"
     monitor_vars = set(types["RDS database monitor"]["injectors"]["extra_vars"])
     assert monitor_vars == {"rdsca_ssl_usage_login_user", "rdsca_ssl_usage_login_password"}
     # Notifications, job templates, rollback.
