@@ -34,6 +34,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from tests.simulator.pki import CA_2019, CA_IDENTIFIERS  # noqa: E402  pylint: disable=wrong-import-position
 from tests.simulator.server import SIM_ACCESS_KEY, SIM_SECRET_KEY, Simulator  # noqa: E402  pylint: disable=wrong-import-position
 DEMO_FLEET = os.path.join(REPO, "tests", "fleets", "demo.yml")
 MAIN_PLAYBOOK = os.path.join(REPO, "playbooks", "rotate.yml")
@@ -223,7 +224,10 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"demo: simulator on {url} with {len(fleet.instances)} instances in {', '.join(fleet.regions)}"
               f" ({len(linked)} backed by real TLS servers)", flush=True)
         bundle = os.path.join(sim.state_dir, "sim-bundle.pem")
-        sim.linker.pki.write_bundle(bundle, regions=fleet.regions)
+        # Like AWS's global-bundle.pem today: the current CAs only (the expired rds-ca-2019 root is no longer in it,
+        # and rds_ca_bundle would warn that it dropped it).
+        sim.linker.pki.write_bundle(bundle, regions=fleet.regions,
+                                    ca_identifiers=[ca for ca in CA_IDENTIFIERS if ca != CA_2019])
         stale_ca_file = None
         if scenario == "staging-fails":
             # The application keeps a CA file of its own that holds only the old CA: it will not verify staging.

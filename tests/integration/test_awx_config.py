@@ -1,20 +1,21 @@
 """AWX / Automation Platform: the configuration as code (extensions/awx/configure.yml), its surveys, and the
-execution environment, tested without an AWX server.
+execution environment, tested without an AWX server but against the real pieces:
 
-- configure.yml passes `ansible-playbook --syntax-check` and ansible-lint's production profile;
-- every survey spec passes AWX's own validation (the rules of awx/api/views JobTemplateSurveySpec and
-  awx/main/models/mixins SurveyJobTemplateMixin, ported below), its defaults included, and asks only for
-  rdsca_* variables that the playbooks read;
-- what a survey sends (strings for multiple choice, integers, comma-separated regions) becomes the typed
-  settings the playbooks use;
-- the workflow runs staging, then an approval node, then production;
-- `ansible-builder create`, run on the collection installed from its built tarball, makes a build context that
-  holds the collection and its requirements, and
-  ansible-builder's introspection of the built collection finds them through meta/execution-environment.yml.
+- configure.yml runs in ansible-playbook for real, every awx.awx task's final arguments validated by that awx.awx
+  module's own argument spec (tests/integration/awx_validate_action.py, loaded from the installed awx.awx
+  collection), with every optional object on and with the defaults; it creates every object an AWX job needs
+  (inventory, credentials, notifications, job templates with surveys, rollback, workflow, schedule);
+- the AWS credential type's injected config file is read by botocore and assumes the role (STS of the simulator);
+- the weekly schedule's RRULE is parsed by dateutil (the parser AWX uses);
+- every survey answer AWX can send (defaults, integer limits, every choice) goes through the playbooks' own
+  settings (tasks/settings.yml and its rdsca.rotation.number_settings filter) without a problem;
+- the built tarball holds what users need, and `ansible-builder create` on the collection installed from it makes a
+  build context that holds the collection and its requirements.
 """
 
 from __future__ import annotations
 
+import configparser
 import glob
 import json
 import os
@@ -24,6 +25,7 @@ import subprocess
 import sys
 from typing import Any
 
+import jinja2.sandbox
 import pytest
 import yaml
 
@@ -33,6 +35,7 @@ CONFIGURE = os.path.join(AWX, "configure.yml")
 SURVEYS = sorted(glob.glob(os.path.join(AWX, "surveys", "*.json")))
 BIN = os.path.dirname(sys.executable)
 COLLECTIONS_PATH = os.path.join(REPO, ".build", "collections")
+VALIDATE_ACTION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awx_validate_action.py")
 
 
 def _env() -> dict[str, str]:
@@ -47,209 +50,370 @@ def _ensure_collection_link() -> None:
         os.symlink(os.path.relpath(REPO, os.path.dirname(link)), link)
 
 
-# -- AWX's survey validation, ported (AWX 24: awx/api/views/__init__.py JobTemplateSurveySpec._validate_spec_data
-#    and awx/main/models/mixins.py SurveyJobTemplateMixin._survey_element_validation) --------------------------
-
-ALLOWED_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice": str, "multiselect": str,
-                 "integer": int, "float": (float, int)}
-
-
-def awx_validate_spec(new_spec: Any) -> list[str]:
-    """The errors AWX's survey_spec POST answers with HTTP 400 (first error per question, as AWX stops)."""
-    errors = []
-    if not isinstance(new_spec, dict):
-        return ["survey spec must be a JSON object"]
-    for field, expect_type, type_label in (("name", str, "string"), ("description", str, "string"),
-                                           ("spec", list, "list of items")):
-        if field not in new_spec:
-            errors.append("Field '%s' is missing from survey spec." % field)
-        elif not isinstance(new_spec[field], expect_type):
-            received = type(new_spec[field]).__name__
-            errors.append("Expected %s for field '%s', received %s type." % (type_label, field, received))
-    if isinstance(new_spec.get("spec"), list) and len(new_spec["spec"]) < 1:
-        errors.append("'spec' doesn't contain any items.")
-    if errors:
-        return errors
-    variables = set()
-    for idx, item in enumerate(new_spec["spec"]):
-        if not isinstance(item, dict):
-            errors.append("Survey question %s is not a json object." % idx)
-            continue
-        problem = None
-        for field_name in ("type", "question_name", "variable", "required"):
-            if field_name not in item:
-                problem = "'%s' missing from survey question %s" % (field_name, idx)
-                break
-            allowed = bool if field_name == "required" else str
-            if not isinstance(item[field_name], allowed) or (allowed is str and isinstance(item[field_name], bool)):
-                problem = "'%s' in survey question %s expected to be %s." % (
-                    field_name, idx, "boolean" if allowed is bool else "string")
-                break
-        if problem:
-            errors.append(problem)
-            continue
-        if item["variable"] in variables:
-            errors.append("'variable' '%s' duplicated in survey question %s." % (item["variable"], idx))
-            continue
-        variables.add(item["variable"])
-        qtype = item["type"]
-        if qtype not in ALLOWED_TYPES:
-            errors.append("'%s' in survey question %s is not one of '%s' allowed question types." % (
-                qtype, idx, ", ".join(ALLOWED_TYPES)))
-            continue
-        if "default" in item and item["default"] != "":
-            default = item["default"]
-            if not isinstance(default, ALLOWED_TYPES[qtype]) or isinstance(default, bool):
-                errors.append("Default value %s in survey question %s expected to be %s." % (
-                    default, idx, qtype if qtype in ("integer", "float") else "string"))
-                continue
-        for key in ("min", "max"):
-            if key in item and item[key] is not None and not isinstance(item[key], int):
-                errors.append("The %s limit in survey question %s expected to be integer." % (key, idx))
-        if qtype in ("multiselect", "multiplechoice"):
-            if "choices" not in item:
-                errors.append("Survey question %s of type %s must specify choices." % (idx, qtype))
-                continue
-            choices = item["choices"]
-            if isinstance(choices, str):
-                choices = [c for c in choices.splitlines() if c.strip() != ""]
-            if "default" in item:
-                defaults = ([d for d in item["default"].splitlines() if d.strip() != ""]
-                            if isinstance(item["default"], str) else item["default"])
-                if qtype == "multiplechoice" and len(defaults) > 1:
-                    errors.append("Multiple Choice (Single Select) can only have one default value.")
-                if any(d not in choices for d in defaults):
-                    errors.append("Default choice must be answered from the choices listed.")
-        if isinstance(item.get("default"), str) and item["default"].startswith("$encrypted$"):
-            errors.append("$encrypted$ is a reserved keyword, may not be used for new default in position %s." % idx)
-    return errors
-
-
-def awx_validate_answer(item: dict[str, Any], data: dict[str, Any]) -> list[str]:
-    """What AWX says of an answer (or of the default, which it only applies when this passes)."""
-    variable, qtype = item["variable"], item["type"]
-    if variable not in data:
-        return ["'%s' value missing" % variable] if item["required"] else []
-    value = data[variable]
-    errors = []
-    if qtype in ("text", "textarea", "password"):
-        if not isinstance(value, str):
-            return ["Value %s for '%s' expected to be a string." % (value, variable)]
-        if item.get("min") not in ("", None) and len(value) < int(item["min"]):
-            errors.append("'%s' value %s is too small (length is %s must be at least %s)." % (
-                variable, value, len(value), item["min"]))
-        if item.get("max") not in ("", None) and len(value) > int(item["max"]):
-            errors.append("'%s' value %s is too large (must be no more than %s)." % (variable, value, item["max"]))
-    elif qtype == "integer":
-        if type(value) is not int:  # pylint: disable=unidiomatic-typecheck
-            return ["Value %s for '%s' expected to be an integer." % (value, variable)]
-        if item.get("min") not in ("", None) and value < int(item["min"]):
-            errors.append("'%s' value %s is too small (must be at least %s)." % (variable, value, item["min"]))
-        if item.get("max") not in ("", None) and value > int(item["max"]):
-            errors.append("'%s' value %s is too large (must be no more than %s)." % (variable, value, item["max"]))
-    elif qtype == "float":
-        if type(value) not in (float, int):
-            return ["Value %s for '%s' expected to be a numeric type." % (value, variable)]
-    elif qtype in ("multiselect", "multiplechoice"):
-        choices = item["choices"]
-        if isinstance(choices, str):
-            choices = [c for c in choices.splitlines() if c.strip() != ""]
-        values = value if qtype == "multiselect" else [value]
-        if qtype == "multiselect" and not isinstance(value, list):
-            return ["'%s' value is expected to be a list." % variable]
-        errors += ["Value %s for '%s' expected to be one of %s." % (v, variable, choices) for v in values
-                   if v not in choices]
-    return errors
-
-
 def load_survey(path: str) -> dict[str, Any]:
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
 
 
-def test_the_validator_rejects_what_awx_rejects():
-    good = {"name": "s", "description": "d", "spec": [
-        {"type": "multiplechoice", "question_name": "q", "variable": "v", "required": True, "choices": ["a", "b"],
-         "default": "a"}]}
-    assert awx_validate_spec(good) == []
-    assert awx_validate_spec({"name": "s", "spec": good["spec"]}) == ["Field 'description' is missing from survey spec."]
-    bad_default = json.loads(json.dumps(good))
-    bad_default["spec"][0]["default"] = "c"
-    assert awx_validate_spec(bad_default) == ["Default choice must be answered from the choices listed."]
-    dup = {"name": "s", "description": "d", "spec": good["spec"] * 2}
-    assert "duplicated" in awx_validate_spec(dup)[0]
-    wrong_type = {"name": "s", "description": "d", "spec": [
-        {"type": "boolean", "question_name": "q", "variable": "v", "required": True}]}
-    assert "allowed question types" in awx_validate_spec(wrong_type)[0]
-    integer = {"type": "integer", "question_name": "q", "variable": "n", "required": True, "min": 1, "max": 5}
-    assert awx_validate_answer(integer, {"n": 0}) and awx_validate_answer(integer, {"n": "3"})
-    assert awx_validate_answer(integer, {"n": 3}) == []
+# -- configure.yml, run for real against awx.awx's argument specs --------------------------------------------
+
+def _installed_awx() -> str:
+    import ansible_collections.awx.awx  # pylint: disable=import-outside-toplevel
+
+    return os.path.dirname(ansible_collections.awx.awx.__file__) if ansible_collections.awx.awx.__file__ \
+        else list(ansible_collections.awx.awx.__path__)[0]
 
 
-@pytest.mark.parametrize("path", SURVEYS, ids=[os.path.basename(p) for p in SURVEYS])
-def test_survey_specs_pass_awx_validation(path):
-    spec = load_survey(path)
-    assert awx_validate_spec(spec) == []
-    for item in spec["spec"]:
-        if "default" in item:
-            # AWX applies a default only when it validates as an answer.
-            assert awx_validate_answer(item, {item["variable"]: item["default"]}) == [], item
-        assert item["variable"].startswith("rdsca_"), item
-        assert item.get("question_description"), "every question explains itself: %s" % item["variable"]
+@pytest.fixture(scope="module")
+def awx_validating(tmp_path_factory):
+    """A collections path whose awx.awx is the installed one (modules and module_utils linked) plus, for every
+    module, the validating action plugin: running a task validates it with that module's argument spec."""
+    try:
+        real = _installed_awx()
+    except ImportError:
+        pytest.skip("the awx.awx collection is not installed (the ansible package of requirements-dev.txt has it)")
+    root = tmp_path_factory.mktemp("awx") / "collections"
+    collection = root / "ansible_collections" / "awx" / "awx"
+    (collection / "plugins" / "action").mkdir(parents=True)
+    for part in ("plugins/modules", "plugins/module_utils", "plugins/doc_fragments", "meta"):
+        os.symlink(os.path.join(real, part), str(collection / part))
+    shutil.copy(os.path.join(real, "MANIFEST.json"), str(collection / "MANIFEST.json"))
+    modules = [name[:-3] for name in os.listdir(os.path.join(real, "plugins", "modules"))
+               if name.endswith(".py") and not name.startswith("_")]
+    assert "job_template" in modules and "schedule" in modules
+    for name in modules:
+        shutil.copy(VALIDATE_ACTION, str(collection / "plugins" / "action" / (name + ".py")))
+    return str(root)
 
 
-def test_survey_variables_are_read_by_the_playbooks():
+FULL_SETTINGS = {
+    "rdsca_awx_aws_role_arn": "arn:aws:iam::123456789012:role/rdsca-rotation",
+    "rdsca_awx_aws_external_id": "rdsca-ext-42",
+    "rdsca_awx_aws_access_key": "AKIAEXAMPLEEXAMPLE00",
+    "rdsca_awx_aws_secret_key": "not-a-real-secret",
+    "rdsca_awx_monitor_password": "not-a-real-password",
+    "rdsca_awx_machine_ssh_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----\n",
+    "rdsca_awx_notification": {"notification_type": "webhook", "notification_configuration": {
+        "url": "https://chat.example.com/hooks/rdsca", "headers": {}, "http_method": "POST"}},
+    "rdsca_awx_client_hosts": [{"name": "app1.example.com", "variables": {"ca_trust_java_keystores": []}},
+                               {"name": "app2.example.com"}],
+    "rdsca_awx_report_s3_bucket": "example-rdsca-reports",
+    "rdsca_awx_credentials": ["Vault of the team"],
+}
+
+
+def run_configure(collections: str, tmp_path, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    record = tmp_path / "awx-tasks.jsonl"
+    if record.exists():
+        record.unlink()
+    env = dict(_env(), ANSIBLE_COLLECTIONS_PATH=collections + os.pathsep + COLLECTIONS_PATH,
+               RDSCA_AWX_RECORD=str(record))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", CONFIGURE, "-e", json.dumps(settings),
+                           "-e", "ansible_python_interpreter=" + sys.executable], capture_output=True, text=True,
+                          env=env, cwd=str(tmp_path), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    for secret in ("rdsca_awx_aws_secret_key", "rdsca_awx_monitor_password", "rdsca_awx_machine_ssh_key"):
+        if secret in settings:  # the tasks that carry secrets are no_log
+            assert settings[secret].strip() not in proc.stdout + proc.stderr, secret
+    with open(record, encoding="utf-8") as handle:
+        tasks = [json.loads(line) for line in handle]
+    assert tasks and all(task["errors"] == [] for task in tasks), tasks
+    return tasks
+
+
+def _by_module(tasks: list[dict[str, Any]], module: str) -> list[dict[str, Any]]:
+    return [task["args"] for task in tasks if task["module"] == module]
+
+
+def _configure_modules() -> list[str]:
+    with open(CONFIGURE, encoding="utf-8") as handle:
+        (play,) = yaml.safe_load(handle.read().replace("!unsafe", ""))
+    return [key.split(".")[-1] for task in play["tasks"] for key in task if key.startswith("awx.awx.")]
+
+
+def test_the_validating_action_refuses_what_awx_awx_refuses(awx_validating, tmp_path):
+    """The validation is awx.awx's: an unknown option, a wrong choice and a missing required option fail."""
+    playbook = tmp_path / "bad.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "Bad", "hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "Unknown option", "awx.awx.job_template": {"name": "x", "playbok": "a.yml"}, "ignore_errors": True},
+        {"name": "Wrong choice", "awx.awx.credential_type": {"name": "x", "kind": "aws"}, "ignore_errors": True},
+        {"name": "Missing option", "awx.awx.host": {"name": "x"}, "ignore_errors": True},
+        {"name": "Exclusive options", "ignore_errors": True,
+         "awx.awx.credential": {"name": "x", "credential_type": "Machine", "organization": "o", "user": "u"}},
+        {"name": "Good", "awx.awx.host": {"name": "x", "inventory": "i", "variables": {"a": 1}}},
+    ]}]))
+    record = tmp_path / "record.jsonl"
+    env = dict(_env(), ANSIBLE_COLLECTIONS_PATH=awx_validating, RDSCA_AWX_RECORD=str(record))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", str(playbook),
+                           "-e", "ansible_python_interpreter=" + sys.executable], capture_output=True, text=True,
+                          env=env, cwd=str(tmp_path), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    errors = {json.loads(line)["task"]: json.loads(line)["errors"] for line in record.read_text().splitlines()}
+    assert "playbok" in " ".join(errors["Unknown option"])
+    assert "kind" in " ".join(errors["Wrong choice"]) and "aws" in " ".join(errors["Wrong choice"])
+    assert "inventory" in " ".join(errors["Missing option"])
+    assert "mutually exclusive" in " ".join(errors["Exclusive options"])
+    assert errors["Good"] == []
+
+
+def test_configure_creates_every_object_a_job_needs(awx_validating, tmp_path):
+    tasks = run_configure(awx_validating, tmp_path, FULL_SETTINGS)
+    # Every awx.awx task of the playbook ran (and passed its module's validation) with every option on.
+    ran = [task["module"] for task in tasks]
+    assert sorted(set(ran)) == sorted(set(_configure_modules()))
+    # The inventory: localhost with the local connection (the EE's own Python), the clients in rds_clients.
+    (inventory,) = _by_module(tasks, "inventory")
+    hosts = {h["name"]: h for h in _by_module(tasks, "host")}
+    assert set(hosts) == {"localhost", "app1.example.com", "app2.example.com"}
+    assert all(h["inventory"] == inventory["name"] for h in hosts.values())
+    assert hosts["localhost"]["variables"] == {"ansible_connection": "local",
+                                               "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    (group,) = _by_module(tasks, "group")
+    assert group["name"] == "rds_clients" and group["hosts"] == ["app1.example.com", "app2.example.com"]
+    assert group["preserve_existing_hosts"] is True
+    # Credentials: AWS (assume role), database monitor, machine; each attached to every job template.
+    types = {t["name"]: t for t in _by_module(tasks, "credential_type")}
+    credentials = {c["name"]: c for c in _by_module(tasks, "credential")}
+    assert {c["credential_type"] for c in credentials.values()} == {"RDS CA AWS role", "RDS database monitor", "Machine"}
+    assert set(types) == {"RDS CA AWS role", "RDS database monitor"}
+    assert credentials["RDS CA AWS role"]["inputs"]["role_arn"] == FULL_SETTINGS["rdsca_awx_aws_role_arn"]
+    # The injectors reach AWX untemplated (!unsafe): AWX renders them per job (test_the_aws_credential_assumes_the_role).
+    assert types["RDS CA AWS role"]["injectors"] == _aws_injector()["injectors"]
+    assert types["RDS database monitor"]["injectors"]["extra_vars"]["rdsca_ssl_usage_login_user"] == "{{ username }}"
+    monitor_vars = set(types["RDS database monitor"]["injectors"]["extra_vars"])
+    assert monitor_vars == {"rdsca_ssl_usage_login_user", "rdsca_ssl_usage_login_password"}
+    # Notifications, job templates, rollback.
+    (notification,) = _by_module(tasks, "notification_template")
+    templates = {t["name"]: t for t in _by_module(tasks, "job_template")}
+    assert list(templates) == ["RDS CA | audit", "RDS CA | rotate staging", "RDS CA | rotate production",
+                               "RDS CA | rollback"]
+    playbooks = {name: t["playbook"] for name, t in templates.items()}
+    assert playbooks["RDS CA | rollback"] == "playbooks/rollback.yml"
+    for name, template in templates.items():
+        assert os.path.isfile(os.path.join(REPO, template["playbook"])), template["playbook"]
+        assert sorted(template["credentials"]) == sorted(["Vault of the team"] + list(credentials)), name
+        assert template["notification_templates_error"] == [notification["name"]], name
+        assert template["notification_templates_success"] == ([] if name.endswith("audit") else [notification["name"]])
+        assert template["survey_enabled"] is True and template["survey_spec"]["spec"], name
+        assert template["allow_simultaneous"] is False
+        assert template["extra_vars"]["rdsca_report_dir"] == "/var/lib/rdsca/reports"
+        assert template["extra_vars"]["rdsca_report_s3_bucket"] == "example-rdsca-reports"
+    phases = {name: t["extra_vars"].get("rdsca_phase") for name, t in templates.items()}
+    assert phases == {"RDS CA | audit": None, "RDS CA | rotate staging": "staging",
+                      "RDS CA | rotate production": "production", "RDS CA | rollback": None}
+    surveys = {name: t["survey_spec"] for name, t in templates.items()}
+    assert surveys["RDS CA | rollback"] == load_survey(os.path.join(AWX, "surveys", "rollback.json"))
+    # The workflow: staging -> approval -> production, and nothing else; notified of approvals too.
+    (workflow,) = _by_module(tasks, "workflow_job_template")
+    assert workflow["notification_templates_approvals"] == [notification["name"]]
+    assert workflow["survey_spec"] == load_survey(os.path.join(AWX, "surveys", "rotate_workflow.json"))
+    nodes = {node["identifier"]: node for node in workflow["workflow_nodes"]}
+    assert list(nodes) == ["rotate-staging", "approve-production", "rotate-production"]
+    assert nodes["approve-production"]["unified_job_template"]["type"] == "workflow_approval"
+    edges = {ident: [n["identifier"] for n in node.get("related", {}).get("success_nodes", [])]
+             for ident, node in nodes.items()}
+    assert edges == {"rotate-staging": ["approve-production"], "approve-production": ["rotate-production"],
+                     "rotate-production": []}
+    for ident in ("rotate-staging", "rotate-production"):
+        assert nodes[ident]["unified_job_template"]["type"] == "job_template"
+        assert nodes[ident]["unified_job_template"]["name"] in templates
+    # The weekly audit, with an RRULE AWX accepts (it parses schedules with dateutil).
+    (schedule,) = _by_module(tasks, "schedule")
+    assert schedule["unified_job_template"] == "RDS CA | audit"
+    from dateutil import rrule  # pylint: disable=import-outside-toplevel
+
+    dtstart, rule = schedule["rrule"].split(" ", 1)
+    assert re.match(r"^DTSTART;TZID=UTC:\d{8}T\d{6}$", dtstart)
+    parsed = rrule.rrulestr(schedule["rrule"].replace(" ", "\n"), forceset=True)
+    first, second = parsed[0], parsed[1]
+    assert (second - first).days == 7 and first.weekday() == 0 and rule.startswith("RRULE:FREQ=WEEKLY")
+
+
+def test_configure_with_the_defaults_creates_no_credential_without_its_secret(awx_validating, tmp_path):
+    tasks = run_configure(awx_validating, tmp_path, {})
+    assert _by_module(tasks, "credential") == [] and _by_module(tasks, "notification_template") == []
+    templates = _by_module(tasks, "job_template")
+    assert len(templates) == 4
+    for template in templates:
+        assert template["credentials"] == [] and template["notification_templates_error"] == []
+        assert "rdsca_report_s3_bucket" not in template["extra_vars"]
+    assert [h["name"] for h in _by_module(tasks, "host")] == ["localhost"]
+    assert _by_module(tasks, "group")[0]["hosts"] == []
+
+
+def _aws_injector() -> dict[str, Any]:
+    with open(CONFIGURE, encoding="utf-8") as handle:
+        (play,) = yaml.safe_load(handle.read().replace("!unsafe", ""))
+    (task,) = [t for t in play["tasks"] if t.get("awx.awx.credential_type", {}).get("name") == "RDS CA AWS role"]
+    return task["awx.awx.credential_type"]
+
+
+@pytest.mark.parametrize("keys", [True, False], ids=["access-keys", "ee-identity"])
+def test_the_aws_credential_assumes_the_role(simulator, tmp_path, keys):
+    """The injected file, rendered as AWX renders injectors (Jinja, missing inputs empty), is an AWS config that
+    botocore reads: with keys, a source profile assumes the role (STS of the simulator answers with the role's
+    credentials); without keys, the role is assumed from the EE's own identity."""
+    import boto3  # pylint: disable=import-outside-toplevel
+
+    credential_type = _aws_injector()
+    fields = [f["id"] for f in credential_type["inputs"]["fields"]]
+    inputs = dict.fromkeys(fields, "")
+    inputs.update(role_arn="arn:aws:iam::123456789012:role/rdsca-rotation", external_id="ext-1")
+    if keys:
+        inputs.update(access_key="AKIAEXAMPLEEXAMPLE00", secret_key="secret")
+    environment = jinja2.sandbox.ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    text = environment.from_string(credential_type["injectors"]["file"]["template"]).render(**inputs)
+    config_file = tmp_path / "aws-config"
+    config_file.write_text(text)
+    env = {k: environment.from_string(v).render(tower={"filename": str(config_file)})
+           for k, v in credential_type["injectors"]["env"].items()}
+    assert env["AWS_CONFIG_FILE"] == str(config_file)
+    parser = configparser.ConfigParser()
+    parser.read_string(text)
+    profile = parser["profile " + env["AWS_PROFILE"]]
+    assert profile["role_arn"] == inputs["role_arn"] and profile["external_id"] == "ext-1"
+    if not keys:
+        assert profile["credential_source"] == "Ec2InstanceMetadata" and "source_profile" not in profile
+        return
+    assert parser["profile " + profile["source_profile"]]["aws_access_key_id"] == "AKIAEXAMPLEEXAMPLE00"
+    saved = {k: os.environ.get(k) for k in ("AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE",
+                                            "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    try:
+        for key in saved:
+            os.environ.pop(key, None)
+        os.environ.update(AWS_CONFIG_FILE=str(config_file), AWS_PROFILE=env["AWS_PROFILE"],
+                          AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_ENDPOINT_URL=simulator.url)
+        session = boto3.session.Session(region_name="us-east-1")
+        identity = session.client("sts").get_caller_identity()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    assert identity["Arn"].startswith("arn:aws:sts::123456789012:assumed-role/rdsca-rotation/rdsca-rotation"), identity
+
+
+# -- surveys: what AWX sends, through the playbooks' own settings ----------------------------------------------
+
+def test_survey_specs_are_complete():
+    """Each question explains itself, asks for an rdsca_* variable that tasks/settings.yml reads, once per survey;
+    choices and defaults agree; the surveys ask what the issues asked for."""
     with open(os.path.join(REPO, "playbooks", "tasks", "settings.yml"), encoding="utf-8") as handle:
         settings = handle.read()
+    questions = {}
     for path in SURVEYS:
-        for item in load_survey(path)["spec"]:
-            assert item["variable"] in settings, "%s asks for %s, which no playbook reads" % (path, item["variable"])
-    questions = {os.path.basename(p): {i["variable"] for i in load_survey(p)["spec"]} for p in SURVEYS}
-    # The survey of the issue: regions, target CA, allow restart, batch size.
+        spec = load_survey(path)
+        assert spec["name"] and spec["description"] and spec["spec"], path
+        variables = [item["variable"] for item in spec["spec"]]
+        assert len(variables) == len(set(variables)), path
+        for item in spec["spec"]:
+            assert item["variable"].startswith("rdsca_") and item["variable"] in settings, (path, item["variable"])
+            assert item.get("question_description"), "every question explains itself: %s" % item["variable"]
+            if item["type"] == "multiplechoice":
+                assert item["default"] in item["choices"], item
+        questions[os.path.basename(path)] = set(variables)
     for name in ("rotate_staging.json", "rotate_production.json", "rotate_workflow.json"):
         assert {"rdsca_regions", "rdsca_target_ca", "rdsca_allow_restart", "rdsca_max_concurrent"} <= questions[name]
     assert {"rdsca_regions", "rdsca_target_ca"} <= questions["audit.json"]
+    assert {"rdsca_rollback_report", "rdsca_allow_restart"} <= questions["rollback.json"]
+    # Offline: every survey can name a CA bundle instead of downloading AWS's.
+    assert all("rdsca_ca_bundle" in found for found in questions.values())
 
 
-def test_survey_answers_become_typed_settings(tmp_path):
-    """What AWX sends for each survey, defaults and typical answers, through tasks/settings.yml."""
-    _ensure_collection_link()
-    spec = load_survey(os.path.join(AWX, "surveys", "rotate_workflow.json"))
+def _answer_sets(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """What AWX sends for a survey: its defaults, and each limit and choice (integers as integers, the rest as
+    strings), a required text without default given a typical answer."""
+    low, high = {}, {}
+    for index, item in enumerate(spec["spec"]):
+        variable = item["variable"]
+        if item["type"] == "integer":
+            low[variable], high[variable] = item["min"], item["max"]
+        elif item["type"] == "multiplechoice":
+            low[variable], high[variable] = item["choices"][0], item["choices"][-1]
+        elif "default" in item:
+            low[variable] = high[variable] = item["default"]
+        if item["type"] == "multiplechoice" and len(item["choices"]) > 2:
+            high.setdefault("_middle", {})[index] = item["choices"][1:-1]
     defaults = {item["variable"]: item["default"] for item in spec["spec"] if "default" in item}
-    answers = dict(defaults, rdsca_regions="us-east-1, eu-west-1", rdsca_allow_restart="true", rdsca_max_concurrent=3,
-                   rdsca_identifiers="orders-* billing-legacy-prod")
-    for item in spec["spec"]:
-        assert awx_validate_answer(item, answers) == []
+    sets = [defaults, low, {k: v for k, v in high.items() if k != "_middle"}]
+    for index, middles in high.get("_middle", {}).items():
+        for choice in middles:
+            sets.append(dict(defaults, **{spec["spec"][index]["variable"]: choice}))
+    return sets
+
+
+def test_every_survey_answer_becomes_a_valid_setting(tmp_path):
+    """Defaults, integer limits and every choice of every survey through tasks/settings.yml (its number_settings
+    filter is the validator the playbooks run): no problem, and the typed values the playbooks use."""
+    _ensure_collection_link()
+    plays, expected = [], []
+    required_text = {"rdsca_rollback_report": str(tmp_path / "rotate-20260101T000000Z.json")}
+    for path in SURVEYS:
+        spec = load_survey(path)
+        for number, answers in enumerate(_answer_sets(spec)):
+            answers = dict(answers)
+            for variable, value in required_text.items():
+                if any(item["variable"] == variable for item in spec["spec"]):
+                    answers.setdefault(variable, value)
+            label = "%s-%d" % (os.path.basename(path)[:-5], number)
+            expected.append((label, answers))
+            plays.append({"name": label, "hosts": "localhost", "gather_facts": False,
+                          "vars": dict(answers, rdsca_report_dir=str(tmp_path / "reports")), "tasks": [
+                              {"name": "Resolve", "ansible.builtin.import_tasks":
+                               os.path.join(REPO, "playbooks", "tasks", "settings.yml")},
+                              {"name": "Save", "ansible.builtin.copy": {
+                                  "content": "{{ {'cfg': rdsca_cfg, 'problems': rdsca_numbers.problems} | to_json }}",
+                                  "dest": str(tmp_path / (label + ".json")), "mode": "0600"}}]})
+    playbook = tmp_path / "answers.yml"
+    playbook.write_text(yaml.safe_dump(plays))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
+                           "-e", "ansible_python_interpreter=" + sys.executable],
+                          capture_output=True, text=True, env=_env(), cwd=str(tmp_path), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert len(expected) >= 15
+    for label, answers in expected:
+        result = json.loads((tmp_path / (label + ".json")).read_text())
+        cfg = result["cfg"]
+        assert result["problems"] == [], (label, answers)
+        if "rdsca_max_concurrent" in answers:
+            assert cfg["max_concurrent"] == answers["rdsca_max_concurrent"], label
+        if "rdsca_ssl_usage_sample_seconds" in answers:
+            assert cfg["ssl_usage_sample_seconds"] == answers["rdsca_ssl_usage_sample_seconds"], label
+        if "rdsca_allow_restart" in answers:
+            assert cfg["allow_restart"] is (answers["rdsca_allow_restart"] == "true"), label
+        if "rdsca_target_ca" in answers:
+            assert cfg["target_ca"] == answers["rdsca_target_ca"], label
+        if answers.get("rdsca_regions") == "all":
+            assert cfg["regions"] == "all", label
+        assert cfg["ca_bundle"] == "" and cfg["identifiers"] == [] and cfg["engines"] == [], label
+
+
+def test_survey_text_answers_become_lists_and_paths(tmp_path):
+    """Typical text answers (comma/space separated regions and identifiers, a relative CA bundle path): lists, and a
+    path relative to the job's working directory."""
+    _ensure_collection_link()
+    answers = {"rdsca_regions": "us-east-1, eu-west-1", "rdsca_allow_restart": "true", "rdsca_max_concurrent": 3,
+               "rdsca_identifiers": "orders-* billing-legacy-prod", "rdsca_engines": "postgres,aurora-mysql",
+               "rdsca_ca_bundle": "bundles/global-bundle.pem", "rdsca_report_dir": str(tmp_path / "reports")}
     playbook = tmp_path / "settings.yml"
     playbook.write_text(yaml.safe_dump([{
-        "name": "Settings from survey answers", "hosts": "localhost", "gather_facts": False,
+        "name": "Settings from survey answers", "hosts": "localhost", "gather_facts": False, "vars": answers,
         "tasks": [
             {"name": "Resolve", "ansible.builtin.import_tasks": os.path.join(REPO, "playbooks", "tasks", "settings.yml")},
             {"name": "Save", "ansible.builtin.copy": {"content": "{{ rdsca_cfg | to_json }}",
-                                                      "dest": str(tmp_path / "{{ label }}.json"), "mode": "0600"}},
+                                                      "dest": str(tmp_path / "cfg.json"), "mode": "0600"}},
         ],
     }]))
-    results = {}
-    for label, extra in (("defaults", defaults), ("answers", answers)):
-        proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
-                               "-e", json.dumps(dict(extra, label=label)), "-e", "ansible_python_interpreter=" + sys.executable],
-                              capture_output=True, text=True, env=_env(), cwd=str(tmp_path), check=False, timeout=120)
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-        results[label] = json.loads((tmp_path / (label + ".json")).read_text())
-    d, a = results["defaults"], results["answers"]
-    assert (d["regions"], d["target_ca"], d["allow_restart"], d["max_concurrent"], d["identifiers"], d["engines"]) == \
-        ("all", "rds-ca-rsa2048-g1", False, 5, [], [])
-    assert (a["regions"], a["allow_restart"], a["max_concurrent"], a["identifiers"]) == \
-        (["us-east-1", "eu-west-1"], True, 3, ["orders-*", "billing-legacy-prod"])
-    assert a["staging_allow_restart"] is True and a["on_restart_required"] == "schedule"
-
-
-# -- configure.yml --------------------------------------------------------------------------------------------
-
-def _configure() -> dict[str, Any]:
-    with open(CONFIGURE, encoding="utf-8") as handle:
-        (play,) = yaml.safe_load(handle.read().replace("!unsafe", ""))
-    return play
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
+                           "-e", "ansible_python_interpreter=" + sys.executable],
+                          capture_output=True, text=True, env=_env(), cwd=str(tmp_path), check=False, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    cfg = json.loads((tmp_path / "cfg.json").read_text())
+    assert (cfg["regions"], cfg["allow_restart"], cfg["max_concurrent"], cfg["identifiers"], cfg["engines"]) == \
+        (["us-east-1", "eu-west-1"], True, 3, ["orders-*", "billing-legacy-prod"], ["postgres", "aurora-mysql"])
+    assert cfg["ca_bundle"] == str(tmp_path / "bundles" / "global-bundle.pem")
+    assert cfg["staging_allow_restart"] is True and cfg["on_restart_required"] == "schedule"
 
 
 def test_configure_playbook_syntax():
@@ -265,42 +429,6 @@ def test_configure_playbook_passes_ansible_lint_production_profile():
                           check=False, timeout=600)
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
 
-
-def test_job_templates_and_workflow():
-    play = _configure()
-    tasks = {task["name"]: task for task in play["tasks"]}
-    templates = play["vars"]["rdsca_awx_job_templates"]
-    prefix = play["vars"]["rdsca_awx_prefix"]
-    names = [t["name"].replace("{{ rdsca_awx_prefix }}", prefix) for t in templates]
-    assert names == ["RDS CA | audit", "RDS CA | rotate staging", "RDS CA | rotate production"]
-    for template in templates:
-        assert os.path.isfile(os.path.join(REPO, template["playbook"])), template["playbook"]
-        assert os.path.isfile(os.path.join(AWX, template["survey"])), template["survey"]
-    phases = {t["name"].split("| ")[1]: t["extra_vars"].get("rdsca_phase") for t in templates}
-    assert phases == {"audit": None, "rotate staging": "staging", "rotate production": "production"}
-    job_template = tasks["Job templates, with their surveys"]["awx.awx.job_template"]
-    assert job_template["survey_enabled"] is True and "item.survey" in job_template["survey_spec"]
-    # Workflow: staging -> approval -> production, and nothing else.
-    workflow = tasks["Workflow - staging, approval, production"]["awx.awx.workflow_job_template"]
-    nodes = {node["identifier"]: node for node in workflow["workflow_nodes"]}
-    assert list(nodes) == ["rotate-staging", "approve-production", "rotate-production"]
-    assert nodes["approve-production"]["unified_job_template"]["type"] == "workflow_approval"
-    edges = {ident: [n["identifier"] for n in node.get("related", {}).get("success_nodes", [])] for ident, node in nodes.items()}
-    assert edges == {"rotate-staging": ["approve-production"], "approve-production": ["rotate-production"],
-                     "rotate-production": []}
-    for ident in ("rotate-staging", "rotate-production"):
-        ujt = nodes[ident]["unified_job_template"]
-        assert ujt["type"] == "job_template"
-        assert ujt["name"].replace("{{ rdsca_awx_prefix }}", prefix) in names
-    assert "rotate_workflow.json" in workflow["survey_spec"]
-    # The database monitor credential type injects what rds_ssl_usage reads.
-    credential_type = tasks["Credential type for the database login that rds_ssl_usage uses"]["awx.awx.credential_type"]
-    assert set(credential_type["injectors"]["extra_vars"]) == {"rdsca_ssl_usage_login_user",
-                                                               "rdsca_ssl_usage_login_password"}
-    assert credential_type["kind"] in ("cloud", "net")
-
-
-# -- execution environment ------------------------------------------------------------------------------------
 
 # -- the built collection (issue 19): what users get, installed from the tarball ------------------------------
 

@@ -221,24 +221,56 @@ def snapshot(host) -> dict[str, Any]:
 
 # -- the platform table -------------------------------------------------------------------------
 
-def test_platform_table_and_argument_specs_match_the_defaults():
-    """Paths and commands of every Linux platform, and every variable documented and defaulted."""
+def _docs_platform_table() -> dict[str, dict[str, str]]:
+    """docs/client-trust.md's "Trust stores" table: os_family -> {where, then}."""
+    with open(os.path.join(REPO, "docs", "client-trust.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    table = text[text.index("| platform (`ansible_facts.os_family`) |"):]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        platform, where, then = [cell.strip() for cell in line.strip("|").split("|")]
+        rows[re.search(r"\(`(\w+)`\)$", platform).group(1)] = {"where": where, "then": then}
+    return rows
+
+
+def test_platform_table_agrees_with_the_docs_and_with_ansible_facts():
+    """Issue 16: this test compared the table with literals copied from it. Now the table is checked against what it
+    must agree with: the os_family values ansible-core's (and ansible.windows') fact gathering really produces, and
+    the documented paths and commands (docs/client-trust.md). The Debian entry is also run for real below
+    (test_install_then_verification_passes_and_second_run_changes_nothing), the other Linux entries with recording stand-ins."""
+    from ansible.module_utils.facts.system.distribution import Distribution  # pylint: disable=import-outside-toplevel
+
     with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as handle:
         variables = yaml.safe_load(handle)
-    platforms = variables["ca_trust_platforms"]
-    assert platforms["debian"] == {"anchors_dir": "/usr/local/share/ca-certificates", "suffix": ".crt",
-                                   "trusted_bundle": "/etc/ssl/certs/ca-certificates.crt",
-                                   "update_command": ["update-ca-certificates"], "package": "ca-certificates"}
-    assert platforms["redhat"]["anchors_dir"] == "/etc/pki/ca-trust/source/anchors"
-    assert platforms["redhat"]["update_command"] == ["update-ca-trust", "extract"]
-    assert platforms["redhat"]["trusted_bundle"] == "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem"
-    assert platforms["alpine"]["anchors_dir"] == "/usr/local/share/ca-certificates"
-    assert platforms["alpine"]["suffix"] == ".crt"  # Alpine's update-ca-certificates only reads *.crt
-    assert platforms["suse"]["anchors_dir"] == "/etc/pki/trust/anchors"
-    assert platforms["suse"]["trusted_bundle"] == "/var/lib/ca-certificates/ca-bundle.pem"
-    assert variables["ca_trust_os_family_platforms"] == {"Debian": "debian", "RedHat": "redhat", "Alpine": "alpine",
-                                                         "Suse": "suse", "Darwin": "macos", "Windows": "windows"}
+    platforms, families = variables["ca_trust_platforms"], variables["ca_trust_os_family_platforms"]
+    import ansible_collections.ansible.windows as windows  # pylint: disable=import-outside-toplevel
 
+    windows_setup = os.path.join(list(windows.__path__)[0], "plugins", "modules", "setup.ps1")
+    with open(windows_setup, encoding="utf-8") as handle:
+        windows_families = set(re.findall(r'ansible_os_family = "(\w+)"', handle.read()))
+    real_families = set(Distribution.OS_FAMILY_MAP) | windows_families
+    assert set(families) <= real_families, set(families) - real_families
+    # Every Linux platform of the table is reached from an os_family, and every os_family is documented.
+    assert set(platforms) <= set(families.values())
+    docs = _docs_platform_table()
+    assert set(docs) == set(families), (sorted(docs), sorted(families))
+    for family, platform in families.items():
+        if platform not in platforms:  # macOS, Windows: their own tasks, no table entry
+            continue
+        settings = platforms[platform]
+        assert docs[family]["where"] == "`%s/<name>%s`" % (settings["anchors_dir"], settings["suffix"]), family
+        assert docs[family]["then"] == "`%s`" % " ".join(settings["update_command"]), family
+    # The compiled bundles the module compares with are the documented ones.
+    with open(os.path.join(REPO, "docs", "client-trust.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    for settings in platforms.values():
+        assert "`%s`" % settings["trusted_bundle"] in text, settings["trusted_bundle"]
+
+
+def test_argument_specs_match_the_defaults():
+    """Every default is documented in argument_specs.yml, and vice versa, with the same value."""
     with open(os.path.join(ROLE, "defaults", "main.yml"), encoding="utf-8") as handle:
         defaults = yaml.safe_load(handle)
     with open(os.path.join(ROLE, "meta", "argument_specs.yml"), encoding="utf-8") as handle:

@@ -1,0 +1,118 @@
+"""Issue 19 (a newcomer's first run): the demo shows no warning it caused itself, and a rollback prints none.
+
+`make demo` runs here for real (its own simulator, linked TLS servers, the ca_trust role on a local client) and every
+`[WARNING]` line of its output must match an entry of ALLOWED, each of which says why the demo cannot avoid it
+without hiding a safety message of the collection. Fixed causes (each once made a warning here):
+
+- the demo's "global bundle" held the expired rds-ca-2019 root, so rds_ca_bundle warned that it dropped it (AWS's
+  global-bundle.pem no longer holds it): the demo now writes the current CAs only;
+- rollback looped over `groupby` results, which ansible-core 2.19 warns it cannot store ("Type 'GroupTuple' is
+  unsupported"): the groups are lists now.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import _ensure_collection_link
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# (pattern of the warning, why the demo cannot avoid it)
+ALLOWED = [
+    (r"certificate\(s\) with an Amazon RDS name are (NOT|not) among AWS's pinned RDS CA certificates",
+     "The simulator's CAs carry RDS names with keys of its own, which no AWS pin can match; the demo accepts them "
+     "explicitly (RDSCA_ALLOW_UNPINNED_RDS_CAS) and the collection must say so whenever trust does not come from "
+     "AWS's keys."),
+    (r"^ssl_mode=disable: the module's database connections are NOT encrypted",
+     "The demo's servers present certificates of the expired rds-ca-2019, as the databases still to rotate do: a "
+     "verifying login cannot work before the rotation, so the session sampling logs in in plaintext, over "
+     "127.0.0.1; the module must warn about any plaintext login."),
+    (r"^\d+ of \d+ database\(s\) could not be fully inspected",
+     "Most demo databases have no server behind their endpoint (only 5 of 14 are backed by real TLS servers), and "
+     "the others present the expired rds-ca-2019 certificate before the rotation; rds_ssl_usage reports both."),
+]
+
+
+def _demo_command(output_dir: str) -> list[str]:
+    """The demo command of the Makefile's `demo` target (its last recipe line), with this Python."""
+    with open(os.path.join(REPO, "Makefile"), encoding="utf-8") as handle:
+        makefile = handle.read()
+    recipe = re.search(r"^demo:[^\n]*\n((?:\t[^\n]*\n)+)", makefile, re.M).group(1).strip().splitlines()[-1].strip()
+    words = shlex.split(recipe)
+    assert words[0] == "$(BIN)/python", recipe
+    return [sys.executable] + words[1:] + ["--output-dir", output_dir]
+
+
+def warning_lines(output: str) -> list[str]:
+    return [line[len("[WARNING]: "):] for line in output.splitlines() if line.startswith("[WARNING]: ")]
+
+
+def unexplained(warnings: list[str]) -> list[str]:
+    return [w for w in warnings if not any(re.search(pattern, w) for pattern, _why in ALLOWED)]
+
+
+def test_the_allow_list_is_explained_and_catches_the_warnings_once_printed():
+    assert all(len(why) > 80 for _pattern, why in ALLOWED)
+    fixed = ["1 expired certificate(s) dropped: Amazon RDS Root 2019 CA",
+             "Type 'GroupTuple' is unsupported in variable storage, converting to 'list'."]
+    assert unexplained(fixed) == fixed
+
+
+def test_the_demo_shows_no_warning_it_caused_itself(tmp_path):
+    _ensure_collection_link()  # what `make demo` makes first (collection-link)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_"))}
+    proc = subprocess.run(_demo_command(str(tmp_path / "demo")), capture_output=True, text=True, cwd=REPO, env=env,
+                          check=False, timeout=900)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-5000:]
+    assert "demo: done in" in output and "rotate completed" in output, output[-3000:]
+    warnings = warning_lines(output)
+    assert unexplained(warnings) == [], unexplained(warnings)
+    assert not [w for w in warnings if "expired certificate(s) dropped" in w]
+
+
+OLD, TARGET = "rds-ca-rsa4096-g1", "rds-ca-rsa2048-g1"
+FLEET = {
+    "description": "rollback warnings: one database on a CA that is still valid",
+    "timing": {"modify_seconds": 0.2, "reboot_seconds": 0.2},
+    "regions": {"us-east-1": {"default_ca": TARGET, "instances": [
+        {"id": "warn-staging", "engine": "postgres", "engine_version": "16.3", "ca": OLD, "tags": {"Environment": "staging"}},
+    ]}},
+}
+
+
+def _latest(directory: str, kind: str) -> str:
+    found = sorted(p for p in os.listdir(directory) if p.startswith(kind + "-") and p.endswith(".json"))
+    assert found, os.listdir(directory)
+    return os.path.join(directory, found[-1])
+
+
+def test_a_rollback_prints_no_warning(simulator, tmp_path):
+    simulator.load(FLEET)
+    settings: dict[str, Any] = {"rdsca_regions": ["us-east-1"], "rdsca_target_ca": TARGET,
+                                "rdsca_report_dir": str(tmp_path / "reports"), "rdsca_verify": "none",
+                                "rdsca_ssl_usage": False, "rdsca_poll_interval": 0.5, "rdsca_client_verify": False,
+                                "rdsca_require_verified_staging": False, "rdsca_set_account_default": False}
+    rotated = simulator.run_playbook("rdsca.rotation.rotate", extra_vars=settings)
+    assert rotated.rc == 0, rotated.stdout[-3000:]
+    report = _latest(settings["rdsca_report_dir"], "rotate")
+    result = simulator.run_playbook("rdsca.rotation.rollback", extra_vars=dict(settings, rdsca_rollback_report=report))
+    assert result.rc == 0, result.stdout[-4000:]
+    with open(_latest(settings["rdsca_report_dir"], "rollback"), encoding="utf-8") as handle:
+        rows = {row["label"]: row for row in json.load(handle)["databases"]}
+    assert rows["us-east-1/warn-staging"]["after"]["ca"] == OLD, rows
+    assert warning_lines(result.stdout + result.stderr) == [], warning_lines(result.stdout + result.stderr)
+
+
+@pytest.mark.parametrize("line, expected", [("[WARNING]: x y", ["x y"]), ("ok: [localhost]", [])])
+def test_warning_lines(line, expected):
+    assert warning_lines(line) == expected
