@@ -518,6 +518,14 @@ def test_zero_from_json_is_refused_like_zero_as_a_string(light, numbers):
     assert light.modifications() == {}
 
 
+def test_a_batch_size_of_zero_is_refused_not_replaced_by_max_concurrent(light):
+    r = light.run("rotate.yml", rdsca_batch_size=0, rdsca_max_concurrent=3)
+    assert r.rc != 0, explain(r)
+    assert "rdsca_batch_size must be 1 or more, got" in r.stdout, explain(r)
+    assert "rdsca_max_concurrent must" not in r.stdout
+    assert light.modifications() == {}
+
+
 def test_nan_infinite_and_inconsistent_numbers_are_refused_before_any_change(light):
     r = light.run("rotate.yml", rdsca_poll_interval="nan", rdsca_verify_timeout="inf", rdsca_max_concurrent=10 ** 9,
                   rdsca_ssl_usage_sample_seconds=-1)
