@@ -518,6 +518,14 @@ def test_zero_from_json_is_refused_like_zero_as_a_string(light, numbers):
     assert light.modifications() == {}
 
 
+def test_a_batch_size_of_zero_is_refused_not_replaced_by_max_concurrent(light):
+    r = light.run("rotate.yml", rdsca_batch_size=0, rdsca_max_concurrent=3)
+    assert r.rc != 0, explain(r)
+    assert "rdsca_batch_size must be 1 or more, got" in r.stdout, explain(r)
+    assert "rdsca_max_concurrent must" not in r.stdout
+    assert light.modifications() == {}
+
+
 def test_nan_infinite_and_inconsistent_numbers_are_refused_before_any_change(light):
     r = light.run("rotate.yml", rdsca_poll_interval="nan", rdsca_verify_timeout="inf", rdsca_max_concurrent=10 ** 9,
                   rdsca_ssl_usage_sample_seconds=-1)
@@ -704,3 +712,24 @@ def test_rollback_reads_a_relative_report_path_from_the_working_directory(light,
     (row,) = report["databases"]
     assert row["label"] == "us-east-1/app-staging" and row["status"] == "not_possible", row
     assert "rds-ca-2019 expired" in row["reason"]
+
+
+def test_rollback_databases_are_parsed_like_rds_ca_rotate_databases(light):
+    """rdsca_rollback_databases takes what rds_ca_rotate's databases option takes (labels, ARNs, mappings), parsed
+    by the same code; an entry that is not a database stops the rollback before anything is read or changed."""
+    r = light.run("rollback.yml", rdsca_rollback_databases=["us-east-1/app-staging", "us-east-1/Not An Id!"],
+                  rdsca_rollback_to_ca=RSA4096)
+    assert r.rc != 0, explain(r)
+    assert "rdsca_rollback_databases: 'not an id!' is not an RDS identifier" in r.stdout, explain(r)
+    assert light.modifications() == {}
+    r = light.run("rollback.yml", rdsca_rollback_to_ca=RSA4096, rdsca_rollback_databases=[
+        "us-east-1/app-staging", "arn:aws:rds:us-east-1:123456789012:db:billing-prod",
+        {"identifier": "web-prod", "region": "eu-west-1", "to_ca": TARGET}])
+    assert r.rc == 0, explain(r)
+    after = cas(light.simulator)
+    assert [after[label][0] for label in ("us-east-1/app-staging", "us-east-1/billing-prod", "eu-west-1/web-prod")] == \
+        [RSA4096, RSA4096, TARGET], after
+    assert after["us-east-1/app-prod"][0] == OLD
+    report = load_report(reports(light.report_dir, "rollback")[-1])
+    assert {row["label"]: row["status"] for row in report["databases"]} == {
+        "us-east-1/app-staging": "restored", "us-east-1/billing-prod": "restored", "eu-west-1/web-prod": "restored"}
