@@ -321,6 +321,8 @@ ADDED_OPERATIONS = {  # what tests/simulator/rds_ext.py adds to moto or wraps, w
     "describe_db_cluster_parameters": {"DBClusterParameterGroupName": "default.postgres16"},
     "describe_db_log_files": {"DBInstanceIdentifier": "no-such-db"},
     "download_db_log_file_portion": {"DBInstanceIdentifier": "no-such-db", "LogFileName": "error/postgresql.log.2026-01-01-00"},
+    "describe_db_proxies": {},
+    "describe_db_proxy_targets": {"DBProxyName": "no-such-proxy"},
 }
 
 
