@@ -91,3 +91,15 @@ def test_a_failed_run_still_uploads_its_report(estate):
     assert keys == sorted("rdsca-reports/" + os.path.basename(files[k]) for k in ("json", "markdown", "html"))
     report = json.loads(s3.get_object(Bucket=BUCKET, Key="rdsca-reports/" + os.path.basename(files["json"]))["Body"].read())
     assert report["outcome"] == "stopped" and report["stop"]["step"] == "pre-flight"
+
+
+def test_a_bad_bucket_name_stops_the_rotation_before_any_change(estate):
+    """A bucket name S3 would refuse is found in the settings, not at the upload after the rotation."""
+    simulator, s3, settings = estate
+    extra = dict(settings, rdsca_report_s3_bucket="Reports_Bucket")
+    result = simulator.run_playbook("rdsca.rotation.rotate.yml", extra_vars=extra)
+    assert result.rc != 0
+    assert "is not an S3 bucket name" in result.stdout, result.stdout[-3000:]
+    rds = simulator.client("rds")
+    cas = {db["DBInstanceIdentifier"]: db["CACertificateIdentifier"] for db in rds.describe_db_instances()["DBInstances"]}
+    assert cas == {"pub-staging": OLD, "pub-prod": OLD}
