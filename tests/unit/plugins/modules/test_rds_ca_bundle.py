@@ -245,17 +245,17 @@ def test_https_download_verifies_the_server(module, https_server):
     base, ca_file = https_server
     done = module(url=base + "/global/global-bundle.pem")
     assert done.kind == "fail"
-    assert "the server's certificate does not verify" in done.result["msg"] and "set ca_path" in done.result["msg"]
-    done = module(url=base + "/global/global-bundle.pem", ca_path=ca_file)
+    assert "the server's certificate does not verify" in done.result["msg"] and "set ca_cert" in done.result["msg"]
+    done = module(url=base + "/global/global-bundle.pem", ca_cert=ca_file)
     assert done.kind == "exit", done.result
     assert done.result["count"] == 2 and done.result["source"] == base + "/global/global-bundle.pem"
-    missing = module(url=base + "/nope", ca_path=ca_file)
+    missing = module(url=base + "/nope", ca_cert=ca_file)
     assert missing.kind == "fail" and "HTTP 404" in missing.result["msg"]
 
 
 def test_https_redirect_to_plain_http_is_refused(module, https_server):
     base, ca_file = https_server
-    done = module(url=base + "/redirect", ca_path=ca_file)
+    done = module(url=base + "/redirect", ca_cert=ca_file)
     assert done.kind == "fail"
     assert "was redirected to http://127.0.0.1:" in done.result["msg"]
     assert "which is not HTTPS: refused" in done.result["msg"]
