@@ -101,8 +101,15 @@ options:
     default: false
   ca_cert:
     description:
-      - Also verifies the endpoint probes (the certificate each endpoint presents).
-      - The deprecated alias O(ca_cert) is the former name of this option.
+      # The whole description: an option the module sets replaces the fragment's (rdsca.rotation.database_login).
+      - PEM file of the CA certificates servers are verified against, for example the RDS global bundle
+        (C(https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)) - the database logins and the
+        endpoint probes (the certificate each endpoint presents).
+      - The same option name in every module of the collection (and in community.postgresql) for "the CA
+        certificates a TLS server is verified against".
+      - The system trust store when unset.
+      - The deprecated alias O(ca_bundle) is the former name of this option.
+    type: path
     aliases: [ca_bundle]
   connect_host:
     description:
@@ -163,7 +170,7 @@ options:
       - How many databases are logged into (and sampled, and have their connection logs read) at the same time;
         each sampling window holds one database connection. At most 256.
       - The one name of the collection for "how many at a time" (as in M(rdsca.rotation.rds_ca_facts) and
-        M(rdsca.rotation.rds_ca_rotate)). The deprecated alias O(concurrency) is its former name.
+        M(rdsca.rotation.rds_ca_rotate)). The deprecated alias O(max_workers) is its former name.
     type: int
     default: 8
     aliases: [max_workers]
@@ -175,7 +182,7 @@ options:
         the module runs max(O(probe_concurrency), O(concurrency)) threads and never more logins than O(concurrency).
       - At most 256. With C(N) unreachable endpoints the probes take about
         C(N / probe_concurrency * connect_timeout) seconds.
-      - The deprecated alias O(probe_concurrency) is its former name.
+      - The deprecated alias O(probe_workers) is its former name.
     type: int
     default: 64
     aliases: [probe_workers]

@@ -238,7 +238,7 @@ class TruststoreProxy:
     def _serve(self) -> None:
         while True:
             try:
-                conn, _ = self.listener.accept()
+                conn = self.listener.accept()[0]
             except OSError:
                 return
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
