@@ -530,12 +530,13 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_aws import
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
 from ansible_collections.rdsca.rotation.plugins.module_utils.option_names import deprecated
 from ansible_collections.rdsca.rotation.plugins.module_utils.option_names import number_view
-
-# The range of numbers.RULES that the renamed option keeps (option_names.py).
-NUMBER_RULES = {"concurrency": "max_concurrent"}
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import ApiError
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Job
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Runner
+
+
+# The range of numbers.RULES that the renamed option keeps (option_names.py).
+NUMBER_RULES = {"concurrency": "max_concurrent"}
 
 
 def argument_spec():
