@@ -27,6 +27,7 @@ options:
       - When V(false), the region is reported in RV(failed_regions), with a warning, and the
         other regions are still returned.
       - When V(true), the task fails (and still returns what the other regions gave).
+      - The same name as this switch in every module of the collection.
     type: bool
     default: false
   concurrency:
@@ -34,6 +35,7 @@ options:
       - How many AWS calls run at the same time, across all regions (threads).
       - Each region needs several independent calls, which run in parallel too; the calls of one
         region never exceed a handful at a time, so this mostly bounds how many regions are read at once.
+      - The same name as "how many at a time" in every module of the collection.
     type: int
     default: 64
 """

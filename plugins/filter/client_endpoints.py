@@ -30,7 +30,7 @@ options:
     description:
       - "The address to connect to instead of each endpoint's name."
     type: str
-  ca_file:
+  ca_cert:
     description:
       - "The CA file to verify with instead of the host's trust store."
     type: str
@@ -46,7 +46,7 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - "C({name, server_name, port, protocol}) per endpoint (with C(connect_host) and C(ca_file) when given)."
+    - "C({name, server_name, port, protocol}) per endpoint (with C(connect_host) and C(ca_cert) when given)."
   type: list
 """
 
@@ -61,12 +61,12 @@ def _check_list(value, what, name):
     return value
 
 
-def client_endpoints(targets, patterns, connect_host=None, ca_file=None):
+def client_endpoints(targets, patterns, connect_host=None, ca_cert=None):
     """The endpoints the client verifies."""
     _check_list(targets, "the verification targets", "client_endpoints")
     if rotate_playbook.split_patterns(patterns) is None:
         raise AnsibleFilterError("rdsca.rotation.client_endpoints: patterns must be a list or a string, got %r" % (patterns,))
-    return rotate_playbook.client_endpoints(targets, patterns, connect_host or None, ca_file or None)
+    return rotate_playbook.client_endpoints(targets, patterns, connect_host or None, ca_cert or None)
 
 
 class FilterModule(object):

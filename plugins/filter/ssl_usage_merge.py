@@ -31,7 +31,7 @@ EXAMPLES = r"""
 - name: Look at how each database uses TLS, 200 at a time (one line of output per slice)
   rdsca.rotation.rds_ssl_usage:
     databases: "{{ item }}"
-    ca_bundle: /etc/pki/rds/global-bundle.pem
+    ca_cert: /etc/pki/rds/global-bundle.pem
   loop: "{{ inventory.databases | batch(200) | list }}"
   loop_control:
     extended: true

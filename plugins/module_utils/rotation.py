@@ -708,8 +708,8 @@ def check_options(params: dict) -> list[str]:
                             "with opt_in_type=immediate (apply is %s)" % apply)
         if not params.get("wait", True):
             problems.append("verify_endpoint needs wait=true (the endpoint is probed once the change is applied)")
-        if not params.get("verify_ca_bundle"):
-            problems.append("verify_endpoint needs verify_ca_bundle, the CA bundle clients use to verify the server")
+        if not (params.get("ca_cert") or params.get("verify_ca_bundle")):
+            problems.append("verify_endpoint needs ca_cert, the CA bundle clients use to verify the server")
     if params.get("rollback_on_failure") and not params.get("verify_endpoint"):
         problems.append("rollback_on_failure needs verify_endpoint (a rollback follows a failed verification)")
     if params.get("rollback_on_unreachable") and not params.get("rollback_on_failure"):

@@ -19,7 +19,7 @@ description:
     Amazon RDS name must be one of the AWS certificates pinned by SHA-256 fingerprint in the collection
     (O(allow_unpinned_rds_cas)); at least
     one certificate must remain once expired certificates are dropped (unless O(keep_expired)). For every
-    region of O(regions), the O(target_ca) roots must be present and valid.
+    region of O(regions), the O(target_cas) roots must be present and valid.
   - CRLF line endings, a UTF-8 byte order mark, text between blocks and a missing final newline are
     accepted; an empty file, an HTML error page, garbage, a truncated block, invalid base64 or a block
     that is not a certificate (a private key, a CRL) fail with a message that says so.
@@ -58,30 +58,39 @@ options:
       - Pin the bundle's content, as C(sha256:<hex>) (also C(sha384:) and C(sha512:); a bare 64-digit
         hex value is a SHA-256). A bundle whose digest differs is refused before it is parsed.
     type: str
-  ca_path:
+  ca_cert:
     description:
       - A PEM file of the CA certificates to verify the download server against, instead of the
         controller's default trust store (for a mirror or a TLS-inspecting proxy with a private CA).
+      - The same name as the CA file of every module of the collection (and of community.postgresql). The
+        deprecated alias O(ca_path) is its former name.
     type: path
+    aliases: [ca_path]
   timeout:
     description: Seconds to wait for the download (more than 0).
     type: int
     default: 30
   regions:
     description:
-      - The regions whose databases the clients connect to. The bundle must hold the O(target_ca)
+      - The regions whose databases the clients connect to. The bundle must hold the O(target_cas)
         root of each of them, valid; RV(targets) lists them.
     type: list
     elements: str
     default: []
-  target_ca:
+  target_cas:
     description:
-      - The CA identifier(s) the databases use or are rotated to; their root for every region of
+      - The CA identifiers the databases use or are rotated to; their root for every region of
         O(regions) must be in the bundle.
+      - A list, as clients may have to trust several CAs at once (databases on different CAs, or a rollback to
+        a previous CA); hence a name of its own next to the O(rdsca.rotation.rds_ca_facts#module:target_ca)
+        of the other modules, which is the one CA databases are rotated to (a string). One CA identifier given
+        as a string is a list of one.
+      - The deprecated alias O(target_ca) is its former name (a list, or one string, as before).
     type: list
     elements: str
     choices: [rds-ca-rsa2048-g1, rds-ca-rsa4096-g1, rds-ca-ecc384-g1]
     default: [rds-ca-rsa2048-g1]
+    aliases: [target_ca]
   keep_expired:
     description:
       - Keep expired certificates in RV(certificates) (they are still listed in RV(expired)).
@@ -117,22 +126,37 @@ options:
       - Files named C(amazon-rds-*.pem) there that are not in RV(certificates) are removed, so the
         directory mirrors the current bundle.
       - Created when missing. Without O(dest) nothing is written and C(changed) is V(false).
+      - The files get O(owner), O(group) and O(mode) (default C(0644)); O(mode) must be octal, and neither
+        world-writable nor setuid/setgid/sticky. A file is only given to a non-root O(owner) inside a directory
+        that user owns.
     type: path
 notes:
   - Supports check mode (nothing is written to O(dest)).
+  - "O(owner), O(group), O(mode) and the SELinux and file O(attributes) apply to the files written to O(dest)."
   - Proxies are taken from the usual C(https_proxy)/C(no_proxy) environment variables.
 seealso:
   - name: Using SSL/TLS to encrypt a connection to a DB instance or cluster
     description: AWS's list of the bundle download addresses.
     link: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html
   - module: ansible.builtin.get_url
+extends_documentation_fragment:
+  - rdsca.rotation.attributes
+  - rdsca.rotation.attributes.POSIX_PLATFORM
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is written to O(dest); RV(files) says what would be.
+  diff_mode:
+    support: none
 """
 
 EXAMPLES = r"""
 - name: Download and validate the global bundle once, on the controller
   rdsca.rotation.rds_ca_bundle:
     regions: [us-east-1, eu-west-1]
-    target_ca: [rds-ca-rsa2048-g1, rds-ca-rsa4096-g1, rds-ca-ecc384-g1]
+    target_cas: [rds-ca-rsa2048-g1, rds-ca-rsa4096-g1, rds-ca-ecc384-g1]
   delegate_to: localhost
   run_once: true
   register: rds_bundle
@@ -398,6 +422,10 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import parse
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import verify_checksum
 from ansible_collections.rdsca.rotation.plugins.module_utils import safe_files
 from ansible_collections.rdsca.rotation.plugins.module_utils.safe_files import UnsafePathError
+from ansible_collections.rdsca.rotation.plugins.module_utils.option_names import deprecated
+
+# The mode of the files written to dest when O(mode) is unset.
+FILE_MODE = 0o644
 
 USER_AGENT = "ansible-rdsca.rotation-rds_ca_bundle"
 
@@ -408,10 +436,11 @@ def argument_spec():
         url=dict(type="str"),
         region=dict(type="str"),
         checksum=dict(type="str"),
-        ca_path=dict(type="path"),
+        ca_cert=dict(type="path", aliases=["ca_path"], deprecated_aliases=[deprecated("ca_path")]),
         timeout=dict(type="int", default=30),
         regions=dict(type="list", elements="str", default=[]),
-        target_ca=dict(type="list", elements="str", choices=list(TARGET_CAS), default=["rds-ca-rsa2048-g1"]),
+        target_cas=dict(type="list", elements="str", choices=list(TARGET_CAS), default=["rds-ca-rsa2048-g1"],
+                        aliases=["target_ca"], deprecated_aliases=[deprecated("target_ca")]),
         keep_expired=dict(type="bool", default=False),
         require_rds_subjects=dict(type="bool", default=True),
         allow_unpinned_rds_cas=dict(type="bool", default=False, fallback=(env_fallback, ["RDSCA_ALLOW_UNPINNED_RDS_CAS"])),
@@ -474,7 +503,7 @@ def fetch(url, timeout, ca_path=None):
         reason = exc.reason
         if isinstance(reason, ssl.SSLCertVerificationError):
             raise FetchError("downloading %s failed: the server's certificate does not verify (%s); "
-                             "set ca_path for a mirror or proxy with a private CA" % (shown, reason.verify_message or reason))
+                             "set ca_cert for a mirror or proxy with a private CA" % (shown, reason.verify_message or reason))
         raise FetchError("downloading %s failed: %s" % (shown, reason))
     except (socket.timeout, TimeoutError):
         raise FetchError("downloading %s timed out after %ss" % (shown, timeout))
@@ -497,7 +526,7 @@ def read_source(params):
                          "use https or set checksum" % shown)
     if scheme not in ("https", "http"):
         raise FetchError("url %s: only https (or http with a checksum) is supported; use src for a local file" % shown)
-    return fetch(url, params["timeout"], params["ca_path"]), shown
+    return fetch(url, params["timeout"], params["ca_cert"]), shown
 
 
 def read_src(path):
@@ -538,15 +567,48 @@ def refusal_hint(problems, params):
     return "Get a complete copy of the bundle again (%s): %s is not a usable PEM bundle." % (url, where)
 
 
+def file_settings(module):
+    """``(mode, uid, gid)`` of the files written to ``dest``, from the common file options (O(mode) default 0644)."""
+    params = module.params
+    try:
+        mode = safe_files.parse_mode(params["mode"], "mode")
+        uid = safe_files.lookup_uid(params["owner"])
+        gid = safe_files.lookup_gid(params["group"])
+    except ValueError as exc:
+        module.fail_json(msg="Invalid options, nothing was changed: %s" % exc)
+    return (FILE_MODE if mode is None else mode), uid, gid
+
+
+def extra_attributes(module, path):
+    """SELinux context and file attributes through Ansible's file handling (owner, group, mode are set on the fd)."""
+    params = module.params
+    if module.check_mode or not any(params.get(k) for k in ("seuser", "serole", "setype", "selevel", "attributes")):
+        return False
+    file_args = module.load_file_common_arguments(params, path=path)
+    file_args.update(mode=None, owner=None, group=None)
+    return module.set_fs_attributes_if_different(file_args, False)
+
+
+def attributes_differ(fd, name, mode, uid, gid):
+    """Whether the existing file ``name`` has another mode, owner or group (check mode)."""
+    st = safe_files.entry_stat(fd, name)
+    return st is not None and (stat.S_IMODE(st.st_mode) != mode or (uid != -1 and st.st_uid != uid)
+                               or (gid != -1 and st.st_gid != gid))
+
+
 def sync_dest(module, dest, certificates, bundle):
-    """Make ``dest`` hold exactly ``<name>.pem`` per certificate plus ``bundle.pem`` (0644, in a 0755 directory,
-    whatever the umask; written atomically, without following links another user controls)."""
+    """Make ``dest`` hold exactly ``<name>.pem`` per certificate plus ``bundle.pem`` (O(mode), 0644 by default, in a
+    0755 directory, whatever the umask; written atomically, without following links another user controls)."""
     files = {"written": [], "unchanged": [], "removed": []}
+    mode, uid, gid = file_settings(module)
     try:
         directory = safe_files.resolve(dest)
         if os.path.lexists(directory) and not os.path.isdir(directory):
             module.fail_json(msg="dest %s exists and is not a directory" % dest)
         fd, _created = safe_files.open_directory(directory, create=True, dir_mode=0o755, check_mode=module.check_mode)
+        if fd is not None:
+            # A file is only given to another user than root (or us) inside that user's own directory.
+            safe_files.check_owner_inside_own_tree(fd, directory, uid, "dest")
     except UnsafePathError as exc:
         module.fail_json(msg="dest: %s" % exc)
     wanted = dict((cert["name"] + ".pem", cert["pem"]) for cert in certificates)
@@ -557,14 +619,18 @@ def sync_dest(module, dest, certificates, bundle):
             content = wanted[name].encode("ascii")
             current = safe_files.read_file(fd, name, MAX_BUNDLE_BYTES) if fd is not None else None
             if current == content:
-                if not module.check_mode and safe_files.set_attributes(fd, name, 0o644):
+                if not module.check_mode and (safe_files.set_attributes(fd, name, mode, uid, gid)
+                                              | extra_attributes(module, path)):
+                    files["written"].append(path)
+                elif module.check_mode and attributes_differ(fd, name, mode, uid, gid):
                     files["written"].append(path)
                 else:
                     files["unchanged"].append(path)
                 continue
             files["written"].append(path)
             if not module.check_mode:
-                safe_files.write_file(fd, name, content, 0o644)
+                safe_files.write_file(fd, name, content, mode, uid, gid)
+                extra_attributes(module, path)
         if fd is not None:
             for entry in sorted(os.listdir(fd)):
                 entry_stat = safe_files.entry_stat(fd, entry)
@@ -606,7 +672,7 @@ def run(module):
                         "pinned checksum vouches for its content" % source)
         loaded = load_bundle(data, keep_expired=params["keep_expired"],
                              require_rds_subjects=params["require_rds_subjects"], regions=regions,
-                             target_cas=params["target_ca"], source=source,
+                             target_cas=params["target_cas"], source=source,
                              allow_unpinned=params["allow_unpinned_rds_cas"])
     except FetchError as exc:
         module.fail_json(msg=str(exc), **result)
@@ -643,6 +709,7 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
         mutually_exclusive=[["src", "url"], ["src", "region"], ["url", "region"]],
+        add_file_common_args=True,
         supports_check_mode=True,
     )
     run(module)

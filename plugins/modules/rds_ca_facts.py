@@ -90,17 +90,17 @@ notes:
   - "C(would_restart) is the cost of rotating now: V(false) when the exact engine version reports
     C(SupportsCertificateRotationWithoutRestart), V(true) when it reports that it cannot, and
     C(unknown) when C(DescribeDBEngineVersions) does not know that version."
-  - "Assuming a role: amazon.aws modules take no role ARN; use a O(profile) whose AWS config sets
-    C(role_arn) and C(source_profile), which is resolved once for all regions."
   - "IAM permissions: C(rds:DescribeDBInstances), C(rds:DescribeDBClusters),
     C(rds:DescribePendingMaintenanceActions), C(rds:DescribeCertificates),
     C(rds:DescribeDBEngineVersions), and C(ec2:DescribeRegions) for O(regions=all)."
 seealso:
-  - name: Rotating your SSL/TLS certificate
-    description: The AWS guide to RDS CA rotation.
-    link: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL-certificate-rotation.html
   - module: amazon.aws.rds_instance_info
 extends_documentation_fragment:
+  - rdsca.rotation.attributes
+  - rdsca.rotation.attributes.INFO_MODULE
+  - rdsca.rotation.attributes.AWS_PLATFORM
+  - rdsca.rotation.attributes.ACTION_GROUP
+  - rdsca.rotation.aws
   - rdsca.rotation.regions
   - rdsca.rotation.target_ca
   - amazon.aws.common.modules

@@ -19,7 +19,7 @@ description:
   - B(Never restarts by surprise.) When the engine version cannot rotate without a restart
     (C(SupportsCertificateRotationWithoutRestart)) and O(allow_restart=false), the database is not touched now -
     it is skipped with the reason, or scheduled for its maintenance window with O(on_restart_required=schedule).
-  - B(Bounded concurrency.) At most O(max_concurrent) databases are being changed at a time; the next one starts
+  - B(Bounded concurrency.) At most O(concurrency) databases are being changed at a time; the next one starts
     when one finishes. Waiting costs one C(DescribeDBInstances) per region per O(poll_interval) for all the
     databases in flight (a C(db-instance-id) filter listing them), whatever their number.
   - B(Safe order.) With O(order=safe), the readers of an Aurora cluster are rotated before its writer and read
@@ -35,11 +35,11 @@ description:
     C(blocked) the same way.
   - B(Verified.) With O(verify_endpoint), once a database is available on the new CA its endpoint is probed with
     a real TLS handshake (the engine's own TLS upgrade, no credentials) and the presented chain must map to
-    O(target_ca) and verify against O(verify_ca_bundle) for the endpoint's name.
+    O(target_ca) and verify against O(ca_cert) for the endpoint's name.
   - B(Rollback.) With O(rollback_on_failure), a database whose verification fails is returned to its previous
     CA, if that CA is still valid and supported, and reported as C(rolled_back). Only evidence that the new
     certificate is wrong counts as a failed verification - a presented chain of O(target_ca) that does not
-    verify against O(verify_ca_bundle), or another CA still presented after O(verify_grace_period). An endpoint
+    verify against O(ca_cert), or another CA still presented after O(verify_grace_period). An endpoint
     that cannot be reached (refused, timed out) is no such evidence - the database ends C(unverified) with the
     reason and is not rolled back, unless O(rollback_on_unreachable) asks for it.
   - Every database ends as C(rotated), C(scheduled), C(unchanged), C(skipped) (with a reason), C(blocked),
@@ -119,11 +119,14 @@ options:
         with C(ssl_in_use) (or C(uses_ssl), C(tls_in_use)), or with a count C(ssl_connections) (or
         C(tls_connections)). An entry that says neither is no evidence.
     type: raw
-  max_concurrent:
+  concurrency:
     description:
       - How many databases are being changed (and waited for, and verified) at the same time, 1 to 500.
+      - The one name of the collection for "how many at a time" (as in M(rdsca.rotation.rds_ca_facts) and
+        M(rdsca.rotation.rds_ssl_usage)). The deprecated alias O(max_concurrent) is its former name.
     type: int
     default: 5
+    aliases: [max_concurrent]
   order:
     description:
       - V(safe) - Aurora readers before their writer, read replicas before their source (in this run).
@@ -158,7 +161,7 @@ options:
   verify_endpoint:
     description:
       - After a change applied now, probe each database endpoint with a TLS handshake and require that the
-        presented chain maps to O(target_ca) and verifies against O(verify_ca_bundle) for the endpoint's name.
+        presented chain maps to O(target_ca) and verifies against O(ca_cert) for the endpoint's name.
       - While the endpoint cannot be reached or still presents the previous CA, it is probed again for up to
         O(verify_grace_period) seconds; a chain of O(target_ca) that does not verify fails (after a second probe
         round confirms it). Still another CA at the end of the grace period fails; still unreachable ends
@@ -167,10 +170,12 @@ options:
         restart).
     type: bool
     default: false
-  verify_ca_bundle:
+  ca_cert:
     description:
       - The PEM bundle clients use to trust RDS (for example AWS's C(global-bundle.pem)); required with
         O(verify_endpoint).
+      - The same name as the CA file of every module of the collection (and of community.postgresql). The
+        deprecated alias O(verify_ca_bundle) is its former name.
       - Checked before any AWS call - the task fails, with nothing changed, when it does not exist, is not a
         readable file, is not a PEM bundle of CA certificates, or (for a G1 O(target_ca)) lacks the target CA's
         root for a region of O(databases), since it could then not verify a correct certificate. The file's
@@ -179,9 +184,10 @@ options:
         Amazon RDS name must be one of AWS's RDS CA certificates pinned in the collection, unless
         O(allow_unpinned_rds_cas).
     type: path
+    aliases: [verify_ca_bundle]
   allow_unpinned_rds_cas:
     description:
-      - Accept certificates in O(verify_ca_bundle) that carry an Amazon RDS name but are not among AWS's pinned RDS
+      - Accept certificates in O(ca_cert) that carry an Amazon RDS name but are not among AWS's pinned RDS
         CA certificates (a newly published RDS root before the collection's catalog is refreshed, or a test PKI such
         as the collection's simulator). Each one is named in a warning. The same option as
         M(rdsca.rotation.rds_ca_bundle)'s.
@@ -253,23 +259,21 @@ notes:
     C(rds:DescribeCertificates), C(rds:DescribePendingMaintenanceActions), and as used C(rds:ModifyDBInstance),
     C(rds:ModifyDBCluster), C(rds:ApplyPendingMaintenanceAction), C(rds:ModifyCertificates)."
 seealso:
-  - name: Rotating your SSL/TLS certificate
-    description: The AWS guide to RDS CA rotation.
-    link: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL-certificate-rotation.html
   - module: rdsca.rotation.rds_ca_facts
 extends_documentation_fragment:
+  - rdsca.rotation.attributes
+  - rdsca.rotation.attributes.AWS_PLATFORM
+  - rdsca.rotation.attributes.ACTION_GROUP
   - rdsca.rotation.target_ca
+  - rdsca.rotation.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
-  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""
@@ -277,9 +281,9 @@ EXAMPLES = r"""
   rdsca.rotation.rds_ca_rotate:
     databases: "{{ inventory.databases | selectattr('environment', 'equalto', 'staging') | selectattr('needs_rotation') }}"
     target_ca: rds-ca-rsa2048-g1
-    max_concurrent: 5
+    concurrency: 5
     verify_endpoint: true
-    verify_ca_bundle: /etc/pki/rds/global-bundle.pem
+    ca_cert: /etc/pki/rds/global-bundle.pem
     rollback_on_failure: true
   register: staging
 
@@ -301,7 +305,7 @@ EXAMPLES = r"""
 
 - name: Rotate without restarting, where rds_ssl_usage proved that nobody uses SSL/TLS
   rdsca.rotation.rds_ca_rotate:
-    databases: "{{ usage.databases | rejectattr('ssl_in_use') }}"
+    databases: "{{ usage.databases | selectattr('safe_without_restart') }}"
     certificate_rotation_restart: false
     ssl_usage: "{{ usage }}"
 
@@ -497,7 +501,7 @@ notes:
 waiting:
   description:
     - How waiting went - C(polls) (rounds), C(describe_calls) per region (one per poll), C(poll_errors) (polls
-      that failed even after retries), C(max_in_flight) (never more than O(max_concurrent)).
+      that failed even after retries), C(max_in_flight) (never more than O(concurrency)).
   returned: always
   type: dict
   sample: {polls: 12, describe_calls: {us-east-1: 12}, poll_errors: [], max_in_flight: 5}
@@ -524,9 +528,15 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import ta
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_aws import RdsApi
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_aws import discover
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
+from ansible_collections.rdsca.rotation.plugins.module_utils.option_names import deprecated
+from ansible_collections.rdsca.rotation.plugins.module_utils.option_names import number_view
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import ApiError
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Job
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Runner
+
+
+# The range of numbers.RULES that the renamed option keeps (option_names.py).
+NUMBER_RULES = {"concurrency": "max_concurrent"}
 
 
 def argument_spec():
@@ -538,13 +548,14 @@ def argument_spec():
         on_restart_required=dict(type="str", choices=list(plan_lib.ON_RESTART_CHOICES), default="skip"),
         certificate_rotation_restart=dict(type="bool"),
         ssl_usage=dict(type="raw"),
-        max_concurrent=dict(type="int", default=5),
+        concurrency=dict(type="int", default=5, aliases=["max_concurrent"],
+                         deprecated_aliases=[deprecated("max_concurrent")]),
         order=dict(type="str", choices=list(plan_lib.ORDER_CHOICES), default="safe"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=3600),
         poll_interval=dict(type="float", default=15),
         verify_endpoint=dict(type="bool", default=False),
-        verify_ca_bundle=dict(type="path"),
+        ca_cert=dict(type="path", aliases=["verify_ca_bundle"], deprecated_aliases=[deprecated("verify_ca_bundle")]),
         allow_unpinned_rds_cas=dict(type="bool", default=False, fallback=(env_fallback, ["RDSCA_ALLOW_UNPINNED_RDS_CAS"])),
         connect_host=dict(type="str"),
         verify_timeout=dict(type="int", default=10),
@@ -588,7 +599,8 @@ def main():
     target = params["target_ca"]
 
     # Numbers first (NaN, infinity, ranges, poll_interval within wait_timeout), each named once.
-    problems = check_numbers(params)
+    values, labels = number_view(params, NUMBER_RULES)
+    problems = check_numbers(values, labels=labels)
     problems += [p for p in plan_lib.check_options(params) if p not in problems]
     requests, entry_problems = plan_lib.normalize_entries(params["databases"], module.region)
     problems += entry_problems
@@ -598,9 +610,9 @@ def main():
     problems += validate_regions(regions)
     if not regions:
         problems.append("no region: give databases, or the connection region (region, AWS_REGION)")
-    if params["verify_ca_bundle"] and not problems:
+    if params["ca_cert"] and not problems:
         bundle_warnings = []
-        problems += plan_lib.check_ca_bundle_file(params["verify_ca_bundle"], regions, target,
+        problems += plan_lib.check_ca_bundle_file(params["ca_cert"], regions, target, option="ca_cert",
                                                   allow_unpinned=params["allow_unpinned_rds_cas"],
                                                   warnings=bundle_warnings)
         for message in bundle_warnings:
@@ -611,7 +623,7 @@ def main():
     counter = CallCounter()
     clients = RegionClients(module, counter)
     clients.prepare("rds", regions, single_attempt=not module.check_mode)
-    api = RdsApi(clients, ca_bundle=params["verify_ca_bundle"], connect_host=params["connect_host"],
+    api = RdsApi(clients, ca_bundle=params["ca_cert"], connect_host=params["connect_host"],
                  probe_timeout=params["verify_timeout"])
 
     data, problems = discover(clients, regions, requests, target, utcnow())
@@ -635,7 +647,7 @@ def main():
 
     regions_report = region_defaults(module, api, data, regions, target, module.check_mode)
 
-    runner_options = dict(max_concurrent=params["max_concurrent"], order=params["order"], wait=params["wait"],
+    runner_options = dict(max_concurrent=params["concurrency"], order=params["order"], wait=params["wait"],
                           wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
                           verify=params["verify_endpoint"], verify_grace_period=params["verify_grace_period"],
                           rollback_on_failure=params["rollback_on_failure"],
@@ -647,7 +659,7 @@ def main():
         from concurrent.futures import ThreadPoolExecutor
         executors = []
         if params["verify_endpoint"]:
-            runner.executor = ThreadPoolExecutor(max_workers=params["max_concurrent"])
+            runner.executor = ThreadPoolExecutor(max_workers=params["concurrency"])
             executors.append(runner.executor)
         polled_regions = set(job.unit["region"] for job in jobs)
         if len(polled_regions) > 1:

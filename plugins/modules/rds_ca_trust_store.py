@@ -46,7 +46,14 @@ description:
   - "O(type=java): keytool never writes the keystore in place; it works on a private copy, which then
     replaces the keystore atomically (so a link planted at the keystore's path is replaced, never followed)."
 extends_documentation_fragment:
+  - rdsca.rotation.attributes
+  - rdsca.rotation.attributes.POSIX_PLATFORM
   - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
 author:
   - rdsca.rotation maintainers (@rdsca)
 options:

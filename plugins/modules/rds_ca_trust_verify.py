@@ -20,7 +20,7 @@ description:
   - No credentials are sent, and no query. When verification fails, a second handshake without
     verification reads the presented certificate so that the message can say which CA issued it;
     that handshake never counts as verified.
-  - Fails (unless O(fail_on_error=false)) naming every endpoint that did not verify and why.
+  - Fails (unless O(strict=false)) naming every endpoint that did not verify and why.
 author:
   - rdsca.rotation maintainers (@rdsca)
 options:
@@ -52,19 +52,30 @@ options:
         type: str
         choices: [postgres, mysql, tls]
         default: postgres
-      ca_file:
-        description: Verify against this PEM file instead of the host's default trust store.
+      ca_cert:
+        description:
+          - Verify against this PEM file instead of the host's default trust store.
+          - The same name as the CA file of every module of the collection (and of community.postgresql). The
+            deprecated alias O(endpoints[].ca_file) is its former name.
         type: path
+        aliases: [ca_file]
   timeout:
     description: Seconds allowed for each connection and handshake (a finite number, more than 0, at most 3600; NaN and infinity are refused).
     type: float
     default: 10
-  fail_on_error:
-    description: Fail when an endpoint does not verify.
+  strict:
+    description:
+      - Fail when an endpoint does not verify. With V(false), such endpoints are reported with a warning.
+      - The one name of the collection for this switch (as in M(rdsca.rotation.rds_ca_facts) and
+        M(rdsca.rotation.rds_ssl_usage)); the default stays V(true) here, as a client that cannot verify is the
+        failure this module looks for. The deprecated alias O(fail_on_error) is its former name.
     type: bool
     default: true
-notes:
-  - Supports check mode (it only reads).
+    aliases: [fail_on_error]
+extends_documentation_fragment:
+  - rdsca.rotation.attributes
+  - rdsca.rotation.attributes.INFO_MODULE
+  - rdsca.rotation.attributes.POSIX_PLATFORM
 """
 
 EXAMPLES = r"""
@@ -127,7 +138,7 @@ endpoints:
       description: Common name of the issuer of the presented certificate.
       type: str
     trust:
-      description: C(system) (the host's trust store) or the O(endpoints[].ca_file) used.
+      description: C(system) (the host's trust store) or the O(endpoints[].ca_cert) used.
       type: str
     hostname_matches:
       description: Whether the presented certificate names O(endpoints[].server_name).
@@ -147,6 +158,7 @@ import ssl
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
+from ansible_collections.rdsca.rotation.plugins.module_utils.option_names import deprecated
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import probe_endpoint
 
 KEPT = ("server_name", "connect_host", "connect_port", "protocol", "verified", "error", "verify_error", "verify_code",
@@ -156,10 +168,10 @@ KEPT = ("server_name", "connect_host", "connect_port", "protocol", "verified", "
 def check(endpoint, timeout):
     probe = probe_endpoint(endpoint["server_name"], endpoint["port"], endpoint["protocol"],
                            connect_host=endpoint["connect_host"], connect_port=endpoint["connect_port"],
-                           ca_bundle=endpoint["ca_file"], timeout=timeout)
+                           ca_bundle=endpoint["ca_cert"], timeout=timeout)
     result = dict((key, probe.get(key)) for key in KEPT)
     result["name"] = endpoint["name"] or endpoint["server_name"]
-    result["trust"] = endpoint["ca_file"] or "system"
+    result["trust"] = endpoint["ca_cert"] or "system"
     certificate = probe.get("certificate") or {}
     result["issuer"] = certificate.get("issuer_cn")
     return result
@@ -183,10 +195,10 @@ def main():
                 connect_host=dict(type="str"),
                 connect_port=dict(type="int"),
                 protocol=dict(type="str", default="postgres", choices=["postgres", "mysql", "tls"]),
-                ca_file=dict(type="path"),
+                ca_cert=dict(type="path", aliases=["ca_file"], deprecated_aliases=[deprecated("ca_file")]),
             )),
             timeout=dict(type="float", default=10.0),
-            fail_on_error=dict(type="bool", default=True),
+            strict=dict(type="bool", default=True, aliases=["fail_on_error"], deprecated_aliases=[deprecated("fail_on_error")]),
         ),
         supports_check_mode=True,
     )
@@ -210,7 +222,7 @@ def main():
     if failed:
         message = "%d of %d endpoint(s) failed TLS verification from this host: %s" % (
             len(failed), len(results), "; ".join(describe_failure(r) for r in failed))
-        if module.params["fail_on_error"]:
+        if module.params["strict"]:
             module.fail_json(msg=message, **outcome)
         module.warn(message)
         outcome["msg"] = message

@@ -30,7 +30,7 @@ description:
     engine's TLS upgrade (PostgreSQL C(SSLRequest), the MySQL handshake, SQL Server's TDS pre-login; direct TLS for
     Oracle and Db2 on the SSL listener port, O(probe_port)) and the certificate the server presents - issuer, the RDS CA
     identifier it belongs to (C(Amazon RDS us-east-1 Root CA RSA2048 G1) is C(rds-ca-rsa2048-g1)), expiry, and whether
-    it verifies against O(ca_bundle) with hostname checking on the endpoint address.
+    it verifies against O(ca_cert) with hostname checking on the endpoint address.
   - When verification fails, a second handshake without verification reads the certificate so that the result can say
     what was presented. That handshake sends no credentials and no query and is closed right after the TLS handshake;
     it never counts as verified. The module's own database connection always verifies (chain and endpoint name)
@@ -75,6 +75,9 @@ options:
         C(DescribeDBInstances).
       - Per-database overrides C(connect_host), C(connect_port), C(probe_port) and C(login_db) are honoured
         (for example one tunnel port per database).
+      - O(connect_host) and O(connect_port) are not community.postgresql's C(login_host) and C(login_port) - the host
+        and port of a login come from the endpoint; these only redirect the TCP connections of the probe and the
+        login (a tunnel), while TLS is still verified against the endpoint address.
       - Mutually exclusive with O(identifier).
     type: list
     elements: dict
@@ -90,32 +93,24 @@ options:
       - Password of O(login_user). Never logged or returned, and removed from every error message.
       - Mutually exclusive with O(iam_auth=true).
     type: str
-  login_db:
-    description:
-      - Database to connect to. Default C(postgres) for PostgreSQL, none for MySQL and MariaDB.
-    type: str
   iam_auth:
     description:
       - Log in with an IAM database authentication token generated with boto3 (C(generate_db_auth_token)) for
         O(login_user), instead of a password. Requires IAM database authentication on the instance and TLS.
     type: bool
     default: false
-  ssl_mode:
+  ca_cert:
     description:
-      - How the module's own database connection is protected.
-      - C(verify-full) (default) uses TLS with full verification of the chain against O(ca_bundle) and of the
-        endpoint address, also through O(connect_host).
-      - C(disable) connects in plaintext. Only for servers that do not offer TLS; the password then travels in clear,
-        and the module prints a warning saying so.
-    type: str
-    choices: [verify-full, disable]
-    default: verify-full
-  ca_bundle:
-    description:
-      - PEM file of the CA certificates to verify endpoints against, for example the RDS global bundle
-        (C(https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)).
+      # The whole description: an option the module sets replaces the fragment's (rdsca.rotation.database_login).
+      - PEM file of the CA certificates servers are verified against, for example the RDS global bundle
+        (C(https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)) - the database logins and the
+        endpoint probes (the certificate each endpoint presents).
+      - The same option name in every module of the collection (and in community.postgresql) for "the CA
+        certificates a TLS server is verified against".
       - The system trust store when unset.
+      - The deprecated alias O(ca_bundle) is the former name of this option.
     type: path
+    aliases: [ca_bundle]
   connect_host:
     description:
       - Host (name or IP) the TCP connections go to when it is not the endpoint address, for example C(127.0.0.1)
@@ -170,21 +165,27 @@ options:
         there; 3 s leaves room for two lost SYN packets). Raise it for slow links. More than 0, at most 3600.
     type: float
     default: 3
-  max_workers:
+  concurrency:
     description:
       - How many databases are logged into (and sampled, and have their connection logs read) at the same time;
-        each sampling window holds one database connection.
+        each sampling window holds one database connection. At most 256.
+      - The one name of the collection for "how many at a time" (as in M(rdsca.rotation.rds_ca_facts) and
+        M(rdsca.rotation.rds_ca_rotate)). The deprecated alias O(max_workers) is its former name.
     type: int
     default: 8
-  probe_workers:
+    aliases: [max_workers]
+  probe_concurrency:
     description:
       - How many endpoints are probed at the same time (a TCP connection and a TLS handshake each, no credentials).
-        Probes are cheap and unreachable endpoints are waited for, so this is larger than O(max_workers); the
-        module runs max(O(probe_workers), O(max_workers)) threads and never more logins than O(max_workers).
+      - A separate pool from O(concurrency), hence a separate name - probes hold no database session and no
+        credentials, are cheap, and unreachable endpoints are waited for, so this is larger than O(concurrency);
+        the module runs max(O(probe_concurrency), O(concurrency)) threads and never more logins than O(concurrency).
       - At most 256. With C(N) unreachable endpoints the probes take about
-        C(N / probe_workers * connect_timeout) seconds.
+        C(N / probe_concurrency * connect_timeout) seconds.
+      - The deprecated alias O(probe_workers) is its former name.
     type: int
     default: 64
+    aliases: [probe_workers]
   strict:
     description:
       - When V(true), the task fails if any database could not be fully inspected (RV(databases[].error) set), still
@@ -198,7 +199,7 @@ options:
         C(require_secure_transport=ON)): there C(verify-full) fails on the expired chain and a plaintext login is
         refused, so without this option no session can be listed on exactly the databases still to rotate."
       - Everything else is still verified, by OpenSSL, before any credential is sent - the presented chain must
-        lead to a CA certificate of O(ca_bundle) that is an Amazon RDS CA, and the certificate must name the
+        lead to a CA certificate of O(ca_cert) that is an Amazon RDS CA, and the certificate must name the
         endpoint address. Only then are validity periods set aside, and checked separately - an expired CA
         certificate must be one of the CAs listed here, a server certificate may only have expired with it
         (at most 30 days earlier), nothing may be not yet valid.
@@ -228,8 +229,8 @@ notes:
     issuer (and the chain when the interpreter exposes it), and the CA identifier comes from the issuer names.
   - With MySQL and MariaDB the counter C(Ssl_finished_accepts) is read before and after the window; a rise means
     TLS clients connected, even between two samples.
-  - "Scale: probes run O(probe_workers) at a time, each waiting at most O(connect_timeout) for its TCP connection,
-    and an endpoint that cannot be reached is not logged into; logins and sampling windows run O(max_workers) at a
+  - "Scale: probes run O(probe_concurrency) at a time, each waiting at most O(connect_timeout) for its TCP connection,
+    and an endpoint that cannot be reached is not logged into; logins and sampling windows run O(concurrency) at a
     time. Ansible shows nothing while a module runs: for progress over thousands of databases, loop the task over
     slices of O(databases) (the C(batch) filter) and merge the registered result with the
     P(rdsca.rotation.ssl_usage_merge#filter) filter (see the examples)."
@@ -239,10 +240,13 @@ notes:
     O(login_user) (the login, not an API call)."
 seealso:
   - module: rdsca.rotation.rds_ca_facts
-  - name: Rotating your SSL/TLS certificate
-    description: The AWS documentation on CA rotation, including the session query this module extends.
-    link: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL-certificate-rotation.html
 extends_documentation_fragment:
+  - rdsca.rotation.attributes
+  - rdsca.rotation.attributes.INFO_MODULE
+  - rdsca.rotation.attributes.AWS_PLATFORM
+  - rdsca.rotation.attributes.ACTION_GROUP
+  - rdsca.rotation.database_login
+  - rdsca.rotation.aws
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -254,7 +258,7 @@ EXAMPLES = r"""
     databases: "{{ inventory.databases }}"
     login_user: monitor
     login_password: "{{ vault_monitor_password }}"
-    ca_bundle: /etc/pki/rds/global-bundle.pem
+    ca_cert: /etc/pki/rds/global-bundle.pem
     sample_seconds: 120
     sample_interval: 2
   register: usage
@@ -266,7 +270,7 @@ EXAMPLES = r"""
 - name: Which CA does each endpoint present? No credentials needed
   rdsca.rotation.rds_ssl_usage:
     databases: "{{ inventory.databases }}"
-    ca_bundle: /etc/pki/rds/global-bundle.pem
+    ca_cert: /etc/pki/rds/global-bundle.pem
 
 - name: One database through an SSH tunnel on localhost:15432, IAM authentication
   rdsca.rotation.rds_ssl_usage:
@@ -276,16 +280,16 @@ EXAMPLES = r"""
     connect_port: 15432
     login_user: iam_monitor
     iam_auth: true
-    ca_bundle: /etc/pki/rds/eu-west-1-bundle.pem
+    ca_cert: /etc/pki/rds/eu-west-1-bundle.pem
     sample_seconds: 30
     strict: true
 
 - name: Thousands of databases, 200 at a time, one line of output per slice (progress)
   rdsca.rotation.rds_ssl_usage:
     databases: "{{ item }}"
-    ca_bundle: /etc/pki/rds/global-bundle.pem
+    ca_cert: /etc/pki/rds/global-bundle.pem
     connect_timeout: 3
-    probe_workers: 64
+    probe_concurrency: 64
   loop: "{{ inventory.databases | batch(200) | list }}"
   loop_control:
     extended: true
@@ -299,7 +303,7 @@ EXAMPLES = r"""
 - name: Who used TLS over the last three days? From the connection logs, without a database login
   rdsca.rotation.rds_ssl_usage:
     databases: "{{ inventory.databases }}"
-    ca_bundle: /etc/pki/rds/global-bundle.pem
+    ca_cert: /etc/pki/rds/global-bundle.pem
     log_window_days: 3
   register: log_usage
 
@@ -651,6 +655,12 @@ from ansible_collections.rdsca.rotation.plugins.module_utils import pg_connectio
 from ansible_collections.rdsca.rotation.plugins.module_utils import rds_domain
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
+from ansible_collections.rdsca.rotation.plugins.module_utils.option_names import deprecated
+from ansible_collections.rdsca.rotation.plugins.module_utils.option_names import number_view
+from ansible_collections.rdsca.rotation.plugins.module_utils.option_names import renamed_names
+
+# The ranges of numbers.RULES that the renamed options keep (option_names.py).
+NUMBER_RULES = {"concurrency": "max_workers", "probe_concurrency": "probe_workers"}
 
 
 def argument_spec():
@@ -662,7 +672,7 @@ def argument_spec():
         login_db=dict(type="str"),
         iam_auth=dict(type="bool", default=False),
         ssl_mode=dict(type="str", choices=list(ssl_usage.SSL_MODES), default="verify-full"),
-        ca_bundle=dict(type="path"),
+        ca_cert=dict(type="path", aliases=["ca_bundle"], deprecated_aliases=[deprecated("ca_bundle")]),
         connect_host=dict(type="str"),
         connect_port=dict(type="int"),
         probe=dict(type="bool", default=True),
@@ -672,8 +682,9 @@ def argument_spec():
         exclude_users=dict(type="list", elements="str", default=list(ssl_usage.DEFAULT_EXCLUDE_USERS)),
         timeout=dict(type="float", default=10),
         connect_timeout=dict(type="float", default=3),
-        max_workers=dict(type="int", default=8),
-        probe_workers=dict(type="int", default=64),
+        concurrency=dict(type="int", default=8, aliases=["max_workers"], deprecated_aliases=[deprecated("max_workers")]),
+        probe_concurrency=dict(type="int", default=64, aliases=["probe_workers"],
+                               deprecated_aliases=[deprecated("probe_workers")]),
         strict=dict(type="bool", default=False),
         allow_expired_ca=dict(type="list", elements="str", default=[]),
         log_window_days=dict(type="float", default=0),
@@ -683,8 +694,10 @@ def argument_spec():
 def check_options(module):
     params = module.params
     # Every number: finite, in range (plugins/module_utils/numbers.py, shared by every module).
-    problems = check_numbers(params, ["sample_seconds", "sample_interval", "timeout", "connect_timeout", "max_workers",
-                                      "probe_workers", "connect_port", "probe_port", "log_window_days"])
+    values, labels = number_view(params, NUMBER_RULES)
+    problems = check_numbers(values, renamed_names(["sample_seconds", "sample_interval", "timeout", "connect_timeout",
+                                                    "concurrency", "probe_concurrency", "connect_port", "probe_port",
+                                                    "log_window_days"], NUMBER_RULES), labels=labels)
     if params["iam_auth"] and not params["login_user"]:
         problems.append("iam_auth needs login_user (the database user the token is for)")
     if params["iam_auth"] and params["ssl_mode"] == "disable":
@@ -697,8 +710,8 @@ def check_options(module):
             problems.append("allow_expired_ca: %r is not an RDS CA identifier (one of %s)" % (ca, ", ".join(known_cas)))
     if params["allow_expired_ca"] and params["ssl_mode"] == "disable":
         problems.append("allow_expired_ca applies to verified TLS connections; it cannot be used with ssl_mode=disable")
-    if params["ca_bundle"] and not os.path.isfile(params["ca_bundle"]):
-        problems.append("ca_bundle %s is not a file" % params["ca_bundle"])
+    if params["ca_cert"] and not os.path.isfile(params["ca_cert"]):
+        problems.append("ca_cert %s is not a file" % params["ca_cert"])
     if problems:
         module.fail_json(msg="Invalid options: %s" % "; ".join(problems))
 
@@ -739,7 +752,7 @@ def describe(module, clients, targets):
     for target in targets:
         by_region.setdefault(target["region"], []).append(target)
     clients.prepare("rds", sorted(by_region))
-    with ThreadPoolExecutor(max_workers=max(1, min(len(by_region), module.params["max_workers"]))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(by_region), module.params["concurrency"]))) as pool:
         futures = [pool.submit(ssl_usage.describe_targets, clients.get("rds", region), region_targets,
                                aws_utils.paginate, aws_utils.AWS_ERRORS, aws_utils.error_info)
                    for region, region_targets in sorted(by_region.items())]
@@ -779,7 +792,7 @@ def settings_for(module, clients, target):
     params = module.params
     settings = dict(
         login_user=params["login_user"], password=params["login_password"], login_db=params["login_db"],
-        ssl_mode=params["ssl_mode"], ca_bundle=params["ca_bundle"], connect_host=params["connect_host"],
+        ssl_mode=params["ssl_mode"], ca_bundle=params["ca_cert"], connect_host=params["connect_host"],
         connect_port=params["connect_port"], probe=params["probe"], probe_port=params["probe_port"],
         sample_seconds=params["sample_seconds"], sample_interval=params["sample_interval"],
         timeout=params["timeout"], connect_timeout=params["connect_timeout"], exclude_users=params["exclude_users"],
@@ -803,7 +816,7 @@ def log_settings_for(target):
 def inspect_one(module, clients, target, settings):
     """inspect_database, then (log_window_days) the connection-log evidence folded into the verdicts.
 
-    The log reading takes one of the O(max_workers) slots of the logins (settings["login_slots"]), so that the
+    The log reading takes one of the O(concurrency) slots of the logins (settings["login_slots"]), so that the
     larger pool of the probes never multiplies the AWS calls in flight.
     """
     result = ssl_usage.inspect_database(target, settings)
@@ -839,14 +852,14 @@ def main():
 
     if module.params["iam_auth"]:
         clients.prepare("rds", sorted(set(t["region"] for t in targets)))  # clients are made in the main thread
-    # Probes (cheap, and slow only when an endpoint does not answer) run probe_workers at a time; logins,
-    # sampling windows and log reading at most max_workers at a time (ssl_usage.inspect_all).
+    # Probes (cheap, and slow only when an endpoint does not answer) run probe_concurrency at a time; logins,
+    # sampling windows and log reading at most concurrency at a time (ssl_usage.inspect_all).
     work = [(target, settings_for(module, clients, target)) for target in targets]
 
     def inspect(item, login_slots):
         target, settings = item
         return inspect_one(module, clients, target, dict(settings, login_slots=login_slots))
-    results = ssl_usage.inspect_all(work, inspect, module.params["max_workers"], module.params["probe_workers"])
+    results = ssl_usage.inspect_all(work, inspect, module.params["concurrency"], module.params["probe_concurrency"])
 
     for item in results:
         if item.get("tls_verification") == "verified_except_expiry":

@@ -272,7 +272,7 @@ def client_trust_gaps(hosts: list[str], hostvars: Mapping[str, Any], step: str, 
 
 
 def client_endpoints(targets: list[Db], patterns: Any, connect_host: str | None = None,
-                     ca_file: str | None = None) -> list[dict[str, Any]]:
+                     ca_cert: str | None = None) -> list[dict[str, Any]]:
     """The endpoints a client verifies (ca_trust verify entry point) from the phase's targets and its patterns."""
     out = []
     for db in match_databases(targets, split_patterns(patterns) or []):
@@ -280,8 +280,8 @@ def client_endpoints(targets: list[Db], patterns: Any, connect_host: str | None 
                     "protocol": db.get("protocol")}
         if connect_host:
             endpoint["connect_host"] = connect_host
-        if ca_file:
-            endpoint["ca_file"] = ca_file
+        if ca_cert:
+            endpoint["ca_cert"] = ca_cert
         out.append(endpoint)
     return out
 

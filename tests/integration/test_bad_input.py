@@ -108,7 +108,7 @@ def rotate(**args: Any) -> dict[str, Any]:
 
 
 def usage(databases: list[dict[str, Any]], **args: Any) -> dict[str, Any]:
-    return {"databases": databases, "connect_host": "127.0.0.1", "ca_bundle": "{{ sim_bundle }}",
+    return {"databases": databases, "connect_host": "127.0.0.1", "ca_cert": "{{ sim_bundle }}",
             "login_user": "admin", "login_password": "{{ vault_db_password }}", "strict": True, "timeout": 3, **args}
 
 
@@ -184,7 +184,7 @@ CASES = [
          ["could not be fully inspected", "Hostname mismatch"], "TLS hostname mismatch"),
     Case("tls_hostname_mismatch_client", "rds_ca_trust_verify",
          {"endpoints": [{"server_name": "{{ wrong_name }}", "port": "{{ pg_port }}", "connect_host": "127.0.0.1",
-                         "ca_file": "{{ sim_bundle }}"}], "timeout": 5},
+                         "ca_cert": "{{ sim_bundle }}"}], "timeout": 5},
          ["1 of 1 endpoint(s) failed TLS verification from this host", "does NOT verify", "Hostname mismatch"],
          "TLS hostname mismatch"),
     # -- options -------------------------------------------------------------------------------------
@@ -199,7 +199,7 @@ CASES = [
          [NOTHING, "the ssl_usage evidence shows SSL/TLS in use", "rotate it with a restart instead"],
          "certificate_rotation_restart=false without evidence"),
     Case("conflicting_verify_and_maintenance_window", "rds_ca_rotate",
-         rotate(databases=["app-hot"], apply="maintenance_window", verify_endpoint=True, verify_ca_bundle="{{ sim_bundle }}"),
+         rotate(databases=["app-hot"], apply="maintenance_window", verify_endpoint=True, ca_cert="{{ sim_bundle }}"),
          ["Invalid options, nothing was changed", "verify_endpoint needs a change applied now"], "conflicting options"),
     Case("conflicting_rollback_without_verify", "rds_ca_rotate", rotate(databases=["app-hot"], rollback_on_failure=True),
          ["Invalid options, nothing was changed", "rollback_on_failure needs verify_endpoint"], "conflicting options"),
@@ -209,17 +209,17 @@ CASES = [
     Case("conflicting_src_and_url", "rds_ca_bundle", bundle("good.pem", url="https://example.invalid/b.pem"),
          ["mutually exclusive", "src", "url"], "conflicting options"),
     Case("zero_and_negative_rotate", "rds_ca_rotate",
-         rotate(databases=["app-hot"], max_concurrent=0, wait_timeout=0, poll_interval=-1, verify_timeout=0),
-         ["Invalid options, nothing was changed", "max_concurrent must be 1 or more, got 0",
+         rotate(databases=["app-hot"], concurrency=0, wait_timeout=0, poll_interval=-1, verify_timeout=0),
+         ["Invalid options, nothing was changed", "concurrency must be 1 or more, got 0",
           "wait_timeout must be more than 0, got 0", "poll_interval must be more than 0, got -1",
           "verify_timeout must be more than 0, got 0"],
          "negative/zero timeouts and concurrency"),
     Case("zero_concurrency_facts", "rds_ca_facts", {"regions": [REGION], "concurrency": 0},
          ["Invalid options", "concurrency must be 1 or more, got 0"], "negative/zero timeouts and concurrency"),
     Case("zero_and_negative_usage", "rds_ssl_usage",
-         usage([{"identifier": "pg-linked"}], timeout=0, max_workers=0, sample_seconds=-1, sample_interval=0),
+         usage([{"identifier": "pg-linked"}], timeout=0, concurrency=0, sample_seconds=-1, sample_interval=0),
          ["Invalid options", "sample_seconds must be 0 or more", "sample_interval must be more than 0",
-          "timeout must be more than 0", "max_workers must be 1 or more"],
+          "timeout must be more than 0", "concurrency must be 1 or more"],
          "negative/zero timeouts and concurrency"),
     Case("zero_timeout_bundle", "rds_ca_bundle", bundle("good.pem", timeout=0),
          ["Invalid options", "timeout must be more than 0, got 0"], "negative/zero timeouts and concurrency"),
@@ -238,8 +238,8 @@ CASES = [
          rotate(databases=["app-hot"], poll_interval=600, wait_timeout=60),
          ["Invalid options, nothing was changed", "poll_interval (600.0) must not be longer than wait_timeout (60)"],
          "NaN, infinity and absurd numbers"),
-    Case("absurd_concurrency_rotate", "rds_ca_rotate", rotate(databases=["app-hot"], max_concurrent=10 ** 9),
-         ["Invalid options, nothing was changed", "max_concurrent must be at most 500 (databases), got 1000000000"],
+    Case("absurd_concurrency_rotate", "rds_ca_rotate", rotate(databases=["app-hot"], concurrency=10 ** 9),
+         ["Invalid options, nothing was changed", "concurrency must be at most 500 (databases), got 1000000000"],
          "NaN, infinity and absurd numbers"),
     Case("nan_timeout_usage", "rds_ssl_usage", usage([{"identifier": "pg-linked"}], timeout="nan"),
          ["Invalid options", "timeout must be a finite number, got nan"], "NaN, infinity and absurd numbers"),

@@ -220,7 +220,7 @@ def test_bursts_of_throttling_and_server_errors_on_every_operation(fleet, tmp_pa
         control("/_sim/calls/reset", body={}),
         {"name": "rotate faulted", "register": "rotate", "rdsca.rotation.rds_ca_rotate": {
             "databases": ["app-hot-1", "app-hot-2", "ledger-maz", "eu-west-1/web-eu"], "account_default": True,
-            "max_concurrent": 2, "poll_interval": POLL}},
+            "concurrency": 2, "poll_interval": POLL}},
         control("/_sim/calls", "GET", register="rotate_calls"),
         control("/_sim/faults", body={"rules": burst(PENDING_ACTION_OPERATIONS)}),
         control("/_sim/calls/reset", body={}),
@@ -339,7 +339,7 @@ def kill_plays() -> list[dict[str, Any]]:
          "rdsca.rotation.rds_ca_rotate": {"databases": RESTART, "on_restart_required": "schedule",
                                           "poll_interval": POLL}},
         {"name": "hot engines: now, one at a time", "register": "hot",
-         "rdsca.rotation.rds_ca_rotate": {"databases": HOT, "max_concurrent": 1, "poll_interval": POLL}},
+         "rdsca.rotation.rds_ca_rotate": {"databases": HOT, "concurrency": 1, "poll_interval": POLL}},
     ]
     return [play(tasks, ["pending", "hot"])]
 
@@ -624,7 +624,7 @@ def server_of(simulator, ident: str):
 def test_ssl_usage_server_down_or_dropping_the_connection_mid_query(linked):
     simulator, servers, bundle = linked
     password = servers["pg-a"]["admin_password"]
-    usage = {"connect_host": "127.0.0.1", "ca_bundle": bundle, "login_user": "admin",
+    usage = {"connect_host": "127.0.0.1", "ca_cert": bundle, "login_user": "admin",
              "login_password": "{{ vault_db_password }}", "timeout": 5}
     # 1. A server that is down.
     down = server_of(simulator, "pg-b")
@@ -686,7 +686,7 @@ def test_failed_verification_of_one_database_does_not_stop_the_others(linked):
         "rdsca.rotation.rds_ca_rotate": {
             # pg-b's endpoint is unreachable from here (a closed port): it cannot be verified.
             "databases": ["pg-a", {"identifier": "pg-b", "connect_port": closed_port()}, "maria-a"],
-            "verify_endpoint": True, "verify_ca_bundle": bundle, "connect_host": "127.0.0.1",
+            "verify_endpoint": True, "ca_cert": bundle, "connect_host": "127.0.0.1",
             "rollback_on_failure": True,
             "verify_grace_period": 2, "verify_timeout": 2, "poll_interval": POLL}}], ["rotate"])])
     r = result.task("rotate")

@@ -95,7 +95,7 @@ def full_run(simulator, tmp_path_factory) -> dict[str, Any]:
             "tasks": [
                 {"name": "usage", "register": "usage", "rdsca.rotation.rds_ssl_usage": {
                     "databases": [{"identifier": "shop-staging"}, {"identifier": "shop-prod"}],
-                    "connect_host": "127.0.0.1", "ca_bundle": bundle, "login_user": "admin",
+                    "connect_host": "127.0.0.1", "ca_cert": bundle, "login_user": "admin",
                     "login_password": "{{ vault_db_password }}", "sample_seconds": 1, "sample_interval": 0.5}},
                 # The AWS keys given as module options (no_log in amazon.aws), a session token too.
                 {"name": "facts", "register": "facts", "rdsca.rotation.rds_ca_facts": {

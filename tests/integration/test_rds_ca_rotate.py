@@ -225,7 +225,7 @@ def test_invalid_input_is_rejected_before_any_change(fleet):
         rotate(databases=["app-restart"], certificate_rotation_restart=False,
                ssl_usage={"databases": [{"identifier": "app-restart", "ssl_in_use": "yes"}]}),
         rotate(databases=["app-hot"], target_ca=OLD),
-        rotate(databases=["app-hot"], max_concurrent=0, wait_timeout=-1, rollback_on_failure=True),
+        rotate(databases=["app-hot"], concurrency=0, wait_timeout=-1, rollback_on_failure=True),
     )
     bogus, unsupported, missing, no_evidence, ssl_used, expired, bad_options = (
         result.task("r%d" % i) for i in range(7))
@@ -240,7 +240,7 @@ def test_invalid_input_is_rejected_before_any_change(fleet):
     assert "only if you are not using SSL/TLS" in no_evidence["msg"]
     assert "shows SSL/TLS in use" in ssl_used["msg"]
     assert "rds-ca-2019 expired" in expired["msg"]
-    assert "max_concurrent must be 1 or more" in bad_options["msg"]
+    assert "concurrency must be 1 or more" in bad_options["msg"]
     assert "wait_timeout must be more than 0" in bad_options["msg"]
     assert "rollback_on_failure needs verify_endpoint" in bad_options["msg"]
     assert changes_sent(fleet) == {}
@@ -251,7 +251,7 @@ def test_invalid_input_is_rejected_before_any_change(fleet):
 
 def test_aurora_readers_before_writer_and_replica_before_source(fleet):
     r = run(fleet, rotate(databases=["inventory-aurora", "orders-primary", "orders-replica"],
-                          max_concurrent=5)).task("r0")
+                          concurrency=5)).task("r0")
     assert not r.get("failed"), r.get("msg")
     dbs = by_label(r)
     order = [d["identifier"] for d in r["databases"]]
@@ -355,8 +355,8 @@ def test_account_default_for_new_launches(fleet):
 def test_twenty_databases_at_most_five_at_a_time(simulator):
     simulator.load(CONCURRENCY_FLEET)
     databases = ["fleet-hot-%d" % n for n in range(1, 13)] + ["fleet-restart-%d" % n for n in range(1, 9)]
-    result = run(simulator, rotate(databases=databases, max_concurrent=5, allow_restart=True),
-                 rotate(databases=databases, max_concurrent=5, allow_restart=True))
+    result = run(simulator, rotate(databases=databases, concurrency=5, allow_restart=True),
+                 rotate(databases=databases, concurrency=5, allow_restart=True))
     r, again = result.task("r0"), result.task("r1")
     assert not r.get("failed"), r.get("msg")
     assert r["summary"]["rotated"] == 20
@@ -381,7 +381,7 @@ def test_throttling_while_waiting_still_converges(fleet):
                   {"operation": "ModifyDBInstance", "error": "RequestLimitExceeded", "rate": 0.3, "count": 2}],
                  seed=7)
     databases = ["app-hot", "orders-primary", "orders-replica", "inventory-aurora"]
-    r = run(fleet, rotate(databases=databases, max_concurrent=2)).task("r0")
+    r = run(fleet, rotate(databases=databases, concurrency=2)).task("r0")
     fleet.clear_faults()
     assert not r.get("failed"), r.get("msg")
     assert r["summary"]["rotated"] == 6
@@ -460,7 +460,7 @@ def test_rotation_seen_by_real_clients(linked):
         else:  # before: a client trusting only the old CA works
             _connect(servers[name], old_trust[previous[name]])
     r = run(simulator, rotate(databases=names, allow_restart=True, verify_endpoint=True,
-                              verify_ca_bundle=bundles["new"], connect_host="127.0.0.1", verify_grace_period=60)
+                              ca_cert=bundles["new"], connect_host="127.0.0.1", verify_grace_period=60)
             ).task("r0")
     assert not r.get("failed"), r.get("msg")
     dbs = by_label(r)
@@ -513,7 +513,7 @@ def test_rollback_after_a_failed_verification(linked, tmp_path):
     server = _servers(simulator)["pg-rollback"]
     _connect(server, bundles["rsa4096"])
     # A bundle without the target CA's root could never verify the new certificate: refused before any change.
-    refused = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, verify_ca_bundle=bundles["rsa4096"],
+    refused = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, ca_cert=bundles["rsa4096"],
                                     connect_host="127.0.0.1", rollback_on_failure=True)).task("r0")
     assert refused["failed"] is True and "lacks the target CA certificate(s)" in refused["msg"], refused["msg"]
     assert instance(simulator, "pg-rollback")["CACertificateIdentifier"] == RSA4096
@@ -521,13 +521,13 @@ def test_rollback_after_a_failed_verification(linked, tmp_path):
     impostor = _impostor_bundle(bundles, str(tmp_path / "impostor.pem"))
     # Keys, not names: without allow_unpinned_rds_cas (the tests' environment sets it for the simulator's PKI)
     # a root with an RDS name and a key AWS never published is refused before any change.
-    pinned_only = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, verify_ca_bundle=impostor,
+    pinned_only = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, ca_cert=impostor,
                                         connect_host="127.0.0.1", allow_unpinned_rds_cas=False)).task("r0")
     assert pinned_only["failed"] is True, pinned_only
-    assert pinned_only["msg"].startswith("Invalid options, nothing was changed: verify_ca_bundle %s" % impostor)
+    assert pinned_only["msg"].startswith("Invalid options, nothing was changed: ca_cert %s" % impostor)
     assert "is not one of AWS's pinned RDS CA certificates" in pinned_only["msg"], pinned_only["msg"]
     assert instance(simulator, "pg-rollback")["CACertificateIdentifier"] == RSA4096
-    r = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, verify_ca_bundle=impostor,
+    r = run(simulator, rotate(databases=["pg-rollback"], verify_endpoint=True, ca_cert=impostor,
                               connect_host="127.0.0.1", rollback_on_failure=True)).task("r0")
     assert r["failed"] is True
     (item,) = r["databases"]
@@ -621,13 +621,13 @@ def test_a_mistyped_verify_ca_bundle_fails_before_any_change(fleet, tmp_path):
         # a real AWS bundle, but of another region than the databases': it cannot verify them
         cases["other_region"] = (regional, "lacks the target CA certificate(s) for the regions in use: "
                                            "Amazon RDS eu-west-1 Root CA RSA2048 G1")
-    tasks = [dict(rotate(databases=["app-hot", "eu-west-1/web-eu"], verify_endpoint=True, verify_ca_bundle=path),
+    tasks = [dict(rotate(databases=["app-hot", "eu-west-1/web-eu"], verify_endpoint=True, ca_cert=path),
                   register=name) for name, (path, _words) in cases.items()]
     result = run(fleet, *tasks)
     for name, (path, words) in cases.items():
         r = result.task(name)
         assert r["failed"] is True, name
-        assert r["msg"].startswith("Invalid options, nothing was changed: verify_ca_bundle %s" % path), (name, r["msg"])
+        assert r["msg"].startswith("Invalid options, nothing was changed: ca_cert %s" % path), (name, r["msg"])
         assert words in r["msg"], (name, r["msg"])
     assert "hunter2" not in result.stdout + result.stderr + str(result.results)
     assert changes_sent(fleet) == {}

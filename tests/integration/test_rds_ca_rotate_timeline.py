@@ -42,7 +42,7 @@ def test_rotation_polls_through_modifying_and_rebooting(timeline, tmp_path):
                 **common, "databases": ["tl-mysql", "tl-backup", "tl-maz"]}},
             # Real TLS servers behind these two: verified through leaf + subordinate CA.
             {"name": "Rotate linked", "register": "linked", "ignore_errors": True, "rdsca.rotation.rds_ca_rotate": {
-                **common, "databases": ["tl-hot", "tl-restart"], "verify_endpoint": True, "verify_ca_bundle": bundle,
+                **common, "databases": ["tl-hot", "tl-restart"], "verify_endpoint": True, "ca_cert": bundle,
                 "connect_host": "127.0.0.1", "verify_grace_period": 30}},
         ],
         "save": ["linked", "others"]}]

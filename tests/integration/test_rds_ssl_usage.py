@@ -231,7 +231,7 @@ def clients_by_app(db: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def usage_task(register: str, databases: list[dict[str, Any]], fleet: Fleet, **options: Any) -> dict[str, Any]:
-    args = {"databases": databases, "connect_host": "127.0.0.1", "ca_bundle": fleet.bundle, **options}
+    args = {"databases": databases, "connect_host": "127.0.0.1", "ca_cert": fleet.bundle, **options}
     return {"name": register, "rdsca.rotation.rds_ssl_usage": args, "register": register}
 
 
@@ -480,7 +480,7 @@ def test_errors_are_per_database_strict_fails_and_secrets_never_show(fleet, tmp_
             {"identifier": "no-such-db"},
         ], fleet, login_user="admin", login_password="{{ vault_db_password }}", timeout=3),
         usage_task("untrusted", [{"identifier": "orders-pg"}, {"identifier": "billing-maria"}], fleet,
-                   login_user="admin", login_password="{{ vault_db_password }}", ca_bundle=str(ecc_only)),
+                   login_user="admin", login_password="{{ vault_db_password }}", ca_cert=str(ecc_only)),
         usage_task("tunnel", [{"identifier": "orders-pg", "connect_port": relay.port}], fleet, login_user="admin",
                    login_password="{{ vault_db_password }}", sample_seconds=0.5, sample_interval=0.25),
         usage_task("iam", [{"identifier": "orders-pg"}], fleet, login_user="admin", iam_auth=True),
@@ -556,7 +556,7 @@ def test_bad_options_fail_before_any_connection(fleet):
 
 def test_single_identifier_with_connection_region(fleet):
     result = fleet.run([{"name": "one", "rdsca.rotation.rds_ssl_usage": {
-        "identifier": "billing-maria", "connect_host": "127.0.0.1", "ca_bundle": fleet.bundle}, "register": "one"}],
+        "identifier": "billing-maria", "connect_host": "127.0.0.1", "ca_cert": fleet.bundle}, "register": "one"}],
         save=["one"])
     assert result.rc == 0, result.stdout[-3000:]
     (db,) = result.task("one")["databases"]
@@ -595,7 +595,7 @@ def test_tls_enforced_database_on_the_expired_ca_is_audited_only_with_allow_expi
                                    "endpoint_address": pg["address"].replace("legacy-strict-pg", "other-pg")}],
                    fleet, allow_expired_ca=["rds-ca-2019"], **login),
         usage_task("no_2019_in_bundle", [{"identifier": "legacy-strict-pg"}], fleet, allow_expired_ca=["rds-ca-2019"],
-                   **dict(login, ca_bundle=str(g1_only))),
+                   **dict(login, ca_cert=str(g1_only))),
         usage_task("other_ca", [{"identifier": "legacy-strict-pg"}], fleet, allow_expired_ca=["rds-ca-rsa2048-g1"], **login),
         dict(usage_task("bad_option", strict_dbs, fleet, allow_expired_ca=["rds-ca-2091"], **login), ignore_errors=True),
     ]

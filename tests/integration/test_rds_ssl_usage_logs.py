@@ -82,7 +82,7 @@ def _run(fleet, databases, **options):
         "module_defaults": {"group/rdsca.rotation.rds_ca": {"endpoint_url": "{{ sim_endpoint_url }}",
                                                             "region": REGION}},
         "tasks": [{"name": "usage", "register": "usage", "rdsca.rotation.rds_ssl_usage": {
-            "databases": [{"identifier": d} for d in databases], "connect_host": "127.0.0.1", "ca_bundle": bundle,
+            "databases": [{"identifier": d} for d in databases], "connect_host": "127.0.0.1", "ca_cert": bundle,
             **options}}],
         "save": ["usage"],
     }

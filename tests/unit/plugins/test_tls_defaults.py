@@ -30,6 +30,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.rdsca.rotation.plugins.doc_fragments.database_login import ModuleDocFragment
 from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
 from ansible_collections.rdsca.rotation.plugins.module_utils import tls_probe
@@ -211,7 +212,9 @@ def test_ssl_mode_disable_warns(monkeypatch):
                 rds_ssl_usage.main()
     assert len(warnings) == 1
     assert warnings[0].startswith("ssl_mode=disable: the module's database connections are NOT encrypted")
-    assert "and the module prints a warning saying so" in rds_ssl_usage.DOCUMENTATION
+    # ssl_mode is documented by the database login fragment the module extends (issue 16).
+    assert "  - rdsca.rotation.database_login\n" in rds_ssl_usage.DOCUMENTATION
+    assert "and the module prints a warning saying so" in ModuleDocFragment.DOCUMENTATION
 
 
 class FakeModule:

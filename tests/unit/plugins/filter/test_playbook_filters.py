@@ -173,9 +173,9 @@ def test_a_client_verifies_the_targets_its_patterns_name():
                 "port": 3306, "protocol": "mysql"}]
     assert client_endpoints(targets, "web") == [{"name": "us-east-1/web-1", "server_name": "web.x", "port": 3306,
                                                  "protocol": "mysql"}]
-    out = client_endpoints(targets, ["*"], connect_host="127.0.0.1", ca_file="/etc/rds.pem")
+    out = client_endpoints(targets, ["*"], connect_host="127.0.0.1", ca_cert="/etc/rds.pem")
     assert [e["name"] for e in out] == ["us-east-1/orders", "us-east-1/web-1"]
-    assert all(e["connect_host"] == "127.0.0.1" and e["ca_file"] == "/etc/rds.pem" for e in out)
+    assert all(e["connect_host"] == "127.0.0.1" and e["ca_cert"] == "/etc/rds.pem" for e in out)
     assert "connect_host" not in client_endpoints(targets, ["orders"], connect_host="")[0]
     with pytest.raises(AnsibleFilterError):
         client_endpoints(targets, 5)

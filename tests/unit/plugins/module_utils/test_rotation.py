@@ -387,7 +387,7 @@ def test_rollback_possible_only_to_a_valid_supported_ca():
     ({"certificate_rotation_restart": False}, "refused without evidence"),
     ({"verify_endpoint": True, "verify_ca_bundle": "/b.pem", "apply": "maintenance_window"}, "needs a change applied now"),
     ({"verify_endpoint": True, "verify_ca_bundle": "/b.pem", "wait": False}, "needs wait=true"),
-    ({"verify_endpoint": True}, "needs verify_ca_bundle"),
+    ({"verify_endpoint": True}, "needs ca_cert"),
     ({"rollback_on_failure": True}, "rollback_on_failure needs verify_endpoint"),
     ({"target_ca": "RDS CA"}, "is not a CA identifier"),
 ])

@@ -245,17 +245,17 @@ def test_https_download_verifies_the_server(module, https_server):
     base, ca_file = https_server
     done = module(url=base + "/global/global-bundle.pem")
     assert done.kind == "fail"
-    assert "the server's certificate does not verify" in done.result["msg"] and "set ca_path" in done.result["msg"]
-    done = module(url=base + "/global/global-bundle.pem", ca_path=ca_file)
+    assert "the server's certificate does not verify" in done.result["msg"] and "set ca_cert" in done.result["msg"]
+    done = module(url=base + "/global/global-bundle.pem", ca_cert=ca_file)
     assert done.kind == "exit", done.result
     assert done.result["count"] == 2 and done.result["source"] == base + "/global/global-bundle.pem"
-    missing = module(url=base + "/nope", ca_path=ca_file)
+    missing = module(url=base + "/nope", ca_cert=ca_file)
     assert missing.kind == "fail" and "HTTP 404" in missing.result["msg"]
 
 
 def test_https_redirect_to_plain_http_is_refused(module, https_server):
     base, ca_file = https_server
-    done = module(url=base + "/redirect", ca_path=ca_file)
+    done = module(url=base + "/redirect", ca_cert=ca_file)
     assert done.kind == "fail"
     assert "was redirected to http://127.0.0.1:" in done.result["msg"]
     assert "which is not HTTPS: refused" in done.result["msg"]
@@ -313,6 +313,32 @@ def test_dest_modes_under_umask_000_and_no_link_following(module, tmp_path):
         refused = module(src=str(src), dest=str(shared / "ca"))
         assert refused.kind == "fail" and "is a symbolic link that another user controls" in refused.result["msg"]
         assert os.listdir(str(elsewhere)) == []
+
+
+def test_dest_files_take_the_common_file_options(module, tmp_path):
+    """Issue 16: add_file_common_args - O(mode), O(owner), O(group) apply to the files written to dest; a mode
+    change alone is a change (predicted in check mode), an unsafe mode is refused before anything is written,
+    and a file is not handed to another user in a directory that user does not own."""
+    src = tmp_path / "b.pem"
+    src.write_text(BUNDLE)
+    dest = tmp_path / "out"
+    done = module(src=str(src), dest=str(dest), mode="0640")
+    assert done.kind == "exit", done.result
+    assert {oct(os.stat(str(p)).st_mode & 0o777) for p in dest.iterdir()} == {"0o640"}
+    dry = module(src=str(src), dest=str(dest), mode="0644", _ansible_check_mode=True)
+    assert dry.result["changed"] is True and len(dry.result["files"]["written"]) == 3
+    assert {oct(os.stat(str(p)).st_mode & 0o777) for p in dest.iterdir()} == {"0o640"}
+    relaxed = module(src=str(src), dest=str(dest), mode="0644")
+    assert relaxed.result["changed"] is True
+    assert {oct(os.stat(str(p)).st_mode & 0o777) for p in dest.iterdir()} == {"0o644"}
+    assert module(src=str(src), dest=str(dest), mode="0644").result["changed"] is False
+    unsafe = module(src=str(src), dest=str(tmp_path / "never"), mode="0666")
+    assert unsafe.kind == "fail" and "Invalid options, nothing was changed" in unsafe.result["msg"]
+    assert not (tmp_path / "never").exists()
+    if os.geteuid() == 0:
+        refused = module(src=str(src), dest=str(dest), owner="65534")
+        assert refused.kind == "fail" and "dest" in refused.result["msg"]
+        assert {os.stat(str(p)).st_uid for p in dest.iterdir()} == {0}
 
 
 def test_url_credentials_are_redacted():

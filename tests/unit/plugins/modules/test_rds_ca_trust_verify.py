@@ -96,7 +96,7 @@ def endpoint(server, **extra):
 
 
 def test_verified_with_a_ca_file(module, postgres_like):
-    done = module(endpoints=[endpoint(postgres_like, ca_file=postgres_like["ca_file"], name="orders")])
+    done = module(endpoints=[endpoint(postgres_like, ca_cert=postgres_like["ca_file"], name="orders")])
     assert done.kind == "exit", done.result
     (result,) = done.result["endpoints"]
     assert result["verified"] is True and result["trust_anchor"] == ROOT_CN
@@ -116,8 +116,8 @@ def test_system_store_does_not_trust_it(module, postgres_like):
 
 
 def test_wrong_name_and_report_only(module, postgres_like):
-    wrong = endpoint(postgres_like, ca_file=postgres_like["ca_file"], server_name="billing.c0ffee1234ab.us-east-1.rds.amazonaws.com")
-    done = module(endpoints=[wrong], fail_on_error=False)
+    wrong = endpoint(postgres_like, ca_cert=postgres_like["ca_file"], server_name="billing.c0ffee1234ab.us-east-1.rds.amazonaws.com")
+    done = module(endpoints=[wrong], strict=False)
     assert done.kind == "exit"
     assert done.result["failed_endpoints"] == ["billing.c0ffee1234ab.us-east-1.rds.amazonaws.com"]
     assert "the certificate is for %s" % SERVER_NAME in done.result["warnings"][0]
