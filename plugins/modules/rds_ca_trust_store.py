@@ -213,23 +213,6 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Every trust store of a host in one module run
-  rdsca.rotation.rds_ca_trust_store:
-    certificates: "{{ rds_bundle.certificates }}"
-    stores:
-      - type: directory
-        label: system (debian)
-        path: /usr/local/share/ca-certificates
-        trusted_bundle: /etc/ssl/certs/ca-certificates.crt
-      - type: file
-        path: /etc/ssl/certs/rds-global-bundle.pem
-      - type: libpq
-        user: app
-      - type: env
-        path: /etc/profile.d/rds-ca.sh
-        bundle: /etc/ssl/certs/rds-global-bundle.pem
-  register: trust
-
 - name: Debian trust anchors
   rdsca.rotation.rds_ca_trust_store:
     type: directory
@@ -245,6 +228,25 @@ EXAMPLES = r"""
     keystore_password: "{{ vault_truststore_password }}"
     create: true
     certificates: "{{ rds_bundle.certificates }}"
+
+# What the rdsca.rotation.ca_trust role does: every store of the host in one module run
+# (add "- {type: libpq, user: app}" for libpq's ~app/.postgresql/root.crt).
+- name: Every trust store of a host in one module run
+  rdsca.rotation.rds_ca_trust_store:
+    certificates: "{{ rds_bundle.certificates }}"
+    stores:
+      - type: directory
+        label: system (debian)
+        path: /usr/local/share/ca-certificates
+        trusted_bundle: /etc/ssl/certs/ca-certificates.crt
+      - type: file
+        path: /etc/ssl/certs/rds-global-bundle.pem
+        create_parent: true
+      - type: env
+        path: /etc/profile.d/rds-ca.sh
+        bundle: /etc/ssl/certs/rds-global-bundle.pem
+        create_parent: true
+  register: trust
 """
 
 RETURN = r"""

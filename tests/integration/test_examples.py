@@ -133,9 +133,9 @@ SUBSTITUTIONS: dict[str, list[tuple[str, str]]] = {
         ("/srv/rds-ca/eu-central-1", "{tmp}/srv/rds-ca/eu-central-1"),
     ],
     "rds_ca_trust_store": [
-        ("/usr/local/share/ca-certificates", "{tmp}/usr/local/share/ca-certificates"),
-        ("/etc/ssl/certs/ca-certificates.crt", "{tmp}/etc/ssl/certs/ca-certificates.crt"),
-        ("/opt/app/conf/truststore.p12", "{tmp}/opt/app/conf/truststore.p12"),
+        # every store under the test's temporary directory (trusted_bundle and the env store's bundle alike)
+        ("path: /", "path: {tmp}/"),
+        ("bundle: /", "bundle: {tmp}/"),
     ],
     "rds_ca_trust_verify": [
         # Names that resolve in RDS's DNS only: the linked servers' names, reached on 127.0.0.1.
@@ -534,6 +534,17 @@ def test_rds_ca_trust_store_examples(estate):
     java = result(estate, "rds_ca_trust_store", "An application truststore")
     assert java["changed"] and os.path.isfile(os.path.join(estate.tmp, "opt", "app", "conf", "truststore.p12"))
     assert java["added"] == debian["added"]
+    every = result(estate, "rds_ca_trust_store", "Every trust store of a host in one module run")
+    assert [s["type"] for s in every["stores"]] == ["directory", "file", "env"]
+    # the anchors are there already (the Debian example); the compiled bundle still lacks them (no update tool ran
+    # here), so the store asks for the update again (refresh) - and the bundle file and environment file are new
+    assert every["stores"][0]["added"] == [] and every["stores"][0]["refresh"] is True
+    assert every["stores"][1]["changed"] and every["stores"][2]["changed"]
+    bundle = os.path.join(estate.tmp, "etc", "ssl", "certs", "rds-global-bundle.pem")
+    with open(bundle, encoding="ascii") as handle:
+        assert handle.read().count("BEGIN CERTIFICATE") == len(debian["added"])
+    with open(os.path.join(estate.tmp, "etc", "profile.d", "rds-ca.sh"), encoding="utf-8") as handle:
+        assert "export PGSSLROOTCERT='%s'" % bundle in handle.read()
 
 
 def test_rds_ca_trust_verify_examples(estate):
