@@ -171,8 +171,10 @@ class EngineSpec(typing.NamedTuple):
 
 
 # First match wins. rds.force_ssl defaults to 1 from PostgreSQL 15 (RDS and Aurora; 0 before), to 0 on
-# SQL Server; require_secure_transport defaults to OFF on MySQL and MariaDB. DocumentDB, Neptune and RDS
-# Custom are reported, never rotated. "postgresql" and "tls" are protocol names tls_probe accepts too.
+# SQL Server; require_secure_transport defaults to OFF on MySQL and MariaDB
+# (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html,
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/mysql-ssl-connections.html). DocumentDB, Neptune and
+# RDS Custom are reported, never rotated. "postgresql" and "tls" are protocol names tls_probe accepts too.
 ENGINES = (
     EngineSpec("postgres", "postgres", "postgres", FORCE_SSL, 15, MULTI_AZ_DB_CLUSTER, True),
     EngineSpec("postgresql", "postgres", "postgres", FORCE_SSL, 15, MULTI_AZ_DB_CLUSTER, True),
@@ -355,9 +357,10 @@ def would_restart(restart_free: typing.Union[bool, str, None], certificate_rotat
     * ``changes_ca``: False when nothing is changed (already on the target, or the change to it is
       already pending): nothing restarts.
 
-    An engine version that rotates without a restart never restarts. Used by rds_ca_facts
-    (``would_restart`` of each database), rds_ca_rotate's plan, and the report: a database
-    that was rotated *restarted* when this said True or RDS showed it ``rebooting``.
+    An engine version that rotates without a restart never restarts
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL-certificate-rotation.html).
+    Used by rds_ca_facts (``would_restart`` of each database), rds_ca_rotate's plan, and the
+    report: a database that was rotated *restarted* when this said True or RDS showed it ``rebooting``.
     """
     if not changes_ca:
         return False

@@ -37,7 +37,7 @@ Python's ``ssl`` module only exposes the server's full chain from 3.13 on
 (``get_unverified_chain``); 3.10 to 3.12 have it privately on the ``_sslobj``,
 used when present. Without it the leaf and its issuer name are reported, and
 the CA identifier is derived from the issuer's name, intermediates included
-(:func:`ca_from_name`).
+(rds_domain.ca_from_name, the collection's one CA-name classifier).
 
 Everything here is standard library (``cryptography`` is used, when installed,
 for richer certificate details), so ``rds_ca_rotate`` can verify a rotation with

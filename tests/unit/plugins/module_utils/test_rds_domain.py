@@ -253,3 +253,17 @@ def test_time_helpers_on_real_describe_times():
 def test_restart_free_verdict(in_use, enforced, samples, safe):
     assert domain.restart_free_verdict(in_use, enforced, samples, "evidence")[0] is safe
     assert domain.restart_free_verdict("no", False, 1, complete_log_window=True)[0] is True
+
+
+def test_bundle_names_real_certificates_as_describe_certificates_does():
+    """The bundle code path (bundle.load_bundle) uses the same classifier: each real root of the 2024 bundle
+    that DescribeCertificates lists (by thumbprint) gets that CertificateIdentifier as its ca_identifier."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils import bundle
+
+    with open(_real(OLD_BUNDLE), "rb") as handle:
+        loaded = bundle.load_bundle(handle.read(), now=datetime.datetime(2024, 6, 1, tzinfo=UTC), target_cas=())
+    by_sha1 = dict((c["sha1"], c) for c in loaded["certificates"])
+    listed = _json(DESCRIBE_CERTIFICATES)["Certificates"]
+    for item in listed:
+        assert by_sha1[item["Thumbprint"]]["ca_identifier"] == item["CertificateIdentifier"]
+    assert all(c["ca_identifier"] in domain.KNOWN_CAS for c in loaded["certificates"])
