@@ -69,6 +69,8 @@ RETRY_DEFAULTS = {"retries": 10, "delay": 1, "backoff": 2.0, "max_delay": 30}
 # blindly (see ThrottlingOnlyRetry).
 THROTTLING_CODES = ("RequestLimitExceeded", "Throttling", "TooManyRequestsException") + tuple(EXTRA_RETRY_CODES)
 PAGE_SIZE = 100
+# Connection keyword arguments that carry the module's own credentials.
+CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 MAX_POOL = 25
 
 
@@ -231,6 +233,8 @@ class RegionClients:
         self._clients = {}
         self._lock = threading.Lock()
         self.default_region = None
+        # Sessions of other accounts (issue #17: assumed roles), by account; None is the module's own.
+        self._account_sessions = {}
 
     def _connection(self):
         if self._session is None:
@@ -254,35 +258,55 @@ class RegionClients:
             self.default_region = region
         return self._session
 
-    def prepare(self, service, regions, single_attempt=False):
-        """Create (main thread) the clients for ``service`` in every region; fails the module on error."""
-        for region in regions:
-            self.get(service, region)
-            if single_attempt:
-                self.get(service, region, single_attempt=True)
+    def add_account(self, account, session):
+        """Use ``session`` (a boto3 session, e.g. from an assumed role) for the clients of ``account``.
 
-    def get(self, service, region, single_attempt=False):
-        """The client for ``service`` in ``region``.
+        Call it in the main thread before :meth:`get` with that account. The endpoint, TLS and
+        botocore settings of the module's connection options apply to it too.
+        """
+        with self._lock:
+            self._connection()
+            self._account_sessions[account] = session
+
+    def prepare(self, service, regions, single_attempt=False, account=None):
+        """Create (main thread) the clients for ``service`` in every region; fails the module on error."""
+        extra = {} if account is None else {"account": account}
+        for region in regions:
+            self.get(service, region, **extra)
+            if single_attempt:
+                self.get(service, region, single_attempt=True, **extra)
+
+    def get(self, service, region, single_attempt=False, account=None):
+        """The client for ``service`` in ``region`` (of ``account``: None is the module's credentials).
 
         ``single_attempt``: for calls that change something - botocore sends each request once (its
         own retries of timeouts and 5xx answers are off) and ``aws_retry=True`` retries throttling
         only (:class:`ThrottlingOnlyRetry`); any other error reaches the caller, which must find out
         from the service whether the change was made before sending it again.
+
+        Requests are counted under ``region``, or ``account/region`` for another account.
         """
-        key = (service, region, bool(single_attempt))
+        key = (service, region, bool(single_attempt), account)
         with self._lock:
             client = self._clients.get(key)
             if client is None:
                 try:
                     session = self._connection()
+                    if account is not None:
+                        if account not in self._account_sessions:
+                            raise ValueError("no session for account %s (RegionClients.add_account)" % account)
+                        session = self._account_sessions[account]
                     config = self._config
                     if single_attempt:
                         config = config.merge(botocore.config.Config(retries={"total_max_attempts": 1}))
+                    kwargs = self._kwargs
+                    if account is not None:  # the account's session brings its own credentials
+                        kwargs = dict((k, v) for k, v in kwargs.items() if k not in CREDENTIAL_KEYS)
                     raw = session.client(service, region_name=region, endpoint_url=self._endpoint_url,
-                                         config=config, **self._kwargs)
+                                         config=config, **kwargs)
                 except (BotoCoreError, ValueError) as e:  # pylint: disable=catching-non-exception
                     self.module.fail_json_aws(e, msg="Couldn't create the %s client for %s" % (service, region))
-                self.counter.attach(raw, region)
+                self.counter.attach(raw, region if account is None else "%s/%s" % (account, region))
                 retry = retry_decorator(retry_class=ThrottlingOnlyRetry) if single_attempt else self.retry
                 client = self._clients[key] = RetryingBotoClientWrapper(raw, retry)
             return client

@@ -12,8 +12,8 @@ Two layers:
   DescribeCertificates and DescribeDBEngineVersions into per-database facts,
   classify them (:func:`classify`) and summarise them. Unit tests feed them
   recorded API output.
-* :func:`gather_regions`, which fetches those raw responses for many regions
-  in parallel with a fixed number of calls per region (see its docstring).
+* :func:`gather_regions`, which has the AWS adapter (module_utils.rds_api) fetch
+  those raw responses for many regions in parallel, a fixed number of calls per region.
 
 Rotation reasons (``reason`` of each database, :data:`REASONS`):
 
@@ -70,14 +70,6 @@ ROTATION_ACTION = "ca-certificate-rotation"
 EXPIRY_HORIZONS = (30, 90, 180, 365)
 CA_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
-# Raw response kinds fetched once per region, with the operation and the list key.
-REGION_CALLS = (
-    ("instances", "describe_db_instances", "DBInstances", "DescribeDBInstances"),
-    ("clusters", "describe_db_clusters", "DBClusters", "DescribeDBClusters"),
-    ("maintenance", "describe_pending_maintenance_actions", "PendingMaintenanceActions",
-     "DescribePendingMaintenanceActions"),
-    ("certificates", "describe_certificates", "Certificates", "DescribeCertificates"),
-)
 
 
 # -- small helpers -----------------------------------------------------------------------
@@ -589,76 +581,23 @@ def summarize(databases, regions_queried=None, failed_regions=None):
 # -- AWS collection ----------------------------------------------------------------------------
 
 def gather_regions(clients, regions, options, concurrency=64, paginate=None, aws_errors=None, error_info=None):
-    """Fetch the raw responses of every region in parallel; ``{region: {"raw": {...}, "error": None | {...}}}``.
+    """Every region's raw responses, read by the AWS adapter: ``{region: {"raw": {...}, "error": None | {...}}}``.
 
-    Per region: one paginated DescribeDBInstances (100 per page, tags included),
-    DescribeDBClusters, DescribePendingMaintenanceActions and DescribeCertificates,
-    then one paginated DescribeDBEngineVersions per distinct engine among the
-    instances that pass the engines/identifiers/tags filters (only their exact
-    versions, IncludeAll so deprecated versions are found too). Every task is a
-    leaf on one thread pool and the main thread orchestrates, so nothing waits
-    on a worker from a worker. The first failing call of a region marks the
-    whole region failed (``error``: region, operation, error_code, message).
-
-    ``clients.get("rds", region)`` must return a ready client (created in the
-    main thread beforehand); ``paginate``, ``aws_errors`` and ``error_info``
-    come from module_utils.aws (parameters so this module needs no boto3).
+    module_utils.rds_api.scan_regions does the reading (its docstring lists the calls); the engine
+    versions looked up are those of the instances that pass the engines/identifiers/tags filters of
+    ``options`` (:func:`engine_versions_needed`). ``paginate``, ``aws_errors`` and ``error_info`` are
+    ignored (kept so that older callers still work): the adapter is the one describe path.
     """
     # Imported here so that the pure functions above need neither boto3 nor amazon.aws.
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    from ansible_collections.rdsca.rotation.plugins.module_utils import rds_api
 
-    if paginate is None or aws_errors is None or error_info is None:
-        from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
-        paginate = paginate or aws_utils.paginate
-        aws_errors = aws_errors or aws_utils.AWS_ERRORS
-        error_info = error_info or aws_utils.error_info
+    del paginate, aws_errors, error_info
 
-    states = dict((region, {"raw": {"engine_versions": []}, "error": None}) for region in regions)
-    if not regions:
-        return states
-    operations = dict((kind, operation) for kind, _m, _k, operation in REGION_CALLS)
-    operations["engine_versions"] = "DescribeDBEngineVersions"
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, 4 * len(regions)))) as pool:
-        futures = {}
+    def versions_needed(instances, clusters):
+        return engine_versions_needed(instances, options, clusters)
 
-        def submit(region, kind, method, key, **params):
-            futures[pool.submit(paginate, clients.get("rds", region), method, key, **params)] = (region, kind)
-
-        for region in regions:
-            for kind, method, key, _operation in REGION_CALLS:
-                submit(region, kind, method, key)
-        while futures:
-            done, _pending = wait(list(futures), return_when=FIRST_COMPLETED)
-            for future in done:
-                region, kind = futures.pop(future)
-                state = states[region]
-                try:
-                    items, first = future.result()
-                except aws_errors as e:  # pylint: disable=catching-non-exception
-                    if state["error"] is None:
-                        state["error"] = dict(region=region, operation=operations[kind], **error_info(e))
-                        for other, (other_region, _kind) in list(futures.items()):
-                            if other_region == region and other.cancel():
-                                del futures[other]
-                    continue
-                if state["error"] is not None:
-                    continue
-                raw = state["raw"]
-                if kind == "engine_versions":
-                    raw["engine_versions"].extend(items)
-                    continue
-                if kind == "certificates":
-                    raw["certificates"] = {"Certificates": items,
-                                           "DefaultCertificateForNewLaunches": first.get("DefaultCertificateForNewLaunches")}
-                else:
-                    raw[kind] = items
-                if kind in ("instances", "clusters") and "instances" in raw and "clusters" in raw:
-                    needed = engine_versions_needed(raw["instances"], options, raw["clusters"])
-                    for engine, versions in sorted(needed.items()):
-                        submit(region, "engine_versions", "describe_db_engine_versions", "DBEngineVersions",
-                               Engine=engine, IncludeAll=True,
-                               Filters=[{"Name": "engine-version", "Values": versions}])
-    return states
+    states = rds_api.scan_regions(clients, rds_api.scopes(regions), versions_needed, concurrency=concurrency)
+    return dict((scope.region, state) for scope, state in states.items())
 
 
 def target_ca_argument_spec():
