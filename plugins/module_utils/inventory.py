@@ -71,7 +71,6 @@ EXPIRY_HORIZONS = (30, 90, 180, 365)
 CA_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
-
 # -- small helpers -----------------------------------------------------------------------
 
 def parse_time(value):
