@@ -25,11 +25,14 @@ Thread model: clients are created in the main thread (boto3 sessions are not
 thread-safe), then used from worker threads (boto3 clients are).
 """
 
+from __future__ import annotations
+
 import datetime
 import difflib
 import functools
 import re
 import threading
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 try:
     import boto3
@@ -84,11 +87,13 @@ class ThrottlingOnlyRetry(AWSRetry):
     """
 
     @staticmethod
-    def found(response_code, catch_extra_error_codes=None):
+    def found(response_code: Any, catch_extra_error_codes: Optional[Sequence[str]] = None) -> bool:
         return response_code in THROTTLING_CODES
 
 
-def retry_decorator(retries=None, delay=None, backoff=None, max_delay=None, extra_codes=None, retry_class=None):
+def retry_decorator(retries: Optional[int] = None, delay: Optional[float] = None, backoff: Optional[float] = None,
+                    max_delay: Optional[float] = None, extra_codes: Optional[Sequence[str]] = None,
+                    retry_class: Optional[type] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """amazon.aws's jittered backoff, with this collection's defaults and throttling codes.
 
     Every call gets its own backoff: amazon.aws keeps the current delay in the one
@@ -104,9 +109,9 @@ def retry_decorator(retries=None, delay=None, backoff=None, max_delay=None, extr
         catch_extra_error_codes=EXTRA_RETRY_CODES + list(extra_codes or []),
     )
 
-    def decorate(func):
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
-        def retrying(*args, **kwargs):
+        def retrying(*args: Any, **kwargs: Any) -> Any:
             return (retry_class or AWSRetry).jittered_backoff(**settings)(func)(*args, **kwargs)
         return retrying
     return decorate
@@ -115,7 +120,7 @@ def retry_decorator(retries=None, delay=None, backoff=None, max_delay=None, extr
 _PARTITIONS = []
 
 
-def partitions():
+def partitions() -> list[dict[str, Any]]:
     """botocore's partition data (``partitions.json``): id, regionRegex and known regions; loaded once, no API call."""
     if not _PARTITIONS and HAS_BOTO3:
         try:
@@ -130,7 +135,7 @@ def partitions():
     return _PARTITIONS
 
 
-def known_regions():
+def known_regions() -> set[str]:
     """Every region the installed botocore knows, across all partitions (no API call)."""
     names = set()
     for partition in partitions():
@@ -138,7 +143,7 @@ def known_regions():
     return names
 
 
-def partition_of(region):
+def partition_of(region: Optional[str]) -> Optional[str]:
     """The partition id (aws, aws-cn, aws-us-gov...) of a region name, by botocore's data; None if none fits."""
     for partition in partitions():
         if region in (partition.get("regions") or {}):
@@ -150,7 +155,7 @@ def partition_of(region):
     return None
 
 
-def validate_regions(regions, known=None):
+def validate_regions(regions: Iterable[Any], known: Optional[set[str]] = None) -> list[str]:
     """Problems with a list of region names, as human-readable strings (empty: all fine).
 
     ``known`` is the set of acceptable names (default: :func:`known_regions`); a name
@@ -186,31 +191,31 @@ class CallCounter:
     numbers match what the service (or a simulator) saw.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts = {}
+        self._counts: dict[str, dict[str, int]] = {}
 
-    def attach(self, client, region):
+    def attach(self, client: Any, region: str) -> Any:
         raw = client.client if isinstance(client, RetryingBotoClientWrapper) else client
 
-        def count(event_name=None, **_kwargs):
+        def count(event_name: Optional[str] = None, **_kwargs: Any) -> None:
             operation = (event_name or "").rsplit(".", 1)[-1] or "unknown"
             self.add(region, operation)
 
         raw.meta.events.register("before-send", count)
         return client
 
-    def add(self, region, operation, n=1):
+    def add(self, region: str, operation: str, n: int = 1) -> None:
         with self._lock:
             per_region = self._counts.setdefault(region, {})
             per_region[operation] = per_region.get(operation, 0) + n
 
-    def snapshot(self):
+    def snapshot(self) -> dict[str, dict[str, int]]:
         """``{region: {operation: n}}``, a copy."""
         with self._lock:
             return dict((region, dict(ops)) for region, ops in self._counts.items())
 
-    def total(self):
+    def total(self) -> int:
         with self._lock:
             return sum(sum(ops.values()) for ops in self._counts.values())
 
@@ -222,7 +227,8 @@ class RegionClients:
     from any thread once :meth:`prepare` created the clients it will need.
     """
 
-    def __init__(self, module, counter=None, retry=None):
+    def __init__(self, module: Any, counter: Optional[CallCounter] = None,
+                 retry: Optional[Callable[[Callable[..., Any]], Callable[..., Any]]] = None) -> None:
         self.module = module
         self.counter = counter if counter is not None else CallCounter()
         self.retry = retry if retry is not None else retry_decorator()
@@ -230,13 +236,13 @@ class RegionClients:
         self._config = None
         self._kwargs = None
         self._endpoint_url = None
-        self._clients = {}
+        self._clients: dict[tuple[str, str, bool, Optional[str]], Any] = {}
         self._lock = threading.Lock()
         self.default_region = None
         # Sessions of other accounts (issue #17: assumed roles), by account; None is the module's own.
-        self._account_sessions = {}
+        self._account_sessions: dict[str, Any] = {}
 
-    def _connection(self):
+    def _connection(self) -> Any:
         if self._session is None:
             region, endpoint_url, kwargs = get_aws_connection_info(self.module)
             kwargs = dict(kwargs)
@@ -258,7 +264,7 @@ class RegionClients:
             self.default_region = region
         return self._session
 
-    def add_account(self, account, session):
+    def add_account(self, account: str, session: Any) -> None:
         """Use ``session`` (a boto3 session, e.g. from an assumed role) for the clients of ``account``.
 
         Call it in the main thread before :meth:`get` with that account. The endpoint, TLS and
@@ -268,7 +274,8 @@ class RegionClients:
             self._connection()
             self._account_sessions[account] = session
 
-    def prepare(self, service, regions, single_attempt=False, account=None):
+    def prepare(self, service: str, regions: Iterable[str], single_attempt: bool = False,
+                account: Optional[str] = None) -> None:
         """Create (main thread) the clients for ``service`` in every region; fails the module on error."""
         extra = {} if account is None else {"account": account}
         for region in regions:
@@ -276,7 +283,7 @@ class RegionClients:
             if single_attempt:
                 self.get(service, region, single_attempt=True, **extra)
 
-    def get(self, service, region, single_attempt=False, account=None):
+    def get(self, service: str, region: str, single_attempt: bool = False, account: Optional[str] = None) -> Any:
         """The client for ``service`` in ``region`` (of ``account``: None is the module's credentials).
 
         ``single_attempt``: for calls that change something - botocore sends each request once (its
@@ -312,12 +319,13 @@ class RegionClients:
             return client
 
     @property
-    def endpoint_url(self):
+    def endpoint_url(self) -> Optional[str]:
         self._connection()
         return self._endpoint_url
 
 
-def paginate(client, method, result_key, token="Marker", page_size=PAGE_SIZE, **params):
+def paginate(client: Any, method: str, result_key: str, token: str = "Marker", page_size: Optional[int] = PAGE_SIZE,
+             **params: Any) -> tuple[list[Any], dict[str, Any]]:
     """All items of a ``Marker``-paginated describe call, retrying each page (not the whole walk).
 
     Returns ``(items, first_page)``; the first page carries the response's
@@ -342,14 +350,14 @@ def paginate(client, method, result_key, token="Marker", page_size=PAGE_SIZE, **
         params[token] = marker
 
 
-def call(client, method, **params):
+def call(client: Any, method: str, **params: Any) -> dict[str, Any]:
     """One API call, retried on throttling when ``client`` is a retrying wrapper (see :class:`RegionClients`)."""
     if isinstance(client, RetryingBotoClientWrapper):
         return getattr(client, method)(aws_retry=True, **params)
     return getattr(client, method)(**params)
 
 
-def outcome_unknown(exc):
+def outcome_unknown(exc: BaseException) -> bool:
     """Whether a failed call may still have been processed: a server error (HTTP 5xx) or no answer at all
     (read timeout, connection closed...). A client error (4xx: refused, throttled, invalid) was not."""
     response = getattr(exc, "response", None)
@@ -359,7 +367,7 @@ def outcome_unknown(exc):
     return True
 
 
-def error_info(exc):
+def error_info(exc: BaseException) -> dict[str, str]:
     """``{"error_code": ..., "message": ...}`` for a botocore exception (or any exception)."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and isinstance(response.get("Error"), dict):
@@ -379,7 +387,7 @@ def utcnow():
 ALL_REGIONS = "all"
 
 
-def check_regions_option(regions, known=None):
+def check_regions_option(regions: Optional[list[str]], known: Optional[set[str]] = None) -> list[str]:
     """Problems with a ``regions`` option value: a list of region names, or ``[all]`` alone."""
     if regions is None:
         return []
@@ -392,7 +400,7 @@ def check_regions_option(regions, known=None):
     return validate_regions(regions, known)
 
 
-def enabled_regions(clients, calling_region):
+def enabled_regions(clients: RegionClients, calling_region: str) -> list[str]:
     """The account's enabled regions, from one ec2:DescribeRegions in ``calling_region``.
 
     Regions the account has not opted in to are dropped (AWS omits them
@@ -413,7 +421,7 @@ def enabled_regions(clients, calling_region):
     return sorted(set(names))
 
 
-def resolve_regions(module, clients, regions):
+def resolve_regions(module: Any, clients: RegionClients, regions: Optional[list[str]]) -> list[str]:
     """The regions to query: the ``regions`` option, ``all`` (DescribeRegions), or the connection region.
 
     Fails the module (before any call for bad names) with a clear message.
@@ -439,7 +447,7 @@ def resolve_regions(module, clients, regions):
     return list(dict.fromkeys(regions))
 
 
-def regions_argument_spec():
+def regions_argument_spec() -> dict[str, dict[str, Any]]:
     """Argument spec of the rdsca.rotation.regions doc fragment (regions, strict, concurrency)."""
     return dict(
         regions=dict(type="list", elements="str"),
@@ -448,7 +456,7 @@ def regions_argument_spec():
     )
 
 
-def warn(module, message):
+def warn(module: Any, message: str) -> None:
     """Warn without the deprecation notice ansible-core 2.19 prints for the ``warnings`` amazon.aws injects.
 
     AnsibleAWSModule.warn collects warnings and passes them to exit_json, which
