@@ -33,9 +33,15 @@ Rotation reasons (``reason`` of each database, :data:`REASONS`):
 The first three mean ``needs_rotation: false``, the last three ``needs_rotation: true``.
 """
 
+from __future__ import annotations
+
 import datetime
 import fnmatch
 import re
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+# A DescribeDB* item, a fact, an options mapping...
+Item = dict[str, Any]
 
 DEFAULT_TARGET_CA = "rds-ca-rsa2048-g1"
 DEFAULT_ENVIRONMENT_TAG = "Environment"
@@ -105,7 +111,7 @@ def days_until(value, now):
     return int((parsed - now).total_seconds() // 86400)
 
 
-def tag_dict(tag_list):
+def tag_dict(tag_list: Optional[Iterable[Item]]) -> dict[str, str]:
     """``[{Key, Value}]`` to ``{Key: Value}``."""
     return dict((t.get("Key"), t.get("Value", "")) for t in tag_list or [] if t.get("Key") is not None)
 
@@ -115,7 +121,8 @@ def engine_supported(engine):
     return not any(fnmatch.fnmatchcase(engine or "", p) for p in UNSUPPORTED_ENGINE_PATTERNS)
 
 
-def environment_of(tags, environment_tag, fallback_tags=None):
+def environment_of(tags: Optional[dict[str, str]], environment_tag: str,
+                   fallback_tags: Optional[dict[str, str]] = None) -> Optional[str]:
     """The value of the environment tag (exact key first, then case-insensitively), else None."""
     for candidate in (tags or {}, fallback_tags or {}):
         if environment_tag in candidate:
@@ -129,13 +136,13 @@ def environment_of(tags, environment_tag, fallback_tags=None):
 
 # -- option validation -----------------------------------------------------------------------
 
-def validate_options(params):
+def validate_options(params: Item) -> list[str]:
     """Problems with the module's non-connection options, as sentences (empty list: all good).
 
     Checked before any AWS call: negative day counts, engine patterns that match
     no RDS engine, empty identifiers or tag keys, malformed CA identifiers.
     """
-    problems = []
+    problems: list[str] = []
     days = params.get("expiring_within_days")
     if days is not None and days < 0:
         problems.append("expiring_within_days must be 0 or more, got %s" % days)
@@ -162,7 +169,7 @@ def validate_options(params):
     return problems
 
 
-def filter_options(params):
+def filter_options(params: Item) -> Item:
     """The classification and filtering options the pure functions use, from module params."""
     tags = {}
     for key, value in (params.get("tags") or {}).items():
@@ -179,11 +186,11 @@ def filter_options(params):
 
 # -- filters -----------------------------------------------------------------------------
 
-def match_engine(engine, patterns):
+def match_engine(engine: Optional[str], patterns: Optional[Sequence[str]]) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(engine or "", p) for p in patterns)
 
 
-def match_identifier(names, patterns):
+def match_identifier(names: Iterable[Optional[str]], patterns: Optional[Sequence[str]]) -> bool:
     """True when any of ``names`` (instance id, cluster id, ARN) matches any pattern (globs allowed)."""
     if not patterns:
         return True
@@ -191,7 +198,7 @@ def match_identifier(names, patterns):
     return any(fnmatch.fnmatchcase(n, p) for p in patterns for n in names)
 
 
-def match_tags(tags, wanted):
+def match_tags(tags: dict[str, str], wanted: Optional[dict[str, list[str]]]) -> bool:
     """Every wanted tag key present with one of the wanted values (globs allowed)."""
     for key, values in (wanted or {}).items():
         if key not in tags:
@@ -201,7 +208,7 @@ def match_tags(tags, wanted):
     return True
 
 
-def prefilter_instance(db, options, cluster_tags=None):
+def prefilter_instance(db: Item, options: Item, cluster_tags: Optional[dict[str, str]] = None) -> bool:
     """The filters decidable from DescribeDBInstances alone (engines, identifiers, tags)."""
     if not match_engine(db.get("Engine"), options.get("engines")):
         return False
@@ -215,7 +222,7 @@ def prefilter_instance(db, options, cluster_tags=None):
 
 # -- raw responses to lookup tables -----------------------------------------------------------
 
-def region_certificates(response, now, target_ca=None):
+def region_certificates(response: Optional[Item], now: datetime.datetime, target_ca: Optional[str] = None) -> Item:
     """Facts about a region's CAs from a DescribeCertificates response (items plus DefaultCertificateForNewLaunches)."""
     response = response or {}
     certificates = []
@@ -255,7 +262,7 @@ def region_certificates(response, now, target_ca=None):
     }
 
 
-def target_ca_problem(target_ca, target, ids):
+def target_ca_problem(target_ca: Optional[str], target: Optional[Item], ids: Iterable[Optional[str]]) -> Optional[str]:
     """Why ``target_ca`` cannot be rotated to in a region (None when it can): unknown there, or expired."""
     if not target_ca:
         return None
@@ -266,19 +273,19 @@ def target_ca_problem(target_ca, target, ids):
     return None
 
 
-def ca_validity(certificates):
+def ca_validity(certificates: Iterable[Item]) -> dict[str, Optional[datetime.datetime]]:
     """``{ca_id: valid_till datetime}`` from :func:`region_certificates`' list."""
     return dict((c["identifier"], parse_time(c["valid_till"])) for c in certificates if c.get("identifier"))
 
 
-def engine_capabilities(engine_versions):
+def engine_capabilities(engine_versions: Optional[Iterable[Item]]) -> dict[tuple[str, str], Item]:
     """``{(engine, version): {rotation_without_restart, supported_cas}}`` from DescribeDBEngineVersions items.
 
     ``rotation_without_restart`` is ``unknown`` when the version does not report
     SupportsCertificateRotationWithoutRestart; ``supported_cas`` None when it does
     not report SupportedCACertificateIdentifiers.
     """
-    caps = {}
+    caps: dict[tuple[str, str], Item] = {}
     for item in engine_versions or []:
         key = (item.get("Engine"), item.get("EngineVersion"))
         restart_free = item.get("SupportsCertificateRotationWithoutRestart")
@@ -291,10 +298,11 @@ def engine_capabilities(engine_versions):
     return caps
 
 
-def engine_versions_needed(instances, options=None, clusters=None):
+def engine_versions_needed(instances: Optional[Iterable[Item]], options: Optional[Item] = None,
+                           clusters: Optional[Iterable[Item]] = None) -> dict[str, list[str]]:
     """``{engine: [versions]}`` to look up for the (pre-filtered, supported-engine) instances of a region."""
     cluster_tags = dict((c.get("DBClusterIdentifier"), tag_dict(c.get("TagList"))) for c in clusters or [])
-    needed = {}
+    needed: dict[str, set[str]] = {}
     for db in instances or []:
         engine = db.get("Engine")
         version = db.get("EngineVersion")
@@ -315,9 +323,9 @@ def cluster_type(cluster):
     return "multi_az_db_cluster"
 
 
-def cluster_members(clusters):
+def cluster_members(clusters: Optional[Iterable[Item]]) -> dict[str, Item]:
     """``{instance_id: membership}`` from DescribeDBClusters: cluster id, type, role, cluster-level CA and tags."""
-    members = {}
+    members: dict[str, Item] = {}
     for cluster in clusters or []:
         ctype = cluster_type(cluster)
         details = cluster.get("CertificateDetails") or {}
@@ -342,9 +350,9 @@ def cluster_members(clusters):
     return members
 
 
-def maintenance_by_resource(actions):
+def maintenance_by_resource(actions: Optional[Iterable[Item]]) -> dict[str, Item]:
     """``{resource ARN: ca-certificate-rotation action details}`` from DescribePendingMaintenanceActions."""
-    result = {}
+    result: dict[str, Item] = {}
     for resource in actions or []:
         for detail in resource.get("PendingMaintenanceActionDetails") or []:
             if detail.get("Action") == ROTATION_ACTION:
@@ -375,8 +383,9 @@ def restart_facts(capability):
     return restart_free, would_restart, capability.get("supported_cas")
 
 
-def classify(current_ca, target_ca, pending_ca=None, ca_days_left=None, ca_expired=None,
-             expiring_within_days=None, supported=True):
+def classify(current_ca: Optional[str], target_ca: str, pending_ca: Optional[str] = None, ca_days_left: Optional[int] = None,
+             ca_expired: Optional[bool] = None, expiring_within_days: Optional[int] = None,
+             supported: bool = True) -> tuple[bool, str]:
     """``(needs_rotation, reason)`` for one database (see the module docstring for the reasons).
 
     Checked in order: unsupported engine, already on the target, change to the target
@@ -396,13 +405,13 @@ def classify(current_ca, target_ca, pending_ca=None, ca_days_left=None, ca_expir
     return True, "not_on_target_ca"
 
 
-def target_supported(supported_cas, target_ca):
+def target_supported(supported_cas: Optional[Sequence[str]], target_ca: str) -> Any:
     if supported_cas is None:
         return UNKNOWN
     return target_ca in supported_cas
 
 
-def database_facts(db, region, context):
+def database_facts(db: Item, region: str, context: Item) -> Item:
     """The facts of one DescribeDBInstances item; ``context`` comes from :func:`region_context`."""
     options = context["options"]
     now = context["now"]
@@ -465,7 +474,7 @@ def database_facts(db, region, context):
     }
 
 
-def region_context(raw, options, now):
+def region_context(raw: Item, options: Item, now: datetime.datetime) -> Item:
     """Lookup tables shared by every database of one region."""
     certs = region_certificates(raw.get("certificates"), now, options["target_ca"])
     return {
@@ -479,7 +488,7 @@ def region_context(raw, options, now):
     }
 
 
-def keep(fact, options):
+def keep(fact: Item, options: Item) -> bool:
     """The filters on a finished fact: engines, identifiers, tags (own or the cluster's) and expiry."""
     if not match_engine(fact["engine"], options.get("engines")):
         return False
@@ -491,7 +500,7 @@ def keep(fact, options):
     return True
 
 
-def build_region(region, raw, options, now):
+def build_region(region: str, raw: Item, options: Item, now: datetime.datetime) -> tuple[list[Item], Item]:
     """``(databases, region_facts)`` for one region's raw responses, filters applied, sorted by identifier."""
     context = region_context(raw, options, now)
     databases = []
@@ -515,7 +524,7 @@ def build_region(region, raw, options, now):
 
 # -- summaries -------------------------------------------------------------------------------
 
-def restart_key(would_restart):
+def restart_key(would_restart: Any) -> str:
     if would_restart is True:
         return "restart"
     if would_restart is False:
@@ -523,11 +532,11 @@ def restart_key(would_restart):
     return UNKNOWN
 
 
-def _bump(table, key):
+def _bump(table: dict[str, int], key: str) -> None:
     table[key] = table.get(key, 0) + 1
 
 
-def counts(databases):
+def counts(databases: Iterable[Item]) -> Item:
     """Per-region counts: databases, needs_rotation, by CA and by restart behaviour."""
     result = {"databases": len(databases), "needs_rotation": 0, "by_ca": {},
               "by_restart": {"restart": 0, "no_restart": 0, UNKNOWN: 0}}
@@ -539,7 +548,8 @@ def counts(databases):
     return result
 
 
-def summarize(databases, regions_queried=None, failed_regions=None):
+def summarize(databases: Sequence[Item], regions_queried: Optional[Sequence[str]] = None,
+              failed_regions: Optional[Sequence[Item]] = None) -> Item:
     """Estate-wide totals (see RETURN ``summary``)."""
     summary = {
         "regions_queried": len(regions_queried or []),
@@ -579,7 +589,9 @@ def summarize(databases, regions_queried=None, failed_regions=None):
 
 # -- AWS collection ----------------------------------------------------------------------------
 
-def gather_regions(clients, regions, options, concurrency=64, paginate=None, aws_errors=None, error_info=None):
+def gather_regions(clients: Any, regions: Sequence[str], options: Item, concurrency: int = 64,
+                   paginate: Optional[Callable[..., Any]] = None, aws_errors: Any = None,
+                   error_info: Optional[Callable[..., Any]] = None) -> dict[str, Item]:
     """Every region's raw responses, read by the AWS adapter: ``{region: {"raw": {...}, "error": None | {...}}}``.
 
     module_utils.rds_api.scan_regions does the reading (its docstring lists the calls); the engine
@@ -592,7 +604,7 @@ def gather_regions(clients, regions, options, concurrency=64, paginate=None, aws
 
     del paginate, aws_errors, error_info
 
-    def versions_needed(instances, clusters):
+    def versions_needed(instances: list[Item], clusters: list[Item]) -> dict[str, list[str]]:
         return engine_versions_needed(instances, options, clusters)
 
     states = rds_api.scan_regions(clients, rds_api.scopes(regions), versions_needed, concurrency=concurrency)
