@@ -5,8 +5,10 @@
 
 """The AWS adapter of rdsca.rotation: every RDS call the modules make, and the one describe path.
 
-module -> domain (inventory, rotation, ssl_usage) -> **adapter (this file)** -> AWS. Nothing else in
-``plugins/`` names an RDS API operation.
+module -> domain (inventory, rotation, ssl_usage) -> **adapter (this file)** -> AWS. Databases,
+clusters, parameter groups, engine versions and CAs are read here and only here, and the CA changes
+are sent from here. (The PostgreSQL log reads of module_utils.pg_connection_log use the same paging
+and retry primitives of module_utils.aws; ``generate_db_auth_token`` signs locally, no call.)
 
 * :class:`Scope` says where a call goes: a region and an account. Today ``account`` is always None
   (the module's own credentials); issue #17 registers assumed-role sessions per account in
