@@ -93,7 +93,7 @@ class ThrottlingOnlyRetry(AWSRetry):
 
 def retry_decorator(retries: Optional[int] = None, delay: Optional[float] = None, backoff: Optional[float] = None,
                     max_delay: Optional[float] = None, extra_codes: Optional[Sequence[str]] = None,
-                    retry_class: Optional[type] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+                    retry_class: Any = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """amazon.aws's jittered backoff, with this collection's defaults and throttling codes.
 
     Every call gets its own backoff: amazon.aws keeps the current delay in the one
@@ -117,7 +117,7 @@ def retry_decorator(retries: Optional[int] = None, delay: Optional[float] = None
     return decorate
 
 
-_PARTITIONS = []
+_PARTITIONS: list[dict[str, Any]] = []
 
 
 def partitions() -> list[dict[str, Any]]:
@@ -137,7 +137,7 @@ def partitions() -> list[dict[str, Any]]:
 
 def known_regions() -> set[str]:
     """Every region the installed botocore knows, across all partitions (no API call)."""
-    names = set()
+    names: set[str] = set()
     for partition in partitions():
         names.update(r for r in partition.get("regions") or {} if not r.endswith("-global"))
     return names
@@ -232,10 +232,10 @@ class RegionClients:
         self.module = module
         self.counter = counter if counter is not None else CallCounter()
         self.retry = retry if retry is not None else retry_decorator()
-        self._session = None
-        self._config = None
-        self._kwargs = None
-        self._endpoint_url = None
+        self._session: Any = None
+        self._config: Any = None
+        self._kwargs: dict[str, Any] = {}
+        self._endpoint_url: Optional[str] = None
         self._clients: dict[tuple[str, str, bool, Optional[str]], Any] = {}
         self._lock = threading.Lock()
         self.default_region = None
@@ -277,7 +277,7 @@ class RegionClients:
     def prepare(self, service: str, regions: Iterable[str], single_attempt: bool = False,
                 account: Optional[str] = None) -> None:
         """Create (main thread) the clients for ``service`` in every region; fails the module on error."""
-        extra = {} if account is None else {"account": account}
+        extra: dict[str, Any] = {} if account is None else {"account": account}
         for region in regions:
             self.get(service, region, **extra)
             if single_attempt:
@@ -334,8 +334,8 @@ def paginate(client: Any, method: str, result_key: str, token: str = "Marker", p
     call = getattr(client, method)
     if page_size:
         params["MaxRecords"] = page_size
-    items = []
-    first = None
+    items: list[Any] = []
+    first: Optional[dict[str, Any]] = None
     while True:
         if isinstance(client, RetryingBotoClientWrapper):
             page = call(aws_retry=True, **params)

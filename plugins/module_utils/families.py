@@ -102,7 +102,7 @@ def batches(databases: Iterable[Database], size: int, blind: Iterable[str] = ())
     blind_families = set(f for f in order if any(db["label"] in blind for db in members[f]))
     ordered = sorted(f for f in order if f not in blind_families) + sorted(f for f in order if f in blind_families)
     out = []
-    current = []
+    current: list[Database] = []
     for family in ordered:
         group = members[family]
         if current and len(current) + len(group) > size:

@@ -536,10 +536,10 @@ def _bump(table: dict[str, int], key: str) -> None:
     table[key] = table.get(key, 0) + 1
 
 
-def counts(databases: Iterable[Item]) -> Item:
+def counts(databases: Sequence[Item]) -> Item:
     """Per-region counts: databases, needs_rotation, by CA and by restart behaviour."""
-    result = {"databases": len(databases), "needs_rotation": 0, "by_ca": {},
-              "by_restart": {"restart": 0, "no_restart": 0, UNKNOWN: 0}}
+    result: Item = {"databases": len(databases), "needs_rotation": 0, "by_ca": {},
+                    "by_restart": {"restart": 0, "no_restart": 0, UNKNOWN: 0}}
     for fact in databases:
         if fact["needs_rotation"]:
             result["needs_rotation"] += 1
@@ -551,7 +551,7 @@ def counts(databases: Iterable[Item]) -> Item:
 def summarize(databases: Sequence[Item], regions_queried: Optional[Sequence[str]] = None,
               failed_regions: Optional[Sequence[Item]] = None) -> Item:
     """Estate-wide totals (see RETURN ``summary``)."""
-    summary = {
+    summary: Item = {
         "regions_queried": len(regions_queried or []),
         "regions_failed": len(failed_regions or []),
         "databases": len(databases),

@@ -201,8 +201,8 @@ class ConnectionLog:
         self.has_time = bool(re.search(r"%-?\d*[tmn]", log_line_prefix))
         self.has_pid = bool(re.search(r"%-?\d*p", log_line_prefix))
         self._partial = ""
-        self._hosts = {}
-        self._clients = {}
+        self._hosts: dict[str, Any] = {}
+        self._clients: dict[tuple, dict[str, Any]] = {}
         self.lines = 0
         self.connections = 0
         self.truncated_portions = 0
@@ -399,7 +399,7 @@ def log_settings(parameters: list[dict[str, Any]], group: Optional[str]) -> dict
     }
 
 
-def unavailable(engine: Optional[str], window_days: float, reason: str) -> dict[str, Any]:
+def unavailable(engine: Optional[str], window_days: float, reason: Optional[str]) -> dict[str, Any]:
     return {"available": False, "reason": reason, "errors": [], "engine": engine, "source": None, "window_days": window_days,
             "window_start": None, "window_end": None, "complete": False, "incomplete_reasons": [reason],
             "log_connections": None, "log_line_prefix": None, "files": [], "connections": 0, "clients": [],

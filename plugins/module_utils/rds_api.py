@@ -208,7 +208,7 @@ def scan_regions(clients: Any, where: Sequence[Scope], versions_needed: Optional
     # Imported here: the per-call functions above need no threads.
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    states = dict((scope, {"raw": {"engine_versions": []}, "error": None}) for scope in where)
+    states: dict[Scope, Item] = dict((scope, {"raw": {"engine_versions": []}, "error": None}) for scope in where)
     if not where:
         return states
     operations = dict((kind, operation) for kind, _read, operation in REGION_READS)

@@ -94,7 +94,7 @@ class RdsApi:
     def _rds(self, region: str, single_attempt: bool = False) -> Any:
         return rds_api.client(self.clients, rds_api.Scope(region), single_attempt=single_attempt)
 
-    def describe(self, region: str, instance_ids: list[str]) -> dict[str, dict]:
+    def describe(self, region: str, instance_ids: list[str]) -> dict[Any, dict]:
         """``{instance id: DescribeDBInstances item}``: the adapter's by-identifier read (100 ids per call)."""
         try:
             items = rds_api.describe_db_instances(self._rds(region), instance_ids)

@@ -72,27 +72,27 @@ class Job:
         self.unit = unit
         self.plan = plan
         self.phase = QUEUED
-        self.deadline = None
-        self.started = None
-        self.started_at = None
+        self.deadline: Optional[float] = None
+        self.started: Optional[float] = None
+        self.started_at: Optional[str] = None
         self.attempts = 0
         self.changed = False
-        self.statuses = []
-        self.verify_deadline = None
-        self.next_probe_at = None
-        self.futures = []
-        self.probes = []
+        self.statuses: list[str] = []
+        self.verify_deadline: Optional[float] = None
+        self.next_probe_at: Optional[float] = None
+        self.futures: list[Any] = []
+        self.probes: list[dict[str, Any]] = []
         # A failed verification is confirmed by a second probe round: a probe's verified handshake and
         # its diagnostic read can straddle the server's certificate swap.
         self.unconfirmed_failure = False
-        self.verification = None
-        self.rollback = None
-        self.last_seen = {}
-        self.response = None
-        self.result = None
+        self.verification: Optional[dict[str, Any]] = None
+        self.rollback: Optional[dict[str, Any]] = None
+        self.last_seen: dict[str, dict[str, Any]] = {}
+        self.response: Optional[dict[str, Any]] = None
+        self.result: Optional[dict[str, Any]] = None
         # The error of a change whose outcome is unknown, until a describe shows whether RDS took it.
-        self.uncertain = None
-        self.notes = []
+        self.uncertain: Optional[ApiError] = None
+        self.notes: list[str] = []
 
     @property
     def key(self) -> str:
@@ -275,7 +275,7 @@ class Runner:
             return
         self.last_poll = self.clock()
         self.polls += 1
-        by_region = {}
+        by_region: dict[str, set[str]] = {}
         for job in polled:
             by_region.setdefault(job.unit["region"], set()).update(job.unit["members"])
         outcomes = self._describe_regions(by_region)
