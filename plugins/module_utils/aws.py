@@ -14,7 +14,9 @@ certificates:
   connection option (profile, keys, session token, ``endpoint_url``,
   ``aws_ca_bundle``, ``validate_certs``, ``aws_config``). One session means the
   service model is loaded and the credentials resolved (for example an
-  AssumeRole profile) once, not once per region.
+  AssumeRole profile) once, not once per region. Another account's session
+  (an assumed role) is added with ``add_account``; its clients are asked for
+  with ``account=`` (module_utils.rds_api.Scope does that for the callers).
 * :class:`CallCounter` counts every HTTP request each client sends (retries
   included), per region and operation, for the ``api_calls`` return value.
 * :func:`paginate` walks ``Marker`` pagination, retrying each page with the
