@@ -185,6 +185,11 @@ def validate_regions(regions: Iterable[Any], known: Optional[set[str]] = None) -
     return problems
 
 
+def scope_label(region: str, account: Optional[str] = None) -> str:
+    """``region``, or ``account/region`` for another account than the module's own (the keys of ``api_calls``)."""
+    return region if account is None else "%s/%s" % (account, region)
+
+
 class CallCounter:
     """Thread-safe count of the HTTP requests sent, keyed by region then operation.
 
@@ -315,7 +320,7 @@ class RegionClients:
                                          config=config, **kwargs)
                 except (BotoCoreError, ValueError) as e:  # pylint: disable=catching-non-exception
                     self.module.fail_json_aws(e, msg="Couldn't create the %s client for %s" % (service, region))
-                self.counter.attach(raw, region if account is None else "%s/%s" % (account, region))
+                self.counter.attach(raw, scope_label(region, account))
                 retry = retry_decorator(retry_class=ThrottlingOnlyRetry) if single_attempt else self.retry
                 client = self._clients[key] = RetryingBotoClientWrapper(raw, retry)
             return client

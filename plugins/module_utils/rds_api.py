@@ -51,6 +51,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.aws import AWS_ERRO
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import call as _call
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import error_info
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import paginate
+from ansible_collections.rdsca.rotation.plugins.module_utils.aws import scope_label
 
 # Identifiers per DescribeDBInstances/DescribeDBClusters filter (the API's limit on filter values).
 FILTER_CHUNK = 100
@@ -58,7 +59,7 @@ FILTER_CHUNK = 100
 Item = dict[str, Any]
 
 
-@dataclasses.dataclass(frozen=True, order=True)
+@dataclasses.dataclass(frozen=True)
 class Scope:
     """Where calls go: ``region`` in ``account`` (None: the account of the module's own credentials)."""
 
@@ -68,7 +69,7 @@ class Scope:
     @property
     def label(self) -> str:
         """``region``, or ``account/region`` for another account (the key of ``api_calls``)."""
-        return self.region if self.account is None else "%s/%s" % (self.account, self.region)
+        return scope_label(self.region, self.account)
 
 
 def scopes(regions: Sequence[str], account: Optional[str] = None) -> list[Scope]:
