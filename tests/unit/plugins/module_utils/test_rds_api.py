@@ -91,6 +91,16 @@ class TestScope:
         assert theirs.client._request_signer._credentials.access_key == "AKIAOTHER"
         assert mine.client._request_signer._credentials.access_key == "AKIAFAKE"
 
+    def test_requests_are_counted_per_scope_label(self, clients):
+        moto = pytest.importorskip("moto")
+        with moto.mock_aws():
+            clients.add_account("123456789012", boto3.session.Session(aws_access_key_id="AKIAOTHER",
+                                                                      aws_secret_access_key="other"))
+            rds_api.describe_db_instances(rds_api.client(clients, rds_api.Scope(REGION)))
+            rds_api.describe_db_clusters(rds_api.client(clients, rds_api.Scope(REGION, "123456789012")))
+        assert clients.counter.snapshot() == {REGION: {"DescribeDBInstances": 1},
+                                              "123456789012/us-east-1": {"DescribeDBClusters": 1}}
+
     def test_an_account_without_a_session_fails_the_module_clearly(self, clients):
         with pytest.raises(SystemExit):
             rds_api.client(clients, rds_api.Scope(REGION, "210987654321"))
