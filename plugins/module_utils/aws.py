@@ -14,7 +14,9 @@ certificates:
   connection option (profile, keys, session token, ``endpoint_url``,
   ``aws_ca_bundle``, ``validate_certs``, ``aws_config``). One session means the
   service model is loaded and the credentials resolved (for example an
-  AssumeRole profile) once, not once per region.
+  AssumeRole profile) once, not once per region. Another account's session
+  (an assumed role) is added with ``add_account``; its clients are asked for
+  with ``account=`` (module_utils.rds_api.Scope does that for the callers).
 * :class:`CallCounter` counts every HTTP request each client sends (retries
   included), per region and operation, for the ``api_calls`` return value.
 * :func:`paginate` walks ``Marker`` pagination, retrying each page with the
@@ -25,10 +27,13 @@ Thread model: clients are created in the main thread (boto3 sessions are not
 thread-safe), then used from worker threads (boto3 clients are).
 """
 
+from __future__ import annotations
+
 import difflib
 import functools
 import re
 import threading
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 try:
     import boto3
@@ -69,6 +74,8 @@ RETRY_DEFAULTS = {"retries": 10, "delay": 1, "backoff": 2.0, "max_delay": 30}
 # blindly (see ThrottlingOnlyRetry).
 THROTTLING_CODES = ("RequestLimitExceeded", "Throttling", "TooManyRequestsException") + tuple(EXTRA_RETRY_CODES)
 PAGE_SIZE = 100
+# Connection keyword arguments that carry the module's own credentials.
+CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 MAX_POOL = 25
 
 
@@ -82,11 +89,13 @@ class ThrottlingOnlyRetry(AWSRetry):
     """
 
     @staticmethod
-    def found(response_code, catch_extra_error_codes=None):
+    def found(response_code: Any, catch_extra_error_codes: Optional[Sequence[str]] = None) -> bool:
         return response_code in THROTTLING_CODES
 
 
-def retry_decorator(retries=None, delay=None, backoff=None, max_delay=None, extra_codes=None, retry_class=None):
+def retry_decorator(retries: Optional[int] = None, delay: Optional[float] = None, backoff: Optional[float] = None,
+                    max_delay: Optional[float] = None, extra_codes: Optional[Sequence[str]] = None,
+                    retry_class: Any = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """amazon.aws's jittered backoff, with this collection's defaults and throttling codes.
 
     Every call gets its own backoff: amazon.aws keeps the current delay in the one
@@ -102,18 +111,18 @@ def retry_decorator(retries=None, delay=None, backoff=None, max_delay=None, extr
         catch_extra_error_codes=EXTRA_RETRY_CODES + list(extra_codes or []),
     )
 
-    def decorate(func):
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(func)
-        def retrying(*args, **kwargs):
+        def retrying(*args: Any, **kwargs: Any) -> Any:
             return (retry_class or AWSRetry).jittered_backoff(**settings)(func)(*args, **kwargs)
         return retrying
     return decorate
 
 
-_PARTITIONS = []
+_PARTITIONS: list[dict[str, Any]] = []
 
 
-def partitions():
+def partitions() -> list[dict[str, Any]]:
     """botocore's partition data (``partitions.json``): id, regionRegex and known regions; loaded once, no API call."""
     if not _PARTITIONS and HAS_BOTO3:
         try:
@@ -128,15 +137,15 @@ def partitions():
     return _PARTITIONS
 
 
-def known_regions():
+def known_regions() -> set[str]:
     """Every region the installed botocore knows, across all partitions (no API call)."""
-    names = set()
+    names: set[str] = set()
     for partition in partitions():
         names.update(r for r in partition.get("regions") or {} if not r.endswith("-global"))
     return names
 
 
-def partition_of(region):
+def partition_of(region: Optional[str]) -> Optional[str]:
     """The partition id (aws, aws-cn, aws-us-gov...) of a region name, by botocore's data; None if none fits."""
     for partition in partitions():
         if region in (partition.get("regions") or {}):
@@ -148,7 +157,7 @@ def partition_of(region):
     return None
 
 
-def validate_regions(regions, known=None):
+def validate_regions(regions: Iterable[Any], known: Optional[set[str]] = None) -> list[str]:
     """Problems with a list of region names, as human-readable strings (empty: all fine).
 
     ``known`` is the set of acceptable names (default: :func:`known_regions`); a name
@@ -176,6 +185,11 @@ def validate_regions(regions, known=None):
     return problems
 
 
+def scope_label(region: str, account: Optional[str] = None) -> str:
+    """``region``, or ``account/region`` for another account than the module's own (the keys of ``api_calls``)."""
+    return region if account is None else "%s/%s" % (account, region)
+
+
 class CallCounter:
     """Thread-safe count of the HTTP requests sent, keyed by region then operation.
 
@@ -184,31 +198,31 @@ class CallCounter:
     numbers match what the service (or a simulator) saw.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts = {}
+        self._counts: dict[str, dict[str, int]] = {}
 
-    def attach(self, client, region):
+    def attach(self, client: Any, region: str) -> Any:
         raw = client.client if isinstance(client, RetryingBotoClientWrapper) else client
 
-        def count(event_name=None, **_kwargs):
+        def count(event_name: Optional[str] = None, **_kwargs: Any) -> None:
             operation = (event_name or "").rsplit(".", 1)[-1] or "unknown"
             self.add(region, operation)
 
         raw.meta.events.register("before-send", count)
         return client
 
-    def add(self, region, operation, n=1):
+    def add(self, region: str, operation: str, n: int = 1) -> None:
         with self._lock:
             per_region = self._counts.setdefault(region, {})
             per_region[operation] = per_region.get(operation, 0) + n
 
-    def snapshot(self):
+    def snapshot(self) -> dict[str, dict[str, int]]:
         """``{region: {operation: n}}``, a copy."""
         with self._lock:
             return dict((region, dict(ops)) for region, ops in self._counts.items())
 
-    def total(self):
+    def total(self) -> int:
         with self._lock:
             return sum(sum(ops.values()) for ops in self._counts.values())
 
@@ -220,19 +234,22 @@ class RegionClients:
     from any thread once :meth:`prepare` created the clients it will need.
     """
 
-    def __init__(self, module, counter=None, retry=None):
+    def __init__(self, module: Any, counter: Optional[CallCounter] = None,
+                 retry: Optional[Callable[[Callable[..., Any]], Callable[..., Any]]] = None) -> None:
         self.module = module
         self.counter = counter if counter is not None else CallCounter()
         self.retry = retry if retry is not None else retry_decorator()
-        self._session = None
-        self._config = None
-        self._kwargs = None
-        self._endpoint_url = None
-        self._clients = {}
+        self._session: Any = None
+        self._config: Any = None
+        self._kwargs: dict[str, Any] = {}
+        self._endpoint_url: Optional[str] = None
+        self._clients: dict[tuple[str, str, bool, Optional[str]], Any] = {}
         self._lock = threading.Lock()
         self.default_region = None
+        # Sessions of other accounts (issue #17: assumed roles), by account; None is the module's own.
+        self._account_sessions: dict[str, Any] = {}
 
-    def _connection(self):
+    def _connection(self) -> Any:
         if self._session is None:
             region, endpoint_url, kwargs = get_aws_connection_info(self.module)
             kwargs = dict(kwargs)
@@ -254,46 +271,68 @@ class RegionClients:
             self.default_region = region
         return self._session
 
-    def prepare(self, service, regions, single_attempt=False):
-        """Create (main thread) the clients for ``service`` in every region; fails the module on error."""
-        for region in regions:
-            self.get(service, region)
-            if single_attempt:
-                self.get(service, region, single_attempt=True)
+    def add_account(self, account: str, session: Any) -> None:
+        """Use ``session`` (a boto3 session, e.g. from an assumed role) for the clients of ``account``.
 
-    def get(self, service, region, single_attempt=False):
-        """The client for ``service`` in ``region``.
+        Call it in the main thread before :meth:`get` with that account. The endpoint, TLS and
+        botocore settings of the module's connection options apply to it too.
+        """
+        with self._lock:
+            self._connection()
+            self._account_sessions[account] = session
+
+    def prepare(self, service: str, regions: Iterable[str], single_attempt: bool = False,
+                account: Optional[str] = None) -> None:
+        """Create (main thread) the clients for ``service`` in every region; fails the module on error."""
+        extra: dict[str, Any] = {} if account is None else {"account": account}
+        for region in regions:
+            self.get(service, region, **extra)
+            if single_attempt:
+                self.get(service, region, single_attempt=True, **extra)
+
+    def get(self, service: str, region: str, single_attempt: bool = False, account: Optional[str] = None) -> Any:
+        """The client for ``service`` in ``region`` (of ``account``: None is the module's credentials).
 
         ``single_attempt``: for calls that change something - botocore sends each request once (its
         own retries of timeouts and 5xx answers are off) and ``aws_retry=True`` retries throttling
         only (:class:`ThrottlingOnlyRetry`); any other error reaches the caller, which must find out
         from the service whether the change was made before sending it again.
+
+        Requests are counted under ``region``, or ``account/region`` for another account.
         """
-        key = (service, region, bool(single_attempt))
+        key = (service, region, bool(single_attempt), account)
         with self._lock:
             client = self._clients.get(key)
             if client is None:
                 try:
                     session = self._connection()
+                    if account is not None:
+                        if account not in self._account_sessions:
+                            raise ValueError("no session for account %s (RegionClients.add_account)" % account)
+                        session = self._account_sessions[account]
                     config = self._config
                     if single_attempt:
                         config = config.merge(botocore.config.Config(retries={"total_max_attempts": 1}))
+                    kwargs = self._kwargs
+                    if account is not None:  # the account's session brings its own credentials
+                        kwargs = dict((k, v) for k, v in kwargs.items() if k not in CREDENTIAL_KEYS)
                     raw = session.client(service, region_name=region, endpoint_url=self._endpoint_url,
-                                         config=config, **self._kwargs)
+                                         config=config, **kwargs)
                 except (BotoCoreError, ValueError) as e:  # pylint: disable=catching-non-exception
                     self.module.fail_json_aws(e, msg="Couldn't create the %s client for %s" % (service, region))
-                self.counter.attach(raw, region)
+                self.counter.attach(raw, scope_label(region, account))
                 retry = retry_decorator(retry_class=ThrottlingOnlyRetry) if single_attempt else self.retry
                 client = self._clients[key] = RetryingBotoClientWrapper(raw, retry)
             return client
 
     @property
-    def endpoint_url(self):
+    def endpoint_url(self) -> Optional[str]:
         self._connection()
         return self._endpoint_url
 
 
-def paginate(client, method, result_key, token="Marker", page_size=PAGE_SIZE, **params):
+def paginate(client: Any, method: str, result_key: str, token: str = "Marker", page_size: Optional[int] = PAGE_SIZE,
+             **params: Any) -> tuple[list[Any], dict[str, Any]]:
     """All items of a ``Marker``-paginated describe call, retrying each page (not the whole walk).
 
     Returns ``(items, first_page)``; the first page carries the response's
@@ -302,8 +341,8 @@ def paginate(client, method, result_key, token="Marker", page_size=PAGE_SIZE, **
     call = getattr(client, method)
     if page_size:
         params["MaxRecords"] = page_size
-    items = []
-    first = None
+    items: list[Any] = []
+    first: Optional[dict[str, Any]] = None
     while True:
         if isinstance(client, RetryingBotoClientWrapper):
             page = call(aws_retry=True, **params)
@@ -318,14 +357,14 @@ def paginate(client, method, result_key, token="Marker", page_size=PAGE_SIZE, **
         params[token] = marker
 
 
-def call(client, method, **params):
+def call(client: Any, method: str, **params: Any) -> dict[str, Any]:
     """One API call, retried on throttling when ``client`` is a retrying wrapper (see :class:`RegionClients`)."""
     if isinstance(client, RetryingBotoClientWrapper):
         return getattr(client, method)(aws_retry=True, **params)
     return getattr(client, method)(**params)
 
 
-def outcome_unknown(exc):
+def outcome_unknown(exc: BaseException) -> bool:
     """Whether a failed call may still have been processed: a server error (HTTP 5xx) or no answer at all
     (read timeout, connection closed...). A client error (4xx: refused, throttled, invalid) was not."""
     response = getattr(exc, "response", None)
@@ -335,7 +374,7 @@ def outcome_unknown(exc):
     return True
 
 
-def error_info(exc):
+def error_info(exc: BaseException) -> dict[str, str]:
     """``{"error_code": ..., "message": ...}`` for a botocore exception (or any exception)."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict) and isinstance(response.get("Error"), dict):
@@ -351,7 +390,7 @@ AWS_ERRORS = (ClientError, BotoCoreError)
 ALL_REGIONS = "all"
 
 
-def check_regions_option(regions, known=None):
+def check_regions_option(regions: Optional[list[str]], known: Optional[set[str]] = None) -> list[str]:
     """Problems with a ``regions`` option value: a list of region names, or ``[all]`` alone."""
     if regions is None:
         return []
@@ -364,7 +403,7 @@ def check_regions_option(regions, known=None):
     return validate_regions(regions, known)
 
 
-def enabled_regions(clients, calling_region):
+def enabled_regions(clients: RegionClients, calling_region: str) -> list[str]:
     """The account's enabled regions, from one ec2:DescribeRegions in ``calling_region``.
 
     Regions the account has not opted in to are dropped (AWS omits them
@@ -385,7 +424,7 @@ def enabled_regions(clients, calling_region):
     return sorted(set(names))
 
 
-def resolve_regions(module, clients, regions):
+def resolve_regions(module: Any, clients: RegionClients, regions: Optional[list[str]]) -> list[str]:
     """The regions to query: the ``regions`` option, ``all`` (DescribeRegions), or the connection region.
 
     Fails the module (before any call for bad names) with a clear message.
@@ -411,7 +450,7 @@ def resolve_regions(module, clients, regions):
     return list(dict.fromkeys(regions))
 
 
-def regions_argument_spec():
+def regions_argument_spec() -> dict[str, dict[str, Any]]:
     """Argument spec of the rdsca.rotation.regions doc fragment (regions, strict, concurrency)."""
     return dict(
         regions=dict(type="list", elements="str"),
@@ -420,7 +459,7 @@ def regions_argument_spec():
     )
 
 
-def warn(module, message):
+def warn(module: Any, message: str) -> None:
     """Warn without the deprecation notice ansible-core 2.19 prints for the ``warnings`` amazon.aws injects.
 
     AnsibleAWSModule.warn collects warnings and passes them to exit_json, which

@@ -15,8 +15,14 @@ Used by the playbooks through the ``rdsca.rotation.replica_families`` and
 ``rdsca.rotation.rotation_batches`` filters.
 """
 
+from __future__ import annotations
 
-def label_of(reference, region):
+from typing import Any, Iterable, Optional
+
+Database = dict[str, Any]
+
+
+def label_of(reference: Any, region: Optional[str]) -> Optional[str]:
     """``region/identifier`` for an identifier (in ``region``) or an ARN (``arn:aws:rds:<region>:<account>:db:<id>``)."""
     if not reference:
         return None
@@ -29,11 +35,11 @@ def label_of(reference, region):
     return "%s/%s" % (region, text)
 
 
-def assign_families(databases):
+def assign_families(databases: Iterable[Database]) -> list[Database]:
     """Copies of ``databases`` with ``label`` and ``family`` (the label of the family's root)."""
-    parent = {}
+    parent: dict[str, str] = {}
 
-    def find(node):
+    def find(node: str) -> str:
         root = node
         while parent.get(root, root) != root:
             root = parent[root]
@@ -41,7 +47,7 @@ def assign_families(databases):
             parent[node], node = root, parent[node]
         return root
 
-    def union(first, second):
+    def union(first: str, second: str) -> None:
         a, b = find(first), find(second)
         if a != b:
             # The root stays the source (or the cluster): the node that others point at.
@@ -78,14 +84,14 @@ def assign_families(databases):
     return result
 
 
-def batches(databases, size, blind=()):
+def batches(databases: Iterable[Database], size: int, blind: Iterable[str] = ()) -> list[list[Database]]:
     """``databases`` (with ``family``) in batches of at most ``size``, families whole.
 
     Families with a member in ``blind`` (labels) go after the others; otherwise families keep
     the order of their names, and members the order they came in.
     """
-    members = {}
-    order = []
+    members: dict[str, list[Database]] = {}
+    order: list[str] = []
     for db in databases:
         family = db["family"]
         if family not in members:
@@ -96,7 +102,7 @@ def batches(databases, size, blind=()):
     blind_families = set(f for f in order if any(db["label"] in blind for db in members[f]))
     ordered = sorted(f for f in order if f not in blind_families) + sorted(f for f in order if f in blind_families)
     out = []
-    current = []
+    current: list[Database] = []
     for family in ordered:
         group = members[family]
         if current and len(current) + len(group) > size:

@@ -12,8 +12,8 @@ Two layers:
   DescribeCertificates and DescribeDBEngineVersions into per-database facts,
   classify them (:func:`classify`) and summarise them. Unit tests feed them
   recorded API output.
-* :func:`gather_regions`, which fetches those raw responses for many regions
-  in parallel with a fixed number of calls per region (see its docstring).
+* :func:`gather_regions`, which has the AWS adapter (module_utils.rds_api) fetch
+  those raw responses for many regions in parallel, a fixed number of calls per region.
 
 Rotation reasons (``reason`` of each database, :data:`REASONS`):
 
@@ -33,7 +33,11 @@ Rotation reasons (``reason`` of each database, :data:`REASONS`):
 The first three mean ``needs_rotation: false``, the last three ``needs_rotation: true``.
 """
 
+from __future__ import annotations
+
+import datetime
 import fnmatch
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import rds_domain
 # Re-exported: the RDS knowledge and the time helpers live in rds_domain.
@@ -53,6 +57,9 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (
     restart_category as restart_key,
 )
 
+# A DescribeDB* item, a fact, an options mapping...
+Item = dict[str, Any]
+
 REASONS = {
     "unsupported_engine": "engine is out of scope for rotation (DocumentDB, Neptune, RDS Custom)",
     "already_on_target": "already uses the target CA",
@@ -64,24 +71,16 @@ REASONS = {
 
 EXPIRY_HORIZONS = (30, 90, 180, 365)
 
-# Raw response kinds fetched once per region, with the operation and the list key.
-REGION_CALLS = (
-    ("instances", "describe_db_instances", "DBInstances", "DescribeDBInstances"),
-    ("clusters", "describe_db_clusters", "DBClusters", "DescribeDBClusters"),
-    ("maintenance", "describe_pending_maintenance_actions", "PendingMaintenanceActions",
-     "DescribePendingMaintenanceActions"),
-    ("certificates", "describe_certificates", "Certificates", "DescribeCertificates"),
-)
-
 
 # -- small helpers -----------------------------------------------------------------------
 
-def tag_dict(tag_list):
+def tag_dict(tag_list: Optional[Iterable[Item]]) -> dict[str, str]:
     """``[{Key, Value}]`` to ``{Key: Value}``."""
     return dict((t.get("Key"), t.get("Value", "")) for t in tag_list or [] if t.get("Key") is not None)
 
 
-def environment_of(tags, environment_tag, fallback_tags=None):
+def environment_of(tags: Optional[dict[str, str]], environment_tag: str,
+                   fallback_tags: Optional[dict[str, str]] = None) -> Optional[str]:
     """The value of the environment tag (exact key first, then case-insensitively), else None."""
     for candidate in (tags or {}, fallback_tags or {}):
         if environment_tag in candidate:
@@ -95,13 +94,13 @@ def environment_of(tags, environment_tag, fallback_tags=None):
 
 # -- option validation -----------------------------------------------------------------------
 
-def validate_options(params):
+def validate_options(params: Item) -> list[str]:
     """Problems with the module's non-connection options, as sentences (empty list: all good).
 
     Checked before any AWS call: negative day counts, engine patterns that match
     no RDS engine, empty identifiers or tag keys, malformed CA identifiers.
     """
-    problems = []
+    problems: list[str] = []
     days = params.get("expiring_within_days")
     if days is not None and days < 0:
         problems.append("expiring_within_days must be 0 or more, got %s" % days)
@@ -128,7 +127,7 @@ def validate_options(params):
     return problems
 
 
-def filter_options(params):
+def filter_options(params: Item) -> Item:
     """The classification and filtering options the pure functions use, from module params."""
     tags = {}
     for key, value in (params.get("tags") or {}).items():
@@ -145,11 +144,11 @@ def filter_options(params):
 
 # -- filters -----------------------------------------------------------------------------
 
-def match_engine(engine, patterns):
+def match_engine(engine: Optional[str], patterns: Optional[Sequence[str]]) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(engine or "", p) for p in patterns)
 
 
-def match_identifier(names, patterns):
+def match_identifier(names: Iterable[Optional[str]], patterns: Optional[Sequence[str]]) -> bool:
     """True when any of ``names`` (instance id, cluster id, ARN) matches any pattern (globs allowed)."""
     if not patterns:
         return True
@@ -157,7 +156,7 @@ def match_identifier(names, patterns):
     return any(fnmatch.fnmatchcase(n, p) for p in patterns for n in names)
 
 
-def match_tags(tags, wanted):
+def match_tags(tags: dict[str, str], wanted: Optional[dict[str, list[str]]]) -> bool:
     """Every wanted tag key present with one of the wanted values (globs allowed)."""
     for key, values in (wanted or {}).items():
         if key not in tags:
@@ -167,7 +166,7 @@ def match_tags(tags, wanted):
     return True
 
 
-def prefilter_instance(db, options, cluster_tags=None):
+def prefilter_instance(db: Item, options: Item, cluster_tags: Optional[dict[str, str]] = None) -> bool:
     """The filters decidable from DescribeDBInstances alone (engines, identifiers, tags)."""
     if not match_engine(db.get("Engine"), options.get("engines")):
         return False
@@ -181,7 +180,7 @@ def prefilter_instance(db, options, cluster_tags=None):
 
 # -- raw responses to lookup tables -----------------------------------------------------------
 
-def region_certificates(response, now, target_ca=None):
+def region_certificates(response: Optional[Item], now: datetime.datetime, target_ca: Optional[str] = None) -> Item:
     """Facts about a region's CAs from a DescribeCertificates response (items plus DefaultCertificateForNewLaunches)."""
     response = response or {}
     certificates = []
@@ -221,7 +220,7 @@ def region_certificates(response, now, target_ca=None):
     }
 
 
-def target_ca_problem(target_ca, target, ids):
+def target_ca_problem(target_ca: Optional[str], target: Optional[Item], ids: Iterable[Optional[str]]) -> Optional[str]:
     """Why ``target_ca`` cannot be rotated to in a region (None when it can): unknown there, or expired."""
     if not target_ca:
         return None
@@ -232,19 +231,19 @@ def target_ca_problem(target_ca, target, ids):
     return None
 
 
-def ca_validity(certificates):
+def ca_validity(certificates: Iterable[Item]) -> dict[str, Optional[datetime.datetime]]:
     """``{ca_id: valid_till datetime}`` from :func:`region_certificates`' list."""
     return dict((c["identifier"], parse_time(c["valid_till"])) for c in certificates if c.get("identifier"))
 
 
-def engine_capabilities(engine_versions):
+def engine_capabilities(engine_versions: Optional[Iterable[Item]]) -> dict[tuple[str, str], Item]:
     """``{(engine, version): {rotation_without_restart, supported_cas}}`` from DescribeDBEngineVersions items.
 
     ``rotation_without_restart`` is ``unknown`` when the version does not report
     SupportsCertificateRotationWithoutRestart; ``supported_cas`` None when it does
     not report SupportedCACertificateIdentifiers.
     """
-    caps = {}
+    caps: dict[tuple[str, str], Item] = {}
     for item in engine_versions or []:
         key = (item.get("Engine"), item.get("EngineVersion"))
         restart_free = item.get("SupportsCertificateRotationWithoutRestart")
@@ -257,10 +256,11 @@ def engine_capabilities(engine_versions):
     return caps
 
 
-def engine_versions_needed(instances, options=None, clusters=None):
+def engine_versions_needed(instances: Optional[Iterable[Item]], options: Optional[Item] = None,
+                           clusters: Optional[Iterable[Item]] = None) -> dict[str, list[str]]:
     """``{engine: [versions]}`` to look up for the (pre-filtered, supported-engine) instances of a region."""
     cluster_tags = dict((c.get("DBClusterIdentifier"), tag_dict(c.get("TagList"))) for c in clusters or [])
-    needed = {}
+    needed: dict[str, set[str]] = {}
     for db in instances or []:
         engine = db.get("Engine")
         version = db.get("EngineVersion")
@@ -276,9 +276,9 @@ def cluster_type(cluster):
     return cluster_kind(cluster.get("Engine"))
 
 
-def cluster_members(clusters):
+def cluster_members(clusters: Optional[Iterable[Item]]) -> dict[str, Item]:
     """``{instance_id: membership}`` from DescribeDBClusters: cluster id, type, role, cluster-level CA and tags."""
-    members = {}
+    members: dict[str, Item] = {}
     for cluster in clusters or []:
         ctype = cluster_type(cluster)
         details = cluster.get("CertificateDetails") or {}
@@ -303,9 +303,9 @@ def cluster_members(clusters):
     return members
 
 
-def maintenance_by_resource(actions):
+def maintenance_by_resource(actions: Optional[Iterable[Item]]) -> dict[str, Item]:
     """``{resource ARN: ca-certificate-rotation action details}`` from DescribePendingMaintenanceActions."""
-    result = {}
+    result: dict[str, Item] = {}
     for resource in actions or []:
         for detail in resource.get("PendingMaintenanceActionDetails") or []:
             if detail.get("Action") == ROTATION_ACTION:
@@ -330,8 +330,9 @@ def restart_facts(capability):
     return restart_free, rds_domain.would_restart(rds_domain.rotation_without_restart(capability)), capability.get("supported_cas")
 
 
-def classify(current_ca, target_ca, pending_ca=None, ca_days_left=None, ca_expired=None,
-             expiring_within_days=None, supported=True):
+def classify(current_ca: Optional[str], target_ca: str, pending_ca: Optional[str] = None, ca_days_left: Optional[int] = None,
+             ca_expired: Optional[bool] = None, expiring_within_days: Optional[int] = None,
+             supported: bool = True) -> tuple[bool, str]:
     """``(needs_rotation, reason)`` for one database (see the module docstring for the reasons).
 
     Checked in order: unsupported engine, already on the target, change to the target
@@ -351,13 +352,13 @@ def classify(current_ca, target_ca, pending_ca=None, ca_days_left=None, ca_expir
     return True, "not_on_target_ca"
 
 
-def target_supported(supported_cas, target_ca):
+def target_supported(supported_cas: Optional[Sequence[str]], target_ca: str) -> Any:
     if supported_cas is None:
         return UNKNOWN
     return target_ca in supported_cas
 
 
-def database_facts(db, region, context):
+def database_facts(db: Item, region: str, context: Item) -> Item:
     """The facts of one DescribeDBInstances item; ``context`` comes from :func:`region_context`."""
     options = context["options"]
     now = context["now"]
@@ -420,7 +421,7 @@ def database_facts(db, region, context):
     }
 
 
-def region_context(raw, options, now):
+def region_context(raw: Item, options: Item, now: datetime.datetime) -> Item:
     """Lookup tables shared by every database of one region."""
     certs = region_certificates(raw.get("certificates"), now, options["target_ca"])
     return {
@@ -434,7 +435,7 @@ def region_context(raw, options, now):
     }
 
 
-def keep(fact, options):
+def keep(fact: Item, options: Item) -> bool:
     """The filters on a finished fact: engines, identifiers, tags (own or the cluster's) and expiry."""
     if not match_engine(fact["engine"], options.get("engines")):
         return False
@@ -446,7 +447,7 @@ def keep(fact, options):
     return True
 
 
-def build_region(region, raw, options, now):
+def build_region(region: str, raw: Item, options: Item, now: datetime.datetime) -> tuple[list[Item], Item]:
     """``(databases, region_facts)`` for one region's raw responses, filters applied, sorted by identifier."""
     context = region_context(raw, options, now)
     databases = []
@@ -470,14 +471,14 @@ def build_region(region, raw, options, now):
 
 # -- summaries -------------------------------------------------------------------------------
 
-def _bump(table, key):
+def _bump(table: dict[str, int], key: str) -> None:
     table[key] = table.get(key, 0) + 1
 
 
-def counts(databases):
+def counts(databases: Sequence[Item]) -> Item:
     """Per-region counts: databases, needs_rotation, by CA and by restart behaviour."""
-    result = {"databases": len(databases), "needs_rotation": 0, "by_ca": {},
-              "by_restart": {"restart": 0, "no_restart": 0, UNKNOWN: 0}}
+    result: Item = {"databases": len(databases), "needs_rotation": 0, "by_ca": {},
+                    "by_restart": {"restart": 0, "no_restart": 0, UNKNOWN: 0}}
     for fact in databases:
         if fact["needs_rotation"]:
             result["needs_rotation"] += 1
@@ -486,9 +487,10 @@ def counts(databases):
     return result
 
 
-def summarize(databases, regions_queried=None, failed_regions=None):
+def summarize(databases: Sequence[Item], regions_queried: Optional[Sequence[str]] = None,
+              failed_regions: Optional[Sequence[Item]] = None) -> Item:
     """Estate-wide totals (see RETURN ``summary``)."""
-    summary = {
+    summary: Item = {
         "regions_queried": len(regions_queried or []),
         "regions_failed": len(failed_regions or []),
         "databases": len(databases),
@@ -526,77 +528,26 @@ def summarize(databases, regions_queried=None, failed_regions=None):
 
 # -- AWS collection ----------------------------------------------------------------------------
 
-def gather_regions(clients, regions, options, concurrency=64, paginate=None, aws_errors=None, error_info=None):
-    """Fetch the raw responses of every region in parallel; ``{region: {"raw": {...}, "error": None | {...}}}``.
+def gather_regions(clients: Any, regions: Sequence[str], options: Item, concurrency: int = 64,
+                   paginate: Optional[Callable[..., Any]] = None, aws_errors: Any = None,
+                   error_info: Optional[Callable[..., Any]] = None) -> dict[str, Item]:
+    """Every region's raw responses, read by the AWS adapter: ``{region: {"raw": {...}, "error": None | {...}}}``.
 
-    Per region: one paginated DescribeDBInstances (100 per page, tags included),
-    DescribeDBClusters, DescribePendingMaintenanceActions and DescribeCertificates,
-    then one paginated DescribeDBEngineVersions per distinct engine among the
-    instances that pass the engines/identifiers/tags filters (only their exact
-    versions, IncludeAll so deprecated versions are found too). Every task is a
-    leaf on one thread pool and the main thread orchestrates, so nothing waits
-    on a worker from a worker. The first failing call of a region marks the
-    whole region failed (``error``: region, operation, error_code, message).
-
-    ``clients.get("rds", region)`` must return a ready client (created in the
-    main thread beforehand); ``paginate``, ``aws_errors`` and ``error_info``
-    come from module_utils.aws (parameters so this module needs no boto3).
+    module_utils.rds_api.scan_regions does the reading (its docstring lists the calls); the engine
+    versions looked up are those of the instances that pass the engines/identifiers/tags filters of
+    ``options`` (:func:`engine_versions_needed`). ``paginate``, ``aws_errors`` and ``error_info`` are
+    ignored (kept so that older callers still work): the adapter is the one describe path.
     """
     # Imported here so that the pure functions above need neither boto3 nor amazon.aws.
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+    from ansible_collections.rdsca.rotation.plugins.module_utils import rds_api
 
-    if paginate is None or aws_errors is None or error_info is None:
-        from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
-        paginate = paginate or aws_utils.paginate
-        aws_errors = aws_errors or aws_utils.AWS_ERRORS
-        error_info = error_info or aws_utils.error_info
+    del paginate, aws_errors, error_info
 
-    states = dict((region, {"raw": {"engine_versions": []}, "error": None}) for region in regions)
-    if not regions:
-        return states
-    operations = dict((kind, operation) for kind, _m, _k, operation in REGION_CALLS)
-    operations["engine_versions"] = "DescribeDBEngineVersions"
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, 4 * len(regions)))) as pool:
-        futures = {}
+    def versions_needed(instances: list[Item], clusters: list[Item]) -> dict[str, list[str]]:
+        return engine_versions_needed(instances, options, clusters)
 
-        def submit(region, kind, method, key, **params):
-            futures[pool.submit(paginate, clients.get("rds", region), method, key, **params)] = (region, kind)
-
-        for region in regions:
-            for kind, method, key, _operation in REGION_CALLS:
-                submit(region, kind, method, key)
-        while futures:
-            done, _pending = wait(list(futures), return_when=FIRST_COMPLETED)
-            for future in done:
-                region, kind = futures.pop(future)
-                state = states[region]
-                try:
-                    items, first = future.result()
-                except aws_errors as e:  # pylint: disable=catching-non-exception
-                    if state["error"] is None:
-                        state["error"] = dict(region=region, operation=operations[kind], **error_info(e))
-                        for other, (other_region, _kind) in list(futures.items()):
-                            if other_region == region and other.cancel():
-                                del futures[other]
-                    continue
-                if state["error"] is not None:
-                    continue
-                raw = state["raw"]
-                if kind == "engine_versions":
-                    raw["engine_versions"].extend(items)
-                    continue
-                if kind == "certificates":
-                    raw["certificates"] = {"Certificates": items,
-                                           "DefaultCertificateForNewLaunches": first.get("DefaultCertificateForNewLaunches")}
-                else:
-                    raw[kind] = items
-                if kind in ("instances", "clusters") and "instances" in raw and "clusters" in raw:
-                    needed = engine_versions_needed(raw["instances"], options, raw["clusters"])
-                    for engine, versions in sorted(needed.items()):
-                        submit(region, "engine_versions", "describe_db_engine_versions", "DBEngineVersions",
-                               Engine=engine, IncludeAll=True,
-                               Filters=[{"Name": "engine-version", "Values": versions}])
-    return states
+    states = rds_api.scan_regions(clients, rds_api.scopes(regions), versions_needed, concurrency=concurrency)
+    return dict((scope.region, state) for scope, state in states.items())
 
 
 def target_ca_argument_spec():

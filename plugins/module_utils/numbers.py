@@ -19,6 +19,8 @@ time the poll waits for.
 """
 
 import math
+# typing's generics, not dict[...] or X | None: rds_ca_trust_verify runs this module on client hosts' Python.
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 # name: (whole number?, lowest, lowest allowed itself?, highest, unit)
 # "lowest allowed itself" False means "more than lowest" (a duration of 0 is not a duration).
@@ -52,12 +54,12 @@ NOT_ABOVE = (
 )
 
 
-def _show(value):
+def _show(value: Any) -> str:
     """A value as the user gave it: strings quoted, so that ``"0"`` and ``0`` are told apart."""
     return "%r" % (value,) if isinstance(value, str) else "%s" % (value,)
 
 
-def parse_number(value, whole=False):
+def parse_number(value: Any, whole: bool = False) -> Tuple[Optional[Union[int, float]], Optional[str]]:
     """``(number, problem)``: ``value`` (int, float or a string of one) as a number, or why it is none.
 
     Booleans, NaN, infinities, empty strings and text are problems (``number`` is None then).
@@ -88,7 +90,7 @@ def parse_number(value, whole=False):
     return number, None
 
 
-def check_number(name, value, label=None):
+def check_number(name: str, value: Any, label: Optional[str] = None) -> List[str]:
     """Problems (sentences) with ``value`` for the option ``name`` of :data:`RULES`; ``label`` names it."""
     whole, lowest, lowest_ok, highest, unit = RULES[name]
     label = label or name
@@ -104,7 +106,7 @@ def check_number(name, value, label=None):
     return []
 
 
-def check_numbers(params, names=None, labels=None):
+def check_numbers(params: Dict[str, Any], names: Optional[List[str]] = None, labels: Optional[Dict[str, str]] = None) -> List[str]:
     """Problems with every numeric option of ``params`` (a module's params) that is set.
 
     ``names``: the options to check (default: those of ``params`` in :data:`RULES`).
@@ -130,7 +132,8 @@ def check_numbers(params, names=None, labels=None):
     return problems
 
 
-def resolve_settings(raw, defaults, rules=None, prefix=""):
+def resolve_settings(raw: Dict[str, Any], defaults: Dict[str, Any], rules: Optional[Dict[str, str]] = None,
+                     prefix: str = "") -> Dict[str, Any]:
     """``{"values": {...}, "problems": [...]}`` for playbook settings.
 
     ``raw``: ``{name: value}`` as the user gave them (None or an empty string: not given, the

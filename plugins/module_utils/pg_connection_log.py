@@ -21,12 +21,13 @@ middle of a line) into distinct clients. The AWS side is one small function per 
 markers. :func:`completeness` says what the evidence cannot prove.
 """
 
-from __future__ import absolute_import, division, print_function
+from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
 import datetime
 import re
+from typing import Any, Callable, Iterable, Optional, Pattern
 
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import iso_z as _iso
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import usage_kind
@@ -75,7 +76,7 @@ _AUTHORIZED = re.compile(
     r"(?P<gss> GSS \([^)]*\))?$")
 
 
-def prefix_pattern(log_line_prefix):
+def prefix_pattern(log_line_prefix: str) -> Pattern[str]:
     """A compiled regex matching a whole log line written with ``log_line_prefix``.
 
     Named groups: those of the prefix escapes (``timestamp``, ``remote``, ``host``, ``user``, ``database``,
@@ -119,7 +120,7 @@ def prefix_pattern(log_line_prefix):
     return re.compile("^" + "".join(parts) + _SEVERITY + r":\s+(?P<message>.*)$")
 
 
-def parse_timestamp(text):
+def parse_timestamp(text: Optional[str]) -> Optional[datetime.datetime]:
     """A prefix timestamp (``%t``/``%m``) as an aware datetime (UTC when the zone is UTC/GMT or absent)."""
     if not text:
         return None
@@ -139,7 +140,7 @@ def parse_timestamp(text):
     return None  # a zone name (CET...): the time is not comparable
 
 
-def parse_line(line, pattern):
+def parse_line(line: str, pattern: Pattern[str]) -> Optional[dict[str, Any]]:
     """One log line as a dict, or None when it is not a connection line.
 
     ``{"event": "received", "host", "port", "pid", "timestamp"}`` or ``{"event": "authorized", "user",
@@ -190,7 +191,8 @@ class ConnectionLog:
     database, application, tls, protocol) with its first/last seen time and the number of connections.
     """
 
-    def __init__(self, log_line_prefix=RDS_DEFAULT_PREFIX, exclude_users=(), since=None):
+    def __init__(self, log_line_prefix: str = RDS_DEFAULT_PREFIX, exclude_users: Iterable[str] = (),
+                 since: Optional[datetime.datetime] = None) -> None:
         self.pattern = prefix_pattern(log_line_prefix)
         # Connections logged before ``since`` (the window start; the oldest file may begin earlier) are left out.
         self.since = since
@@ -198,15 +200,15 @@ class ConnectionLog:
         self.has_time = bool(re.search(r"%-?\d*[tmn]", log_line_prefix))
         self.has_pid = bool(re.search(r"%-?\d*p", log_line_prefix))
         self._partial = ""
-        self._hosts = {}
-        self._clients = {}
+        self._hosts: dict[str, Any] = {}
+        self._clients: dict[tuple, dict[str, Any]] = {}
         self.lines = 0
         self.connections = 0
         self.truncated_portions = 0
         self.first_line = None
         self.last_line = None
 
-    def feed(self, text):
+    def feed(self, text: Optional[str]) -> None:
         if not text:
             return
         text = self._partial + text
@@ -215,12 +217,12 @@ class ConnectionLog:
         for line in lines:
             self._line(line)
 
-    def end_file(self):
+    def end_file(self) -> None:
         if self._partial:
             self._line(self._partial)
         self._partial = ""
 
-    def _line(self, line):
+    def _line(self, line: str) -> None:
         if TRUNCATION_NOTICE in line:
             self.truncated_portions += 1
             return
@@ -255,7 +257,7 @@ class ConnectionLog:
             client["first_seen"] = min(client["first_seen"] or stamp, stamp)
             client["last_seen"] = max(client["last_seen"] or stamp, stamp)
 
-    def clients(self):
+    def clients(self) -> list[dict[str, Any]]:
         """Distinct clients, TLS ones first, as JSON-ready dicts (times in ISO 8601 UTC)."""
         items = []
         for client in self._clients.values():
@@ -267,21 +269,23 @@ class ConnectionLog:
 
 # -- AWS: one small function per call ------------------------------------------------------------
 
-def list_log_files(paginate, client, db_id, since_ms):
+def list_log_files(paginate: Callable[..., Any], client: Any, db_id: str, since_ms: float) -> list[dict[str, Any]]:
     """DescribeDBLogFiles, every page (100 a page), files written since ``since_ms`` (ms since the epoch)."""
     files, _first = paginate(client, "describe_db_log_files", "DescribeDBLogFiles", DBInstanceIdentifier=db_id,
                              FileLastWritten=int(since_ms))
     return files
 
 
-def download_portion(call, client, db_id, name, marker, lines):
+def download_portion(call: Callable[..., Any], client: Any, db_id: str, name: str, marker: str,
+                     lines: int) -> tuple[str, Optional[str], bool]:
     """One DownloadDBLogFilePortion: ``(data, next marker, additional data pending)``."""
     answer = call(client, "download_db_log_file_portion", DBInstanceIdentifier=db_id, LogFileName=name,
                   Marker=marker, NumberOfLines=int(lines))
     return answer.get("LogFileData") or "", answer.get("Marker"), bool(answer.get("AdditionalDataPending"))
 
 
-def read_log_file(call, client, db_id, name, log, lines=PORTION_LINES, max_portions=100000):
+def read_log_file(call: Callable[..., Any], client: Any, db_id: str, name: str, log: ConnectionLog,
+                  lines: int = PORTION_LINES, max_portions: int = 100000) -> list[str]:
     """Feed one file to ``log`` from its first line, following markers; returns the file's problems (list).
 
     A truncated portion (RDS cut it at 1 MB) is read again from the same marker in smaller blocks; only when
@@ -312,7 +316,7 @@ def read_log_file(call, client, db_id, name, log, lines=PORTION_LINES, max_porti
     return problems
 
 
-def file_hour(name):
+def file_hour(name: Optional[str]) -> Optional[datetime.datetime]:
     """The UTC start of an RDS PostgreSQL log file's hour (or minute) from its name, or None."""
     match = _FILE_HOUR.search(name or "")
     if not match:
@@ -324,11 +328,12 @@ def file_hour(name):
 
 # -- completeness ---------------------------------------------------------------------------------
 
-def _flag(value):
+def _flag(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "on", "true", "yes")
 
 
-def completeness(window_start, now, created, settings, files, problems, log):
+def completeness(window_start: datetime.datetime, now: datetime.datetime, created: Any, settings: dict[str, Any],
+                 files: list[dict[str, Any]], problems: list[str], log: ConnectionLog) -> dict[str, Any]:
     """What the evidence covers and why it may be incomplete.
 
     ``settings``: ``{"group", "log_connections", "log_line_prefix", "retention_minutes", "error"}`` from the
@@ -371,7 +376,7 @@ def completeness(window_start, now, created, settings, files, problems, log):
 EVIDENCE_SOURCE = "DescribeDBLogFiles + DownloadDBLogFilePortion (PostgreSQL connection log)"
 
 
-def log_settings(parameters, group):
+def log_settings(parameters: list[dict[str, Any]], group: Optional[str]) -> dict[str, Any]:
     """log_connections, log_line_prefix and rds.log_retention_period from a DescribeDB(Cluster)Parameters list.
 
     ``log_connections`` is None when the group gives no value (PostgreSQL's default: off); the prefix and the
@@ -392,14 +397,15 @@ def log_settings(parameters, group):
     }
 
 
-def unavailable(engine, window_days, reason):
+def unavailable(engine: Optional[str], window_days: float, reason: Optional[str]) -> dict[str, Any]:
     return {"available": False, "reason": reason, "errors": [], "engine": engine, "source": None, "window_days": window_days,
             "window_start": None, "window_end": None, "complete": False, "incomplete_reasons": [reason],
             "log_connections": None, "log_line_prefix": None, "files": [], "connections": 0, "clients": [],
             "tls_clients": 0, "plaintext_clients": 0}
 
 
-def gather_evidence(aws, client, target, settings, window_days, now, exclude_users=()):
+def gather_evidence(aws: dict[str, Any], client: Any, target: dict[str, Any], settings: dict[str, Any], window_days: float,
+                    now: datetime.datetime, exclude_users: Iterable[str] = ()) -> dict[str, Any]:
     """Connection-log evidence of one database over the last ``window_days`` days. Never raises.
 
     ``aws``: ``{"call": f(client, method, **params), "paginate": ..., "errors": (exception classes),

@@ -9,33 +9,38 @@
 DescribeDBInstances, DescribeDBClusters, DescribePendingMaintenanceActions,
 DescribeCertificates, and DescribeDBEngineVersions once per engine) and turns
 the responses into what module_utils.rotation plans with. :class:`RdsApi` is
-the ``api`` object module_utils.rotation_runner drives.
+the ``api`` object module_utils.rotation_runner drives. Every AWS call goes
+through the adapter, module_utils.rds_api (one function per call).
 """
 
+from __future__ import annotations
+
+from typing import Any, Optional
+
 from ansible_collections.rdsca.rotation.plugins.module_utils import inventory
+from ansible_collections.rdsca.rotation.plugins.module_utils import rds_api
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation as plan_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import AWS_ERRORS
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import error_info
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import outcome_unknown
-from ansible_collections.rdsca.rotation.plugins.module_utils.aws import paginate
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import OPERATIONS
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import ApiError
 
-# DescribeDBInstances filter values per call.
-FILTER_CHUNK = 100
+# DescribeDBInstances filter values per call (the adapter's; kept for older imports).
+FILTER_CHUNK = rds_api.FILTER_CHUNK
 
 
-def _api_error(exc, operation, change=False):
+def _api_error(exc: BaseException, operation: str, change: bool = False) -> ApiError:
     info = error_info(exc)
     return ApiError(info["error_code"], info["message"], operation, ambiguous=change and outcome_unknown(exc))
 
 
-def discover(clients, regions, requests, target_ca, now, concurrency=16):
+def discover(clients: Any, regions: list[str], requests: list[dict], target_ca: str, now: Any,
+             concurrency: int = 16) -> tuple[dict[str, dict], list[str]]:
     """``({region: region data}, problems)`` - everything planning needs, read once per region."""
     identifiers = sorted(set(r["identifier"] for r in requests))
     options = inventory.filter_options({"target_ca": target_ca, "identifiers": identifiers})
-    states = inventory.gather_regions(clients, regions, options, concurrency=concurrency, paginate=paginate,
-                                      aws_errors=AWS_ERRORS, error_info=error_info)
+    states = inventory.gather_regions(clients, regions, options, concurrency=concurrency)
     data = {}
     problems = []
     for region in regions:
@@ -58,7 +63,7 @@ def discover(clients, regions, requests, target_ca, now, concurrency=16):
     return data, problems
 
 
-def probe_summary(probe):
+def probe_summary(probe: dict) -> dict:
     """The parts of a tls_probe result worth returning, plus ``ca_id``/``issuer`` for the verdict."""
     cert = probe.get("certificate") or {}
     return {
@@ -78,53 +83,41 @@ def probe_summary(probe):
 class RdsApi:
     """What module_utils.rotation_runner needs from AWS (and the TLS probe)."""
 
-    def __init__(self, clients, ca_bundle=None, connect_host=None, probe_timeout=10):
+    def __init__(self, clients: Any, ca_bundle: Optional[str] = None, connect_host: Optional[str] = None,
+                 probe_timeout: float = 10) -> None:
         self.clients = clients
         self.ca_bundle = ca_bundle
         self.connect_host = connect_host
         self.probe_timeout = probe_timeout
 
-    def _rds(self, region):
-        return self.clients.get("rds", region)
+    def _rds(self, region: str, single_attempt: bool = False) -> Any:
+        return rds_api.client(self.clients, rds_api.Scope(region), single_attempt=single_attempt)
 
-    def describe(self, region, instance_ids):
-        found = {}
-        ids = sorted(set(instance_ids))
-        for start in range(0, len(ids), FILTER_CHUNK):
-            chunk = ids[start:start + FILTER_CHUNK]
-            try:
-                items, _first = paginate(self._rds(region), "describe_db_instances", "DBInstances",
-                                         Filters=[{"Name": "db-instance-id", "Values": chunk}])
-            except AWS_ERRORS as e:  # pylint: disable=catching-non-exception
-                raise _api_error(e, "DescribeDBInstances")
-            for item in items:
-                found[item.get("DBInstanceIdentifier")] = item
-        return found
+    def describe(self, region: str, instance_ids: list[str]) -> dict[Any, dict]:
+        """``{instance id: DescribeDBInstances item}``: the adapter's by-identifier read (100 ids per call)."""
+        try:
+            items = rds_api.describe_db_instances(self._rds(region), instance_ids)
+        except AWS_ERRORS as e:  # pylint: disable=catching-non-exception
+            raise _api_error(e, "DescribeDBInstances")
+        return dict((item.get("DBInstanceIdentifier"), item) for item in items)
 
-    def call(self, call):
+    def call(self, call: dict) -> dict:
         # One attempt per request (throttling aside): after a timeout or a 5xx the runner looks at the
         # database before it sends anything again (ApiError.ambiguous).
-        client = self.clients.get("rds", call["region"], single_attempt=True)
+        client = self._rds(call["region"], single_attempt=True)
         operation = OPERATIONS[call["op"]]
         try:
             if call["op"] == "modify_instance":
-                params = dict(DBInstanceIdentifier=call["identifier"], CACertificateIdentifier=call["ca"],
-                              ApplyImmediately=bool(call["apply_immediately"]))
-                if call.get("restart") is not None:
-                    params["CertificateRotationRestart"] = bool(call["restart"])
-                return client.modify_db_instance(aws_retry=True, **params).get("DBInstance") or {}
+                return rds_api.modify_db_instance(client, call["identifier"], call["ca"], call["apply_immediately"],
+                                                  restart=call.get("restart"))
             if call["op"] == "modify_cluster":
-                return client.modify_db_cluster(aws_retry=True, DBClusterIdentifier=call["identifier"],
-                                                CACertificateIdentifier=call["ca"],
-                                                ApplyImmediately=bool(call["apply_immediately"])).get("DBCluster") or {}
-            response = client.apply_pending_maintenance_action(aws_retry=True, ResourceIdentifier=call["arn"],
-                                                               ApplyAction=plan_lib.ROTATION_ACTION,
-                                                               OptInType=call["opt_in"])
-            return response.get("ResourcePendingMaintenanceActions") or {}
+                return rds_api.modify_db_cluster(client, call["identifier"], call["ca"], call["apply_immediately"])
+            return rds_api.apply_pending_maintenance_action(client, call["arn"], plan_lib.ROTATION_ACTION,
+                                                            call["opt_in"])
         except AWS_ERRORS as e:  # pylint: disable=catching-non-exception
             raise _api_error(e, operation, change=True)
 
-    def probe(self, unit, endpoint):
+    def probe(self, unit: dict, endpoint: dict) -> dict:
         # Imported on first use: only verify_endpoint needs the probe.
         from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import probe_endpoint
 
@@ -138,9 +131,9 @@ class RdsApi:
         summary["identifier"] = endpoint.get("identifier")
         return summary
 
-    def set_default_ca(self, region, ca):
+    def set_default_ca(self, region: str, ca: str) -> dict:
+        # ModifyCertificates only sets a default (sending it twice changes nothing): the retrying client.
         try:
-            response = self._rds(region).modify_certificates(aws_retry=True, CertificateIdentifier=ca)
+            return rds_api.modify_certificates(self._rds(region), ca)
         except AWS_ERRORS as e:  # pylint: disable=catching-non-exception
             raise _api_error(e, "ModifyCertificates")
-        return response.get("Certificate") or {}

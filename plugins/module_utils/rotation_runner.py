@@ -24,7 +24,11 @@ with rolling_back after a failed verification when asked. At most
 ``max_concurrent`` units are past "queued" and not done at any time.
 """
 
+from __future__ import annotations
+
 import time
+from concurrent.futures import Executor
+from typing import Any, Callable, Iterable, Optional, Protocol
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation as plan_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import now_iso
@@ -46,7 +50,7 @@ MAX_STATE_RETRIES = 5
 class ApiError(Exception):
     """An AWS call that failed (after retries): error code, message and operation."""
 
-    def __init__(self, code, message, operation=None, ambiguous=False):
+    def __init__(self, code: str, message: str, operation: Optional[str] = None, ambiguous: bool = False) -> None:
         super(ApiError, self).__init__("%s: %s" % (code, message))
         self.code = code
         self.message = message
@@ -54,53 +58,67 @@ class ApiError(Exception):
         # A change whose outcome is unknown (no answer, or a server error): it may have been made.
         self.ambiguous = ambiguous
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return {"error_code": self.code, "message": self.message, "operation": self.operation}
 
 
 class Job:
     """One unit being worked on."""
 
-    def __init__(self, unit, plan):
+    def __init__(self, unit: dict[str, Any], plan: dict[str, Any]) -> None:
         self.unit = unit
         self.plan = plan
         self.phase = QUEUED
-        self.deadline = None
-        self.started = None
-        self.started_at = None
+        self.deadline: Optional[float] = None
+        self.started: Optional[float] = None
+        self.started_at: Optional[str] = None
         self.attempts = 0
         self.changed = False
-        self.statuses = []
-        self.verify_deadline = None
-        self.next_probe_at = None
-        self.futures = []
-        self.probes = []
+        self.statuses: list[str] = []
+        self.verify_deadline: Optional[float] = None
+        self.next_probe_at: Optional[float] = None
+        self.futures: list[Any] = []
+        self.probes: list[dict[str, Any]] = []
         # A failed verification is confirmed by a second probe round: a probe's verified handshake and
         # its diagnostic read can straddle the server's certificate swap.
         self.unconfirmed_failure = False
-        self.verification = None
-        self.rollback = None
-        self.last_seen = {}
-        self.response = None
-        self.result = None
+        self.verification: Optional[dict[str, Any]] = None
+        self.rollback: Optional[dict[str, Any]] = None
+        self.last_seen: dict[str, dict[str, Any]] = {}
+        self.response: Optional[dict[str, Any]] = None
+        self.result: Optional[dict[str, Any]] = None
         # The error of a change whose outcome is unknown, until a describe shows whether RDS took it.
-        self.uncertain = None
-        self.notes = []
+        self.uncertain: Optional[ApiError] = None
+        self.notes: list[str] = []
 
     @property
-    def key(self):
+    def key(self) -> str:
         return self.unit["key"]
 
-    def saw(self, status):
+    def saw(self, status: Optional[str]) -> None:
         if status and (not self.statuses or self.statuses[-1] != status):
             self.statuses.append(status)
+
+
+class Api(Protocol):
+    """What the runner needs from AWS: rotation_aws.RdsApi (through the AWS adapter), or a fake in tests."""
+
+    def describe(self, region: str, instance_ids: list[str]) -> dict[str, dict[str, Any]]:
+        ...
+
+    def call(self, call: dict[str, Any]) -> dict[str, Any]:
+        ...
+
+    def probe(self, unit: dict[str, Any], endpoint: dict[str, Any]) -> dict[str, Any]:
+        ...
 
 
 class Runner:
     """Drive the jobs of a plan to their final status (see the module docstring)."""
 
-    def __init__(self, api, jobs, options, clock=time.monotonic, sleep=time.sleep, executor=None, warn=None,
-                 poll_executor=None):
+    def __init__(self, api: Api, jobs: Iterable[Job], options: dict[str, Any], clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Any] = time.sleep, executor: Optional[Executor] = None,
+                 warn: Optional[Callable[[str], Any]] = None, poll_executor: Optional[Executor] = None) -> None:
         self.api = api
         self.jobs = list(jobs)
         self.by_key = dict((j.key, j) for j in self.jobs)
@@ -115,15 +133,15 @@ class Runner:
         needs = dict((j.key, plan_lib.required_level(j.plan)) for j in self.jobs)
         self.scheduler = plan_lib.Scheduler([j.key for j in self.jobs], deps, options["max_concurrent"], needs)
         self.polls = 0
-        self.describe_calls = {}
-        self.poll_errors = []
-        self.last_poll = None
-        self.last_poll_error = {}
+        self.describe_calls: dict[str, int] = {}
+        self.poll_errors: list[dict[str, Any]] = []
+        self.last_poll: Optional[float] = None
+        self.last_poll_error: dict[str, str] = {}
         self.previewing = False
         self._warned_poll = False
 
     # -- main loop --------------------------------------------------------------------------
-    def run(self):
+    def run(self) -> list[dict[str, Any]]:
         for job in self.jobs:
             if job.plan["action"] not in (plan_lib.ROTATE, plan_lib.SCHEDULE):
                 self._finish(job, job.plan["status"], reason=job.plan.get("reason"))
@@ -147,7 +165,7 @@ class Runner:
             self._check_deadlines()
         return [j.result for j in self.jobs]
 
-    def _block(self):
+    def _block(self) -> None:
         """End ``blocked`` every queued unit that comes after one that did not get far enough (transitively)."""
         while True:
             blocked = self.scheduler.blocked()
@@ -160,7 +178,7 @@ class Runner:
                                  (r["label"], r["status"], r["reason"]) for r in blockers]),
                              blocked_by=[r["label"] for r in blockers])
 
-    def preview(self):
+    def preview(self) -> list[dict[str, Any]]:
         """Check mode: every job's predicted result, without any call (blocked ones included)."""
         self.previewing = True
         for job in self.jobs:
@@ -181,11 +199,11 @@ class Runner:
                          error={"message": "dependency cycle"})
         return [j.result for j in self.jobs]
 
-    def _in_flight(self, phases=None):
+    def _in_flight(self, phases: Optional[Iterable[str]] = None) -> list[Job]:
         return [self.by_key[k] for k in sorted(self.scheduler.in_flight)
                 if phases is None or self.by_key[k].phase in phases]
 
-    def _pause(self):
+    def _pause(self) -> None:
         """Sleep until the next poll or probe is due, returning early when a running probe finishes."""
         now = self.clock()
         interval = self.opts["poll_interval"]
@@ -206,7 +224,7 @@ class Runner:
             self.sleep(due)
 
     # -- starting -----------------------------------------------------------------------------
-    def _begin(self, job):
+    def _begin(self, job: Job) -> None:
         job.started = self.clock()
         job.started_at = now_iso()
         job.deadline = job.started + self.opts["wait_timeout"]
@@ -216,7 +234,7 @@ class Runner:
             return
         self._submit(job)
 
-    def _submit(self, job):
+    def _submit(self, job: Job) -> None:
         call = job.plan["call"]
         job.attempts += 1
         try:
@@ -246,7 +264,7 @@ class Runner:
         job.deadline = self.clock() + self.opts["wait_timeout"]
 
     # -- polling ------------------------------------------------------------------------------
-    def _poll(self):
+    def _poll(self) -> None:
         polled = self._in_flight(POLLED_PHASES)
         if not polled:
             return
@@ -254,7 +272,7 @@ class Runner:
             return
         self.last_poll = self.clock()
         self.polls += 1
-        by_region = {}
+        by_region: dict[str, set[str]] = {}
         for job in polled:
             by_region.setdefault(job.unit["region"], set()).update(job.unit["members"])
         outcomes = self._describe_regions(by_region)
@@ -273,10 +291,10 @@ class Runner:
                 if job.unit["region"] == region and job.phase in POLLED_PHASES:
                     self._safely(job, self._advance, described)
 
-    def _describe_regions(self, by_region):
+    def _describe_regions(self, by_region: dict[str, set[str]]) -> dict[str, tuple[Optional[dict], Optional[ApiError]]]:
         """One describe per region; regions in parallel when a poll executor is given (AWS round trips
         to distant regions would otherwise add up on every poll). Returns {region: (described, ApiError)}."""
-        def describe(region):
+        def describe(region: str) -> tuple[Optional[dict], Optional[ApiError]]:
             try:
                 return self.api.describe(region, sorted(by_region[region])), None
             except ApiError as e:
@@ -288,7 +306,7 @@ class Runner:
         futures = dict((region, self.poll_executor.submit(describe, region)) for region in regions)
         return dict((region, future.result()) for region, future in futures.items())
 
-    def _advance(self, job, described):
+    def _advance(self, job: Job, described: dict[str, dict[str, Any]]) -> None:
         for ident in job.unit["members"]:
             if ident in described:
                 job.saw(described[ident].get("DBInstanceStatus"))
@@ -323,7 +341,7 @@ class Runner:
                               job.verification.get("message"), error.code, error.message, job.plan["target_ca"]))
                 self._finish(job, plan_lib.FAILED, error=error.as_dict(), reason=reason)
 
-    def _rollback_not_taken(self, job, described):
+    def _rollback_not_taken(self, job: Job, described: dict[str, dict[str, Any]]) -> bool:
         """After a rollback call whose answer was lost: every member available on the target, nothing pending."""
         for ident in job.unit["members"]:
             raw = described.get(ident) or {}
@@ -333,7 +351,7 @@ class Runner:
                 return False
         return True
 
-    def _advance_ready(self, job, described):
+    def _advance_ready(self, job: Job, described: dict[str, dict[str, Any]]) -> None:
         statuses = []
         for ident in job.unit["members"]:
             raw = described.get(ident)
@@ -373,7 +391,7 @@ class Runner:
                     return
             self._submit(job)
 
-    def _decide_uncertain(self, job, described, statuses):
+    def _decide_uncertain(self, job: Job, described: dict[str, dict[str, Any]], statuses: list[Optional[str]]) -> bool:
         """After a change whose outcome is unknown: what RDS shows decides. True when the job moved on.
 
         The target CA applied, or pending, on every member: the change was accepted - it is not sent
@@ -419,7 +437,7 @@ class Runner:
         self._submit(job)
         return True
 
-    def _check_deadlines(self):
+    def _check_deadlines(self) -> None:
         now = self.clock()
         for job in self._in_flight(POLLED_PHASES):
             if job.deadline is not None and now >= job.deadline:
@@ -441,7 +459,7 @@ class Runner:
                 self._finish(job, plan_lib.FAILED, reason=message, error={"message": message})
 
     # -- verification --------------------------------------------------------------------------
-    def _start_verify(self, job):
+    def _start_verify(self, job: Job) -> None:
         if job.plan.get("restart_parameter") is False:
             job.verification = {"verified": None, "skipped": True,
                                 "message": "not probed: with certificate_rotation_restart=false the endpoint presents "
@@ -452,7 +470,7 @@ class Runner:
         job.verify_deadline = self.clock() + self.opts.get("verify_grace_period", 0)
         self._submit_probes(job)
 
-    def _submit_probes(self, job):
+    def _submit_probes(self, job: Job) -> None:
         job.next_probe_at = None
         job.futures = []
         endpoints = job.unit.get("endpoints") or []
@@ -467,7 +485,7 @@ class Runner:
         for endpoint in endpoints:
             job.futures.append(self.executor.submit(self.api.probe, job.unit, endpoint))
 
-    def _safely(self, job, step, *args):
+    def _safely(self, job: Job, step: Callable[..., Any], *args: Any) -> None:
         """Run one job's step; an unexpected error fails that job only, with the error, never the others."""
         try:
             step(job, *args)
@@ -475,11 +493,11 @@ class Runner:
             self._finish(job, plan_lib.FAILED, reason="internal error while %s: %s: %s" % (
                 job.phase, type(e).__name__, e), error={"message": "%s: %s" % (type(e).__name__, e)})
 
-    def _collect_probes(self):
+    def _collect_probes(self) -> None:
         for job in self._in_flight((VERIFYING,)):
             self._safely(job, self._collect_job_probes)
 
-    def _collect_job_probes(self, job):
+    def _collect_job_probes(self, job: Job) -> None:
         if job.futures and not all(f.done() for f in job.futures):
             return
         if not job.futures:
@@ -514,7 +532,7 @@ class Runner:
         else:
             job.next_probe_at = self.clock() + min(self.opts["poll_interval"], 1.0)
 
-    def _unverified(self, job):
+    def _unverified(self, job: Job) -> None:
         """Unreachable is no evidence that the new certificate is wrong: no rollback (unless asked for)."""
         message = job.verification["message"]
         reason = ("on %s (seen available on it) but not verified: %s, for %ss (verify_grace_period); not rolled "
@@ -524,7 +542,7 @@ class Runner:
         self._finish(job, plan_lib.UNVERIFIED, reason=reason, error={"message": "not verified: %s" % message},
                      confirmed=True)
 
-    def _verification_failed(self, job):
+    def _verification_failed(self, job: Job) -> None:
         message = job.verification["message"]
         if not self.opts.get("rollback_on_failure"):
             self._finish(job, plan_lib.FAILED, reason="verification failed: %s" % message,
@@ -554,7 +572,9 @@ class Runner:
         job.deadline = self.clock() + self.opts["wait_timeout"]
 
     # -- results ---------------------------------------------------------------------------------
-    def _finish(self, job, status, reason=None, error=None, response=None, confirmed=None, blocked_by=None):
+    def _finish(self, job: Job, status: str, reason: Optional[str] = None, error: Optional[dict[str, Any]] = None,
+                response: Optional[dict[str, Any]] = None, confirmed: Optional[bool] = None,
+                blocked_by: Optional[list[str]] = None) -> None:
         if job.result is not None:
             return
         unit = job.unit
@@ -602,7 +622,7 @@ class Runner:
             self.scheduler.finish(job.key, plan_lib.reached_level(status, current, plan["target_ca"], confirmed))
 
 
-def _final_cas(job, status, response, confirmed=None):
+def _final_cas(job: Job, status: str, response: Optional[dict[str, Any]], confirmed: Optional[bool] = None) -> tuple[Optional[str], Optional[str]]:
     """The CA and pending CA to report: last seen by a poll, else from the response, else predicted."""
     unit = job.unit
     plan = job.plan

@@ -29,6 +29,9 @@ import os
 import pwd
 import re
 import stat
+# typing's generics, not list[...] or X | None: rds_ca_trust_store and rds_ca_bundle run this module on
+# client hosts' Python.
+from typing import Any, List, Optional, Set, Tuple
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -40,19 +43,19 @@ class UnsafePathError(Exception):
     """A path that cannot be written safely; ``str()`` says why and what to do."""
 
 
-def trusted_uids():
+def trusted_uids() -> Set[int]:
     """Users whose links and directories may be followed: root and the user the module runs as."""
     return {0, os.geteuid()}
 
 
-def _user_name(uid):
+def _user_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return "uid %d" % uid
 
 
-def controlled_by_others(st):
+def controlled_by_others(st: os.stat_result) -> Optional[str]:
     """Why the entries of a directory with this stat can be changed by another user, or None."""
     if st.st_uid not in trusted_uids():
         return "owned by %s" % _user_name(st.st_uid)
@@ -63,14 +66,14 @@ def controlled_by_others(st):
     return None
 
 
-def _group_name(gid):
+def _group_name(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name
     except KeyError:
         return "gid %d" % gid
 
 
-def resolve(path):
+def resolve(path: str) -> str:
     """The absolute path with every symbolic link resolved; refuses a link another user controls.
 
     Components that do not exist yet are kept as given (they are created later with
@@ -118,7 +121,7 @@ def resolve(path):
     return current
 
 
-def _open_component(dir_fd, part, where):
+def _open_component(dir_fd: int, part: str, where: str) -> int:
     try:
         return os.open(part, _DIR_FLAGS | _NOFOLLOW, dir_fd=dir_fd)
     except OSError as exc:
@@ -136,7 +139,8 @@ def _open_component(dir_fd, part, where):
         raise
 
 
-def open_directory(path, create=False, dir_mode=0o755, leaf_mode=None, leaf_uid=-1, leaf_gid=-1, check_mode=False):
+def open_directory(path: str, create: bool = False, dir_mode: int = 0o755, leaf_mode: Optional[int] = None, leaf_uid: int = -1,
+                   leaf_gid: int = -1, check_mode: bool = False) -> Tuple[Optional[int], List[str]]:
     """``(fd, created)``: a descriptor of the directory ``path`` (already :func:`resolve`-d), opened without
     following any link; with ``create``, missing directories are made (``dir_mode``; the last one
     ``leaf_mode``/``leaf_uid``/``leaf_gid``), whatever the umask. ``created`` lists the paths made.
@@ -174,7 +178,7 @@ def open_directory(path, create=False, dir_mode=0o755, leaf_mode=None, leaf_uid=
     return fd, created
 
 
-def read_file(dir_fd, name, limit):
+def read_file(dir_fd: int, name: str, limit: int) -> Optional[bytes]:
     """The content of the regular file ``name`` in ``dir_fd`` (at most ``limit`` bytes, else ValueError), or
     None when there is none; a link, a FIFO or a device there is not read (None as well)."""
     try:
@@ -207,7 +211,7 @@ def read_file(dir_fd, name, limit):
         os.close(fd)
 
 
-def entry_stat(dir_fd, name):
+def entry_stat(dir_fd: int, name: str) -> Optional[os.stat_result]:
     """lstat of ``name`` in ``dir_fd``, or None."""
     try:
         return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
@@ -215,7 +219,7 @@ def entry_stat(dir_fd, name):
         return None
 
 
-def write_file(dir_fd, name, data, mode, uid=-1, gid=-1):
+def write_file(dir_fd: int, name: str, data: bytes, mode: int, uid: int = -1, gid: int = -1) -> None:
     """Atomically replace ``name`` in ``dir_fd`` with ``data`` (bytes), owned ``uid:gid`` with ``mode``."""
     tmp = ".%s.rdsca-%d-%s" % (name, os.getpid(), os.urandom(4).hex())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600,
@@ -241,7 +245,7 @@ def write_file(dir_fd, name, data, mode, uid=-1, gid=-1):
         raise
 
 
-def set_attributes(dir_fd, name, mode=None, uid=-1, gid=-1):
+def set_attributes(dir_fd: int, name: str, mode: Optional[int] = None, uid: int = -1, gid: int = -1) -> bool:
     """Give the existing regular file ``name`` this owner, group and mode, without following a link; True if changed."""
     fd = os.open(name, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0),
                  dir_fd=dir_fd)
@@ -262,7 +266,7 @@ def set_attributes(dir_fd, name, mode=None, uid=-1, gid=-1):
         os.close(fd)
 
 
-def parse_mode(value, what="mode"):
+def parse_mode(value: Any, what: str = "mode") -> Optional[int]:
     """An octal mode (``"0644"``, ``"644"``, ``0o644`` or 420) as an int; None stays None.
 
     World-writable modes and setuid/setgid/sticky bits are refused: a trust anchor that another user
@@ -288,7 +292,7 @@ def parse_mode(value, what="mode"):
     return mode
 
 
-def lookup_uid(owner):
+def lookup_uid(owner: Any) -> int:
     """uid of a user name or number; -1 for None. KeyError-free: ValueError with a clear message."""
     if owner is None or owner == "":
         return -1
@@ -301,7 +305,7 @@ def lookup_uid(owner):
         raise ValueError("owner %r is not a user on this host" % text)
 
 
-def lookup_gid(group):
+def lookup_gid(group: Any) -> int:
     """gid of a group name or number; -1 for None."""
     if group is None or group == "":
         return -1
@@ -314,7 +318,7 @@ def lookup_gid(group):
         raise ValueError("group %r is not a group on this host" % text)
 
 
-def check_owner_inside_own_tree(dir_fd, directory, uid, what):
+def check_owner_inside_own_tree(dir_fd: int, directory: str, uid: int, what: str) -> None:
     """Refuse to hand ``what`` to a user other than root/us unless ``directory`` belongs to that user."""
     if uid == -1 or uid in trusted_uids():
         return
@@ -328,7 +332,7 @@ def check_owner_inside_own_tree(dir_fd, directory, uid, what):
             "that does not exist yet" if st is None else "owned by %s" % _user_name(st.st_uid)))
 
 
-def check_directory_not_controlled(dir_fd, directory, what):
+def check_directory_not_controlled(dir_fd: int, directory: str, what: str) -> None:
     """Refuse when another user can change the entries of ``directory`` (a tool that follows links writes there)."""
     why = controlled_by_others(os.fstat(dir_fd))
     if why:

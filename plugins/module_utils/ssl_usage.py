@@ -683,30 +683,26 @@ def apply_description(target: dict, db: dict) -> None:
     return target
 
 
-def _chunks(items: typing.Iterable, size: int) -> typing.Iterator[list]:
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def describe_targets(client: typing.Any, targets: list[dict], paginate: typing.Callable, aws_errors: tuple, error_info: typing.Callable) -> None:
+def describe_targets(client: typing.Any, targets: list[dict]) -> None:
     """Describe one region's targets and their enforcement parameter (few calls, see the module docstring).
+
+    The calls go through the AWS adapter (module_utils.rds_api), ``client`` is the region's RDS client.
 
     Sets on each target: the DescribeDBInstances facts (:func:`apply_description`),
     ``enforcement_group`` (``{name, type, apply_status, value, source}``) and
     ``aws_error`` (None, or what failed). Returns the region-level error or None.
     """
+    # Imported here so that the rest of this module needs neither boto3 nor amazon.aws.
+    from ansible_collections.rdsca.rotation.plugins.module_utils import rds_api
+
     by_id = dict((t["identifier"].lower(), t) for t in targets)
     try:
-        for chunk in _chunks(sorted(by_id), 100):
-            items, _first_page = paginate(client, "describe_db_instances", "DBInstances",
-                                          Filters=[{"Name": "db-instance-id", "Values": chunk}])
-            for db in items:
-                target = by_id.get((db.get("DBInstanceIdentifier") or "").lower())
-                if target is not None:
-                    apply_description(target, db)
-    except aws_errors as exc:  # pylint: disable=catching-non-exception
-        info = error_info(exc)
+        for db in rds_api.describe_db_instances(client, sorted(by_id)):
+            target = by_id.get((db.get("DBInstanceIdentifier") or "").lower())
+            if target is not None:
+                apply_description(target, db)
+    except rds_api.AWS_ERRORS as exc:  # pylint: disable=catching-non-exception
+        info = rds_api.error_info(exc)
         message = "DescribeDBInstances failed: %s: %s" % (info["error_code"], info["message"])
         for target in targets:
             target["aws_error"] = message
@@ -720,13 +716,10 @@ def describe_targets(client: typing.Any, targets: list[dict], paginate: typing.C
     cluster_ids = sorted(set(t["cluster_id"] for t in targets if t["described"] and t.get("cluster_id")))
     if cluster_ids:
         try:
-            for chunk in _chunks(cluster_ids, 100):
-                items, _first_page = paginate(client, "describe_db_clusters", "DBClusters",
-                                              Filters=[{"Name": "db-cluster-id", "Values": chunk}])
-                for cluster in items:
-                    clusters[cluster.get("DBClusterIdentifier")] = cluster
-        except aws_errors as exc:  # pylint: disable=catching-non-exception
-            info = error_info(exc)
+            for cluster in rds_api.describe_db_clusters(client, cluster_ids):
+                clusters[cluster.get("DBClusterIdentifier")] = cluster
+        except rds_api.AWS_ERRORS as exc:  # pylint: disable=catching-non-exception
+            info = rds_api.error_info(exc)
             message = "DescribeDBClusters failed: %s: %s" % (info["error_code"], info["message"])
             for target in targets:
                 if target.get("cluster_id"):
@@ -755,13 +748,11 @@ def describe_targets(client: typing.Any, targets: list[dict], paginate: typing.C
     for (group_type, name), users in sorted(wanted.items()):
         try:
             if group_type == "cluster":
-                parameters, _first_page = paginate(client, "describe_db_cluster_parameters", "Parameters",
-                                                   DBClusterParameterGroupName=name)
+                parameters = rds_api.describe_db_cluster_parameters(client, name)
             else:
-                parameters, _first_page = paginate(client, "describe_db_parameters", "Parameters",
-                                                   DBParameterGroupName=name)
-        except aws_errors as exc:  # pylint: disable=catching-non-exception
-            info = error_info(exc)
+                parameters = rds_api.describe_db_parameters(client, name)
+        except rds_api.AWS_ERRORS as exc:  # pylint: disable=catching-non-exception
+            info = rds_api.error_info(exc)
             operation = "DescribeDBClusterParameters" if group_type == "cluster" else "DescribeDBParameters"
             for target, _parameter in users:
                 target["aws_error"] = "%s(%s) failed: %s: %s" % (operation, name, info["error_code"], info["message"])

@@ -528,12 +528,9 @@ ansible_facts:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.rdsca.rotation.plugins.module_utils.aws import AWS_ERRORS
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import CallCounter
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import RegionClients
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import check_regions_option
-from ansible_collections.rdsca.rotation.plugins.module_utils.aws import error_info
-from ansible_collections.rdsca.rotation.plugins.module_utils.aws import paginate
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import regions_argument_spec
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import resolve_regions
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import utcnow
@@ -579,8 +576,7 @@ def main():
     clients.prepare("rds", regions)
 
     now = utcnow()
-    states = gather_regions(clients, regions, options, concurrency=params["concurrency"],
-                            paginate=paginate, aws_errors=AWS_ERRORS, error_info=error_info)
+    states = gather_regions(clients, regions, options, concurrency=params["concurrency"])
 
     databases = []
     region_facts = {}

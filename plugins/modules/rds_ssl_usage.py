@@ -753,8 +753,7 @@ def describe(module, clients, targets):
         by_region.setdefault(target["region"], []).append(target)
     clients.prepare("rds", sorted(by_region))
     with ThreadPoolExecutor(max_workers=max(1, min(len(by_region), module.params["concurrency"]))) as pool:
-        futures = [pool.submit(ssl_usage.describe_targets, clients.get("rds", region), region_targets,
-                               aws_utils.paginate, aws_utils.AWS_ERRORS, aws_utils.error_info)
+        futures = [pool.submit(ssl_usage.describe_targets, clients.get("rds", region), region_targets)
                    for region, region_targets in sorted(by_region.items())]
         for future in futures:
             future.result()

@@ -10,6 +10,7 @@ import json
 import os
 import threading
 
+import botocore.exceptions
 import pytest
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import inventory
@@ -574,10 +575,11 @@ class TestLookups:
 
 # -- gathering -------------------------------------------------------------------------------
 
-class FakeError(Exception):
+class FakeError(botocore.exceptions.ClientError):
+    """A service's error answer, as botocore raises it (the AWS adapter catches ClientError)."""
+
     def __init__(self, code, message):
-        super().__init__(message)
-        self.response = {"Error": {"Code": code, "Message": message}}
+        super().__init__({"Error": {"Code": code, "Message": message}}, "Fake")
 
 
 class FakeClient:
@@ -598,19 +600,6 @@ class FakeClient:
                 raise FakeError(*self.fail[method])
             return self.data[method](params)
         return call
-
-
-def fake_paginate(client, method, key, **params):
-    items, first, marker = [], None, None
-    while True:
-        if marker:
-            params["Marker"] = marker
-        page = getattr(client, method)(MaxRecords=2, **params)
-        first = first or page
-        items.extend(page[key])
-        marker = page.get("Marker")
-        if not marker:
-            return items, first
 
 
 def paged(key, items, extra=None):
@@ -649,10 +638,7 @@ def _fake(region, fail=None):
 
 
 def gather(clients, regions, opts=None, concurrency=4):
-    return gather_regions(FakeClients(clients), regions, opts or options(), concurrency=concurrency,
-                          paginate=fake_paginate, aws_errors=(FakeError,),
-                          error_info=lambda e: {"error_code": e.response["Error"]["Code"],
-                                                "message": e.response["Error"]["Message"]})
+    return gather_regions(FakeClients(clients), regions, opts or options(), concurrency=concurrency)
 
 
 class TestGather:
@@ -667,6 +653,8 @@ class TestGather:
             assert methods.count("describe_db_clusters") == 1
             assert methods.count("describe_pending_maintenance_actions") == 1
             assert methods.count("describe_certificates") == 3
+            # Pages of 100, the most RDS returns (the fake serves 2 per page to exercise the walk).
+            assert all(p["MaxRecords"] == 100 for _m, p in client.calls)
             # One lookup per distinct supported engine (docdb is skipped), exact versions, deprecated ones included.
             lookups = [p for m, p in client.calls if m == "describe_db_engine_versions"]
             assert sorted(p["Engine"] for p in lookups) == ["aurora-postgresql", "mariadb", "mysql", "postgres"]

@@ -11,6 +11,7 @@ import socket
 import ssl
 import threading
 
+import botocore.exceptions
 import pytest
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
@@ -383,24 +384,30 @@ def test_normalize_target():
         ssl_usage.normalize_target("db1", "us-east-1")
 
 
-class FakeClientError(Exception):
-    pass
+class FakeClientError(botocore.exceptions.ClientError):
+    """An AccessDenied answer, as botocore raises it."""
+
+    def __init__(self, message):
+        super().__init__({"Error": {"Code": "AccessDenied", "Message": message}}, "Fake")
 
 
-def make_paginate(responses, calls):
-    def paginate(_client, method, key, **params):
-        calls.append((method, params))
-        answer = responses[method]
-        if callable(answer):
-            answer = answer(params)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer, {key: answer}
-    return paginate
+class FakeRds:
+    """An RDS client answering each method with one page (a list, a function of the params, or an error)."""
 
+    def __init__(self, responses, calls):
+        self.responses = responses
+        self.calls = calls
 
-def error_info(exc):
-    return {"error_code": "AccessDenied", "message": str(exc)}
+    def __getattr__(self, method):
+        def answer(**params):
+            self.calls.append((method, params))
+            result = self.responses[method]
+            if callable(result):
+                result = result(params)
+            if isinstance(result, Exception):
+                raise result
+            return {"Items": result, "DBInstances": result, "DBClusters": result, "Parameters": result}
+        return answer
 
 
 def db_item(ident, engine="postgres", version="16.3", group="default.postgres16", cluster=None, status="available"):
@@ -415,7 +422,7 @@ def test_describe_targets_one_call_per_kind_and_group():
     groups = {"default.postgres16": [{"ParameterName": "rds.force_ssl", "ParameterValue": "1", "Source": "system"}],
               "default.postgres11": [{"ParameterName": "rds.force_ssl", "ParameterValue": "0", "Source": "system"}]}
     calls = []
-    paginate = make_paginate({
+    client = FakeRds({
         "describe_db_instances": [db_item("pg16a"), db_item("pg16b"), db_item("pg11", version="11.22", group="default.postgres11"),
                                   db_item("aurora-1", engine="aurora-postgresql", version="15.4", group="default.aurora-postgresql15",
                                           cluster="inv")],
@@ -423,10 +430,11 @@ def test_describe_targets_one_call_per_kind_and_group():
         "describe_db_parameters": lambda p: groups[p["DBParameterGroupName"]],
         "describe_db_cluster_parameters": [{"ParameterName": "rds.force_ssl", "ParameterValue": "1", "Source": "system"}],
     }, calls)
-    assert ssl_usage.describe_targets(object(), targets, paginate, FakeClientError, error_info) is None
+    assert ssl_usage.describe_targets(client, targets) is None
     assert [c[0] for c in calls] == ["describe_db_instances", "describe_db_clusters", "describe_db_cluster_parameters",
                                      "describe_db_parameters", "describe_db_parameters"]
-    assert calls[0][1] == {"Filters": [{"Name": "db-instance-id", "Values": ["aurora-1", "gone", "pg11", "pg16a", "pg16b"]}]}
+    assert calls[0][1] == {"Filters": [{"Name": "db-instance-id", "Values": ["aurora-1", "gone", "pg11", "pg16a", "pg16b"]}],
+                           "MaxRecords": 100}
     by_id = dict((t["identifier"], t) for t in targets)
     assert by_id["pg16a"]["enforcement_group"]["value"] == "1"
     assert by_id["pg11"]["enforcement_group"] == {"name": "default.postgres11", "type": "instance", "apply_status": "in-sync",
@@ -439,13 +447,11 @@ def test_describe_targets_one_call_per_kind_and_group():
 
 def test_describe_targets_errors_stay_per_target():
     targets = [ssl_usage.normalize_target({"identifier": "a"}, "us-east-1")]
-    message = ssl_usage.describe_targets(object(), targets, make_paginate({"describe_db_instances": FakeClientError("no")}, []),
-                                         FakeClientError, error_info)
+    message = ssl_usage.describe_targets(FakeRds({"describe_db_instances": FakeClientError("no")}, []), targets)
     assert message == "DescribeDBInstances failed: AccessDenied: no" and targets[0]["aws_error"] == message
     targets = [ssl_usage.normalize_target({"identifier": "a"}, "us-east-1")]
-    ssl_usage.describe_targets(object(), targets, make_paginate({"describe_db_instances": [db_item("a")],
-                                                                 "describe_db_parameters": FakeClientError("denied")}, []),
-                               FakeClientError, error_info)
+    ssl_usage.describe_targets(FakeRds({"describe_db_instances": [db_item("a")],
+                                        "describe_db_parameters": FakeClientError("denied")}, []), targets)
     assert targets[0]["aws_error"] == "DescribeDBParameters(default.postgres16) failed: AccessDenied: denied"
     assert targets[0]["engine"] == "postgres"  # described even though the parameters could not be read
 
