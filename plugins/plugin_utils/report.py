@@ -311,10 +311,10 @@ def restart_when(ctx: dict[str, Any], row: dict[str, Any]) -> str | None:
         return ("during this run%s" % batch if ctx["check"] else "restarted at %s%s" % (started or "?", batch))
     if status == "scheduled" and restart["would_restart"] is True:
         date = row["before"].get("maintenance_apply_date")
-        return "in its maintenance window" + (" (due %s)" % date if date else "")
+        return "in its maintenance window" + (" (due %s)" % str(date)[:10] if date else "")
     if ctx["kind"] == "audit" and row["before"]["needs_rotation"] and restart["would_restart"] is True:
         date = row["before"].get("maintenance_apply_date")
-        return "when rotated" + (": pending maintenance due %s" % date if date else "")
+        return "when rotated" + (" (or by the pending maintenance due %s)" % str(date)[:10] if date else "")
     return None
 
 

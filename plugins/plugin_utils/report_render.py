@@ -63,7 +63,7 @@ def summarize_text(text: Any, where: str) -> str:
     while sep:
         items = tail.split(", ")
         if len(items) > FIRST_FEW and all(len(item) < 200 for item in items):
-            return "%s: %d: %s" % (head, len(items), first_few(items, "full list: " + where))
+            return "%s: %s" % (head, first_few(items, "%d in all; full list: %s" % (len(items), where)))
         more_head, sep, tail = tail.partition(": ")
         head = head + ": " + more_head
     return text[:LONG_TEXT] + "... (%d characters; full text: %s)" % (len(text), where)
@@ -81,7 +81,7 @@ DAY_BINS = ((None, 0, "expired"), (0, 30, "<30d"), (30, 90, "30-90d"), (90, 180,
 
 def days_histogram(rows: list[dict[str, Any]]) -> dict[str, int]:
     """Databases per band of days left until their CA expires (rds_ca_facts ca_days_left)."""
-    out = dict((label, 0) for _, _, label in DAY_BINS)
+    out = dict((band[2], 0) for band in DAY_BINS)
     out["unknown"] = 0
     for row in rows:
         days = row["before"].get("ca_days_left")
@@ -95,7 +95,7 @@ def days_histogram(rows: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
-def svg_bars(title: str, data: dict[str, int], colour: Callable[[str], str], width: int = 480) -> str:
+def svg_bars(title: str, data: dict[str, int], colour: Callable[[str], str], width: int = 415) -> str:
     """A vertical bar chart: one bar per key, its count above it."""
     keys = list(data)
     height, top, bottom = 190, 26, 36
@@ -105,11 +105,11 @@ def svg_bars(title: str, data: dict[str, int], colour: Callable[[str], str], wid
              '<title>%s</title>' % esc(title), '<text x="10" y="16" class="ct">%s</text>' % esc(title)]
     for i, key in enumerate(keys):
         value = data[key]
-        bar = (height - top - bottom) * value / peak
+        tall = (height - top - bottom) * value / peak
         x = 10 + i * slot
-        y = height - bottom - bar
+        y = height - bottom - tall
         parts.append('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s: %d</title></rect>'
-                     % (x + 3, y, slot - 6, bar, colour(key), esc(key), value))
+                     % (x + 3, y, slot - 6, tall, colour(key), esc(key), value))
         parts.append('<text x="%.1f" y="%.1f" class="cv">%d</text>' % (x + slot / 2, y - 3, value))
         parts.append('<text x="%.1f" y="%d" class="cl">%s</text>' % (x + slot / 2, height - bottom + 14, esc(key)))
     parts.append('<text x="10" y="%d" class="cs">databases per band of days left until the CA expires</text>' % (height - 6))
@@ -121,7 +121,7 @@ def days_colour(key: str) -> str:
     return {"expired": "#c0392b", "<30d": "#e67e22", "30-90d": "#f1c40f", "unknown": "#aab"}.get(key, "#2e9e5b")
 
 
-def svg_stacked(title: str, stacks: dict[str, dict[str, int]], width: int = 440) -> str:
+def svg_stacked(title: str, stacks: dict[str, dict[str, int]], width: int = 415) -> str:
     """Horizontal stacked bars: one bar per key (a region), one colour per part (a CA), with a legend."""
     parts_all = sorted(set(p for stack in stacks.values() for p in stack), key=natural_key)
     colours = dict((name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(parts_all))
@@ -180,7 +180,7 @@ def timeline_lanes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [lanes[k] for k in sorted(lanes, key=lambda k: (order.get(k[0], 3), k[1]))]
 
 
-def svg_timeline(lanes: list[dict[str, Any]], width: int = 440) -> str:
+def svg_timeline(lanes: list[dict[str, Any]], width: int = 415) -> str:
     """The rotation as a timeline: one lane per phase and batch, from its first start to its last finish."""
     timed = [lane for lane in lanes if lane["start"] is not None and lane["end"] is not None]
     label_w, row_h, top = 120, 18, 26
@@ -250,6 +250,7 @@ th{background:#f3f5f9;font-weight:600}code{font:12px/1.3 Menlo,Consolas,monospac
 .ct{font-size:13px;font-weight:600;fill:#1d2430}.cv,.cl{font-size:11px;text-anchor:middle;fill:#334}.cs,.cg{font-size:11px;fill:#556}
 .cy{font-size:11px;text-anchor:end;fill:#334}.cn{font-size:11px;fill:#334}
 details.grp{margin:6px 0;border:1px solid #d8dee8;border-radius:6px;padding:2px 8px}details.grp>summary{cursor:pointer;padding:4px 0;font-weight:600}
+table.db{table-layout:fixed}table.db td{overflow-wrap:anywhere}
 .filters{position:sticky;top:0;background:#fff;padding:6px 0;z-index:1;font-size:13px}.filters input{width:260px}
 """
 
@@ -399,7 +400,7 @@ def run_row(report: dict[str, Any], row: dict[str, Any]) -> str:
     pending = '<div class="s">pending %s</div>' % esc(row["after"]["pending_ca"]) if row["after"].get("pending_ca") else ""
     timing = "-"
     if t.get("seconds") is not None:
-        timing = "%s s<br>%s%s" % (esc(t["seconds"]), esc(t.get("started_at")),
+        timing = "%s s<br>%s%s" % (esc(t["seconds"]), esc(str(t.get("started_at") or "")[11:19]),
                                    "<br>batch %s" % esc(row["batch"]) if row.get("batch") and row["phase"] == "production" else "")
     elif row.get("batch") and row["phase"] == "production":
         timing = "batch %s" % esc(row["batch"])
@@ -411,9 +412,10 @@ def run_row(report: dict[str, Any], row: dict[str, Any]) -> str:
                esc(row["restart"]["text"]), _ssl_cell(row, True), badge(v["endpoint"]), "<br>".join(notes), timing))
 
 
-AUDIT_HEAD = ("database", "environment", "engine", "CA", "valid till", "needs rotation", "restart if rotated",
-              "SSL/TLS usage", "endpoint presents")
-RUN_HEAD = ("database", "phase", "engine", "before &rarr; after", "status", "restart", "SSL/TLS usage", "verification", "timing")
+AUDIT_HEAD = (("database", 17), ("environment", 8), ("engine", 11), ("CA", 11), ("valid till", 8), ("needs rotation", 12),
+              ("restart if rotated", 9), ("SSL/TLS usage", 13), ("endpoint presents", 11))
+RUN_HEAD = (("database", 16), ("phase", 7), ("engine", 11), ("before &rarr; after", 14), ("status", 13), ("restart", 9),
+            ("SSL/TLS usage", 12), ("verification", 11), ("timing", 7))
 
 
 def status_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -426,10 +428,12 @@ def status_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, 
 
 def html_databases(report: dict[str, Any]) -> str:
     audit = report["kind"] == "audit"
-    head = "<tr>%s</tr>" % "".join("<th>%s</th>" % h for h in (AUDIT_HEAD if audit else RUN_HEAD))
+    columns = AUDIT_HEAD if audit else RUN_HEAD
+    head = "<colgroup>%s</colgroup><tr>%s</tr>" % ("".join('<col style="width:%d%%"/>' % w for _, w in columns),
+                                                   "".join("<th>%s</th>" % h for h, _ in columns))
     render = audit_row if audit else run_row
     rows = report["databases"]
-    statuses = "".join('<option value="%s">%s</option>' % (esc(s), esc(words(s))) for s, _ in status_groups(rows))
+    statuses = "".join('<option value="%s">%s</option>' % (esc(s), esc(words(s))) for s in dict(status_groups(rows)))
     regions = "".join('<option value="%s">%s</option>' % (esc(r), esc(r)) for r in report["summary"]["by_region"])
     out = ['<h2 id="databases">Databases</h2><div class="filters">Filter: <input id="fq" type="search" '
            'placeholder="name, engine, CA, reason..." aria-label="filter the databases"> <select id="fs" aria-label="status">'
@@ -437,7 +441,7 @@ def html_databases(report: dict[str, Any]) -> str:
            '</option>%s</select> <span class="s"><span id="fn">%d</span> shown</span></div>' % (statuses, regions, len(rows))]
     for status, group in status_groups(rows):
         is_open = status in BAD or status in ("needs_rotation", "scheduled", "not_started") or len(group) <= 50
-        out.append('<details class="grp"%s><summary>%s <span class="cnt">%d</span></summary><table>%s%s</table></details>'
+        out.append('<details class="grp"%s><summary>%s <span class="cnt">%d</span></summary><table class="db">%s%s</table></details>'
                    % (" open" if is_open and len(group) <= 300 else "", badge(status, would(report, group[0]) + status),
                       len(group), head, "".join(render(report, row) for row in group)))
     if not rows:
