@@ -21,7 +21,7 @@ from ansible_collections.rdsca.rotation.plugins.modules import rds_ca_facts, rds
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import report as report_lib
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import report_render
 
-from fleet_results import OLD, TARGET, audit_input, facts_database, playbook_databases, rotate_input, rotate_result, usage_database
+from fleet_results import TARGET, audit_input, facts_database, playbook_databases, rotate_input, rotate_result, usage_database
 
 run_report = Report().filters()["run_report"]
 report_html = Html().filters()["report_html"]
@@ -245,3 +245,12 @@ def test_bad_input_is_refused():
         report_html({"kind": "audit"})
     with pytest.raises(AnsibleFilterError):
         report_markdown(None)
+
+
+def test_the_report_task_file_only_orchestrates():
+    """Issue 16: the report's logic lives here, not in Jinja statements of playbooks/tasks/report.yml."""
+    import os  # pylint: disable=import-outside-toplevel
+    path = os.path.join(os.path.dirname(report_lib.__file__), "..", "..", "playbooks", "tasks", "report.yml")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    assert "{%" not in text and "rdsca.rotation.run_report" in text and "rdsca.rotation.report_html" in text
