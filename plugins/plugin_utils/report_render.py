@@ -429,8 +429,8 @@ def status_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, 
 def html_databases(report: dict[str, Any]) -> str:
     audit = report["kind"] == "audit"
     columns = AUDIT_HEAD if audit else RUN_HEAD
-    head = "<colgroup>%s</colgroup><tr>%s</tr>" % ("".join('<col style="width:%d%%"/>' % w for _, w in columns),
-                                                   "".join("<th>%s</th>" % h for h, _ in columns))
+    head = "<colgroup>%s</colgroup><tr>%s</tr>" % ("".join('<col style="width:%d%%"/>' % col[1] for col in columns),
+                                                   "".join("<th>%s</th>" % col[0] for col in columns))
     render = audit_row if audit else run_row
     rows = report["databases"]
     statuses = "".join('<option value="%s">%s</option>' % (esc(s), esc(words(s))) for s in dict(status_groups(rows)))
