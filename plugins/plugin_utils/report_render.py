@@ -82,11 +82,11 @@ DAY_BINS = ((None, 0, "expired"), (0, 30, "<30d"), (30, 90, "30-90d"), (90, 180,
 def days_histogram(rows: list[dict[str, Any]]) -> dict[str, int]:
     """Databases per band of days left until their CA expires (rds_ca_facts ca_days_left)."""
     out = dict((band[2], 0) for band in DAY_BINS)
-    out["unknown"] = 0
+    out["n/a"] = 0
     for row in rows:
         days = row["before"].get("ca_days_left")
         if not isinstance(days, (int, float)) or isinstance(days, bool):
-            out["unknown"] += 1
+            out["n/a"] += 1
             continue
         for low, high, label in DAY_BINS:
             if (low is None or days >= low) and (high is None or days < high):
@@ -118,7 +118,7 @@ def svg_bars(title: str, data: dict[str, int], colour: Callable[[str], str], wid
 
 
 def days_colour(key: str) -> str:
-    return {"expired": "#c0392b", "<30d": "#e67e22", "30-90d": "#f1c40f", "unknown": "#aab"}.get(key, "#2e9e5b")
+    return {"expired": "#c0392b", "<30d": "#e67e22", "30-90d": "#f1c40f", "n/a": "#aab"}.get(key, "#2e9e5b")
 
 
 def svg_stacked(title: str, stacks: dict[str, dict[str, int]], width: int = 415) -> str:
