@@ -124,6 +124,7 @@ def row_restart(ctx: dict[str, Any], db: dict[str, Any], result: dict | None, st
     would = db.get("would_restart")
     restarted = None
     if result is not None and status in ("rotated", "restored"):
+        # No decision here: rds_ca_rotate's would_restart for the change it applied, or the reboot its polls saw.
         restarted = result.get("would_restart") is True or "rebooting" in seen
     if status in ("rotated", "restored"):
         text = ("would restart" if ctx["check"] else "restarted") if restarted else "no restart"
