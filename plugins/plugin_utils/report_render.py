@@ -98,7 +98,7 @@ def days_histogram(rows: list[dict[str, Any]]) -> dict[str, int]:
 def svg_bars(title: str, data: dict[str, int], colour: Callable[[str], str], width: int = 415) -> str:
     """A vertical bar chart: one bar per key, its count above it."""
     keys = list(data)
-    height, top, bottom = 190, 26, 36
+    height, top, bottom = 200, 36, 36
     peak = max(list(data.values()) + [1])
     slot = (width - 20) / max(len(keys), 1)
     parts = ['<svg class="chart" role="img" width="%d" height="%d" viewBox="0 0 %d %d">' % (width, height, width, height),
@@ -288,6 +288,8 @@ def html_cards(report: dict[str, Any]) -> str:
     cards.append((held, "held back (below: why)", bool(held)))
     cards.append(("%d / %d" % (len(s["clients_fixed"]), s["clients"]), "clients fixed / total", False))
     cards.append((s["failures"], "failures", bool(s["failures"])))
+    if report["warnings"]:
+        cards.append((len(report["warnings"]), "warnings (at the end)", False))
     return '<div class="cards">%s</div>' % "".join(
         '<div class="card%s"><div class="n">%s</div><div class="t">%s</div></div>' % (" bad" if bad else "", esc(n), esc(t))
         for n, t, bad in cards)
@@ -345,9 +347,10 @@ def html_gate(report: dict[str, Any]) -> str:
             % (badge("passed" if gate.get("passed") else "failed"), approval, checks))
 
 
-def _label_cell(row: dict[str, Any]) -> str:
+def _label_cell(report: dict[str, Any], row: dict[str, Any]) -> str:
     cluster = ('<div class="s">%s of %s</div>' % (esc(row["cluster_role"]), esc(row["cluster_id"]))) if row.get("cluster_id") else ""
-    account = '<div class="s">account %s</div>' % esc(row["account"]) if row.get("account") not in (None, "default") else ""
+    several = len(report["summary"].get("by_account") or {}) > 1
+    account = '<div class="s">account %s</div>' % esc(row["account"]) if several else ""
     return "<td><code>%s</code>%s%s</td>" % (esc(row["label"]), cluster, account)
 
 
@@ -382,7 +385,7 @@ def audit_row(report: dict[str, Any], row: dict[str, Any]) -> str:
         ssl_probe = ""
     return ('<tr data-s="%s" data-r="%s">%s<td>%s</td><td>%s %s</td><td>%s%s</td><td>%s</td><td>%s<div class="s">%s</div></td>'
             '<td>%s</td>%s<td>%s %s</td></tr>'
-            % (esc(row["status"]), esc(row["region"]), _label_cell(row), esc(row["environment"]), esc(row["engine"]),
+            % (esc(row["status"]), esc(row["region"]), _label_cell(report, row), esc(row["environment"]), esc(row["engine"]),
                esc(row["engine_version"]), esc(b["ca"]), pending, _days(row), badge(row["status"]), esc(b.get("reason")),
                esc(row["restart"]["text"]), _ssl_cell(row, False), esc(probe.get("presented_ca")), ssl_probe))
 
@@ -406,13 +409,13 @@ def run_row(report: dict[str, Any], row: dict[str, Any]) -> str:
         timing = "batch %s" % esc(row["batch"])
     return ('<tr data-s="%s" data-r="%s">%s<td>%s%s</td><td>%s %s</td><td>%s &rarr; <strong>%s</strong>%s</td>'
             '<td>%s<div class="s">%s</div></td><td>%s</td>%s<td>%s<div class="s">%s</div></td><td class="s">%s</td></tr>'
-            % (esc(row["status"]), esc(row["region"]), _label_cell(row), esc(row["phase"]), env, esc(row["engine"]),
+            % (esc(row["status"]), esc(row["region"]), _label_cell(report, row), esc(row["phase"]), env, esc(row["engine"]),
                esc(row["engine_version"]), esc(row["before"]["ca"]), esc(row["after"]["ca"]), pending,
                badge(row["status"], would(report, row) + row["status"]), esc(row["reason"] or row["error"] or ""),
                esc(row["restart"]["text"]), _ssl_cell(row, True), badge(v["endpoint"]), "<br>".join(notes), timing))
 
 
-AUDIT_HEAD = (("database", 17), ("environment", 8), ("engine", 11), ("CA", 11), ("valid till", 8), ("needs rotation", 12),
+AUDIT_HEAD = (("database", 16), ("environment", 9), ("engine", 11), ("CA", 11), ("valid till", 8), ("needs rotation", 12),
               ("restart if rotated", 9), ("SSL/TLS usage", 13), ("endpoint presents", 11))
 RUN_HEAD = (("database", 16), ("phase", 7), ("engine", 11), ("before &rarr; after", 14), ("status", 13), ("restart", 9),
             ("SSL/TLS usage", 12), ("verification", 11), ("timing", 7))
@@ -505,7 +508,7 @@ def html_warnings(report: dict[str, Any]) -> str:
         return ""
     items = "".join("<li>%s</li>" % esc(summarize_text(w, "the JSON report's warnings[%d]" % i))
                     for i, w in enumerate(report["warnings"]))
-    return "<h2>Warnings (%d)</h2><ul>%s</ul>" % (len(report["warnings"]), items)
+    return '<h2 id="warnings">Warnings (%d)</h2><ul>%s</ul>' % (len(report["warnings"]), items)
 
 
 def render_html(report: dict[str, Any]) -> str:
