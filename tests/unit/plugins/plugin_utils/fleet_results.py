@@ -1,6 +1,8 @@
 """Synthetic results of rds_ca_facts, rds_ssl_usage and rds_ca_rotate for N databases, shaped as the modules
-return them (test_report.py checks the keys against each module's RETURN documentation), and the playbook
-variables (rdsca_dbs, rdsca_rotations...) the report task passes to rdsca.rotation.run_report."""
+return them, and the playbook variables (rdsca_dbs, rdsca_rotations...) the report task passes to
+rdsca.rotation.run_report. test_report.py checks the keys against each module's RETURN documentation; for
+rds_ca_facts, tests/integration/test_rds_ca_facts.py checks a real run against the simulator has exactly
+those keys, so the synthetic entries have the real shape."""
 
 from __future__ import annotations
 
