@@ -254,3 +254,20 @@ def test_the_report_task_file_only_orchestrates():
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     assert "{%" not in text and "rdsca.rotation.run_report" in text and "rdsca.rotation.report_html" in text
+
+
+def test_long_text_without_a_list_is_cut_and_says_where_the_rest_is():
+    text = "x" * 3000
+    short = report_render.summarize_text(text, "the JSON report's failures[2]")
+    assert len(short) < 500 and "3000 characters" in short and "failures[2]" in short
+    assert report_render.summarize_text("short: a, b", "anywhere") == "short: a, b"
+
+
+def test_closing_lines_stay_short_with_many_failures():
+    rot = rotate_input(3000)
+    report = run_report(rot)
+    assert report["summary"]["failures"] > 20
+    lines = report_lines(report, "/r/rotate-x")
+    assert sum(1 for line in lines if line.startswith("FAILURE")) == 20
+    assert any(line.startswith("... and %d more failures" % (report["summary"]["failures"] - 20)) for line in lines)
+    assert max(len(line) for line in lines) < 1000
