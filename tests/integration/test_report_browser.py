@@ -20,17 +20,15 @@ import time
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "tests", "unit", "plugins", "plugin_utils"))
 sys.path.insert(0, os.path.join(REPO, ".build", "collections"))
 
 from tests.integration.conftest import _ensure_collection_link  # noqa: E402
 
 _ensure_collection_link()
 
-from fleet_results import audit_input, rotate_input  # noqa: E402  pylint: disable=wrong-import-position
-
 from ansible_collections.rdsca.rotation.plugins.filter.report_html import FilterModule as Html  # noqa: E402
 from ansible_collections.rdsca.rotation.plugins.filter.run_report import FilterModule as Report  # noqa: E402
+from ansible_collections.rdsca.rotation.tests.unit.plugins.plugin_utils.fleet_results import audit_input, rotate_input  # noqa: E402
 
 run_report = Report().filters()["run_report"]
 report_html = Html().filters()["report_html"]

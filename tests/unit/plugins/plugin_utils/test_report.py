@@ -21,7 +21,8 @@ from ansible_collections.rdsca.rotation.plugins.modules import rds_ca_facts, rds
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import report as report_lib
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import report_render
 
-from fleet_results import TARGET, audit_input, facts_database, playbook_databases, rotate_input, rotate_result, usage_database
+from ansible_collections.rdsca.rotation.tests.unit.plugins.plugin_utils.fleet_results import (
+    TARGET, audit_input, facts_database, playbook_databases, rotate_input, rotate_result, usage_database)
 
 run_report = Report().filters()["run_report"]
 report_html = Html().filters()["report_html"]
