@@ -16,6 +16,7 @@ import struct
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
 
@@ -51,8 +52,10 @@ def chromium() -> str:
         found = shutil.which(name) or (("/usr/bin/" + name) if os.access("/usr/bin/" + name, os.X_OK) else None)
         if found:
             return found
-    pytest.skip("CHROMIUM IS MISSING: the HTML report cannot be rendered and screenshotted. Install the Debian package "
-                "`chromium` (scripts/prereqs.sh test does it as root: apt-get install -y --no-install-recommends chromium)")
+    why = ("CHROMIUM IS MISSING: the HTML report cannot be rendered and screenshotted. Install the Debian package "
+           "`chromium` (scripts/prereqs.sh test does it as root: apt-get install -y --no-install-recommends chromium)")
+    warnings.warn(why)  # listed in pytest's warnings summary too, not only as a quiet skip
+    pytest.skip(why)
     return ""
 
 
