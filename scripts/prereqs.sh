@@ -4,7 +4,8 @@
 #
 #   scripts/prereqs.sh demo   # the demo: Python with venv, openssl, PostgreSQL and MariaDB servers
 #   scripts/prereqs.sh test   # the test suites: the demo's, plus debootstrap (the client-trust tests'
-#                             # Debian root) and a JRE's keytool (Java keystore tests)
+#                             # Debian root), a JRE's keytool (Java keystore tests) and chromium
+#                             # (the HTML report rendered in a headless browser)
 #   scripts/prereqs.sh ci     # CI on a fresh Debian machine: the tests', plus make and git
 #
 # Missing packages are installed with apt-get when run as root on Debian/Ubuntu (as CI does;
@@ -68,6 +69,8 @@ postgres_server || need postgresql "PostgreSQL server binaries (initdb, postgres
 if [[ "${profile}" != demo ]]; then
   command -v debootstrap >/dev/null 2>&1 || need debootstrap "the client-trust tests' Debian root (tests/integration/chroot.py)"
   command -v keytool >/dev/null 2>&1 || need default-jre-headless "keytool, for the Java keystore tests"
+  { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; } \
+    || need chromium "headless Chromium, to render and screenshot the HTML reports (tests/integration/test_report_browser.py)"
 fi
 
 # -- ci ------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ rollback from the report restores the previous CA.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -148,6 +149,24 @@ def test_audit_reads_everything_and_changes_nothing(demo):
     (client,) = report["clients"]
     assert client["host"] == CLIENT_HOST and client["status"] == "missing"
     assert any(TARGET.replace("rds-ca-", "") in name for name in client["lacked"])
+    # An audit changes nothing, and its report says so (issue 19): no "are rotated" in any of its files.
+    assert any("would be rotated without endpoint verification" in w for w in report["warnings"]), report["warnings"]
+    base = reports(demo.report_dir, "audit")[-1][:-len(".json")]
+    for ext in (".json", ".md", ".html"):
+        with open(base + ext, encoding="utf-8") as handle:
+            text = handle.read()
+        assert "are rotated without endpoint verification" not in text, ext
+        assert "us-east-1/orders-staging" in text, ext
+    # The summary a change board reads first: counts by region, engine, environment, CA and restart behaviour.
+    summary = report["summary"]
+    assert sum(summary["by_region"].values()) == sum(summary["by_engine"].values()) == len(dbs) == 14
+    assert summary["by_region"] == dict(collections.Counter(row["region"] for row in dbs.values()))
+    assert summary["by_account"] and summary["by_ca"].get(OLD) and summary["by_restart"]
+    assert RESTART_DB in [item["label"] for item in summary["restarts"]]
+    with open(base + ".html", encoding="utf-8") as handle:
+        html = handle.read()
+    assert '<section id="summary">' in html and html.index('id="summary"') < html.index('id="databases"')
+    assert "<svg" in html and _unbalanced_tags(html) == []
 
 
 def test_check_mode_plans_everything_and_changes_nothing(demo):
@@ -232,6 +251,7 @@ def test_rotate_end_to_end(demo):
         assert "<code>%s</code>" % label in html
     assert "Staging gate: passed" in markdown
     assert "<style>" in html and not re.search(r"""(src|href)=["']?(https?:)?//""", html), "HTML must be self-contained"
+    assert "<svg" in html and "Rotation timeline" in html and '<details class="grp"' in html
     assert _unbalanced_tags(html) == []
     assert "report: %s.html" % base in r.stdout
 

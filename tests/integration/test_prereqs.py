@@ -45,7 +45,7 @@ def test_the_script_names_every_missing_package_and_fails(bare_path, tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     (install,) = [line.strip() for line in proc.stderr.splitlines() if "apt-get install" in line]
     packages = install.split("--no-install-recommends", 1)[1].split()
-    assert {"openssl", "debootstrap", "default-jre-headless"} <= set(packages), install
+    assert {"openssl", "debootstrap", "default-jre-headless", "chromium"} <= set(packages), install
     assert "MISSING system packages" in proc.stderr and "keytool" in proc.stderr
     # The demo needs no debootstrap nor JRE.
     proc = subprocess.run(["bash", SCRIPT, "demo"], capture_output=True, text=True, cwd=REPO, check=False, timeout=60,
@@ -53,6 +53,7 @@ def test_the_script_names_every_missing_package_and_fails(bare_path, tmp_path):
     assert proc.returncode == 1
     (install,) = [line.strip() for line in proc.stderr.splitlines() if "apt-get install" in line]
     assert "openssl" in install and "debootstrap" not in install and "default-jre-headless" not in install
+    assert "chromium" not in install
 
 
 def test_the_script_passes_when_everything_is_there():
