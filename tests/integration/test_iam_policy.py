@@ -49,7 +49,7 @@ OLD = "rds-ca-2019"
 TARGET = "rds-ca-rsa2048-g1"
 BOOT_KEY = "AKIASIMULATOR0000000"
 READ_PREFIXES = ("Describe", "List", "Get")
-ACTION = re.compile(r"^(rds|ec2):[A-Z][A-Za-z]+$")
+ACTION = re.compile(r"^(rds|ec2|logs):[A-Z][A-Za-z]+$")
 
 
 def load_policies() -> dict[str, Any]:
@@ -175,7 +175,7 @@ def _api_calls_in_code() -> set[str]:
                     source = handle.read()
                 sources.append(source)
                 services.update(re.findall(r"""(?:clients\.get|\.prepare|\.client)\(\s*["'](\w+)["']""", source))
-    assert services == {"rds", "ec2"}, services
+    assert services == {"rds", "ec2", "logs"}, services
     found = set()
     for service in services:
         methods = operations(service)
@@ -197,7 +197,7 @@ def test_module_actions_are_exactly_what_the_code_calls_and_what_the_modules_doc
     for module in modules:
         with open(os.path.join(PLUGINS, "modules", module + ".py"), encoding="utf-8") as handle:
             source = handle.read()
-        documented = set(re.findall(r"C\(((?:rds|ec2|rds-db):[A-Za-z]+)\)", source.split('EXAMPLES = r"""')[0]))
+        documented = set(re.findall(r"C\(((?:rds|ec2|rds-db|logs):[A-Za-z]+)\)", source.split('EXAMPLES = r"""')[0]))
         assert documented == module_actions(doc, module, api_only=False), module
 
 
