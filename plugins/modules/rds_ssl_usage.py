@@ -322,6 +322,14 @@ EXAMPLES = r"""
 - name: Databases whose log evidence is incomplete (log_connections off, short retention...)
   ansible.builtin.debug:
     msg: "{{ log_usage.databases | rejectattr('log_evidence.complete') | map(attribute='identifier') | list }}"
+
+- name: A month of evidence from the logs exported to CloudWatch Logs (RDS API files for the others)
+  rdsca.rotation.rds_ssl_usage:
+    databases: "{{ inventory.databases }}"
+    probe: false
+    log_window_days: 30
+    log_source: auto
+  register: cloudwatch_usage
 """
 
 RETURN = r"""

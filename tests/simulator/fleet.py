@@ -45,6 +45,8 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
               - {status: backing-up, seconds: 3}
               - {status: available}        # no seconds: the last one stays (default: available)
             linked: postgres               # backed by a real local TLS server
+            cloudwatch_logs_exports: [postgresql]   # EnabledCloudwatchLogsExports: the linked server's log
+                                           # is served by CloudWatch Logs (Aurora: on the cluster)
             count: 3                       # expand to orders-staging-1..3
         proxies:                           # RDS Proxy (DescribeDBProxies, DescribeDBProxyTargets)
           - {name: orders-proxy, engine_family: POSTGRESQL, targets: [orders-staging], require_tls: true,
