@@ -141,3 +141,18 @@ def test_bad_log_source_is_refused(fleet):
                 "identifier": "cw-mixed", "ca_bundle": bundle, "log_window_days": 1, "log_source": "s3"}}]}
     result = sim.run_playbook([play])
     assert result.rc != 0 and "log_source" in result.stdout and "cloudwatch" in result.stdout
+
+
+def test_throttled_cloudwatch_calls_are_retried_and_the_evidence_stays_complete(fleet):
+    sim, _linked, _bundle = fleet
+    sim.reset_calls()
+    sim.faults([{"operation": "DescribeLogGroups", "error": "Throttling", "count": 1},
+                {"operation": "FilterLogEvents", "error": "Throttling", "count": 2}])
+    try:
+        dbs, _usage = _run(fleet, ["cw-mixed"], log_window_days=1, log_source="cloudwatch", strict=True)
+    finally:
+        sim.clear_faults()
+    evidence = dbs["cw-mixed"]["log_evidence"]
+    assert evidence["complete"] is True and evidence["errors"] == [] and evidence["tls_clients"] >= 1
+    # CloudWatch Logs answered ThrottlingException three times; the client backed off and read everything.
+    assert sim.calls()["errors"] == {"logs:us-east-1:DescribeLogGroups": 1, "logs:us-east-1:FilterLogEvents": 2}
