@@ -24,6 +24,11 @@ FLEET = {
                 {"id": "local-only", "engine": "postgres", "engine_version": "16.3", "parameter_group": "pg16-logged",
                  "linked": "postgres"},
             ],
+            "clusters": [
+                {"id": "stock", "engine": "aurora-postgresql", "engine_version": "15.4",
+                 "cloudwatch_logs_exports": ["postgresql"],
+                 "members": [{"id": "stock-1", "writer": True, "linked": "postgres"}, {"id": "stock-2"}]},
+            ],
         },
     },
 }
@@ -98,7 +103,7 @@ def test_each_log_line_is_one_event_with_its_prefix(cw):
 def test_group_exists_only_for_exporting_instances(cw):
     logs = cw.client("logs")
     names = [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix="/aws/rds/")["logGroups"]]
-    assert names == [GROUP]
+    assert sorted(names) == ["/aws/rds/cluster/stock/postgresql", GROUP]
     group = logs.describe_log_groups(logGroupNamePrefix=GROUP)["logGroups"][0]
     assert "retentionInDays" not in group  # RDS creates it without a retention policy: never expire
     with pytest.raises(botocore.exceptions.ClientError) as err:
@@ -177,3 +182,12 @@ def test_modify_db_instance_turns_the_export_on(cw):
     assert any("application_name=after-export" in m for m in messages)
     # Lines written before the export was turned on are not published.
     assert not any("database system is ready" in m for m in messages)
+
+
+def test_aurora_members_publish_to_the_cluster_group_in_their_own_stream(cw):
+    assert cw.client().describe_db_clusters(DBClusterIdentifier="stock")["DBClusters"][0][
+        "EnabledCloudwatchLogsExports"] == ["postgresql"]
+    logs = cw.client("logs")
+    events = logs.filter_log_events(logGroupName="/aws/rds/cluster/stock/postgresql")["events"]
+    assert events and {e["logStreamName"] for e in events} == {"stock-1"}
+    assert any("database system is ready to accept connections" in e["message"] for e in events)
