@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 
 import botocore.exceptions
+import botocore.validate
 import psycopg2
 import pytest
 
@@ -191,3 +193,21 @@ def test_aurora_members_publish_to_the_cluster_group_in_their_own_stream(cw):
     events = logs.filter_log_events(logGroupName="/aws/rds/cluster/stock/postgresql")["events"]
     assert events and {e["logStreamName"] for e in events} == {"stock-1"}
     assert any("database system is ready to accept connections" in e["message"] for e in events)
+
+
+def test_answers_conform_to_botocore_shapes(cw):
+    """The raw JSON of DescribeLogGroups and FilterLogEvents (the 1 MB cut included) holds only members of
+    botocore's output shapes, of their types."""
+    logs = cw.client("logs")
+    bodies: list[bytes] = []
+    logs.meta.events.register("before-parse.logs.*", lambda response_dict, **_kw: bodies.append(response_dict["body"]))
+    validator = botocore.validate.ParamValidator()
+    for operation, params in (("describe_log_groups", {"logGroupNamePrefix": "/aws/rds/"}),
+                              ("filter_log_events", {"logGroupName": GROUP}),
+                              ("filter_log_events", {"logGroupName": GROUP, "limit": 3})):
+        bodies.clear()
+        getattr(logs, operation)(**params)
+        model = logs.meta.service_model.operation_model(logs.meta.method_to_api_mapping[operation])
+        raw = {k: v for k, v in json.loads(bodies[0]).items() if v is not None}
+        report = validator.validate(raw, model.output_shape)
+        assert not report.has_errors(), (operation, report.generate_report())
