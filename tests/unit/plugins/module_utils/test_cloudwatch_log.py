@@ -40,7 +40,7 @@ def _stamp(line):
 class FakeLogs:
     """CloudWatch Logs as FilterLogEvents documents it: pages of ``page`` events, startTime/endTime inclusive."""
 
-    def __init__(self, lines=LINES, page=2, retention=None, group=GROUP, empty_pages=0):
+    def __init__(self, lines=tuple(LINES), page=2, retention=None, group=GROUP, empty_pages=0):
         self.events = [{"timestamp": _stamp(line), "message": line, "logStreamName": "orders"} for line in lines]
         self.page = page
         self.retention = retention
