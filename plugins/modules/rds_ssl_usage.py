@@ -251,7 +251,7 @@ notes:
   - "IAM permissions: C(rds:DescribeDBInstances), and as used C(rds:DescribeDBParameters),
     C(rds:DescribeDBClusters), C(rds:DescribeDBClusterParameters); with O(log_window_days), C(rds:DescribeDBLogFiles)
     and C(rds:DownloadDBLogFilePortion) (O(log_source=cloudwatch) or O(log_source=auto): C(logs:DescribeLogGroups)
-    and C(logs:FilterLogEvents) on the C(/aws/rds/) log groups); with O(iam_auth), C(rds-db:connect) for
+    and C(logs:FilterLogEvents), the latter can be limited to the C(/aws/rds/*) log groups); with O(iam_auth), C(rds-db:connect) for
     O(login_user) (the login, not an API call)."
 seealso:
   - module: rdsca.rotation.rds_ca_facts

@@ -91,8 +91,10 @@ def test_tls_and_plaintext_clients_are_found_in_cloudwatch_logs(fleet):
     plain = dbs["cw-plain"]
     assert plain["log_evidence"]["complete"] is True and plain["log_evidence"]["tls_clients"] == 0
     assert plain["ssl_in_use"] == "no" and plain["safe_without_restart"] is True
-    calls = usage["api_calls"]["by_region"][REGION] if "by_region" in usage["api_calls"] else usage["api_calls"]
-    assert "DescribeDBLogFiles" not in str(calls) and "FilterLogEvents" in str(calls), calls
+    # One DescribeLogGroups and one FilterLogEvents page per database; no RDS log file call.
+    calls = usage["api_calls"][REGION]
+    assert calls["DescribeLogGroups"] == 2 and calls["FilterLogEvents"] == 2, calls
+    assert "DescribeDBLogFiles" not in calls and "DownloadDBLogFilePortion" not in calls, calls
 
 
 def test_retention_shorter_than_the_window_is_incomplete_not_no_tls(fleet):
