@@ -294,9 +294,10 @@ FLEET = {
              "tags": {"Environment": "production"}},
             {"id": "shop-prod-restart", "engine": "postgres", "engine_version": "14.10", "ca": OLD,
              "tags": {"Environment": "production"}},
-            # A real PostgreSQL log behind DescribeDBLogFiles/DownloadDBLogFilePortion, already on the target CA.
+            # A real PostgreSQL log behind DescribeDBLogFiles/DownloadDBLogFilePortion (and CloudWatch Logs'
+            # FilterLogEvents), already on the target CA.
             {"id": "shop-logs", "engine": "postgres", "engine_version": "16.3", "ca": TARGET, "linked": "postgres",
-             "tags": {"Environment": "staging"}},
+             "tags": {"Environment": "staging"}, "cloudwatch_logs_exports": ["postgresql"]},
         ],
         "clusters": [
             {"id": "ledger-maz", "engine": "postgres", "engine_version": "16.3", "multi_az_cluster": True, "ca": OLD,
@@ -462,6 +463,12 @@ def needing(action: str) -> list[dict[str, Any]]:
             "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1}},
         "rds:DownloadDBLogFilePortion": {"rdsca.rotation.rds_ssl_usage": {
             "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1}},
+        "logs:DescribeLogGroups": {"rdsca.rotation.rds_ssl_usage": {
+            "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1,
+            "log_source": "cloudwatch"}},
+        "logs:FilterLogEvents": {"rdsca.rotation.rds_ssl_usage": {
+            "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1,
+            "log_source": "cloudwatch"}},
         "rds:ModifyDBInstance": {"rdsca.rotation.rds_ca_rotate": {"databases": ["shop-staging"], "poll_interval": 0.2}},
         "rds:ModifyDBCluster": {"rdsca.rotation.rds_ca_rotate": {"databases": ["ledger-maz"], "poll_interval": 0.2}},
         "rds:ModifyCertificates": {"rdsca.rotation.rds_ca_rotate": {"databases": [], "account_default": True}},
