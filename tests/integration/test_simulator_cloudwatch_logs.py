@@ -12,6 +12,7 @@ import botocore.validate
 import psycopg2
 import pytest
 
+from tests.simulator.fleet import FleetError, parse_fleet
 from tests.simulator.linked import tools_available
 
 FLEET = {
@@ -211,3 +212,15 @@ def test_answers_conform_to_botocore_shapes(cw):
         raw = {k: v for k, v in json.loads(bodies[0]).items() if v is not None}
         report = validator.validate(raw, model.output_shape)
         assert not report.has_errors(), (operation, report.generate_report())
+
+
+@pytest.mark.parametrize("exports, words", [
+    (["slowquery"], "instances[0].cloudwatch_logs_exports: a list of ['postgresql', 'upgrade', 'iam-db-auth-error']"),
+    ("postgresql", "instances[0].cloudwatch_logs_exports"),
+])
+def test_a_bad_export_list_is_refused_with_its_path(exports, words):
+    bad = {"regions": {"us-east-1": {"instances": [
+        {"id": "x", "engine": "postgres", "engine_version": "16.3", "cloudwatch_logs_exports": exports}]}}}
+    with pytest.raises(FleetError) as err:
+        parse_fleet(bad)
+    assert words in str(err.value)
