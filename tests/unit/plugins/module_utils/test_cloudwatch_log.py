@@ -171,3 +171,10 @@ def test_group_names_and_source_choice():
     assert cwl.log_group_name(aurora) == "/aws/rds/cluster/orders/postgresql"
     assert cwl.use_cloudwatch("auto", TARGET) and not cwl.use_cloudwatch("auto", dict(TARGET, log_exports=[]))
     assert cwl.use_cloudwatch("cloudwatch", {}) and not cwl.use_cloudwatch("rds", TARGET)
+
+
+def test_an_old_group_of_an_instance_that_stopped_exporting_is_incomplete():
+    target = dict(TARGET, log_exports=["upgrade"])
+    evidence = cwl.gather_evidence(_aws(FakeLogs()), None, target, SETTINGS, 3, NOW)
+    assert evidence["tls_clients"] == 1  # what the group still holds is shown...
+    assert not evidence["complete"] and "EnabledCloudwatchLogsExports" in evidence["reason"]  # ...but proves nothing
