@@ -678,6 +678,7 @@ def apply_description(target: dict, db: dict) -> None:
         for g in db.get("DBParameterGroups") or []
     ]
     target["iam_database_authentication"] = db.get("IAMDatabaseAuthenticationEnabled")
+    target["log_exports"] = list(db.get("EnabledCloudwatchLogsExports") or [])
     target["created"] = db.get("InstanceCreateTime")
     target["described"] = True
     return target

@@ -222,6 +222,21 @@ options:
         2000 log lines.
     type: float
     default: 0
+  log_source:
+    description:
+      - Where O(log_window_days) reads the PostgreSQL connection lines from.
+      - V(rds) reads the instance's log files through the RDS API (C(DescribeDBLogFiles), C(DownloadDBLogFilePortion)).
+      - V(cloudwatch) reads the log RDS exports to CloudWatch Logs (C(EnabledCloudwatchLogsExports) holds
+        C(postgresql)) with C(FilterLogEvents) on the log group C(/aws/rds/instance/<id>/postgresql) (Aurora
+        C(/aws/rds/cluster/<cluster>/postgresql)), log stream the instance, following C(nextToken). RDS publishes each
+        log line, prefix included, so the same C(log_line_prefix) parser is used. The group's C(retentionInDays)
+        (not C(rds.log_retention_period)) bounds what can be read; a retention shorter than the window, a missing
+        group or an instance that does not export its log make the evidence incomplete, never "no TLS".
+      - V(auto) uses CloudWatch Logs for instances whose C(EnabledCloudwatchLogsExports) holds C(postgresql), the RDS
+        API for the others.
+    type: str
+    choices: [rds, cloudwatch, auto]
+    default: rds
 notes:
   - Needs C(psycopg2) for PostgreSQL sessions and C(PyMySQL) (1.0 or later) for MySQL and MariaDB sessions, only when
     O(login_user) is set. C(cryptography), when installed, adds key type and signature details to certificates.
@@ -236,7 +251,8 @@ notes:
     P(rdsca.rotation.ssl_usage_merge#filter) filter (see the examples)."
   - "IAM permissions: C(rds:DescribeDBInstances), and as used C(rds:DescribeDBParameters),
     C(rds:DescribeDBClusters), C(rds:DescribeDBClusterParameters); with O(log_window_days), C(rds:DescribeDBLogFiles)
-    and C(rds:DownloadDBLogFilePortion); with O(iam_auth), C(rds-db:connect) for
+    and C(rds:DownloadDBLogFilePortion) (O(log_source=cloudwatch) or O(log_source=auto): C(logs:DescribeLogGroups)
+    and C(logs:FilterLogEvents), the latter can be limited to the C(/aws/rds/*) log groups); with O(iam_auth), C(rds-db:connect) for
     O(login_user) (the login, not an API call)."
 seealso:
   - module: rdsca.rotation.rds_ca_facts
@@ -310,6 +326,14 @@ EXAMPLES = r"""
 - name: Databases whose log evidence is incomplete (log_connections off, short retention...)
   ansible.builtin.debug:
     msg: "{{ log_usage.databases | rejectattr('log_evidence.complete') | map(attribute='identifier') | list }}"
+
+- name: A month of evidence from the logs exported to CloudWatch Logs (RDS API files for the others)
+  rdsca.rotation.rds_ssl_usage:
+    databases: "{{ inventory.databases }}"
+    probe: false
+    log_window_days: 30
+    log_source: auto
+  register: cloudwatch_usage
 """
 
 RETURN = r"""
@@ -561,10 +585,24 @@ databases:
           type: str
           sample: "%t:%r:%u@%d:[%p]:"
         files:
-          description: Log files read.
+          description: Log files read (empty when the lines came from CloudWatch Logs).
           type: list
           elements: str
           sample: [error/postgresql.log.2026-12-01-10]
+        log_group:
+          description: The CloudWatch Logs log group read (O(log_source=cloudwatch), or O(log_source=auto) for an
+            instance that exports its log).
+          type: str
+          returned: when the lines came from CloudWatch Logs
+          sample: /aws/rds/instance/orders-db/postgresql
+        log_stream:
+          description: The log stream read (the instance identifier).
+          type: str
+          returned: when the lines came from CloudWatch Logs
+        retention_days:
+          description: The log group's C(retentionInDays) (null when its events never expire).
+          type: int
+          returned: when the lines came from CloudWatch Logs
         connections:
           description: Connections logged in the window (excluded users left out).
           type: int
@@ -651,6 +689,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
+from ansible_collections.rdsca.rotation.plugins.module_utils import cloudwatch_log
 from ansible_collections.rdsca.rotation.plugins.module_utils import pg_connection_log
 from ansible_collections.rdsca.rotation.plugins.module_utils import rds_domain
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
@@ -688,6 +727,7 @@ def argument_spec():
         strict=dict(type="bool", default=False),
         allow_expired_ca=dict(type="list", elements="str", default=[]),
         log_window_days=dict(type="float", default=0),
+        log_source=dict(type="str", choices=list(cloudwatch_log.SOURCES), default="rds"),
     )
 
 
@@ -824,10 +864,13 @@ def inspect_one(module, clients, target, settings):
         return result
     aws = {"call": aws_utils.call, "paginate": aws_utils.paginate, "errors": aws_utils.AWS_ERRORS,
            "error_info": aws_utils.error_info}
+    reader, service = pg_connection_log, "rds"
+    if cloudwatch_log.use_cloudwatch(module.params["log_source"], target):
+        reader, service = cloudwatch_log, "logs"
     with settings["login_slots"]:
-        evidence = pg_connection_log.gather_evidence(aws, clients.get("rds", target["region"]), target,
-                                                     log_settings_for(target), days, aws_utils.utcnow(),
-                                                     module.params["exclude_users"])
+        evidence = reader.gather_evidence(aws, clients.get(service, target["region"]), target,
+                                          log_settings_for(target), days, aws_utils.utcnow(),
+                                          module.params["exclude_users"])
     return ssl_usage.apply_log_evidence(result, evidence)
 
 
@@ -851,6 +894,9 @@ def main():
 
     if module.params["iam_auth"]:
         clients.prepare("rds", sorted(set(t["region"] for t in targets)))  # clients are made in the main thread
+    if module.params["log_window_days"] and module.params["log_source"] != "rds":
+        clients.prepare("logs", sorted(set(t["region"] for t in targets if cloudwatch_log.use_cloudwatch(
+            module.params["log_source"], t))))
     # Probes (cheap, and slow only when an endpoint does not answer) run probe_concurrency at a time; logins,
     # sampling windows and log reading at most concurrency at a time (ssl_usage.inspect_all).
     work = [(target, settings_for(module, clients, target)) for target in targets]

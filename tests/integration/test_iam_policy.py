@@ -49,7 +49,7 @@ OLD = "rds-ca-2019"
 TARGET = "rds-ca-rsa2048-g1"
 BOOT_KEY = "AKIASIMULATOR0000000"
 READ_PREFIXES = ("Describe", "List", "Get")
-ACTION = re.compile(r"^(rds|ec2):[A-Z][A-Za-z]+$")
+ACTION = re.compile(r"^(rds|ec2|logs):[A-Z][A-Za-z]+$")
 
 
 def load_policies() -> dict[str, Any]:
@@ -175,7 +175,7 @@ def _api_calls_in_code() -> set[str]:
                     source = handle.read()
                 sources.append(source)
                 services.update(re.findall(r"""(?:clients\.get|\.prepare|\.client)\(\s*["'](\w+)["']""", source))
-    assert services == {"rds", "ec2"}, services
+    assert services == {"rds", "ec2", "logs"}, services
     found = set()
     for service in services:
         methods = operations(service)
@@ -197,7 +197,7 @@ def test_module_actions_are_exactly_what_the_code_calls_and_what_the_modules_doc
     for module in modules:
         with open(os.path.join(PLUGINS, "modules", module + ".py"), encoding="utf-8") as handle:
             source = handle.read()
-        documented = set(re.findall(r"C\(((?:rds|ec2|rds-db):[A-Za-z]+)\)", source.split('EXAMPLES = r"""')[0]))
+        documented = set(re.findall(r"C\(((?:rds|ec2|rds-db|logs):[A-Za-z]+)\)", source.split('EXAMPLES = r"""')[0]))
         assert documented == module_actions(doc, module, api_only=False), module
 
 
@@ -294,9 +294,10 @@ FLEET = {
              "tags": {"Environment": "production"}},
             {"id": "shop-prod-restart", "engine": "postgres", "engine_version": "14.10", "ca": OLD,
              "tags": {"Environment": "production"}},
-            # A real PostgreSQL log behind DescribeDBLogFiles/DownloadDBLogFilePortion, already on the target CA.
+            # A real PostgreSQL log behind DescribeDBLogFiles/DownloadDBLogFilePortion (and CloudWatch Logs'
+            # FilterLogEvents), already on the target CA.
             {"id": "shop-logs", "engine": "postgres", "engine_version": "16.3", "ca": TARGET, "linked": "postgres",
-             "tags": {"Environment": "staging"}},
+             "tags": {"Environment": "staging"}, "cloudwatch_logs_exports": ["postgresql"]},
         ],
         "clusters": [
             {"id": "ledger-maz", "engine": "postgres", "engine_version": "16.3", "multi_az_cluster": True, "ca": OLD,
@@ -462,6 +463,12 @@ def needing(action: str) -> list[dict[str, Any]]:
             "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1}},
         "rds:DownloadDBLogFilePortion": {"rdsca.rotation.rds_ssl_usage": {
             "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1}},
+        "logs:DescribeLogGroups": {"rdsca.rotation.rds_ssl_usage": {
+            "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1,
+            "log_source": "cloudwatch"}},
+        "logs:FilterLogEvents": {"rdsca.rotation.rds_ssl_usage": {
+            "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1,
+            "log_source": "cloudwatch"}},
         "rds:ModifyDBInstance": {"rdsca.rotation.rds_ca_rotate": {"databases": ["shop-staging"], "poll_interval": 0.2}},
         "rds:ModifyDBCluster": {"rdsca.rotation.rds_ca_rotate": {"databases": ["ledger-maz"], "poll_interval": 0.2}},
         "rds:ModifyCertificates": {"rdsca.rotation.rds_ca_rotate": {"databases": [], "account_default": True}},

@@ -186,7 +186,7 @@ class ControlMiddleware:
 
         if error is not None:
             self.calls.record(service, region, operation, ERRORS[error][0], account)
-            return _error_response(start_response, service, error)
+            return _error_response(start_response, service, error, json_protocol=bool(environ.get("HTTP_X_AMZ_TARGET")))
         result = self.app(environ, recording_start)
         self.calls.record(service, region, operation, status_holder.get("code", 200), account)
         if response_delay:
@@ -234,9 +234,25 @@ def _json(start_response: Callable, status: int, payload: Any) -> list[bytes]:
     return [data]
 
 
-def _error_response(start_response: Callable, service: str, code: str) -> list[bytes]:
+# The same faults as the JSON-protocol services (CloudWatch Logs) name them (CloudWatch Logs API Reference,
+# "Common Errors": ThrottlingException, AccessDeniedException...).
+JSON_CODES = {"Throttling": "ThrottlingException", "RequestLimitExceeded": "ThrottlingException",
+              "AccessDenied": "AccessDeniedException", "InternalFailure": "InternalFailure",
+              "ServiceUnavailable": "ServiceUnavailableException"}
+
+
+def _error_response(start_response: Callable, service: str, code: str, json_protocol: bool = False) -> list[bytes]:
     status, message = ERRORS[code]
     request_id = str(uuid.uuid4())
+    if json_protocol:
+        # awsJson 1.1 errors: {"__type", "message"} (botocore reads the code from __type).
+        json_code = JSON_CODES.get(code, code)
+        data = json.dumps({"__type": json_code, "message": message}).encode()
+        reason = {400: "Bad Request", 403: "Forbidden", 500: "Internal Server Error", 503: "Service Unavailable"}[status]
+        start_response(f"{status} {reason}", [("Content-Type", "application/x-amz-json-1.1"),
+                                              ("Content-Length", str(len(data))), ("x-amzn-RequestId", request_id),
+                                              ("x-amzn-ErrorType", json_code)])
+        return [data]
     if service == "ec2":
         xml = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
                f"<RequestID>{request_id}</RequestID></Response>")

@@ -169,3 +169,34 @@ def portion(log_file: LogFile, marker: str | None, number_of_lines: object) -> d
         "Marker": f"{log_file.hour}:{offsets[end]}",
         "AdditionalDataPending": end < len(lines),
     }
+
+
+def line_events(path: Path) -> list[tuple[int, bytes]]:
+    """The server log at ``path`` as (timestamp in ms, line) pairs, in order, for CloudWatch Logs.
+
+    The same lines as :func:`hourly_files` keeps (no ``--- `` annotations, no initdb output before the first
+    server line); a continuation line without its own time carries the time of the line it continues; a prefix
+    without a time puts every line at the log's last write.
+    """
+    try:
+        raw = path.read_bytes()
+        mtime = dt.datetime.fromtimestamp(os.stat(path).st_mtime, dt.timezone.utc)
+    except FileNotFoundError:
+        return []
+    raw = raw[:raw.rfind(b"\n") + 1]  # a line still being written is published once complete
+    lines = raw.splitlines()
+    any_stamp = any(_STAMP.match(line) for line in lines)
+    events: list[tuple[int, bytes]] = []
+    current: dt.datetime | None = None
+    for line in lines:
+        if line.startswith(b"--- "):
+            continue
+        stamp = _stamp(line)
+        if stamp is not None:
+            current = stamp
+        elif current is None:
+            if any_stamp:
+                continue
+            current = mtime
+        events.append((int(current.timestamp() * 1000), line))
+    return events

@@ -45,6 +45,8 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
               - {status: backing-up, seconds: 3}
               - {status: available}        # no seconds: the last one stays (default: available)
             linked: postgres               # backed by a real local TLS server
+            cloudwatch_logs_exports: [postgresql]   # EnabledCloudwatchLogsExports: the linked server's log
+                                           # is served by CloudWatch Logs (Aurora: on the cluster)
             count: 3                       # expand to orders-staging-1..3
         proxies:                           # RDS Proxy (DescribeDBProxies, DescribeDBProxyTargets)
           - {name: orders-proxy, engine_family: POSTGRESQL, targets: [orders-staging], require_tls: true,
@@ -94,9 +96,10 @@ PROXY_ENGINE_FAMILIES = {"POSTGRESQL": ("postgres", "aurora-postgresql"), "MYSQL
 INSTANCE_KEYS = {
     "id", "engine", "engine_version", "class", "ca", "tags", "multi_az", "parameter_group", "replica_of",
     "pending_ca", "maintenance", "maintenance_window", "status", "linked", "count", "port", "pinned", "schedule",
+    "cloudwatch_logs_exports",
 }
 CLUSTER_KEYS = {"id", "engine", "engine_version", "tags", "members", "multi_az_cluster", "ca", "class",
-                "maintenance_window", "pending_ca", "endpoint_certificate"}
+                "maintenance_window", "pending_ca", "endpoint_certificate", "cloudwatch_logs_exports"}
 # What a linked Neptune endpoint presents: the instance's RDS CA chain (issue 17), or one ACM wildcard certificate
 # per account and region chained to Amazon Trust Services, as the Neptune User Guide describes (docs/simulator.md).
 ENDPOINT_CERTIFICATES = ("rds-ca", "acm")
@@ -138,6 +141,8 @@ class InstanceSpec:
     final_status: str = "available"
     account: str = DEFAULT_ACCOUNT
     endpoint_certificate: str = "rds-ca"
+    # EnabledCloudwatchLogsExports (RDS API Reference, CreateDBInstance EnableCloudwatchLogsExports).
+    cloudwatch_logs_exports: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -153,6 +158,8 @@ class ClusterSpec:
     instance_class: str = "db.r6g.large"
     maintenance_window: str = "sun:06:00-sun:06:30"
     account: str = DEFAULT_ACCOUNT
+    # Aurora exports its members' logs at the cluster level (RDS API Reference, CreateDBCluster).
+    cloudwatch_logs_exports: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -369,6 +376,7 @@ def _instances(where: str, region: str, inst: dict[str, Any], account: str = DEF
             maintenance_window=inst.get("maintenance_window", "sun:05:00-sun:05:30"),
             status=inst.get("status", "available"), linked=linked, port=inst.get("port"),
             pinned=bool(inst.get("pinned", False)), schedule=schedule, final_status=final_status, account=account,
+            cloudwatch_logs_exports=_log_exports(where, inst),
         ))
     return specs
 
@@ -403,6 +411,22 @@ def _schedule(where: str, inst: dict[str, Any]) -> tuple[list[tuple[str, float]]
     return steps, final
 
 
+# Log types RDS can export to CloudWatch Logs (RDS API Reference, CloudwatchLogsExportConfiguration).
+LOG_EXPORTS = {"postgres": ("postgresql", "upgrade", "iam-db-auth-error"),
+               "aurora-postgresql": ("postgresql", "instance", "iam-db-auth-error"),
+               "mysql": ("error", "general", "slowquery", "iam-db-auth-error"),
+               "mariadb": ("audit", "error", "general", "slowquery", "iam-db-auth-error"),
+               "aurora-mysql": ("audit", "error", "general", "instance", "slowquery", "iam-db-auth-error")}
+
+
+def _log_exports(where: str, item: dict[str, Any], engine: str | None = None) -> list[str]:
+    exports = item.get("cloudwatch_logs_exports") or []
+    engine = engine or item["engine"]
+    if not isinstance(exports, list) or any(e not in LOG_EXPORTS.get(engine, ()) for e in exports):
+        raise FleetError(f"{where}.cloudwatch_logs_exports: a list of {list(LOG_EXPORTS.get(engine, ()))} for {engine}")
+    return [str(e) for e in exports]
+
+
 def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet, account: str = DEFAULT_ACCOUNT) -> None:
     _check_keys(where, cluster, CLUSTER_KEYS)
     for key in ("id", "engine", "engine_version"):
@@ -425,7 +449,8 @@ def _cluster(where: str, region: str, cluster: dict[str, Any], fleet: Fleet, acc
                        engine_version=str(cluster["engine_version"]), tags=tags, multi_az_cluster=multi_az,
                        ca=cluster.get("ca"), pending_ca=cluster.get("pending_ca"),
                        instance_class=cluster.get("class", "db.r6g.large"),
-                       maintenance_window=cluster.get("maintenance_window", "sun:06:00-sun:06:30"), account=account)
+                       maintenance_window=cluster.get("maintenance_window", "sun:06:00-sun:06:30"), account=account,
+                       cloudwatch_logs_exports=_log_exports(where, cluster))
     fleet.clusters.append(spec)
     members = cluster.get("members") or []
     if multi_az:

@@ -17,7 +17,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.rds.models import DBInstance, rds_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import accounts, rds_ext
+from . import accounts, cw_logs, rds_ext
 from .control import ControlMiddleware
 from .fleet import Fleet, FleetError, InstanceSpec, ProxySpec, load_fleet, parse_fleet, parse_maintenance, replica_source
 from .linked import free_port
@@ -216,6 +216,7 @@ class Simulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, state_dir: str | None = None) -> None:
         rds_ext.install()
         accounts.install()
+        cw_logs.install()
         DBInstance.address = property(_endpoint_address)
         self.host = host
         self.port = port
@@ -271,6 +272,7 @@ class Simulator:
             self.linker = None
         moto_api_backend.reset()
         STATE.reset()
+        cw_logs.reset()
         STATE.listeners.clear()
         STATE.timing = fleet.timing
         for ev in fleet.engine_versions:
@@ -300,6 +302,7 @@ class Simulator:
                 "engine_version": cluster.engine_version, "master_username": "admin",
                 "master_user_password": "not-used-by-the-simulator", "tags": _tag_list(cluster.tags),
                 "preferred_maintenance_window": cluster.maintenance_window,
+                "enable_cloudwatch_logs_exports": list(cluster.cloudwatch_logs_exports),
             }
             if cluster.multi_az_cluster:
                 kwargs.update(db_cluster_instance_class=cluster.instance_class, storage_type="io1",
@@ -408,6 +411,8 @@ class Simulator:
             }
             if spec.parameter_group:
                 kwargs["db_parameter_group_name"] = spec.parameter_group
+            if spec.cloudwatch_logs_exports:
+                kwargs["enable_cloudwatch_logs_exports"] = list(spec.cloudwatch_logs_exports)
             if spec.cluster_id:
                 kwargs["db_cluster_identifier"] = spec.cluster_id
             db = backend.create_db_instance(kwargs)
