@@ -594,23 +594,33 @@ class FileStore(Store):
             if fd is not None:
                 os.close(fd)
 
-    def _run(self, fd, created, path, name, desired, targets, uid, gid):
-        content = "".join(cert["pem"] for cert in desired)
-        mode = self.file_mode()
-        current = None
-        if fd is not None:
-            st = safe_files.entry_stat(fd, name)
-            if st is not None and stat.S_ISDIR(st.st_mode):
-                raise StoreError("%s is a directory" % path)
-            current = safe_files.read_file(fd, name, MAX_BUNDLE_BYTES)
-        self.report_presence(desired, targets, set(fingerprints_in(current or b"")))
-        if created:
-            self.result["changed"] = True
-        if current is not None and current.replace(b"\r\n", b"\n") == content.encode("ascii"):
+    def read_current(self, fd, path, name):
+        """The file's content (None when absent); a directory there is refused."""
+        if fd is None:
+            return None
+        st = safe_files.entry_stat(fd, name)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise StoreError("%s is a directory" % path)
+        return safe_files.read_file(fd, name, MAX_BUNDLE_BYTES)
+
+    def keep_if_same(self, same, fd, name, mode, uid, gid):
+        """When the content is already right: only the attributes may change. Returns ``same``."""
+        if same:
             if self.check_mode:
                 self.result["changed"] = self.result["changed"] or attributes_differ(fd, name, mode, uid, gid)
             elif safe_files.set_attributes(fd, name, mode, uid, gid):
                 self.result["changed"] = True
+        return same
+
+    def _run(self, fd, created, path, name, desired, targets, uid, gid):
+        content = "".join(cert["pem"] for cert in desired)
+        mode = self.file_mode()
+        current = self.read_current(fd, path, name)
+        self.report_presence(desired, targets, set(fingerprints_in(current or b"")))
+        if created:
+            self.result["changed"] = True
+        if self.keep_if_same(current is not None and current.replace(b"\r\n", b"\n") == content.encode("ascii"),
+                             fd, name, mode, uid, gid):
             return
         before = pem_ders(current or b"")
         before_fingerprints = set(fingerprint(der) for der in before)
@@ -818,19 +828,10 @@ class EnvStore(FileStore):
     def _run(self, fd, created, path, name, desired, targets, uid, gid):
         content = self.settings["env_content"].encode("utf-8")
         mode = self.file_mode()
-        current = None
-        if fd is not None:
-            st = safe_files.entry_stat(fd, name)
-            if st is not None and stat.S_ISDIR(st.st_mode):
-                raise StoreError("%s is a directory" % path)
-            current = safe_files.read_file(fd, name, MAX_BUNDLE_BYTES)
+        current = self.read_current(fd, path, name)
         if created:
             self.result["changed"] = True
-        if current == content:
-            if self.check_mode:
-                self.result["changed"] = self.result["changed"] or attributes_differ(fd, name, mode, uid, gid)
-            elif safe_files.set_attributes(fd, name, mode, uid, gid):
-                self.result["changed"] = True
+        if self.keep_if_same(current == content, fd, name, mode, uid, gid):
             return
         self.result["updated" if current is not None else "added"].append(os.path.basename(path))
         self.result["changed"] = True
