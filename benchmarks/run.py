@@ -695,12 +695,12 @@ class Bench:
             return
         real = startup + (m.wall_s - startup) / f
         self.realistic_rows.append({"n": n, "compression": f, "poll_interval_s": poll, "max_concurrent": c,
-                               "wall_s": m.wall_s, "modelled_s": real, "measured": True})
+                                    "wall_s": m.wall_s, "modelled_s": real, "measured": True})
         for big in (2000,):
             scale = math.ceil(big / c) / math.ceil(n / c)
             self.realistic_rows.append({"n": big, "compression": f, "poll_interval_s": poll, "max_concurrent": c,
-                                   "wall_s": None, "modelled_s": startup + (real - startup) * scale,
-                                   "measured": False, "from_n": n})
+                                        "wall_s": None, "modelled_s": startup + (real - startup) * scale,
+                                        "measured": False, "from_n": n})
 
     # -- scenario 3: trust role on many hosts ---------------------------------------------------
     def trust(self) -> None:
@@ -1133,6 +1133,7 @@ def trust_notes(measurements: list[Measurement], settings: dict[str, Any]) -> li
     changed = per_host("first", "changed")
     wall = statistics.median(m.wall_s for m in by_variant["first"] + by_variant["second"])
     forks = settings.get("forks", 1)
+
     def module_runs(variant: str) -> float | None:
         runs = [n for m in by_variant[variant] for n in (m.extra.get("module_runs_per_host") or {}).values()]
         return statistics.median(runs) if runs else None

@@ -40,8 +40,8 @@ options:
     required: true
   shared_addresses:
     description:
-      - Addresses or networks (CIDR) that stand for many clients, mapped to what they are, for example
-        C({"10.0.5.17": "NAT gateway nat-0abc", "10.0.8.0/24": "RDS Proxy orders-proxy subnets"}).
+      - "Addresses or networks (CIDR) that stand for many clients, mapped to what they are, for example
+        C({'10.0.5.17': 'NAT gateway nat-0abc', '10.0.8.0/24': 'RDS Proxy orders-proxy subnets'})."
     type: dict
     default: {}
 """

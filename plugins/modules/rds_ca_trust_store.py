@@ -1025,8 +1025,9 @@ def main_stores(module):
         result = run_stores(module, desired, targets)
     except (StoreError, UnsafePathError, ValueError, OSError, IOError) as exc:
         module.fail_json(msg=str(exc), store=where)
-    parts = ["%s: %s" % (r["label"], ", ".join("%d %s" % (len(r[k]), k) for k in ("added", "updated", "removed", "missing")
-                                              if r[k]) or "up to date") for r in result["stores"]]
+    keys = ("added", "updated", "removed", "missing")
+    parts = ["%s: %s" % (r["label"], ", ".join("%d %s" % (len(r[k]), k) for k in keys if r[k]) or "up to date")
+             for r in result["stores"]]
     result["msg"] = "; ".join(parts) or "no stores"
     module.exit_json(**result)
 

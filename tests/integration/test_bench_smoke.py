@@ -28,7 +28,8 @@ def test_bench_smoke(tmp_path):
     out = tmp_path / "results"
     cmd = [sys.executable, RUN, "--sizes", "20,60", "--runs", "1", "--baseline-max-n", "20",
            "--rotate-n", "8", "--rotate-baseline-sample", "0", "--modify-seconds", "0.5", "--reboot-seconds", "0.5",
-           "--poll-interval", "0.5", "--time-compression", str(1 / 120), "--trust-hosts", "2", "--latency-ms", "20", "--no-plot", "--no-profile", "--out", str(out)]
+           "--poll-interval", "0.5", "--time-compression", str(1 / 120), "--trust-hosts", "2", "--latency-ms", "20",
+           "--no-plot", "--no-profile", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900, check=False)
     log = proc.stdout[-6000:] + proc.stderr[-3000:]
     assert proc.returncode == 0, log
