@@ -65,7 +65,7 @@ _value:
   description:
     - C(unmanaged_tls_clients) and C(unmanaged_plaintext_clients) (address, databases, users, applications, sources
       C(sessions)/C(logs), first and last seen), C(managed_clients) (host, addresses, TLS or not, databases),
-      C(never_seen_hosts), C(hosts_without_addresses) (no IP known: set C(ansible_host) to an IP, gather facts or set
+      C(never_seen_hosts), C(hosts_without_addresses) (no IP known - set C(ansible_host) to an IP, gather facts or set
       C(rdsca_client_addresses)), C(shared_addresses) (with C(shared_as) and the managed C(hosts) there),
       C(evidence) (databases, complete, incomplete) and C(summary) (counts, C(evidence_complete)).
   type: dict
