@@ -253,7 +253,7 @@ def test_the_batch_title_names_the_first_databases():
 
 def test_verify_targets_are_the_phases_databases_on_the_target_with_a_verifiable_endpoint():
     after = [db("a", current_ca=TARGET), db("b", current_ca=OLD), db("c", current_ca=TARGET, engine="aurora-mysql",
-                                                                        cluster_id="c-cluster", endpoint_port=3306),
+                                                                     cluster_id="c-cluster", endpoint_port=3306),
              db("d", current_ca=TARGET, engine="sqlserver-se"), db("e", current_ca=TARGET, endpoint_address=None),
              db("f", current_ca=TARGET)]
     labels = ["us-east-1/" + i for i in "abcde"]
