@@ -245,7 +245,7 @@ def test_platform_table_agrees_with_the_docs_and_with_ansible_facts():
     with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as handle:
         variables = yaml.safe_load(handle)
     platforms, families = variables["ca_trust_platforms"], variables["ca_trust_os_family_platforms"]
-    import ansible_collections.ansible.windows as windows  # pylint: disable=import-outside-toplevel
+    from ansible_collections.ansible import windows  # pylint: disable=import-outside-toplevel
 
     windows_setup = os.path.join(list(windows.__path__)[0], "plugins", "modules", "setup.ps1")
     with open(windows_setup, encoding="utf-8") as handle:

@@ -105,7 +105,7 @@ def test_a_role_whose_trust_policy_refuses_the_caller_is_access_denied(sim):
 
 def test_a_role_that_does_not_exist_or_an_account_outside_the_estate_is_access_denied(sim):
     _denied(sim, f"arn:aws:iam::{B}:role/no-such-role")
-    _denied(sim, f"arn:aws:iam::444444444444:role/rdsca-rotation")
+    _denied(sim, "arn:aws:iam::444444444444:role/rdsca-rotation")
 
 
 def test_an_external_id_the_trust_policy_requires(sim):

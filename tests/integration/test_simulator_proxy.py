@@ -104,7 +104,7 @@ def test_proxy_endpoint_is_verified_with_amazon_trust_services_not_the_rds_bundl
 
 def test_rotating_the_database_behind_the_proxy_does_not_change_the_proxy_certificate(sim):
     ats = sim.control("GET", "/_sim/ats-bundle")["path"]
-    before, _ = _proxy_leaf(sim, ats)
+    before = _proxy_leaf(sim, ats)[0]
     rds = sim.client()
     rds.modify_db_instance(DBInstanceIdentifier="orders", CACertificateIdentifier="rds-ca-rsa4096-g1",
                            ApplyImmediately=True)

@@ -476,8 +476,13 @@ def test_libpq_store_is_the_users_root_crt(module, tmp_path, monkeypatch):
     home = tmp_path / "home" / "app"
     home.mkdir(parents=True)
     entry = type("pw", (), {"pw_dir": str(home), "pw_gid": os.getgid(), "pw_uid": os.getuid()})
-    monkeypatch.setattr(rds_ca_trust_store.pwd, "getpwnam",
-                        lambda user: entry if user == "app" else (_ for _ in ()).throw(KeyError(user)))
+
+    def getpwnam(user):
+        if user != "app":
+            raise KeyError(user)
+        return entry
+
+    monkeypatch.setattr(rds_ca_trust_store.pwd, "getpwnam", getpwnam)
     done = module(certificates=[A], stores=[dict(type="libpq", user="app")])
     assert done.kind == "exit", done.result
     root_crt = home / ".postgresql" / "root.crt"
