@@ -255,6 +255,11 @@ def test_the_aws_credential_assumes_the_role(simulator, tmp_path, keys):
     credentials); without keys, the role is assumed from the EE's own identity."""
     import boto3  # pylint: disable=import-outside-toplevel
 
+    # The simulator's STS answers AssumeRole only for a role the estate has, with the ExternalId its trust
+    # policy requires (tests/simulator/accounts.py): the caller's own account holds the role here.
+    simulator.load({"description": "AWX credential: the role in the caller's account",
+                    "accounts": {"123456789012": {"roles": ["rdsca-rotation"], "external_id": "ext-1"}},
+                    "regions": {"us-east-1": {"instances": []}}})
     credential_type = _aws_injector()
     fields = [f["id"] for f in credential_type["inputs"]["fields"]]
     inputs = dict.fromkeys(fields, "")
