@@ -96,19 +96,9 @@ def read_events(call, client, group, stream, start, end, log, max_pages=MAX_PAGE
     return events, ["%s: more than %d pages of FilterLogEvents; the rest was not read" % (group, max_pages)]
 
 
-def _flag(value):
-    return str(value).strip().lower() in ("1", "on", "true", "yes")
-
-
 def completeness(window_start, now, created, settings, group_info, exporting, problems, log):
     """What the CloudWatch evidence covers and why it may be incomplete (same keys as pg_connection_log's)."""
-    reasons = []
-    if settings.get("error"):
-        reasons.append("the parameter group could not be read (%s): whether connections are logged is unknown"
-                       % settings["error"])
-    elif not _flag(settings.get("log_connections")):
-        reasons.append("log_connections is off in parameter group %s: connections are not logged, so the logs "
-                       "cannot show which clients use TLS (set log_connections=1)" % settings.get("group"))
+    reasons = pg_connection_log.parameter_reasons(settings)
     if exporting is False:
         reasons.append("the instance does not export its postgresql log to CloudWatch Logs "
                        "(EnabledCloudwatchLogsExports): new connections are not published")

@@ -332,6 +332,19 @@ def _flag(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "on", "true", "yes")
 
 
+def parameter_reasons(settings: dict[str, Any]) -> list[str]:
+    """Why the parameter group makes the evidence incomplete: it could not be read, or log_connections is off
+    (shared by the log files read through the RDS API and by CloudWatch Logs)."""
+    reasons = []
+    if settings.get("error"):
+        reasons.append("the parameter group could not be read (%s): whether connections are logged is unknown"
+                       % settings["error"])
+    elif not _flag(settings.get("log_connections")):
+        reasons.append("log_connections is off in parameter group %s: connections are not logged, so the logs "
+                       "cannot show which clients use TLS (set log_connections=1)" % settings.get("group"))
+    return reasons
+
+
 def completeness(window_start: datetime.datetime, now: datetime.datetime, created: Any, settings: dict[str, Any],
                  files: list[dict[str, Any]], problems: list[str], log: ConnectionLog) -> dict[str, Any]:
     """What the evidence covers and why it may be incomplete.
@@ -341,13 +354,7 @@ def completeness(window_start: datetime.datetime, now: datetime.datetime, create
     ``files``: DescribeDBLogFiles items read. ``created``: the instance creation time (nothing to log before).
     Returns ``{"complete", "reasons", "covered_from", "covered_to", ...}``.
     """
-    reasons = []
-    if settings.get("error"):
-        reasons.append("the parameter group could not be read (%s): whether connections are logged is unknown"
-                       % settings["error"])
-    elif not _flag(settings.get("log_connections")):
-        reasons.append("log_connections is off in parameter group %s: connections are not logged, so the logs "
-                       "cannot show which clients use TLS (set log_connections=1)" % settings.get("group"))
+    reasons = parameter_reasons(settings)
     needed_from = max(window_start, created) if created else window_start
     hours = sorted(h for h in (file_hour(f.get("LogFileName")) for f in files) if h is not None)
     covered_from = hours[0] if hours else None
