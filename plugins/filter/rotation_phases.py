@@ -48,12 +48,7 @@ _value:
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-
-
-def _check_list(value, what, name):
-    if not isinstance(value, list):
-        raise AnsibleFilterError("rdsca.rotation.%s needs %s (a list), got %s" % (name, what, type(value).__name__))
-    return value
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
 
 
 def rotation_phases(databases, settings):

@@ -31,11 +31,20 @@ import re
 from collections import Counter
 from typing import Any, Dict, Iterable, Mapping
 
+from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation
 from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import engine_protocol
+
+
+def check_list(value: Any, what: str, name: str) -> list:
+    """``value`` when it is a list; otherwise the filter ``name`` fails saying it needs ``what`` (a list)."""
+    if not isinstance(value, list):
+        raise AnsibleFilterError("rdsca.rotation.%s needs %s (a list), got %s" % (name, what, type(value).__name__))
+    return value
+
 
 PHASES = ("staging", "production")
 #: Protocols whose endpoints the playbooks verify (a TLS handshake after the protocol's upgrade).
