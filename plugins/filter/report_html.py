@@ -40,15 +40,13 @@ _value:
   type: str
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import render_html
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import check_report
 
 
 def report_html(report):
     """The report as a self-contained HTML page."""
-    if not isinstance(report, dict) or "databases" not in report or "summary" not in report:
-        raise AnsibleFilterError("rdsca.rotation.report_html needs a report made by rdsca.rotation.run_report")
+    check_report(report, "report_html")
     return render_html(report)
 
 

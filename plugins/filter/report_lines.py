@@ -39,15 +39,13 @@ _value:
   elements: str
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import summary_lines
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import check_report
 
 
 def report_lines(report, base):
     """The closing lines of a run."""
-    if not isinstance(report, dict) or "summary" not in report:
-        raise AnsibleFilterError("rdsca.rotation.report_lines needs a report made by rdsca.rotation.run_report")
+    check_report(report, "report_lines", ("summary",))
     return summary_lines(report, str(base))
 
 

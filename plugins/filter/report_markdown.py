@@ -36,15 +36,13 @@ _value:
   type: str
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import render_markdown
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import check_report
 
 
 def report_markdown(report):
     """The report as Markdown."""
-    if not isinstance(report, dict) or "databases" not in report or "summary" not in report:
-        raise AnsibleFilterError("rdsca.rotation.report_markdown needs a report made by rdsca.rotation.run_report")
+    check_report(report, "report_markdown")
     return render_markdown(report)
 
 

@@ -18,6 +18,8 @@ import html
 from datetime import datetime
 from typing import Any, Callable
 
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import natural_key
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import status_rank
 
@@ -32,6 +34,13 @@ BREAKDOWN = (("account", "by_account"), ("region", "by_region"), ("engine", "by_
              ("environment", "by_environment"), ("CA", "by_ca"), ("restart", "by_restart"), ("status", "by_status"))
 CHIPS = 14
 PALETTE = ("#3b6fb6", "#d9822b", "#2e9e5b", "#b04a9e", "#8c6d31", "#5aa6c9", "#c44e52", "#7f7f7f")
+
+
+def check_report(report: Any, name: str, keys: tuple[str, ...] = ("databases", "summary")) -> dict[str, Any]:
+    """``report`` when it is what rdsca.rotation.run_report makes; otherwise the filter ``name`` fails saying so."""
+    if not isinstance(report, dict) or any(key not in report for key in keys):
+        raise AnsibleFilterError("rdsca.rotation.%s needs a report made by rdsca.rotation.run_report" % name)
+    return report
 
 
 def esc(value: Any) -> str:

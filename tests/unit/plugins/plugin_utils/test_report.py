@@ -272,3 +272,16 @@ def test_closing_lines_stay_short_with_many_failures():
     assert sum(1 for line in lines if line.startswith("FAILURE")) == 20
     assert any(line.startswith("... and %d more failures" % (report["summary"]["failures"] - 20)) for line in lines)
     assert max(len(line) for line in lines) < 1000
+
+
+@pytest.mark.parametrize("name", ["report_html", "report_markdown", "report_lines"])
+def test_report_filters_refuse_what_run_report_did_not_make(name):
+    import importlib  # pylint: disable=import-outside-toplevel
+    from ansible.errors import AnsibleFilterError  # pylint: disable=import-outside-toplevel
+
+    plugin = importlib.import_module("ansible_collections.rdsca.rotation.plugins.filter." + name)
+    render = plugin.FilterModule().filters()[name]
+    args = ("/tmp/run",) if name == "report_lines" else ()
+    for bad in (None, [], {"databases": []}):
+        with pytest.raises(AnsibleFilterError, match="rdsca.rotation.%s needs a report made by" % name):
+            render(bad, *args)
