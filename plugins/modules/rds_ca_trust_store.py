@@ -22,7 +22,10 @@ description:
   - "O(type=file): all certificates concatenated in one PEM file (an application bundle, libpq C(root.crt))."
   - "O(type=java): one trusted certificate entry per certificate, alias C(<name>), in a Java keystore,
     with C(keytool) (one C(keytool -list) per run, one C(keytool -importcert) per missing certificate)."
-  - "O(type=keychain): macOS keychain, with C(security find-certificate) and C(security add-trusted-cert -d -r trustRoot)."
+  - "O(type=keychain): macOS keychain, with C(security find-certificate) and C(security add-trusted-cert -d -r trustRoot).
+    C(security) writes the keychain in place and follows symbolic links, so a keychain whose directory another user
+    can change (owned by another user, group- or world-writable), or reached through a link another user controls,
+    is refused before C(security) runs (run the task as that user instead)."
   - "O(type=libpq): libpq's C(~/.postgresql/root.crt) of O(stores[].user) - a O(type=file) store in that user's home,
     owned by the user and the user's group, C(0644), its C(.postgresql) directory created C(0700)."
   - "O(type=env): a shell environment file (C(/etc/profile.d/rds-ca.sh)) that points O(stores[].variables)
@@ -790,8 +793,22 @@ class KeychainStore(Store):
             raise StoreError("security %s failed (rc=%d): %s" % (args[0], rc, " ".join((out + " " + err).split())[-600:]))
         return out
 
+    def check_keychain(self, keychain):
+        """Refuse a keychain another user can swap for a link: security(1) writes it in place, following links."""
+        resolved = safe_files.resolve(keychain)
+        directory = os.path.dirname(resolved) or "/"
+        try:
+            fd = safe_files.open_directory(directory)[0]
+        except FileNotFoundError:
+            raise StoreError("the directory of the keychain %s does not exist" % keychain)
+        try:
+            safe_files.check_directory_not_controlled(fd, directory, "security (keychain %s)" % keychain)
+        finally:
+            os.close(fd)
+
     def run(self, desired, targets):
         keychain = self.params["path"]
+        self.check_keychain(keychain)
         ders = pem_ders(self.security_run(["find-certificate", "-a", "-Z", "-p", keychain]))
         present = set(fingerprint(der) for der in ders)
         self.report_presence(desired, targets, present)

@@ -183,6 +183,46 @@ def test_keychain(module, monkeypatch, tmp_path):
     assert [c[0] for c in calls] == ["find-certificate"]
 
 
+@pytest.mark.parametrize("setup, why", [
+    ("world-writable", "world-writable"),
+    ("link", "symbolic link that another user controls"),
+    ("missing-directory", "does not exist"),
+])
+def test_keychain_refused_where_another_user_can_swap_it(module, monkeypatch, tmp_path, setup, why):
+    """security(1) writes the keychain in place, following links: refuse before it runs (a lost call site found in #16)."""
+    calls = []
+    monkeypatch.setattr(rds_ca_trust_store.AnsibleModule, "run_command",
+                        lambda self, args, **kwargs: calls.append(args) or (0, "", ""))
+    monkeypatch.setattr(rds_ca_trust_store.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    path = str(shared / "login.keychain-db")
+    if setup == "link":
+        private = tmp_path / "private"
+        private.mkdir()
+        (private / "login.keychain-db").write_text("")
+        path = str(shared / "link")
+        os.symlink(str(private / "login.keychain-db"), path)
+    elif setup == "missing-directory":
+        path = str(tmp_path / "no-such-dir" / "login.keychain-db")
+    done = module(type="keychain", path=path, certificates=[A])
+    assert done.kind == "fail", done.result
+    assert why in done.result["msg"]
+    assert calls == []
+
+
+def test_keychain_in_a_private_directory_is_used(module, monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(rds_ca_trust_store.AnsibleModule, "run_command",
+                        lambda self, args, **kwargs: calls.append(args[1]) or (0, "", ""))
+    monkeypatch.setattr(rds_ca_trust_store.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: "/usr/bin/" + name)
+    os.chmod(str(tmp_path), 0o755)
+    done = module(type="keychain", path=str(tmp_path / "login.keychain-db"), certificates=[A])
+    assert done.kind == "exit", done.result
+    assert calls == ["find-certificate", "add-trusted-cert"]
+
+
 # -- Java, with the real keytool -------------------------------------------------------------------
 
 keytool = shutil.which("keytool")
