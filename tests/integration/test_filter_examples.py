@@ -59,6 +59,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
                         "batch": "{{ rdsca_in_scope | selectattr('phase', 'equalto', 'staging') | list }}"},
     "rotation_summary": {"rdsca_rotations": {"production": "{{ record }}"}},
     "ssl_usage_merge": {"inventory": "{{ rdsca_facts_before }}"},
+    "usage_chunks": {"inventory": "{{ rdsca_facts_before }}"},
     "verify_targets": {"facts_after": "{{ rdsca_facts_before }}", "staging_labels": ["us-east-1/done-prod"]},
 }
 SUBSTITUTIONS = [("/var/tmp/", "{tmp}/"), ("/etc/pki/rds/global-bundle.pem", "{bundle}")]
