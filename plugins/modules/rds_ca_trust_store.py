@@ -21,7 +21,10 @@ description:
     caller runs the update tool (a handler) when C(changed)."
   - "O(type=file): all certificates concatenated in one PEM file (an application bundle, libpq C(root.crt))."
   - "O(type=java): one trusted certificate entry per certificate, alias C(<name>), in a Java keystore,
-    with C(keytool) (one C(keytool -list) per run, one C(keytool -importcert) per missing certificate)."
+    with C(keytool) (one C(keytool -list) per run, one C(keytool -importcert) per missing certificate).
+    A JKS keystore, or a PKCS12 one holding certificates only, that already trusts every certificate under its
+    alias (and, with O(remove_expired), has no expired one to remove) is read in Python instead, its integrity
+    checked with the password, and no JVM starts: the steady state costs no keytool run."
   - "O(type=keychain): macOS keychain, with C(security find-certificate) and C(security add-trusted-cert -d -r trustRoot)."
   - "O(type=libpq): libpq's C(~/.postgresql/root.crt) of O(stores[].user) - a O(type=file) store in that user's home,
     owned by the user and the user's group, C(0644), its C(.postgresql) directory created C(0700)."
@@ -318,6 +321,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import finge
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import fingerprints_in
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import slugify
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import split_pem
+from ansible_collections.rdsca.rotation.plugins.module_utils import keystore as keystore_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils import safe_files
 from ansible_collections.rdsca.rotation.plugins.module_utils.safe_files import UnsafePathError
 
@@ -700,6 +704,34 @@ class JavaStore(Store):
             if fd is not None:
                 os.close(fd)
 
+    def unchanged_without_keytool(self, current, desired, targets, fd, name, st, uid, gid):
+        """The steady state without a JVM: True (and the result set) when the keystore, read in Python
+        (module_utils.keystore), already trusts every desired certificate under its alias and has nothing expired
+        to remove; False when keytool must read or change it (a format the reader does not know, a wrong password,
+        anything missing)."""
+        trusted = keystore_lib.trusted_entries(current, self.params["keystore_password"], self.params["keystore_type"])
+        if trusted is None:
+            return False
+        trusted = dict((alias.lower(), der) for alias, der in trusted.items())
+        wanted = set(cert["name"].lower() for cert in desired)
+        if any(alias not in trusted or fingerprint(trusted[alias]) != cert["sha256"]
+               for alias, cert in ((cert["name"].lower(), cert) for cert in desired)):
+            return False
+        if self.params["remove_expired"] and any(
+                alias not in wanted and alias.startswith(self.params["prefix"].lower()) and expired(der, self.now)
+                for alias, der in trusted.items()):
+            return False
+        self.report_presence(desired, targets, set(fingerprint(der) for der in trusted.values()))
+        mode = self.settings["mode"]
+        if mode is None:
+            mode = stat.S_IMODE(st.st_mode) & ~0o7002
+        if self.check_mode:
+            changed = attributes_differ(fd, name, mode, uid, gid)
+        else:
+            changed = safe_files.set_attributes(fd, name, mode, uid, gid)
+        self.result["changed"] = bool(changed or self.result["changed"])
+        return True
+
     def _run(self, fd, created, path, name, desired, targets, uid, gid):
         current = None
         st = None
@@ -711,6 +743,8 @@ class JavaStore(Store):
         exists = current is not None
         if not exists and not self.params["create"] and not self.check_mode:
             raise StoreError("the keystore %s does not exist (create: true creates it)" % path)
+        if exists and not created and self.unchanged_without_keytool(current, desired, targets, fd, name, st, uid, gid):
+            return
         if exists:
             descriptor = os.open(self.work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as stream:
