@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +30,8 @@ import time
 from typing import Any, Iterator
 
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
@@ -46,7 +49,15 @@ SSL_APPLICATIONS = {"orders-prod": "orders-api", "orders-staging": "orders-api-s
                     "catalog-staging": "catalog-api-staging"}
 
 
-def playbook_env(endpoint_url: str) -> dict[str, str]:
+def bundle_fingerprints(path: str) -> list[str]:
+    """SHA-256 of every certificate of a PEM file (what the collection pins)."""
+    with open(path, "rb") as handle:
+        pem = handle.read()
+    return [hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+            for cert in x509.load_pem_x509_certificates(pem)]
+
+
+def playbook_env(endpoint_url: str, pins: list[str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({
         "AWS_ACCESS_KEY_ID": SIM_ACCESS_KEY,
@@ -61,9 +72,11 @@ def playbook_env(endpoint_url: str) -> dict[str, str]:
         "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "0",
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
         "ANSIBLE_PIPELINING": "1",
-        # The simulator's CAs carry RDS names with its own keys: accepted explicitly (not AWS's pinned roots).
-        "RDSCA_ALLOW_UNPINNED_RDS_CAS": "true",
     })
+    # The simulator's CAs carry RDS names with keys of its own: the demo pins exactly those keys (the collection
+    # trusts keys, not names; an RDS-named certificate with any other key is still refused).
+    if pins:
+        env["RDSCA_PINNED_RDS_CAS"] = ",".join(pins)
     return env
 
 
@@ -245,7 +258,7 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"demo: ansible-playbook -i {os.path.relpath(inventory, REPO)} "
                   f"{os.path.relpath(MAIN_PLAYBOOK, REPO)} -e @{os.path.relpath(output_dir, REPO)}/demo-vars.json",
                   flush=True)
-            proc = subprocess.run(cmd, env=playbook_env(url), cwd=REPO, check=False)
+            proc = subprocess.run(cmd, env=playbook_env(url, bundle_fingerprints(bundle)), cwd=REPO, check=False)
     finally:
         sim.stop()
     elapsed = time.time() - started

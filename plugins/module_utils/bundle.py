@@ -683,8 +683,31 @@ def is_rds_subject(info: dict) -> bool:
             and (info.get("common_name") or "").startswith(RDS_CN_PREFIX))
 
 
+def normalize_pins(pins: typing.Any) -> typing.FrozenSet[str]:
+    """SHA-256 fingerprints an operator pins besides AWS's (a list, or a string of them separated by commas or
+    spaces; colons and case ignored); raises :class:`BundleError` for anything that is not one."""
+    if pins is None or pins == "":
+        return frozenset()
+    items = re.split(r"[\s,;]+", pins.strip()) if isinstance(pins, str) else pins
+    if not isinstance(items, (list, tuple, set, frozenset)):
+        raise BundleError("pinned RDS CA fingerprints must be a list of SHA-256 fingerprints")
+    found = set()
+    for item in items:
+        text = str(item).replace(":", "").strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", text):
+            raise BundleError("%r is not a SHA-256 fingerprint (64 hexadecimal digits)" % (item,))
+        found.add(text)
+    return frozenset(found)
+
+
+def _vouched(info: dict, extra_pins: typing.FrozenSet[str]) -> bool:
+    """Its key is pinned: by AWS (the catalog), or by the operator (``extra_pins``)."""
+    return bool(info["pinned"] or info["sha256"] in extra_pins)
+
+
 def _described_blocks(blocks: typing.List[dict], now: datetime.datetime, source: str, require_rds_subjects: bool,
-                      allow_unpinned: bool) -> typing.Tuple[typing.List[dict], typing.List[str], typing.List[str]]:
+                      allow_unpinned: bool, extra_pins: typing.FrozenSet[str] = frozenset()
+                      ) -> typing.Tuple[typing.List[dict], typing.List[str], typing.List[str]]:
     """``(certificates, duplicate names, problems)``: every block described and judged, duplicates kept once."""
     problems = []
     described = []
@@ -703,7 +726,7 @@ def _described_blocks(blocks: typing.List[dict], now: datetime.datetime, source:
             problems.append("%s: %s is %s" % (source, label, problem))
         if require_rds_subjects and not is_rds_subject(info):
             problems.append("%s: %s is not an Amazon RDS CA (subject %s)" % (source, label, info["subject"]))
-        elif claims_rds(info) and not info["pinned"] and not allow_unpinned:
+        elif claims_rds(info) and not _vouched(info, extra_pins) and not allow_unpinned:
             problems.append("%s: %s has an Amazon RDS name but is not one of AWS's pinned RDS CA certificates "
                             "(SHA-256 %s): an impersonation, or a CA newer than this collection's catalog"
                             % (source, label, info["sha256"]))
@@ -717,7 +740,8 @@ def _described_blocks(blocks: typing.List[dict], now: datetime.datetime, source:
     return described, duplicates, problems
 
 
-def _shared_name_problems(described: typing.List[dict], source: str) -> typing.List[str]:
+def _shared_name_problems(described: typing.List[dict], source: str,
+                          extra_pins: typing.FrozenSet[str] = frozenset()) -> typing.List[str]:
     """Different certificates with the same RDS common name, unless all of them are AWS's pinned ones."""
     by_rds_name = {}
     for info in described:
@@ -725,7 +749,7 @@ def _shared_name_problems(described: typing.List[dict], source: str) -> typing.L
             by_rds_name.setdefault(info["common_name"], []).append(info)
     problems = []
     for common_name, same in sorted(by_rds_name.items()):
-        if len(same) > 1 and not all(info["pinned"] for info in same):
+        if len(same) > 1 and not all(_vouched(info, extra_pins) for info in same):
             problems.append("%s: %d different certificates are named %r (blocks %s); only AWS's pinned certificates "
                             "may share an RDS name" % (source, len(same), common_name,
                                                        ", ".join(str(info["index"]) for info in same)))
@@ -756,14 +780,15 @@ def _targets_found(kept: typing.List[dict], targets_wanted: typing.List[dict], s
 def load_bundle(data: typing.Union[bytes, str], now: typing.Optional[datetime.datetime] = None,
                 keep_expired: bool = False, require_rds_subjects: bool = True, regions: typing.Iterable[str] = (),
                 target_cas: typing.Iterable[str] = (DEFAULT_TARGET_CA,), source: str = "the bundle",
-                allow_unpinned: bool = False) -> dict:
+                allow_unpinned: bool = False, pins: typing.Any = None) -> dict:
     """Parse and validate a CA bundle; the one entry point of the controller-side logic.
 
     Every block must be an X.509 CA certificate with a strong key and signature
     (:func:`describe_certificate`); with ``require_rds_subjects`` its subject must be an Amazon RDS
     CA's. Keys, not names, are trusted: a certificate that presents itself as an Amazon RDS CA
     (:func:`claims_rds`) must be one of the pinned AWS certificates (:data:`PINNED`), unless
-    ``allow_unpinned`` (then it is listed in ``unpinned`` for a warning); two different
+    ``allow_unpinned`` (then it is listed in ``unpinned`` for a warning) or its SHA-256 is one of ``pins``
+    (fingerprints the operator pins: a private test PKI, a CA newer than the catalog); two different
     certificates with the same RDS common name are refused unless both are pinned. Expired certificates are dropped (reported in ``expired``) unless
     ``keep_expired``; duplicates are kept once. At least one certificate must remain, and for
     every region in ``regions`` the ``target_cas`` roots must be among them (and valid).
@@ -778,11 +803,12 @@ def load_bundle(data: typing.Union[bytes, str], now: typing.Optional[datetime.da
     if now is None:
         now = utcnow()
     targets_wanted = target_common_names(list(regions or ()), list(target_cas or ()))
+    extra_pins = normalize_pins(pins)
     split = split_pem(data, source)
 
     described, duplicates, problems = _described_blocks(split["blocks"], now, source, require_rds_subjects,
-                                                        allow_unpinned)
-    problems.extend(_shared_name_problems(described, source))
+                                                        allow_unpinned, extra_pins)
+    problems.extend(_shared_name_problems(described, source, extra_pins))
     if problems:
         raise BundleError("; ".join(problems), problems)
 
@@ -801,7 +827,7 @@ def load_bundle(data: typing.Union[bytes, str], now: typing.Optional[datetime.da
                     for c in expired],
         "duplicates": duplicates,
         "unpinned": [dict((k, c[k]) for k in ("name", "common_name", "sha256")) for c in kept
-                     if claims_rds(c) and not c["pinned"]],
+                     if claims_rds(c) and not _vouched(c, extra_pins)],
         "targets": targets,
         "ignored_text": split["ignored_text"],
         "line_endings": split["line_endings"],

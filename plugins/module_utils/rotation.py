@@ -720,7 +720,7 @@ def check_options(params: dict) -> list[str]:
 
 
 def check_ca_bundle_file(path: str, regions: typing.Iterable[str], target_ca: str, option: str = "verify_ca_bundle",
-                         allow_unpinned: bool = False, warnings: list | None = None) -> list[str]:
+                         allow_unpinned: bool = False, warnings: list | None = None, pins: typing.Any = None) -> list[str]:
     """Problems with a CA bundle file that verification will use, before anything is changed (sentences).
 
     It must be a readable regular file of PEM CA certificates (module_utils.bundle.load_bundle) and,
@@ -728,8 +728,8 @@ def check_ca_bundle_file(path: str, regions: typing.Iterable[str], target_ca: st
     cannot verify the target would fail every verification of a correct certificate. The file's
     content is never quoted (a mistyped path may name a file with secrets). Keys, not names, are
     trusted, as for every bundle of the collection: a certificate with an Amazon RDS name must be one
-    of AWS's pinned RDS CAs unless ``allow_unpinned`` (each one accepted that way is appended to
-    ``warnings``).
+    of AWS's pinned RDS CAs, or of the operator's ``pins``, unless ``allow_unpinned`` (each one accepted that
+    way is appended to ``warnings``).
     """
     where = "%s %s" % (option, path)
     if not os.path.lexists(path):
@@ -752,7 +752,7 @@ def check_ca_bundle_file(path: str, regions: typing.Iterable[str], target_ca: st
         loaded = bundle_lib.load_bundle(data, keep_expired=True, require_rds_subjects=False,
                                         regions=sorted(set(regions)) if g1 else (),
                                         target_cas=(target_ca,) if g1 else (), source=where,
-                                        allow_unpinned=allow_unpinned)
+                                        allow_unpinned=allow_unpinned, pins=pins)
     except bundle_lib.BundleError as e:
         return [str(e)]
     if loaded.get("unpinned") and warnings is not None:

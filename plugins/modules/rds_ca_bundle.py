@@ -119,6 +119,16 @@ options:
       - Also read from the environment variable E(RDSCA_ALLOW_UNPINNED_RDS_CAS) of the controller.
     type: bool
     default: false
+  pinned_rds_cas:
+    description:
+      - SHA-256 fingerprints (hexadecimal, colons allowed) of certificates with an Amazon RDS name to trust besides
+        AWS's pinned ones - a private test PKI such as the collection's simulator, or an RDS root newer than the
+        catalog once its fingerprint is checked with AWS. Unlike O(allow_unpinned_rds_cas), only these exact keys
+        are accepted (an impersonation with another key is still refused), so no warning is printed for them.
+      - Also read from the environment variable E(RDSCA_PINNED_RDS_CAS) of the controller (separated by commas).
+    type: list
+    elements: str
+    default: []
   dest:
     description:
       - A directory where to write one C(<name>.pem) file per certificate of RV(certificates), and
@@ -444,6 +454,7 @@ def argument_spec():
         keep_expired=dict(type="bool", default=False),
         require_rds_subjects=dict(type="bool", default=True),
         allow_unpinned_rds_cas=dict(type="bool", default=False, fallback=(env_fallback, ["RDSCA_ALLOW_UNPINNED_RDS_CAS"])),
+        pinned_rds_cas=dict(type="list", elements="str", default=[], fallback=(env_fallback, ["RDSCA_PINNED_RDS_CAS"])),
         dest=dict(type="path"),
     )
 
@@ -554,7 +565,7 @@ def refusal_hint(problems, params):
         return "Find out why the content differs from the pinned one before changing checksum."
     if "is not one of AWS's pinned RDS CA certificates" in text:
         return ("Use AWS's bundle; if AWS has published a new RDS CA, refresh the pinned catalog (docs/client-trust.md), "
-                "or set allow_unpinned_rds_cas=true after checking its fingerprint with AWS.")
+                "or pin its fingerprint (pinned_rds_cas) after checking it with AWS.")
     if "is not an Amazon RDS CA" in text:
         return "Use AWS's RDS bundle, or set require_rds_subjects=false if the bundle adds other CAs on purpose."
     if "holds no valid certificate" in text or "lacks the target CA" in text:
@@ -673,7 +684,7 @@ def run(module):
         loaded = load_bundle(data, keep_expired=params["keep_expired"],
                              require_rds_subjects=params["require_rds_subjects"], regions=regions,
                              target_cas=params["target_cas"], source=source,
-                             allow_unpinned=params["allow_unpinned_rds_cas"])
+                             allow_unpinned=params["allow_unpinned_rds_cas"], pins=params["pinned_rds_cas"])
     except FetchError as exc:
         module.fail_json(msg=str(exc), **result)
     except BundleError as exc:

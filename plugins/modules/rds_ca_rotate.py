@@ -194,6 +194,16 @@ options:
       - Also read from the environment variable E(RDSCA_ALLOW_UNPINNED_RDS_CAS) of the controller.
     type: bool
     default: false
+  pinned_rds_cas:
+    description:
+      - SHA-256 fingerprints (hexadecimal, colons allowed) of certificates with an Amazon RDS name to trust besides
+        AWS's pinned ones - a private test PKI such as the collection's simulator, or an RDS root newer than the
+        catalog once its fingerprint is checked with AWS. Unlike O(allow_unpinned_rds_cas), only these exact keys
+        are accepted (an impersonation with another key is still refused), so no warning is printed for them.
+      - Also read from the environment variable E(RDSCA_PINNED_RDS_CAS) of the controller (separated by commas).
+    type: list
+    elements: str
+    default: []
   connect_host:
     description:
       - Where to connect for O(verify_endpoint), for every database without its own C(connect_host), while the
@@ -557,6 +567,7 @@ def argument_spec():
         verify_endpoint=dict(type="bool", default=False),
         ca_cert=dict(type="path", aliases=["verify_ca_bundle"], deprecated_aliases=[deprecated("verify_ca_bundle")]),
         allow_unpinned_rds_cas=dict(type="bool", default=False, fallback=(env_fallback, ["RDSCA_ALLOW_UNPINNED_RDS_CAS"])),
+        pinned_rds_cas=dict(type="list", elements="str", default=[], fallback=(env_fallback, ["RDSCA_PINNED_RDS_CAS"])),
         connect_host=dict(type="str"),
         verify_timeout=dict(type="int", default=10),
         verify_grace_period=dict(type="int", default=120),
@@ -613,7 +624,7 @@ def main():
     if params["ca_cert"] and not problems:
         bundle_warnings = []
         problems += plan_lib.check_ca_bundle_file(params["ca_cert"], regions, target, option="ca_cert",
-                                                  allow_unpinned=params["allow_unpinned_rds_cas"],
+                                                  allow_unpinned=params["allow_unpinned_rds_cas"], pins=params["pinned_rds_cas"],
                                                   warnings=bundle_warnings)
         for message in bundle_warnings:
             warn(module, message)

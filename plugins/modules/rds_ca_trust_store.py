@@ -21,7 +21,10 @@ description:
     caller runs the update tool (a handler) when C(changed)."
   - "O(type=file): all certificates concatenated in one PEM file (an application bundle, libpq C(root.crt))."
   - "O(type=java): one trusted certificate entry per certificate, alias C(<name>), in a Java keystore,
-    with C(keytool) (one C(keytool -list) per run, one C(keytool -importcert) per missing certificate)."
+    with C(keytool) (one C(keytool -list) per run, and one C(keytool -importkeystore) of every missing certificate).
+    A JKS keystore, or a PKCS12 one holding certificates only, that already trusts every certificate under its
+    alias (and, with O(remove_expired), has no expired one to remove) is read in Python instead, its integrity
+    checked with the password, and no JVM starts: the steady state costs no keytool run."
   - "O(type=keychain): macOS keychain, with C(security find-certificate) and C(security add-trusted-cert -d -r trustRoot).
     C(security) writes the keychain in place and follows symbolic links, so a keychain whose directory another user
     can change (owned by another user, group- or world-writable), or reached through a link another user controls,
@@ -303,6 +306,7 @@ stores:
 """
 
 import abc
+import binascii
 import datetime
 import os
 import pwd
@@ -310,6 +314,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -321,11 +326,13 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import finge
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import fingerprints_in
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import slugify
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import split_pem
+from ansible_collections.rdsca.rotation.plugins.module_utils import keystore as keystore_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils import safe_files
 from ansible_collections.rdsca.rotation.plugins.module_utils.safe_files import UnsafePathError
 
 UTC = datetime.timezone.utc
 KEYSTORE_PASSWORD_ENV = "RDSCA_KEYSTORE_PASSWORD"
+IMPORT_PASSWORD_ENV = "RDSCA_IMPORT_KEYSTORE_PASSWORD"
 _ALIAS_LINE = re.compile(r"^Alias name: (.*)$", re.M)
 _ENTRY_TYPE = re.compile(r"^Entry type: (.*)$", re.M)
 _SAFE_NAME_PART = re.compile(r"^[A-Za-z0-9._-]*$")
@@ -658,21 +665,35 @@ class JavaStore(Store):
                 raise StoreError("%s not found on this host: install a Java runtime, or set the keytool path" % executable)
         self.work = None
 
-    def keytool_run(self, args):
+    def keytool_run(self, args, environ=None):
         # English output to parse; a JVM that starts faster (no optimising JIT, one GC thread) for short runs.
         command = [self.keytool, "-J-Duser.language=en", "-J-Duser.country=US", "-J-XX:TieredStopAtLevel=1",
                    "-J-XX:+UseSerialGC"] + args + [
             "-keystore", self.work, "-storepass:env", KEYSTORE_PASSWORD_ENV]
         if self.params["keystore_type"]:
             command += ["-storetype", self.params["keystore_type"]]
-        rc, out, err = self.module.run_command(command, environ_update={
-            KEYSTORE_PASSWORD_ENV: self.params["keystore_password"], "LC_ALL": "C", "LANG": "C"})
+        environ_update = {KEYSTORE_PASSWORD_ENV: self.params["keystore_password"], "LC_ALL": "C", "LANG": "C"}
+        environ_update.update(environ or {})
+        rc, out, err = self.module.run_command(command, environ_update=environ_update)
         if rc != 0:
             text = " ".join((out + " " + err).split()).replace(self.work, self.params["path"])
             if "password was incorrect" in text or "keystore password was incorrect" in text:
                 raise StoreError("the password of the keystore %s is incorrect" % self.params["path"])
             raise StoreError("keytool %s on %s failed (rc=%d): %s" % (args[0], self.params["path"], rc, text[-600:]))
         return out
+
+    def import_all(self, certificates):
+        """Every ``(alias, certificate)`` as a trusted entry, with one JVM start: keytool imports a JKS keystore
+        written here (module_utils.keystore.jks_bytes) instead of one ``keytool -importcert`` per certificate."""
+        source = os.path.join(os.path.dirname(self.work), "import.jks")
+        password = binascii.hexlify(os.urandom(16)).decode("ascii")
+        self.module.no_log_values.add(password)
+        entries = [(alias, pem_ders(cert["pem"])[0]) for alias, cert in certificates]
+        descriptor = os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(keystore_lib.jks_bytes(entries, password, int(time.time() * 1000)))
+        self.keytool_run(["-importkeystore", "-noprompt", "-srckeystore", source, "-srcstoretype", "JKS",
+                          "-srcstorepass:env", IMPORT_PASSWORD_ENV], environ={IMPORT_PASSWORD_ENV: password})
 
     def entries(self):
         """``{alias: (entry_type, [der, ...])}`` of the keystore."""
@@ -703,6 +724,34 @@ class JavaStore(Store):
             if fd is not None:
                 os.close(fd)
 
+    def unchanged_without_keytool(self, current, desired, targets, fd, name, st, uid, gid):
+        """The steady state without a JVM: True (and the result set) when the keystore, read in Python
+        (module_utils.keystore), already trusts every desired certificate under its alias and has nothing expired
+        to remove; False when keytool must read or change it (a format the reader does not know, a wrong password,
+        anything missing)."""
+        trusted = keystore_lib.trusted_entries(current, self.params["keystore_password"], self.params["keystore_type"])
+        if trusted is None:
+            return False
+        trusted = dict((alias.lower(), der) for alias, der in trusted.items())
+        wanted = set(cert["name"].lower() for cert in desired)
+        if any(alias not in trusted or fingerprint(trusted[alias]) != cert["sha256"]
+               for alias, cert in ((cert["name"].lower(), cert) for cert in desired)):
+            return False
+        if self.params["remove_expired"] and any(
+                alias not in wanted and alias.startswith(self.params["prefix"].lower()) and expired(der, self.now)
+                for alias, der in trusted.items()):
+            return False
+        self.report_presence(desired, targets, set(fingerprint(der) for der in trusted.values()))
+        mode = self.settings["mode"]
+        if mode is None:
+            mode = stat.S_IMODE(st.st_mode) & ~0o7002
+        if self.check_mode:
+            changed = attributes_differ(fd, name, mode, uid, gid)
+        else:
+            changed = safe_files.set_attributes(fd, name, mode, uid, gid)
+        self.result["changed"] = bool(changed or self.result["changed"])
+        return True
+
     def _run(self, fd, created, path, name, desired, targets, uid, gid):
         current = None
         st = None
@@ -714,6 +763,8 @@ class JavaStore(Store):
         exists = current is not None
         if not exists and not self.params["create"] and not self.check_mode:
             raise StoreError("the keystore %s does not exist (create: true creates it)" % path)
+        if exists and not created and self.unchanged_without_keytool(current, desired, targets, fd, name, st, uid, gid):
+            return
         if exists:
             descriptor = os.open(self.work, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as stream:
@@ -732,6 +783,7 @@ class JavaStore(Store):
             self.result["changed"] = True
 
         wanted = set()
+        to_import = []
         for cert in desired:
             alias = cert["name"].lower()  # keytool lower-cases aliases of JKS keystores
             wanted.add(alias)
@@ -743,11 +795,9 @@ class JavaStore(Store):
                     self.keytool_run(["-delete", "-alias", alias])
             else:
                 self.result["added"].append(cert["name"])
-            if not self.check_mode:
-                pem_path = os.path.join(os.path.dirname(self.work), cert["name"] + ".pem")
-                with open(pem_path, "w") as stream:
-                    stream.write(cert["pem"])
-                self.keytool_run(["-importcert", "-noprompt", "-alias", alias, "-file", pem_path])
+            to_import.append((alias, cert))
+        if to_import and not self.check_mode:
+            self.import_all(to_import)
 
         if self.params["remove_expired"]:
             for alias, der in sorted(trusted.items()):

@@ -333,11 +333,26 @@ def rotation_record(previous: Mapping[str, Any] | None, parts: list[Mapping[str,
     return record
 
 
-def batch_title(batch: list[Db], number: int, count: int, shown: int = 3) -> str:
-    """``batch 2 of 5: a, b, c (+4)`` - names the batch in task names and progress lines."""
+def batch_title(batch: list[Db], number: int, count: int, shown: int = 3, word: str = "batch") -> str:
+    """``batch 2 of 5: a, b, c (+4)`` - names the batch (or ``word``) in task names and progress lines."""
     labels = [db.get("identifier") or db.get("label") for db in batch]
     more = " (+%d)" % (len(labels) - shown) if len(labels) > shown else ""
-    return "batch %d of %d: %s%s" % (number, count, ", ".join(labels[:shown]), more)
+    return "%s %d of %d: %s%s" % (word, number, count, ", ".join(labels[:shown]), more)
+
+
+def usage_chunks(databases: list[Db], size: Any, shown: int = 3) -> list[dict[str, Any]]:
+    """The endpoints cut into chunks of ``size`` for rds_ssl_usage, in order, each with its number and title.
+
+    An Ansible module prints nothing while it runs: running rds_ssl_usage once per chunk prints a line as each
+    chunk finishes, and the chunk's title (``chunk 2 of 5: a, b, c (+197)``) names it in the task name. The
+    ``ssl_usage_merge`` filter turns the chunks' results back into one.
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, str)) or not str(size).strip().isdigit() or int(size) < 1:
+        raise AnsibleFilterError("rdsca.rotation.usage_chunks needs a chunk size of at least 1, got %r" % (size,))
+    size = int(size)
+    parts = [databases[start:start + size] for start in range(0, len(databases), size)]
+    return [{"number": number, "count": len(parts), "title": batch_title(part, number, len(parts), shown, "chunk"),
+             "databases": part} for number, part in enumerate(parts, 1)]
 
 
 def batch_outcome(record: Mapping[str, Any], number: int, count: int) -> str:

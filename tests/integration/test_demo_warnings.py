@@ -7,7 +7,10 @@ without hiding a safety message of the collection. Fixed causes (each once made 
 - the demo's "global bundle" held the expired rds-ca-2019 root, so rds_ca_bundle warned that it dropped it (AWS's
   global-bundle.pem no longer holds it): the demo now writes the current CAs only;
 - rollback looped over `groupby` results, which ansible-core 2.19 warns it cannot store ("Type 'GroupTuple' is
-  unsupported"): the groups are lists now.
+  unsupported"): the groups are lists now;
+- the simulator's CAs carry RDS names with keys of their own, and the demo accepted any such key
+  (RDSCA_ALLOW_UNPINNED_RDS_CAS), which the collection rightly warns about: the demo now pins exactly the
+  simulator's keys (RDSCA_PINNED_RDS_CAS, the modules' pinned_rds_cas), as AWS's are pinned.
 """
 
 from __future__ import annotations
@@ -28,10 +31,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 # (pattern of the warning, why the demo cannot avoid it)
 ALLOWED = [
-    (r"certificate\(s\) with an Amazon RDS name are (NOT|not) among AWS's pinned RDS CA certificates",
-     "The simulator's CAs carry RDS names with keys of its own, which no AWS pin can match; the demo accepts them "
-     "explicitly (RDSCA_ALLOW_UNPINNED_RDS_CAS) and the collection must say so whenever trust does not come from "
-     "AWS's keys."),
     (r"^ssl_mode=disable: the module's database connections are NOT encrypted",
      "The demo's servers present certificates of the expired rds-ca-2019, as the databases still to rotate do: a "
      "verifying login cannot work before the rotation, so the session sampling logs in in plaintext, over "
@@ -63,7 +62,11 @@ def unexplained(warnings: list[str]) -> list[str]:
 def test_the_allow_list_is_explained_and_catches_the_warnings_once_printed():
     assert all(len(why) > 80 for _pattern, why in ALLOWED)
     fixed = ["1 expired certificate(s) dropped: Amazon RDS Root 2019 CA",
-             "Type 'GroupTuple' is unsupported in variable storage, converting to 'list'."]
+             "Type 'GroupTuple' is unsupported in variable storage, converting to 'list'.",
+             "25 certificate(s) with an Amazon RDS name are NOT among AWS's pinned RDS CA certificates and were accepted "
+             "only because allow_unpinned_rds_cas is set: Amazon RDS us-east-1 Root CA RSA2048 G1 (SHA-256 0a1b)",
+             "ca_cert /tmp/b.pem: 25 certificate(s) with an Amazon RDS name are not among AWS's pinned RDS CA "
+             "certificates and are trusted for verification only because allow_unpinned_rds_cas is set: x"]
     assert unexplained(fixed) == fixed
 
 

@@ -50,6 +50,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
     "client_databases": {"staging_targets": "{{ rdsca_in_scope }}"},
     "client_endpoints": {"targets": "{{ rdsca_facts_before.databases | rdsca.rotation.verify_targets("
                                     "['us-east-1/done-prod'], '%s') }}" % TARGET},
+    "inventory_markdown": {"inventory": "{{ rdsca_facts_before }}"},
     "endpoint_probes": {"probe_result": "{{ rdsca_usage }}", "labels": "{{ rdsca_in_scope | map(attribute='label') | list }}"},
     "replica_families": {"rds_ca": "{{ rdsca_facts_before }}"},
     "rollback_checks": {"facts": "{{ rdsca_facts_before }}"},
@@ -59,6 +60,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
                         "batch": "{{ rdsca_in_scope | selectattr('phase', 'equalto', 'staging') | list }}"},
     "rotation_summary": {"rdsca_rotations": {"production": "{{ record }}"}},
     "ssl_usage_merge": {"inventory": "{{ rdsca_facts_before }}"},
+    "usage_chunks": {"inventory": "{{ rdsca_facts_before }}"},
     "verify_targets": {"facts_after": "{{ rdsca_facts_before }}", "staging_labels": ["us-east-1/done-prod"]},
 }
 SUBSTITUTIONS = [("/var/tmp/", "{tmp}/"), ("/etc/pki/rds/global-bundle.pem", "{bundle}")]

@@ -753,3 +753,20 @@ def test_rollback_databases_are_parsed_like_rds_ca_rotate_databases(light):
     report = load_report(reports(light.report_dir, "rollback")[-1])
     assert {row["label"]: row["status"] for row in report["databases"]} == {
         "us-east-1/app-staging": "restored", "us-east-1/billing-prod": "restored", "eu-west-1/web-prod": "restored"}
+
+
+def test_ssl_usage_prints_a_line_per_chunk_and_merges_the_chunks(light):
+    """Issue 19: rds_ssl_usage over every endpoint was one silent task; now a task per chunk, named by it, and the
+    report has every database's evidence, as one call gives it."""
+    r = light.run("audit.yml", rdsca_ssl_usage=True, rdsca_ssl_usage_chunk_size=2)
+    assert r.rc == 0, explain(r)
+    headers = re.findall(r"^TASK \[Look at how each database uses TLS - (chunk \d of \d): [^\]]*\]", r.stdout, re.M)
+    assert headers == ["chunk 1 of 3", "chunk 2 of 3", "chunk 3 of 3"], explain(r)
+    # each chunk's line comes when it finishes, before the next chunk starts
+    for number in (1, 2):
+        start = r.stdout.index("uses TLS - chunk %d of 3" % number)
+        between = r.stdout[start:r.stdout.index("uses TLS - chunk %d of 3" % (number + 1))]
+        assert re.search(r"^ok: \[localhost\]", between, re.M), between
+    report = load_report(reports(light.report_dir, "audit")[-1])
+    assert len(report["databases"]) == 5, [row["label"] for row in report["databases"]]
+    assert all(row.get("ssl") for row in report["databases"]), report["databases"]

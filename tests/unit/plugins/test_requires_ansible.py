@@ -36,3 +36,14 @@ def test_the_claimed_floor_is_the_tested_release():
 
 def test_the_running_ansible_core_satisfies_the_claim():
     assert minor(ansible.__version__) >= minor(claimed_floor())
+
+
+def test_the_execution_environment_installs_an_ansible_core_the_collection_supports():
+    """Issue 19 (EE): the AWX EE definition installed ansible-core>=2.16 while requires_ansible said >=2.19.0, so an
+    image could get an ansible-core the collection is not tested with."""
+    with open(os.path.join(ROOT, "extensions", "awx", "execution-environment.yml"), encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle)["dependencies"]["ansible_core"]["package_pip"]
+    floors = re.findall(r">=\s*([\d.]+)", spec)
+    assert len(floors) == 1 and minor(floors[0]) >= minor(claimed_floor()), (spec, claimed_floor())
+    ceilings = re.findall(r"<\s*([\d.]+)", spec)
+    assert ceilings and minor(ceilings[0]) > minor(claimed_floor()), spec

@@ -20,6 +20,7 @@ from ansible_collections.rdsca.rotation.plugins.filter.rotation_phases import ro
 from ansible_collections.rdsca.rotation.plugins.filter.rotation_record import rotation_record
 from ansible_collections.rdsca.rotation.plugins.filter.rotation_summary import rotation_summary
 from ansible_collections.rdsca.rotation.plugins.filter.staging_gate import staging_gate
+from ansible_collections.rdsca.rotation.plugins.filter.usage_chunks import usage_chunks
 from ansible_collections.rdsca.rotation.plugins.filter.verify_targets import verify_targets
 
 TARGET = "rds-ca-rsa2048-g1"
@@ -247,6 +248,29 @@ def test_the_phase_summary_lists_what_was_not_rotated():
 def test_the_batch_title_names_the_first_databases():
     assert batch_title(labelled("a", "b"), 2, 5) == "batch 2 of 5: a, b"
     assert batch_title(labelled("a", "b", "c", "d", "e"), 1, 1) == "batch 1 of 1: a, b, c (+2)"
+
+
+# -- rds_ssl_usage in chunks (issue 19: a progress line per chunk) --------------------------------------------------
+
+def test_usage_chunks_cover_every_endpoint_once_in_order_and_name_each_chunk():
+    dbs = labelled(*"abcdefg")
+    chunks = usage_chunks(dbs, 3)
+    assert [c["databases"] for c in chunks] == [dbs[0:3], dbs[3:6], dbs[6:7]]
+    assert [(c["number"], c["count"]) for c in chunks] == [(1, 3), (2, 3), (3, 3)]
+    assert [c["title"] for c in chunks] == ["chunk 1 of 3: a, b, c", "chunk 2 of 3: d, e, f", "chunk 3 of 3: g"]
+    assert usage_chunks(dbs, "200")[0]["title"] == "chunk 1 of 1: a, b, c (+4)"
+    assert usage_chunks([], 200) == []
+
+
+@pytest.mark.parametrize("size", [0, -1, "0", "", None, True, 2.5, "ten", [3]])
+def test_usage_chunks_refuse_a_size_that_cannot_cut(size):
+    with pytest.raises(AnsibleFilterError, match="chunk size of at least 1"):
+        usage_chunks(labelled("a"), size)
+
+
+def test_usage_chunks_need_a_list():
+    with pytest.raises(AnsibleFilterError, match="needs the databases"):
+        usage_chunks({"databases": []}, 2)
 
 
 # -- verification ---------------------------------------------------------------------------------

@@ -66,3 +66,9 @@ def test_nothing_ran():
 def test_anything_else_is_refused_with_a_sentence(bad):
     with pytest.raises(AnsibleFilterError, match="ssl_usage_merge"):
         ssl_usage_merge(bad)
+
+
+def test_no_chunk_is_an_empty_result_the_playbooks_read_as_no_evidence():
+    """playbooks/tasks/ssl_usage.yml merges zero chunks when there is nothing to inspect (rdsca_ssl_usage false)."""
+    merged = ssl_usage_merge([])
+    assert merged["databases"] == [] and merged["slices"] == 0 and merged["summary"]["databases"] == 0

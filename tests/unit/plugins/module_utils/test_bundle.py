@@ -720,3 +720,27 @@ def test_a_name_attribute_cryptography_cannot_decode_is_refused_not_raised():
     pem = "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % base64.encodebytes(damaged).decode("ascii")
     with pytest.raises(bundle.BundleError, match="block 1 is not an X.509 certificate"):
         bundle.load_bundle(pem.encode("ascii"), require_rds_subjects=False)
+
+
+def test_an_operator_pinned_key_is_trusted_without_a_warning_and_only_that_key():
+    """Issue 19 (demo warnings): a test PKI (the simulator's) needed allow_unpinned, which trusts any key with an
+    RDS name and warns each time; pinning its exact fingerprints trusts those keys only, like AWS's pins."""
+    _key, fake = _ca()
+    digest = hashlib.sha256(_der(fake)).hexdigest()
+    colons = ":".join(digest[i:i + 2] for i in range(0, 64, 2)).upper()
+    for pins in ([digest], colons, "%s, %s" % ("0" * 64, digest)):
+        loaded = bundle.load_bundle(pem(_der(fake)), now=NOW, pins=pins)
+        assert loaded["unpinned"] == [] and [c["pinned"] for c in loaded["certificates"]] == [False]
+    _key, impostor = _ca()  # the same RDS name, another key
+    with pytest.raises(bundle.BundleError, match="not one of AWS's pinned RDS CA certificates"):
+        bundle.load_bundle(pem(_der(impostor)), now=NOW, pins=[digest])
+    # one name, two keys: refused unless both are pinned
+    with pytest.raises(bundle.BundleError, match="2 different certificates are named"):
+        bundle.load_bundle((pem(_der(fake)) + pem(_der(impostor))).encode(), now=NOW, pins=[digest], allow_unpinned=True)
+
+
+@pytest.mark.parametrize("pins", [["abc"], ["g" * 64], "not-a-fingerprint", [None], 5])
+def test_a_pin_that_is_not_a_sha256_fingerprint_is_refused(pins):
+    _key, fake = _ca()
+    with pytest.raises(bundle.BundleError, match="SHA-256 fingerprint"):
+        bundle.load_bundle(pem(_der(fake)), now=NOW, pins=pins)

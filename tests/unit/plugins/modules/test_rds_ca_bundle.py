@@ -346,3 +346,20 @@ def test_url_credentials_are_redacted():
         "https://********@host.example/a/b.pem?sig=********&x="
     assert sorted(rds_ca_bundle.url_secrets("https://user:TOKEN@host/p?sig=XYZW")) == ["TOKEN", "XYZW", "user", "user:TOKEN"]
     assert rds_ca_bundle.redact_url(rds_ca_bundle.bundle_url(None)) == rds_ca_bundle.bundle_url(None)
+
+
+def test_pinned_rds_cas_trust_exactly_those_keys_without_a_warning(module, tmp_path, monkeypatch):
+    """Issue 19: the demo (the simulator's CAs) printed an unpinned-CA warning of its own making."""
+    monkeypatch.delenv("RDSCA_ALLOW_UNPINNED_RDS_CAS")
+    path = tmp_path / "test-pki.pem"
+    path.write_text(pem(US_EAST_1))
+    digest = hashlib.sha256(US_EAST_1.public_bytes(serialization.Encoding.DER)).hexdigest()
+    done = module(src=str(path), regions=["us-east-1"], pinned_rds_cas=[digest])
+    assert done.kind == "exit", done.result
+    assert done.result["unpinned"] == [] and not [w for w in done.result.get("warnings") or [] if "pinned" in w]
+    monkeypatch.setenv("RDSCA_PINNED_RDS_CAS", "%s,%s" % ("0" * 64, digest))
+    assert module(src=str(path), regions=["us-east-1"]).kind == "exit"
+    monkeypatch.setenv("RDSCA_PINNED_RDS_CAS", "0" * 64)
+    refused = module(src=str(path), regions=["us-east-1"])
+    assert refused.kind == "fail" and "is not one of AWS's pinned RDS CA certificates" in refused.result["msg"]
+    assert "pinned_rds_cas" in refused.result["msg"]

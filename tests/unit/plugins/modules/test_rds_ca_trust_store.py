@@ -570,3 +570,78 @@ def test_stores_and_type_are_exclusive(module, tmp_path):
     assert both.kind == "fail" and "mutually exclusive" in both.result["msg"]
     neither = module(certificates=[A])
     assert neither.kind == "fail" and "one of the following is required" in neither.result["msg"]
+
+
+# -- issue 19: the steady state starts no JVM ------------------------------------------------------
+
+def counting_keytool(tmp_path):
+    """A keytool that logs each run (its first argument after the JVM options) and runs the real one."""
+    log = tmp_path / "keytool.log"
+    wrapper = tmp_path / "keytool-counting"
+    wrapper.write_text('#!/bin/sh\necho "$*" >> %s\nexec %s "$@"\n' % (log, keytool))
+    wrapper.chmod(0o755)
+    return str(wrapper), log
+
+
+def runs(log):
+    return log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.skipif(keytool is None, reason="keytool not installed (a Java runtime: apt-get install default-jre-headless)")
+@pytest.mark.parametrize("keystore_type", ["PKCS12", "JKS", None])
+def test_a_keystore_that_holds_everything_is_read_without_keytool(module, tmp_path, keystore_type):
+    """The second run of the ca_trust role started keytool (a JVM, about a second) on every keystore although
+    nothing changed; now the keystore is read in Python (module_utils.keystore) and keytool only runs to change it."""
+    wrapper, log = counting_keytool(tmp_path)
+    store = tmp_path / "truststore.ks"
+    args = dict(type="java", path=str(store), keystore_password="changeit-123", certificates=[A, B], targets=[A["name"]],
+                executable=wrapper, keystore_type=keystore_type or "PKCS12")
+    first = module(create=True, **args)
+    assert first.kind == "exit" and first.result["added"] == [A["name"], B["name"]], first.result
+    # every certificate imported by one keytool run (one JVM), not one run each
+    assert [line for line in runs(log) if "-import" in line] == [line for line in runs(log) if "-importkeystore" in line]
+    assert len([line for line in runs(log) if "-importkeystore" in line]) == 1, runs(log)
+    if keystore_type is None:  # the type is found from the file itself
+        del args["keystore_type"]
+    log.unlink()
+    again = module(**args)
+    assert again.kind == "exit" and again.result["changed"] is False, again.result
+    assert sorted(again.result["present"]) == sorted([A["name"], B["name"]]) and again.result["missing"] == []
+    assert runs(log) == []
+    audit = module(_ansible_check_mode=True, **args)
+    assert audit.result["changed"] is False and audit.result["missing"] == [] and runs(log) == []
+    # A wrong password is still noticed (keytool is asked, and says so).
+    wrong = module(**dict(args, keystore_password="wrong-password"))
+    assert wrong.kind == "fail" and wrong.result["msg"] == "the password of the keystore %s is incorrect" % store
+    # Something to do: keytool changes the keystore, as before.
+    log.unlink()
+    newer = dict(B, pem=make_pem("Amazon RDS eu-west-1 Root CA RSA2048 G1"))
+    done = module(**dict(args, certificates=[A, newer]))
+    assert done.result["updated"] == [B["name"]] and done.result["changed"] is True
+    assert any("-importkeystore" in line for line in runs(log))
+    assert module(**dict(args, certificates=[A, newer])).result["changed"] is False
+
+
+@pytest.mark.skipif(keytool is None, reason="keytool not installed")
+def test_expired_entries_to_remove_and_other_aliases_go_through_keytool(module, tmp_path):
+    wrapper, log = counting_keytool(tmp_path)
+    store = tmp_path / "truststore.p12"
+    args = dict(type="java", path=str(store), keystore_password="changeit-123", certificates=[A], executable=wrapper)
+    assert module(create=True, **args).result["changed"] is True
+    old_file = tmp_path / "old.pem"
+    old_file.write_text(OLD)
+    subprocess.run([keytool, "-importcert", "-noprompt", "-alias", "amazon-rds-root-2019-ca", "-file", str(old_file),
+                    "-keystore", str(store), "-storepass", "changeit-123"], capture_output=True, check=True)
+    log.unlink()
+    done = module(remove_expired=True, **args)
+    assert done.result["removed"] == ["amazon-rds-root-2019-ca"] and any("-delete" in line for line in runs(log))
+    # The CA under an alias of someone else's: keytool reads it (the Python reader only vouches for our aliases).
+    other = tmp_path / "other.p12"
+    a_file = tmp_path / "a.pem"
+    a_file.write_text(A["pem"])
+    subprocess.run([keytool, "-importcert", "-noprompt", "-alias", "corp-rds", "-file", str(a_file), "-keystore", str(other),
+                    "-storepass", "changeit-123", "-storetype", "PKCS12"], capture_output=True, check=True)
+    log.unlink()
+    kept = module(**dict(args, path=str(other)))
+    assert kept.result["changed"] is False and kept.result["present"] == [A["name"]]
+    assert [line for line in runs(log) if "-list" in line]
