@@ -18,7 +18,7 @@ Two layers:
 Rotation reasons (``reason`` of each database, :data:`REASONS`):
 
 ``unsupported_engine``
-    DocumentDB, Neptune and RDS Custom are reported but out of scope: never rotated here.
+    RDS Custom is reported but out of scope: never rotated here (DocumentDB and Neptune are rotated).
 ``already_on_target``
     The database already uses the target CA.
 ``pending_change_to_target``
@@ -61,7 +61,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (
 Item = dict[str, Any]
 
 REASONS = {
-    "unsupported_engine": "engine is out of scope for rotation (DocumentDB, Neptune, RDS Custom)",
+    "unsupported_engine": "engine is out of scope for rotation (RDS Custom)",
     "already_on_target": "already uses the target CA",
     "pending_change_to_target": "a change to the target CA is already pending",
     "ca_expired": "the current CA has expired",
@@ -391,6 +391,7 @@ def database_facts(db: Item, region: str, context: Item) -> Item:
         "engine": engine,
         "engine_version": version,
         "engine_supported": supported,
+        "endpoint_certificate": rds_domain.endpoint_certificate(engine),
         "instance_class": db.get("DBInstanceClass"),
         "status": db.get("DBInstanceStatus"),
         "multi_az": bool(db.get("MultiAZ", False)),

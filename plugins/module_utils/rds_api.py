@@ -144,6 +144,16 @@ def describe_db_cluster_parameters(rds: Any, group: str) -> list[Item]:
     return paginate(rds, "describe_db_cluster_parameters", "Parameters", DBClusterParameterGroupName=group)[0]
 
 
+def describe_db_proxies(rds: Any) -> list[Item]:
+    """DescribeDBProxies: every RDS Proxy of the region."""
+    return paginate(rds, "describe_db_proxies", "DBProxies")[0]
+
+
+def describe_db_proxy_targets(rds: Any, proxy_name: str) -> list[Item]:
+    """DescribeDBProxyTargets of one proxy (its default target group): the instances and clusters behind it."""
+    return paginate(rds, "describe_db_proxy_targets", "Targets", DBProxyName=proxy_name)[0]
+
+
 # -- changes: one function per call ----------------------------------------------------------------
 # Give them the single-attempt client (client(..., single_attempt=True)): each request goes out once and
 # only throttling is retried (aws.ThrottlingOnlyRetry). After a timeout or a server error the change may

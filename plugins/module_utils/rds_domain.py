@@ -173,8 +173,14 @@ class EngineSpec(typing.NamedTuple):
 # First match wins. rds.force_ssl defaults to 1 from PostgreSQL 15 (RDS and Aurora; 0 before), to 0 on
 # SQL Server; require_secure_transport defaults to OFF on MySQL and MariaDB
 # (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html,
-# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/mysql-ssl-connections.html). DocumentDB, Neptune and
-# RDS Custom are reported, never rotated. "postgresql" and "tls" are protocol names tls_probe accepts too.
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/mysql-ssl-connections.html). RDS Custom is reported,
+# never rotated. "postgresql" and "tls" are protocol names tls_probe accepts too.
+# DocumentDB and Neptune are managed through the RDS API (DescribeDBInstances lists them, ModifyDBInstance takes
+# CACertificateIdentifier per instance, their clusters are like Aurora's: the CA is per member). Their endpoints
+# speak TLS from the first byte (DocumentDB 27017, Neptune HTTPS/WSS 8182). Their TLS switches are cluster
+# parameters whose values are not RDS's 0/1 (DocumentDB `tls`: enabled, disabled, tls1.2+, tls1.3+, fips-140-3;
+# Neptune `neptune_enforce_ssl`, and HTTPS only from engine 1.0.4.0), and sessions cannot be listed over SQL:
+# rds_ssl_usage reads no parameter for them (None here); see ENDPOINT_CERTIFICATES for Neptune's certificate.
 ENGINES = (
     EngineSpec("postgres", "postgres", "postgres", FORCE_SSL, 15, MULTI_AZ_DB_CLUSTER, True),
     EngineSpec("postgresql", "postgres", "postgres", FORCE_SSL, 15, MULTI_AZ_DB_CLUSTER, True),
@@ -189,8 +195,8 @@ ENGINES = (
     EngineSpec("oracle*", "oracle", "tls", None, None, MULTI_AZ_DB_CLUSTER, True),
     EngineSpec("custom-oracle*", "oracle", "tls", None, None, MULTI_AZ_DB_CLUSTER, False),
     EngineSpec("db2*", "db2", "tls", None, None, MULTI_AZ_DB_CLUSTER, True),
-    EngineSpec("docdb", "docdb", "tls", None, None, "docdb", False),
-    EngineSpec("neptune", "neptune", "tls", None, None, "neptune", False),
+    EngineSpec("docdb", "docdb", "tls", None, None, "docdb", True),
+    EngineSpec("neptune", "neptune", "tls", None, None, "neptune", True),
     EngineSpec("custom-*", None, None, None, None, MULTI_AZ_DB_CLUSTER, False),
     EngineSpec("tls", None, "tls", None, None, MULTI_AZ_DB_CLUSTER, True),
 )
@@ -275,6 +281,41 @@ def cluster_kind(engine: typing.Optional[str]) -> str:
     """``aurora``, ``docdb``, ``neptune`` or ``multi_az_db_cluster`` for a DB cluster of ``engine``."""
     spec = engine_spec(engine)
     return spec.cluster_kind if spec is not None else MULTI_AZ_DB_CLUSTER
+
+
+# What an engine's endpoint presents, when it is not a certificate issued by the instance's RDS CA.
+# Neptune User Guide, "Encrypting connections to your Amazon Neptune database with SSL/HTTPS": Neptune assigns one
+# wildcard certificate per account and Region (instance, cluster and reader endpoints) and its root is an Amazon
+# Trust Services root ("download the Amazon Root CA certificate ... from the Amazon Trust Services policy
+# repository"). Neptune's own API (ModifyDBInstance) still takes CACertificateIdentifier, but it documents no
+# CertificateRotationRestart and its DBEngineVersion no SupportsCertificateRotationWithoutRestart.
+ACM = "acm"
+RDS_CA = "rds_ca"
+ENDPOINT_CERTIFICATES = {"neptune": ACM}
+# Engines whose ModifyDBInstance documents no CertificateRotationRestart (never sent for them).
+NO_ROTATION_RESTART_PARAMETER = ("neptune",)
+# The CAs of Amazon Trust Services (ACM's public certificates, RDS Proxy, Neptune): roots and the intermediates
+# that issue ACM certificates (ACM User Guide, "Trusted certificate authorities"; https://www.amazontrust.com/repository/).
+_ATS_NAME = re.compile(r"^(?:Amazon Root CA [1-4]|Amazon (?:RSA 2048|RSA 4096|ECDSA 256|ECDSA 384) M\d{2}|"
+                       r"Starfield Services Root Certificate Authority - G2)$")
+
+
+def endpoint_certificate(engine: typing.Optional[str]) -> str:
+    """``acm`` when AWS documents that the engine's endpoints present an ACM (Amazon Trust Services) certificate,
+    else ``rds_ca`` (a certificate issued by the instance's RDS CA, which a CA rotation replaces)."""
+    spec = engine_spec(engine)
+    return ENDPOINT_CERTIFICATES.get(spec.family if spec is not None else None, RDS_CA)
+
+
+def rotation_restart_parameter(engine: typing.Optional[str]) -> bool:
+    """Whether ModifyDBInstance takes CertificateRotationRestart for ``engine`` (not Neptune's API)."""
+    spec = engine_spec(engine)
+    return not (spec is not None and spec.family in NO_ROTATION_RESTART_PARAMETER)
+
+
+def amazon_trust_services_ca(common_name: typing.Optional[str]) -> bool:
+    """Whether a CA name is one of Amazon Trust Services' (``Amazon RSA 2048 M02``, ``Amazon Root CA 1``...)."""
+    return bool(common_name) and bool(_ATS_NAME.match(str(common_name).strip()))
 
 
 def is_multi_az_cluster(cluster: dict) -> bool:

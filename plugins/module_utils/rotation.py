@@ -35,6 +35,7 @@ import typing
 from ansible_collections.rdsca.rotation.plugins.module_utils import bundle as bundle_lib
 # Re-exported: the RDS knowledge lives in rds_domain.
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (  # noqa: F401 pylint: disable=unused-import
+    ACM,
     CA_NAME,
     FAIL_STATUSES,
     G1_LABELS,
@@ -42,8 +43,11 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (
     ROTATION_ACTION,
     SKIP_STATUSES,
     UNKNOWN,
+    amazon_trust_services_ca,
+    endpoint_certificate,
     engine_supported,
     is_multi_az_cluster,
+    rotation_restart_parameter,
     rotation_without_restart as restart_free,
     status_category,
     status_reason,
@@ -535,6 +539,9 @@ def _restart_parameter(plan: dict, unit: dict, opts: dict, context: dict) -> Non
     restart_param = opts.get("certificate_rotation_restart")
     if unit["kind"] != INSTANCE or opts["apply"] == APPLY_PENDING_ACTION:
         return
+    if restart_param is not None and not rotation_restart_parameter(unit.get("engine")):
+        _no_restart_parameter(plan, unit, restart_param)
+        return
     if restart_param is True:
         plan["restart_parameter"] = True
         return
@@ -561,6 +568,17 @@ def _restart_parameter(plan: dict, unit: dict, opts: dict, context: dict) -> Non
         plan["would_restart"] = would_restart(plan["rotation_without_restart"], False)
         plan["notes"].append("not restarted (certificate_rotation_restart=false, no SSL/TLS use per ssl_usage): "
                              "the endpoint presents the new certificate after its next restart")
+
+
+def _no_restart_parameter(plan: dict, unit: dict, restart_param: bool) -> None:
+    """An engine whose ModifyDBInstance has no CertificateRotationRestart (Neptune): never sent for it."""
+    if restart_param is False:
+        plan["problems"].append(
+            "%s: certificate_rotation_restart=false cannot be honoured: %s's ModifyDBInstance has no "
+            "CertificateRotationRestart (its API reference documents none); leave certificate_rotation_restart unset "
+            "or rotate it with a restart" % (unit["label"], unit.get("engine")))
+        return
+    plan["notes"].append("CertificateRotationRestart is not sent: %s's ModifyDBInstance has none" % unit.get("engine"))
 
 
 def _plan_change(plan: dict, unit: dict, opts: dict) -> dict:
@@ -613,8 +631,8 @@ def plan_unit(unit: dict, opts: dict, context: dict) -> dict:
     cap = capability_of(context.get("capabilities"), unit.get("engine"), unit.get("engine_version"))
     plan = _new_plan(unit, opts, cap)
     if not engine_supported(unit.get("engine")):
-        return _finish(plan, SKIP, "engine %s is out of scope: this collection does not rotate DocumentDB, Neptune "
-                                   "or RDS Custom certificates" % unit.get("engine"))
+        return _finish(plan, SKIP, "engine %s is out of scope: this collection does not rotate RDS Custom "
+                                   "certificates" % unit.get("engine"))
     # CertificateRotationRestart=true forces a restart; only ModifyDBInstance has it (not a cluster unit).
     forced = True if opts.get("certificate_rotation_restart") is True and unit["kind"] == INSTANCE else None
     plan["would_restart"] = would_restart(plan["rotation_without_restart"], forced)
@@ -931,6 +949,8 @@ def verdict(probe: dict, target_ca: str) -> tuple[str, str | None]:
     certificate swap can lag behind the API); fail at once when it presents the
     target CA's chain but that chain does not verify against the bundle.
     """
+    if acm_endpoint(probe):
+        return "ok", ACM_NOTE
     if probe.get("error") and not probe.get("ca_id"):
         return "retry", "probe failed: %s" % probe["error"]
     ca_id = probe.get("ca_id")
@@ -941,6 +961,22 @@ def verdict(probe: dict, target_ca: str) -> tuple[str, str | None]:
         return "fail", "the endpoint presents %s but its chain does not verify against the CA bundle%s" % (
             ca_id, ": %s" % probe["error"] if probe.get("error") else "")
     return "ok", None
+
+
+ACM_NOTE = ("the endpoint presents its ACM certificate (Amazon Trust Services), as the Neptune User Guide documents: "
+            "the CA change does not change what its clients must trust")
+
+
+def acm_endpoint(probe: dict) -> bool:
+    """Whether a probe met the ACM certificate AWS documents for the engine (Neptune), not an RDS CA's.
+
+    Only for engines whose endpoints AWS documents as presenting an ACM certificate
+    (rds_domain.endpoint_certificate), with an Amazon Trust Services issuer that names the endpoint;
+    the chain is not checked against the RDS bundle (it is not an RDS CA's), and the CA change
+    did not change it.
+    """
+    return (endpoint_certificate(probe.get("engine")) == ACM and not probe.get("ca_id")
+            and amazon_trust_services_ca(probe.get("issuer")) and probe.get("hostname_matches") is not False)
 
 
 def probe_unreachable(probe: dict) -> bool:

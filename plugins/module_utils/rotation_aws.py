@@ -129,6 +129,9 @@ class RdsApi:
                                 timeout=self.probe_timeout)
         summary = probe_summary(result)
         summary["identifier"] = endpoint.get("identifier")
+        summary["engine"] = unit.get("engine")
+        if plan_lib.acm_endpoint(summary):
+            summary["endpoint_certificate"] = plan_lib.ACM
         return summary
 
     def set_default_ca(self, region: str, ca: str) -> dict:

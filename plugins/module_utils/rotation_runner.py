@@ -516,7 +516,8 @@ class Runner:
         failed = [m for v, m, _u in verdicts if v == "fail"]
         retry = [m for v, m, _u in verdicts if v == "retry"]
         if not failed and not retry:
-            job.verification = {"verified": True, "outcome": "verified", "message": None, "probes": probes}
+            job.verification = {"verified": True, "outcome": "verified", "probes": probes,
+                                "message": "; ".join(sorted(set(m for _v, m, _u in verdicts if m))) or None}
             self._finish(job, plan_lib.ROTATED)
         elif failed and not job.unconfirmed_failure:
             job.unconfirmed_failure = True

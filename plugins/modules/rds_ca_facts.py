@@ -37,9 +37,9 @@ options:
         for example V(postgres), V(mysql), V(mariadb), V(aurora-*), V(sqlserver-*), V(oracle-*).
       - Each pattern must match at least one RDS engine, so that a typo fails instead of
         silently matching nothing.
-      - V(docdb) and V(neptune) (and RDS Custom, V(custom-*)) instances, which the RDS API also
-        lists, are reported with RV(databases[].engine_supported=false) and the reason
-        C(unsupported_engine); this collection does not rotate them.
+      - V(docdb) (DocumentDB) and V(neptune) instances, which the RDS API also lists, are reported and
+        rotated like Aurora members (their CA is per instance). RDS Custom (V(custom-*)) instances are
+        reported with RV(databases[].engine_supported=false) and the reason C(unsupported_engine).
     type: list
     elements: str
   identifiers:
@@ -79,9 +79,19 @@ options:
         the controller (and what AWX stores with the job's events).
     type: bool
     default: true
+  proxies:
+    description:
+      - Also list the RDS Proxies of each region (RV(proxies)) and, per database, the proxies in front of it
+        (RV(databases[].proxied_by)).
+      - Costs one paginated C(DescribeDBProxies) per region and one C(DescribeDBProxyTargets) per proxy, so it
+        is off by default; the audit and inventory playbooks turn it on (C(rdsca_proxies)).
+      - Clients that connect through a proxy endpoint verify the proxy's ACM certificate (Amazon Trust
+        Services), not the database's RDS CA.
+    type: bool
+    default: false
 notes:
   - "C(needs_rotation) and its C(reason), in the order they are decided:
-    C(unsupported_engine) (false: DocumentDB, Neptune, RDS Custom),
+    C(unsupported_engine) (false: RDS Custom),
     C(already_on_target) (false: the current CA is O(target_ca)),
     C(pending_change_to_target) (false: C(PendingModifiedValues) already holds O(target_ca)),
     C(ca_expired) (true: the current CA has expired),
@@ -92,7 +102,8 @@ notes:
     C(unknown) when C(DescribeDBEngineVersions) does not know that version."
   - "IAM permissions: C(rds:DescribeDBInstances), C(rds:DescribeDBClusters),
     C(rds:DescribePendingMaintenanceActions), C(rds:DescribeCertificates),
-    C(rds:DescribeDBEngineVersions), and C(ec2:DescribeRegions) for O(regions=all)."
+    C(rds:DescribeDBEngineVersions), and C(ec2:DescribeRegions) for O(regions=all);
+    C(rds:DescribeDBProxies) and C(rds:DescribeDBProxyTargets) for O(proxies=true)."
 seealso:
   - module: amazon.aws.rds_instance_info
 extends_documentation_fragment:
@@ -211,9 +222,26 @@ databases:
       type: str
       sample: "13.15"
     engine_supported:
-      description: Whether this collection rotates this engine's CA (false for DocumentDB, Neptune, RDS Custom).
+      description: Whether this collection rotates this engine's CA (false for RDS Custom).
       type: bool
       sample: true
+    endpoint_certificate:
+      description:
+        - What the database's endpoint presents, as AWS documents it. C(rds_ca) - a certificate issued by its
+          RDS CA, which a CA rotation replaces; C(acm) - Neptune (Neptune User Guide, "Encrypting connections
+          ... with SSL/HTTPS") presents one ACM wildcard certificate per account and region, chained to Amazon
+          Trust Services, so changing its CA does not change what its clients must trust.
+      type: str
+      sample: rds_ca
+    proxied_by:
+      description:
+        - Names of the RDS Proxies in front of the database (its instance, or its cluster), with O(proxies=true);
+          null when the proxies of its region could not be read. Absent with O(proxies=false).
+        - Clients through those proxies trust Amazon Trust Services; clients that connect directly must trust the
+          new RDS CA.
+      type: list
+      elements: str
+      sample: [orders-proxy]
     instance_class:
       description: DB instance class.
       type: str
@@ -514,6 +542,41 @@ api_calls:
   sample:
     us-east-1: {DescribeDBInstances: 1, DescribeDBClusters: 1, DescribePendingMaintenanceActions: 1,
                 DescribeCertificates: 1, DescribeDBEngineVersions: 3}
+proxies:
+  description:
+    - The RDS Proxies of the regions read (O(proxies=true)), sorted by region and name. A proxy endpoint presents
+      the proxy's own ACM certificate (Amazon RDS User Guide, "Using TLS/SSL with RDS Proxy"), so rotating the
+      databases behind it does not change what clients connecting through it must trust.
+  returned: when O(proxies=true)
+  type: list
+  elements: dict
+  contains:
+    name: {description: DBProxyName., type: str}
+    arn: {description: DBProxyArn., type: str}
+    region: {description: Region., type: str}
+    status: {description: Proxy status., type: str}
+    engine_family: {description: C(POSTGRESQL), C(MYSQL) or C(SQLSERVER)., type: str}
+    endpoint: {description: The proxy's endpoint address., type: str}
+    require_tls: {description: Whether the proxy refuses clients without TLS., type: bool}
+    vpc_id: {description: VPC of the proxy., type: str}
+    endpoint_certificate: {description: Always C(acm)., type: str}
+    client_trust: {description: Always C(Amazon Trust Services) - what clients through the proxy must trust., type: str}
+    targets:
+      description: DescribeDBProxyTargets - type, identifier, arn, endpoint, port, role, tracked_cluster, health; null
+        when they could not be read (see RV(proxy_errors)).
+      type: list
+      elements: dict
+    instances: {description: DB instance identifiers behind the proxy., type: list, elements: str}
+    clusters: {description: DB cluster identifiers behind the proxy., type: list, elements: str}
+  sample:
+    - {name: orders-proxy, region: us-east-1, engine_family: POSTGRESQL, require_tls: true, endpoint_certificate: acm,
+       client_trust: Amazon Trust Services, instances: [orders-prod], clusters: []}
+proxy_errors:
+  description: Regions whose proxies (or one proxy's targets) could not be read - region, operation, error_code,
+    message (and proxy). Their databases have RV(databases[].proxied_by=null).
+  returned: when O(proxies=true)
+  type: list
+  elements: dict
 ansible_facts:
   description: The inventory, for later tasks and plays.
   returned: when O(set_facts=true)
@@ -543,6 +606,9 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import su
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import target_ca_argument_spec
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import validate_options
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
+from ansible_collections.rdsca.rotation.plugins.module_utils.proxies import attach_proxied_by
+from ansible_collections.rdsca.rotation.plugins.module_utils.proxies import gather_proxies
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_api import scopes
 
 
 def argument_spec():
@@ -553,6 +619,7 @@ def argument_spec():
         expiring_within_days=dict(type="int"),
         environment_tag=dict(type="str", default=DEFAULT_ENVIRONMENT_TAG),
         set_facts=dict(type="bool", default=True),
+        proxies=dict(type="bool", default=False),
     )
     spec.update(regions_argument_spec())
     spec.update(target_ca_argument_spec())
@@ -619,7 +686,22 @@ def main():
         if params["strict"]:
             module.fail_json(msg="Could not query %d region(s): %s" % (len(failed_regions), described), **result)
         warn(module, "Could not query %d region(s), reported in failed_regions: %s" % (len(failed_regions), described))
+    if params["proxies"]:
+        _add_proxies(module, clients, regions, failed_regions, databases, result, params["concurrency"])
+        result["api_calls"] = counter.snapshot()
     module.exit_json(**result)
+
+
+def _add_proxies(module, clients, regions, failed_regions, databases, result, concurrency):
+    """RV(proxies), RV(proxy_errors) and each database's proxied_by (module_utils.proxies)."""
+    failed = set(f["region"] for f in failed_regions)
+    found, errors, read = gather_proxies(clients, scopes([r for r in regions if r not in failed]), concurrency)
+    attach_proxied_by(databases, found, read)
+    for target in [result] + ([result["ansible_facts"]["rds_ca"]] if "ansible_facts" in result else []):
+        target.update(proxies=found, proxy_errors=errors)
+    if errors:
+        warn(module, "Could not read the RDS Proxies of %s, reported in proxy_errors" % ", ".join(
+            sorted(set("%s (%s: %s)" % (e["region"], e["operation"], e["error_code"]) for e in errors))))
 
 
 if __name__ == "__main__":

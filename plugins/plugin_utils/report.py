@@ -20,6 +20,8 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import proxy_trust
+
 IN_SCOPE_PHASES = ("staging", "production", "rollback")
 PROBLEM_STATUSES = ("failed", "rolled_back", "blocked", "unverified", "not_possible")
 # Statuses a change board reads as "not done, and why": the problems plus what was held back.
@@ -430,6 +432,7 @@ def build_report(data: dict[str, Any], now: datetime | None = None) -> dict[str,
     for row, db in zip(rows, data.get("databases") or []):
         if db.get("target_ca_supported") is False:
             row["target_ca_supported"] = False
+        row["client_trust"] = proxy_trust.client_trust(db, ctx["settings"].get("target_ca"))
     rows.sort(key=lambda row: natural_key(row["label"]))
     clients = [build_client(ctx, client) for client in ctx["clients"]]
     regions = build_regions(ctx)

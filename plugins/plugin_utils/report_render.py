@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.proxy_trust import trust_notes
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import natural_key
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import status_rank
 
@@ -538,6 +539,7 @@ def render_html(report: dict[str, Any]) -> str:
         "<h1>RDS CA %s report %s</h1>\n" % (esc(report["kind"]), badge(report["outcome"])),
         '<div class="meta">%s</div>\n' % meta,
         '<div class="stop"><strong>Stopped at %s:</strong> %s</div>\n' % (esc(stop.get("step")), esc(stop.get("reason"))) if stop else "",
+        "".join('<div class="meta"><strong>Client trust:</strong> %s</div>\n' % esc(n) for n in trust_notes(report["databases"])),
         html_summary(report), "\n", charts(report), "\n", html_gate(report), "\n", html_databases(report), "\n",
         html_clients(report), "\n", html_regions(report), "\n", html_steps(report), "\n", html_failures(report), "\n",
         html_warnings(report),
@@ -682,6 +684,7 @@ def render_markdown(report: dict[str, Any]) -> str:
              % (cell(", ".join(report["regions_queried"]) or "-"), " An audit reads and changes nothing." if report["kind"] == "audit" else "")]
     if report.get("stop"):
         lines += ["", "**Stopped at %s:** %s" % (cell(report["stop"].get("step")), cell(report["stop"].get("reason")))]
+    lines += [item for note in trust_notes(report["databases"]) for item in ("", "**Client trust:** " + cell(note))]
     lines += [""] + md_summary(report) + md_gate(report) + md_databases(report) + md_rest(report)
     return "\n".join(lines) + "\n"
 
@@ -710,6 +713,7 @@ def summary_lines(report: dict[str, Any], base: str) -> list[str]:
                     ", ".join(s["clients_missing"]) or "none"))
     if report.get("stop"):
         lines.append("stopped at %s: %s" % (report["stop"].get("step"), report["stop"].get("reason")))
+    lines.extend("client trust: %s" % note for note in trust_notes(report["databases"]))
     failures = report["failures"]
     lines += ["FAILURE %s %s: %s" % (f.get("what"), f.get("label"), summarize_text(f.get("reason"), "the JSON report"))
               for f in failures[:20]]

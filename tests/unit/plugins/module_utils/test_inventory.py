@@ -129,7 +129,7 @@ class TestClassify:
 
     @pytest.mark.parametrize("engine, supported", [
         ("postgres", True), ("aurora-postgresql", True), ("sqlserver-se", True), ("oracle-ee", True),
-        ("db2-se", True), ("docdb", False), ("neptune", False), ("custom-oracle-ee", False),
+        ("db2-se", True), ("docdb", True), ("neptune", True), ("custom-oracle-ee", False),
     ])
     def test_engine_supported(self, engine, supported):
         assert engine_supported(engine) is supported
@@ -280,7 +280,7 @@ def _versions():
 
 
 def _fleet_raw():
-    """One region: standalone, replica, Aurora cluster, Multi-AZ DB cluster, pending change, maintenance, docdb."""
+    """One region: standalone, replica, Aurora cluster, Multi-AZ DB cluster, pending change, maintenance, RDS Custom."""
     instances = [
         _instance("pg11", version="11.22", tags={"Environment": "staging"}),
         _instance("pg16", version="16.3", ca="rds-ca-rsa2048-g1", tags={"environment": "production"}),
@@ -293,7 +293,7 @@ def _fleet_raw():
                   tags={"Environment": "staging"}),
         _instance("maz-1", version="16.3", ca=None, cluster="maz"),
         _instance("maz-2", version="16.3", ca=None, cluster="maz"),
-        _instance("docs", engine="docdb", version="5.0.0"),
+        _instance("docs", engine="custom-oracle-ee", version="19.c.ee.002"),
     ]
     instances[1]["ReadReplicaDBInstanceIdentifiers"] = ["pg16-replica"]
     clusters = [
@@ -339,6 +339,7 @@ class TestDatabaseFacts:
             "engine": "postgres",
             "engine_version": "11.22",
             "engine_supported": True,
+            "endpoint_certificate": "rds_ca",
             "instance_class": "db.t3.micro",
             "status": "available",
             "multi_az": False,
@@ -655,7 +656,7 @@ class TestGather:
             assert methods.count("describe_certificates") == 3
             # Pages of 100, the most RDS returns (the fake serves 2 per page to exercise the walk).
             assert all(p["MaxRecords"] == 100 for _m, p in client.calls)
-            # One lookup per distinct supported engine (docdb is skipped), exact versions, deprecated ones included.
+            # One lookup per distinct supported engine (RDS Custom is skipped), exact versions, deprecated ones included.
             lookups = [p for m, p in client.calls if m == "describe_db_engine_versions"]
             assert sorted(p["Engine"] for p in lookups) == ["aurora-postgresql", "mariadb", "mysql", "postgres"]
             assert all(p["IncludeAll"] is True for p in lookups)

@@ -205,7 +205,7 @@ def test_engine_table_covers_every_rds_engine():
         spec = domain.engine_spec(engine)
         assert spec is not None, engine
         assert spec.protocol in ("postgres", "mysql", "tds", "tls"), engine
-        assert domain.engine_supported(engine) is not (engine in ("docdb", "neptune") or engine.startswith("custom-"))
+        assert domain.engine_supported(engine) is not engine.startswith("custom-")
     assert [domain.cluster_kind(e) for e in ("aurora-postgresql", "aurora", "docdb", "neptune", "postgres", "mysql")] == [
         "aurora", "aurora", "docdb", "neptune", "multi_az_db_cluster", "multi_az_db_cluster"]
     assert domain.is_multi_az_cluster({"Engine": "postgres"}) and not domain.is_multi_az_cluster({"Engine": "aurora-mysql"})
@@ -267,3 +267,27 @@ def test_bundle_names_real_certificates_as_describe_certificates_does():
     for item in listed:
         assert by_sha1[item["Thumbprint"]]["ca_identifier"] == item["CertificateIdentifier"]
     assert all(c["ca_identifier"] in domain.KNOWN_CAS for c in loaded["certificates"])
+
+
+def test_documentdb_and_neptune_are_rotated_like_aurora_members_over_direct_tls():
+    for engine in ("docdb", "neptune"):
+        assert domain.engine_supported(engine) and domain.engine_protocol(engine) == "tls"
+        # No RDS-style 0/1 enforcement parameter, no SQL session listing: rds_ssl_usage reads nothing for them.
+        assert domain.enforcement_parameter(engine) is None and domain.usage_kind(engine) is None
+        assert not domain.is_multi_az_cluster({"Engine": engine})
+    # Neptune User Guide: one ACM wildcard certificate per account and Region, rooted at Amazon Trust Services.
+    assert domain.endpoint_certificate("neptune") == domain.ACM
+    assert [domain.endpoint_certificate(e) for e in ("docdb", "postgres", "aurora-mysql", None)] == [domain.RDS_CA] * 4
+    # Neptune's ModifyDBInstance documents no CertificateRotationRestart; DocumentDB's and RDS's do.
+    assert not domain.rotation_restart_parameter("neptune")
+    assert domain.rotation_restart_parameter("docdb") and domain.rotation_restart_parameter("postgres")
+
+
+@pytest.mark.parametrize("name, ats", [
+    ("Amazon RSA 2048 M02", True), ("Amazon ECDSA 256 M03", True), ("Amazon Root CA 1", True),
+    ("Amazon Root CA 4", True), ("Starfield Services Root Certificate Authority - G2", True),
+    ("Amazon RDS us-east-1 Subordinate CA RSA2048 G1.A.1", False), ("Amazon Root CA 5", False),
+    ("Amazon RSA 2048 M02 evil", False), (None, False), ("", False),
+])
+def test_amazon_trust_services_names(name, ats):
+    assert domain.amazon_trust_services_ca(name) is ats

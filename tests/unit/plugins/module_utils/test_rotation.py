@@ -119,7 +119,7 @@ def fleet_view():
         raw_instance("maz-1", cluster="maz"),
         raw_instance("maz-2", cluster="maz"),
         raw_instance("maz-3", cluster="maz"),
-        raw_instance("docs", engine="docdb", version="5.0.0"),
+        raw_instance("docs", engine="custom-oracle-ee", version="19.c.ee.002"),
     ]
     clusters = [
         raw_cluster("aurora", ["aurora-1", "aurora-2", "aurora-3"], writer="aurora-1"),

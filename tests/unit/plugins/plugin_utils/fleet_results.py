@@ -16,7 +16,7 @@ VALID_TILL = {OLD: "2024-08-22T17:08:50+00:00", TARGET: "2061-05-20T17:49:12+00:
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2")
 ENGINES = (("postgres", "16.3", True), ("postgres", "13.15", False), ("mysql", "8.0.36", True),
            ("mariadb", "10.11.8", True), ("aurora-postgresql", "15.4", True), ("aurora-mysql", "8.0.mysql_aurora.3.05.2", True),
-           ("docdb", "5.0.0", None))
+           ("custom-oracle-ee", "19.c.ee.002", None))
 ENVIRONMENTS = ("production", "production", "staging", "dev", None)
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -31,7 +31,7 @@ def facts_database(i: int, rng: random.Random, name: str | None = None) -> dict[
     if ca == TARGET and i % 7 == 0:   # a spread of days left for the chart (a custom CA expiring sooner)
         till = NOW + timedelta(days=rng.randrange(10, 900))
     days = (till - NOW).days
-    supported = engine != "docdb"
+    supported = not engine.startswith("custom-")
     needs = supported and ca != TARGET
     would_restart = "unknown" if without_restart is None else (not without_restart)
     env = ENVIRONMENTS[i % len(ENVIRONMENTS)]
@@ -39,6 +39,7 @@ def facts_database(i: int, rng: random.Random, name: str | None = None) -> dict[
     return {
         "identifier": identifier, "arn": "arn:aws:rds:%s:%s:db:%s" % (region, "123456789012" if i % 3 else "210987654321", identifier),
         "region": region, "engine": engine, "engine_version": version, "engine_supported": supported,
+        "endpoint_certificate": "rds_ca", "proxied_by": ["orders-proxy"] if i % 13 == 4 else [],
         "instance_class": "db.t3.micro", "status": "available", "multi_az": False,
         "cluster_id": identifier + "-cluster" if cluster else None, "cluster_type": "aurora" if cluster else None,
         "cluster_role": "writer" if cluster else None, "cluster_writer": True if cluster else None,
