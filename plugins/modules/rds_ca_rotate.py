@@ -799,8 +799,7 @@ def main():
     if failures:
         listed = "; ".join("%s %s (%s)" % (f["label"], f["status"], f["reason"]) for f in failures)
         module.fail_json(msg="%d failed (of %d databases, target %s): %s" % (
-            len(failures), len(results) + len(unknown), target, listed),
-                         **result)
+            len(failures), len(results) + len(unknown), target, listed), **result)
     module.exit_json(**result)
 
 
