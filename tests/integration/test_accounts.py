@@ -220,3 +220,20 @@ def test_rotate_entries_need_their_account_with_several_accounts(sim):
     result = sim.run_playbook(play([rotate_task("run", [entry], accounts=None, role_name=None)], ["run"])).task("run")
     assert result["failed"] and "names account %s, but the database found is in account %s" % (B, A) in result["msg"]
     assert ca_of(sim, A, "us-east-1", "orders-staging") == ("rds-ca-2019", None)
+
+
+def test_ssl_usage_describes_each_database_in_its_own_account(sim):
+    twins = [{"identifier": "orders-staging", "region": "us-east-1", "account": a} for a in (A, B, C)]
+    args = dict(databases=twins, role_name="rdsca-audit", accounts=ACCOUNTS, probe=False)
+    task = {"name": "usage", "rdsca.rotation.rds_ssl_usage": args, "register": "usage", "ignore_errors": True}
+    usage = sim.run_playbook(play([task], ["usage"])).task("usage")
+    assert not usage.get("failed"), usage.get("msg")
+    got = [(d["label"], d["account"], d["account_alias"], d["current_ca"], d["ssl_enforced"]) for d in usage["databases"]]
+    # The parameter groups read in each account: PostgreSQL 16 enforces TLS by default (rds.force_ssl=1).
+    assert got == [("%s/us-east-1/orders-staging" % A, A, "shop-staging", "rds-ca-2019", True),
+                   ("%s/us-east-1/orders-staging" % B, B, "shop-prod", "rds-ca-rsa2048-g1", True)]
+    assert [(f["account"], f["error_code"]) for f in usage["failed_accounts"]] == [(C, "AccessDenied")]
+    assert set(usage["api_calls"]) == {"us-east-1", "%s/us-east-1" % A, "%s/us-east-1" % B}
+    strict = sim.run_playbook(play([dict(task, **{"rdsca.rotation.rds_ssl_usage": dict(args, strict=True)})],
+                                   ["usage"])).task("usage")
+    assert strict["failed"] and "Could not assume the role of 1 account(s): %s" % C in strict["msg"]
