@@ -96,6 +96,9 @@ notes:
   - "Accounts: with O(accounts) or O(organization), every region of O(regions) is read in every account (O(regions=all):
     the regions enabled in the account of the module's own credentials); a region a role cannot read is in
     RV(failed_regions) with its C(account)."
+  - "IAM permissions with O(accounts) or O(organization): C(sts:AssumeRole) on each account's role (the module's own
+    credentials), C(organizations:ListAccounts) for O(organization), and in each account C(iam:ListAccountAliases)
+    (optional) besides the permissions above; each role trusts the module's principal (C(docs/iam-trust-policy.json))."
 seealso:
   - module: amazon.aws.rds_instance_info
 extends_documentation_fragment:
