@@ -53,6 +53,8 @@ _value:
   type: list
 """
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
 
@@ -61,7 +63,7 @@ def endpoint_probes(databases, labels, target_ca, accounts=False):
     """The verdict of each probe."""
     _check_list(databases, "rds_ssl_usage databases", "endpoint_probes")
     return rotate_playbook.endpoint_probes(databases, _check_list(labels, "the labels", "endpoint_probes"), target_ca,
-                                           accounts=bool(accounts))
+                                           accounts=boolean(accounts or False, strict=False))
 
 
 class FilterModule(object):

@@ -42,6 +42,8 @@ _value:
   type: list
 """
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
 
@@ -49,7 +51,7 @@ from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook imp
 def reachable_endpoints(databases, accounts=False):
     """Labels of the databases whose endpoint was reached with TLS."""
     return rotate_playbook.reachable_endpoints(_check_list(databases, "rds_ssl_usage databases", "reachable_endpoints"),
-                                               accounts=bool(accounts))
+                                               accounts=boolean(accounts or False, strict=False))
 
 
 class FilterModule(object):

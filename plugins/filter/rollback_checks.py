@@ -50,6 +50,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
@@ -60,7 +61,7 @@ def rollback_checks(entries, facts, accounts=False):
     _check_list(entries, "the rollback entries", "rollback_checks")
     if not isinstance(facts, dict):
         raise AnsibleFilterError("rdsca.rotation.rollback_checks needs the rds_ca_facts result (a dict)")
-    checked = rotate_playbook.rollback_checks(entries, facts, accounts=bool(accounts))
+    checked = rotate_playbook.rollback_checks(entries, facts, accounts=boolean(accounts or False, strict=False))
     return {"entries": checked, "refused": rotate_playbook.rollback_refused(checked),
             "problems": ["%s: not found" % entry["label"] for entry in checked if not entry["found"]]}
 

@@ -65,6 +65,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
@@ -76,7 +77,7 @@ def rollback_entries(report, databases, to_ca=None, identifiers=None, default_re
     if not isinstance(databases, list):
         raise AnsibleFilterError("rdsca.rotation.rollback_entries: rdsca_rollback_databases must be a list")
     return rotate_playbook.rollback_entries(report, databases, to_ca or None, identifiers or [], default_region or None,
-                                            accounts=bool(accounts))
+                                            accounts=boolean(accounts or False, strict=False))
 
 
 class FilterModule(object):

@@ -53,6 +53,8 @@ _value:
   type: list
 """
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
 
@@ -61,7 +63,7 @@ def verify_targets(databases, labels, target_ca, accounts=False):
     """The verification targets of a phase."""
     _check_list(databases, "rds_ca_facts databases", "verify_targets")
     return rotate_playbook.verify_targets(databases, _check_list(labels, "the labels", "verify_targets"), target_ca,
-                                          accounts=bool(accounts))
+                                          accounts=boolean(accounts or False, strict=False))
 
 
 class FilterModule(object):

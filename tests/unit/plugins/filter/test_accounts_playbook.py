@@ -191,3 +191,58 @@ def test_a_single_account_report_has_no_account_section():
     assert [a["account"] for a in report["summary"]["accounts"]] == [STAGE]
     assert "## Accounts" not in report_render.render_markdown(report)
     assert report["failed_accounts"] == []
+
+
+# -- rdsca_accounts, rdsca_organization, rdsca_strict ------------------------------------------------------------------
+
+def test_account_settings_accept_the_modules_shapes_and_awx_text():
+    from ansible_collections.rdsca.rotation.plugins.filter.account_settings import account_settings  # pylint: disable=import-outside-toplevel
+    none = account_settings(None)
+    assert none == {"accounts": [], "accounts_shown": [], "organization": {}, "role_name": "", "strict": False,
+                    "multi_account": False, "problems": []}
+    assert account_settings("")["multi_account"] is False
+    # A survey's default role name without accounts: one account, as before.
+    assert account_settings("", None, "rdsca-rotation", "false")["role_name"] == ""
+    given = account_settings([{"account_id": STAGE, "alias": "shop-staging"},
+                              {"role_arn": "arn:aws:iam::%s:role/rdsca-rotation" % PROD, "external_id": "s3cr3t-x",
+                               "session_name": "rdsca-run"}], None, "rdsca-rotation", "true")
+    assert given["problems"] == []
+    assert given["accounts"] == [{"account_id": STAGE, "alias": "shop-staging"},
+                                 {"account_id": PROD, "role_arn": "arn:aws:iam::%s:role/rdsca-rotation" % PROD,
+                                  "external_id": "s3cr3t-x", "session_name": "rdsca-run"}]
+    assert given["accounts_shown"][1]["external_id"] == "********" and given["strict"] is True and given["multi_account"] is True
+    # An AWX text survey: IDs separated by commas, blanks or new lines, one role name for all.
+    text = account_settings("%s, %s\n%s" % (STAGE, PROD, DENIED), None, "rdsca-rotation")
+    assert [a["account_id"] for a in text["accounts"]] == [STAGE, PROD, DENIED] and text["role_name"] == "rdsca-rotation"
+    org = account_settings(None, {"include": "1111*, 2222*", "role_name": "rdsca-audit"})
+    assert org["organization"] == {"enabled": True, "include": ["1111*", "2222*"], "exclude": [], "role_name": "rdsca-audit"}
+    assert org["multi_account"] is True
+    assert account_settings(None, {"enabled": False, "include": ["x"]})["organization"] == {}
+    assert account_settings(None, "yes")["organization"]["enabled"] is True
+
+
+def test_account_settings_refuse_what_sts_or_iam_would_refuse_without_repeating_the_external_id():
+    from ansible_collections.rdsca.rotation.plugins.filter.account_settings import account_settings  # pylint: disable=import-outside-toplevel
+    bad = account_settings([{"account_id": "12345"}, {"account_id": STAGE, "role_arn": "arn:aws:iam::%s:role/r" % PROD},
+                            {"role_arn": "arn:aws:iam::role/x"}, {"account_id": PROD, "external_id": "x"},
+                            {"account_id": PROD, "session_name": "a b"}, {"account_id": PROD, "region": "us-east-1"},
+                            {"alias": "nothing"}, STAGE, STAGE, True],
+                           {"enabled": "maybe"}, "bad role!", "sometimes")
+    problems = bad["problems"]
+    assert problems == [
+        "rdsca_accounts[0]: account_id must be 12 digits (quote it in YAML: a leading 0 is lost), got '12345'",
+        "rdsca_accounts[1]: role_arn arn:aws:iam::%s:role/r is a role of account %s, not of account_id %s" % (PROD, PROD, STAGE),
+        "rdsca_accounts[2]: role_arn must be an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>), got 'arn:aws:iam::role/x'",
+        "rdsca_accounts[3]: external_id must be 2-1224 characters of letters, digits and +=,.@:/-",
+        "rdsca_accounts[4]: session_name must be 2-64 characters of letters, digits and +=,.@-, got 'a b'",
+        "rdsca_accounts[5]: unknown key(s) region (known: account_id, role_arn, external_id, session_name, alias)",
+        "rdsca_accounts[6] needs account_id (12 digits) or role_arn",
+        "rdsca_accounts: account %s is listed twice" % STAGE,
+        "rdsca_accounts[9] must be an account ID or a mapping with account_id or role_arn, got bool",
+        "rdsca_account_role_name must be an IAM role name (1-64 characters of letters, digits and +=,.@-), got 'bad role!'",
+        "rdsca_organization.enabled must be a boolean, got 'maybe'",
+        "rdsca_strict must be a boolean, got 'sometimes'"]
+    assert account_settings({"a": 1})["problems"] == [
+        "rdsca_accounts must be a list of accounts (or account IDs separated by commas), got dict"]
+    assert account_settings(None, {"include": "x", "exclude": [{"a": 1}], "role": "r"})["problems"] == [
+        "rdsca_organization: unknown key(s) role (known: enabled, include, exclude, role_name)"]
