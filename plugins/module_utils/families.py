@@ -19,20 +19,24 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import split_label
+
 Database = dict[str, Any]
 
 
-def label_of(reference: Any, region: Optional[str]) -> Optional[str]:
-    """``region/identifier`` for an identifier (in ``region``) or an ARN (``arn:aws:rds:<region>:<account>:db:<id>``)."""
+def label_of(reference: Any, region: Optional[str], account: Optional[str] = None) -> Optional[str]:
+    """The label (rds_domain.db_label) of an identifier (in ``region``, ``account``) or an ARN
+    (``arn:aws:rds:<region>:<account>:db:<id>``; its account is used when ``account`` is given)."""
     if not reference:
         return None
     text = str(reference)
     if text.startswith("arn:"):
         parts = text.split(":")
         if len(parts) >= 7 and parts[2] == "rds":
-            return "%s/%s" % (parts[3], parts[-1])
+            return db_label(parts[3], parts[-1], (parts[4] or account) if account else None)
         return None
-    return "%s/%s" % (region, text)
+    return db_label(region, text, account)
 
 
 def assign_families(databases: Iterable[Database]) -> list[Database]:
@@ -54,24 +58,27 @@ def assign_families(databases: Iterable[Database]) -> list[Database]:
             parent[a] = b
 
     out = []
+    accounts = {}
     for db in databases:
         region = db.get("region")
-        label = db.get("label") or "%s/%s" % (region, db.get("identifier"))
+        label = db.get("label") or db_label(region, db.get("identifier"))
+        # A label with the account (the accounts option): families never cross accounts.
+        accounts[label] = split_label(label)[0]
         parent.setdefault(label, label)
         out.append((db, label, region))
     for db, label, region in out:
         if db.get("cluster_id"):
-            cluster = "%s/%s" % (region, db["cluster_id"])
+            cluster = db_label(region, db["cluster_id"], accounts[label])
             parent.setdefault(cluster, cluster)
             union(label, cluster)
     for db, label, region in out:
         for replica in db.get("read_replicas") or []:
-            other = label_of(replica, region)
+            other = label_of(replica, region, accounts[label])
             if other:
                 parent.setdefault(other, other)
                 # The source is the root: point the replica's tree at the source's.
                 union(other, label)
-        source = label_of(db.get("read_replica_source"), region)
+        source = label_of(db.get("read_replica_source"), region, accounts[label])
         if source:
             parent.setdefault(source, source)
             union(label, source)

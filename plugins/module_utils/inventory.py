@@ -499,6 +499,7 @@ def summarize(databases: Sequence[Item], regions_queried: Optional[Sequence[str]
         "by_environment": {},
         "by_engine": {},
         "by_region": {},
+        "by_account": {},
         "by_reason": {},
         "by_restart": {"restart": 0, "no_restart": 0, UNKNOWN: 0},
         "needs_rotation_by_restart": {"restart": 0, "no_restart": 0, UNKNOWN: 0},
@@ -515,6 +516,7 @@ def summarize(databases: Sequence[Item], regions_queried: Optional[Sequence[str]
         _bump(summary["by_environment"], fact["environment"] if fact["environment"] is not None else UNTAGGED)
         _bump(summary["by_engine"], fact["engine"] or UNKNOWN)
         _bump(summary["by_region"], fact["region"])
+        _bump(summary["by_account"], fact.get("account") or UNKNOWN)
         _bump(summary["by_reason"], fact["reason"])
         if fact["ca_expired"]:
             summary["expired"] += 1
@@ -542,12 +544,18 @@ def gather_regions(clients: Any, regions: Sequence[str], options: Item, concurre
     from ansible_collections.rdsca.rotation.plugins.module_utils import rds_api
 
     del paginate, aws_errors, error_info
+    states = gather_scopes(clients, rds_api.scopes(regions), options, concurrency=concurrency)
+    return dict((scope.region, state) for scope, state in states.items())
+
+
+def gather_scopes(clients: Any, where: Sequence[Any], options: Item, concurrency: int = 64) -> dict[Any, Item]:
+    """:func:`gather_regions` for ``rds_api.Scope`` (region, account) items, on one pool: ``{scope: state}``."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils import rds_api
 
     def versions_needed(instances: list[Item], clusters: list[Item]) -> dict[str, list[str]]:
         return engine_versions_needed(instances, options, clusters)
 
-    states = rds_api.scan_regions(clients, rds_api.scopes(regions), versions_needed, concurrency=concurrency)
-    return dict((scope.region, state) for scope, state in states.items())
+    return rds_api.scan_regions(clients, list(where), versions_needed, concurrency=concurrency)
 
 
 def target_ca_argument_spec():

@@ -416,6 +416,26 @@ def operation_name(call: dict) -> typing.Optional[str]:
     return OPERATIONS.get(call.get("op"), call.get("op"))
 
 
+# -- labels --------------------------------------------------------------------------------------
+
+def db_label(region: typing.Optional[str], identifier: typing.Optional[str], account: typing.Optional[str] = None) -> str:
+    """The one name of a database in messages, results and rollback input: ``region/identifier``, or
+    ``account/region/identifier`` when the module works on named accounts (issue #17)."""
+    if account:
+        return "%s/%s/%s" % (account, region, identifier)
+    return "%s/%s" % (region, identifier)
+
+
+def split_label(text: str) -> typing.Tuple[typing.Optional[str], typing.Optional[str], str]:
+    """``(account, region, identifier)`` of a label (account and region None when the label lacks them)."""
+    parts = str(text).split("/")
+    if len(parts) >= 3:
+        return parts[0], parts[1], "/".join(parts[2:])
+    if len(parts) == 2:
+        return None, parts[0], parts[1]
+    return None, None, parts[0]
+
+
 # -- time ----------------------------------------------------------------------------------------
 
 UTC = datetime.timezone.utc

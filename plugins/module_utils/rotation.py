@@ -49,6 +49,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (
     status_reason,
     would_restart,
 )
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
 
 APPLY_IMMEDIATELY = "immediately"
 APPLY_MAINTENANCE_WINDOW = "maintenance_window"
@@ -96,8 +97,9 @@ def unit_key(region: str, kind: str, identifier: str) -> str:
     return "%s/%s/%s" % (region, kind, identifier)
 
 
-def label(region: str, identifier: str) -> str:
-    return "%s/%s" % (region, identifier)
+def label(region: str, identifier: str, account: str | None = None) -> str:
+    """rds_domain.db_label: ``region/identifier``, or ``account/region/identifier`` with named accounts."""
+    return db_label(region, identifier, account)
 
 
 # -- the `databases` option -----------------------------------------------------------------------

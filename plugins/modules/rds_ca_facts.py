@@ -93,6 +93,9 @@ notes:
   - "IAM permissions: C(rds:DescribeDBInstances), C(rds:DescribeDBClusters),
     C(rds:DescribePendingMaintenanceActions), C(rds:DescribeCertificates),
     C(rds:DescribeDBEngineVersions), and C(ec2:DescribeRegions) for O(regions=all)."
+  - "Accounts: with O(accounts) or O(organization), every region of O(regions) is read in every account (O(regions=all):
+    the regions enabled in the account of the module's own credentials); a region a role cannot read is in
+    RV(failed_regions) with its C(account)."
 seealso:
   - module: amazon.aws.rds_instance_info
 extends_documentation_fragment:
@@ -102,6 +105,7 @@ extends_documentation_fragment:
   - rdsca.rotation.attributes.ACTION_GROUP
   - rdsca.rotation.aws
   - rdsca.rotation.regions
+  - rdsca.rotation.accounts
   - rdsca.rotation.target_ca
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -184,7 +188,7 @@ regions_queried:
   sample: [ap-southeast-2, eu-west-1, us-east-1]
 databases:
   description:
-    - One entry per DB instance that passes the filters, sorted by region then identifier.
+    - One entry per DB instance that passes the filters, sorted by account (with O(accounts)), region, then identifier.
     - Aurora and Multi-AZ DB cluster members are listed as instances, with their cluster.
   returned: always
   type: list
@@ -194,6 +198,20 @@ databases:
       description: DB instance identifier.
       type: str
       sample: orders-pg13-production
+    account:
+      description: The 12-digit AWS account of the instance (the assumed role's, else the one in its ARN).
+      type: str
+      sample: "123456789012"
+    account_alias:
+      description: The account's alias (O(accounts[].alias), else its IAM alias), null when unknown or without O(accounts).
+      type: str
+      sample: shop-prod
+    label:
+      description:
+        - The database's label, C(<region>/<identifier>), or C(<account>/<region>/<identifier>) with O(accounts) or
+          O(organization) (identifiers repeat across accounts). The form rds_ca_rotate and the rollback input accept.
+      type: str
+      sample: 123456789012/us-east-1/orders-pg13-production
     arn:
       description: DB instance ARN.
       type: str
@@ -360,7 +378,9 @@ databases:
       type: str
       sample: ca_expired
 regions:
-  description: Per queried region that did not fail, its CAs and counts.
+  description:
+    - Per queried region that did not fail, its CAs and counts; keyed C(<account>/<region>) with O(accounts) or
+      O(organization) (then each entry has C(account) and C(account_alias) too).
   returned: always
   type: dict
   sample:
@@ -426,6 +446,44 @@ regions:
         - C(databases) reported (after filters), C(scanned) (every instance of the region), C(needs_rotation),
           C(by_ca) (current CA to count) and C(by_restart) (C(restart), C(no_restart), C(unknown)).
       type: dict
+accounts:
+  description: The accounts queried (their role assumed), with O(accounts) or O(organization).
+  returned: when O(accounts) or O(organization) is set
+  type: list
+  elements: dict
+  sample: [{account: "222222222222", role_arn: "arn:aws:iam::222222222222:role/rdsca-audit", alias: shop-prod}]
+  contains:
+    account:
+      description: The 12-digit account ID.
+      type: str
+    role_arn:
+      description: The role assumed.
+      type: str
+    alias:
+      description: The account's alias (given, else its IAM alias), null when unknown.
+      type: str
+failed_accounts:
+  description:
+    - The accounts whose role could not be assumed (see O(strict)); their databases are unknown, not absent.
+      Empty without O(accounts).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{account: "333333333333", role_arn: "arn:aws:iam::333333333333:role/rdsca-audit", error_code: AccessDenied,
+            message: "User: arn:aws:iam::111111111111:user/ci is not authorized to perform: sts:AssumeRole on resource: ..."}]
+  contains:
+    account:
+      description: The 12-digit account ID.
+      type: str
+    role_arn:
+      description: The role that could not be assumed.
+      type: str
+    error_code:
+      description: The AWS error code.
+      type: str
+    message:
+      description: The AWS error message.
+      type: str
 failed_regions:
   description: The regions that could not be queried (see O(strict)), with the first error.
   returned: always
@@ -436,6 +494,9 @@ failed_regions:
   contains:
     region:
       description: The region.
+      type: str
+    account:
+      description: The account, with O(accounts) or O(organization).
       type: str
     operation:
       description: The API operation that failed.
@@ -475,6 +536,17 @@ summary:
     by_region:
       description: Region to number of databases.
       type: dict
+    by_account:
+      description: Account to number of databases (the accounts in RV(failed_accounts) are not counted - unknown).
+      type: dict
+    accounts_queried:
+      description: Number of accounts queried, failed ones included (with O(accounts) or O(organization)).
+      type: int
+      returned: when O(accounts) or O(organization) is set
+    accounts_failed:
+      description: Number of accounts in RV(failed_accounts) (with O(accounts) or O(organization)).
+      type: int
+      returned: when O(accounts) or O(organization) is set
     by_reason:
       description: Reason to number of databases.
       type: dict
@@ -500,6 +572,7 @@ summary:
     by_environment: {production: 9, staging: 4, untagged: 1}
     by_engine: {postgres: 8, aurora-postgresql: 3, mysql: 2, mariadb: 1}
     by_region: {us-east-1: 8, eu-west-1: 5, ap-southeast-2: 1}
+    by_account: {"123456789012": 14}
     by_reason: {ca_expired: 9, already_on_target: 3, pending_change_to_target: 1, not_on_target_ca: 1}
     by_restart: {restart: 5, no_restart: 9, unknown: 0}
     needs_rotation_by_restart: {restart: 4, no_restart: 5, unknown: 0}
@@ -508,7 +581,8 @@ summary:
 api_calls:
   description:
     - HTTP requests sent, per region and API operation, retries included. C(ec2:DescribeRegions) (for
-      O(regions=all)) is counted under the region it was sent to.
+      O(regions=all)) is counted under the region it was sent to; the calls in another account (O(accounts)) under
+      C(<account>/<region>).
   returned: always
   type: dict
   sample:
@@ -521,13 +595,14 @@ ansible_facts:
   contains:
     rds_ca:
       description:
-        - RV(databases), RV(regions), RV(summary), RV(failed_regions), RV(regions_queried), RV(target_ca) and
-          RV(generated_at), as returned by the module.
+        - RV(databases), RV(regions), RV(summary), RV(failed_regions), RV(failed_accounts), RV(regions_queried),
+          RV(target_ca) and RV(generated_at) (and RV(accounts) with O(accounts)), as returned by the module.
       type: dict
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.rdsca.rotation.plugins.module_utils import accounts as accounts_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import CallCounter
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import RegionClients
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import check_regions_option
@@ -538,11 +613,13 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.aws import warn
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import DEFAULT_ENVIRONMENT_TAG
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import build_region
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import filter_options
-from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import gather_regions
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import gather_scopes
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import summarize
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import target_ca_argument_spec
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import validate_options
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_api import Scope
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
 
 
 def argument_spec():
@@ -556,6 +633,7 @@ def argument_spec():
     )
     spec.update(regions_argument_spec())
     spec.update(target_ca_argument_spec())
+    spec.update(accounts_lib.accounts_argument_spec())
     return spec
 
 
@@ -566,6 +644,7 @@ def main():
     # Every number: finite, in range (plugins/module_utils/numbers.py, shared by every module).
     problems = check_numbers(params, ["concurrency", "expiring_within_days"])
     problems += [p for p in check_regions_option(params["regions"]) + validate_options(params) if p not in problems]
+    problems += accounts_lib.check_accounts(params)
     if problems:
         module.fail_json(msg="Invalid options: %s" % "; ".join(problems), problems=problems)
     options = filter_options(params)
@@ -573,26 +652,43 @@ def main():
     counter = CallCounter()
     clients = RegionClients(module, counter)
     regions = sorted(set(resolve_regions(module, clients, params["regions"])))
-    clients.prepare("rds", regions)
+    # Named accounts (issue 17): each role assumed once; a failed one is reported, the others go on.
+    named = accounts_lib.uses_accounts(params)
+    accounts, failed_accounts = [], []
+    if named:
+        accounts, failed_accounts = accounts_lib.resolve_accounts(module, clients, params, module.region or regions[0],
+                                                                  concurrency=params["concurrency"])
+    aliases = dict((a["account"], a["alias"]) for a in accounts)
+    where = [Scope(region, a["account"]) for a in accounts for region in regions] if named else [Scope(r) for r in regions]
+    for scope in where:
+        clients.prepare("rds", [scope.region], account=scope.account)
 
     now = utcnow()
-    states = gather_regions(clients, regions, options, concurrency=params["concurrency"])
+    states = gather_scopes(clients, where, options, concurrency=params["concurrency"])
 
     databases = []
     region_facts = {}
     failed_regions = []
     target_problems = []
-    for region in regions:
-        state = states[region]
+    for scope in where:
+        state = states[scope]
         if state["error"] is not None:
             failed_regions.append(state["error"])
             continue
-        found, facts = build_region(region, state["raw"], options, now)
+        found, facts = build_region(scope.region, state["raw"], options, now)
+        for db in found:
+            # The account: the assumed role's, else the ARN's (the module's own credentials).
+            db["account"] = scope.account or accounts_lib.account_of_arn(db["arn"])
+            db["account_alias"] = aliases.get(scope.account)
+            db["label"] = db_label(scope.region, db["identifier"], scope.account)
         databases.extend(found)
-        region_facts[region] = facts
+        if named:
+            facts["account"] = scope.account
+            facts["account_alias"] = aliases.get(scope.account)
+        region_facts[scope.label] = facts
         if facts["target_ca_problem"]:
-            target_problems.append("%s: %s" % (region, facts["target_ca_problem"]))
-    unsupported = ["%s/%s (%s %s)" % (d["region"], d["identifier"], d["engine"], d["engine_version"])
+            target_problems.append("%s: %s" % (scope.label, facts["target_ca_problem"]))
+    unsupported = ["%s (%s %s)" % (d["label"], d["engine"], d["engine_version"])
                    for d in databases if d["target_ca_supported"] is False and d["needs_rotation"]]
     if unsupported:
         target_problems.append("%d database(s) run an engine version that does not support %s: %s" % (
@@ -610,12 +706,27 @@ def main():
         failed_regions=failed_regions,
         summary=summarize(databases, regions, failed_regions),
     )
+    if named:
+        inventory["accounts"] = accounts
+        inventory["failed_accounts"] = failed_accounts
+        inventory["summary"]["accounts_queried"] = len(accounts) + len(failed_accounts)
+        inventory["summary"]["accounts_failed"] = len(failed_accounts)
+    else:
+        inventory["failed_accounts"] = []
     result = dict(inventory, changed=False, api_calls=counter.snapshot())
     if params["set_facts"]:
         result["ansible_facts"] = dict(rds_ca=inventory)
 
+    if failed_accounts:
+        described = accounts_lib.describe_failed(failed_accounts)
+        if params["strict"]:
+            module.fail_json(msg="Could not assume the role of %d account(s), their databases are unknown: %s" % (
+                len(failed_accounts), described), **result)
+        warn(module, "Could not assume the role of %d account(s), reported in failed_accounts (their databases are "
+                     "unknown): %s" % (len(failed_accounts), described))
     if failed_regions:
-        described = ", ".join("%s (%s: %s)" % (f["region"], f["error_code"], f["message"]) for f in failed_regions)
+        described = ", ".join("%s (%s: %s)" % (Scope(f["region"], f.get("account")).label, f["error_code"], f["message"])
+                              for f in failed_regions)
         if params["strict"]:
             module.fail_json(msg="Could not query %d region(s): %s" % (len(failed_regions), described), **result)
         warn(module, "Could not query %d region(s), reported in failed_regions: %s" % (len(failed_regions), described))

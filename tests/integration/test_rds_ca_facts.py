@@ -175,6 +175,8 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
          pending, maintenance, restart_free, supported, environment, needs, reason) = EXPECTED[ident]
         raw = api[ident]
         assert fact["arn"] == raw["DBInstanceArn"] == f"arn:aws:rds:{region}:123456789012:db:{ident}"
+        # Without the accounts option: the account from the ARN, region labels (issue 17).
+        assert (fact["account"], fact["account_alias"], fact["label"]) == ("123456789012", None, f"{region}/{ident}")
         assert (fact["region"], fact["engine"], fact["engine_version"], fact["instance_class"], fact["status"]) == (
             region, engine, version, klass, status), ident
         assert fact["engine_supported"] is True
@@ -270,6 +272,7 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
         "by_environment": {"production": 10, "staging": 4, "untagged": 1},
         "by_engine": {"postgres": 8, "aurora-postgresql": 3, "mysql": 2, "mariadb": 1, "sqlserver-se": 1},
         "by_region": {"us-east-1": 8, "eu-west-1": 5, "ap-southeast-2": 2},
+        "by_account": {"123456789012": 15},
         "by_reason": {"ca_expired": 11, "not_on_target_ca": 1, "already_on_target": 2,
                       "pending_change_to_target": 1},
         "by_restart": {"restart": 5, "no_restart": 10, "unknown": 0},
@@ -277,17 +280,19 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
         "expired": 12,
         "expiring": {"within_30_days": 12, "within_90_days": 12, "within_180_days": 12, "within_365_days": 12},
     }
-    assert set(inventory["summary"]) == set(documented["summary"]["contains"])
+    # accounts_queried/accounts_failed: only with the accounts option (test_accounts.py).
+    assert set(inventory["summary"]) == set(documented["summary"]["contains"]) - {"accounts_queried", "accounts_failed"}
 
     # -- top level, failed regions, facts, check mode, later plays.
     assert inventory["failed_regions"] == []
     assert inventory["target_ca"] == "rds-ca-rsa2048-g1"
     assert inventory["regions_queried"] == sorted(REGIONS)
     assert before - dt.timedelta(seconds=5) < dt.datetime.fromisoformat(inventory["generated_at"]) < after
-    assert set(documented) - {"ansible_facts"} <= set(inventory)
+    assert set(documented) - {"ansible_facts", "accounts"} <= set(inventory)
+    assert inventory["failed_accounts"] == [] and "accounts" not in inventory
     facts = inventory["ansible_facts"]["rds_ca"]
     assert set(facts) == {"databases", "regions", "summary", "failed_regions", "regions_queried", "target_ca",
-                          "generated_at", "target_ca_problems"}
+                          "generated_at", "target_ca_problems", "failed_accounts"}
     assert facts["databases"] == databases
     for key in ("databases", "regions", "summary", "failed_regions", "regions_queried"):
         strip = (lambda v: v) if key != "databases" else (lambda v: [dict(d, days_left=None) for d in v])

@@ -47,19 +47,20 @@ def aws(monkeypatch):
             calls["clients"] += 1
             self.counter = counter
 
-        def prepare(self, service, regions):
+        def prepare(self, service, regions, account=None):
             assert service == "rds"
 
-    def gather(clients, regions, options, **kwargs):
+    def gather(clients, scopes, options, **kwargs):
         calls["gather"] += 1
         calls["options"] = options
         calls["concurrency"] = kwargs["concurrency"]
-        clients.counter.add(regions[0], "DescribeDBInstances")
-        return dict((r, states[r]) for r in regions)
+        calls["scopes"] = list(scopes)
+        clients.counter.add(scopes[0].label, "DescribeDBInstances")
+        return dict((s, states[s.label]) for s in scopes)
 
     monkeypatch.setattr(rds_ca_facts, "RegionClients", Clients)
     monkeypatch.setattr(rds_ca_facts, "resolve_regions", lambda module, clients, regions: list(regions or ["us-east-1"]))
-    monkeypatch.setattr(rds_ca_facts, "gather_regions", gather)
+    monkeypatch.setattr(rds_ca_facts, "gather_scopes", gather)
 
     def exit_json(self, **kwargs):
         raise Exit("exit", kwargs)
@@ -136,3 +137,38 @@ def test_bad_input_fails_before_any_client(aws, args, message):
     assert outcome.kind == "fail"
     assert message in outcome.result["msg"]
     assert aws["clients"] == 0 and aws["gather"] == 0
+
+
+def test_accounts_label_every_database_and_a_refused_account_is_reported_then_strict(aws, monkeypatch):
+    """Issue 17: two accounts resolved, one refused; labels carry the account; strict fails after listing it."""
+    resolved = [{"account": "111111111111", "role_arn": "arn:aws:iam::111111111111:role/audit", "alias": "staging"},
+                {"account": "222222222222", "role_arn": "arn:aws:iam::222222222222:role/audit", "alias": None}]
+    refused = [{"account": "333333333333", "role_arn": "arn:aws:iam::333333333333:role/audit",
+                "error_code": "AccessDenied", "message": "not authorized"}]
+    monkeypatch.setattr(rds_ca_facts.accounts_lib, "resolve_accounts",
+                        lambda module, clients, params, region, concurrency: (resolved, refused))
+    aws["states"]["111111111111/us-east-1"] = raw("us-east-1", ("orders", "rds-ca-2019"))
+    aws["states"]["222222222222/us-east-1"] = raw("us-east-1", ("orders", "rds-ca-2019"))
+    args = {"regions": ["us-east-1"], "role_name": "audit",
+            "accounts": [{"account_id": "111111111111", "alias": "staging"}, {"account_id": "222222222222"},
+                         {"account_id": "333333333333"}]}
+    outcome = run(args)
+    assert outcome.kind == "exit"
+    result = outcome.result
+    assert [(d["label"], d["account"], d["account_alias"]) for d in result["databases"]] == [
+        ("111111111111/us-east-1/orders", "111111111111", "staging"),
+        ("222222222222/us-east-1/orders", "222222222222", None)]
+    assert [s.account for s in aws["scopes"]] == ["111111111111", "222222222222"]
+    assert result["failed_accounts"] == refused and result["accounts"] == resolved
+    assert result["summary"]["by_account"] == {"111111111111": 1, "222222222222": 1}
+    assert (result["summary"]["accounts_queried"], result["summary"]["accounts_failed"]) == (3, 1)
+    assert sorted(result["regions"]) == ["111111111111/us-east-1", "222222222222/us-east-1"]
+    strict = run(dict(args, strict=True))
+    assert strict.kind == "fail" and "333333333333 (AccessDenied: not authorized)" in strict.result["msg"]
+    assert strict.result["failed_accounts"] == refused and len(strict.result["databases"]) == 2
+
+
+def test_bad_accounts_fail_before_any_client(aws):
+    outcome = run({"regions": ["us-east-1"], "accounts": [{"account_id": "12"}]})
+    assert outcome.kind == "fail" and "account_id must be 12 digits" in outcome.result["msg"]
+    assert aws["clients"] == 0

@@ -1,0 +1,152 @@
+"""The AWS modules across several accounts (issue 17), against the simulator's two-account estate.
+
+Fleet: tests/fleets/estate.yml (staging in 111111111111, the caller's own account; production in 222222222222;
+333333333333 whose roles refuse the caller), without its linked servers (no TLS endpoint is probed here), so
+that the tests need no database server. Every module runs through a real ansible-playbook.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+A, B, C = "111111111111", "222222222222", "333333333333"
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+ESTATE = os.path.join(REPO, "tests", "fleets", "estate.yml")
+
+
+def _unlinked(node):
+    if isinstance(node, dict):
+        return dict((k, _unlinked(v)) for k, v in node.items() if k != "linked")
+    if isinstance(node, list):
+        return [_unlinked(v) for v in node]
+    return node
+
+
+def estate() -> dict:
+    with open(ESTATE, encoding="utf-8") as handle:
+        return _unlinked(yaml.safe_load(handle))
+
+
+@pytest.fixture()
+def sim(simulator):
+    simulator.load(estate())
+    yield simulator
+
+
+ACCOUNTS = [{"account_id": A}, {"account_id": B}, {"account_id": C}]
+
+
+def play(tasks, save):
+    return [{"hosts": "localhost", "gather_facts": False,
+             "module_defaults": {"group/rdsca.rotation.rds_ca": {"endpoint_url": "{{ sim_endpoint_url }}",
+                                                                 "region": "us-east-1"}},
+             "tasks": tasks, "save": save}]
+
+
+def facts_task(register="inv", **options):
+    args = dict(regions=REGIONS, role_name="rdsca-audit", accounts=ACCOUNTS, set_facts=False)
+    args.update(options)
+    return {"name": register, "rdsca.rotation.rds_ca_facts": args, "register": register, "ignore_errors": True}
+
+
+def ca_of(sim, account, region, ident):
+    """The CA RDS shows for an instance of an account (read with that account's assumed role)."""
+    import boto3
+
+    sts = sim.client("sts")
+    creds = sts.assume_role(RoleArn="arn:aws:iam::%s:role/rdsca-rotation" % account,
+                            RoleSessionName="test")["Credentials"] if account != A else None
+    kwargs = {} if creds is None else dict(aws_access_key_id=creds["AccessKeyId"],
+                                           aws_secret_access_key=creds["SecretAccessKey"],
+                                           aws_session_token=creds["SessionToken"])
+    if creds is None:
+        rds = sim.client("rds", region)
+    else:
+        rds = boto3.client("rds", region_name=region, endpoint_url=sim.url, **kwargs)
+    db = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
+    pending = (db.get("PendingModifiedValues") or {}).get("CACertificateIdentifier")
+    return db["CACertificateIdentifier"], pending
+
+
+def test_facts_over_two_accounts_tells_same_identifiers_apart_and_reports_the_refused_account(sim):
+    result = sim.run_playbook(play([facts_task()], ["inv"]))
+    inv = result.task("inv")
+    assert not inv.get("failed"), inv.get("msg")
+    labels = sorted(d["label"] for d in inv["databases"])
+    # orders-staging exists in both accounts: two databases, told apart by the account.
+    assert "%s/us-east-1/orders-staging" % A in labels and "%s/us-east-1/orders-staging" % B in labels
+    twins = [d for d in inv["databases"] if d["identifier"] == "orders-staging"]
+    assert sorted((d["account"], d["account_alias"], d["tags"]["App"]) for d in twins) == [
+        (A, "shop-staging", "orders"), (B, "shop-prod", "orders-legacy")]
+    for db in inv["databases"]:
+        assert db["label"] == "%s/%s/%s" % (db["account"], db["region"], db["identifier"])
+        assert db["arn"].split(":")[4] == db["account"]
+    # Production lives in B only, across three regions.
+    assert set(d["region"] for d in inv["databases"] if d["account"] == B) == set(REGIONS)
+    assert not any(d["account"] == C for d in inv["databases"])
+    # The refused account is reported, unknown rather than empty.
+    assert inv["failed_accounts"] == [{
+        "account": C, "role_arn": "arn:aws:iam::%s:role/rdsca-audit" % C, "error_code": "AccessDenied",
+        "message": inv["failed_accounts"][0]["message"]}]
+    assert "is not authorized to perform: sts:AssumeRole" in inv["failed_accounts"][0]["message"]
+    assert [a["account"] for a in inv["accounts"]] == [A, B]
+    assert inv["summary"]["accounts_queried"] == 3 and inv["summary"]["accounts_failed"] == 1
+    assert set(inv["summary"]["by_account"]) == {A, B}
+    assert sum(inv["summary"]["by_account"].values()) == inv["summary"]["databases"]
+    assert inv["failed_regions"] == []
+    assert sorted(inv["regions"]) == sorted("%s/%s" % (a, r) for a in (A, B) for r in REGIONS)
+    # Calls per account and region; one AssumeRole per account, none for the refused account's RDS.
+    assert set(inv["api_calls"]) >= set("%s/%s" % (a, r) for a in (A, B) for r in REGIONS)
+    assert inv["api_calls"]["us-east-1"]["AssumeRole"] == 3
+    assert not any(key.startswith(C) for key in inv["api_calls"])
+
+
+def test_facts_strict_fails_after_listing_the_refused_account(sim):
+    result = sim.run_playbook(play([facts_task(strict=True)], ["inv"]))
+    inv = result.task("inv")
+    assert inv["failed"]
+    assert "Could not assume the role of 1 account(s)" in inv["msg"] and C in inv["msg"]
+    assert [f["account"] for f in inv["failed_accounts"]] == [C]
+    # Listed first: what the other accounts gave is still returned.
+    assert any(d["account"] == B for d in inv["databases"])
+
+
+def test_facts_without_accounts_keeps_region_labels_and_names_the_arn_account(sim):
+    result = sim.run_playbook(play([facts_task(accounts=None, role_name=None)], ["inv"]))
+    inv = result.task("inv")
+    assert not inv.get("failed"), inv.get("msg")
+    assert sorted(d["label"] for d in inv["databases"]) == [
+        "eu-west-1/graph-staging-1", "us-east-1/billing-staging", "us-east-1/catalog-docs-staging-1",
+        "us-east-1/orders-staging"]
+    assert set(d["account"] for d in inv["databases"]) == {A}
+    assert inv["failed_accounts"] == [] and "accounts" not in inv
+    assert sorted(inv["regions"]) == sorted(REGIONS)
+
+
+@pytest.mark.parametrize("accounts, role_name, expected", [
+    ([{"account_id": "12345"}], "r", "accounts[1]: account_id must be 12 digits"),
+    ([{"role_arn": "arn:aws:iam::12:role/x"}], None, "is not an IAM role ARN"),
+    ([{"account_id": A}], None, "accounts[1]: account %s has no role_arn" % A),
+    ([{"account_id": A}, {"role_arn": "arn:aws:iam::%s:role/rdsca-audit" % A}], "r", "listed twice"),
+    ([{"account_id": B, "role_arn": "arn:aws:iam::%s:role/rdsca-audit" % A}], None, "is in account %s, not" % A),
+])
+def test_bad_accounts_are_refused_before_any_call(sim, accounts, role_name, expected):
+    sim.reset_calls()
+    result = sim.run_playbook(play([facts_task(accounts=accounts, role_name=role_name)], ["inv"]))
+    inv = result.task("inv")
+    assert inv["failed"] and expected in inv["msg"], inv["msg"]
+    assert sim.calls()["total"] == 0
+
+
+def test_external_id_is_never_shown(sim):
+    secret = "s3cr3t-external-id"
+    result = sim.run_playbook(play([facts_task(accounts=[{"account_id": B, "external_id": secret},
+                                                         {"account_id": B}])], ["inv"]), extra_args=["-v"])
+    assert result.task("inv")["failed"]
+    assert secret not in result.stdout + result.stderr

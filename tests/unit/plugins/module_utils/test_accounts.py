@@ -1,0 +1,121 @@
+"""module_utils.accounts: the accounts/organization options, their checks and their resolution (issue 17)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.rdsca.rotation.plugins.module_utils import accounts as lib
+from ansible_collections.rdsca.rotation.plugins.module_utils import families
+from ansible_collections.rdsca.rotation.plugins.module_utils import rds_domain
+from ansible_collections.rdsca.rotation.plugins.module_utils import rotation
+
+A, B, C = "111111111111", "222222222222", "333333333333"
+
+
+def params(accounts=None, role_name=None, organization=None):
+    return {"accounts": accounts, "role_name": role_name, "organization": organization}
+
+
+class TestCheck:
+    def test_good(self):
+        good = [{"account_id": A},
+                {"role_arn": "arn:aws:iam::%s:role/path/audit" % B, "external_id": "ext-123", "session_name": "ci-run"}]
+        assert lib.check_accounts(params(good, role_name="rdsca-audit")) == []
+        assert lib.check_accounts(params()) == []
+
+    @pytest.mark.parametrize("accounts, role_name, text", [
+        ([{"account_id": "1234"}], "r", "accounts[1]: account_id must be 12 digits, got '1234'"),
+        ([{"account_id": "12345678901a"}], "r", "must be 12 digits"),
+        ([{"role_arn": "arn:aws:iam::1111:role/x"}], None, "accounts[1]: role_arn 'arn:aws:iam::1111:role/x' is not an IAM role ARN"),
+        ([{"role_arn": "arn:aws:iam::%s:user/x" % A}], None, "is not an IAM role ARN"),
+        ([{"account_id": A}], None, "accounts[1]: account %s has no role_arn: set role_arn, or the top-level role_name" % A),
+        ([{"alias": "x"}], "r", "accounts[1]: give account_id (with the top-level role_name) or role_arn"),
+        ([{"account_id": A}, {"account_id": A}], "r", "accounts[2]: account %s is listed twice (also accounts[1])" % A),
+        ([{"account_id": A}, {"role_arn": "arn:aws:iam::%s:role/x" % A}], "r", "listed twice"),
+        ([{"account_id": B, "role_arn": "arn:aws:iam::%s:role/x" % A}], None, "is in account %s, not account_id %s" % (A, B)),
+        ([{"account_id": A, "session_name": "a b"}], "r", "session_name 'a b' must be"),
+        ([{"account_id": A}], "bad role!", "role_name 'bad role!' is not an IAM role name"),
+    ])
+    def test_bad(self, accounts, role_name, text):
+        problems = lib.check_accounts(params(accounts, role_name))
+        assert any(text in p for p in problems), problems
+
+    def test_a_bad_external_id_is_not_echoed(self):
+        problems = lib.check_accounts(params([{"account_id": A, "external_id": "x y secret"}], "r"))
+        assert problems and not any("secret" in p for p in problems)
+
+    def test_organization_needs_a_role(self):
+        assert any("organization.role_name" in p for p in lib.check_accounts(params(organization={"enabled": True})))
+        assert lib.check_accounts(params(organization={"enabled": True, "role_name": "audit"})) == []
+        assert lib.check_accounts(params(organization={"enabled": False})) == []
+        assert any("empty patterns" in p for p in lib.check_accounts(
+            params(role_name="r", organization={"enabled": True, "include": [""]})))
+
+    def test_external_id_is_no_log(self):
+        spec = lib.accounts_argument_spec()
+        assert spec["accounts"]["options"]["external_id"]["no_log"] is True
+        assert spec["organization"]["options"]["external_id"]["no_log"] is True
+
+
+class TestResolve:
+    def test_requested_accounts_build_role_arns(self):
+        got = lib.requested_accounts(params([{"account_id": A, "alias": "staging"},
+                                             {"role_arn": "arn:aws:iam::%s:role/ops/audit" % B, "external_id": "e-1"}],
+                                            role_name="rdsca-audit"))
+        assert got == [
+            dict(account=A, role_arn="arn:aws:iam::%s:role/rdsca-audit" % A, external_id=None,
+                 session_name="rdsca-rotation", alias="staging"),
+            dict(account=B, role_arn="arn:aws:iam::%s:role/ops/audit" % B, external_id="e-1",
+                 session_name="rdsca-rotation", alias=None)]
+
+    def test_organization_keeps_active_matching_accounts(self):
+        listed = [{"Id": A, "Name": "shop-staging", "Status": "ACTIVE"},
+                  {"Id": B, "Name": "shop-prod", "Status": "ACTIVE"},
+                  {"Id": C, "Name": "shop-old", "Status": "SUSPENDED"},
+                  {"Id": "444444444444", "Name": "sandbox", "Status": "ACTIVE"}]
+        got = lib.organization_accounts(params(organization={"include": ["shop-*"], "exclude": [A],
+                                                             "role_name": "audit"}), listed)
+        assert [(a["account"], a["role_arn"]) for a in got] == [(B, "arn:aws:iam::%s:role/audit" % B)]
+        given = lib.requested_accounts(params([{"account_id": B, "alias": "mine"}], role_name="other"))
+        merged = lib.merge_accounts(given, lib.organization_accounts(params(organization={"role_name": "audit"}), listed))
+        assert [(a["account"], a["alias"]) for a in merged] == [(B, "mine"), (A, None), ("444444444444", None)]
+
+    def test_list_accounts_walks_every_page(self):
+        pages = {None: {"Accounts": [{"Id": A}], "NextToken": "t1"}, "t1": {"Accounts": [{"Id": B}]}}
+        sent = []
+
+        class Org:
+            def list_accounts(self, **kwargs):
+                sent.append(kwargs)
+                return pages[kwargs.get("NextToken")]
+
+        assert [a["Id"] for a in lib.list_accounts(Org())] == [A, B]
+        assert sent == [{"MaxResults": 20}, {"MaxResults": 20, "NextToken": "t1"}]
+
+    def test_account_of_arn(self):
+        assert lib.account_of_arn("arn:aws:rds:us-east-1:%s:db:x" % B) == B
+        assert lib.account_of_arn("arn:aws:rds:us-east-1::cert:x") is None
+        assert lib.account_of_arn(None) is None
+
+
+class TestLabels:
+    def test_db_label(self):
+        assert rds_domain.db_label("us-east-1", "orders") == "us-east-1/orders"
+        assert rds_domain.db_label("us-east-1", "orders", B) == "%s/us-east-1/orders" % B
+        assert rotation.label("us-east-1", "orders", B) == "%s/us-east-1/orders" % B
+        assert rds_domain.split_label("%s/us-east-1/orders" % B) == (B, "us-east-1", "orders")
+        assert rds_domain.split_label("us-east-1/orders") == (None, "us-east-1", "orders")
+
+    def test_families_stay_in_their_account(self):
+        # The same identifiers in two accounts: two families, not one.
+        dbs = []
+        for account in (A, B):
+            dbs.append({"identifier": "orders", "region": "us-east-1", "account": account,
+                        "label": rds_domain.db_label("us-east-1", "orders", account), "read_replicas": ["orders-r"]})
+            dbs.append({"identifier": "orders-r", "region": "us-east-1", "account": account,
+                        "label": rds_domain.db_label("us-east-1", "orders-r", account),
+                        "read_replica_source": "orders"})
+        out = families.assign_families(dbs)
+        assert [d["family"] for d in out] == ["%s/us-east-1/orders" % A] * 2 + ["%s/us-east-1/orders" % B] * 2
+        assert families.label_of("arn:aws:rds:eu-west-1:%s:db:src" % B, "us-east-1", B) == "%s/eu-west-1/src" % B
+        assert families.label_of("arn:aws:rds:eu-west-1:%s:db:src" % B, "us-east-1") == "eu-west-1/src"
