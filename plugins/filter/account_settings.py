@@ -16,8 +16,9 @@ description:
   - C(rdsca_accounts) is a list of mappings (C(account_id), C(role_arn), C(external_id), C(session_name), C(alias)),
     or account IDs (a list, or a text with commas, semicolons or blanks, as an AWX text survey gives it).
   - Account IDs must be 12 digits, role ARNs IAM role ARNs (of the account given), external IDs and session names
-    what STS accepts; an account listed twice, an unknown key or a non-boolean is refused. The external ID is never
-    repeated in a message.
+    what STS accepts; an account listed twice, an account without a role (no C(role_arn) and no
+    C(rdsca_account_role_name)), an organization without a role name, an unknown key or a non-boolean is refused,
+    as the modules refuse them. The external ID is never repeated in a message.
 positional: _input, organization, role_name, strict
 options:
   _input:
@@ -27,7 +28,7 @@ options:
     required: true
   organization:
     description:
-      - C(rdsca_organization), a mapping (C(enabled), C(include), C(exclude), C(role_name)) or a boolean.
+      - C(rdsca_organization), a mapping (C(enabled), C(include), C(exclude), C(role_name), C(external_id)) or a boolean.
     type: raw
   role_name:
     description:
@@ -58,7 +59,7 @@ RETURN = r"""
 _value:
   description:
     - V(accounts) (the list for the modules' C(accounts) option, empty when not given), V(accounts_shown) (the same
-      with the external IDs masked), V(organization) (the
+      with the external IDs masked), V(organization_shown) (V(organization), its external ID masked), V(organization) (the
       modules' C(organization) option, empty when not given or disabled), V(role_name) (empty when not given),
       V(strict), V(multi_account) (true when accounts or an organization are given: labels then carry the account)
       and V(problems) (one sentence per invalid value).

@@ -491,14 +491,5 @@ def days_until(value: typing.Any, now: datetime.datetime) -> typing.Optional[int
     return int((parsed - now).total_seconds() // 86400)
 
 
-# -- labels ------------------------------------------------------------------------------------
-
+# An AWS account ID: 12 digits.
 ACCOUNT_ID = re.compile(r"^\d{12}$")
-
-
-def db_label(region: typing.Any, identifier: typing.Any, account: typing.Any = None) -> str:
-    """A database's label: ``account/region/identifier`` when an account is given (a run over several accounts),
-    else ``region/identifier``. The one function that builds labels (issue #17)."""
-    if account:
-        return "%s/%s/%s" % (account, region, identifier)
-    return "%s/%s" % (region, identifier)

@@ -28,7 +28,7 @@ ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.
 EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 ACCOUNT_KEYS = ("account_id", "role_arn", "external_id", "session_name", "alias")
-ORGANIZATION_KEYS = ("enabled", "include", "exclude", "role_name")
+ORGANIZATION_KEYS = ("enabled", "include", "exclude", "role_name", "external_id")
 
 
 def _text(value: Any) -> str | None:
@@ -127,14 +127,19 @@ def _organization(value: Any, problems: list[str]) -> dict[str, Any]:
             problems.append("rdsca_organization.role_name must be an IAM role name, got %r" % (value["role_name"],))
         else:
             out["role_name"] = value["role_name"]
+    if value.get("external_id") not in (None, ""):
+        if not isinstance(value["external_id"], str) or not EXTERNAL_ID.match(value["external_id"]):
+            problems.append("rdsca_organization.external_id must be 2-1224 characters of letters, digits and +=,.@:/-")
+        else:
+            out["external_id"] = value["external_id"]
     return out
 
 
 def account_settings(accounts: Any, organization: Any = None, role_name: Any = None, strict: Any = False) -> dict[str, Any]:
     """``{accounts, accounts_shown, organization, role_name, strict, multi_account, problems}`` from the playbook variables.
 
-    ``accounts``: the list for the modules' ``accounts`` option ([] when not given); ``accounts_shown``: the same with
-    the external IDs masked (for rdsca_cfg and the report); ``organization``: the modules'
+    ``accounts``: the list for the modules' ``accounts`` option ([] when not given); ``accounts_shown`` and ``organization_shown``:
+    the same with the external IDs masked (for rdsca_cfg and the report); ``organization``: the modules'
     ``organization`` option ({} when not given or disabled); ``role_name``: the role assumed in accounts given by ID
     only ('' when not given, or without accounts and organization); ``multi_account``: labels carry the account; ``problems``: one sentence per invalid value
     (nothing is read or changed while there is one).
@@ -166,6 +171,14 @@ def account_settings(accounts: Any, organization: Any = None, role_name: Any = N
         problems.append("rdsca_account_role_name must be an IAM role name (1-64 characters of letters, digits and +=,.@-), got %r" % (role,))
         role = ""
     org = _organization(organization, problems)
+    # As the modules check them (module_utils.accounts.check_accounts): a role for every account.
+    no_role = [a["account_id"] for a in out_accounts if "role_arn" not in a]
+    if no_role and not role:
+        problems.append("rdsca_accounts: account(s) %s have no role_arn: set rdsca_account_role_name (the role assumed in "
+                        "each) or a role_arn per account" % ", ".join(no_role))
+    if org and not org.get("role_name") and not role:
+        problems.append("rdsca_organization: set its role_name (or rdsca_account_role_name): the role assumed in each "
+                        "discovered account")
     if not out_accounts and not org:
         # An AWX survey's default role name, without accounts: a run in the credential's own account.
         role = ""
@@ -176,4 +189,5 @@ def account_settings(accounts: Any, organization: Any = None, role_name: Any = N
         strict_flag = False
     shown = [dict(a, external_id="********") if "external_id" in a else a for a in out_accounts]
     return {"accounts": out_accounts, "accounts_shown": shown, "organization": org, "role_name": role, "strict": strict_flag,
+            "organization_shown": dict(org, external_id="********") if "external_id" in org else org,
             "multi_account": bool(out_accounts or org), "problems": problems}

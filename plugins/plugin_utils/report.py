@@ -100,6 +100,8 @@ def _redacted(settings: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("accounts"), list):
         out["accounts"] = [dict(a, external_id="********") if isinstance(a, dict) and a.get("external_id") else a
                            for a in out["accounts"]]
+    if isinstance(out.get("organization"), dict) and out["organization"].get("external_id"):
+        out["organization"] = dict(out["organization"], external_id="********")
     return out
 
 

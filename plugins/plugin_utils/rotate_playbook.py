@@ -160,15 +160,20 @@ def account_overrides(facts: Mapping[str, Any], target_ca: str, replace: bool) -
     out: dict[str, dict[str, Any]] = {}
     if replace:
         return out
-    regions = facts.get("regions") or {}
-    for region in facts.get("regions_queried") or []:
-        if region not in regions:
-            continue
-        override = regions[region].get("customer_override")
-        cert = next((c for c in regions[region].get("certificates") or [] if c.get("identifier") == override), None)
+    for region, facts_of in _region_entries(facts):
+        override = facts_of.get("customer_override")
+        cert = next((c for c in facts_of.get("certificates") or [] if c.get("identifier") == override), None)
         if override and override != target_ca and cert is not None and cert.get("expired") is False:
             out[region] = {"customer_override": override, "valid_till": cert.get("valid_till")}
     return out
+
+
+def _region_entries(facts: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """rds_ca_facts ``regions`` entries of the regions queried: keyed ``region``, or ``account/region`` in a run over
+    several accounts (one entry per account and region)."""
+    queried = set(facts.get("regions_queried") or [])
+    return [(key, value) for key, value in (facts.get("regions") or {}).items()
+            if str(key).rsplit("/", 1)[-1] in queried and isinstance(value, Mapping)]
 
 
 def _usage_error(usage_databases: list[Db], db: Db) -> str:
@@ -198,13 +203,10 @@ def preflight_problems(facts: Mapping[str, Any], in_scope: list[Db], settings: M
         out.extend("%s; rdsca_strict stops the run before any change" % text for text in failed_account_lines(facts))
     # The target must be a CA of every region it is applied in, and not expired (rds_ca_facts target_ca_problem):
     # the regions of the databases in scope, and every region queried when the account default is set there.
-    if settings.get("set_account_default"):
-        regions = list(facts.get("regions_queried") or [])
-    else:
-        regions = list(dict.fromkeys(db.get("region") for db in in_scope))
-    for region in regions:
-        region_facts = (facts.get("regions") or {}).get(region)
-        if region_facts is None:
+    # In a run over several accounts the entries are per account and region (``account/region``).
+    wanted = set(db.get("region") for db in in_scope) | set("%s/%s" % (db.get("account"), db.get("region")) for db in in_scope)
+    for region, region_facts in _region_entries(facts):
+        if not settings.get("set_account_default") and region not in wanted:
             continue
         if region_facts.get("target_ca_problem"):
             out.append("%s: %s" % (region, region_facts["target_ca_problem"]))

@@ -198,8 +198,8 @@ def test_a_single_account_report_has_no_account_section():
 def test_account_settings_accept_the_modules_shapes_and_awx_text():
     from ansible_collections.rdsca.rotation.plugins.filter.account_settings import account_settings  # pylint: disable=import-outside-toplevel
     none = account_settings(None)
-    assert none == {"accounts": [], "accounts_shown": [], "organization": {}, "role_name": "", "strict": False,
-                    "multi_account": False, "problems": []}
+    assert none == {"accounts": [], "accounts_shown": [], "organization": {}, "organization_shown": {}, "role_name": "",
+                    "strict": False, "multi_account": False, "problems": []}
     assert account_settings("")["multi_account"] is False
     # A survey's default role name without accounts: one account, as before.
     assert account_settings("", None, "rdsca-rotation", "false")["role_name"] == ""
@@ -214,11 +214,19 @@ def test_account_settings_accept_the_modules_shapes_and_awx_text():
     # An AWX text survey: IDs separated by commas, blanks or new lines, one role name for all.
     text = account_settings("%s, %s\n%s" % (STAGE, PROD, DENIED), None, "rdsca-rotation")
     assert [a["account_id"] for a in text["accounts"]] == [STAGE, PROD, DENIED] and text["role_name"] == "rdsca-rotation"
-    org = account_settings(None, {"include": "1111*, 2222*", "role_name": "rdsca-audit"})
-    assert org["organization"] == {"enabled": True, "include": ["1111*", "2222*"], "exclude": [], "role_name": "rdsca-audit"}
+    org = account_settings(None, {"include": "1111*, 2222*", "role_name": "rdsca-audit", "external_id": "org-s3cr3t"})
+    assert org["organization"] == {"enabled": True, "include": ["1111*", "2222*"], "exclude": [], "role_name": "rdsca-audit",
+                                   "external_id": "org-s3cr3t"}
+    assert org["organization_shown"]["external_id"] == "********"
     assert org["multi_account"] is True
     assert account_settings(None, {"enabled": False, "include": ["x"]})["organization"] == {}
-    assert account_settings(None, "yes")["organization"]["enabled"] is True
+    assert account_settings(None, "yes", "rdsca-audit")["organization"]["enabled"] is True
+    # As the modules refuse them: an organization without a role to assume, an account without a role.
+    assert account_settings(None, "yes")["problems"] == [
+        "rdsca_organization: set its role_name (or rdsca_account_role_name): the role assumed in each discovered account"]
+    assert account_settings([PROD])["problems"] == [
+        "rdsca_accounts: account(s) %s have no role_arn: set rdsca_account_role_name (the role assumed in each) "
+        "or a role_arn per account" % PROD]
 
 
 def test_account_settings_refuse_what_sts_or_iam_would_refuse_without_repeating_the_external_id():
@@ -241,8 +249,23 @@ def test_account_settings_refuse_what_sts_or_iam_would_refuse_without_repeating_
         "rdsca_accounts[9] must be an account ID or a mapping with account_id or role_arn, got bool",
         "rdsca_account_role_name must be an IAM role name (1-64 characters of letters, digits and +=,.@-), got 'bad role!'",
         "rdsca_organization.enabled must be a boolean, got 'maybe'",
+        "rdsca_accounts: account(s) %s have no role_arn: set rdsca_account_role_name (the role assumed in each) "
+        "or a role_arn per account" % STAGE,
         "rdsca_strict must be a boolean, got 'sometimes'"]
     assert account_settings({"a": 1})["problems"] == [
         "rdsca_accounts must be a list of accounts (or account IDs separated by commas), got dict"]
     assert account_settings(None, {"include": "x", "exclude": [{"a": 1}], "role": "r"})["problems"] == [
-        "rdsca_organization: unknown key(s) role (known: enabled, include, exclude, role_name)"]
+        "rdsca_organization: unknown key(s) role (known: enabled, include, exclude, role_name, external_id)"]
+
+
+def test_the_preflight_reads_the_regions_of_each_account():
+    """rds_ca_facts keys its regions account/region with accounts: a target CA missing in one account's region stops
+    the run, and a deliberate override is kept per account and region."""
+    dbs = rotation_phases(ESTATE, CFG)
+    certs = [{"identifier": TARGET, "expired": False}, {"identifier": OLD, "expired": False}]
+    facts = {"regions_queried": ["us-east-1"], "failed_regions": [], "regions": {
+        STAGE + "/us-east-1": {"target_ca_available": True, "certificates": certs},
+        PROD + "/us-east-1": {"target_ca_available": False, "certificates": certs[1:], "customer_override": OLD}}}
+    checked = preflight_checks(dbs, facts, CFG)
+    assert checked["problems"] == ["%s is not a CA of %s/us-east-1 (DescribeCertificates)" % (TARGET, PROD)]
+    assert checked["account_overrides"] == {PROD + "/us-east-1": {"customer_override": OLD, "valid_till": None}}
