@@ -390,7 +390,7 @@ def html_gate(report: dict[str, Any]) -> str:
 def _label_cell(report: dict[str, Any], row: dict[str, Any]) -> str:
     cluster = ('<div class="s">%s of %s</div>' % (esc(row["cluster_role"]), esc(row["cluster_id"]))) if row.get("cluster_id") else ""
     several = len(report["summary"].get("by_account") or {}) > 1
-    account = '<div class="s">account %s</div>' % esc(row["account"]) if several else ""
+    account = '<div class="s">account %s</div>' % esc(account_name(row)) if several else ""
     return "<td><code>%s</code>%s%s</td>" % (esc(row["label"]), cluster, account)
 
 
