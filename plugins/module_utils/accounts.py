@@ -241,13 +241,14 @@ def session_from(credentials: Item) -> Any:
 
 # -- resolution --------------------------------------------------------------------------------------
 
-def resolve_accounts(module: Any, clients: Any, params: Item, region: str,
-                     concurrency: int = 16) -> tuple[list[Item], list[Item]]:
+def resolve_accounts(module: Any, clients: Any, params: Item, region: str, concurrency: int = 16,
+                     only: Optional[Any] = None) -> tuple[list[Item], list[Item]]:
     """``(accounts, failed_accounts)``: each account's role assumed once, its session added to ``clients``.
 
     ``accounts``: ``[{account, role_arn, alias}]`` sorted by account; ``failed_accounts``:
     ``[{account, role_arn, error_code, message}]``. ``region`` is where STS is called (the module's own
     credentials). Organizations ListAccounts failing fails the module: the estate would be unknown.
+    ``only``: assume the roles of these accounts only (rds_ca_rotate: the accounts its databases are in).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -263,6 +264,8 @@ def resolve_accounts(module: Any, clients: Any, params: Item, region: str,
             module.fail_json_aws(e, msg="Couldn't list the organization's accounts (organizations:ListAccounts)",
                                  api_calls=clients.counter.snapshot())
         wanted = merge_accounts(wanted, organization_accounts(params, listed))
+    if only is not None:
+        wanted = [a for a in wanted if a["account"] in only]
     if not wanted:
         return [], []
     sts = clients.get("sts", region)

@@ -71,6 +71,12 @@ class Scope:
         """``region``, or ``account/region`` for another account (the key of ``api_calls``)."""
         return scope_label(self.region, self.account)
 
+    @classmethod
+    def from_label(cls, label: str) -> "Scope":
+        """The scope of a :attr:`label` (``region`` or ``account/region``)."""
+        account, _sep, region = label.rpartition("/")
+        return cls(region, account or None)
+
 
 def scopes(regions: Sequence[str], account: Optional[str] = None) -> list[Scope]:
     """One :class:`Scope` per region name, in the order given."""

@@ -85,7 +85,8 @@ INSTANCE = "instance"
 CLUSTER = "cluster"
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-ARN = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):\d*:(?P<kind>db|cluster):(?P<id>[A-Za-z0-9-]+)$")
+ARN = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):(?P<account>\d*):(?P<kind>db|cluster):(?P<id>[A-Za-z0-9-]+)$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
 # Keys of a `databases` mapping entry this module reads (anything else, e.g. the rest of an
 # rds_ca_facts or rds_ca_rotate result entry, is ignored).
 ENTRY_ID_KEYS = ("identifier", "id", "db_instance_identifier", "DBInstanceIdentifier", "db_cluster_identifier",
@@ -109,12 +110,18 @@ def _entry_from_string(text: str, default_region: str | None) -> tuple[dict | No
     match = ARN.match(text)
     if match:
         kind = INSTANCE if match.group("kind") == "db" else CLUSTER
-        return {"identifier": match.group("id").lower(), "region": match.group("region"), "type": kind}, None
+        return {"identifier": match.group("id").lower(), "region": match.group("region"), "type": kind,
+                "account": match.group("account") or None}, None
     region = default_region
+    account = None
     ident = text
-    if "/" in text:
+    if text.count("/") >= 2:  # account/region/identifier (rds_domain.db_label with accounts)
+        account, region, ident = text.split("/", 2)
+        if not ACCOUNT_ID.match(account):
+            return None, "databases entry %r: the account of account/region/identifier must be 12 digits" % text
+    elif "/" in text:
         region, ident = text.split("/", 1)
-    return {"identifier": ident.lower(), "region": region, "type": "auto"}, None
+    return {"identifier": ident.lower(), "region": region, "type": "auto", "account": account}, None
 
 
 def _entry_from_mapping(item: dict, default_region: str | None) -> tuple[dict | None, str | None]:
@@ -127,12 +134,15 @@ def _entry_from_mapping(item: dict, default_region: str | None) -> tuple[dict | 
         return None, "a databases entry needs an identifier (keys: %s), got %r" % (", ".join(ENTRY_ID_KEYS[:3]), item)
     match = ARN.match(ident)
     region = item.get("region") or (match.group("region") if match else None) or default_region
+    account = item.get("account") or (match.group("account") if match else None) or None
+    if account is not None and not ACCOUNT_ID.match(str(account)):
+        return None, "databases entry %s: account must be 12 digits, got %r" % (ident, account)
     kind = item.get("type") or "auto"
     if match:
         ident = match.group("id")
         if kind == "auto":
             kind = INSTANCE if match.group("kind") == "db" else CLUSTER
-    entry = {"identifier": ident.lower(), "region": region, "type": kind}
+    entry = {"identifier": ident.lower(), "region": region, "type": kind, "account": account and str(account)}
     if kind not in ENTRY_TYPES:
         return None, "databases entry %s: type must be one of %s, got %r" % (ident, ", ".join(ENTRY_TYPES), kind)
     for key in ("connect_host", "connect_port"):
@@ -175,7 +185,7 @@ def normalize_entries(entries: list | None, default_region: str | None) -> tuple
         if not IDENTIFIER.match(entry["identifier"]):
             problems.append("%r is not an RDS identifier (a letter, then letters, digits and hyphens)" % entry["identifier"])
             continue
-        key = (entry["region"], entry["identifier"])
+        key = (entry.get("account"), entry["region"], entry["identifier"])
         if key in seen:
             previous = seen[key]
             if previous["type"] == "auto":
@@ -257,7 +267,10 @@ def parse_ssl_evidence(value: typing.Any) -> tuple[dict, list[str]]:
             problems.append("ssl_usage entry without an identifier: %r" % (item,))
             continue
         safe = item.get("safe_without_restart")
-        evidence[(item.get("region"), ident.lower())] = {
+        # An entry with its account applies to that account's database only (identifiers repeat across accounts).
+        key = (item.get("region"), ident.lower()) if not item.get("account") else (
+            str(item["account"]), item.get("region"), ident.lower())
+        evidence[key] = {
             "ssl_in_use": _ssl_state(item),
             "safe": safe if isinstance(safe, bool) else None,
             "evidence": dict((k, item[k]) for k in EVIDENCE_KEYS if k in item),
@@ -265,7 +278,11 @@ def parse_ssl_evidence(value: typing.Any) -> tuple[dict, list[str]]:
     return evidence, problems
 
 
-def evidence_for(evidence: dict, region: str, identifier: str) -> dict | None:
+def evidence_for(evidence: dict, region: str, identifier: str, account: str | None = None) -> dict | None:
+    if account is not None:
+        found = evidence.get((account, region, identifier)) or evidence.get((account, None, identifier))
+        if found is not None:
+            return found
     return evidence.get((region, identifier)) or evidence.get((None, identifier))
 
 
@@ -277,14 +294,24 @@ def _endpoint(raw: dict) -> dict:
             "port": endpoint.get("Port") or raw.get("DbInstancePort")}
 
 
-def _replica_source(raw: dict, region: str) -> str | None:
+def _replica_source(raw: dict, region: str, account: str | None = None) -> str | None:
     source = raw.get("ReadReplicaSourceDBInstanceIdentifier")
     if not source:
         return None
     match = ARN.match(source)
     if match:
-        return label(match.group("region"), match.group("id").lower())
-    return label(region, source.lower())
+        return label(match.group("region"), match.group("id").lower(), account and (match.group("account") or account))
+    return label(region, source.lower(), account)
+
+
+def _where(region: str, view: dict, arn: str | None) -> dict:
+    """A unit's account fields: ``account`` (the assumed role's, else its ARN's), ``place`` (the scope label the
+    calls go to: ``region``, or ``account/region`` for a named account) and its ``label``'s account."""
+    named = view.get("account")
+    match = ARN.match(arn or "")
+    return {"account": named or (match.group("account") if match else None) or None,
+            "account_alias": view.get("account_alias"),
+            "place": "%s/%s" % (named, region) if named else region, "named": named}
 
 
 def _instance_unit(region: str, raw: dict, view: dict, request: dict) -> dict:
@@ -296,10 +323,14 @@ def _instance_unit(region: str, raw: dict, view: dict, request: dict) -> dict:
         writer = any(m.get("DBInstanceIdentifier") == ident and m.get("IsClusterWriter")
                      for m in cluster.get("DBClusterMembers") or [])
         role = "writer" if writer else "reader"
+    where = _where(region, view, raw.get("DBInstanceArn"))
     return {
-        "key": unit_key(region, INSTANCE, ident),
-        "label": label(region, ident),
+        "key": unit_key(where["place"], INSTANCE, ident),
+        "label": label(region, ident, where["named"]),
         "region": region,
+        "account": where["account"],
+        "account_alias": where["account_alias"],
+        "place": where["place"],
         "kind": INSTANCE,
         "identifier": ident,
         "arn": raw.get("DBInstanceArn"),
@@ -312,7 +343,7 @@ def _instance_unit(region: str, raw: dict, view: dict, request: dict) -> dict:
         "pending_ca": (raw.get("PendingModifiedValues") or {}).get("CACertificateIdentifier"),
         "status": raw.get("DBInstanceStatus"),
         "maintenance_window": raw.get("PreferredMaintenanceWindow"),
-        "read_replica_source": _replica_source(raw, region),
+        "read_replica_source": _replica_source(raw, region, where["named"]),
         "endpoints": [_endpoint(raw)],
         "maintenance": view["maintenance"].get(raw.get("DBInstanceArn")),
         "connect_host": request.get("connect_host"),
@@ -333,10 +364,14 @@ def _cluster_unit(region: str, cluster: dict, view: dict, request: dict) -> dict
             break
     details = cluster.get("CertificateDetails") or {}
     pending = ((cluster.get("PendingModifiedValues") or {}).get("CertificateDetails") or {}).get("CAIdentifier")
+    where = _where(region, view, cluster.get("DBClusterArn"))
     return {
-        "key": unit_key(region, CLUSTER, ident),
-        "label": label(region, ident),
+        "key": unit_key(where["place"], CLUSTER, ident),
+        "label": label(region, ident, where["named"]),
         "region": region,
+        "account": where["account"],
+        "account_alias": where["account_alias"],
+        "place": where["place"],
         "kind": CLUSTER,
         "identifier": ident,
         "arn": cluster.get("DBClusterArn"),
@@ -379,7 +414,7 @@ def _resolve_request(request: dict, view: dict, add: typing.Callable[[dict], Non
         owner = view["clusters"].get(raw.get("DBClusterIdentifier") or "")
         if owner is not None and is_multi_az_cluster(owner):
             notes.append("%s is a member of the Multi-AZ DB cluster %s, whose CA is changed on the cluster "
-                         "(ModifyDBCluster): the cluster is rotated" % (label(region, ident),
+                         "(ModifyDBCluster): the cluster is rotated" % (label(region, ident, view.get("account")),
                                                                         owner.get("DBClusterIdentifier")))
             add(_cluster_unit(region, owner, view, request))
         else:
@@ -391,7 +426,7 @@ def _resolve_request(request: dict, view: dict, add: typing.Callable[[dict], Non
         members = sorted(cluster.get("DBClusterMembers") or [],
                          key=lambda m: (bool(m.get("IsClusterWriter")), m.get("DBInstanceIdentifier")))
         if not members:
-            problems.append("%s: the Aurora cluster has no DB instances to rotate" % label(region, ident))
+            problems.append("%s: the Aurora cluster has no DB instances to rotate" % label(region, ident, view.get("account")))
         for member in members:
             member_raw = view["instances"].get(member.get("DBInstanceIdentifier"))
             if member_raw is not None:
@@ -399,17 +434,17 @@ def _resolve_request(request: dict, view: dict, add: typing.Callable[[dict], Non
     elif cluster is not None and wanted == INSTANCE:
         problems.append("%s is a DB cluster identifier, but the entry says type: instance; give one of its DB "
                         "instances (%s), or drop type to rotate the cluster" % (
-                            label(region, ident),
+                            label(region, ident, view.get("account")),
                             ", ".join(m.get("DBInstanceIdentifier") for m in cluster.get("DBClusterMembers") or [])
                             or "it has none"))
     elif raw is not None and wanted == CLUSTER:
-        problems.append("%s is a DB instance identifier, but the entry says type: cluster" % label(region, ident))
+        problems.append("%s is a DB instance identifier, but the entry says type: cluster" % label(region, ident, view.get("account")))
     else:
         close = sorted(set(list(view["instances"]) + list(view["clusters"])))
         close = [c for c in close if c.startswith(ident[:4])][:3]
         hint = " (similar: %s)" % ", ".join(close) if close else ""
         problems.append("%s: no DB instance or DB cluster of that identifier in %s%s" % (
-            label(region, ident), region, hint))
+            label(region, ident, view.get("account")), request.get("place") or region, hint))
 
 
 def resolve_units(requests: list[dict], views: dict) -> tuple[list[dict], list[str], list[str]]:
@@ -435,12 +470,25 @@ def resolve_units(requests: list[dict], views: dict) -> tuple[list[dict], list[s
         units.append(unit)
 
     for request in requests:
-        view = views.get(request["region"])
+        place = request.get("place") or request["region"]
+        view = views.get(place)
         if view is None:
-            problems.append("%s: region %s could not be read" % (label(request["region"], request["identifier"]),
-                                                                 request["region"]))
+            problems.append("%s: region %s could not be read" % (
+                label(request["region"], request["identifier"], request.get("account") if "/" in place else None),
+                place))
             continue
-        _resolve_request(request, view, add, notes, problems)
+
+        def add_checked(unit: dict, request: dict = request) -> None:
+            # An entry naming another account than the database found (e.g. an ARN, or rds_ca_facts output of
+            # another account) is refused: the same identifier there is a different database.
+            if request.get("account") and unit.get("account") and request["account"] != unit["account"]:
+                problems.append("%s: the entry names account %s, but the database found is in account %s (set the "
+                                "accounts option to reach another account)" % (
+                                    unit["label"], request["account"], unit["account"]))
+                return
+            add(unit)
+
+        _resolve_request(request, view, add_checked, notes, problems)
     return units, notes, problems
 
 
@@ -542,7 +590,7 @@ def _restart_parameter(plan: dict, unit: dict, opts: dict, context: dict) -> Non
         return
     if restart_param is not False or plan["rotation_without_restart"] is True:
         return
-    proof = evidence_for(context.get("evidence") or {}, unit["region"], unit["identifier"])
+    proof = evidence_for(context.get("evidence") or {}, unit["region"], unit["identifier"], unit.get("account"))
     if proof is None or (proof.get("ssl_in_use") is None and proof.get("safe") is not False):
         plan["problems"].append(
             "%s: certificate_rotation_restart=false is refused without evidence that it does not use SSL/TLS "
@@ -655,20 +703,27 @@ def _plan_pending_action(plan: dict, unit: dict, opts: dict, done: typing.Callab
     if opt_in == "next-maintenance" and current_opt_in == "next-maintenance":
         return done(NONE, "already opted in to ca-certificate-rotation at the next maintenance (%s)" % (
             action.get("current_apply_date") or unit.get("maintenance_window")))
-    plan["call"] = {"op": "apply_pending_action", "region": unit["region"], "identifier": unit["identifier"],
-                    "arn": unit["arn"], "opt_in": opt_in}
+    plan["call"] = _in_place(unit, {"op": "apply_pending_action", "region": unit["region"],
+                                    "identifier": unit["identifier"], "arn": unit["arn"], "opt_in": opt_in})
     if opt_in == "immediate":
         return done(ROTATE, None)
     return done(SCHEDULE, "opted in to ca-certificate-rotation at the next maintenance window (%s)" % (
         unit.get("maintenance_window") or "unknown"))
 
 
+def _in_place(unit: dict, call: dict) -> dict:
+    """A call of a unit in a named account carries its ``place`` (``account/region``), where it is sent."""
+    if unit.get("place") and unit["place"] != unit["region"]:
+        call["place"] = unit["place"]
+    return call
+
+
 def _modify_call(unit: dict, ca: str, immediately: bool, restart: bool | None) -> dict:
     if unit["kind"] == CLUSTER:
-        return {"op": "modify_cluster", "region": unit["region"], "identifier": unit["identifier"], "ca": ca,
-                "apply_immediately": immediately}
-    return {"op": "modify_instance", "region": unit["region"], "identifier": unit["identifier"], "ca": ca,
-            "apply_immediately": immediately, "restart": restart}
+        return _in_place(unit, {"op": "modify_cluster", "region": unit["region"], "identifier": unit["identifier"],
+                                "ca": ca, "apply_immediately": immediately})
+    return _in_place(unit, {"op": "modify_instance", "region": unit["region"], "identifier": unit["identifier"],
+                            "ca": ca, "apply_immediately": immediately, "restart": restart})
 
 
 def rollback_call(unit: dict, plan: dict) -> dict:
@@ -782,12 +837,12 @@ def dependencies(units: list[dict], order: str = "safe") -> dict[str, set]:
     readers = {}
     for unit in units:
         if unit["kind"] == INSTANCE and unit.get("cluster_role") == "reader":
-            readers.setdefault((unit["region"], unit["cluster_id"]), []).append(unit["key"])
+            readers.setdefault((unit.get("place"), unit["region"], unit["cluster_id"]), []).append(unit["key"])
     for unit in units:
         if unit["kind"] != INSTANCE:
             continue
         if unit.get("cluster_role") == "writer":
-            deps[unit["key"]].update(readers.get((unit["region"], unit["cluster_id"]), []))
+            deps[unit["key"]].update(readers.get((unit.get("place"), unit["region"], unit["cluster_id"]), []))
         source = by_label.get(unit.get("read_replica_source") or "")
         if source is not None and source["key"] != unit["key"]:
             deps[source["key"]].add(unit["key"])

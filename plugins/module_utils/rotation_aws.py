@@ -35,16 +35,22 @@ def _api_error(exc: BaseException, operation: str, change: bool = False) -> ApiE
     return ApiError(info["error_code"], info["message"], operation, ambiguous=change and outcome_unknown(exc))
 
 
-def discover(clients: Any, regions: list[str], requests: list[dict], target_ca: str, now: Any,
-             concurrency: int = 16) -> tuple[dict[str, dict], list[str]]:
-    """``({region: region data}, problems)`` - everything planning needs, read once per region."""
+def discover(clients: Any, regions: list[Any], requests: list[dict], target_ca: str, now: Any,
+             concurrency: int = 16, aliases: Optional[dict] = None) -> tuple[dict[str, dict], list[str]]:
+    """``({place: region data}, problems)`` - everything planning needs, read once per region.
+
+    ``regions``: region names, or ``rds_api.Scope`` items (named accounts); the place is the scope label
+    (``region`` or ``account/region``). ``aliases``: ``{account: alias}`` of the named accounts.
+    """
     identifiers = sorted(set(r["identifier"] for r in requests))
     options = inventory.filter_options({"target_ca": target_ca, "identifiers": identifiers})
-    states = inventory.gather_regions(clients, regions, options, concurrency=concurrency)
+    where = [r if isinstance(r, rds_api.Scope) else rds_api.Scope(r) for r in regions]
+    states = inventory.gather_scopes(clients, where, options, concurrency=concurrency)
     data = {}
     problems = []
-    for region in regions:
-        state = states[region]
+    for scope in where:
+        region = scope.label
+        state = states[scope]
         if state["error"] is not None:
             err = state["error"]
             problems.append("could not read region %s (%s: %s: %s); nothing was changed" % (
@@ -60,6 +66,8 @@ def discover(clients: Any, regions: list[str], requests: list[dict], target_ca: 
             "default_ca_for_new_launches": certs["default_ca_for_new_launches"],
             "customer_override": certs["customer_override"],
         }
+        if scope.account is not None:
+            data[region]["view"].update(account=scope.account, account_alias=(aliases or {}).get(scope.account))
     return data, problems
 
 
@@ -91,7 +99,8 @@ class RdsApi:
         self.probe_timeout = probe_timeout
 
     def _rds(self, region: str, single_attempt: bool = False) -> Any:
-        return rds_api.client(self.clients, rds_api.Scope(region), single_attempt=single_attempt)
+        """``region``: a region, or a scope label ``account/region`` (a named account, issue 17)."""
+        return rds_api.client(self.clients, rds_api.Scope.from_label(region), single_attempt=single_attempt)
 
     def describe(self, region: str, instance_ids: list[str]) -> dict[Any, dict]:
         """``{instance id: DescribeDBInstances item}``: the adapter's by-identifier read (100 ids per call)."""
@@ -104,7 +113,7 @@ class RdsApi:
     def call(self, call: dict) -> dict:
         # One attempt per request (throttling aside): after a timeout or a 5xx the runner looks at the
         # database before it sends anything again (ApiError.ambiguous).
-        client = self._rds(call["region"], single_attempt=True)
+        client = self._rds(call.get("place") or call["region"], single_attempt=True)
         operation = OPERATIONS[call["op"]]
         try:
             if call["op"] == "modify_instance":

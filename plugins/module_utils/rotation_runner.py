@@ -274,7 +274,7 @@ class Runner:
         self.polls += 1
         by_region: dict[str, set[str]] = {}
         for job in polled:
-            by_region.setdefault(job.unit["region"], set()).update(job.unit["members"])
+            by_region.setdefault(_place(job.unit), set()).update(job.unit["members"])
         outcomes = self._describe_regions(by_region)
         for region in sorted(by_region):
             self.describe_calls[region] = self.describe_calls.get(region, 0) + 1
@@ -288,7 +288,7 @@ class Runner:
                 continue
             self.last_poll_error.pop(region, None)
             for job in polled:
-                if job.unit["region"] == region and job.phase in POLLED_PHASES:
+                if _place(job.unit) == region and job.phase in POLLED_PHASES:
                     self._safely(job, self._advance, described)
 
     def _describe_regions(self, by_region: dict[str, set[str]]) -> dict[str, tuple[Optional[dict], Optional[ApiError]]]:
@@ -446,7 +446,7 @@ class Runner:
                 what = {READY_WAIT: "to become available", APPLYING: "for the CA change",
                         ROLLING_BACK: "for the rollback"}[job.phase]
                 message = "timed out after %ss waiting %s (%s)" % (self.opts["wait_timeout"], what, seen)
-                region = job.unit["region"]
+                region = _place(job.unit)
                 if job.uncertain is not None:
                     message += "; whether %s (%s: %s) was accepted is still unknown: look at the database before " \
                                "sending the change again" % (job.uncertain.operation, job.uncertain.code,
@@ -586,6 +586,8 @@ class Runner:
         result = {
             "identifier": unit["identifier"],
             "region": unit["region"],
+            "account": unit.get("account"),
+            "account_alias": unit.get("account_alias"),
             "label": unit["label"],
             "kind": unit["kind"],
             "arn": unit.get("arn"),
@@ -620,6 +622,12 @@ class Runner:
         job.result = result
         if job.key in self.scheduler.in_flight or job.key in self.scheduler.queued:
             self.scheduler.finish(job.key, plan_lib.reached_level(status, current, plan["target_ca"], confirmed))
+
+
+def _place(unit: dict[str, Any]) -> str:
+    """Where a unit's calls go: its region, or ``account/region`` in a named account (rds_api.Scope.label);
+    polls describe once per place."""
+    return unit.get("place") or unit["region"]
 
 
 def _final_cas(job: Job, status: str, response: Optional[dict[str, Any]], confirmed: Optional[bool] = None) -> tuple[Optional[str], Optional[str]]:

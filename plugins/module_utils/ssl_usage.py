@@ -680,6 +680,7 @@ def apply_description(target: dict, db: dict) -> None:
     target["iam_database_authentication"] = db.get("IAMDatabaseAuthenticationEnabled")
     target["log_exports"] = list(db.get("EnabledCloudwatchLogsExports") or [])
     target["created"] = db.get("InstanceCreateTime")
+    target["arn"] = db.get("DBInstanceArn")  # its account (issue 17)
     target["described"] = True
     return target
 

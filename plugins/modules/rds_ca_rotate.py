@@ -57,12 +57,17 @@ options:
       - The databases to rotate. Each entry is one of
       - a DB instance or DB cluster identifier, in the connection region (O(region));
       - C(region/identifier), for example C(eu-west-1/orders-prod);
+      - C(account/region/identifier), for example C(123456789012/eu-west-1/orders-prod), with O(accounts) or
+        O(organization) (the labels of RV(databases) then have that form);
       - an RDS ARN (C(arn:aws:rds:eu-west-1:123456789012:db:orders-prod) or C(...:cluster:inventory-aurora));
       - "a mapping with C(identifier) (or C(id)), and optionally C(region), C(type) (C(auto), C(instance) or
         C(cluster): say which the identifier must be), C(connect_host) and C(connect_port) (where to connect
         for O(verify_endpoint), for example a tunnel). The entries of RV(rdsca.rotation.rds_ca_facts#module:databases) and of
         RV(databases) fit as they are; their other keys are ignored."
       - Duplicates (the same database listed twice, or an instance listed with its cluster) are merged.
+      - "With O(accounts) or O(organization): the account of an entry is the one of its label, ARN or C(account) key
+        (as RV(rdsca.rotation.rds_ca_facts#module:databases) carry it); an entry without one needs O(accounts) to list
+        exactly one account. Without them, an entry naming another account than the database found is refused."
     type: list
     elements: raw
     required: true
@@ -236,6 +241,15 @@ options:
       - Drift (a default other than O(target_ca)) is reported in RV(regions) either way.
     type: bool
     default: false
+  strict:
+    description:
+      - What happens when the role of an account of O(accounts) cannot be assumed.
+      - V(false) - its databases are reported in RV(failures) (unknown, not changed) and RV(failed_accounts), the
+        other accounts are rotated, and the task fails at the end.
+      - V(true) - the task fails before any change, listing RV(failed_accounts).
+      - The same name as this switch in every module of the collection.
+    type: bool
+    default: false
 notes:
   - "Idempotent: a database already on O(target_ca), or with that change already pending when
     O(apply=maintenance_window), or already opted in to V(next-maintenance), is C(unchanged)."
@@ -266,6 +280,7 @@ extends_documentation_fragment:
   - rdsca.rotation.attributes.ACTION_GROUP
   - rdsca.rotation.target_ca
   - rdsca.rotation.aws
+  - rdsca.rotation.accounts
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -351,8 +366,18 @@ databases:
       description: Region.
       type: str
       sample: us-east-1
+    account:
+      description: The 12-digit account (the assumed role's with O(accounts), else the one in its ARN).
+      type: str
+      sample: "123456789012"
+    account_alias:
+      description: The account's alias, with O(accounts) (given, else its IAM alias when readable); else null.
+      type: str
+      sample: shop-prod
     label:
-      description: C(region/identifier).
+      description:
+        - C(region/identifier), or C(account/region/identifier) with O(accounts) or O(organization). The order
+          (O(order=safe)) only ever ties databases of the same account (an Aurora cluster, a replica family).
       type: str
       sample: us-east-1/orders-prod
     kind:
@@ -483,9 +508,21 @@ failures:
   returned: always
   type: list
   elements: dict
+accounts:
+  description: The accounts whose role was assumed (with O(accounts) or O(organization)) - C(account), C(role_arn), C(alias).
+  returned: when O(accounts) or O(organization) is set
+  type: list
+  elements: dict
+failed_accounts:
+  description:
+    - The accounts whose role could not be assumed - C(account), C(role_arn), C(error_code), C(message). Their
+      databases are in RV(failures), unknown and unchanged. Empty without O(accounts).
+  returned: always
+  type: list
+  elements: dict
 regions:
   description:
-    - Per region of the databases - C(default_ca_for_new_launches) (at the end), C(previous_default_ca),
+    - Per region (C(account/region) with O(accounts)) of the databases - C(default_ca_for_new_launches) (at the end), C(previous_default_ca),
       C(customer_override), C(drift) (the default is not O(target_ca)), C(changed), and C(error) if
       C(ModifyCertificates) failed.
   returned: always
@@ -506,7 +543,7 @@ waiting:
   type: dict
   sample: {polls: 12, describe_calls: {us-east-1: 12}, poll_errors: [], max_in_flight: 5}
 api_calls:
-  description: HTTP requests sent, per region and operation, retries included.
+  description: HTTP requests sent, per region (C(account/region) in another account) and operation, retries included.
   returned: always
   type: dict
   sample: {us-east-1: {DescribeDBInstances: 13, ModifyDBInstance: 20, DescribeCertificates: 1}}
@@ -518,6 +555,7 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.rdsca.rotation.plugins.module_utils import accounts as accounts_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation as plan_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import CallCounter
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import warn
@@ -533,6 +571,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.option_names import
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import ApiError
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Job
 from ansible_collections.rdsca.rotation.plugins.module_utils.rotation_runner import Runner
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_api import Scope
 
 
 # The range of numbers.RULES that the renamed option keeps (option_names.py).
@@ -563,9 +602,45 @@ def argument_spec():
         rollback_on_failure=dict(type="bool", default=False),
         rollback_on_unreachable=dict(type="bool", default=False),
         account_default=dict(type="bool", default=False),
+        strict=dict(type="bool", default=False),
     )
     spec.update(target_ca_argument_spec())
+    spec.update(accounts_lib.accounts_argument_spec())
     return spec
+
+
+def assign_accounts(params, requests):
+    """Problems with the accounts of the requests (named accounts): each request gets its ``account``."""
+    problems = []
+    organization = (params.get("organization") or {}).get("enabled", True) and params.get("organization")
+    listed = [a["account"] for a in accounts_lib.requested_accounts(params)]
+    for request in requests:
+        name = plan_lib.label(request["region"], request["identifier"], request.get("account"))
+        if not request.get("account"):
+            if len(listed) == 1 and not organization:
+                request["account"] = listed[0]
+                continue
+            problems.append("databases entry %s names no account: give account/region/identifier, an ARN or "
+                            "account (the accounts option lists several)" % name)
+        elif request["account"] not in listed and not organization:
+            problems.append("databases entry %s is in account %s, which the accounts option does not list"
+                            % (name, request["account"]))
+    return problems
+
+
+def unknown_failures(requests, failed, target):
+    """The requests in accounts whose role could not be assumed: failures, never "nothing to do"."""
+    out = []
+    for request in requests:
+        failure = failed.get(request.get("account"))
+        if failure is not None:
+            out.append(dict(label=plan_lib.label(request["region"], request["identifier"], request["account"]),
+                            status=plan_lib.FAILED,
+                            reason="account %s: its role %s could not be assumed (%s: %s); the database is unknown "
+                                   "and nothing was changed there (target %s)" % (
+                                       failure["account"], failure["role_arn"], failure["error_code"],
+                                       failure["message"], target)))
+    return out
 
 
 def region_defaults(module, api, data, regions, target, check_mode):
@@ -608,6 +683,10 @@ def main():
     problems += evidence_problems
     regions = sorted(set(r["region"] for r in requests)) or ([module.region] if module.region else [])
     problems += validate_regions(regions)
+    problems += accounts_lib.check_accounts(params)
+    named = accounts_lib.uses_accounts(params)
+    if named and not problems:
+        problems += assign_accounts(params, requests)
     if not regions:
         problems.append("no region: give databases, or the connection region (region, AWS_REGION)")
     if params["ca_cert"] and not problems:
@@ -622,11 +701,34 @@ def main():
 
     counter = CallCounter()
     clients = RegionClients(module, counter)
-    clients.prepare("rds", regions, single_attempt=not module.check_mode)
+    # Named accounts (issue 17): the roles of the accounts the databases are in, each assumed once.
+    accounts, failed_accounts, unknown = [], [], []
+    where = [Scope(region) for region in regions]
+    if named:
+        accounts, failed_accounts = accounts_lib.resolve_accounts(
+            module, clients, params, module.region or regions[0], only=set(r["account"] for r in requests))
+        if failed_accounts and params["strict"]:
+            module.fail_json(msg="Nothing was changed: could not assume the role of %d account(s): %s" % (
+                len(failed_accounts), accounts_lib.describe_failed(failed_accounts)),
+                failed_accounts=failed_accounts, accounts=accounts, api_calls=counter.snapshot())
+        resolved = set(a["account"] for a in accounts)
+        failed = dict((f["account"], f) for f in failed_accounts)
+        missing = sorted(set(r["account"] for r in requests) - resolved - set(failed))
+        if missing:
+            module.fail_json(msg="Nothing was changed: account(s) %s are not among the organization's accounts "
+                                 "(organization include/exclude)" % ", ".join(missing), api_calls=counter.snapshot())
+        unknown = unknown_failures(requests, failed, target)
+        requests = [r for r in requests if r["account"] in resolved]
+        where = sorted(set(Scope(r["region"], r["account"]) for r in requests), key=lambda w: w.label)
+        for request in requests:
+            request["place"] = Scope(request["region"], request["account"]).label
+    for scope in where:
+        clients.prepare("rds", [scope.region], single_attempt=not module.check_mode, account=scope.account)
     api = RdsApi(clients, ca_bundle=params["ca_cert"], connect_host=params["connect_host"],
                  probe_timeout=params["verify_timeout"])
 
-    data, problems = discover(clients, regions, requests, target, utcnow())
+    data, problems = discover(clients, where, requests, target, utcnow(),
+                              aliases=dict((a["account"], a["alias"]) for a in accounts))
     units, notes, resolve_problems = plan_lib.resolve_units(requests, dict((r, d["view"]) for r, d in data.items()))
     problems += resolve_problems
     for region in sorted(data):
@@ -636,16 +738,16 @@ def main():
     opts["target_ca"] = target
     jobs = []
     for unit in units:
-        region = data[unit["region"]]
+        region = data[unit["place"]]
         plan = plan_lib.plan_unit(unit, opts, dict(capabilities=region["capabilities"],
                                                    certificates=region["certificates"], evidence=evidence))
         problems += plan["problems"]
         jobs.append(Job(unit, plan))
     if problems:
         module.fail_json(msg="Nothing was changed: %s" % "; ".join(problems), problems=problems, notes=notes,
-                         api_calls=counter.snapshot())
+                         failed_accounts=failed_accounts, api_calls=counter.snapshot())
 
-    regions_report = region_defaults(module, api, data, regions, target, module.check_mode)
+    regions_report = region_defaults(module, api, data, [w.label for w in where], target, module.check_mode)
 
     runner_options = dict(max_concurrent=params["concurrency"], order=params["order"], wait=params["wait"],
                           wait_timeout=params["wait_timeout"], poll_interval=params["poll_interval"],
@@ -661,7 +763,7 @@ def main():
         if params["verify_endpoint"]:
             runner.executor = ThreadPoolExecutor(max_workers=params["concurrency"])
             executors.append(runner.executor)
-        polled_regions = set(job.unit["region"] for job in jobs)
+        polled_regions = set(job.unit["place"] for job in jobs)
         if len(polled_regions) > 1:
             # Its own pool, so that a poll never queues behind endpoint probes.
             runner.poll_executor = ThreadPoolExecutor(max_workers=len(polled_regions))
@@ -676,6 +778,7 @@ def main():
                 for r in results if r["status"] in plan_lib.FAILURE_STATUSES]
     failures += [dict(label=region, status=plan_lib.FAILED, reason="ModifyCertificates failed: %s" % r["error"]["message"])
                  for region, r in sorted(regions_report.items()) if r.get("error")]
+    failures += unknown
     result = dict(
         changed=any(r["changed"] for r in results) or any(r["changed"] for r in regions_report.values()),
         target_ca=target,
@@ -686,14 +789,17 @@ def main():
         notes=notes,
         waiting=dict(polls=runner.polls, describe_calls=runner.describe_calls, poll_errors=runner.poll_errors,
                      max_in_flight=runner.scheduler.max_in_flight),
+        failed_accounts=failed_accounts,
         api_calls=counter.snapshot(),
     )
+    if named:
+        result["accounts"] = accounts
     if module._diff:
         result["diff"] = plan_lib.build_diff(results)
     if failures:
         listed = "; ".join("%s %s (%s)" % (f["label"], f["status"], f["reason"]) for f in failures)
-        module.fail_json(msg="%d failed (of %d databases, target %s): %s" % (len(failures), len(results), target, listed),
-                         **result)
+        module.fail_json(msg="%d failed (of %d databases, target %s): %s" % (
+            len(failures), len(results) + len(unknown), target, listed), **result)
     module.exit_json(**result)
 
 

@@ -190,6 +190,8 @@ options:
     description:
       - When V(true), the task fails if any database could not be fully inspected (RV(databases[].error) set), still
         returning every result. When V(false), such databases are reported with a warning.
+      - Also when the role of an account of O(accounts) cannot be assumed (before any database is inspected).
+        When V(false), that account is in RV(failed_accounts), its databases are not inspected, and the others are.
     type: bool
     default: false
   allow_expired_ca:
@@ -263,6 +265,7 @@ extends_documentation_fragment:
   - rdsca.rotation.attributes.ACTION_GROUP
   - rdsca.rotation.database_login
   - rdsca.rotation.aws
+  - rdsca.rotation.accounts
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -351,6 +354,20 @@ databases:
       description: Region of the database.
       type: str
       sample: us-east-1
+    account:
+      description:
+        - The 12-digit account of the database (with O(accounts), the one of its item, label or ARN; else the one
+          in its ARN, null when it was not described).
+      type: str
+      sample: "123456789012"
+    account_alias:
+      description: The account's alias with O(accounts) (given, else its IAM alias when readable), else null.
+      type: str
+      sample: shop-prod
+    label:
+      description: C(region/identifier), or C(account/region/identifier) with O(accounts) or O(organization).
+      type: str
+      sample: us-east-1/orders-production
     engine:
       description: Engine, from the item or C(DescribeDBInstances).
       type: str
@@ -674,8 +691,20 @@ summary:
     ssl_clients: 2
     presented_ca: {rds-ca-rsa2048-g1: 3}
     probe_verified: {verified: 3, failed: 0, not_checked: 0}
+accounts:
+  description: The accounts whose role was assumed (with O(accounts) or O(organization)) - C(account), C(role_arn), C(alias).
+  returned: when O(accounts) or O(organization) is set
+  type: list
+  elements: dict
+failed_accounts:
+  description:
+    - The accounts whose role could not be assumed - C(account), C(role_arn), C(error_code), C(message). Their
+      databases were not inspected (unknown). Empty without O(accounts).
+  returned: always
+  type: list
+  elements: dict
 api_calls:
-  description: AWS API requests sent, per region and operation (retries included).
+  description: AWS API requests sent, per region (C(account/region) in another account) and operation (retries included).
   returned: always
   type: dict
   sample: {us-east-1: {DescribeDBInstances: 1, DescribeDBParameters: 2}}
@@ -688,6 +717,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.rdsca.rotation.plugins.module_utils import accounts as accounts_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
 from ansible_collections.rdsca.rotation.plugins.module_utils import cloudwatch_log
 from ansible_collections.rdsca.rotation.plugins.module_utils import pg_connection_log
@@ -728,6 +758,7 @@ def argument_spec():
         allow_expired_ca=dict(type="list", elements="str", default=[]),
         log_window_days=dict(type="float", default=0),
         log_source=dict(type="str", choices=list(cloudwatch_log.SOURCES), default="rds"),
+        **accounts_lib.accounts_argument_spec()
     )
 
 
@@ -752,6 +783,7 @@ def check_options(module):
         problems.append("allow_expired_ca applies to verified TLS connections; it cannot be used with ssl_mode=disable")
     if params["ca_cert"] and not os.path.isfile(params["ca_cert"]):
         problems.append("ca_cert %s is not a file" % params["ca_cert"])
+    problems += accounts_lib.check_accounts(params)
     if problems:
         module.fail_json(msg="Invalid options: %s" % "; ".join(problems))
 
@@ -766,13 +798,19 @@ def build_targets(module):
     else:
         items = module.params["databases"] or []
     targets, seen, problems = [], set(), []
+    named = accounts_lib.uses_accounts(module.params)
+    listed = [a["account"] for a in accounts_lib.requested_accounts(module.params)] if named else []
     for index, item in enumerate(items):
         try:
             target = ssl_usage.normalize_target(item, default_region)
         except ValueError as exc:
             problems.append("databases[%d]: %s" % (index, exc))
             continue
-        key = (target["region"], target["identifier"].lower())
+        problem = assign_account(module.params, target, item, listed) if named else None
+        if problem:
+            problems.append("databases[%d]: %s" % (index, problem))
+            continue
+        key = (target.get("account"), target["region"], target["identifier"].lower())
         if key in seen:
             aws_utils.warn(module, "%s in %s is listed more than once; inspected once" % (target["identifier"], target["region"]))
             continue
@@ -786,15 +824,39 @@ def build_targets(module):
     return targets
 
 
+def assign_account(params, target, item, listed):
+    """With named accounts: the target's ``account`` (its item's, or the one account listed); a problem or None."""
+    account = item.get("account") or accounts_lib.account_of_arn(item.get("arn"))
+    organization = params.get("organization") or {}
+    discovering = bool(organization) and organization.get("enabled", True)
+    if not account:
+        if len(listed) != 1 or discovering:
+            return "%s names no account: give account (the accounts option lists several)" % target["identifier"]
+        account = listed[0]
+    if not accounts_lib.ACCOUNT_ID.match(str(account)):
+        return "%s: account must be 12 digits, got %r" % (target["identifier"], account)
+    if str(account) not in listed and not discovering:
+        return "%s is in account %s, which the accounts option does not list" % (target["identifier"], account)
+    target["account"] = str(account)
+    return None
+
+
+def client_of(clients, service, target):
+    """The client of ``target``'s region, in its named account (``scope_account``) or the module's own."""
+    account = target.get("scope_account")
+    return clients.get(service, target["region"], account=account) if account else clients.get(service, target["region"])
+
+
 def describe(module, clients, targets):
-    """DescribeDBInstances & co. for every region, regions in parallel."""
+    """DescribeDBInstances & co. for every region (of every named account), in parallel."""
     by_region = {}
     for target in targets:
-        by_region.setdefault(target["region"], []).append(target)
-    clients.prepare("rds", sorted(by_region))
+        by_region.setdefault((target.get("scope_account") or "", target["region"]), []).append(target)
+    for account, region in sorted(by_region):
+        clients.prepare("rds", [region], **({"account": account} if account else {}))
     with ThreadPoolExecutor(max_workers=max(1, min(len(by_region), module.params["concurrency"]))) as pool:
-        futures = [pool.submit(ssl_usage.describe_targets, clients.get("rds", region), region_targets)
-                   for region, region_targets in sorted(by_region.items())]
+        futures = [pool.submit(ssl_usage.describe_targets, client_of(clients, "rds", region_targets[0]), region_targets)
+                   for _where, region_targets in sorted(by_region.items())]
         for future in futures:
             future.result()
 
@@ -816,7 +878,7 @@ def token_provider(module, clients, target):
     Made in the worker, not up front: a token is valid for 15 minutes, and with many databases and long
     sampling windows a database may wait longer than that for a free worker.
     """
-    client = clients.get("rds", target["region"])
+    client = client_of(clients, "rds", target)
     user = module.params["login_user"]
 
     def provide(host, port):
@@ -868,7 +930,7 @@ def inspect_one(module, clients, target, settings):
     if cloudwatch_log.use_cloudwatch(module.params["log_source"], target):
         reader, service = cloudwatch_log, "logs"
     with settings["login_slots"]:
-        evidence = reader.gather_evidence(aws, clients.get(service, target["region"]), target,
+        evidence = reader.gather_evidence(aws, client_of(clients, service, target), target,
                                           log_settings_for(target), days, aws_utils.utcnow(),
                                           module.params["exclude_users"])
     return ssl_usage.apply_log_evidence(result, evidence)
@@ -888,15 +950,38 @@ def main():
                                "for servers that do not offer TLS, over a trusted network.")
     targets = build_targets(module)
     clients = aws_utils.RegionClients(module)
+    # Named accounts (issue 17): the roles of the accounts the databases are in, each assumed once; the databases
+    # of an account whose role cannot be assumed are unknown (failed_accounts), the others are inspected.
+    named = accounts_lib.uses_accounts(module.params)
+    accounts, failed_accounts = [], []
+    if named and targets:
+        accounts, failed_accounts = accounts_lib.resolve_accounts(
+            module, clients, module.params, module.region or targets[0]["region"],
+            concurrency=module.params["concurrency"], only=set(t["account"] for t in targets))
+        aliases = dict((a["account"], a["alias"]) for a in accounts)
+        unresolved = set(t["account"] for t in targets) - set(aliases) - set(f["account"] for f in failed_accounts)
+        if unresolved:
+            module.fail_json(msg="account(s) %s are not among the organization's accounts (organization "
+                                 "include/exclude)" % ", ".join(sorted(unresolved)))
+        if failed_accounts and module.params["strict"]:
+            module.fail_json(msg="Could not assume the role of %d account(s): %s" % (
+                len(failed_accounts), accounts_lib.describe_failed(failed_accounts)), failed_accounts=failed_accounts,
+                api_calls=clients.counter.snapshot())
+        targets = [t for t in targets if t["account"] in aliases]
+        for target in targets:
+            target["scope_account"] = target["account"]
+            target["account_alias"] = aliases[target["account"]]
     if targets:
         describe(module, clients, targets)
     check_drivers(module, targets)
 
-    if module.params["iam_auth"]:
-        clients.prepare("rds", sorted(set(t["region"] for t in targets)))  # clients are made in the main thread
-    if module.params["log_window_days"] and module.params["log_source"] != "rds":
-        clients.prepare("logs", sorted(set(t["region"] for t in targets if cloudwatch_log.use_cloudwatch(
-            module.params["log_source"], t))))
+    # Clients are made in the main thread.
+    for target in targets:
+        if module.params["iam_auth"]:
+            client_of(clients, "rds", target)
+        if module.params["log_window_days"] and module.params["log_source"] != "rds" and cloudwatch_log.use_cloudwatch(
+                module.params["log_source"], target):
+            client_of(clients, "logs", target)
     # Probes (cheap, and slow only when an endpoint does not answer) run probe_concurrency at a time; logins,
     # sampling windows and log reading at most concurrency at a time (ssl_usage.inspect_all).
     work = [(target, settings_for(module, clients, target)) for target in targets]
@@ -905,13 +990,25 @@ def main():
         target, settings = item
         return inspect_one(module, clients, target, dict(settings, login_slots=login_slots))
     results = ssl_usage.inspect_all(work, inspect, module.params["concurrency"], module.params["probe_concurrency"])
+    for target, item in zip(targets, results):
+        # The account: the named one, else the one in the instance's ARN (the module's own credentials).
+        item["account"] = target.get("scope_account") or accounts_lib.account_of_arn(target.get("arn"))
+        item["account_alias"] = target.get("account_alias")
+        item["label"] = rds_domain.db_label(item["region"], item["identifier"], target.get("scope_account"))
 
     for item in results:
         if item.get("tls_verification") == "verified_except_expiry":
             aws_utils.warn(module, "%s (%s): %s" % (item["identifier"], item["region"], item["tls_verification_note"]))
     summary = ssl_usage.summarize(results)
     failed = [r for r in results if r.get("error")]
-    output = dict(changed=False, databases=results, summary=summary, api_calls=clients.counter.snapshot())
+    output = dict(changed=False, databases=results, summary=summary, failed_accounts=failed_accounts,
+                  api_calls=clients.counter.snapshot())
+    if named:
+        output["accounts"] = accounts
+    if failed_accounts:
+        aws_utils.warn(module, "Could not assume the role of %d account(s), reported in failed_accounts (their "
+                               "databases are unknown, not inspected): %s" % (
+                                   len(failed_accounts), accounts_lib.describe_failed(failed_accounts)))
     if failed:
         message = "%d of %d database(s) could not be fully inspected: %s" % (
             len(failed), len(results), "; ".join("%s (%s): %s" % (r["identifier"], r["region"], r["error"])

@@ -150,3 +150,90 @@ def test_external_id_is_never_shown(sim):
                                                          {"account_id": B}])], ["inv"]), extra_args=["-v"])
     assert result.task("inv")["failed"]
     assert secret not in result.stdout + result.stderr
+
+
+def rotate_task(register, databases, **options):
+    args = dict(databases=databases, role_name="rdsca-rotation", accounts=ACCOUNTS, target_ca="rds-ca-rsa2048-g1",
+                allow_restart=True, poll_interval=0.5, wait_timeout=120)
+    args.update(options)
+    return {"name": register, "rdsca.rotation.rds_ca_rotate": args, "register": register, "ignore_errors": True}
+
+
+ORDERS_PROD_B = "%s/us-east-1/orders-prod" % B
+
+
+def test_rotate_in_account_b_leaves_account_a_untouched_and_check_mode_predicts_it(sim):
+    wanted = [ORDERS_PROD_B, {"identifier": "orders-staging", "region": "us-east-1", "account": B}]
+    preview = sim.run_playbook(play([rotate_task("preview", wanted)], ["preview"]), check=True).task("preview")
+    assert not preview.get("failed"), preview.get("msg")
+    assert ca_of(sim, B, "us-east-1", "orders-prod") == ("rds-ca-2019", None)
+    result = sim.run_playbook(play([rotate_task("run", wanted)], ["run"])).task("run")
+    assert not result.get("failed"), result.get("msg")
+    outcome = [(d["label"], d["account"], d["account_alias"], d["status"]) for d in result["databases"]]
+    assert outcome == [(ORDERS_PROD_B, B, "shop-prod", "rotated"),
+                       ("%s/us-east-1/orders-staging" % B, B, "shop-prod", "unchanged")]
+    # Check mode predicted the same statuses.
+    assert [(d["label"], d["status"]) for d in preview["databases"]] == [(d[0], d[3]) for d in outcome]
+    assert ca_of(sim, B, "us-east-1", "orders-prod") == ("rds-ca-rsa2048-g1", None)
+    # Account A's orders-staging (the same identifier) is untouched, and no call was sent in account A.
+    assert ca_of(sim, A, "us-east-1", "orders-staging") == ("rds-ca-2019", None)
+    assert set(result["api_calls"]) == {"us-east-1", "%s/us-east-1" % B}
+    assert set(result["api_calls"]["us-east-1"]) == {"AssumeRole"} and result["api_calls"]["us-east-1"]["AssumeRole"] == 1
+    assert result["regions"] == {"%s/us-east-1" % B: result["regions"]["%s/us-east-1" % B]}
+    # The results (and their labels) are the rollback input as they are, in account B only. (rds-ca-2019, the
+    # previous CA here, has expired and cannot be rotated to: another CA stands in for it.)
+    back = sim.run_playbook(play([rotate_task("back", [d for d in result["databases"] if d["status"] == "rotated"],
+                                              target_ca="rds-ca-rsa4096-g1")], ["back"])).task("back")
+    assert [(d["label"], d["status"]) for d in back["databases"]] == [(ORDERS_PROD_B, "rotated")], back.get("msg")
+    labels = sim.run_playbook(play([rotate_task("labels", [ORDERS_PROD_B], target_ca="rds-ca-rsa2048-g1")],
+                                   ["labels"])).task("labels")
+    assert [(d["label"], d["status"]) for d in labels["databases"]] == [(ORDERS_PROD_B, "rotated")], labels.get("msg")
+    assert ca_of(sim, A, "us-east-1", "orders-staging") == ("rds-ca-2019", None)
+
+
+def test_rotate_with_a_refused_account_goes_on_for_the_others_or_stops_when_strict(sim):
+    wanted = ["%s/us-east-1/acquired-db" % C, ORDERS_PROD_B]
+    strict = sim.run_playbook(play([rotate_task("strict", wanted, strict=True)], ["strict"])).task("strict")
+    assert strict["failed"] and strict["msg"].startswith("Nothing was changed: could not assume the role of 1 account")
+    assert [f["account"] for f in strict["failed_accounts"]] == [C]
+    assert ca_of(sim, B, "us-east-1", "orders-prod") == ("rds-ca-2019", None)
+
+    sim.reset_calls()
+    result = sim.run_playbook(play([rotate_task("run", wanted)], ["run"])).task("run")
+    assert result["failed"]  # the refused account's database is a failure: unknown, not done
+    assert [(d["label"], d["status"]) for d in result["databases"]] == [(ORDERS_PROD_B, "rotated")]
+    assert [f["label"] for f in result["failures"]] == ["%s/us-east-1/acquired-db" % C]
+    assert "could not be assumed" in result["failures"][0]["reason"]
+    assert [(f["account"], f["error_code"]) for f in result["failed_accounts"]] == [(C, "AccessDenied")]
+    assert ca_of(sim, B, "us-east-1", "orders-prod") == ("rds-ca-rsa2048-g1", None)
+    # Nothing reached account C.
+    assert C not in sim.calls().get("by_account", {})
+
+
+def test_rotate_entries_need_their_account_with_several_accounts(sim):
+    sim.reset_calls()
+    result = sim.run_playbook(play([rotate_task("run", ["us-east-1/orders-prod"])], ["run"])).task("run")
+    assert result["failed"] and "names no account" in result["msg"]
+    assert sim.calls()["total"] == 0
+    # Without the accounts option, an entry of another account (rds_ca_facts output of B) is refused.
+    entry = {"identifier": "orders-staging", "region": "us-east-1", "account": B}
+    result = sim.run_playbook(play([rotate_task("run", [entry], accounts=None, role_name=None)], ["run"])).task("run")
+    assert result["failed"] and "names account %s, but the database found is in account %s" % (B, A) in result["msg"]
+    assert ca_of(sim, A, "us-east-1", "orders-staging") == ("rds-ca-2019", None)
+
+
+def test_ssl_usage_describes_each_database_in_its_own_account(sim):
+    twins = [{"identifier": "orders-staging", "region": "us-east-1", "account": a} for a in (A, B, C)]
+    args = dict(databases=twins, role_name="rdsca-audit", accounts=ACCOUNTS, probe=False)
+    task = {"name": "usage", "rdsca.rotation.rds_ssl_usage": args, "register": "usage", "ignore_errors": True}
+    usage = sim.run_playbook(play([task], ["usage"])).task("usage")
+    assert not usage.get("failed"), usage.get("msg")
+    got = [(d["label"], d["account"], d["account_alias"], d["current_ca"], d["ssl_enforced"]) for d in usage["databases"]]
+    # The parameter groups read in each account: PostgreSQL 16 enforces TLS by default (rds.force_ssl=1).
+    assert got == [("%s/us-east-1/orders-staging" % A, A, "shop-staging", "rds-ca-2019", True),
+                   ("%s/us-east-1/orders-staging" % B, B, "shop-prod", "rds-ca-rsa2048-g1", True)]
+    assert [(f["account"], f["error_code"]) for f in usage["failed_accounts"]] == [(C, "AccessDenied")]
+    assert set(usage["api_calls"]) == {"us-east-1", "%s/us-east-1" % A, "%s/us-east-1" % B}
+    strict = sim.run_playbook(play([dict(task, **{"rdsca.rotation.rds_ssl_usage": dict(args, strict=True)})],
+                                   ["usage"])).task("usage")
+    assert strict["failed"] and "Could not assume the role of 1 account(s): %s" % C in strict["msg"]

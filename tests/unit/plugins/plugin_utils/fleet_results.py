@@ -58,6 +58,8 @@ def facts_database(i: int, rng: random.Random, name: str | None = None) -> dict[
         "tags": {"Environment": env} if env else {}, "environment": env, "needs_rotation": needs,
         "reason": ("unsupported_engine" if not supported else "already_on_target" if ca == TARGET
                    else "ca_expired" if days < 0 else "not_on_target_ca"),
+        "account": "123456789012" if i % 3 else "210987654321", "account_alias": None,
+        "label": "%s/%s" % (region, identifier),
     }
 
 
@@ -106,6 +108,7 @@ def rotate_result(db: dict[str, Any], i: int, batch: int, start: datetime) -> di
     seconds = 40.0 + (i % 9) * 5
     return {
         "identifier": db["identifier"], "region": db["region"], "label": db["label"], "kind": "instance", "arn": db["arn"],
+        "account": db.get("account"), "account_alias": db.get("account_alias"),
         "engine": db["engine"], "engine_version": db["engine_version"], "cluster_id": db["cluster_id"],
         "cluster_role": db["cluster_role"], "members": [db["identifier"]], "status": status, "action": action,
         "changed": status in ("rotated", "scheduled"), "reason": reason,
