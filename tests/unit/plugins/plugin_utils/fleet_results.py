@@ -38,8 +38,6 @@ def facts_database(i: int, rng: random.Random, name: str | None = None) -> dict[
     cluster = engine.startswith("aurora")
     return {
         "identifier": identifier, "arn": "arn:aws:rds:%s:%s:db:%s" % (region, "123456789012" if i % 3 else "210987654321", identifier),
-        # Without the accounts option: the account of the ARN, no alias, a region/identifier label (issue 17).
-        "account": "123456789012" if i % 3 else "210987654321", "account_alias": None, "label": "%s/%s" % (region, identifier),
         "region": region, "engine": engine, "engine_version": version, "engine_supported": supported,
         "instance_class": "db.t3.micro", "status": "available", "multi_az": False,
         "cluster_id": identifier + "-cluster" if cluster else None, "cluster_type": "aurora" if cluster else None,
