@@ -31,6 +31,12 @@ options:
       - "The CA the endpoints must present."
     type: str
     required: true
+  accounts:
+    description:
+      - "True in a run over several accounts (rdsca_accounts or rdsca_organization, C(rdsca_cfg.multi_account)):
+        the labels are C(account/region/identifier)."
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -47,14 +53,17 @@ _value:
   type: list
 """
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
 
 
-def endpoint_probes(databases, labels, target_ca):
+def endpoint_probes(databases, labels, target_ca, accounts=False):
     """The verdict of each probe."""
     _check_list(databases, "rds_ssl_usage databases", "endpoint_probes")
-    return rotate_playbook.endpoint_probes(databases, _check_list(labels, "the labels", "endpoint_probes"), target_ca)
+    return rotate_playbook.endpoint_probes(databases, _check_list(labels, "the labels", "endpoint_probes"), target_ca,
+                                           accounts=boolean(accounts or False, strict=False))
 
 
 class FilterModule(object):

@@ -20,6 +20,12 @@ options:
     type: list
     elements: dict
     required: true
+  accounts:
+    description:
+      - "True in a run over several accounts (rdsca_accounts or rdsca_organization, C(rdsca_cfg.multi_account)):
+        the labels are C(account/region/identifier)."
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -36,13 +42,16 @@ _value:
   type: list
 """
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
 
 
-def reachable_endpoints(databases):
+def reachable_endpoints(databases, accounts=False):
     """Labels of the databases whose endpoint was reached with TLS."""
-    return rotate_playbook.reachable_endpoints(_check_list(databases, "rds_ssl_usage databases", "reachable_endpoints"))
+    return rotate_playbook.reachable_endpoints(_check_list(databases, "rds_ssl_usage databases", "reachable_endpoints"),
+                                               accounts=boolean(accounts or False, strict=False))
 
 
 class FilterModule(object):

@@ -26,6 +26,12 @@ options:
       - "What C(rdsca.rotation.rds_ca_facts) returned for them."
     type: dict
     required: true
+  accounts:
+    description:
+      - "True in a run over several accounts (rdsca_accounts or rdsca_organization, C(rdsca_cfg.multi_account)):
+        the labels are C(account/region/identifier)."
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -44,17 +50,18 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
 
 
-def rollback_checks(entries, facts):
+def rollback_checks(entries, facts, accounts=False):
     """The entries checked."""
     _check_list(entries, "the rollback entries", "rollback_checks")
     if not isinstance(facts, dict):
         raise AnsibleFilterError("rdsca.rotation.rollback_checks needs the rds_ca_facts result (a dict)")
-    checked = rotate_playbook.rollback_checks(entries, facts)
+    checked = rotate_playbook.rollback_checks(entries, facts, accounts=boolean(accounts or False, strict=False))
     return {"entries": checked, "refused": rotate_playbook.rollback_refused(checked),
             "problems": ["%s: not found" % entry["label"] for entry in checked if not entry["found"]]}
 

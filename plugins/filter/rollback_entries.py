@@ -40,6 +40,13 @@ options:
     description:
       - "The region of a bare identifier (the AWS connection's)."
     type: str
+  accounts:
+    description:
+      - "True in a run over several accounts (rdsca_accounts or rdsca_organization, C(rdsca_cfg.multi_account)):
+        the labels are C(account/region/identifier). Entries may name their account either way
+        (C(account/region/identifier), an ARN, or C(account) in a mapping)."
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -58,17 +65,19 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 
 
-def rollback_entries(report, databases, to_ca=None, identifiers=None, default_region=None):
+def rollback_entries(report, databases, to_ca=None, identifiers=None, default_region=None, accounts=False):
     """The rollback's entries."""
     if report is not None and not isinstance(report, dict):
         raise AnsibleFilterError("rdsca.rotation.rollback_entries: the report must be a rotate report (a dict) or null")
     if not isinstance(databases, list):
         raise AnsibleFilterError("rdsca.rotation.rollback_entries: rdsca_rollback_databases must be a list")
-    return rotate_playbook.rollback_entries(report, databases, to_ca or None, identifiers or [], default_region or None)
+    return rotate_playbook.rollback_entries(report, databases, to_ca or None, identifiers or [], default_region or None,
+                                            accounts=boolean(accounts or False, strict=False))
 
 
 class FilterModule(object):

@@ -31,6 +31,12 @@ options:
       - "The CA the phase rotated to."
     type: str
     required: true
+  accounts:
+    description:
+      - "True in a run over several accounts (rdsca_accounts or rdsca_organization, C(rdsca_cfg.multi_account)):
+        the labels are C(account/region/identifier)."
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -47,14 +53,17 @@ _value:
   type: list
 """
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
 
 
-def verify_targets(databases, labels, target_ca):
+def verify_targets(databases, labels, target_ca, accounts=False):
     """The verification targets of a phase."""
     _check_list(databases, "rds_ca_facts databases", "verify_targets")
-    return rotate_playbook.verify_targets(databases, _check_list(labels, "the labels", "verify_targets"), target_ca)
+    return rotate_playbook.verify_targets(databases, _check_list(labels, "the labels", "verify_targets"), target_ca,
+                                          accounts=boolean(accounts or False, strict=False))
 
 
 class FilterModule(object):

@@ -530,3 +530,7 @@ def days_until(value: typing.Any, now: datetime.datetime) -> typing.Optional[int
     if parsed is None:
         return None
     return int((parsed - now).total_seconds() // 86400)
+
+
+# An AWS account ID: 12 digits.
+ACCOUNT_ID = re.compile(r"^\d{12}$")

@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import proxy_trust
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import multi_account
 
 IN_SCOPE_PHASES = ("staging", "production", "rollback")
 PROBLEM_STATUSES = ("failed", "rolled_back", "blocked", "unverified", "not_possible")
@@ -51,8 +53,57 @@ def account_of(db: dict[str, Any]) -> str:
     return arn[4] if len(arn) > 5 and arn[0] == "arn" and arn[4] else DEFAULT_ACCOUNT
 
 
-def _label(item: dict[str, Any], member: str | None = None) -> str:
-    return "%s/%s" % (item.get("region"), member or item.get("identifier"))
+def _label(item: dict[str, Any], member: str | None = None, accounts: bool = False) -> str:
+    """The label of a result item (or of its ``member``): with its account in a run over several accounts."""
+    return db_label(item.get("region"), member or item.get("identifier"), item.get("account") if accounts else None)
+
+
+NOT_INVENTORIED = "unknown, not inventoried"
+
+
+def failed_accounts(ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    """The accounts the run could not read (rds_ca_facts ``failed_accounts``): their databases are unknown."""
+    out = []
+    for failure in ctx["facts_before"].get("failed_accounts") or []:
+        account = str(failure.get("account") or failure.get("role_arn") or "?")
+        out.append({"account": account, "account_alias": failure.get("account_alias") or failure.get("alias"),
+                    "role_arn": failure.get("role_arn"), "error_code": failure.get("error_code"),
+                    "message": failure.get("message"), "status": NOT_INVENTORIED})
+    return out
+
+
+def account_summaries(ctx: dict[str, Any], rows: list[dict]) -> list[dict[str, Any]]:
+    """Per account, what a change board reads first: databases, in scope, needing rotation, on the target after,
+    statuses; then the accounts that could not be read (status 'unknown, not inventoried')."""
+    target = ctx["settings"].get("target_ca")
+    by_account: dict[str, list[dict]] = {}
+    for row in rows:
+        by_account.setdefault(row["account"], []).append(row)
+    out = []
+    for account in sorted(by_account, key=natural_key):
+        mine = by_account[account]
+        in_scope = [row for row in mine if row["phase"] in IN_SCOPE_PHASES]
+        out.append({"account": account, "account_alias": next((r["account_alias"] for r in mine if r.get("account_alias")), None),
+                    "status": "inventoried", "databases": len(mine), "in_scope": len(in_scope),
+                    "needs_rotation": sum(1 for row in mine if row["before"]["needs_rotation"]),
+                    "on_target_after": sum(1 for row in in_scope if row["after"]["ca"] == target) if ctx["kind"] != "audit" else None,
+                    "by_status": counts(mine, lambda r: r["status"]),
+                    "failures": sum(1 for row in mine if row["status"] in PROBLEM_STATUSES)})
+    for failure in failed_accounts(ctx):
+        out.append(dict(failure, databases=None, in_scope=None, needs_rotation=None, on_target_after=None, by_status={},
+                        failures=1))
+    return out
+
+
+def _redacted(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings for the report: without started_epoch and check_mode, and without the accounts' external IDs."""
+    out = dict((k, v) for k, v in settings.items() if k not in ("started_epoch", "check_mode"))
+    if isinstance(out.get("accounts"), list):
+        out["accounts"] = [dict(a, external_id="********") if isinstance(a, dict) and a.get("external_id") else a
+                           for a in out["accounts"]]
+    if isinstance(out.get("organization"), dict) and out["organization"].get("external_id"):
+        out["organization"] = dict(out["organization"], external_id="********")
+    return out
 
 
 def _registered(value: Any) -> dict[str, Any]:
@@ -62,14 +113,14 @@ def _registered(value: Any) -> dict[str, Any]:
 
 # -- indexes of what the steps produced -----------------------------------------------------------------------------
 
-def index_rotations(rotations: dict[str, Any]) -> tuple[dict[str, dict], list[dict]]:
+def index_rotations(rotations: dict[str, Any], accounts: bool = False) -> tuple[dict[str, dict], list[dict]]:
     """rds_ca_rotate results per label (each member of a cluster), and the phase errors."""
     results: dict[str, dict] = {}
     errors: list[dict] = []
     for phase, rotation in (rotations or {}).items():
         for item in rotation.get("databases") or []:
             for member in item.get("members") or [item.get("identifier")]:
-                results[_label(item, member)] = dict(item, run_phase=phase)
+                results[_label(item, member, accounts)] = dict(item, run_phase=phase)
         for error in rotation.get("errors") or []:
             errors.append({"what": "%s rotation" % phase, "label": phase, "reason": error})
     return results, errors
@@ -181,7 +232,7 @@ def build_row(ctx: dict[str, Any], db: dict[str, Any]) -> dict[str, Any]:
     pending = db.get("pending_maintenance") or {}
     return {
         "label": label, "region": db.get("region"), "identifier": db.get("identifier"), "account": account_of(db),
-        "cluster_id": db.get("cluster_id"), "cluster_role": db.get("cluster_role"),
+        "account_alias": db.get("account_alias"), "cluster_id": db.get("cluster_id"), "cluster_role": db.get("cluster_role"),
         "engine": db.get("engine"), "engine_version": db.get("engine_version"),
         "environment": db.get("environment"), "phase": db.get("phase"), "endpoint": db.get("endpoint_address"),
         "before": {"ca": db.get("current_ca"), "pending_ca": db.get("pending_ca"), "ca_valid_till": db.get("ca_valid_till"),
@@ -291,6 +342,9 @@ def build_failures(ctx: dict[str, Any], rows: list[dict], clients: list[dict], r
         failures += [{"what": "client verification", "label": client["host"], "reason": f} for f in client["verify_failed"]]
     failures += [{"what": "default CA for new launches", "label": r["region"], "reason": r["error"]} for r in regions if r["error"]]
     failures += [{"what": "pre-flight", "label": "", "reason": p} for p in ctx["problems"]]
+    failures += [{"what": "account", "label": a["account"], "reason": "%s: %s%s" % (
+        NOT_INVENTORIED, ("%s: " % a["error_code"]) if a.get("error_code") else "", a.get("message") or "its role could not be assumed")}
+        for a in failed_accounts(ctx)]
     stop = ctx["stop"]
     if stop and not stop.get("ok"):
         failures.append({"what": "stopped", "label": stop.get("step"), "reason": stop.get("reason")})
@@ -372,6 +426,7 @@ def build_summary(ctx: dict[str, Any], rows: list[dict], clients: list[dict], fa
         "by_status": counts(rows, lambda r: r["status"]),
         "by_phase": counts(rows, lambda r: r["phase"]),
         "by_account": counts(rows, lambda r: r["account"]),
+        "accounts": account_summaries(ctx, rows),
         "by_region": counts(rows, lambda r: r["region"]),
         "by_engine": counts(rows, lambda r: r["engine"]),
         "by_environment": counts(rows, lambda r: r["environment"], "(no tag)"),
@@ -407,7 +462,8 @@ def outcome_of(ctx: dict[str, Any], failures: list[dict]) -> str:
 
 def context(data: dict[str, Any]) -> dict[str, Any]:
     """What build_report reads, with every optional input defaulted."""
-    results, rotation_errors = index_rotations(data.get("rotations") or {})
+    accounts = multi_account(data.get("settings"))
+    results, rotation_errors = index_rotations(data.get("rotations") or {}, accounts)
     clients = [{"host": host, "state": state if isinstance(state, dict) else {},
                 "managed": bool(managed) if not isinstance(managed, str) else managed.lower() in ("1", "true", "yes", "on")}
                for host, state, managed in zip(data.get("client_hosts") or [], data.get("client_states") or [],
@@ -416,8 +472,8 @@ def context(data: dict[str, Any]) -> dict[str, Any]:
         "kind": data.get("kind") or "rotate", "check": bool(data.get("check_mode")), "settings": data.get("settings") or {},
         "stop": data.get("stop") or {}, "rotations": data.get("rotations") or {}, "results": results,
         "rotation_errors": rotation_errors,
-        "usage": dict((_label(item), item) for item in _registered(data.get("usage")).get("databases") or []),
-        "after": dict((_label(item), item) for item in _registered(data.get("facts_after")).get("databases") or []),
+        "usage": dict((_label(item, None, accounts), item) for item in _registered(data.get("usage")).get("databases") or []),
+        "after": dict((_label(item, None, accounts), item) for item in _registered(data.get("facts_after")).get("databases") or []),
         "probes": index_probes(data.get("probes") or {}), "reachable": set(data.get("reachable") or []),
         "clients": clients, "client_checks": index_client_checks(clients),
         "facts_before": _registered(data.get("facts_before")), "account_default": data.get("account_default"),
@@ -448,8 +504,9 @@ def build_report(data: dict[str, Any], now: datetime | None = None) -> dict[str,
         "started_at": settings.get("started_at"), "finished_at": finished.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_seconds": duration, "target_ca": settings.get("target_ca"),
         "outcome": outcome_of(ctx, failures), "stop": ctx["stop"] or None,
-        "settings": dict((k, v) for k, v in settings.items() if k not in ("started_epoch", "check_mode")),
+        "settings": _redacted(settings),
         "regions_queried": ctx["facts_before"].get("regions_queried") or [],
+        "failed_accounts": failed_accounts(ctx),
         "summary": build_summary(ctx, rows, clients, failures),
         "gate": data.get("gate") or None, "steps": list(data.get("steps") or []),
         "warnings": list(data.get("warnings") or []), "failures": failures,

@@ -256,6 +256,7 @@ th{background:#f3f5f9;font-weight:600}code{font:12px/1.3 Menlo,Consolas,monospac
 .chip{display:inline-block;background:#eef1f6;border-radius:4px;padding:0 6px;margin:1px 3px 1px 0;font-size:12px;white-space:nowrap}
 .chip b{font-weight:600}.cols{display:flex;gap:16px;flex-wrap:wrap}.cols>div{flex:1 1 420px;min-width:0}
 .box{border:1px solid #d8dee8;border-radius:6px;padding:6px 10px;font-size:13px}.box ul{margin:2px 0;padding-left:18px}
+tr.badrow td,tr.badrow th{color:#a12;font-weight:bold}
 .charts{display:flex;flex-wrap:wrap;gap:12px;margin:8px 0}.chart{border:1px solid #d8dee8;border-radius:6px;background:#fcfdfe}
 .ct{font-size:13px;font-weight:600;fill:#1d2430}.cv,.cl{font-size:11px;text-anchor:middle;fill:#334}.cs,.cg{font-size:11px;fill:#556}
 .cy{font-size:11px;text-anchor:end;fill:#334}.cn{font-size:11px;fill:#334}
@@ -339,9 +340,39 @@ def html_held(report: dict[str, Any]) -> str:
     return '<div class="box"><h3>What is held back, and why (%d)</h3><ul>%s</ul>%s</div>' % (total, lines, more)
 
 
+def shown_accounts(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-account summaries the report leads with: when the run covers several accounts or one could not be read."""
+    accounts = report["summary"].get("accounts") or []
+    return accounts if len(accounts) > 1 or any(a.get("status") != "inventoried" for a in accounts) else []
+
+
+def account_name(account: dict[str, Any]) -> str:
+    return "%s (%s)" % (account["account"], account["account_alias"]) if account.get("account_alias") else str(account["account"])
+
+
+def account_totals(report: dict[str, Any], account: dict[str, Any]) -> str:
+    """One account's totals in words; an account that could not be read says so, with the error."""
+    if account.get("status") != "inventoried":
+        return "%s: %s%s" % (words(account["status"]).upper(), ("%s: " % account["error_code"]) if account.get("error_code") else "",
+                             account.get("message") or "its role could not be assumed")
+    text = "%d databases, %d in scope, %d need rotation" % (account["databases"], account["in_scope"], account["needs_rotation"])
+    if account.get("on_target_after") is not None:
+        text += ", %d on %s after%s" % (account["on_target_after"], report["target_ca"], " (predicted)" if report["mode"] == "check" else "")
+    return text + "; " + (", ".join("%s %d" % (words(k), v) for k, v in (account.get("by_status") or {}).items()) or "nothing")
+
+
+def html_accounts(report: dict[str, Any]) -> str:
+    accounts = shown_accounts(report)
+    if not accounts:
+        return ""
+    rows = "".join('<tr%s><th>%s</th><td>%s</td></tr>' % (' class="badrow"' if a.get("status") != "inventoried" else "",
+                                                        esc(account_name(a)), esc(account_totals(report, a))) for a in accounts)
+    return '<div class="box" id="accounts"><h3>Accounts (%d)</h3><table class="bd">%s</table></div>' % (len(accounts), rows)
+
+
 def html_summary(report: dict[str, Any]) -> str:
-    return ('<section id="summary">%s%s<div class="cols"><div>%s</div><div>%s</div></div></section>'
-            % (html_cards(report), html_breakdown(report), html_restarts(report), html_held(report)))
+    return ('<section id="summary">%s%s%s<div class="cols"><div>%s</div><div>%s</div></div></section>'
+            % (html_accounts(report), html_cards(report), html_breakdown(report), html_restarts(report), html_held(report)))
 
 
 def html_gate(report: dict[str, Any]) -> str:
@@ -360,7 +391,7 @@ def html_gate(report: dict[str, Any]) -> str:
 def _label_cell(report: dict[str, Any], row: dict[str, Any]) -> str:
     cluster = ('<div class="s">%s of %s</div>' % (esc(row["cluster_role"]), esc(row["cluster_id"]))) if row.get("cluster_id") else ""
     several = len(report["summary"].get("by_account") or {}) > 1
-    account = '<div class="s">account %s</div>' % esc(row["account"]) if several else ""
+    account = '<div class="s">account %s</div>' % esc(account_name(row)) if several else ""
     return "<td><code>%s</code>%s%s</td>" % (esc(row["label"]), cluster, account)
 
 
@@ -561,6 +592,16 @@ def md_counts(values: dict[str, int]) -> str:
     return ", ".join("%s %d" % (cell(words(k)), v) for k, v in values.items()) or "none"
 
 
+def md_accounts(report: dict[str, Any]) -> list[str]:
+    accounts = shown_accounts(report)
+    if not accounts:
+        return []
+    lines = ["## Accounts", "", "| account | totals |", "|---|---|"]
+    lines += ["| %s | %s |" % (cell(account_name(a)), ("**%s**" if a.get("status") != "inventoried" else "%s") % cell(account_totals(report, a)))
+              for a in accounts]
+    return lines + [""]
+
+
 def md_summary(report: dict[str, Any]) -> list[str]:
     s, check = report["summary"], report["mode"] == "check"
     lines = ["## Summary", "", "- %d databases, %d in scope: %s" % (s["databases"], s["in_scope"], md_counts(s["by_status"]))]
@@ -685,7 +726,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     if report.get("stop"):
         lines += ["", "**Stopped at %s:** %s" % (cell(report["stop"].get("step")), cell(report["stop"].get("reason")))]
     lines += [item for note in trust_notes(report["databases"]) for item in ("", "**Client trust:** " + cell(note))]
-    lines += [""] + md_summary(report) + md_gate(report) + md_databases(report) + md_rest(report)
+    lines += [""] + md_accounts(report) + md_summary(report) + md_gate(report) + md_databases(report) + md_rest(report)
     return "\n".join(lines) + "\n"
 
 
@@ -698,6 +739,7 @@ def summary_lines(report: dict[str, Any], base: str) -> list[str]:
                                             " (check mode: nothing was changed)" if report["mode"] == "check" else "",
                                             report["duration_seconds"], report["target_ca"]),
              "%d databases, %d in scope: %s" % (s["databases"], s["in_scope"], ", ".join("%s %d" % kv for kv in s["by_status"].items())),
+             *["account %s: %s" % (account_name(a), account_totals(report, a)) for a in shown_accounts(report)],
              "by region: %s; by engine: %s" % (", ".join("%s %d" % kv for kv in s["by_region"].items()),
                                                ", ".join("%s %d" % kv for kv in s["by_engine"].items()))]
     if report["kind"] != "audit":

@@ -36,6 +36,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation
 from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import engine_protocol
 
 
@@ -53,8 +54,26 @@ VERIFIED_PROTOCOLS = ("postgres", "mysql")
 Db = Dict[str, Any]
 
 
-def label_of(item: Mapping[str, Any]) -> str:
-    return rotation.label(item.get("region"), item.get("identifier"))
+def multi_account(settings: Mapping[str, Any] | None) -> bool:
+    """Whether the run covers several accounts (rdsca_accounts or rdsca_organization): labels then carry the account."""
+    settings = settings or {}
+    organization = settings.get("organization")
+    return bool(settings.get("accounts")) or bool(isinstance(organization, Mapping) and organization
+                                                   and boolean(organization.get("enabled", True), strict=False))
+
+
+def label_of(item: Mapping[str, Any], accounts: bool = False, identifier: str | None = None) -> str:
+    """The label of a result item (of ``identifier``, a member, when given): ``account/region/identifier`` in a run over
+    several accounts (``accounts``), else ``region/identifier`` (rds_domain.db_label)."""
+    account = item.get("account") if accounts else None
+    return db_label(item.get("region"), identifier or item.get("identifier"), str(account) if account else None)
+
+
+def same_database(item: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    """The same database: region and identifier, and the account when both say."""
+    if item.get("region") != other.get("region") or item.get("identifier") != other.get("identifier"):
+        return False
+    return not (item.get("account") and other.get("account")) or str(item["account"]) == str(other["account"])
 
 
 def _counts(statuses: Iterable[str]) -> str:
@@ -104,12 +123,13 @@ def rotation_phases(databases: list[Db], settings: Mapping[str, Any]) -> list[Db
     never changed), unsupported (an engine this collection does not rotate).
     """
     overrides = _cfg(settings, "database_environments", {})
+    accounts = multi_account(settings)
     staging = [str(e).lower() for e in _cfg(settings, "staging_environments", [])]
     production = [str(e).lower() for e in _cfg(settings, "production_environments", [])]
     out = []
     for db in databases:
-        label = label_of(db)
-        env = overrides.get(label, overrides.get(db.get("identifier"), db.get("environment")))
+        label = label_of(db, accounts)
+        env = overrides.get(label, overrides.get(label_of(db), overrides.get(db.get("identifier"), db.get("environment"))))
         key = str(env or "").lower()
         if not db.get("engine_supported"):
             phase = "unsupported"
@@ -123,13 +143,13 @@ def rotation_phases(databases: list[Db], settings: Mapping[str, Any]) -> list[Db
     return assign_families(out)
 
 
-def reachable_endpoints(usage_databases: list[Db] | None) -> list[str]:
-    """Labels of the databases whose endpoint rds_ssl_usage reached with TLS."""
+def reachable_endpoints(usage_databases: list[Db] | None, accounts: bool = False) -> list[str]:
+    """Labels of the databases whose endpoint rds_ssl_usage reached with TLS (with their account: ``accounts``)."""
     out = []
     for item in usage_databases or []:
         probe = item.get("probe")
         if isinstance(probe, Mapping) and probe.get("reachable") is True and probe.get("tls_supported") is True:
-            out.append(label_of(item))
+            out.append(label_of(item, accounts))
     return out
 
 
@@ -140,22 +160,34 @@ def account_overrides(facts: Mapping[str, Any], target_ca: str, replace: bool) -
     out: dict[str, dict[str, Any]] = {}
     if replace:
         return out
-    regions = facts.get("regions") or {}
-    for region in facts.get("regions_queried") or []:
-        if region not in regions:
-            continue
-        override = regions[region].get("customer_override")
-        cert = next((c for c in regions[region].get("certificates") or [] if c.get("identifier") == override), None)
+    for region, facts_of in _region_entries(facts):
+        override = facts_of.get("customer_override")
+        cert = next((c for c in facts_of.get("certificates") or [] if c.get("identifier") == override), None)
         if override and override != target_ca and cert is not None and cert.get("expired") is False:
             out[region] = {"customer_override": override, "valid_till": cert.get("valid_till")}
     return out
 
 
+def _region_entries(facts: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """rds_ca_facts ``regions`` entries of the regions queried: keyed ``region``, or ``account/region`` in a run over
+    several accounts (one entry per account and region)."""
+    queried = set(facts.get("regions_queried") or [])
+    return [(key, value) for key, value in (facts.get("regions") or {}).items()
+            if str(key).rsplit("/", 1)[-1] in queried and isinstance(value, Mapping)]
+
+
 def _usage_error(usage_databases: list[Db], db: Db) -> str:
     for item in usage_databases:
-        if item.get("region") == db.get("region") and item.get("identifier") == db.get("identifier"):
+        if same_database(item, db):
             return item.get("error") or "not probed"
     return "not probed"
+
+
+def failed_account_lines(facts: Mapping[str, Any]) -> list[str]:
+    """One sentence per account rds_ca_facts could not read (``failed_accounts``: its AssumeRole failed)."""
+    return ["account %s could not be read (%s: %s), so its databases are unknown, not inventoried"
+            % (failure.get("account") or failure.get("role_arn"), failure.get("error_code"), failure.get("message"))
+            for failure in facts.get("failed_accounts") or []]
 
 
 def preflight_problems(facts: Mapping[str, Any], in_scope: list[Db], settings: Mapping[str, Any],
@@ -165,16 +197,17 @@ def preflight_problems(facts: Mapping[str, Any], in_scope: list[Db], settings: M
     out = []
     for failure in facts.get("failed_regions") or []:
         out.append("region %s could not be read (%s: %s), so the scope is unknown there"
-                   % (failure.get("region"), failure.get("error_code"), failure.get("message")))
+                   % (failure.get("region") if not failure.get("account") else "%s/%s" % (failure["account"], failure.get("region")),
+                      failure.get("error_code"), failure.get("message")))
+    if boolean(settings.get("strict") or False, strict=False):
+        out.extend("%s; rdsca_strict stops the run before any change" % text for text in failed_account_lines(facts))
     # The target must be a CA of every region it is applied in, and not expired (rds_ca_facts target_ca_problem):
     # the regions of the databases in scope, and every region queried when the account default is set there.
-    if settings.get("set_account_default"):
-        regions = list(facts.get("regions_queried") or [])
-    else:
-        regions = list(dict.fromkeys(db.get("region") for db in in_scope))
-    for region in regions:
-        region_facts = (facts.get("regions") or {}).get(region)
-        if region_facts is None:
+    # In a run over several accounts the entries are per account and region (``account/region``).
+    wanted = set(db.get("region") for db in in_scope) | set("%s/%s" % (db.get("account"), db.get("region")) for db in in_scope)
+    for region, region_facts in _region_entries(facts):
+        # Across accounts the playbook does not set the account default (rotate.yml): the regions of the databases only.
+        if (not settings.get("set_account_default") or multi_account(settings)) and region not in wanted:
             continue
         if region_facts.get("target_ca_problem"):
             out.append("%s: %s" % (region, region_facts["target_ca_problem"]))
@@ -229,9 +262,14 @@ def preflight_checks(dbs: list[Db], facts: Mapping[str, Any], settings: Mapping[
     usage_databases = list(usage_databases or [])
     in_scope = [db for db in dbs if db.get("phase") in PHASES]
     overrides = account_overrides(facts, settings.get("target_ca"), bool(settings.get("replace_account_override")))
+    warnings = preflight_warnings(dbs, overrides, settings, reachable, audit)
+    if not boolean(settings.get("strict") or False, strict=False):
+        # Without rdsca_strict the run goes on in the other accounts; the report lists the account as a failure.
+        warnings = ["%s; the run goes on in the other accounts and changes nothing there (rdsca_strict=true stops it)" % text
+                    for text in failed_account_lines(facts)] + warnings
     return {"in_scope": in_scope, "account_overrides": overrides,
             "problems": preflight_problems(facts, in_scope, settings, reachable, usage_databases),
-            "warnings": preflight_warnings(dbs, overrides, settings, reachable, audit)}
+            "warnings": warnings}
 
 
 # -- clients ----------------------------------------------------------------------------------------
@@ -383,12 +421,13 @@ def rotation_summary(record: Mapping[str, Any], phase: str, batches: int, check_
 
 # -- verification -----------------------------------------------------------------------------------
 
-def verify_targets(databases_after: list[Db], labels: list[str], target_ca: str) -> list[dict[str, Any]]:
-    """The databases of ``labels`` now on ``target_ca`` whose endpoint can be verified, as verification targets."""
+def verify_targets(databases_after: list[Db], labels: list[str], target_ca: str, accounts: bool = False) -> list[dict[str, Any]]:
+    """The databases of ``labels`` now on ``target_ca`` whose endpoint can be verified, as verification targets
+    (``accounts``: the labels carry the account)."""
     wanted = set(labels)
     out = []
     for db in databases_after or []:
-        label = label_of(db)
+        label = label_of(db, accounts)
         protocol = verify_protocol(db.get("engine"))
         if label in wanted and db.get("current_ca") == target_ca and db.get("endpoint_address") and protocol:
             out.append({"label": label, "identifier": db.get("identifier"), "region": db.get("region"),
@@ -406,12 +445,14 @@ def probe_verdict(probe: Mapping[str, Any] | None, target_ca: str, error: str | 
     return False, probe.get("verify_error") or error or "presents %s" % (probe.get("presented_ca") or "an unknown CA")
 
 
-def endpoint_probes(usage_databases: list[Db] | None, labels: list[str], target_ca: str) -> list[dict[str, Any]]:
-    """What the controller's probes of ``labels`` showed: ``{label, verified, presented_ca, error}`` each."""
+def endpoint_probes(usage_databases: list[Db] | None, labels: list[str], target_ca: str,
+                    accounts: bool = False) -> list[dict[str, Any]]:
+    """What the controller's probes of ``labels`` showed: ``{label, verified, presented_ca, error}`` each
+    (``accounts``: the labels carry the account)."""
     wanted = set(labels)
     out = []
     for item in usage_databases or []:
-        label = label_of(item)
+        label = label_of(item, accounts)
         if label not in wanted:
             continue
         ok, why = probe_verdict(item.get("probe"), target_ca, item.get("error"))
@@ -421,12 +462,13 @@ def endpoint_probes(usage_databases: list[Db] | None, labels: list[str], target_
 
 # -- the staging gate -------------------------------------------------------------------------------
 
-def _planned_after(staging: list[Db], rotation_result: Mapping[str, Any] | None, target_ca: str) -> tuple[dict[str, Db], list[str]]:
+def _planned_after(staging: list[Db], rotation_result: Mapping[str, Any] | None, target_ca: str,
+                   accounts: bool = False) -> tuple[dict[str, Db], list[str]]:
     """Check mode: staging as the staging rotation plans it (``after`` by label), and the labels it rotates."""
     planned = {}
     for item in (rotation_result or {}).get("databases") or []:
         for member in item.get("members") or [item.get("identifier")]:
-            planned[rotation.label(item.get("region"), member)] = item.get("status")
+            planned[label_of(item, accounts, member)] = item.get("status")
     after, rotated = {}, []
     for db in staging:
         status = planned.get(db["label"])
@@ -461,7 +503,7 @@ def _gate_on_target(staging: list[Db], after: Mapping[str, Db], skipped: list[st
             on_target.append(db["label"])
         elif now.get("pending_ca") == target:
             scheduled.append(db["label"])
-        elif db.get("identifier") not in skipped:
+        elif db["label"] not in skipped:
             not_done.append("%s is on %s" % (db["label"], now.get("current_ca")))
     if not_done:
         detail = "; ".join(not_done) + (" - run the staging phase first" if settings.get("phase") == "production" else "")
@@ -477,10 +519,10 @@ def _verifiable(staging: list[Db], on_target: list[str]) -> list[Db]:
 
 
 def _predicted_probes(verifiable: list[Db], rotated: list[str], reachable: list[str], usage_databases: list[Db],
-                      target_ca: str) -> list[dict[str, Any]]:
+                      target_ca: str, accounts: bool = False) -> list[dict[str, Any]]:
     """Check mode: the endpoints the real run probes. Those already on the target are judged by discovery's probe;
     those this run rotates are expected to verify (a failure there is rolled back and fails the real gate)."""
-    usage = dict((label_of(item), item) for item in usage_databases)
+    usage = dict((label_of(item, accounts), item) for item in usage_databases)
     out = []
     for db in verifiable:
         if db["label"] not in reachable:
@@ -548,23 +590,24 @@ def staging_gate(in_scope: list[Db], settings: Mapping[str, Any], check_mode: bo
     clients' audit) and what the staging rotation plans, so that the dry run stops where the real run would.
     """
     target = settings.get("target_ca")
+    accounts = multi_account(settings)
     staging = [db for db in in_scope if db.get("phase") == "staging"]
     predicted = " (predicted)" if check_mode else ""
     checks = []
     if rotation_result is not None:
         checks.append(_gate_rotation(rotation_result, check_mode))
     if check_mode:
-        after, rotated = _planned_after(staging, rotation_result, target)
+        after, rotated = _planned_after(staging, rotation_result, target, accounts)
     else:
-        after, rotated = dict((label_of(db), db) for db in databases_after or []), []
-    skipped = [m for item in (rotation_result or {}).get("databases") or [] if item.get("status") == rotation.SKIPPED
-               for m in item.get("members") or []]
+        after, rotated = dict((label_of(db, accounts), db) for db in databases_after or []), []
+    skipped = [label_of(item, accounts, m) for item in (rotation_result or {}).get("databases") or []
+               if item.get("status") == rotation.SKIPPED for m in item.get("members") or []]
     check, on_target = _gate_on_target(staging, after, skipped, settings, predicted)
     checks.append(check)
     verifiable = _verifiable(staging, on_target)
     if check_mode:
         probes = [] if settings.get("verify") == "none" else _predicted_probes(
-            verifiable, rotated, list(reachable or []), list(usage_databases or []), target)
+            verifiable, rotated, list(reachable or []), list(usage_databases or []), target, accounts)
     probes = list(probes or [])
     checks.append(_gate_probes(probes, target, predicted))
     by_clients: list[str] = []
@@ -592,52 +635,110 @@ def _from_report(report: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     if not report:
         return []
     return [{"region": row.get("region"), "identifier": row.get("identifier"), "to_ca": (row.get("before") or {}).get("ca"),
-             "from": "report %s" % report.get("run_id")}
+             "account": _account_id(row.get("account")), "from": "report %s" % report.get("run_id")}
             for row in report.get("databases") or [] if row.get("status") == "rotated" and not row.get("planned")]
 
 
+def _account_id(value: Any) -> str | None:
+    """A 12-digit account ID as text, or None (a report's 'default' account, nothing given)."""
+    text = "" if value is None or isinstance(value, bool) else str(value).strip()
+    return text if ACCOUNT_ID.match(text) else None
+
+
+ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:(\d{12}):")
+
+
+def _entry_account(item: Any) -> tuple[Any, str | None, str | None]:
+    """(the entry without its account, the account, a problem): ``account/region/identifier`` labels, mappings with
+    ``account`` (or ``account_id``), ARNs (their account field)."""
+    if isinstance(item, str):
+        text = item.strip()
+        match = ARN_ACCOUNT.match(text)
+        if match:
+            return text, match.group(1), None
+        parts = text.split("/")
+        if len(parts) == 3:
+            if not ACCOUNT_ID.match(parts[0]):
+                return None, None, "%r: an account/region/identifier label needs a 12-digit account ID first" % text
+            return "/".join(parts[1:]), parts[0], None
+        return text, None, None
+    if isinstance(item, Mapping):
+        given = item.get("account") if item.get("account") not in (None, "") else item.get("account_id")
+        if given in (None, ""):
+            ident = str(item.get("identifier") or item.get("id") or "")
+            match = ARN_ACCOUNT.match(ident)
+            return item, match.group(1) if match else None, None
+        account = _account_id(given)
+        if account is None:
+            return None, None, "%r: account must be a 12-digit account ID, got %r" % (item.get("identifier") or item.get("id"), given)
+        return item, account, None
+    return item, None, None
+
+
 def rollback_entries(report: Mapping[str, Any] | None, databases: list[Any] | None, to_ca: str | None = None,
-                     identifiers: list[str] | None = None, default_region: str | None = None) -> dict[str, Any]:
-    """``entries`` (``{label, region, identifier, to_ca, from}``) to put back, and ``problems`` (entries not understood).
+                     identifiers: list[str] | None = None, default_region: str | None = None,
+                     accounts: bool = False) -> dict[str, Any]:
+    """``entries`` (``{label, region, identifier, account, to_ca, from}``) to put back, and ``problems`` (entries not
+    understood).
 
     ``databases`` (rdsca_rollback_databases) are parsed as rds_ca_rotate parses its ``databases`` option
-    (``rotation.normalize_entries``): identifiers in ``default_region``, ``region/identifier`` labels, ARNs,
-    or mappings with ``identifier`` (or ``id``), ``region`` and ``to_ca`` (or ``previous_ca``). ``to_ca`` is
-    the CA of those that do not say. ``identifiers`` (shell-style patterns) narrows the result.
+    (``rotation.normalize_entries``): identifiers in ``default_region``, ``region/identifier`` labels,
+    ``account/region/identifier`` labels, ARNs, or mappings with ``identifier`` (or ``id``), ``region``, ``account``
+    and ``to_ca`` (or ``previous_ca``). ``to_ca`` is the CA of those that do not say. ``account`` is None when the
+    entry does not name one (rollback_checks then finds the database in any account, refusing an ambiguous one).
+    ``identifiers`` (shell-style patterns) narrows the result. ``accounts``: a run over several accounts, whose
+    labels carry the account.
     """
     entries = _from_report(report)
     problems = []
     for item in databases or []:
-        requests, found = rotation.normalize_entries([item], default_region)
+        plain, account, problem = _entry_account(item)
+        if problem:
+            problems.append(problem)
+            continue
+        requests, found = rotation.normalize_entries([plain], default_region)
         problems.extend(found)
         ca = to_ca
         if isinstance(item, Mapping):
             ca = item.get("to_ca") or item.get("previous_ca") or to_ca
-        entries.extend({"region": r["region"], "identifier": r["identifier"], "to_ca": ca or None,
+        entries.extend({"region": r["region"], "identifier": r["identifier"], "to_ca": ca or None, "account": account,
                         "from": "rdsca_rollback_databases"} for r in requests)
     out = []
     for entry in entries:
-        entry = dict(entry, label=label_of(entry))
+        entry = dict(entry, label=label_of(entry, accounts))
         if not identifiers or match_databases([entry], list(identifiers), keys=("identifier", "label")):
             out.append(entry)
     return {"entries": out, "problems": problems}
 
 
-def rollback_checks(entries: list[Mapping[str, Any]], facts: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _region_facts(facts: Mapping[str, Any], region: str, account: str | None) -> Mapping[str, Any]:
+    """rds_ca_facts ``regions`` entry of ``region`` (in ``account`` when keyed ``account/region``)."""
+    regions = facts.get("regions") or {}
+    return (regions.get("%s/%s" % (account, region)) if account else None) or regions.get(region) or {}
+
+
+def rollback_checks(entries: list[Mapping[str, Any]], facts: Mapping[str, Any], accounts: bool = False) -> list[dict[str, Any]]:
     """Each entry with ``found`` and ``refused`` (why it cannot go back, or None) from rds_ca_facts.
 
-    Refused: not found, no CA to go back to, a CA that is not one of the region's, an expired CA, or one
-    the engine version does not support.
+    An entry is the database of its region and identifier, in its account when it names one (``accounts``: a
+    run over several accounts, whose labels carry the account; the entry takes the database's label).
+    Refused: not found, in several accounts while the entry names none, no CA to go back to, a CA that is not
+    one of the region's, an expired CA, or one the engine version does not support.
     """
-    found = dict((label_of(db), db) for db in facts.get("databases") or [])
     out = []
     for entry in entries:
-        db = found.get(entry["label"])
+        matches = [db for db in facts.get("databases") or [] if same_database(db, entry)]
+        db = matches[0] if len(matches) == 1 else None
+        if db is not None:
+            entry = dict(entry, label=label_of(db, accounts), account=entry.get("account") or db.get("account"))
         to_ca = entry.get("to_ca")
-        certificates = ((facts.get("regions") or {}).get(entry["region"]) or {}).get("certificates") or []
+        certificates = _region_facts(facts, entry["region"], entry.get("account")).get("certificates") or []
         cert = next((c for c in certificates if c.get("identifier") == to_ca), None)
-        if db is None:
-            why = "not found in %s" % entry["region"]
+        if len(matches) > 1:
+            why = "in several accounts (%s): name the account, account/region/identifier" % ", ".join(
+                sorted(str(m.get("account")) for m in matches))
+        elif db is None:
+            why = "not found in %s" % (entry["region"] if not entry.get("account") else "%s/%s" % (entry["account"], entry["region"]))
         elif not to_ca:
             why = "no CA to go back to (rdsca_rollback_to_ca, or to_ca per database)"
         elif cert is None:
@@ -654,6 +755,6 @@ def rollback_checks(entries: list[Mapping[str, Any]], facts: Mapping[str, Any]) 
 
 def rollback_refused(checked: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The refused entries as rotation results (status not_possible), for the report."""
-    return [{"label": e["label"], "region": e["region"], "identifier": e["identifier"], "members": [e["identifier"]],
+    return [{"label": e["label"], "region": e["region"], "identifier": e["identifier"], "account": e.get("account"), "members": [e["identifier"]],
              "status": "not_possible", "action": "none", "reason": e["refused"], "target_ca": e.get("to_ca")}
             for e in checked if e.get("refused")]

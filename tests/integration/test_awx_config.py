@@ -552,3 +552,66 @@ def test_ansible_builder_from_the_installed_collection_makes_a_context_that_hold
         assert "%s  # from collection rdsca.rotation" % requirement in found["python"]
     assert "openssl [platform:dpkg platform:rpm]  # from collection rdsca.rotation" in found["system"]
     assert os.path.basename(tarball).startswith("rdsca-rotation-%s" % manifest["collection_info"]["version"])
+
+
+# -- accounts (issue 17): the surveys ask for them, or a structured list is every job's extra var ------------------
+
+def test_the_surveys_ask_for_the_accounts_and_one_workflow_covers_them(awx_validating, tmp_path):
+    tasks = run_configure(awx_validating, tmp_path, {})
+    templates = {t["name"]: t for t in _by_module(tasks, "job_template")}
+    (workflow,) = _by_module(tasks, "workflow_job_template")
+    for name, spec in [(n, t["survey_spec"]) for n, t in templates.items()] + [("workflow", workflow["survey_spec"])]:
+        variables = [q["variable"] for q in spec["spec"]]
+        assert {"rdsca_accounts", "rdsca_account_role_name", "rdsca_strict"} <= set(variables), name
+    assert all("rdsca_accounts" not in t["extra_vars"] for t in templates.values())
+    assert "extra_vars" not in workflow or "rdsca_accounts" not in (workflow["extra_vars"] or {})
+
+
+def test_a_structured_account_list_is_every_jobs_extra_var_and_the_surveys_stop_asking(awx_validating, tmp_path):
+    accounts = [{"account_id": "111111111111", "alias": "shop-staging", "role_arn": "arn:aws:iam::111111111111:role/rdsca-rotation"},
+                {"account_id": "222222222222", "alias": "shop-prod", "role_arn": "arn:aws:iam::222222222222:role/rdsca-rotation",
+                 "external_id": "rdsca-ext-prod"}]
+    organization = {"enabled": True, "include": ["2222*"], "role_name": "rdsca-audit"}
+    tasks = run_configure(awx_validating, tmp_path, {"rdsca_awx_accounts": accounts, "rdsca_awx_aws_organization": organization})
+    templates = {t["name"]: t for t in _by_module(tasks, "job_template")}
+    (workflow,) = _by_module(tasks, "workflow_job_template")
+    assert len(templates) == 4
+    for name, template in templates.items():
+        assert template["extra_vars"]["rdsca_accounts"] == accounts, name
+        assert template["extra_vars"]["rdsca_organization"] == organization, name
+        variables = [q["variable"] for q in template["survey_spec"]["spec"]]
+        # A survey answer would replace the list: the survey no longer asks; strictness is still a question.
+        assert "rdsca_accounts" not in variables and "rdsca_account_role_name" not in variables, name
+        assert "rdsca_strict" in variables and "rdsca_regions" in variables, name
+    assert workflow["extra_vars"] == {"rdsca_accounts": accounts}
+    assert [q["variable"] for q in workflow["survey_spec"]["spec"]] == [
+        q["variable"] for q in load_survey(os.path.join(AWX, "surveys", "rotate_workflow.json"))["spec"]
+        if q["variable"] not in ("rdsca_accounts", "rdsca_account_role_name")]
+
+
+def test_survey_account_answers_become_the_modules_accounts(tmp_path):
+    """The account IDs of a text survey with the role name: the modules' accounts option; a bad ID stops the run
+    before anything is read."""
+    _ensure_collection_link()
+    plays = []
+    for label, answers in (("good", {"rdsca_accounts": "111111111111, 222222222222\n333333333333",
+                                     "rdsca_account_role_name": "rdsca-rotation", "rdsca_strict": "true"}),
+                           ("bad", {"rdsca_accounts": "111111111111 12345", "rdsca_account_role_name": "rdsca-rotation"})):
+        plays.append({"name": label, "hosts": "localhost", "gather_facts": False,
+                      "vars": dict(answers, rdsca_report_dir=str(tmp_path / "reports")), "tasks": [{"block": [
+                          {"name": "Resolve", "ansible.builtin.import_tasks": os.path.join(REPO, "playbooks", "tasks", "settings.yml")}],
+                          "always": [{"name": "Save", "ansible.builtin.copy": {
+                              "content": "{{ {'cfg': rdsca_cfg | default(none), 'accounts': rdsca_account_settings} | to_json }}",
+                              "dest": str(tmp_path / (label + ".json")), "mode": "0600"}}]}]})
+    playbook = tmp_path / "accounts.yml"
+    playbook.write_text(yaml.safe_dump(plays))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
+                           "-e", "ansible_python_interpreter=" + sys.executable],
+                          capture_output=True, text=True, env=_env(), cwd=str(tmp_path), check=False, timeout=120)
+    good = json.loads((tmp_path / "good.json").read_text())
+    assert good["accounts"]["accounts"] == [{"account_id": a} for a in ("111111111111", "222222222222", "333333333333")]
+    assert (good["cfg"]["account_role_name"], good["cfg"]["strict"], good["cfg"]["multi_account"]) == ("rdsca-rotation", True, True)
+    bad = json.loads((tmp_path / "bad.json").read_text())
+    assert bad["accounts"]["problems"] == [
+        "rdsca_accounts[1]: account_id must be 12 digits (quote it in YAML: a leading 0 is lost), got '12345'"]
+    assert proc.returncode != 0 and "Invalid settings, nothing was changed: rdsca_accounts[1]" in proc.stdout
