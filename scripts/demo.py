@@ -39,6 +39,7 @@ from tests.simulator.server import SIM_ACCESS_KEY, SIM_SECRET_KEY, Simulator  # 
 DEMO_FLEET = os.path.join(REPO, "tests", "fleets", "demo.yml")
 MAIN_PLAYBOOK = os.path.join(REPO, "playbooks", "rotate.yml")
 CLIENT_HOST = "demo-app"
+CLIENT_ADDRESS = "127.0.0.1"
 # The databases the demo client connects to: those backed by real servers.
 CLIENT_DATABASES = ["orders-staging", "orders-prod", "orders-prod-replica", "catalog-staging", "payments-staging"]
 # Applications with TLS sessions open during the run (database id -> application name).
@@ -90,6 +91,8 @@ def demo_inventory(output_dir: str, client_ca_file: str | None = None,
             # The application verifies the databases with that bundle (libpq sslrootcert, a JDBC truststore...).
             "rdsca_client_ca_file": client_ca_file or bundle_file,
             "rdsca_client_databases": databases or CLIENT_DATABASES,
+            # The address the databases see this host connect from (it is this machine): its clients are managed.
+            "rdsca_client_addresses": [CLIENT_ADDRESS],
         }}}},
     }}
     # The directories a real host already has (the role creates only the bundle file's own).
