@@ -66,7 +66,7 @@ def client_coverage_findings(coverage, stop_on_unmanaged=False):
     try:
         return preflight_findings(coverage, stop_on_unmanaged)
     except ValueError as exc:
-        raise AnsibleFilterError("client_coverage_findings: %s" % to_native(exc))
+        raise AnsibleFilterError("client_coverage_findings: %s" % to_native(exc)) from exc
 
 
 class FilterModule(object):
