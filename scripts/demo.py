@@ -37,16 +37,22 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from tests.simulator.client_address import SourceAddressRelay  # noqa: E402  pylint: disable=wrong-import-position
 from tests.simulator.pki import CA_2019, CA_IDENTIFIERS  # noqa: E402  pylint: disable=wrong-import-position
 from tests.simulator.server import SIM_ACCESS_KEY, SIM_SECRET_KEY, Simulator  # noqa: E402  pylint: disable=wrong-import-position
 DEMO_FLEET = os.path.join(REPO, "tests", "fleets", "demo.yml")
 MAIN_PLAYBOOK = os.path.join(REPO, "playbooks", "rotate.yml")
+AUDIT_PLAYBOOK = os.path.join(REPO, "playbooks", "audit.yml")
 CLIENT_HOST = "demo-app"
+CLIENT_ADDRESS = "127.0.0.1"
 # The databases the demo client connects to: those backed by real servers.
 CLIENT_DATABASES = ["orders-staging", "orders-prod", "orders-prod-replica", "catalog-staging", "payments-staging"]
 # Applications with TLS sessions open during the run (database id -> application name).
 SSL_APPLICATIONS = {"orders-prod": "orders-api", "orders-staging": "orders-api-staging",
                     "catalog-staging": "catalog-api-staging"}
+# A TLS client on a host nobody manages (database id, application, address): no inventory host has that address,
+# so nothing will update its trust store - the audit and the rotation's pre-flight list it ("Clients nobody manages").
+UNMANAGED_APPLICATION = ("orders-staging", "bi-dashboard", "127.0.0.2")
 
 
 def bundle_fingerprints(path: str) -> list[str]:
@@ -103,6 +109,8 @@ def demo_inventory(output_dir: str, client_ca_file: str | None = None,
             # The application verifies the databases with that bundle (libpq sslrootcert, a JDBC truststore...).
             "rdsca_client_ca_file": client_ca_file or bundle_file,
             "rdsca_client_databases": databases or CLIENT_DATABASES,
+            # The address the databases see this host connect from (it is this machine): its clients are managed.
+            "rdsca_client_addresses": [CLIENT_ADDRESS],
         }}}},
     }}
     # The directories a real host already has (the role creates only the bundle file's own).
@@ -137,11 +145,28 @@ def demo_extra_vars(regions: list[str], output_dir: str, bundle: str, admin_pass
     }
 
 
+def _unmanaged_session(linked: dict[str, dict[str, Any]], stack: contextlib.ExitStack) -> tuple[Any, str] | None:
+    """The TLS session of UNMANAGED_APPLICATION, from its address (through a relay bound to it)."""
+    identifier, app, address = UNMANAGED_APPLICATION
+    info = next((i for i in linked.values() if i["id"] == identifier and i["engine"] == "postgres"), None)
+    if info is None:
+        return None
+    import psycopg2  # pylint: disable=import-outside-toplevel
+
+    relay = stack.enter_context(SourceAddressRelay(info["host"], info["port"], source=address))
+    conn = psycopg2.connect(host=info["address"], hostaddr="127.0.0.1", port=relay.port, user=info["admin_user"],
+                            password=info["admin_password"], dbname="postgres", application_name=app,
+                            sslmode="require", connect_timeout=5)
+    return conn, f"{app} -> {identifier} from {address} (a host nobody manages)"
+
+
 @contextlib.contextmanager
 def ssl_applications(linked: dict[str, dict[str, Any]]) -> Iterator[list[str]]:
-    """Hold TLS sessions open on the linked servers, like applications do (encrypted, not verifying)."""
+    """Hold TLS sessions open on the linked servers, like applications do (encrypted, not verifying); one of them
+    from an address no inventory host has (UNMANAGED_APPLICATION)."""
     opened: list[Any] = []
     names: list[str] = []
+    stack = contextlib.ExitStack()
     try:
         for info in linked.values():
             app = SSL_APPLICATIONS.get(info["id"])
@@ -167,15 +192,23 @@ def ssl_applications(linked: dict[str, dict[str, Any]]) -> Iterator[list[str]]:
                 names.append(f"{app} -> {info['id']}")
             except Exception as exc:  # pylint: disable=broad-except
                 print(f"demo: could not open the {app} TLS session ({exc}); continuing without it", flush=True)
+        try:
+            unmanaged = _unmanaged_session(linked, stack)
+            if unmanaged:
+                opened.append(unmanaged[0])
+                names.append(unmanaged[1])
+        except Exception as exc:  # pylint: disable=broad-except
+            print(f"demo: could not open the {UNMANAGED_APPLICATION[1]} TLS session ({exc}); continuing without it", flush=True)
         yield names
     finally:
         for conn in opened:
             with contextlib.suppress(Exception):
                 conn.close()
+        stack.close()
 
 
-def latest_report(output_dir: str, since: float) -> str | None:
-    reports = [p for p in glob.glob(os.path.join(output_dir, "rotate-*.json")) if os.path.getmtime(p) >= since - 1]
+def latest_report(output_dir: str, since: float, kind: str = "rotate") -> str | None:
+    reports = [p for p in glob.glob(os.path.join(output_dir, kind + "-*.json")) if os.path.getmtime(p) >= since - 1]
     return max(reports, key=os.path.getmtime) if reports else None
 
 
@@ -206,6 +239,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             touched = [r["label"] for r in report["databases"] if r["phase"] == "production"
                        and r["before"]["ca"] != r["after"]["ca"]]
             lines.append("production not started; production databases changed: " + (", ".join(touched) or "none"))
+    coverage = report.get("client_coverage")
+    if coverage:
+        lines.append("TLS clients nobody manages: " + (", ".join(
+            f"{c['address']} ({', '.join(c['applications']) or '-'} on {', '.join(c['databases'])})"
+            for c in coverage["unmanaged_tls_clients"]) or "none") + "; managed hosts never seen: "
+            + (", ".join(coverage["never_seen_hosts"]) or "none"))
     for client in report["clients"]:
         lines.append(f"client {client['host']}: lacked {', '.join(client['lacked']) or 'nothing'}, "
                      f"fixed {', '.join(client['fixed']) or 'nothing'}; verified {len(client['verified'])} database(s)"
@@ -223,7 +262,8 @@ def run_demo(args: argparse.Namespace) -> int:
     output_dir = os.path.abspath(args.output_dir)
     os.makedirs(output_dir, exist_ok=True)
     # A clean demo directory: earlier reports, the client's files and inventory go.
-    for stale in glob.glob(os.path.join(output_dir, "rotate-*")) + glob.glob(os.path.join(output_dir, "inventory.*")):
+    for stale in (glob.glob(os.path.join(output_dir, "rotate-*")) + glob.glob(os.path.join(output_dir, "audit-*"))
+                  + glob.glob(os.path.join(output_dir, "inventory.*"))):
         os.remove(stale)
     shutil.rmtree(os.path.join(output_dir, CLIENT_HOST), ignore_errors=True)
     scenario = os.environ.get("RDSCA_DEMO_SCENARIO", "")
@@ -255,6 +295,19 @@ def run_demo(args: argparse.Namespace) -> int:
         with ssl_applications(linked) as sessions:
             if sessions:
                 print("demo: TLS sessions open: " + ", ".join(sessions), flush=True)
+            # First the read-only audit: what a rotation would meet, and the TLS clients nobody manages.
+            print(f"demo: ansible-playbook -i {os.path.relpath(inventory, REPO)} {os.path.relpath(AUDIT_PLAYBOOK, REPO)} "
+                  f"-e @{os.path.relpath(output_dir, REPO)}/demo-vars.json", flush=True)
+            audit = subprocess.run(cmd[:3] + [AUDIT_PLAYBOOK] + cmd[4:], env=playbook_env(url), cwd=REPO, check=False)
+            audit_path = latest_report(output_dir, started, "audit")
+            if audit.returncode or audit_path is None:
+                print(f"demo: the audit failed (exit {audit.returncode}); rotating anyway shows why", flush=True)
+            else:
+                with open(audit_path, encoding="utf-8") as handle:
+                    audited = json.load(handle)
+                print(f"demo: audit report {audit_path[:-len('.json')]}.html", flush=True)
+                for line in summary_lines(audited)[:1] + [x for x in summary_lines(audited) if "nobody manages" in x]:
+                    print(f"demo: audit: {line}", flush=True)
             print(f"demo: ansible-playbook -i {os.path.relpath(inventory, REPO)} "
                   f"{os.path.relpath(MAIN_PLAYBOOK, REPO)} -e @{os.path.relpath(output_dir, REPO)}/demo-vars.json",
                   flush=True)

@@ -102,16 +102,22 @@ def observations(databases: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, A
 
 
 def evidence_state(databases: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """How far the evidence goes: databases with complete log evidence, and those without it."""
-    total, complete, incomplete = 0, 0, []
+    """How far the evidence goes: databases with complete log evidence, and those without it; databases whose
+    sessions were listed (a snapshot of the clients connected while they were watched), and those with neither."""
+    total, complete, incomplete, sessions, without = 0, 0, [], 0, []
     for database in databases:
         total += 1
         log = database.get("log_evidence") or {}
+        listed = bool((database.get("usage") or {}).get("available"))
+        sessions += listed
         if log.get("complete"):
             complete += 1
         else:
             incomplete.append(_database_label(database))
-    return {"databases": total, "complete": complete, "incomplete": incomplete}
+            if not listed:
+                without.append(_database_label(database))
+    return {"databases": total, "complete": complete, "incomplete": incomplete, "sessions": sessions,
+            "without_evidence": without}
 
 
 def _merge(entry: dict[str, Any], seen: Mapping[str, Any]) -> None:

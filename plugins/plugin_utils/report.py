@@ -23,6 +23,7 @@ from typing import Any, Iterable
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import proxy_trust
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import multi_account
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import coverage_report
 
 IN_SCOPE_PHASES = ("staging", "production", "rollback")
 PROBLEM_STATUSES = ("failed", "rolled_back", "blocked", "unverified", "not_possible")
@@ -445,6 +446,7 @@ def build_summary(ctx: dict[str, Any], rows: list[dict], clients: list[dict], fa
         "clients_lacking_before": [c["host"] for c in clients if c["lacked"]],
         "clients_fixed": [c["host"] for c in clients if c["fixed"]],
         "clients_missing": [c["host"] for c in clients if c["missing"]],
+        **coverage_report.summary_counts(ctx["client_coverage"]),
         "failures": len(failures),
     }
 
@@ -478,6 +480,8 @@ def context(data: dict[str, Any]) -> dict[str, Any]:
         "clients": clients, "client_checks": index_client_checks(clients),
         "facts_before": _registered(data.get("facts_before")), "account_default": data.get("account_default"),
         "account_overrides": data.get("account_overrides") or {}, "problems": list(data.get("problems") or []),
+        "client_coverage": coverage_report.report_section(data.get("client_coverage"),
+                                                          (data.get("settings") or {}).get("stop_on_unmanaged_tls_clients")),
     }
 
 
@@ -511,4 +515,5 @@ def build_report(data: dict[str, Any], now: datetime | None = None) -> dict[str,
         "gate": data.get("gate") or None, "steps": list(data.get("steps") or []),
         "warnings": list(data.get("warnings") or []), "failures": failures,
         "databases": rows, "clients": clients, "regions": regions,
+        "client_coverage": ctx["client_coverage"],
     }

@@ -61,6 +61,8 @@ RDS_LOG_LINE_PREFIX = "%t:%r:%u@%d:[%p]:"
 # AF_UNIX sun_path is 108 bytes including the terminating NUL.
 _MAX_UNIX_SOCKET_PATH = 107
 _LOOPBACK = "127.0.0.1"
+# The client addresses a linked server accepts: every loopback address (127.0.0.2 stands for another host).
+_CLIENTS = "127.0.0.0/8"
 
 
 class LinkedServerError(RuntimeError):
@@ -695,12 +697,15 @@ class LinkedPostgres(LinkedServer):
             run_as,
             "initdb",
         )
+        # Any source address: RDS for PostgreSQL's pg_hba.conf accepts every address the instance's security group
+        # lets through (RDS User Guide, "Controlling access with security groups"); the server listens on 127.0.0.1
+        # only, so here that is any loopback address - a client bound to 127.0.0.2 is another host (issue 18).
         if self.force_ssl:
             # What rds.force_ssl=1 does: TLS or nothing.
-            tcp = f"hostssl all all {_LOOPBACK}/32 scram-sha-256\nhostnossl all all {_LOOPBACK}/32 reject\n"
+            tcp = f"hostssl all all {_CLIENTS} scram-sha-256\nhostnossl all all {_CLIENTS} reject\n"
         else:
             # 'host' matches SSL and non-SSL TCP alike.
-            tcp = f"host all all {_LOOPBACK}/32 scram-sha-256\n"
+            tcp = f"host all all {_CLIENTS} scram-sha-256\n"
         (self.data_dir / "pg_hba.conf").write_text(
             "# Written by tests/simulator/linked.py\nlocal all all trust\n" + tcp,
             encoding="utf-8",

@@ -47,7 +47,7 @@ def usage():
     return {"databases": [
         {"identifier": "orders-prod", "region": "eu-west-1",
          "log_evidence": {"complete": True, "clients": log_clients(LOG)}},
-        {"identifier": "inventory-prod", "region": "us-east-1", "clients": session_clients([
+        {"identifier": "inventory-prod", "region": "us-east-1", "usage": {"available": True}, "clients": session_clients([
             ("app", "api", "10.0.1.5", "ssl"),
             ("ops", "psql", "fd00::42", "ssl"),
             ("ops", "psql", "10.0.9.9", "tcp"),
@@ -109,7 +109,8 @@ def test_shared_addresses_by_network_are_not_reported_as_unmanaged_hosts():
 
 def test_incomplete_evidence_is_said():
     out = client_coverage(usage(), sorted(HOSTVARS), HOSTVARS)
-    assert out["evidence"] == {"databases": 2, "complete": 1, "incomplete": ["us-east-1/inventory-prod"]}
+    assert out["evidence"] == {"databases": 2, "complete": 1, "incomplete": ["us-east-1/inventory-prod"],
+                               "sessions": 1, "without_evidence": []}
     assert out["summary"]["evidence_complete"] is False
 
 
@@ -126,3 +127,12 @@ def test_bad_input_is_refused_clearly(args, message):
 def test_a_bad_shared_network_is_refused():
     with pytest.raises(AnsibleFilterError, match="not an IP address or network"):
         client_coverage(usage(), [], {}, shared_addresses={"nat-gw": "NAT"})
+
+
+def test_a_database_with_neither_sessions_nor_complete_logs_has_no_evidence():
+    databases = usage()["databases"] + [{"identifier": "dark-prod", "region": "us-east-1",
+                                         "usage": {"available": False, "reason": "no login"},
+                                         "log_evidence": {"complete": False}}]
+    out = client_coverage(databases, [], {})
+    assert out["evidence"]["without_evidence"] == ["us-east-1/dark-prod"]
+    assert out["evidence"]["sessions"] == 1 and out["evidence"]["complete"] == 1
