@@ -115,6 +115,8 @@ class SimState:
         self.listeners: list[CertificateListener] = []
         # (account, region, db id) -> the linked PostgreSQL server's log file, served by DescribeDBLogFiles.
         self.log_sources: dict[tuple[str, str, str], Any] = {}
+        # (account, region, db id) -> the linked MariaDB server's audit log directory (MARIADB_AUDIT_PLUGIN).
+        self.audit_sources: dict[tuple[str, str, str], Any] = {}
         # Instances in a timed transition (modifying, rebooting...) now, and the most at once
         # since the last reset: what `GET /_sim/stats` reports (e.g. to check a concurrency limit).
         self.in_transition: set[tuple[str, str, str]] = set()
@@ -131,6 +133,7 @@ class SimState:
             self.instances.clear()
             self.clusters.clear()
             self.log_sources.clear()
+            self.audit_sources.clear()
             self.in_transition.clear()
             self.max_in_transition = 0
 
@@ -963,8 +966,26 @@ def log_settings(db: DBInstance) -> dict[str, Any]:
     }
 
 
+AUDIT_OPTION = "MARIADB_AUDIT_PLUGIN"
+
+
+def audit_settings(db: DBInstance) -> dict[str, str] | None:
+    """The MARIADB_AUDIT_PLUGIN option settings of the instance's option group, None without the option (RDS User
+    Guide, "Options for MariaDB database engine" and "MariaDB Audit Plugin support for MySQL")."""
+    backend = rds_backends[db.account_id][db.region]
+    group = backend.option_groups.get(getattr(db, "option_group_name", None) or "")
+    if group is None:
+        return None
+    for option in group.options:
+        if option.get("OptionName") == AUDIT_OPTION:
+            return {item["Name"]: str(item["Value"]) for item in option.get("OptionSettings") or []
+                    if item.get("Name") and item.get("Value") is not None}
+    return None
+
+
 def _log_files(resp: RDSResponse) -> tuple[str, list[db_logs.LogFile]]:
-    """The instance named in the request and its log files now (none for an instance without a linked server)."""
+    """The instance named in the request and its log files now (none for an instance without a linked server;
+    a linked MariaDB's audit files when its option group has MARIADB_AUDIT_PLUGIN)."""
     account, region = _region_of(resp)
     db_id = resp.params.get("DBInstanceIdentifier") or ""
     backend = rds_backends[account][region]
@@ -973,7 +994,10 @@ def _log_files(resp: RDSResponse) -> tuple[str, list[db_logs.LogFile]]:
         if db is None:
             raise DBInstanceNotFoundError(db_id)
         source = STATE.log_sources.get((account, region, db_id))
+        audit_dir = STATE.audit_sources.get((account, region, db_id))
         retention = log_settings(db)["retention_minutes"]
+    if audit_dir is not None:
+        return db_id, db_logs.audit_files(audit_dir)
     if source is None:
         return db_id, []
     return db_id, db_logs.hourly_files(source, retention)
