@@ -690,7 +690,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
 from ansible_collections.rdsca.rotation.plugins.module_utils import cloudwatch_log
+from ansible_collections.rdsca.rotation.plugins.module_utils import mysql_audit_log
 from ansible_collections.rdsca.rotation.plugins.module_utils import pg_connection_log
+from ansible_collections.rdsca.rotation.plugins.module_utils import rds_api
 from ansible_collections.rdsca.rotation.plugins.module_utils import rds_domain
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
@@ -864,14 +866,44 @@ def inspect_one(module, clients, target, settings):
         return result
     aws = {"call": aws_utils.call, "paginate": aws_utils.paginate, "errors": aws_utils.AWS_ERRORS,
            "error_info": aws_utils.error_info}
-    reader, service = pg_connection_log, "rds"
+    reader, service, log_settings = pg_connection_log, "rds", None
     if cloudwatch_log.use_cloudwatch(module.params["log_source"], target):
         reader, service = cloudwatch_log, "logs"
+    elif ssl_usage.usage_kind(target.get("engine")) == "mysql":
+        reader, log_settings = mysql_audit_log, target.get("audit_settings") or mysql_audit_log.audit_settings(None)
     with settings["login_slots"]:
         evidence = reader.gather_evidence(aws, clients.get(service, target["region"]), target,
-                                          log_settings_for(target), days, aws_utils.utcnow(),
+                                          log_settings or log_settings_for(target), days, aws_utils.utcnow(),
                                           module.params["exclude_users"])
+    if reader is mysql_audit_log:
+        mysql_audit_log.attribute_tls(evidence, result.get("ssl_enforced"), (result.get("enforcement") or {}).get(
+            "enforced_by"), (result.get("usage") or {}).get("account_ssl_types"), result.get("sessions"))
     return ssl_usage.apply_log_evidence(result, evidence)
+
+
+def read_audit_options(module, clients, targets):
+    """The MARIADB_AUDIT_PLUGIN settings of each MySQL/MariaDB target's option group (target["audit_settings"]):
+    one DescribeOptionGroups per distinct option group and region."""
+    wanted = {}
+    for target in targets:
+        if ssl_usage.usage_kind(target.get("engine")) != "mysql" or target.get("aws_error") or \
+                cloudwatch_log.use_cloudwatch(module.params["log_source"], target):
+            continue
+        membership = (target.get("option_groups") or [None])[0]
+        if membership is None or not membership.get("OptionGroupName"):
+            target["audit_settings"] = mysql_audit_log.audit_settings(None, membership)
+            continue
+        wanted.setdefault((target["region"], membership["OptionGroupName"]), []).append((target, membership))
+    for (region, name), users in sorted(wanted.items()):
+        group, error = None, None
+        try:
+            found = rds_api.describe_option_groups(clients.get("rds", region), name)
+            group = next((g for g in found if g.get("OptionGroupName") == name), None)
+        except rds_api.AWS_ERRORS as exc:  # pylint: disable=catching-non-exception
+            info = rds_api.error_info(exc)
+            error = "DescribeOptionGroups(%s) failed: %s: %s" % (name, info["error_code"], info["message"])
+        for target, membership in users:
+            target["audit_settings"] = mysql_audit_log.audit_settings(group, membership, error)
 
 
 def main():
@@ -894,6 +926,8 @@ def main():
 
     if module.params["iam_auth"]:
         clients.prepare("rds", sorted(set(t["region"] for t in targets)))  # clients are made in the main thread
+    if module.params["log_window_days"]:
+        read_audit_options(module, clients, targets)
     if module.params["log_window_days"] and module.params["log_source"] != "rds":
         clients.prepare("logs", sorted(set(t["region"] for t in targets if cloudwatch_log.use_cloudwatch(
             module.params["log_source"], t))))

@@ -46,9 +46,10 @@ def audit(simulator):
 
 def _connect(sim, db_id, tls, password=None):
     info = sim.control("GET", "/_sim/linked")[f"{REGION}/{db_id}"]
-    kwargs = {}
+    kwargs: dict = {"ssl_disabled": True}  # PyMySQL otherwise tries TLS first ("PREFERRED")
     if tls:
         # The chain is verified; the name is the endpoint's, not 127.0.0.1.
+        kwargs = {}
         kwargs["ssl"] = {"ca": sim.control("GET", "/_sim/bundle")["path"], "check_hostname": False}
     conn = pymysql.connect(host="127.0.0.1", port=info["port"], user="admin", connect_timeout=10,
                            password=password or info["admin_password"], **kwargs)

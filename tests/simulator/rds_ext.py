@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -1033,6 +1034,31 @@ def _download_db_log_file_portion(self: RDSResponse) -> ActionResult:
         raise InvalidParameterValue(str(exc)) from exc
 
 
+_DEFAULT_OPTION_GROUP = re.compile(r"^default:([a-z0-9-]+?)-(\d+(?:-\d+)?)$")
+
+
+def _describe_option_groups(self: RDSResponse) -> ActionResult:
+    """DescribeOptionGroups (API Reference): a default option group (``default:mariadb-10-11``) exists for every
+    engine and major version, without options (User Guide, "Working with option groups": "If you don't specify an
+    option group, a default option group is used ... the default option group cannot be modified"); moto only knows
+    the groups created through its API."""
+    check_max_records(self.params)
+    name = (self.params.get("OptionGroupName") or "").lower()
+    match = _DEFAULT_OPTION_GROUP.match(name)
+    if match:
+        from moto.rds.models import OptionGroup  # pylint: disable=import-outside-toplevel
+
+        account, region = _region_of(self)
+        backend = rds_backends[account][region]
+        with STATE.lock:
+            if name not in backend.option_groups:
+                backend.option_groups[name] = OptionGroup(
+                    backend, option_group_name=name, engine_name=match.group(1),
+                    major_engine_version=match.group(2).replace("-", "."),
+                    option_group_description=f"Default option group for {match.group(1)} {match.group(2)}")
+    return _original["describe_option_groups"](self)
+
+
 def _describe_db_parameters(self: RDSResponse) -> ActionResult:
     group = self.params.get("DBParameterGroupName") or ""
     defaults = _default_parameters(group)
@@ -1173,6 +1199,7 @@ def install() -> None:
         "modify_db_cluster": _modify_db_cluster,
         "describe_db_parameters": _describe_db_parameters,
         "describe_db_cluster_parameters": _describe_db_cluster_parameters,
+        "describe_option_groups": _describe_option_groups,
     }
     for name in BOUNDED_DESCRIBES:
         wrapped[name] = _bounded(name)
