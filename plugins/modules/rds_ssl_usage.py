@@ -50,8 +50,20 @@ description:
     it C(no) and counts as a window for RV(databases[].safe_without_restart). Logs that cannot prove anything -
     C(log_connections) off in the parameter group, C(rds.log_retention_period) or the files covering less than the
     window (since the instance was created), missing or truncated files - are reported as incomplete in
-    RV(databases[].log_evidence), never as "no TLS". MySQL and MariaDB get RV(databases[].log_evidence.available=false)
-    with the reason (their log evidence is not read yet).
+    RV(databases[].log_evidence), never as "no TLS".
+  - B(MySQL and MariaDB audit logs), without credentials (O(log_window_days)). With the C(MARIADB_AUDIT_PLUGIN) option in
+    the instance's option group (read with C(DescribeOptionGroups)) and C(CONNECT) in its C(SERVER_AUDIT_EVENTS),
+    the audit files C(audit/server_audit.log*) are read the same way and their C(CONNECT)/C(FAILED_CONNECT) events
+    list the distinct clients (address, user, databases, connections, failed logins, first and last seen). The audit
+    log does B(not) record whether a connection used TLS, so each client's C(tls) is V(true) only where something
+    proves it - C(require_secure_transport=ON), accounts that C(REQUIRE SSL)/C(X509) (C(mysql.user), with
+    O(login_user)) or a live session seen with TLS (C(performance_schema)); V(false) only for a client seen in a
+    live plaintext session (and only for those sessions); null ("unknown") otherwise. Clients with unknown TLS keep
+    RV(databases[].ssl_in_use) where the sessions left it, with the reason; no TLS is proven only when complete
+    audit logs show no TCP client at all. No option, C(CONNECT) not audited, users left out of the audit, files
+    rotated away (C(SERVER_AUDIT_FILE_ROTATIONS) files of C(SERVER_AUDIT_FILE_ROTATE_SIZE) bytes are kept) make the
+    evidence incomplete. C(performance_schema) keeps no TLS history (its C(accounts) table counts connections, not
+    their transport), so there is no other record of TLS over days. O(log_source=cloudwatch) reads PostgreSQL only.
   - Engines without a session query (Oracle, SQL Server, Db2) get enforcement and the probe, and
     RV(databases[].ssl_in_use=unknown) with the reason.
   - Read-only; runs the same in check mode; never reports a change.
@@ -219,12 +231,14 @@ options:
         reads none. At most 31; RDS keeps PostgreSQL logs for C(rds.log_retention_period) minutes (3 days by default,
         7 at most), so a longer window is reported as incomplete.
       - Costs one paginated C(DescribeDBLogFiles) per PostgreSQL database and one C(DownloadDBLogFilePortion) per
-        2000 log lines.
+        2000 log lines; MySQL and MariaDB (B(MySQL and MariaDB audit logs) above) add one C(DescribeOptionGroups) per
+        distinct option group and region.
     type: float
     default: 0
   log_source:
     description:
-      - Where O(log_window_days) reads the PostgreSQL connection lines from.
+      - Where O(log_window_days) reads the PostgreSQL connection lines from (MySQL and MariaDB audit logs are always
+        read through the RDS API; with V(cloudwatch) they are reported unavailable).
       - V(rds) reads the instance's log files through the RDS API (C(DescribeDBLogFiles), C(DownloadDBLogFilePortion)).
       - V(cloudwatch) reads the log RDS exports to CloudWatch Logs (C(EnabledCloudwatchLogsExports) holds
         C(postgresql)) with C(FilterLogEvents) on the log group C(/aws/rds/instance/<id>/postgresql) (Aurora
@@ -252,7 +266,8 @@ notes:
   - "IAM permissions: C(rds:DescribeDBInstances), and as used C(rds:DescribeDBParameters),
     C(rds:DescribeDBClusters), C(rds:DescribeDBClusterParameters); with O(log_window_days), C(rds:DescribeDBLogFiles)
     and C(rds:DownloadDBLogFilePortion) (O(log_source=cloudwatch) or O(log_source=auto): C(logs:DescribeLogGroups)
-    and C(logs:FilterLogEvents), the latter can be limited to the C(/aws/rds/*) log groups); with O(iam_auth), C(rds-db:connect) for
+    and C(logs:FilterLogEvents), the latter can be limited to the C(/aws/rds/*) log groups), and for MySQL/MariaDB
+    C(rds:DescribeOptionGroups); with O(iam_auth), C(rds-db:connect) for
     O(login_user) (the login, not an API call)."
 seealso:
   - module: rdsca.rotation.rds_ca_facts
@@ -542,7 +557,8 @@ databases:
       type: dict
       contains:
         available:
-          description: Whether logs could be read for this engine (false for MySQL/MariaDB and other engines).
+          description: Whether logs could be read for this engine (PostgreSQL connection logs, MySQL/MariaDB audit
+            logs; false for other engines).
           type: bool
         reason:
           description: Why the evidence is unavailable or incomplete; null when complete.
@@ -610,8 +626,33 @@ databases:
           description: Distinct clients that connected with TLS.
           type: int
         plaintext_clients:
-          description: Distinct clients that connected without TLS.
+          description: Distinct clients that connected without TLS (MySQL/MariaDB - seen in a live plaintext session).
           type: int
+        tls_unknown_clients:
+          description: MySQL/MariaDB - distinct clients that connected over TCP whose TLS use over the window is not
+            proven (the audit log does not record TLS).
+          type: int
+          returned: for MySQL and MariaDB
+        failed_connections:
+          description: MySQL/MariaDB - failed logins (C(FAILED_CONNECT)) in the window.
+          type: int
+          returned: for MySQL and MariaDB
+        audit:
+          description: MySQL/MariaDB - the C(MARIADB_AUDIT_PLUGIN) option as the option group shows it.
+          type: dict
+          returned: for MySQL and MariaDB
+          sample: {option_group: maria-audit, status: in-sync, enabled: true, events: [CONNECT], rotations: 9,
+                   rotate_size: 1000000}
+        limits:
+          description: MySQL/MariaDB - what the audit log cannot prove (TLS), and what proves TLS instead.
+          type: str
+          returned: for MySQL and MariaDB
+        notes:
+          description: MySQL/MariaDB - caveats that do not make the evidence incomplete (the option group shows the
+            option as it is now, not since when).
+          type: list
+          elements: str
+          returned: for MySQL and MariaDB
         clients:
           description: Distinct clients, TLS ones first.
           type: list
@@ -630,8 +671,33 @@ databases:
               description: C(application_name) (PostgreSQL 14 and later log it).
               type: str
             tls:
-              description: Whether the connection used TLS (C(SSL enabled)).
+              description:
+                - Whether the connection used TLS (PostgreSQL - C(SSL enabled)).
+                - MySQL/MariaDB - V(true) when proven, V(false) when a live session was plaintext, null (unknown)
+                  otherwise; never V(false) from the audit log alone.
               type: bool
+            tls_proof:
+              description: MySQL/MariaDB - what proves C(tls) - C(enforced) (C(require_secure_transport=ON)),
+                C(account) (every account of the user REQUIREs SSL/X509), C(sessions) (live sessions), or null.
+              type: str
+              returned: for MySQL and MariaDB
+            tls_basis:
+              description: MySQL/MariaDB - the same in words.
+              type: str
+              returned: for MySQL and MariaDB
+            databases:
+              description: MySQL/MariaDB - databases named at connection.
+              type: list
+              elements: str
+              returned: for MySQL and MariaDB
+            failed:
+              description: MySQL/MariaDB - failed logins of this client in the window.
+              type: int
+              returned: for MySQL and MariaDB
+            local:
+              description: MySQL/MariaDB - a local (socket) client; TLS does not apply.
+              type: bool
+              returned: for MySQL and MariaDB
             protocol:
               description: TLS protocol version.
               type: str
