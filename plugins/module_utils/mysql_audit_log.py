@@ -313,8 +313,8 @@ def attribute_tls(evidence: dict[str, Any], enforced: Any = None, enforced_by: O
                 "every %s account REQUIREs SSL/X509 (mysql.user ssl_type): it cannot connect without TLS"
                 % client["user"]))
         elif "ssl" in transports:
-            client.update(tls=True, tls_proof="sessions", tls_basis="a live session of this client used TLS "
-                                                                     "(performance_schema)")
+            client.update(tls=True, tls_proof="sessions",
+                          tls_basis="a live session of this client used TLS (performance_schema)")
         elif "tcp" in transports:
             client.update(tls=False, tls_proof="sessions", tls_basis=(
                 "a live session of this client was plaintext (performance_schema); its other connections in the "
