@@ -30,6 +30,10 @@ FLEET = {
             "option_groups": [
                 {"name": "maria-audit", "engine": "mariadb", "major_engine_version": "10.11", "options": AUDIT},
                 {"name": "maria-no-audit", "engine": "mariadb", "major_engine_version": "10.11", "options": {}},
+                # Tiny files, one rotation kept: older events are rotated away within a few connections.
+                {"name": "maria-audit-tiny", "engine": "mariadb", "major_engine_version": "10.11", "options": {
+                    "MARIADB_AUDIT_PLUGIN": {"SERVER_AUDIT_EVENTS": "CONNECT", "SERVER_AUDIT_FILE_ROTATE_SIZE": "400",
+                                             "SERVER_AUDIT_FILE_ROTATIONS": "1"}}},
             ],
             "instances": [
                 {"id": "audited", "engine": "mariadb", "engine_version": "10.11.8", "linked": "mariadb",
@@ -38,6 +42,8 @@ FLEET = {
                  "option_group": "maria-no-audit"},
                 {"id": "enforced", "engine": "mariadb", "engine_version": "10.11.8", "linked": "mariadb",
                  "option_group": "maria-audit", "parameter_group": "maria-tls-required"},
+                {"id": "rotated", "engine": "mariadb", "engine_version": "10.11.8", "linked": "mariadb",
+                 "option_group": "maria-audit-tiny"},
             ],
         },
     },
@@ -154,3 +160,20 @@ def test_tls_is_proven_by_accounts_live_sessions_and_require_secure_transport(fl
     assert orders_enforced["tls"] is True and orders_enforced["tls_proof"] == "enforced"
     assert enforced["log_evidence"]["tls_unknown_clients"] == 0, enforced["log_evidence"]["clients"]
     assert enforced["ssl_in_use"] == "yes" and enforced["safe_without_restart"] is False
+
+
+def test_audit_files_rotated_away_make_the_evidence_incomplete(fleet):
+    sim, _linked, _bundle = fleet
+    for _n in range(8):
+        _once(fleet, "rotated", "admin", tls=False)
+    names = [f["LogFileName"] for f in sim.client().describe_db_log_files(DBInstanceIdentifier="rotated")[
+        "DescribeDBLogFiles"]]
+    assert names == ["audit/server_audit.log", "audit/server_audit.log.1"], names  # the plugin's own rotation
+    dbs, _usage = _run(fleet, ["rotated"], log_window_days=1)
+    evidence = dbs["rotated"]["log_evidence"]
+    assert evidence["complete"] is False and evidence["audit"]["rotations"] == 1
+    assert "SERVER_AUDIT_FILE_ROTATIONS=1" in evidence["reason"] and "rotated away" in evidence["reason"]
+    assert evidence["covered_from"] > evidence["needed_from"]
+    assert sorted(evidence["files"]) == ["audit/server_audit.log", "audit/server_audit.log.1"]
+    assert _clients(dbs["rotated"])[("admin", "127.0.0.1")]["count"] >= 1
+    assert dbs["rotated"]["ssl_in_use"] == "unknown" and dbs["rotated"]["safe_without_restart"] is False
