@@ -57,7 +57,10 @@ LIMITS = ("the MariaDB audit log records who connected, from where and when, but
           "TLS; TLS per client is proven only by require_secure_transport=ON, by accounts that REQUIRE SSL/X509 "
           "(mysql.user, with a login) and by live sessions (performance_schema, open sessions only: it keeps no TLS "
           "history)")
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+# Aurora MySQL has no MARIADB_AUDIT_PLUGIN option: it audits with Advanced Auditing (Aurora User Guide, "Using
+# Advanced Auditing with an Amazon Aurora MySQL DB cluster"), configured in the DB cluster parameter group.
+AURORA_REASON = ("log evidence is not available for aurora-mysql yet: Aurora MySQL audits with Advanced Auditing "
+                 "(server_audit_logging in the DB cluster parameter group), which is not read")
 _TIMESTAMP = re.compile(r"^(\d{8}) (\d{2}):(\d{2}):(\d{2})$")
 # Unsigned 32-bit rotation index of a rotated audit file.
 _ROTATION = re.compile(r"^audit/server_audit\.log(?:\.(\d+))?$")
@@ -342,6 +345,8 @@ def gather_evidence(aws: dict[str, Any], client: Any, target: dict[str, Any], se
     engine = target.get("engine")
     if usage_kind(engine) != "mysql":
         return pg_connection_log.unavailable(engine, window_days, "audit log evidence is for MySQL and MariaDB")
+    if str(engine).startswith("aurora"):
+        return pg_connection_log.unavailable(engine, window_days, AURORA_REASON)
     window_start = now - datetime.timedelta(days=window_days)
     evidence = pg_connection_log.unavailable(engine, window_days, None)
     evidence.update(available=True, source=EVIDENCE_SOURCE, window_start=_iso(window_start), window_end=_iso(now),

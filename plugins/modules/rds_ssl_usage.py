@@ -953,6 +953,7 @@ def read_audit_options(module, clients, targets):
     wanted = {}
     for target in targets:
         if ssl_usage.usage_kind(target.get("engine")) != "mysql" or target.get("aws_error") or \
+                str(target.get("engine")).startswith("aurora") or \
                 cloudwatch_log.use_cloudwatch(module.params["log_source"], target):
             continue
         membership = (target.get("option_groups") or [None])[0]

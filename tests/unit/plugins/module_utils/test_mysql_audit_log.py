@@ -190,3 +190,12 @@ def test_complete_audit_evidence_with_unproven_clients_never_makes_no_tls():
     result = {"ssl_in_use": "unknown", "ssl_in_use_reason": None, "ssl_enforced": False, "usage": {"samples": 0}}
     ssl_usage.apply_log_evidence(result, quiet)
     assert result["ssl_in_use"] == "no" and result["safe_without_restart"] is True
+
+
+def test_aurora_mysql_is_unavailable_not_reported_without_the_option():
+    calls = []
+    aws = {"call": lambda *a, **k: calls.append(a), "paginate": lambda *a, **k: calls.append(a), "errors": (),
+           "error_info": None}
+    evidence = mal.gather_evidence(aws, None, {"identifier": "ledger-1", "engine": "aurora-mysql"},
+                                   mal.audit_settings(None), 1, NOW)
+    assert evidence["available"] is False and "Advanced Auditing" in evidence["reason"] and calls == []
