@@ -40,12 +40,15 @@ import datetime
 import re
 from typing import Any, Iterable, Optional
 
+from ansible_collections.rdsca.rotation.plugins.module_utils import cloudwatch_log
 from ansible_collections.rdsca.rotation.plugins.module_utils import pg_connection_log
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import iso_z as _iso
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import usage_kind
 
 OPTION = "MARIADB_AUDIT_PLUGIN"
 FILE_PREFIX = "audit/server_audit.log"
+EXPORT = "audit"
+CLOUDWATCH_SOURCE = "CloudWatch Logs FilterLogEvents (MariaDB Audit Plugin log exported by RDS, log type audit)"
 EVIDENCE_SOURCE = "DescribeDBLogFiles + DownloadDBLogFilePortion (MariaDB Audit Plugin log, MARIADB_AUDIT_PLUGIN)"
 # RDS's defaults for the option's settings (RDS User Guide, "Options for MariaDB database engine").
 DEFAULT_SETTINGS = {"SERVER_AUDIT_EVENTS": "CONNECT,QUERY", "SERVER_AUDIT_FILE_ROTATE_SIZE": "1000000",
@@ -388,6 +391,82 @@ def gather_evidence(aws: dict[str, Any], client: Any, target: dict[str, Any], se
                     covered_from=facts["covered_from"], needed_from=facts["needed_from"],
                     files=[f.get("LogFileName") for f in files], connections=log.connections,
                     failed_connections=log.failed_connections, clients=clients)
+    attribute_tls(evidence)
+    evidence["reason"] = None if facts["complete"] else "; ".join(facts["reasons"])
+    evidence["errors"] = aws_failures
+    return evidence
+
+
+# -- CloudWatch Logs (the audit export) ------------------------------------------------------------
+
+def exports_audit(target: dict[str, Any]) -> bool:
+    """Whether DescribeDBInstances showed ``audit`` in the instance's EnabledCloudwatchLogsExports."""
+    return EXPORT in (target.get("log_exports") or [])
+
+
+def use_cloudwatch(log_source: str, target: dict[str, Any]) -> bool:
+    """``log_source`` ``cloudwatch``; ``auto``: when the instance exports its audit log; ``rds``: never."""
+    return log_source == "cloudwatch" or (log_source == "auto" and exports_audit(target))
+
+
+def gather_cloudwatch_evidence(aws: dict[str, Any], client: Any, target: dict[str, Any], settings: dict[str, Any],
+                               window_days: float, now: datetime.datetime,
+                               exclude_users: Iterable[str] = ()) -> dict[str, Any]:
+    """Audit evidence from the ``audit`` export in CloudWatch Logs (``client`` a ``logs`` client). Never raises.
+
+    RDS publishes each audit line as one event of ``/aws/rds/instance/<id>/audit``, log stream the instance (RDS User
+    Guide, "Publishing MariaDB logs to Amazon CloudWatch Logs" / "Publishing MySQL logs to Amazon CloudWatch
+    Logs"); the same parser reads them (:func:`cloudwatch_log.read_events`). The group's ``retentionInDays``, not
+    the plugin's rotations, bounds what is kept. Same result keys as :func:`gather_evidence`, plus ``log_group``,
+    ``log_stream`` and ``retention_days``.
+    """
+    engine = target.get("engine")
+    if usage_kind(engine) != "mysql" or str(engine).startswith("aurora"):
+        return gather_evidence(aws, client, target, settings, window_days, now, exclude_users)
+    window_start = now - datetime.timedelta(days=window_days)
+    group = "/aws/rds/instance/%s/%s" % (target["identifier"], EXPORT)
+    evidence = pg_connection_log.unavailable(engine, window_days, None)
+    evidence.update(available=True, source=CLOUDWATCH_SOURCE, window_start=_iso(window_start), window_end=_iso(now),
+                    audit=dict((k, settings.get(k)) for k in ("option_group", "status", "enabled", "events",
+                                                              "rotations", "rotate_size")),
+                    failed_connections=0, tls_unknown_clients=0, limits=LIMITS, log_group=group,
+                    log_stream=target["identifier"], retention_days=None, notes=[])
+    problems: list[str] = []
+    aws_failures = [settings["error"]] if settings.get("error") else []
+    reasons = setting_reasons(settings, exclude_users)
+    if "log_exports" in target and not exports_audit(target):
+        reasons.append("the instance does not export its audit log to CloudWatch Logs (EnabledCloudwatchLogsExports): "
+                       "new connections are not published")
+    log = AuditLog(exclude_users, since=window_start)
+    created = target.get("created")
+    if not isinstance(created, datetime.datetime) or created.tzinfo is None:
+        created = None
+    needed_from = max(window_start, created) if created else window_start
+    covered_from, why = needed_from, ""
+    try:
+        info = cloudwatch_log.describe_group(aws["call"], client, group)
+        if info is None:
+            problems.append("the log group %s does not exist: the audit log is not exported to CloudWatch Logs" % group)
+        else:
+            evidence["retention_days"] = info.get("retentionInDays")
+            if info.get("retentionInDays"):
+                horizon = now - datetime.timedelta(days=int(info["retentionInDays"]))
+                if horizon > needed_from:
+                    covered_from = horizon
+                    why = " (the log group keeps events for %d day(s), retentionInDays)" % int(info["retentionInDays"])
+            _events, more = cloudwatch_log.read_events(aws["call"], client, group, target["identifier"],
+                                                       needed_from, now, log)
+            problems.extend(more)
+    except aws["errors"] as exc:  # pylint: disable=catching-non-exception
+        info = aws["error_info"](exc)
+        problems.append("CloudWatch Logs failed: %s: %s" % (info["error_code"], info["message"]))
+        if info["error_code"] != "ResourceNotFoundException":
+            aws_failures.append(problems[-1])
+        log.end_file()
+    facts = pg_connection_log.coverage(window_start, now, needed_from, covered_from, reasons, why, problems)
+    evidence.update(complete=facts["complete"], incomplete_reasons=facts["reasons"], covered_from=facts["covered_from"],
+                    needed_from=facts["needed_from"], files=[], connections=log.connections,
+                    failed_connections=log.failed_connections, clients=log.clients())
     attribute_tls(evidence)
     evidence["reason"] = None if facts["complete"] else "; ".join(facts["reasons"])
     evidence["errors"] = aws_failures

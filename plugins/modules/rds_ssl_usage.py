@@ -63,7 +63,8 @@ description:
     audit logs show no TCP client at all. No option, C(CONNECT) not audited, users left out of the audit, files
     rotated away (C(SERVER_AUDIT_FILE_ROTATIONS) files of C(SERVER_AUDIT_FILE_ROTATE_SIZE) bytes are kept) make the
     evidence incomplete. C(performance_schema) keeps no TLS history (its C(accounts) table counts connections, not
-    their transport), so there is no other record of TLS over days. O(log_source=cloudwatch) reads PostgreSQL only.
+    their transport), so there is no other record of TLS over days. Aurora MySQL (Advanced Auditing in the cluster
+    parameter group) is reported unavailable.
   - Engines without a session query (Oracle, SQL Server, Db2) get enforcement and the probe, and
     RV(databases[].ssl_in_use=unknown) with the reason.
   - Read-only; runs the same in check mode; never reports a change.
@@ -237,8 +238,7 @@ options:
     default: 0
   log_source:
     description:
-      - Where O(log_window_days) reads the PostgreSQL connection lines from (MySQL and MariaDB audit logs are always
-        read through the RDS API; with V(cloudwatch) they are reported unavailable).
+      - Where O(log_window_days) reads the PostgreSQL connection lines (and the MySQL/MariaDB audit log) from.
       - V(rds) reads the instance's log files through the RDS API (C(DescribeDBLogFiles), C(DownloadDBLogFilePortion)).
       - V(cloudwatch) reads the log RDS exports to CloudWatch Logs (C(EnabledCloudwatchLogsExports) holds
         C(postgresql)) with C(FilterLogEvents) on the log group C(/aws/rds/instance/<id>/postgresql) (Aurora
@@ -246,8 +246,10 @@ options:
         log line, prefix included, so the same C(log_line_prefix) parser is used. The group's C(retentionInDays)
         (not C(rds.log_retention_period)) bounds what can be read; a retention shorter than the window, a missing
         group or an instance that does not export its log make the evidence incomplete, never "no TLS".
-      - V(auto) uses CloudWatch Logs for instances whose C(EnabledCloudwatchLogsExports) holds C(postgresql), the RDS
-        API for the others.
+      - MySQL and MariaDB - V(cloudwatch) reads the C(audit) export (C(/aws/rds/instance/<id>/audit), log stream the
+        instance) with the same audit parser; the group's C(retentionInDays) bounds it instead of the rotations.
+      - V(auto) uses CloudWatch Logs for instances whose C(EnabledCloudwatchLogsExports) holds C(postgresql) (MySQL
+        and MariaDB - C(audit)), the RDS API for the others.
     type: str
     choices: [rds, cloudwatch, auto]
     default: rds
@@ -932,19 +934,29 @@ def inspect_one(module, clients, target, settings):
         return result
     aws = {"call": aws_utils.call, "paginate": aws_utils.paginate, "errors": aws_utils.AWS_ERRORS,
            "error_info": aws_utils.error_info}
-    reader, service, log_settings = pg_connection_log, "rds", None
-    if cloudwatch_log.use_cloudwatch(module.params["log_source"], target):
-        reader, service = cloudwatch_log, "logs"
-    elif ssl_usage.usage_kind(target.get("engine")) == "mysql":
-        reader, log_settings = mysql_audit_log, target.get("audit_settings") or mysql_audit_log.audit_settings(None)
+    mysql = ssl_usage.usage_kind(target.get("engine")) == "mysql"
+    gather, service, log_settings = pg_connection_log.gather_evidence, "rds", None
+    if mysql:
+        gather, log_settings = mysql_audit_log.gather_evidence, target.get("audit_settings") or \
+            mysql_audit_log.audit_settings(None)
+        if uses_logs_service(module, target):
+            gather, service = mysql_audit_log.gather_cloudwatch_evidence, "logs"
+    elif uses_logs_service(module, target):
+        gather, service = cloudwatch_log.gather_evidence, "logs"
     with settings["login_slots"]:
-        evidence = reader.gather_evidence(aws, clients.get(service, target["region"]), target,
-                                          log_settings or log_settings_for(target), days, aws_utils.utcnow(),
-                                          module.params["exclude_users"])
-    if reader is mysql_audit_log:
+        evidence = gather(aws, clients.get(service, target["region"]), target, log_settings or log_settings_for(target),
+                          days, aws_utils.utcnow(), module.params["exclude_users"])
+    if mysql:
         mysql_audit_log.attribute_tls(evidence, result.get("ssl_enforced"), (result.get("enforcement") or {}).get(
             "enforced_by"), (result.get("usage") or {}).get("account_ssl_types"), result.get("sessions"))
     return ssl_usage.apply_log_evidence(result, evidence)
+
+
+def uses_logs_service(module, target):
+    """Whether the target's log evidence comes from CloudWatch Logs (PostgreSQL's or the MySQL/MariaDB audit export)."""
+    if ssl_usage.usage_kind(target.get("engine")) == "mysql" and not str(target.get("engine")).startswith("aurora"):
+        return mysql_audit_log.use_cloudwatch(module.params["log_source"], target)
+    return cloudwatch_log.use_cloudwatch(module.params["log_source"], target)
 
 
 def read_audit_options(module, clients, targets):
@@ -953,8 +965,7 @@ def read_audit_options(module, clients, targets):
     wanted = {}
     for target in targets:
         if ssl_usage.usage_kind(target.get("engine")) != "mysql" or target.get("aws_error") or \
-                str(target.get("engine")).startswith("aurora") or \
-                cloudwatch_log.use_cloudwatch(module.params["log_source"], target):
+                str(target.get("engine")).startswith("aurora"):
             continue
         membership = (target.get("option_groups") or [None])[0]
         if membership is None or not membership.get("OptionGroupName"):
@@ -996,8 +1007,7 @@ def main():
     if module.params["log_window_days"]:
         read_audit_options(module, clients, targets)
     if module.params["log_window_days"] and module.params["log_source"] != "rds":
-        clients.prepare("logs", sorted(set(t["region"] for t in targets if cloudwatch_log.use_cloudwatch(
-            module.params["log_source"], t))))
+        clients.prepare("logs", sorted(set(t["region"] for t in targets if uses_logs_service(module, t))))
     # Probes (cheap, and slow only when an endpoint does not answer) run probe_concurrency at a time; logins,
     # sampling windows and log reading at most concurrency at a time (ssl_usage.inspect_all).
     work = [(target, settings_for(module, clients, target)) for target in targets]

@@ -199,3 +199,60 @@ def test_aurora_mysql_is_unavailable_not_reported_without_the_option():
     evidence = mal.gather_evidence(aws, None, {"identifier": "ledger-1", "engine": "aurora-mysql"},
                                    mal.audit_settings(None), 1, NOW)
     assert evidence["available"] is False and "Advanced Auditing" in evidence["reason"] and calls == []
+
+
+class FakeLogs:
+    """CloudWatch Logs as FilterLogEvents documents it (pages with nextToken, startTime/endTime inclusive), holding
+    the audit lines RDS publishes to /aws/rds/instance/<id>/audit, one event each."""
+
+    def __init__(self, lines, retention=None, group="/aws/rds/instance/maria/audit", page=3):
+        stamps = [mal.parse_timestamp(line[:17]) for line in lines]
+        self.events = [{"timestamp": int(s.timestamp() * 1000), "message": line, "logStreamName": "maria"}
+                       for s, line in zip(stamps, lines)]
+        self.retention, self.group, self.page, self.calls = retention, group, page, []
+
+    def __call__(self, _client, method, **params):
+        self.calls.append((method, params))
+        if method == "describe_log_groups":
+            if self.group is None:
+                return {"logGroups": []}
+            return {"logGroups": [dict({"logGroupName": self.group}, **(
+                {"retentionInDays": self.retention} if self.retention else {}))]}
+        assert method == "filter_log_events" and params["logGroupName"] == self.group
+        assert params["logStreamNames"] == ["maria"]
+        chosen = [e for e in self.events if params["startTime"] <= e["timestamp"] <= params["endTime"]]
+        start = int(params.get("nextToken") or 0)
+        answer = {"events": chosen[start:start + self.page]}
+        if start + self.page < len(chosen):
+            answer["nextToken"] = str(start + self.page)
+        return answer
+
+
+def _cloudwatch(fake, exports=("audit",), settings=None):
+    aws = {"call": fake, "paginate": None, "errors": (KeyError,), "error_info": None}
+    target = {"identifier": "maria", "engine": "mariadb", "log_exports": list(exports)}
+    settings = settings or mal.audit_settings(_group({"SERVER_AUDIT_EVENTS": "CONNECT"}))
+    return mal.gather_cloudwatch_evidence(aws, None, target, settings, 3, NOW, ["rdsadmin"])
+
+
+def test_the_audit_export_in_cloudwatch_logs_is_read_with_the_same_parser():
+    fake = FakeLogs(AUDIT.splitlines())
+    evidence = _cloudwatch(fake)
+    assert evidence["complete"] is True, evidence["incomplete_reasons"]
+    assert evidence["log_group"] == "/aws/rds/instance/maria/audit" and evidence["source"] == mal.CLOUDWATCH_SOURCE
+    clients = {(c["user"], c["address"]): c for c in evidence["clients"]}
+    assert clients[("admin", "127.0.0.1")]["count"] == 2 and clients[("admin", "127.0.0.1")]["failed"] == 1
+    assert evidence["tls_unknown_clients"] == 2 and evidence["tls_clients"] == 0
+    assert len([c for c in fake.calls if c[0] == "filter_log_events"]) > 1  # followed nextToken
+
+
+def test_cloudwatch_audit_retention_export_and_option_make_it_incomplete():
+    short = _cloudwatch(FakeLogs(AUDIT.splitlines(), retention=1))
+    assert short["complete"] is False and "retentionInDays" in short["reason"]
+    assert short["covered_from"] == "2026-12-01T00:00:00Z" and short["needed_from"] == "2026-11-29T00:00:00Z"
+    stopped = _cloudwatch(FakeLogs(AUDIT.splitlines()), exports=())
+    assert stopped["complete"] is False and "does not export its audit log" in stopped["reason"]
+    missing = _cloudwatch(FakeLogs(AUDIT.splitlines(), group=None))
+    assert missing["complete"] is False and "does not exist" in missing["reason"] and missing["clients"] == []
+    off = _cloudwatch(FakeLogs(AUDIT.splitlines()), settings=mal.audit_settings(_group(None)))
+    assert off["complete"] is False and "no MARIADB_AUDIT_PLUGIN option" in off["reason"]
