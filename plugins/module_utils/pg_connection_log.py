@@ -359,16 +359,29 @@ def completeness(window_start: datetime.datetime, now: datetime.datetime, create
     hours = sorted(h for h in (file_hour(f.get("LogFileName")) for f in files) if h is not None)
     covered_from = hours[0] if hours else None
     retention = settings.get("retention_minutes")
-    if not files:
+    why = ""
+    if retention and now - datetime.timedelta(minutes=retention) > needed_from:
+        why = " (rds.log_retention_period is %d minutes, shorter than the window)" % retention
+    if log is not None and not log.has_time:
+        problems = list(problems) + ["log_line_prefix has no time (%t/%m/%n): first/last seen are unknown"]
+    return coverage(window_start, now, needed_from, covered_from if files else None, reasons, why, problems)
+
+
+def coverage(window_start: datetime.datetime, now: datetime.datetime, needed_from: datetime.datetime,
+             covered_from: Optional[datetime.datetime], reasons: list[str], why: str,
+             problems: Iterable[str]) -> dict[str, Any]:
+    """The window model every log reader shares (PostgreSQL here, MySQL/MariaDB audit in mysql_audit_log).
+
+    ``needed_from``: the window start, or the instance creation when later; ``covered_from``: where the files
+    read reach back to (None: no file in the window); ``reasons``: what already makes the evidence incomplete
+    (settings); ``why``: the likely cause when the files start late; ``problems``: what went wrong reading.
+    """
+    reasons = list(reasons)
+    if covered_from is None:
         reasons.append("no log file was written in the window")
     elif covered_from > needed_from:
-        why = ""
-        if retention and now - datetime.timedelta(minutes=retention) > needed_from:
-            why = " (rds.log_retention_period is %d minutes, shorter than the window)" % retention
         reasons.append("the log files cover only from %s, not from %s%s" % (_iso(covered_from), _iso(needed_from), why))
     reasons.extend(problems)
-    if log is not None and not log.has_time:
-        reasons.append("log_line_prefix has no time (%t/%m/%n): first/last seen are unknown")
     return {
         "complete": not reasons,
         "reasons": reasons,
@@ -376,6 +389,23 @@ def completeness(window_start: datetime.datetime, now: datetime.datetime, create
         "covered_from": _iso(max(covered_from, window_start)) if covered_from else None,
         "covered_to": _iso(now),
     }
+
+
+def read_files(aws: dict[str, Any], client: Any, db_id: str, names: Iterable[str], log: Any, problems: list[str],
+               aws_failures: list[str]) -> None:
+    """Feed every file of ``names`` to ``log`` (any reader with ``feed``/``end_file``); a file that cannot be
+    read goes to ``problems`` (rotated away or missing), an API failure other than that to ``aws_failures``."""
+    for name in names:
+        try:
+            problems.extend(read_log_file(aws["call"], client, db_id, name, log))
+        except aws["errors"] as exc:  # pylint: disable=catching-non-exception
+            info = aws["error_info"](exc)
+            problems.append("%s could not be read (%s: %s): rotated away or missing" % (
+                name, info["error_code"], info["message"]))
+            if info["error_code"] != "DBLogFileNotFoundFault":
+                aws_failures.append("DownloadDBLogFilePortion(%s) failed: %s: %s" % (
+                    name, info["error_code"], info["message"]))
+            log.end_file()
 
 
 # -- one database --------------------------------------------------------------------------------
@@ -446,17 +476,8 @@ def gather_evidence(aws: dict[str, Any], client: Any, target: dict[str, Any], se
             aws_failures.append(problems[-1])
         files = sorted((f for f in files if (f.get("LogFileName") or "").startswith(LOG_FILE_PREFIX)),
                        key=lambda f: f.get("LogFileName"))
-        for item in files:
-            try:
-                problems.extend(read_log_file(aws["call"], client, target["identifier"], item["LogFileName"], log))
-            except aws["errors"] as exc:  # pylint: disable=catching-non-exception
-                info = aws["error_info"](exc)
-                problems.append("%s could not be read (%s: %s): rotated away or missing" % (
-                    item["LogFileName"], info["error_code"], info["message"]))
-                if info["error_code"] != "DBLogFileNotFoundFault":
-                    aws_failures.append("DownloadDBLogFilePortion(%s) failed: %s: %s" % (
-                        item["LogFileName"], info["error_code"], info["message"]))
-                log.end_file()
+        read_files(aws, client, target["identifier"], [item["LogFileName"] for item in files], log, problems,
+                   aws_failures)
     created = target.get("created")
     if not isinstance(created, datetime.datetime) or created.tzinfo is None:
         created = None

@@ -160,6 +160,11 @@ def describe_db_proxy_targets(rds: Any, proxy_name: str) -> list[Item]:
     return paginate(rds, "describe_db_proxy_targets", "Targets", DBProxyName=proxy_name)[0]
 
 
+def describe_option_groups(rds: Any, group: str) -> list[Item]:
+    """DescribeOptionGroups of one option group (its Options and their OptionSettings)."""
+    return paginate(rds, "describe_option_groups", "OptionGroupsList", OptionGroupName=group)[0]
+
+
 # -- changes: one function per call ----------------------------------------------------------------
 # Give them the single-attempt client (client(..., single_attempt=True)): each request goes out once and
 # only throttling is retried (aws.ThrottlingOnlyRetry). After a timeout or a server error the change may

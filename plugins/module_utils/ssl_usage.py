@@ -383,6 +383,18 @@ def mysql_sessions(cursor: typing.Any, exclude_users: typing.Iterable[str], perf
     return mysql_processlist_sessions(cursor.fetchall(), exclude_users)
 
 
+def mysql_account_ssl_types(cursor: typing.Any) -> dict[str, list[str]] | None:
+    """``{user: [ssl_type of each user@host account]}`` from mysql.user (``ANY``: REQUIRE SSL, ``X509``,
+    ``SPECIFIED``: REQUIRE ISSUER/SUBJECT/CIPHER, empty: TLS optional), None without SELECT on mysql.user."""
+    rows = _optional_rows(cursor, "SELECT User, ssl_type FROM mysql.user")
+    if rows is None:
+        return None
+    types: dict[str, list[str]] = {}
+    for user, ssl_type in rows:
+        types.setdefault(_text(user) or "", []).append((_text(ssl_type) or "").upper())
+    return types
+
+
 def mysql_counters(cursor: typing.Any) -> dict[str, int]:
     """``{Ssl_accepts, Ssl_finished_accepts, Uptime}`` as integers (missing ones absent)."""
     try:
@@ -559,6 +571,11 @@ def apply_log_evidence(result: dict, evidence: dict | None) -> dict:
         note = "%d TLS client(s) %s" % (evidence["tls_clients"], window)
         reason = "%s; logs: %s" % (reason, note) if ssl_in_use == YES else note
         ssl_in_use = YES
+    elif evidence.get("tls_unknown_clients"):
+        # MySQL/MariaDB audit logs (mysql_audit_log): who connected is known, whether with TLS is not.
+        note = "%d client(s) connected %s, but the audit log does not record TLS and nothing proves it for them" % (
+            evidence["tls_unknown_clients"], window)
+        reason = "%s; logs: %s" % (reason, note) if reason else "logs: %s" % note
     elif evidence.get("complete"):
         note = "no TLS connection %s, complete; %d plaintext client(s)" % (window, evidence.get("plaintext_clients") or 0)
         if ssl_in_use in (YES, NO):
@@ -568,7 +585,7 @@ def apply_log_evidence(result: dict, evidence: dict | None) -> dict:
     else:
         reason = "%s; logs show no TLS client but are incomplete: %s" % (reason, evidence.get("reason"))
     result["ssl_in_use"], result["ssl_in_use_reason"] = ssl_in_use, reason
-    complete_window = bool(evidence.get("available") and evidence.get("complete"))
+    complete_window = bool(evidence.get("available") and evidence.get("complete") and not evidence.get("tls_unknown_clients"))
     safe, safe_reason = restart_free_verdict(ssl_in_use, result.get("ssl_enforced"),
                                              (result.get("usage") or {}).get("samples"), reason,
                                              complete_log_window=complete_window)
@@ -679,6 +696,7 @@ def apply_description(target: dict, db: dict) -> None:
     ]
     target["iam_database_authentication"] = db.get("IAMDatabaseAuthenticationEnabled")
     target["log_exports"] = list(db.get("EnabledCloudwatchLogsExports") or [])
+    target["option_groups"] = list(db.get("OptionGroupMemberships") or [])
     target["created"] = db.get("InstanceCreateTime")
     target["arn"] = db.get("DBInstanceArn")  # its account (issue 17)
     target["described"] = True
@@ -963,6 +981,7 @@ def _mysql_live(cursor: typing.Any) -> dict:
         facts["live_value"] = None
         facts["live_error"] = "cannot read require_secure_transport: %s" % _driver_error_text(exc)
     facts["full_visibility"] = None
+    facts["account_ssl_types"] = mysql_account_ssl_types(cursor)
     user, _sep, host = (_text(current_user) or "").rpartition("@")
     if user:
         try:
@@ -1214,6 +1233,7 @@ def _sample_usage(conn: typing.Any, kind: str, settings: dict, window: UsageWind
     if kind == "mysql":
         usage["performance_schema"] = live.get("performance_schema")
         usage["server_version"] = live.get("server_version")
+        usage["account_ssl_types"] = live.get("account_ssl_types")
 
 
 def _login_and_sample(kind: str, target: dict, settings: dict, where: dict, probe: dict | None, tolerated: tuple,

@@ -50,8 +50,21 @@ description:
     it C(no) and counts as a window for RV(databases[].safe_without_restart). Logs that cannot prove anything -
     C(log_connections) off in the parameter group, C(rds.log_retention_period) or the files covering less than the
     window (since the instance was created), missing or truncated files - are reported as incomplete in
-    RV(databases[].log_evidence), never as "no TLS". MySQL and MariaDB get RV(databases[].log_evidence.available=false)
-    with the reason (their log evidence is not read yet).
+    RV(databases[].log_evidence), never as "no TLS".
+  - B(MySQL and MariaDB audit logs), without credentials (O(log_window_days)). With the C(MARIADB_AUDIT_PLUGIN) option in
+    the instance's option group (read with C(DescribeOptionGroups)) and C(CONNECT) in its C(SERVER_AUDIT_EVENTS),
+    the audit files C(audit/server_audit.log*) are read the same way and their C(CONNECT)/C(FAILED_CONNECT) events
+    list the distinct clients (address, user, databases, connections, failed logins, first and last seen). The audit
+    log does B(not) record whether a connection used TLS, so each client's C(tls) is V(true) only where something
+    proves it - C(require_secure_transport=ON), accounts that C(REQUIRE SSL)/C(X509) (C(mysql.user), with
+    O(login_user)) or a live session seen with TLS (C(performance_schema)); V(false) only for a client seen in a
+    live plaintext session (and only for those sessions); null ("unknown") otherwise. Clients with unknown TLS keep
+    RV(databases[].ssl_in_use) where the sessions left it, with the reason; no TLS is proven only when complete
+    audit logs show no TCP client at all. No option, C(CONNECT) not audited, users left out of the audit, files
+    rotated away (C(SERVER_AUDIT_FILE_ROTATIONS) files of C(SERVER_AUDIT_FILE_ROTATE_SIZE) bytes are kept) make the
+    evidence incomplete. C(performance_schema) keeps no TLS history (its C(accounts) table counts connections, not
+    their transport), so there is no other record of TLS over days. Aurora MySQL (Advanced Auditing in the cluster
+    parameter group) is reported unavailable.
   - Engines without a session query (Oracle, SQL Server, Db2) get enforcement and the probe, and
     RV(databases[].ssl_in_use=unknown) with the reason.
   - Read-only; runs the same in check mode; never reports a change.
@@ -221,12 +234,13 @@ options:
         reads none. At most 31; RDS keeps PostgreSQL logs for C(rds.log_retention_period) minutes (3 days by default,
         7 at most), so a longer window is reported as incomplete.
       - Costs one paginated C(DescribeDBLogFiles) per PostgreSQL database and one C(DownloadDBLogFilePortion) per
-        2000 log lines.
+        2000 log lines; MySQL and MariaDB (B(MySQL and MariaDB audit logs) above) add one C(DescribeOptionGroups) per
+        distinct option group and region.
     type: float
     default: 0
   log_source:
     description:
-      - Where O(log_window_days) reads the PostgreSQL connection lines from.
+      - Where O(log_window_days) reads the PostgreSQL connection lines (and the MySQL/MariaDB audit log) from.
       - V(rds) reads the instance's log files through the RDS API (C(DescribeDBLogFiles), C(DownloadDBLogFilePortion)).
       - V(cloudwatch) reads the log RDS exports to CloudWatch Logs (C(EnabledCloudwatchLogsExports) holds
         C(postgresql)) with C(FilterLogEvents) on the log group C(/aws/rds/instance/<id>/postgresql) (Aurora
@@ -234,8 +248,10 @@ options:
         log line, prefix included, so the same C(log_line_prefix) parser is used. The group's C(retentionInDays)
         (not C(rds.log_retention_period)) bounds what can be read; a retention shorter than the window, a missing
         group or an instance that does not export its log make the evidence incomplete, never "no TLS".
-      - V(auto) uses CloudWatch Logs for instances whose C(EnabledCloudwatchLogsExports) holds C(postgresql), the RDS
-        API for the others.
+      - MySQL and MariaDB - V(cloudwatch) reads the C(audit) export (C(/aws/rds/instance/<id>/audit), log stream the
+        instance) with the same audit parser; the group's C(retentionInDays) bounds it instead of the rotations.
+      - V(auto) uses CloudWatch Logs for instances whose C(EnabledCloudwatchLogsExports) holds C(postgresql) (MySQL
+        and MariaDB - C(audit)), the RDS API for the others.
     type: str
     choices: [rds, cloudwatch, auto]
     default: rds
@@ -254,7 +270,8 @@ notes:
   - "IAM permissions: C(rds:DescribeDBInstances), and as used C(rds:DescribeDBParameters),
     C(rds:DescribeDBClusters), C(rds:DescribeDBClusterParameters); with O(log_window_days), C(rds:DescribeDBLogFiles)
     and C(rds:DownloadDBLogFilePortion) (O(log_source=cloudwatch) or O(log_source=auto): C(logs:DescribeLogGroups)
-    and C(logs:FilterLogEvents), the latter can be limited to the C(/aws/rds/*) log groups); with O(iam_auth), C(rds-db:connect) for
+    and C(logs:FilterLogEvents), the latter can be limited to the C(/aws/rds/*) log groups), and for MySQL/MariaDB
+    C(rds:DescribeOptionGroups); with O(iam_auth), C(rds-db:connect) for
     O(login_user) (the login, not an API call)."
   - "IAM permissions with O(accounts) or O(organization): C(sts:AssumeRole) on each account's role (the module's own
     credentials), C(organizations:ListAccounts) for O(organization), and in each account C(iam:ListAccountAliases)
@@ -562,7 +579,8 @@ databases:
       type: dict
       contains:
         available:
-          description: Whether logs could be read for this engine (false for MySQL/MariaDB and other engines).
+          description: Whether logs could be read for this engine (PostgreSQL connection logs, MySQL/MariaDB audit
+            logs; false for other engines).
           type: bool
         reason:
           description: Why the evidence is unavailable or incomplete; null when complete.
@@ -630,8 +648,33 @@ databases:
           description: Distinct clients that connected with TLS.
           type: int
         plaintext_clients:
-          description: Distinct clients that connected without TLS.
+          description: Distinct clients that connected without TLS (MySQL/MariaDB - seen in a live plaintext session).
           type: int
+        tls_unknown_clients:
+          description: MySQL/MariaDB - distinct clients that connected over TCP whose TLS use over the window is not
+            proven (the audit log does not record TLS).
+          type: int
+          returned: for MySQL and MariaDB
+        failed_connections:
+          description: MySQL/MariaDB - failed logins (C(FAILED_CONNECT)) in the window.
+          type: int
+          returned: for MySQL and MariaDB
+        audit:
+          description: MySQL/MariaDB - the C(MARIADB_AUDIT_PLUGIN) option as the option group shows it.
+          type: dict
+          returned: for MySQL and MariaDB
+          sample: {option_group: maria-audit, status: in-sync, enabled: true, events: [CONNECT], rotations: 9,
+                   rotate_size: 1000000}
+        limits:
+          description: MySQL/MariaDB - what the audit log cannot prove (TLS), and what proves TLS instead.
+          type: str
+          returned: for MySQL and MariaDB
+        notes:
+          description: MySQL/MariaDB - caveats that do not make the evidence incomplete (the option group shows the
+            option as it is now, not since when).
+          type: list
+          elements: str
+          returned: for MySQL and MariaDB
         clients:
           description: Distinct clients, TLS ones first.
           type: list
@@ -650,8 +693,33 @@ databases:
               description: C(application_name) (PostgreSQL 14 and later log it).
               type: str
             tls:
-              description: Whether the connection used TLS (C(SSL enabled)).
+              description:
+                - Whether the connection used TLS (PostgreSQL - C(SSL enabled)).
+                - MySQL/MariaDB - V(true) when proven, V(false) when a live session was plaintext, null (unknown)
+                  otherwise; never V(false) from the audit log alone.
               type: bool
+            tls_proof:
+              description: MySQL/MariaDB - what proves C(tls) - C(enforced) (C(require_secure_transport=ON)),
+                C(account) (every account of the user REQUIREs SSL/X509), C(sessions) (live sessions), or null.
+              type: str
+              returned: for MySQL and MariaDB
+            tls_basis:
+              description: MySQL/MariaDB - the same in words.
+              type: str
+              returned: for MySQL and MariaDB
+            databases:
+              description: MySQL/MariaDB - databases named at connection.
+              type: list
+              elements: str
+              returned: for MySQL and MariaDB
+            failed:
+              description: MySQL/MariaDB - failed logins of this client in the window.
+              type: int
+              returned: for MySQL and MariaDB
+            local:
+              description: MySQL/MariaDB - a local (socket) client; TLS does not apply.
+              type: bool
+              returned: for MySQL and MariaDB
             protocol:
               description: TLS protocol version.
               type: str
@@ -723,7 +791,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.rdsca.rotation.plugins.module_utils import accounts as accounts_lib
 from ansible_collections.rdsca.rotation.plugins.module_utils import aws as aws_utils
 from ansible_collections.rdsca.rotation.plugins.module_utils import cloudwatch_log
+from ansible_collections.rdsca.rotation.plugins.module_utils import mysql_audit_log
 from ansible_collections.rdsca.rotation.plugins.module_utils import pg_connection_log
+from ansible_collections.rdsca.rotation.plugins.module_utils import rds_api
 from ansible_collections.rdsca.rotation.plugins.module_utils import rds_domain
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
@@ -929,14 +999,55 @@ def inspect_one(module, clients, target, settings):
         return result
     aws = {"call": aws_utils.call, "paginate": aws_utils.paginate, "errors": aws_utils.AWS_ERRORS,
            "error_info": aws_utils.error_info}
-    reader, service = pg_connection_log, "rds"
-    if cloudwatch_log.use_cloudwatch(module.params["log_source"], target):
-        reader, service = cloudwatch_log, "logs"
+    mysql = ssl_usage.usage_kind(target.get("engine")) == "mysql"
+    gather, service, log_settings = pg_connection_log.gather_evidence, "rds", None
+    if mysql:
+        gather, log_settings = mysql_audit_log.gather_evidence, target.get("audit_settings") or \
+            mysql_audit_log.audit_settings(None)
+        if uses_logs_service(module, target):
+            gather, service = mysql_audit_log.gather_cloudwatch_evidence, "logs"
+    elif uses_logs_service(module, target):
+        gather, service = cloudwatch_log.gather_evidence, "logs"
     with settings["login_slots"]:
-        evidence = reader.gather_evidence(aws, client_of(clients, service, target), target,
-                                          log_settings_for(target), days, aws_utils.utcnow(),
-                                          module.params["exclude_users"])
+        evidence = gather(aws, client_of(clients, service, target), target, log_settings or log_settings_for(target),
+                          days, aws_utils.utcnow(), module.params["exclude_users"])
+    if mysql:
+        mysql_audit_log.attribute_tls(evidence, result.get("ssl_enforced"), (result.get("enforcement") or {}).get(
+            "enforced_by"), (result.get("usage") or {}).get("account_ssl_types"), result.get("sessions"))
     return ssl_usage.apply_log_evidence(result, evidence)
+
+
+def uses_logs_service(module, target):
+    """Whether the target's log evidence comes from CloudWatch Logs (PostgreSQL's or the MySQL/MariaDB audit export)."""
+    if ssl_usage.usage_kind(target.get("engine")) == "mysql" and not str(target.get("engine")).startswith("aurora"):
+        return mysql_audit_log.use_cloudwatch(module.params["log_source"], target)
+    return cloudwatch_log.use_cloudwatch(module.params["log_source"], target)
+
+
+def read_audit_options(module, clients, targets):
+    """The MARIADB_AUDIT_PLUGIN settings of each MySQL/MariaDB target's option group (target["audit_settings"]):
+    one DescribeOptionGroups per distinct option group, region and account."""
+    wanted = {}
+    for target in targets:
+        if ssl_usage.usage_kind(target.get("engine")) != "mysql" or target.get("aws_error") or \
+                str(target.get("engine")).startswith("aurora"):
+            continue
+        membership = (target.get("option_groups") or [None])[0]
+        if membership is None or not membership.get("OptionGroupName"):
+            target["audit_settings"] = mysql_audit_log.audit_settings(None, membership)
+            continue
+        wanted.setdefault((target.get("scope_account") or "", target["region"], membership["OptionGroupName"]), []).append(
+            (target, membership))
+    for (_account, _region, name), users in sorted(wanted.items(), key=lambda pair: pair[0]):
+        group, error = None, None
+        try:
+            found = rds_api.describe_option_groups(client_of(clients, "rds", users[0][0]), name)
+            group = next((g for g in found if g.get("OptionGroupName") == name), None)
+        except rds_api.AWS_ERRORS as exc:  # pylint: disable=catching-non-exception
+            info = rds_api.error_info(exc)
+            error = "DescribeOptionGroups(%s) failed: %s: %s" % (name, info["error_code"], info["message"])
+        for target, membership in users:
+            target["audit_settings"] = mysql_audit_log.audit_settings(group, membership, error)
 
 
 def main():
@@ -982,9 +1093,10 @@ def main():
     for target in targets:
         if module.params["iam_auth"]:
             client_of(clients, "rds", target)
-        if module.params["log_window_days"] and module.params["log_source"] != "rds" and cloudwatch_log.use_cloudwatch(
-                module.params["log_source"], target):
+        if module.params["log_window_days"] and module.params["log_source"] != "rds" and uses_logs_service(module, target):
             client_of(clients, "logs", target)
+    if module.params["log_window_days"]:
+        read_audit_options(module, clients, targets)
     # Probes (cheap, and slow only when an endpoint does not answer) run probe_concurrency at a time; logins,
     # sampling windows and log reading at most concurrency at a time (ssl_usage.inspect_all).
     work = [(target, settings_for(module, clients, target)) for target in targets]

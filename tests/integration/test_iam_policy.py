@@ -346,6 +346,7 @@ ADDED_OPERATIONS = {  # what tests/simulator/rds_ext.py adds to moto or wraps, w
     "download_db_log_file_portion": {"DBInstanceIdentifier": "no-such-db", "LogFileName": "error/postgresql.log.2026-01-01-00"},
     "describe_db_proxies": {},
     "describe_db_proxy_targets": {"DBProxyName": "no-such-proxy"},
+    "describe_option_groups": {"OptionGroupName": "default:mysql-8-0"},
 }
 
 
@@ -485,6 +486,9 @@ def needing(action: str) -> list[dict[str, Any]]:
             "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1}},
         "rds:DownloadDBLogFilePortion": {"rdsca.rotation.rds_ssl_usage": {
             "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1}},
+        # shop-prod (MySQL) is on its default option group: the audit plugin's option is looked up.
+        "rds:DescribeOptionGroups": {"rdsca.rotation.rds_ssl_usage": {
+            "databases": [{"identifier": "shop-prod"}], "probe": False, "strict": True, "log_window_days": 1}},
         "logs:DescribeLogGroups": {"rdsca.rotation.rds_ssl_usage": {
             "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1,
             "log_source": "cloudwatch"}},

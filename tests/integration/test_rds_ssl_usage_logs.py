@@ -126,12 +126,14 @@ def test_tls_and_plaintext_clients_are_found_in_the_logs_without_credentials(fle
     assert quiet["ssl_in_use"] == "unknown" and "incomplete" in quiet["ssl_in_use_reason"]
     assert quiet["safe_without_restart"] is False
 
+    # MariaDB on its default option group (no MARIADB_AUDIT_PLUGIN): its audit evidence is incomplete, not "no TLS"
+    # (tests/integration/test_rds_ssl_usage_audit_logs.py covers the audit log itself).
     maria = dbs["maria"]
-    assert maria["log_evidence"]["available"] is False
-    assert "log evidence is not available for mariadb yet" in maria["log_evidence"]["reason"]
-    assert "log evidence is not available for mariadb" in maria["ssl_in_use_reason"]
+    assert maria["log_evidence"]["available"] is True and maria["log_evidence"]["complete"] is False
+    assert "has no MARIADB_AUDIT_PLUGIN option" in maria["log_evidence"]["reason"]
+    assert maria["ssl_in_use"] == "unknown" and "incomplete" in maria["ssl_in_use_reason"]
 
-    assert usage["summary"]["log_evidence"] == {"complete": 2, "incomplete": 1, "unavailable": 1}
+    assert usage["summary"]["log_evidence"] == {"complete": 2, "incomplete": 2, "unavailable": 0}
     calls = usage["api_calls"]
     assert "DownloadDBLogFilePortion" in str(calls) and "DescribeDBLogFiles" in str(calls)
 

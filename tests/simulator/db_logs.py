@@ -27,7 +27,15 @@ DownloadDBLogFilePortion, as the API Reference documents it:
   marker moves past every requested line, so the cut lines are lost for the
   caller, as on RDS.
 
-The markers here are ``<hour>:<byte offset>``; callers must treat them as opaque.
+The markers here are ``<hour>:<byte offset>`` (audit files: ``<file name>:<byte offset>``); callers must treat
+them as opaque.
+
+MariaDB/MySQL audit log files (RDS User Guide, "MariaDB database log files" / "MySQL database log files" and
+"Options for MariaDB database engine", MariaDB Audit Plugin support): with the ``MARIADB_AUDIT_PLUGIN`` option the
+audit log is ``audit/server_audit.log``, rotated by size (``SERVER_AUDIT_FILE_ROTATE_SIZE``) into
+``audit/server_audit.log.1`` ... keeping ``SERVER_AUDIT_FILE_ROTATIONS`` of them. :func:`audit_files` serves the
+linked MariaDB server's real files (its server_audit plugin rotates them itself), ``LastWritten`` each file's own
+modification time; the portions are served like the PostgreSQL files'.
 """
 
 from __future__ import annotations
@@ -48,7 +56,9 @@ RDS_LOG_LINE_PREFIX = "%t:%r:%u@%d:[%p]:"
 DEFAULT_RETENTION_MINUTES = 4320
 
 _STAMP = re.compile(rb"^(\d{4}-\d{2}-\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)? UTC")
-_MARKER = re.compile(r"^(?:0|(\d{4}-\d{2}-\d{2}-\d{2}):(\d+))$")
+_MARKER = re.compile(r"^(?:0|(\d{4}-\d{2}-\d{2}-\d{2}|server_audit\.log(?:\.\d+)?):(\d+))$")
+AUDIT_PREFIX = "audit/"
+_AUDIT_FILE = re.compile(r"^server_audit\.log(?:\.(\d+))?$")
 
 
 class LogError(ValueError):
@@ -67,6 +77,9 @@ class LogFile:
 
     @property
     def hour(self) -> str:
+        """The marker key: the hour of a PostgreSQL file, the file name of an audit file."""
+        if self.name.startswith(AUDIT_PREFIX):
+            return self.name[len(AUDIT_PREFIX):]
         return self.name[len(FILE_PREFIX):]
 
 
@@ -200,3 +213,24 @@ def line_events(path: Path) -> list[tuple[int, bytes]]:
             current = mtime
         events.append((int(current.timestamp() * 1000), line))
     return events
+
+
+def audit_files(directory: Path) -> list[LogFile]:
+    """The MariaDB audit plugin's files in ``directory`` as RDS lists them (``audit/server_audit.log``,
+    ``audit/server_audit.log.1``...), newest (the current file) first; none when the plugin never wrote."""
+    files = []
+    try:
+        entries = list(Path(directory).iterdir())
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        match = _AUDIT_FILE.match(entry.name)
+        if not match or not entry.is_file():
+            continue
+        try:
+            data = entry.read_bytes()
+            written = int(entry.stat().st_mtime * 1000)
+        except FileNotFoundError:
+            continue  # rotated away while listing
+        files.append((int(match.group(1) or 0), LogFile(AUDIT_PREFIX + entry.name, data, written)))
+    return [log_file for _index, log_file in sorted(files, key=lambda item: item[0])]

@@ -88,7 +88,8 @@ ACCOUNT_KEYS = {"alias", "roles", "deny_assume_role", "external_id", "regions", 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 # IAM role names (IAM User Guide, "IAM object quotas": up to 64 of these characters).
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-REGION_KEYS = {"default_ca", "customer_override", "instances", "clusters", "parameter_groups", "proxies"}
+REGION_KEYS = {"default_ca", "customer_override", "instances", "clusters", "parameter_groups", "proxies",
+               "option_groups"}
 PROXY_KEYS = {"name", "engine_family", "targets", "require_tls", "linked", "port"}
 # RDS Proxy engine families (RDS API Reference, CreateDBProxy EngineFamily) and the engines behind each.
 PROXY_ENGINE_FAMILIES = {"POSTGRESQL": ("postgres", "aurora-postgresql"), "MYSQL": ("mysql", "mariadb", "aurora-mysql"),
@@ -96,7 +97,7 @@ PROXY_ENGINE_FAMILIES = {"POSTGRESQL": ("postgres", "aurora-postgresql"), "MYSQL
 INSTANCE_KEYS = {
     "id", "engine", "engine_version", "class", "ca", "tags", "multi_az", "parameter_group", "replica_of",
     "pending_ca", "maintenance", "maintenance_window", "status", "linked", "count", "port", "pinned", "schedule",
-    "cloudwatch_logs_exports",
+    "cloudwatch_logs_exports", "option_group",
 }
 CLUSTER_KEYS = {"id", "engine", "engine_version", "tags", "members", "multi_az_cluster", "ca", "class",
                 "maintenance_window", "pending_ca", "endpoint_certificate", "cloudwatch_logs_exports"}
@@ -143,6 +144,8 @@ class InstanceSpec:
     endpoint_certificate: str = "rds-ca"
     # EnabledCloudwatchLogsExports (RDS API Reference, CreateDBInstance EnableCloudwatchLogsExports).
     cloudwatch_logs_exports: list[str] = field(default_factory=list)
+    # OptionGroupName (RDS API Reference, CreateDBInstance), one of the region's option_groups.
+    option_group: str | None = None
 
 
 @dataclass
@@ -195,6 +198,8 @@ class Fleet:
     engine_versions: list[EngineVersion] = field(default_factory=list)
     region_defaults: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
     parameter_groups: list[dict[str, Any]] = field(default_factory=list)
+    # {region, account, name, engine, major_engine_version, options: {OptionName: {setting: value}}}
+    option_groups: list[dict[str, Any]] = field(default_factory=list)
     instances: list[InstanceSpec] = field(default_factory=list)
     clusters: list[ClusterSpec] = field(default_factory=list)
     accounts: dict[str, AccountSpec] = field(default_factory=dict)
@@ -293,6 +298,15 @@ def _region(where: str, account: str, region: str, rdata: Any, fleet: Fleet,
     for j, group in enumerate(rdata.get("parameter_groups") or []):
         _check_keys(f"{where}.parameter_groups[{j}]", group, {"name", "family", "parameters", "cluster"})
         fleet.parameter_groups.append({"region": region, "account": account, **group})
+    for j, group in enumerate(rdata.get("option_groups") or []):
+        gwhere = f"{where}.option_groups[{j}]"
+        _check_keys(gwhere, group, {"name", "engine", "major_engine_version", "options"})
+        if not group.get("name") or not group.get("engine") or not group.get("major_engine_version"):
+            raise FleetError(f"{gwhere}: 'name', 'engine' and 'major_engine_version' are required")
+        options = group.get("options") or {}
+        if not isinstance(options, dict) or any(not isinstance(v, (dict, type(None))) for v in options.values()):
+            raise FleetError(f"{gwhere}.options: a mapping of option name to its settings (a mapping)")
+        fleet.option_groups.append({"region": region, "account": account, **group, "options": options})
     for j, inst in enumerate(rdata.get("instances") or []):
         fleet.instances.extend(_instances(f"{where}.instances[{j}]", region, inst, account))
     for j, cluster in enumerate(rdata.get("clusters") or []):
@@ -376,7 +390,7 @@ def _instances(where: str, region: str, inst: dict[str, Any], account: str = DEF
             maintenance_window=inst.get("maintenance_window", "sun:05:00-sun:05:30"),
             status=inst.get("status", "available"), linked=linked, port=inst.get("port"),
             pinned=bool(inst.get("pinned", False)), schedule=schedule, final_status=final_status, account=account,
-            cloudwatch_logs_exports=_log_exports(where, inst),
+            cloudwatch_logs_exports=_log_exports(where, inst), option_group=inst.get("option_group"),
         ))
     return specs
 
@@ -499,7 +513,12 @@ def _check_references(fleet: Fleet) -> None:
             if behind.engine not in PROXY_ENGINE_FAMILIES[proxy.engine_family]:
                 raise FleetError(f"fleet.regions.{proxy.region}: proxy {proxy.name} ({proxy.engine_family}) cannot "
                                  f"front {target} ({behind.engine})")
+    option_groups = {(g["account"], g["region"], g["name"]): g for g in fleet.option_groups}
     for spec in fleet.instances:
+        group = option_groups.get((spec.account, spec.region, spec.option_group)) if spec.option_group else None
+        if spec.option_group and (group is None or group["engine"] != spec.engine):
+            raise FleetError(f"fleet.regions.{spec.region}: {spec.id} uses option group {spec.option_group!r}, which "
+                             f"is not an option group of engine {spec.engine} in that region")
         if spec.replica_of and (spec.account, *replica_source(spec)) not in ids:
             raise FleetError(f"fleet.regions.{spec.region}: {spec.id} is a replica of unknown {spec.replica_of!r}")
         if isinstance(spec.maintenance, dict):

@@ -138,6 +138,22 @@ def _system_user_for(engine: str) -> str | None:
     return "postgres" if engine == "postgres" else "mysql"
 
 
+# Where distributions install MariaDB's plugins (Debian/Ubuntu mariadb-server; Fedora/RHEL mariadb-server).
+PLUGIN_DIRS = ("/usr/lib/mysql/plugin", "/usr/lib64/mysql/plugin", "/usr/lib64/mariadb/plugin")
+
+
+def audit_plugin_available() -> tuple[bool, str]:
+    """Whether the installed MariaDB ships the server_audit plugin (server_audit.so), and if not, why."""
+    ok, reason = tools_available("mariadb")
+    if not ok:
+        return ok, reason
+    for directory in PLUGIN_DIRS:
+        if (Path(directory) / "server_audit.so").exists():
+            return True, ""
+    return False, f"the MariaDB audit plugin (server_audit.so) is not in {', '.join(PLUGIN_DIRS)}; the installed " \
+                  "mariadb-server package does not ship it"
+
+
 def tools_available(engine: str) -> tuple[bool, str]:
     """Whether a linked server of ``engine`` can run here, and if not, why.
 
@@ -850,6 +866,15 @@ class LinkedMariaDB(LinkedServer):
 
     engine = "mariadb"
     log_name = "mariadb.log"
+    # The server_audit plugin MariaDB ships (MariaDB KB, "MariaDB Audit Plugin - Installation").
+    AUDIT_PLUGIN = "server_audit"
+
+    def __init__(self, *args: Any, audit: dict[str, str] | None = None, **kwargs: Any) -> None:
+        """``audit``: the MARIADB_AUDIT_PLUGIN option settings of the instance's option group (None: no plugin),
+        applied at start. The plugin writes ``<base_dir>/audit/server_audit.log`` and rotates it by size itself."""
+        super().__init__(*args, **kwargs)
+        self.audit = dict(audit) if audit is not None else None
+        self.audit_dir = self.base_dir / "audit"
 
     def _socket_file(self) -> Path:
         return self.run_dir / "mysqld.sock"
@@ -917,10 +942,31 @@ class LinkedMariaDB(LinkedServer):
             f"ssl_key={self.key_path}",
             "tls_version=TLSv1.2,TLSv1.3",
             f"require_secure_transport={'ON' if self.force_ssl else 'OFF'}",
+            *self._audit_lines(run_as),
             "",
         ]
         # Readable by the server user; mariadbd ignores world-writable files.
         _write_owned(self.config_path, "\n".join(lines), 0o644, run_as)
+
+    def _audit_lines(self, run_as: _RunAs) -> list[str]:
+        """my.cnf lines loading server_audit with the option group's settings (RDS User Guide, "Options for MariaDB
+        database engine", MariaDB Audit Plugin support: SERVER_AUDIT_EVENTS, SERVER_AUDIT_FILE_ROTATE_SIZE,
+        SERVER_AUDIT_FILE_ROTATIONS, SERVER_AUDIT_INCL_USERS, SERVER_AUDIT_EXCL_USERS; SERVER_AUDIT_LOGGING is ON)."""
+        if self.audit is None:
+            return []
+        self.audit_dir.mkdir(exist_ok=True)
+        run_as.chown(self.audit_dir)
+        os.chmod(self.audit_dir, 0o755)
+        settings = {"SERVER_AUDIT_EVENTS": "CONNECT,QUERY", "SERVER_AUDIT_FILE_ROTATE_SIZE": "1000000",
+                    "SERVER_AUDIT_FILE_ROTATIONS": "9", **self.audit}
+        lines = [f"plugin_load_add={self.AUDIT_PLUGIN}", "server_audit_logging=ON", "server_audit_output_type=file",
+                 f"server_audit_file_path={self.audit_dir / 'server_audit.log'}"]
+        for name in ("SERVER_AUDIT_EVENTS", "SERVER_AUDIT_FILE_ROTATE_SIZE", "SERVER_AUDIT_FILE_ROTATIONS",
+                     "SERVER_AUDIT_INCL_USERS", "SERVER_AUDIT_EXCL_USERS"):
+            value = str(settings.get(name) or "").replace(" ", "")
+            if value and "\n" not in value:
+                lines.append(f"{name.lower()}={value}")
+        return lines
 
     def _server_command(self) -> list[str]:
         mariadbd = _mariadbd()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -115,6 +116,8 @@ class SimState:
         self.listeners: list[CertificateListener] = []
         # (account, region, db id) -> the linked PostgreSQL server's log file, served by DescribeDBLogFiles.
         self.log_sources: dict[tuple[str, str, str], Any] = {}
+        # (account, region, db id) -> the linked MariaDB server's audit log directory (MARIADB_AUDIT_PLUGIN).
+        self.audit_sources: dict[tuple[str, str, str], Any] = {}
         # Instances in a timed transition (modifying, rebooting...) now, and the most at once
         # since the last reset: what `GET /_sim/stats` reports (e.g. to check a concurrency limit).
         self.in_transition: set[tuple[str, str, str]] = set()
@@ -131,6 +134,7 @@ class SimState:
             self.instances.clear()
             self.clusters.clear()
             self.log_sources.clear()
+            self.audit_sources.clear()
             self.in_transition.clear()
             self.max_in_transition = 0
 
@@ -963,8 +967,26 @@ def log_settings(db: DBInstance) -> dict[str, Any]:
     }
 
 
+AUDIT_OPTION = "MARIADB_AUDIT_PLUGIN"
+
+
+def audit_settings(db: DBInstance) -> dict[str, str] | None:
+    """The MARIADB_AUDIT_PLUGIN option settings of the instance's option group, None without the option (RDS User
+    Guide, "Options for MariaDB database engine" and "MariaDB Audit Plugin support for MySQL")."""
+    backend = rds_backends[db.account_id][db.region]
+    group = backend.option_groups.get(getattr(db, "option_group_name", None) or "")
+    if group is None:
+        return None
+    for option in group.options:
+        if option.get("OptionName") == AUDIT_OPTION:
+            return {item["Name"]: str(item["Value"]) for item in option.get("OptionSettings") or []
+                    if item.get("Name") and item.get("Value") is not None}
+    return None
+
+
 def _log_files(resp: RDSResponse) -> tuple[str, list[db_logs.LogFile]]:
-    """The instance named in the request and its log files now (none for an instance without a linked server)."""
+    """The instance named in the request and its log files now (none for an instance without a linked server;
+    a linked MariaDB's audit files when its option group has MARIADB_AUDIT_PLUGIN)."""
     account, region = _region_of(resp)
     db_id = resp.params.get("DBInstanceIdentifier") or ""
     backend = rds_backends[account][region]
@@ -973,7 +995,10 @@ def _log_files(resp: RDSResponse) -> tuple[str, list[db_logs.LogFile]]:
         if db is None:
             raise DBInstanceNotFoundError(db_id)
         source = STATE.log_sources.get((account, region, db_id))
+        audit_dir = STATE.audit_sources.get((account, region, db_id))
         retention = log_settings(db)["retention_minutes"]
+    if audit_dir is not None:
+        return db_id, db_logs.audit_files(audit_dir)
     if source is None:
         return db_id, []
     return db_id, db_logs.hourly_files(source, retention)
@@ -1007,6 +1032,31 @@ def _download_db_log_file_portion(self: RDSResponse) -> ActionResult:
         if exc.code == "DBLogFileNotFoundFault":
             raise DBLogFileNotFoundFault(str(exc)) from exc
         raise InvalidParameterValue(str(exc)) from exc
+
+
+_DEFAULT_OPTION_GROUP = re.compile(r"^default:([a-z0-9-]+?)-(\d+(?:-\d+)?)$")
+
+
+def _describe_option_groups(self: RDSResponse) -> ActionResult:
+    """DescribeOptionGroups (API Reference): a default option group (``default:mariadb-10-11``) exists for every
+    engine and major version, without options (User Guide, "Working with option groups": "If you don't specify an
+    option group, a default option group is used ... the default option group cannot be modified"); moto only knows
+    the groups created through its API."""
+    check_max_records(self.params)
+    name = (self.params.get("OptionGroupName") or "").lower()
+    match = _DEFAULT_OPTION_GROUP.match(name)
+    if match:
+        from moto.rds.models import OptionGroup  # pylint: disable=import-outside-toplevel
+
+        account, region = _region_of(self)
+        backend = rds_backends[account][region]
+        with STATE.lock:
+            if name not in backend.option_groups:
+                backend.option_groups[name] = OptionGroup(
+                    backend, option_group_name=name, engine_name=match.group(1),
+                    major_engine_version=match.group(2).replace("-", "."),
+                    option_group_description=f"Default option group for {match.group(1)} {match.group(2)}")
+    return _original["describe_option_groups"](self)
 
 
 def _describe_db_parameters(self: RDSResponse) -> ActionResult:
@@ -1149,6 +1199,7 @@ def install() -> None:
         "modify_db_cluster": _modify_db_cluster,
         "describe_db_parameters": _describe_db_parameters,
         "describe_db_cluster_parameters": _describe_db_cluster_parameters,
+        "describe_option_groups": _describe_option_groups,
     }
     for name in BOUNDED_DESCRIBES:
         wrapped[name] = _bounded(name)

@@ -98,7 +98,8 @@ class DatabaseLinker:
             server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db),
                          log_connections=settings["log_connections"], log_line_prefix=settings["log_line_prefix"])
         else:
-            server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db))
+            server = cls(base_dir, port, db.address, self.admin_password, force_ssl=rds_ext.tls_enforced(db),
+                         audit=rds_ext.audit_settings(db))
         if acm is not None:
             # Neptune User Guide, SSL/HTTPS: *.cluster-<label>, *.cluster-ro-<label> and *.<label> of the region.
             domain = db.address.split(".", 1)[1]
@@ -114,6 +115,9 @@ class DatabaseLinker:
         if linked_engine == "postgres":
             with rds_ext.STATE.lock:
                 rds_ext.STATE.log_sources[(db.account_id, db.region, db.db_instance_identifier)] = server.log_path
+        elif linked_engine == "mariadb" and server.audit is not None:
+            with rds_ext.STATE.lock:
+                rds_ext.STATE.audit_sources[(db.account_id, db.region, db.db_instance_identifier)] = server.audit_dir
         return linked
 
     def start_proxy(self, proxy: ProxySpec, ats: Any, port: int) -> LinkedDatabase:
@@ -294,6 +298,8 @@ class Simulator:
             certs.customer_override = override
         for group in fleet.parameter_groups:
             self._seed_parameter_group(group.get("account", fleet.account_id), group)
+        for group in fleet.option_groups:
+            self._seed_option_group(group)
         for cluster in fleet.clusters:
             account = cluster.account
             backend = rds_backends[account][cluster.region]
@@ -381,6 +387,20 @@ class Simulator:
                                                "description": "fleet", "tags": []})
             backend.modify_db_parameter_group(group["name"], params)
 
+    def _seed_option_group(self, group: dict[str, Any]) -> None:
+        """An option group (RDS User Guide, "Working with option groups") with its options and settings. Built
+        directly: moto's CreateOptionGroup knows no MariaDB major version after 10.6."""
+        from moto.rds.models import OptionGroup  # pylint: disable=import-outside-toplevel
+
+        backend = rds_backends[group["account"]][group["region"]]
+        created = OptionGroup(backend, option_group_name=group["name"], engine_name=group["engine"],
+                              major_engine_version=str(group["major_engine_version"]),
+                              option_group_description="fleet")
+        created.add_options([{"OptionName": name, "OptionSettings": [{"Name": k, "Value": str(v)}
+                                                                     for k, v in (settings or {}).items()]}
+                             for name, settings in (group.get("options") or {}).items()])
+        backend.option_groups[group["name"]] = created
+
     def _seed_instance(self, account: str, spec: InstanceSpec) -> DBInstance:
         backend = rds_backends[account][spec.region]
         ca = spec.ca
@@ -411,6 +431,8 @@ class Simulator:
             }
             if spec.parameter_group:
                 kwargs["db_parameter_group_name"] = spec.parameter_group
+            if spec.option_group:
+                kwargs["option_group_name"] = spec.option_group
             if spec.cloudwatch_logs_exports:
                 kwargs["enable_cloudwatch_logs_exports"] = list(spec.cloudwatch_logs_exports)
             if spec.cluster_id:
