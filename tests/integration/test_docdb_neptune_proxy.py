@@ -8,9 +8,17 @@ endpoint that presents its ACM certificate (as the Neptune User Guide documents)
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 
 import pytest
+import yaml
+
+from conftest import REPO
+
+with open(os.path.join(REPO, "plugins", "modules", "rds_ca_facts.py"), encoding="utf-8") as _handle:
+    RETURN = yaml.safe_load(re.search(r'RETURN = r"""(.*?)"""', _handle.read(), re.S).group(1))
 
 OLD = "rds-ca-2019"
 TARGET = "rds-ca-rsa2048-g1"
@@ -60,6 +68,9 @@ def test_facts_inventory_docdb_and_neptune_with_restart_behaviour_and_proxies(si
     facts = run(sim, "rds_ca_facts", regions=[REGION], set_facts=False, proxies=True)
     assert not facts.get("failed"), facts.get("msg")
     dbs = dict((d["identifier"], d) for d in facts["databases"])
+    # With proxies=true every documented field is there, proxied_by included.
+    assert all(set(db) == set(RETURN["databases"]["contains"]) for db in dbs.values())
+    assert set(RETURN) - {"ansible_facts"} <= set(facts)
     for ident, kind in (("docs-1", "docdb"), ("docs-2", "docdb"), ("graph-1", "neptune"), ("graph-acm-1", "neptune")):
         db = dbs[ident]
         assert (db["engine_supported"], db["cluster_type"], db["needs_rotation"], db["reason"]) == (
