@@ -8,8 +8,10 @@ endpoint that presents its ACM certificate (as the Neptune User Guide documents)
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
 from typing import Any
 
 import pytest
@@ -99,6 +101,31 @@ def test_facts_without_proxies_make_no_proxy_call(sim):
     facts = run(sim, "rds_ca_facts", regions=[REGION], set_facts=False)
     assert "proxies" not in facts and "proxied_by" not in facts["databases"][0]
     assert not set(facts["api_calls"][REGION]) & {"DescribeDBProxies", "DescribeDBProxyTargets"}
+
+
+def test_audit_playbook_says_what_clients_through_a_proxy_and_of_neptune_trust(sim, tmp_path):
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+                         "      ansible_python_interpreter: %s\n  children:\n    rds_clients:\n      hosts: {}\n"
+                         % sys.executable)
+    report_dir = tmp_path / "reports"
+    result = sim.run_playbook("rdsca.rotation.audit", extra_args=["-i", str(inventory)], extra_vars={
+        "rdsca_regions": [REGION], "rdsca_target_ca": TARGET, "rdsca_report_dir": str(report_dir),
+        "rdsca_verify": "none", "rdsca_ssl_usage": False, "rdsca_client_verify": False, "rdsca_proxies": True})
+    assert result.rc == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    (path,) = [p for p in report_dir.iterdir() if p.name.startswith("audit-") and p.suffix == ".json"]
+    report = json.loads(path.read_text())
+    rows = dict((row["label"], row) for row in report["databases"])
+    orders = rows[REGION + "/orders"]["client_trust"]
+    assert (orders["direct"], orders["through_proxies"], orders["proxies"]) == (TARGET, "Amazon Trust Services",
+                                                                               ["orders-proxy"])
+    assert rows[REGION + "/inventory-2"]["client_trust"]["proxies"] == ["inventory-proxy"]
+    assert rows[REGION + "/graph-1"]["client_trust"]["changes_with_rotation"] is False
+    assert rows[REGION + "/docs-1"]["client_trust"] == dict(rows[REGION + "/docs-1"]["client_trust"], direct=TARGET,
+                                                            through_proxies=None, changes_with_rotation=True)
+    markdown = path.with_suffix(".md").read_text()
+    assert "**Client trust:** RDS Proxy (inventory-proxy, orders-proxy)" in markdown
+    assert "client trust: RDS Proxy (inventory-proxy, orders-proxy)" in result.stdout
 
 
 def test_rotate_docdb_and_neptune_instances_and_verify_their_endpoints(sim):
