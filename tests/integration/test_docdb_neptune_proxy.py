@@ -117,8 +117,8 @@ def test_audit_playbook_says_what_clients_through_a_proxy_and_of_neptune_trust(s
     report = json.loads(path.read_text())
     rows = dict((row["label"], row) for row in report["databases"])
     orders = rows[REGION + "/orders"]["client_trust"]
-    assert (orders["direct"], orders["through_proxies"], orders["proxies"]) == (TARGET, "Amazon Trust Services",
-                                                                               ["orders-proxy"])
+    expected = (TARGET, "Amazon Trust Services", ["orders-proxy"])
+    assert (orders["direct"], orders["through_proxies"], orders["proxies"]) == expected
     assert rows[REGION + "/inventory-2"]["client_trust"]["proxies"] == ["inventory-proxy"]
     assert rows[REGION + "/graph-1"]["client_trust"]["changes_with_rotation"] is False
     assert rows[REGION + "/docs-1"]["client_trust"] == dict(rows[REGION + "/docs-1"]["client_trust"], direct=TARGET,

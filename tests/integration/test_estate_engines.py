@@ -53,7 +53,7 @@ def test_production_account_docdb_neptune_and_the_proxy_in_front_of_orders_prod(
     assert all(dbs[i]["engine_supported"] and dbs[i]["would_restart"] is True
                for i in ("catalog-docs-prod-1", "catalog-docs-prod-2", "graph-prod-1"))
     (proxy,) = result["proxies"]
-    assert (proxy["name"], proxy["instances"], proxy["client_trust"]) == ("orders-proxy", ["orders-prod"],
-                                                                         "Amazon Trust Services")
+    expected = ("orders-proxy", ["orders-prod"], "Amazon Trust Services")
+    assert (proxy["name"], proxy["instances"], proxy["client_trust"]) == expected
     assert dbs["orders-prod"]["proxied_by"] == ["orders-proxy"] and dbs["orders-staging"]["proxied_by"] == []
     assert dbs["orders-prod"]["arn"].split(":")[4] == PROD
