@@ -684,7 +684,8 @@ def plan_unit(unit: dict, opts: dict, context: dict) -> dict:
         return _finish(plan, SKIP, "engine %s is out of scope: this collection does not rotate RDS Custom "
                                    "certificates" % unit.get("engine"))
     # CertificateRotationRestart=true forces a restart; only ModifyDBInstance has it (not a cluster unit).
-    forced = True if opts.get("certificate_rotation_restart") is True and unit["kind"] == INSTANCE else None
+    forced = True if (opts.get("certificate_rotation_restart") is True and unit["kind"] == INSTANCE
+                      and rotation_restart_parameter(unit.get("engine"))) else None
     plan["would_restart"] = would_restart(plan["rotation_without_restart"], forced)
     unchanged = _nothing_to_do(plan, unit, opts["apply"])
     if unchanged is not None:

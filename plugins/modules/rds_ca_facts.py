@@ -160,6 +160,13 @@ EXAMPLES = r"""
         regions: [us-east-1, eu-west-1]
         strict: true
 
+- name: RDS Proxies too, and the databases whose direct clients must trust the new CA though a proxy is in front
+  rdsca.rotation.rds_ca_facts:
+    regions: [us-east-1]
+    proxies: true
+    set_facts: false
+  register: with_proxies
+
 - name: Staging databases that need rotation, from the facts set above (a later play can use them too)
   ansible.builtin.set_fact:
     staging_to_rotate: >-

@@ -47,6 +47,8 @@ description:
     fails at the end when any database failed, was rolled back, is blocked or unverified, listing them.
   - Aurora cluster identifiers expand to their member instances. Multi-AZ DB clusters (and their member
     instances) are rotated on the cluster with C(ModifyDBCluster).
+  - DocumentDB and Neptune clusters are handled like Aurora (their CA is per member instance); their endpoints are
+    verified over direct TLS (27017) and HTTPS (8182). See docs/engines.md for Neptune's ACM endpoint certificate.
   - Optionally sets the region's default CA for new launches (O(account_default), C(ModifyCertificates)) so that
     new databases stop appearing on the old CA, and always reports drift (default different from O(target_ca)).
 author:
@@ -115,6 +117,8 @@ options:
         restart. AWS says to set it only if you are not using SSL/TLS, so it is refused unless O(ssl_usage)
         shows, for every such database, that SSL/TLS is not used.
       - V(true) is sent as is, and such databases count as restarting.
+      - Never sent to Neptune, whose C(ModifyDBInstance) has no such parameter; V(false) is refused for a Neptune
+        instance.
     type: bool
   ssl_usage:
     description:
@@ -484,9 +488,12 @@ databases:
     verification:
       description:
         - With O(verify_endpoint) - C(verified) (bool), C(outcome) (C(verified), C(failed) - evidence that the
-          certificate is wrong -, or C(unreachable)), C(message) (why not), and C(probes), one per endpoint with
+          certificate is wrong -, or C(unreachable)), C(message) (why not; for a verified Neptune endpoint that
+          presents its ACM certificate, that it does so), and C(probes), one per endpoint with
           C(identifier), C(server_name), C(connect_host), C(connect_port), C(ca_id) (the CA the presented chain
-          maps to), C(issuer), C(not_after), C(verified), C(hostname_matches), C(tls_version), C(error).
+          maps to), C(issuer), C(not_after), C(verified), C(hostname_matches), C(tls_version), C(error), C(engine),
+          and C(endpoint_certificate=acm) when the endpoint presents the ACM certificate (Amazon Trust Services)
+          AWS documents for Neptune - accepted as unchanged by the CA change (docs/engines.md).
       type: dict
     rollback:
       description:

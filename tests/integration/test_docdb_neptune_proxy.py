@@ -8,9 +8,19 @@ endpoint that presents its ACM certificate (as the Neptune User Guide documents)
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import sys
 from typing import Any
 
 import pytest
+import yaml
+
+from conftest import REPO
+
+with open(os.path.join(REPO, "plugins", "modules", "rds_ca_facts.py"), encoding="utf-8") as _handle:
+    RETURN = yaml.safe_load(re.search(r'RETURN = r"""(.*?)"""', _handle.read(), re.S).group(1))
 
 OLD = "rds-ca-2019"
 TARGET = "rds-ca-rsa2048-g1"
@@ -60,6 +70,9 @@ def test_facts_inventory_docdb_and_neptune_with_restart_behaviour_and_proxies(si
     facts = run(sim, "rds_ca_facts", regions=[REGION], set_facts=False, proxies=True)
     assert not facts.get("failed"), facts.get("msg")
     dbs = dict((d["identifier"], d) for d in facts["databases"])
+    # With proxies=true every documented field is there, proxied_by included.
+    assert all(set(db) == set(RETURN["databases"]["contains"]) for db in dbs.values())
+    assert set(RETURN) - {"ansible_facts"} <= set(facts)
     for ident, kind in (("docs-1", "docdb"), ("docs-2", "docdb"), ("graph-1", "neptune"), ("graph-acm-1", "neptune")):
         db = dbs[ident]
         assert (db["engine_supported"], db["cluster_type"], db["needs_rotation"], db["reason"]) == (
@@ -88,6 +101,31 @@ def test_facts_without_proxies_make_no_proxy_call(sim):
     facts = run(sim, "rds_ca_facts", regions=[REGION], set_facts=False)
     assert "proxies" not in facts and "proxied_by" not in facts["databases"][0]
     assert not set(facts["api_calls"][REGION]) & {"DescribeDBProxies", "DescribeDBProxyTargets"}
+
+
+def test_audit_playbook_says_what_clients_through_a_proxy_and_of_neptune_trust(sim, tmp_path):
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+                         "      ansible_python_interpreter: %s\n  children:\n    rds_clients:\n      hosts: {}\n"
+                         % sys.executable)
+    report_dir = tmp_path / "reports"
+    result = sim.run_playbook("rdsca.rotation.audit", extra_args=["-i", str(inventory)], extra_vars={
+        "rdsca_regions": [REGION], "rdsca_target_ca": TARGET, "rdsca_report_dir": str(report_dir),
+        "rdsca_verify": "none", "rdsca_ssl_usage": False, "rdsca_client_verify": False, "rdsca_proxies": True})
+    assert result.rc == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    (path,) = [p for p in report_dir.iterdir() if p.name.startswith("audit-") and p.suffix == ".json"]
+    report = json.loads(path.read_text())
+    rows = dict((row["label"], row) for row in report["databases"])
+    orders = rows[REGION + "/orders"]["client_trust"]
+    expected = (TARGET, "Amazon Trust Services", ["orders-proxy"])
+    assert (orders["direct"], orders["through_proxies"], orders["proxies"]) == expected
+    assert rows[REGION + "/inventory-2"]["client_trust"]["proxies"] == ["inventory-proxy"]
+    assert rows[REGION + "/graph-1"]["client_trust"]["changes_with_rotation"] is False
+    assert rows[REGION + "/docs-1"]["client_trust"] == dict(rows[REGION + "/docs-1"]["client_trust"], direct=TARGET,
+                                                            through_proxies=None, changes_with_rotation=True)
+    markdown = path.with_suffix(".md").read_text()
+    assert "**Client trust:** RDS Proxy (inventory-proxy, orders-proxy)" in markdown
+    assert "client trust: RDS Proxy (inventory-proxy, orders-proxy)" in result.stdout
 
 
 def test_rotate_docdb_and_neptune_instances_and_verify_their_endpoints(sim):

@@ -443,6 +443,9 @@ def test_rds_ca_facts_examples(estate):
     assert not {"orders-staging", "billing-staging", "legacy-pg", "orders-production"} & set(found)
     strict = result(estate, "rds_ca_facts", "Inventory strictly")
     assert strict["regions_queried"] == ["eu-west-1", "us-east-1"] and strict["failed_regions"] == []
+    proxied = result(estate, "rds_ca_facts",
+                     "RDS Proxies too, and the databases whose direct clients must trust the new CA though a proxy is in front")
+    assert proxied["proxy_errors"] == [] and all("proxied_by" in d for d in proxied["databases"])
     staging = result(estate, "rds_ca_facts",
                      "Staging databases that need rotation, from the facts set above (a later play can use them too)")
     assert sorted(staging["ansible_facts"]["staging_to_rotate"]) == ["billing-staging", "orders-staging"]

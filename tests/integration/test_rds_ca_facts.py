@@ -160,7 +160,7 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
 
     # -- per database: every documented field, and nothing undocumented.
     documented = documented_return()
-    db_fields = set(documented["databases"]["contains"])
+    db_fields = set(documented["databases"]["contains"]) - {"proxied_by"}  # only with proxies=true
     databases = inventory["databases"]
     assert [(d["region"], d["identifier"]) for d in databases] == sorted(
         (spec[0], ident) for ident, spec in EXPECTED.items())
@@ -288,8 +288,9 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
     assert inventory["target_ca"] == "rds-ca-rsa2048-g1"
     assert inventory["regions_queried"] == sorted(REGIONS)
     assert before - dt.timedelta(seconds=5) < dt.datetime.fromisoformat(inventory["generated_at"]) < after
-    assert set(documented) - {"ansible_facts", "accounts"} <= set(inventory)
+    assert set(documented) - {"ansible_facts", "accounts", "proxies", "proxy_errors"} <= set(inventory)  # proxies: proxies=true
     assert inventory["failed_accounts"] == [] and "accounts" not in inventory
+    assert not set(inventory) & {"proxies", "proxy_errors"}
     facts = inventory["ansible_facts"]["rds_ca"]
     assert set(facts) == {"databases", "regions", "summary", "failed_regions", "regions_queried", "target_ca",
                           "generated_at", "target_ca_problems", "failed_accounts"}

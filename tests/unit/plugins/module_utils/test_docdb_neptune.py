@@ -94,6 +94,17 @@ def test_each_member_is_rotated_with_modify_db_instance_and_a_restart():
 def test_certificate_rotation_restart_is_never_sent_to_neptune():
     plan = _plan("graph-1", certificate_rotation_restart=True)
     assert plan["call"]["restart"] is None and "CertificateRotationRestart is not sent" in plan["notes"][-1]
+    # Not sent, so it forces nothing: the restart comes from the engine version alone.
+    global VERSIONS  # pylint: disable=global-statement
+    saved = VERSIONS
+    try:
+        # A version that does not report SupportsCertificateRotationWithoutRestart (Neptune's own API has no such field).
+        VERSIONS = [dict((k, v) for k, v in item.items() if k != "SupportsCertificateRotationWithoutRestart")
+                    for item in saved]
+        assert _plan("graph-1", certificate_rotation_restart=True)["would_restart"] == "unknown"
+        assert _plan("docs-1", certificate_rotation_restart=True)["would_restart"] is True
+    finally:
+        VERSIONS = saved
     assert _plan("docs-1", certificate_rotation_restart=True)["call"]["restart"] is True
     refused = _plan("graph-1", certificate_rotation_restart=False)
     assert "has no CertificateRotationRestart" in refused["problems"][0]
