@@ -1,4 +1,4 @@
-"""`make demo` (`python scripts/demo.py`): the collection's main job, playbooks/rotate.yml, against the simulator's demo fleet.
+"""`make demo` (`python scripts/demo.py`): playbooks/audit.yml, then the collection's main job, playbooks/rotate.yml, against the demo fleet.
 
 The demo estate (tests/fleets/demo.yml) has two regions, staging and production, an Aurora
 cluster, a Multi-AZ DB cluster, an engine version that cannot rotate without a restart, and
@@ -7,7 +7,9 @@ applications keep TLS sessions open on those servers (the SSL usage evidence), a
 host, ``demo-app``, is managed by the ca_trust role: it is this machine, reached with the local
 connection, but the role only writes files under the demo directory (an application bundle
 file and an environment file; the system trust store is off), and verifies the databases with
-that bundle. Nothing outside the output directory changes on this machine.
+that bundle. Nothing outside the output directory changes on this machine. One more TLS client,
+``bi-dashboard``, connects from 127.0.0.2, an address no inventory host has: nothing manages its trust
+store, and the audit and the rotation's pre-flight list it under "Clients nobody manages" (issue 18).
 
 ``RDSCA_DEMO_SCENARIO=staging-fails make demo`` shows the staging gate stopping a rotation: the
 client keeps verifying with a stale CA file of its own, so staging does not verify and no

@@ -16,7 +16,7 @@ description:
     host accounts for are problems, which stop a rotation before anything is changed; so is the absence of any client
     evidence (no sessions listed and no complete connection logs on any database), since the stop was asked for and
     cannot be decided blind. Otherwise they are warnings for the report.
-  - TLS clients behind a shared address (a NAT gateway, a load balancer, an RDS Proxy) are always a warning: the
+  - TLS clients behind a shared address (a NAT gateway, a load balancer, an RDS Proxy) are always a warning, since the
     address is not a host, and the clients behind it cannot be told apart.
 positional: _input
 options:

@@ -44,8 +44,9 @@ MODIFY_OPERATIONS = ("ModifyDBInstance", "ModifyDBCluster", "ApplyPendingMainten
                      "RebootDBInstance")
 
 
-def _tls_client(server: dict[str, Any], app: str, port: int | None = None) -> None:
-    """One TLS connection and a query (encrypted, not verifying: the server still presents the expired CA)."""
+def _tls_client(server: dict[str, Any], app: str, port: int | None = None) -> str:
+    """One TLS connection and a query (encrypted, not verifying: the server still presents the expired CA); the
+    client address the server saw."""
     conn = psycopg2.connect(host=server["address"], hostaddr="127.0.0.1", port=port or server["port"],
                             user=server["admin_user"], password=server["admin_password"], dbname="postgres",
                             application_name=app, sslmode="require", connect_timeout=5)
@@ -129,6 +130,8 @@ def test_the_stop_option_halts_the_rotation_before_anything_changes(estate):
     sim.reset_calls()
     r = _run(estate, "rotate", rdsca_stop_on_unmanaged_tls_clients=True)
     assert r.rc != 0, explain(r)
+    # the pre-flight shows the clients nobody manages before it stops
+    assert "TLS clients nobody manages: %s" % UNMANAGED in r.stdout and "managed hosts never seen: none" in r.stdout
     report = _latest(estate, "rotate")
     assert report["outcome"] == "stopped" and report["stop"]["step"] == "pre-flight", report["stop"]
     assert UNMANAGED in report["stop"]["reason"] and "rdsca_stop_on_unmanaged_tls_clients=false" in report["stop"]["reason"]

@@ -78,6 +78,8 @@ def test_the_demo_shows_no_warning_it_caused_itself(tmp_path):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-5000:]
     assert "demo: done in" in output and "rotate completed" in output, output[-3000:]
+    # Issue 18: the demo's TLS client on a host nobody manages is in the audit report (and the rotation's).
+    assert "demo: audit: TLS clients nobody manages: 127.0.0.2 (bi-dashboard on us-east-1/orders-staging)" in output, output[-3000:]
     warnings = warning_lines(output)
     assert unexplained(warnings) == [], unexplained(warnings)
     assert not [w for w in warnings if "expired certificate(s) dropped" in w]

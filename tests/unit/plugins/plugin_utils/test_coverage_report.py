@@ -192,3 +192,13 @@ def test_a_run_that_did_not_compare_clients_has_no_section():
     assert "Clients nobody manages" not in report_markdown(report)
     assert "Clients nobody manages" not in report_html(report) and 'id="unmanaged"' not in report_html(report)
     assert not any("nobody manages" in line for line in report_lines(report, "/tmp/r"))
+
+
+def test_the_filter_documentation_parses_and_documents_its_options():
+    import yaml  # pylint: disable=import-outside-toplevel
+
+    from ansible_collections.rdsca.rotation.plugins.filter import client_coverage_findings as plugin  # pylint: disable=import-outside-toplevel
+
+    doc = yaml.safe_load(plugin.DOCUMENTATION)
+    assert doc["name"] == "client_coverage_findings" and set(doc["options"]) == {"_input", "stop_on_unmanaged"}
+    assert yaml.safe_load(plugin.EXAMPLES) and yaml.safe_load(plugin.RETURN)["_value"]["type"] == "dict"
