@@ -694,7 +694,6 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.inventory import va
 from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import check_numbers
 from ansible_collections.rdsca.rotation.plugins.module_utils.proxies import attach_proxied_by
 from ansible_collections.rdsca.rotation.plugins.module_utils.proxies import gather_proxies
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_api import scopes
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_api import Scope
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
 
@@ -809,15 +808,15 @@ def main():
             module.fail_json(msg="Could not query %d region(s): %s" % (len(failed_regions), described), **result)
         warn(module, "Could not query %d region(s), reported in failed_regions: %s" % (len(failed_regions), described))
     if params["proxies"]:
-        _add_proxies(module, clients, regions, failed_regions, databases, result, params["concurrency"])
+        _add_proxies(module, clients, where, failed_regions, databases, result, params["concurrency"])
         result["api_calls"] = counter.snapshot()
     module.exit_json(**result)
 
 
-def _add_proxies(module, clients, regions, failed_regions, databases, result, concurrency):
-    """RV(proxies), RV(proxy_errors) and each database's proxied_by (module_utils.proxies)."""
-    failed = set(f["region"] for f in failed_regions)
-    found, errors, read = gather_proxies(clients, scopes([r for r in regions if r not in failed]), concurrency)
+def _add_proxies(module, clients, where, failed_regions, databases, result, concurrency):
+    """RV(proxies), RV(proxy_errors) and each database's proxied_by (module_utils.proxies), in every scope read."""
+    failed = set(Scope(f["region"], f.get("account")) for f in failed_regions)
+    found, errors, read = gather_proxies(clients, [scope for scope in where if scope not in failed], concurrency)
     attach_proxied_by(databases, found, read)
     for target in [result] + ([result["ansible_facts"]["rds_ca"]] if "ansible_facts" in result else []):
         target.update(proxies=found, proxy_errors=errors)

@@ -57,3 +57,16 @@ def test_production_account_docdb_neptune_and_the_proxy_in_front_of_orders_prod(
     assert (proxy["name"], proxy["instances"], proxy["client_trust"]) == expected
     assert dbs["orders-prod"]["proxied_by"] == ["orders-proxy"] and dbs["orders-staging"]["proxied_by"] == []
     assert dbs["orders-prod"]["arn"].split(":")[4] == PROD
+
+
+def test_proxies_of_every_named_account_with_the_accounts_option(estate):
+    """With the accounts option, the proxies are read in every account's regions (not only the caller's own)."""
+    result, _ = facts(estate, role_name="rdsca-audit", accounts=[{"account_id": "111111111111"}, {"account_id": PROD}])
+    by_label = dict((d["label"], d) for d in result["databases"])
+    assert by_label["%s/us-east-1/orders-prod" % PROD]["proxied_by"] == ["orders-proxy"]
+    assert by_label["111111111111/us-east-1/orders-staging"]["proxied_by"] == []
+    assert [(p["name"], p["account"]) for p in result["proxies"]] == [("orders-proxy", PROD)]
+    assert result["proxy_errors"] == []
+    calls = result["api_calls"]
+    assert sorted(k for k in calls if calls[k].get("DescribeDBProxies")) == sorted(
+        "%s/%s" % (account, region) for account in ("111111111111", PROD) for region in ("us-east-1", "eu-west-1"))
