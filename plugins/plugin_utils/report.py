@@ -20,6 +20,8 @@ from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
+
 IN_SCOPE_PHASES = ("staging", "production", "rollback")
 PROBLEM_STATUSES = ("failed", "rolled_back", "blocked", "unverified", "not_possible")
 # Statuses a change board reads as "not done, and why": the problems plus what was held back.
@@ -56,6 +58,13 @@ def _label(item: dict[str, Any], member: str | None = None) -> str:
 def _registered(value: Any) -> dict[str, Any]:
     """A registered task result, or {} when it is missing or was skipped."""
     return value if isinstance(value, dict) and not value.get("skipped") else {}
+
+
+def _inventory(value: Any) -> dict[str, Any]:
+    """A registered rds_ca_facts result with full ``databases`` whatever its ``detail`` (compact records expanded,
+    summary mode's ``output_file`` read), or {} when it is missing or was skipped (issue 20)."""
+    registered = _registered(value)
+    return inventory_records.inventory_result(registered) if registered else {}
 
 
 # -- indexes of what the steps produced -----------------------------------------------------------------------------
@@ -415,10 +424,10 @@ def context(data: dict[str, Any]) -> dict[str, Any]:
         "stop": data.get("stop") or {}, "rotations": data.get("rotations") or {}, "results": results,
         "rotation_errors": rotation_errors,
         "usage": dict((_label(item), item) for item in _registered(data.get("usage")).get("databases") or []),
-        "after": dict((_label(item), item) for item in _registered(data.get("facts_after")).get("databases") or []),
+        "after": dict((_label(item), item) for item in _inventory(data.get("facts_after")).get("databases") or []),
         "probes": index_probes(data.get("probes") or {}), "reachable": set(data.get("reachable") or []),
         "clients": clients, "client_checks": index_client_checks(clients),
-        "facts_before": _registered(data.get("facts_before")), "account_default": data.get("account_default"),
+        "facts_before": _inventory(data.get("facts_before")), "account_default": data.get("account_default"),
         "account_overrides": data.get("account_overrides") or {}, "problems": list(data.get("problems") or []),
     }
 

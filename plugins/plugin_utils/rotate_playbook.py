@@ -34,6 +34,7 @@ from typing import Any, Dict, Iterable, Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation
 from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import engine_protocol
@@ -614,7 +615,7 @@ def rollback_checks(entries: list[Mapping[str, Any]], facts: Mapping[str, Any]) 
     Refused: not found, no CA to go back to, a CA that is not one of the region's, an expired CA, or one
     the engine version does not support.
     """
-    found = dict((label_of(db), db) for db in facts.get("databases") or [])
+    found = dict((label_of(db), db) for db in inventory_records.inventory_databases(facts))  # any detail (issue 20)
     out = []
     for entry in entries:
         db = found.get(entry["label"])

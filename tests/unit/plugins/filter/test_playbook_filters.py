@@ -407,3 +407,16 @@ def test_rollback_checks_refuse_expired_foreign_unsupported_and_missing_cas():
     assert out["problems"] == ["us-east-1/gone: not found"]
     assert [(r["label"], r["status"], r["members"]) for r in out["refused"]][:1] == [("us-east-1/old", "not_possible", ["old"])]
     assert len(out["refused"]) == 5
+
+
+def test_rollback_checks_read_a_summary_mode_inventory(tmp_path):
+    """Issue 20: rds_ca_facts with detail=summary returns no databases; rollback_checks reads its output_file."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
+
+    entries = rollback_entries(None, ["us-east-1/ok", "us-east-1/gone"], to_ca=OLD)["entries"]
+    path = str(tmp_path / "inventory.jsonl")
+    inventory_records.write_records(path, inventory_records.shape_databases([db("ok")], "compact"))
+    read = dict(facts(**{"us-east-1": {}}), detail="summary", databases=[], output_file=path, summary={"databases": 1})
+    out = rollback_checks(entries, read)
+    assert [(e["label"], e["refused"]) for e in out["entries"]] == [("us-east-1/ok", None),
+                                                                    ("us-east-1/gone", "not found in us-east-1")]

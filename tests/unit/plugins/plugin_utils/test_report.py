@@ -285,3 +285,28 @@ def test_report_filters_refuse_what_run_report_did_not_make(name):
     for bad in (None, [], {"databases": []}):
         with pytest.raises(AnsibleFilterError, match="rdsca.rotation.%s needs a report made by" % name):
             render(bad, *args)
+
+
+def test_the_report_reads_compact_and_summary_mode_inventories(tmp_path):
+    """Issue 20: facts_after (and facts_before) registered with detail=compact, or detail=summary with the records in
+    output_file, give the same report as full records; a file of another run is refused."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
+
+    data = rotate_input(40)
+    after = [dict(facts_database(i, __import__("random").Random(i), name=db["identifier"]), region=db["region"],
+                  current_ca=TARGET) for i, db in enumerate(data["databases"])]
+    full = {"detail": "full", "databases": after, "summary": {"databases": len(after)}}
+    path = str(tmp_path / "after.jsonl")
+    inventory_records.write_records(path, inventory_records.shape_databases(after, "compact"))
+    compact = dict(full, detail="compact", databases=inventory_records.shape_databases(after, "compact"))
+    summary = dict(full, detail="summary", databases=[], output_file=path)
+
+    def report(facts_after):
+        out = run_report(dict(data, facts_after=facts_after, now="fixed"))
+        return dict(out, generated_at=None)
+
+    expected = report(full)
+    assert report(compact) == expected and report(summary) == expected
+    assert "rotated" in str(expected)  # the after-reads were used: databases on the target are reported rotated
+    with pytest.raises(ValueError, match="the file is not this run's inventory"):
+        report(dict(summary, summary={"databases": 41}))
