@@ -705,6 +705,20 @@ def test_inventory_writes_its_report_in_the_working_directory(light, tmp_path):
     assert r.rc == 0, explain(r)
     assert sorted(os.listdir(work / "out" / "inv")) == ["inventory.json", "inventory.md"]
     assert _collection_files() == before
+    # Summary only (issue 20): the records go to inventory.jsonl, the report for people still lists them all.
+    with open(work / "rdsca-reports" / "inventory.md", encoding="utf-8") as handle:
+        full_md = handle.read()
+    r = light.simulator.run_playbook("rdsca.rotation.inventory", extra_vars=dict(variables, rdsca_inventory_summary_only=True),
+                                     extra_args=["-i", light.inventory], cwd=str(work))
+    assert r.rc == 0, explain(r)
+    assert sorted(os.listdir(work / "rdsca-reports")) == ["inventory.json", "inventory.jsonl", "inventory.md"]
+    summary = load_report(str(work / "rdsca-reports" / "inventory.json"))
+    assert summary["databases"] == [] and summary["detail"] == "summary"
+    assert summary["output_file"] == os.path.realpath(work / "rdsca-reports" / "inventory.jsonl")
+    with open(work / "rdsca-reports" / "inventory.md", encoding="utf-8") as handle:
+        summary_md = handle.read()
+    table = (lambda text: [line for line in text.splitlines() if line.startswith("| ")])
+    assert table(summary_md) == table(full_md) and len(table(full_md)) > 5
 
 
 def test_rollback_reads_a_relative_report_path_from_the_working_directory(light, tmp_path):
