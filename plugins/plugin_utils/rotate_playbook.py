@@ -36,6 +36,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation
+from ansible_collections.rdsca.rotation.plugins.module_utils import rotation_records
 from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import engine_protocol
 
@@ -321,7 +322,8 @@ def rotation_record(previous: Mapping[str, Any] | None, parts: list[Mapping[str,
                   batches=record["batches"] + 1)
     bad = False
     for part in parts:
-        record["databases"].extend(dict(item, batch=number) for item in part.get("databases") or [])
+        # rds_ca_rotate detail=compact items get their left-out keys back (issue 20).
+        record["databases"].extend(dict(rotation_records.expand_unit(item), batch=number) for item in part.get("databases") or [])
         record["failures"].extend(part.get("failures") or [])
         record["regions"].update(part.get("regions") or {})
         if part.get("failed") and "databases" not in part:

@@ -169,6 +169,20 @@ def test_audit_reads_everything_and_changes_nothing(demo):
     assert "<svg" in html and _unbalanced_tags(html) == []
 
 
+def test_audit_in_summary_only_mode_gives_the_same_report(demo):
+    """Issue 20: with rdsca_inventory_summary_only, discovery's rds_ca_facts returns its summary and writes the records
+    to inventory-before.jsonl; the audit reads them back and reports the same databases with the same verdicts."""
+    r = demo.run("audit.yml")
+    assert r.rc == 0, explain(r)
+    full = rows(demo.latest("audit"))
+    r = demo.run("audit.yml", rdsca_inventory_summary_only=True)
+    assert r.rc == 0, explain(r)
+    summary = rows(demo.latest("audit"))
+    assert os.path.getsize(os.path.join(demo.report_dir, "inventory-before.jsonl")) > 0
+    verdict = (lambda table: dict((label, (row["status"], row.get("restart"), row.get("ca"))) for label, row in table.items()))
+    assert len(summary) == 14 and verdict(summary) == verdict(full)
+
+
 def test_check_mode_plans_everything_and_changes_nothing(demo):
     before = cas(demo.simulator)
     defaults_before = {region: _default(demo.simulator, region) for region in demo.simulator.sim.fleet.regions}

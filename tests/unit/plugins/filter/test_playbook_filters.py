@@ -219,6 +219,33 @@ def test_every_failure_status_halts_and_a_good_batch_does_not(status):
         assert rotation_record(None, [result(("a", good))], labelled("a"), [], 1, 2, halt=True)["halted_after_batch"] is None
 
 
+def test_compact_rotation_results_make_the_same_record_and_report():
+    """Issue 20: rds_ca_rotate detail=compact leaves out the keys at their default; rotation_record puts them back,
+    so the phase record (and the report built from it) is the one full results make; the compact result is smaller."""
+    import json
+
+    from ansible_collections.rdsca.rotation.plugins.module_utils import rotation_records
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import report as report_lib
+    from ansible_collections.rdsca.rotation.tests.unit.plugins.plugin_utils.fleet_results import rotate_input
+
+    data = rotate_input(300)
+    units = [dict(item) for item in data["rotations"]["production"]["databases"]]
+    for item in units:
+        item.pop("batch")
+    full = {"databases": units, "failures": [], "regions": {}}
+    compact = dict(full, databases=rotation_records.shape_units(units, "compact"))
+    assert len(json.dumps(compact)) < 0.85 * len(json.dumps(full))
+    assert any(set(unit) - set(small) for unit, small in zip(units, compact["databases"]))
+    batch = [{"label": u["label"], "identifier": u["identifier"]} for u in units]
+    from_full = rotation_record(None, [full], batch, [], 1, 1, halt=False)
+    from_compact = rotation_record(None, [compact], batch, [], 1, 1, halt=False)
+    assert from_compact == from_full
+    rotations = dict(data["rotations"], production=from_compact)
+    now = report_lib.datetime(2026, 12, 1, 13, 0, tzinfo=report_lib.timezone.utc)
+    assert report_lib.build_report(dict(data, rotations=rotations), now=now) == report_lib.build_report(
+        dict(data, rotations=dict(data["rotations"], production=from_full)), now=now)
+
+
 def test_no_halt_after_the_last_batch_staging_or_without_halt_on_failure():
     bad = [result(("a", "failed"))]
     assert rotation_record(None, bad, labelled("a"), [], 2, 2, halt=True)["halted_after_batch"] is None
