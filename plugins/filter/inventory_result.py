@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 name: inventory_result
 short_description: An rds_ca_facts result with every database as a full record, whatever its detail
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - Contributors to the rdsca.rotation collection
 description:

@@ -74,7 +74,7 @@ options:
   set_facts:
     description:
       - Also set the inventory as the fact C(ansible_facts.rds_ca).
-      - With V(false) (the default since 0.2.0; it was V(true) before) the inventory is returned once, for
+      - With V(false) (the default; it was V(true) before issue 20) the inventory is returned once, for
         C(register) only. At thousands of databases the result is several MiB, and setting it as a fact as well
         doubles what the module sends to the controller (and what AWX stores with the job's events).
     type: bool
@@ -91,7 +91,6 @@ options:
     type: str
     choices: [compact, full, summary]
     default: full
-    version_added: 0.2.0
   output_file:
     description:
       - Also write every database record (as O(detail) shapes them, V(compact) for V(summary)) to this file on
@@ -103,7 +102,6 @@ options:
       - The C(rdsca.rotation.inventory_result) filter reads it back (streamed, one record at a time).
       - Written in check mode too (it is the module's answer, not a change); C(changed) stays V(false).
     type: path
-    version_added: 0.2.0
 notes:
   - "C(needs_rotation) and its C(reason), in the order they are decided:
     C(unsupported_engine) (false: DocumentDB, Neptune, RDS Custom),

@@ -248,7 +248,6 @@ options:
     type: str
     choices: [compact, full]
     default: full
-    version_added: 0.2.0
 notes:
   - "Idempotent: a database already on O(target_ca), or with that change already pending when
     O(apply=maintenance_window), or already opted in to V(next-maintenance), is C(unchanged)."

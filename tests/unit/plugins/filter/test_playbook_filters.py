@@ -4,6 +4,7 @@ logic behind them in plugin_utils/rotate_playbook.py, tested on the shapes the m
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -21,6 +22,10 @@ from ansible_collections.rdsca.rotation.plugins.filter.rotation_record import ro
 from ansible_collections.rdsca.rotation.plugins.filter.rotation_summary import rotation_summary
 from ansible_collections.rdsca.rotation.plugins.filter.staging_gate import staging_gate
 from ansible_collections.rdsca.rotation.plugins.filter.verify_targets import verify_targets
+from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
+from ansible_collections.rdsca.rotation.plugins.module_utils import rotation_records
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import report as report_lib
+from ansible_collections.rdsca.rotation.tests.unit.plugins.plugin_utils.fleet_results import rotate_input
 
 TARGET = "rds-ca-rsa2048-g1"
 OLD = "rds-ca-rsa4096-g1"
@@ -222,12 +227,6 @@ def test_every_failure_status_halts_and_a_good_batch_does_not(status):
 def test_compact_rotation_results_make_the_same_record_and_report():
     """Issue 20: rds_ca_rotate detail=compact leaves out the keys at their default; rotation_record puts them back,
     so the phase record (and the report built from it) is the one full results make; the compact result is smaller."""
-    import json
-
-    from ansible_collections.rdsca.rotation.plugins.module_utils import rotation_records
-    from ansible_collections.rdsca.rotation.plugins.plugin_utils import report as report_lib
-    from ansible_collections.rdsca.rotation.tests.unit.plugins.plugin_utils.fleet_results import rotate_input
-
     data = rotate_input(300)
     units = [dict(item) for item in data["rotations"]["production"]["databases"]]
     for item in units:
@@ -438,8 +437,6 @@ def test_rollback_checks_refuse_expired_foreign_unsupported_and_missing_cas():
 
 def test_rollback_checks_read_a_summary_mode_inventory(tmp_path):
     """Issue 20: rds_ca_facts with detail=summary returns no databases; rollback_checks reads its output_file."""
-    from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
-
     entries = rollback_entries(None, ["us-east-1/ok", "us-east-1/gone"], to_ca=OLD)["entries"]
     path = str(tmp_path / "inventory.jsonl")
     inventory_records.write_records(path, inventory_records.shape_databases([db("ok")], "compact"))
