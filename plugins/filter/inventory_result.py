@@ -28,14 +28,21 @@ EXAMPLES = r"""
 ---
 - name: Inventory a large estate, records in a file
   rdsca.rotation.rds_ca_facts:
-    regions: all
+    regions: [us-east-1]
     detail: summary
-    output_file: /var/lib/rdsca/inventory.jsonl
+    output_file: /var/tmp/rdsca/inventory.jsonl
   register: facts
 
 - name: Every database, full records
   ansible.builtin.set_fact:
     facts_full: "{{ facts | rdsca.rotation.inventory_result }}"
+
+- name: The staging databases that need rotation
+  ansible.builtin.set_fact:
+    staging: >-
+      {{ (facts | rdsca.rotation.inventory_result).databases
+         | selectattr('environment', 'equalto', 'staging') | selectattr('needs_rotation')
+         | map(attribute='identifier') | list }}
 """
 
 RETURN = r"""
