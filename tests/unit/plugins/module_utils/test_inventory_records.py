@@ -88,15 +88,19 @@ def test_file_round_trip_mode_and_atomic_replace(tmp_path):
     assert os.listdir(os.path.dirname(path)) == ["inventory.jsonl"]
 
 
-def test_file_replaces_a_link_instead_of_writing_through_it(tmp_path):
-    victim = tmp_path / "victim"
-    victim.write_text("keep\n")
+def test_a_link_we_control_is_resolved_and_the_target_replaced_by_rename(tmp_path):
+    """safe_files.resolve follows a link only root or we control (another user's is refused, as safe_files' own
+    tests show); the file it names is then replaced by rename in its directory, never written through."""
+    target = tmp_path / "target.jsonl"
+    target.write_text("old\n")
     link = tmp_path / "out.jsonl"
-    link.symlink_to(victim)
-    # Our own link is resolved (safe_files.resolve) to the real file: the write replaces the victim
-    # atomically, by rename, in its directory; a link another user controls is refused (test_safe_files-style).
+    link.symlink_to(target)
     resolved, why = check_output_file(str(link))
-    assert why is None and resolved == str(victim)
+    assert why is None and resolved == str(target)
+    inode = os.stat(target).st_ino
+    write_records(resolved, [{"identifier": "a", "region": "r"}])
+    assert os.stat(target).st_ino != inode and os.path.islink(link)
+    assert list(read_records(str(link))) == [expand_database({"identifier": "a", "region": "r"})]
 
 
 @pytest.mark.parametrize("path, message", [
