@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"## module main() in-process, latency {latency:g} ms",
                 f"wall {wall:.2f} s | module process CPU {cpu:.2f} s | simulator CPU {sim_cpu:.2f} s "
                 f"(moto serving; {calls} API calls) | JSON result {size / 2 ** 20:.1f} MiB "
-                f"({len(result.get('databases', []))} databases; the inventory is returned twice, "
-                f"top level and ansible_facts.rds_ca)",
+                f"({len(result.get('databases', []))} databases; the inventory is returned "
+                f"{'twice, top level and ansible_facts.rds_ca' if 'ansible_facts' in result else 'once'})",
                 f"simulator RSS now {sim.rss_mb():.0f} MB",
                 "",
             ]

@@ -25,8 +25,8 @@ description:
     jittered backoff. RV(api_calls) reports what was sent."
   - Filters (O(engines), O(identifiers), O(tags), O(expiring_within_days)) apply to the results; the
     region-wide calls are the same whatever the filters, only the engine-version lookups follow them.
-  - The inventory is also set as the fact C(ansible_facts.rds_ca), for later tasks and plays on the same
-    host, unless O(set_facts=false).
+  - With O(set_facts=true) the inventory is also set as the fact C(ansible_facts.rds_ca), for later tasks and
+    plays on the same host.
   - Read-only; C(changed) is always V(false).
 author:
   - rdsca.rotation maintainers (@rdsca)
@@ -74,11 +74,11 @@ options:
   set_facts:
     description:
       - Also set the inventory as the fact C(ansible_facts.rds_ca).
-      - With V(false) the inventory is returned once, for C(register) only. At thousands of databases
-        the result is several MiB, and setting it as a fact as well doubles what the module sends to
-        the controller (and what AWX stores with the job's events).
+      - With V(false) (the default; it was V(true) before issue 20) the inventory is returned once, for
+        C(register) only. At thousands of databases the result is several MiB, and setting it as a fact as well
+        doubles what the module sends to the controller (and what AWX stores with the job's events).
     type: bool
-    default: true
+    default: false
   proxies:
     description:
       - Also list the RDS Proxies of each region (RV(proxies)) and, per database, the proxies in front of it
@@ -89,6 +89,29 @@ options:
         Services), not the database's RDS CA.
     type: bool
     default: false
+  detail:
+    description:
+      - How much of each database RV(databases) returns.
+      - V(full), every key of every record (the default).
+      - V(compact), the same records without the keys that hold their default value (a standalone instance has
+        no C(cluster_id), C(read_replicas), C(pending_ca)...), see the notes; about a third smaller. The
+        C(rdsca.rotation.inventory_result) filter puts the left-out keys back.
+      - V(summary), no RV(databases) at all, only the RV(summary) and per-region RV(regions); with O(output_file)
+        every database is written there. For estates of 10,000 databases and more.
+    type: str
+    choices: [compact, full, summary]
+    default: full
+  output_file:
+    description:
+      - Also write every database record (as O(detail) shapes them, V(compact) for V(summary)) to this file on
+        the host the module runs on (normally the controller), one JSON object a line (JSON Lines), and return
+        its path as RV(output_file).
+      - An absolute path. It is checked before any AWS call; missing directories are created (mode C(0755)); the
+        file is written atomically with mode C(0600) and replaces an existing regular file of that name;
+        a symbolic link on the way is only followed when root or the module's user controls it.
+      - The C(rdsca.rotation.inventory_result) filter reads it back (streamed, one record at a time).
+      - Written in check mode too (it is the module's answer, not a change); C(changed) stays V(false).
+    type: path
 notes:
   - "C(needs_rotation) and its C(reason), in the order they are decided:
     C(unsupported_engine) (false: RDS Custom),
@@ -100,11 +123,15 @@ notes:
   - "C(would_restart) is the cost of rotating now: V(false) when the exact engine version reports
     C(SupportsCertificateRotationWithoutRestart), V(true) when it reports that it cannot, and
     C(unknown) when C(DescribeDBEngineVersions) does not know that version."
+  - "The default record (what O(detail=compact) leaves out when a database has this value): C(multi_az: false),
+    C(cluster_id), C(cluster_type), C(cluster_role), C(cluster_writer), C(read_replica_source), C(endpoint_address),
+    C(ca_valid_till), C(certificate_valid_till), C(days_left), C(pending_ca), C(pending_maintenance),
+    C(supported_cas) and C(environment) null, C(read_replicas: []), C(tags: {}).
+    Every other key is always present."
   - "IAM permissions: C(rds:DescribeDBInstances), C(rds:DescribeDBClusters),
     C(rds:DescribePendingMaintenanceActions), C(rds:DescribeCertificates),
     C(rds:DescribeDBEngineVersions), and C(ec2:DescribeRegions) for O(regions=all);
     C(rds:DescribeDBProxies) and C(rds:DescribeDBProxyTargets) for O(proxies=true)."
-    C(rds:DescribeDBEngineVersions), and C(ec2:DescribeRegions) for O(regions=all)."
   - "Accounts: with O(accounts) or O(organization), every region of O(regions) is read in every account (O(regions=all):
     the regions enabled in the account of the module's own credentials); a region a role cannot read is in
     RV(failed_regions) with its C(account)."
@@ -131,6 +158,7 @@ EXAMPLES = r"""
 - name: Inventory the CAs of every database in three regions
   rdsca.rotation.rds_ca_facts:
     regions: [us-east-1, eu-west-1, ap-southeast-2]
+    set_facts: true  # also as ansible_facts.rds_ca, for the last example (doubles the result)
   register: inventory
 
 - name: Show what needs rotating, and which of those would restart
@@ -174,6 +202,21 @@ EXAMPLES = r"""
          | selectattr('environment', 'equalto', 'staging')
          | selectattr('needs_rotation')
          | map(attribute='identifier') | list }}
+
+- name: A 10,000-database estate - only the summary comes back, every record goes to a JSON Lines file
+  rdsca.rotation.rds_ca_facts:
+    regions: all
+    detail: summary
+    output_file: /var/lib/rdsca/inventory.jsonl
+  register: estate
+
+- name: Read the records back (full records, streamed from the file) for the production databases to rotate
+  ansible.builtin.set_fact:
+    production_to_rotate: >-
+      {{ (estate | rdsca.rotation.inventory_result).databases
+         | selectattr('environment', 'equalto', 'production')
+         | selectattr('needs_rotation')
+         | map(attribute='identifier') | list }}
 """
 
 RETURN = r"""
@@ -212,6 +255,8 @@ databases:
   description:
     - One entry per DB instance that passes the filters, sorted by account (with O(accounts)), region, then identifier.
     - Aurora and Multi-AZ DB cluster members are listed as instances, with their cluster.
+    - With O(detail=compact), the keys holding their default value (see the notes) are left out; with
+      O(detail=summary), an empty list (the records are in O(output_file)).
   returned: always
   type: list
   elements: dict
@@ -662,6 +707,21 @@ proxy_errors:
   returned: when O(proxies=true)
   type: list
   elements: dict
+detail:
+  description: The O(detail) of RV(databases) (V(full), V(compact) or V(summary)), for the filters that read them back.
+  returned: always
+  type: str
+  sample: full
+output_file:
+  description: The file the records were written to (O(output_file), links resolved), one JSON object a line.
+  returned: when O(output_file) is set
+  type: str
+  sample: /var/lib/rdsca/inventory.jsonl
+output_file_bytes:
+  description: The size of RV(output_file).
+  returned: when O(output_file) is set
+  type: int
+  sample: 5242880
 ansible_facts:
   description: The inventory, for later tasks and plays.
   returned: when O(set_facts=true)
@@ -696,6 +756,9 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.proxies import atta
 from ansible_collections.rdsca.rotation.plugins.module_utils.proxies import gather_proxies
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_api import Scope
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
+from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory_records import DEFAULT_DETAIL
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory_records import DETAILS
 
 
 def argument_spec():
@@ -705,8 +768,10 @@ def argument_spec():
         tags=dict(type="dict"),
         expiring_within_days=dict(type="int"),
         environment_tag=dict(type="str", default=DEFAULT_ENVIRONMENT_TAG),
-        set_facts=dict(type="bool", default=True),
+        set_facts=dict(type="bool", default=False),
         proxies=dict(type="bool", default=False),
+        detail=dict(type="str", choices=list(DETAILS), default=DEFAULT_DETAIL),
+        output_file=dict(type="path"),
     )
     spec.update(regions_argument_spec())
     spec.update(target_ca_argument_spec())
@@ -722,6 +787,10 @@ def main():
     problems = check_numbers(params, ["concurrency", "expiring_within_days"])
     problems += [p for p in check_regions_option(params["regions"]) + validate_options(params) if p not in problems]
     problems += accounts_lib.check_accounts(params)
+    output_file = None
+    if params["output_file"] is not None:
+        output_file, why = inventory_records.check_output_file(params["output_file"])
+        problems += [why] if why else []
     if problems:
         module.fail_json(msg="Invalid options: %s" % "; ".join(problems), problems=problems)
     options = filter_options(params)
@@ -773,7 +842,9 @@ def main():
     for problem in target_problems:
         warn(module, "target_ca %s cannot be rotated to: %s" % (options["target_ca"], problem))
 
+    proxies = _proxies(module, clients, where, failed_regions, databases, params["concurrency"]) if params["proxies"] else {}
     inventory = dict(
+        proxies,
         generated_at=now.isoformat(),
         target_ca=options["target_ca"],
         target_ca_problems=target_problems,
@@ -790,6 +861,16 @@ def main():
         inventory["summary"]["accounts_failed"] = len(failed_accounts)
     else:
         inventory["failed_accounts"] = []
+    # issue 20: the records once, shaped by detail; all of them in output_file when asked.
+    if output_file is not None:
+        written = inventory_records.shape_databases(databases, "compact" if params["detail"] == "summary" else params["detail"])
+        try:
+            inventory["output_file_bytes"] = inventory_records.write_records(output_file, written)
+        except (OSError, inventory_records.safe_files.UnsafePathError) as exc:
+            module.fail_json(msg="Could not write output_file %s: %s" % (output_file, exc), summary=inventory["summary"])
+        inventory["output_file"] = output_file
+    inventory["databases"] = inventory_records.shape_databases(databases, params["detail"])
+    inventory["detail"] = params["detail"]
     result = dict(inventory, changed=False, api_calls=counter.snapshot())
     if params["set_facts"]:
         result["ansible_facts"] = dict(rds_ca=inventory)
@@ -807,22 +888,18 @@ def main():
         if params["strict"]:
             module.fail_json(msg="Could not query %d region(s): %s" % (len(failed_regions), described), **result)
         warn(module, "Could not query %d region(s), reported in failed_regions: %s" % (len(failed_regions), described))
-    if params["proxies"]:
-        _add_proxies(module, clients, where, failed_regions, databases, result, params["concurrency"])
-        result["api_calls"] = counter.snapshot()
     module.exit_json(**result)
 
 
-def _add_proxies(module, clients, where, failed_regions, databases, result, concurrency):
-    """RV(proxies), RV(proxy_errors) and each database's proxied_by (module_utils.proxies), in every scope read."""
+def _proxies(module, clients, where, failed_regions, databases, concurrency):
+    """RV(proxies), RV(proxy_errors), and each database's proxied_by (module_utils.proxies), in every scope read."""
     failed = set(Scope(f["region"], f.get("account")) for f in failed_regions)
     found, errors, read = gather_proxies(clients, [scope for scope in where if scope not in failed], concurrency)
     attach_proxied_by(databases, found, read)
-    for target in [result] + ([result["ansible_facts"]["rds_ca"]] if "ansible_facts" in result else []):
-        target.update(proxies=found, proxy_errors=errors)
     if errors:
         warn(module, "Could not read the RDS Proxies of %s, reported in proxy_errors" % ", ".join(
             sorted(set("%s (%s: %s)" % (e["region"], e["operation"], e["error_code"]) for e in errors))))
+    return dict(proxies=found, proxy_errors=errors)
 
 
 if __name__ == "__main__":

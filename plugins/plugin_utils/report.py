@@ -24,6 +24,7 @@ from ansible_collections.rdsca.rotation.plugins.plugin_utils import proxy_trust
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import multi_account
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import coverage_report
+from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
 
 IN_SCOPE_PHASES = ("staging", "production", "rollback")
 PROBLEM_STATUSES = ("failed", "rolled_back", "blocked", "unverified", "not_possible")
@@ -110,6 +111,13 @@ def _redacted(settings: dict[str, Any]) -> dict[str, Any]:
 def _registered(value: Any) -> dict[str, Any]:
     """A registered task result, or {} when it is missing or was skipped."""
     return value if isinstance(value, dict) and not value.get("skipped") else {}
+
+
+def _inventory(value: Any) -> dict[str, Any]:
+    """A registered rds_ca_facts result with full ``databases`` whatever its ``detail`` (compact records expanded,
+    summary mode's ``output_file`` read), or {} when it is missing or was skipped (issue 20)."""
+    registered = _registered(value)
+    return inventory_records.inventory_result(registered) if registered else {}
 
 
 # -- indexes of what the steps produced -----------------------------------------------------------------------------
@@ -475,10 +483,10 @@ def context(data: dict[str, Any]) -> dict[str, Any]:
         "stop": data.get("stop") or {}, "rotations": data.get("rotations") or {}, "results": results,
         "rotation_errors": rotation_errors,
         "usage": dict((_label(item, None, accounts), item) for item in _registered(data.get("usage")).get("databases") or []),
-        "after": dict((_label(item, None, accounts), item) for item in _registered(data.get("facts_after")).get("databases") or []),
+        "after": dict((_label(item, None, accounts), item) for item in _inventory(data.get("facts_after")).get("databases") or []),
         "probes": index_probes(data.get("probes") or {}), "reachable": set(data.get("reachable") or []),
         "clients": clients, "client_checks": index_client_checks(clients),
-        "facts_before": _registered(data.get("facts_before")), "account_default": data.get("account_default"),
+        "facts_before": _inventory(data.get("facts_before")), "account_default": data.get("account_default"),
         "account_overrides": data.get("account_overrides") or {}, "problems": list(data.get("problems") or []),
         "client_coverage": coverage_report.report_section(data.get("client_coverage"),
                                                           (data.get("settings") or {}).get("stop_on_unmanaged_tls_clients")),

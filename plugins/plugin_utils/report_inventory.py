@@ -17,6 +17,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import account_of, counts, natural_key
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import cell, first_few, md_counts, words
 
@@ -28,12 +29,12 @@ def check_inventory(facts: Any, name: str = "inventory_markdown") -> dict[str, A
     if not isinstance(facts, dict) or not isinstance(facts.get("databases"), list) or not isinstance(facts.get("summary"), dict):
         raise AnsibleFilterError("rdsca.rotation.%s needs the result of rdsca.rotation.rds_ca_facts (with databases and summary)"
                                  % name)
-    return facts
+    return inventory_records.inventory_result(facts)  # any detail: compact records, or summary mode's output_file
 
 
 def db_label(db: dict[str, Any]) -> str:
-    """region/identifier, and the cluster it belongs to."""
-    label = "%s/%s" % (db.get("region"), db.get("identifier"))
+    """The database's label (account/region/identifier over several accounts), and the cluster it belongs to."""
+    label = db.get("label") or "%s/%s" % (db.get("region"), db.get("identifier"))
     return label + (" (%s of %s)" % (db.get("cluster_role") or "member", db["cluster_id"]) if db.get("cluster_id") else "")
 
 

@@ -34,7 +34,9 @@ from typing import Any, Dict, Iterable, Mapping
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation
+from ansible_collections.rdsca.rotation.plugins.module_utils import rotation_records
 from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import engine_protocol
@@ -358,7 +360,8 @@ def rotation_record(previous: Mapping[str, Any] | None, parts: list[Mapping[str,
                   batches=record["batches"] + 1)
     bad = False
     for part in parts:
-        record["databases"].extend(dict(item, batch=number) for item in part.get("databases") or [])
+        # rds_ca_rotate detail=compact items get their left-out keys back (issue 20).
+        record["databases"].extend(dict(rotation_records.expand_unit(item), batch=number) for item in part.get("databases") or [])
         record["failures"].extend(part.get("failures") or [])
         record["regions"].update(part.get("regions") or {})
         if part.get("failed") and "databases" not in part:
@@ -725,9 +728,10 @@ def rollback_checks(entries: list[Mapping[str, Any]], facts: Mapping[str, Any], 
     Refused: not found, in several accounts while the entry names none, no CA to go back to, a CA that is not
     one of the region's, an expired CA, or one the engine version does not support.
     """
+    databases = inventory_records.inventory_databases(facts)  # any detail (issue 20)
     out = []
     for entry in entries:
-        matches = [db for db in facts.get("databases") or [] if same_database(db, entry)]
+        matches = [db for db in databases if same_database(db, entry)]
         db = matches[0] if len(matches) == 1 else None
         if db is not None:
             entry = dict(entry, label=label_of(db, accounts), account=entry.get("account") or db.get("account"))

@@ -116,7 +116,9 @@ FLEET = {
 # module: [(text in its EXAMPLES, replacement)] - every entry must match (the table stays honest).
 # Replacements are str.format templates over :meth:`Estate.values`.
 SUBSTITUTIONS: dict[str, list[tuple[str, str]]] = {
-    "rds_ca_facts": [],
+    "rds_ca_facts": [
+        ("/var/lib/rdsca/inventory.jsonl", "{tmp}/var/lib/rdsca/inventory.jsonl"),
+    ],
     "rds_ssl_usage": [
         ("/etc/pki/rds/global-bundle.pem", "{sim_bundle}"),
         ("/etc/pki/rds/eu-west-1-bundle.pem", "{sim_bundle}"),
@@ -449,6 +451,13 @@ def test_rds_ca_facts_examples(estate):
     staging = result(estate, "rds_ca_facts",
                      "Staging databases that need rotation, from the facts set above (a later play can use them too)")
     assert sorted(staging["ansible_facts"]["staging_to_rotate"]) == ["billing-staging", "orders-staging"]
+    estate_summary = result(estate, "rds_ca_facts",
+                            "A 10,000-database estate - only the summary comes back, every record goes to a JSON Lines file")
+    assert estate_summary["databases"] == [] and estate_summary["output_file"].endswith("/var/lib/rdsca/inventory.jsonl")
+    assert estate_summary["summary"]["databases"] >= inventory["summary"]["databases"]  # every enabled region
+    production = result(estate, "rds_ca_facts",
+                        "Read the records back (full records, streamed from the file) for the production databases to rotate")
+    assert {"orders-prod", "payments-prod"} <= set(production["ansible_facts"]["production_to_rotate"])
 
 
 def test_rds_ssl_usage_examples(estate):

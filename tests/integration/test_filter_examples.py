@@ -105,7 +105,7 @@ def test_every_filter_example_runs(simulator, tmp_path):
                "vars": VARIABLES.get(name, {})} for name in order]
     plays = [{"name": "filter EXAMPLES", "hosts": "localhost", "gather_facts": False, "tasks": prelude + blocks,
               "save": ["report", "rollback", "rollback_checked", "record", "batches", "coverage", "targets",
-                       "rdsca_client_endpoints", "usage", "numbers", "dbs"]}]
+                       "rdsca_client_endpoints", "usage", "numbers", "dbs", "staging"]}]
     result = simulator.run_playbook(plays, extra_vars=settings)
     output = result.stdout[-6000:] + result.stderr[-3000:]
     assert result.rc == 0, output
@@ -139,3 +139,5 @@ def test_every_filter_example_runs(simulator, tmp_path):
     labels = sorted(db["label"] for db in saved["dbs"])
     assert labels == ["us-east-1/app-prod", "us-east-1/app-staging", "us-east-1/done-prod"]
     assert os.path.isfile(os.path.join(tmp, "app", "rds-bundle.pem"))
+    # inventory_result: the records of a summary-mode inventory, read back from its file (issue 20)
+    assert saved["staging"] == ["app-staging"] and os.path.isfile(os.path.join(tmp, "rdsca", "inventory.jsonl"))

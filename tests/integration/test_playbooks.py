@@ -169,6 +169,20 @@ def test_audit_reads_everything_and_changes_nothing(demo):
     assert "<svg" in html and _unbalanced_tags(html) == []
 
 
+def test_audit_in_summary_only_mode_gives_the_same_report(demo):
+    """Issue 20: with rdsca_inventory_summary_only, discovery's rds_ca_facts returns its summary and writes the records
+    to inventory-before.jsonl; the audit reads them back and reports the same databases with the same verdicts."""
+    r = demo.run("audit.yml")
+    assert r.rc == 0, explain(r)
+    full = rows(demo.latest("audit"))
+    r = demo.run("audit.yml", rdsca_inventory_summary_only=True)
+    assert r.rc == 0, explain(r)
+    summary = rows(demo.latest("audit"))
+    assert os.path.getsize(os.path.join(demo.report_dir, "inventory-before.jsonl")) > 0
+    verdict = (lambda table: dict((label, (row["status"], row.get("restart"), row.get("ca"))) for label, row in table.items()))
+    assert len(summary) == 14 and verdict(summary) == verdict(full)
+
+
 def test_check_mode_plans_everything_and_changes_nothing(demo):
     before = cas(demo.simulator)
     defaults_before = {region: _default(demo.simulator, region) for region in demo.simulator.sim.fleet.regions}
@@ -705,6 +719,20 @@ def test_inventory_writes_its_report_in_the_working_directory(light, tmp_path):
     assert r.rc == 0, explain(r)
     assert sorted(os.listdir(work / "out" / "inv")) == ["inventory.json", "inventory.md"]
     assert _collection_files() == before
+    # Summary only (issue 20): the records go to inventory.jsonl, the report for people still lists them all.
+    with open(work / "rdsca-reports" / "inventory.md", encoding="utf-8") as handle:
+        full_md = handle.read()
+    r = light.simulator.run_playbook("rdsca.rotation.inventory", extra_vars=dict(variables, rdsca_inventory_summary_only=True),
+                                     extra_args=["-i", light.inventory], cwd=str(work))
+    assert r.rc == 0, explain(r)
+    assert sorted(os.listdir(work / "rdsca-reports")) == ["inventory.json", "inventory.jsonl", "inventory.md"]
+    summary = load_report(str(work / "rdsca-reports" / "inventory.json"))
+    assert summary["databases"] == [] and summary["detail"] == "summary"
+    assert summary["output_file"] == os.path.realpath(work / "rdsca-reports" / "inventory.jsonl")
+    with open(work / "rdsca-reports" / "inventory.md", encoding="utf-8") as handle:
+        summary_md = handle.read()
+    table = (lambda text: [line for line in text.splitlines() if line.startswith("| ")])
+    assert table(summary_md) == table(full_md) and len(table(full_md)) > 5
 
 
 def test_rollback_reads_a_relative_report_path_from_the_working_directory(light, tmp_path):

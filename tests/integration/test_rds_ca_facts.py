@@ -9,6 +9,7 @@ proves that the action group and the amazon.aws endpoint_url option work.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 
@@ -134,7 +135,8 @@ def check_ok(result, name):
 def test_inventory_every_field_calls_check_mode_and_facts(fleet):
     before = dt.datetime.now(dt.timezone.utc)
     plays = [
-        play([{"name": "Inventory", "rdsca.rotation.rds_ca_facts": {"regions": REGIONS}, "register": "inventory"}],
+        play([{"name": "Inventory", "rdsca.rotation.rds_ca_facts": {"regions": REGIONS, "set_facts": True},
+               "register": "inventory"}],
              save=[]),
         play([{"name": "Inventory in check mode", "rdsca.rotation.rds_ca_facts": {"regions": REGIONS},
                "check_mode": True, "register": "checked"},
@@ -288,12 +290,14 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
     assert inventory["target_ca"] == "rds-ca-rsa2048-g1"
     assert inventory["regions_queried"] == sorted(REGIONS)
     assert before - dt.timedelta(seconds=5) < dt.datetime.fromisoformat(inventory["generated_at"]) < after
-    assert set(documented) - {"ansible_facts", "accounts", "proxies", "proxy_errors"} <= set(inventory)  # proxies: proxies=true
+    assert set(documented) - {"ansible_facts", "accounts", "proxies", "proxy_errors", "output_file",
+                              "output_file_bytes"} <= set(inventory)  # proxies: proxies=true
     assert inventory["failed_accounts"] == [] and "accounts" not in inventory
     assert not set(inventory) & {"proxies", "proxy_errors"}
     facts = inventory["ansible_facts"]["rds_ca"]
     assert set(facts) == {"databases", "regions", "summary", "failed_regions", "regions_queried", "target_ca",
-                          "generated_at", "target_ca_problems", "failed_accounts"}
+                          "generated_at", "target_ca_problems", "failed_accounts", "detail"}
+    assert "ansible_facts" not in checked  # set_facts defaults to false (issue 20): the records once
     assert facts["databases"] == databases
     for key in ("databases", "regions", "summary", "failed_regions", "regions_queried"):
         strip = (lambda v: v) if key != "databases" else (lambda v: [dict(d, days_left=None) for d in v])
@@ -500,3 +504,39 @@ def test_pagination_and_default_region(fleet):
     assert big["api_calls"] == {"us-west-2": dict(BASE_CALLS, DescribeDBInstances=3, DescribePendingMaintenanceActions=3,
                                                   DescribeDBEngineVersions=2)}
     assert sim_calls(fleet.calls()) == big["api_calls"]
+
+
+def test_compact_and_summary_mode_give_the_same_answer_through_the_filter(fleet, tmp_path):
+    """Issue 20: detail=compact and detail=summary (records in a JSON Lines file on the controller) mean the same
+    inventory as detail=full once rdsca.rotation.inventory_result has read them back; a bad output_file fails
+    before any AWS call."""
+    path = str(tmp_path / "reports" / "inventory.jsonl")
+    tasks = [
+        {"name": "Full", "rdsca.rotation.rds_ca_facts": {}, "register": "full"},
+        {"name": "Compact", "rdsca.rotation.rds_ca_facts": {"detail": "compact"}, "register": "compact"},
+        {"name": "Summary", "rdsca.rotation.rds_ca_facts": {"detail": "summary", "output_file": path},
+         "register": "summary"},
+        {"name": "Read back", "ansible.builtin.set_fact": {
+            "from_compact": "{{ (compact | rdsca.rotation.inventory_result).databases }}",
+            "from_file": "{{ (summary | rdsca.rotation.inventory_result).databases }}",
+            "staging_from_file": "{{ (summary | rdsca.rotation.inventory_result).databases"
+                                 " | selectattr('environment', 'equalto', 'staging') | map(attribute='identifier') | list }}"}},
+        {"name": "Relative output_file", "rdsca.rotation.rds_ca_facts": {"detail": "summary", "output_file": "x.jsonl"},
+         "register": "relative", "ignore_errors": True},
+    ]
+    fleet.reset_calls()
+    result = fleet.run_playbook([play(tasks, save=["full", "compact", "summary", "from_compact", "from_file",
+                                                   "staging_from_file", "relative"], defaults={"regions": REGIONS})])
+    assert result.rc == 0, result.stdout[-4000:]
+    full, compact, summary = check_ok(result, "full"), check_ok(result, "compact"), check_ok(result, "summary")
+    days = (lambda dbs: [dict(d, days_left=None, ca_days_left=None) for d in dbs])  # runs seconds apart
+    assert full["databases"] and days(result.results["from_compact"]) == days(full["databases"])
+    assert days(result.results["from_file"]) == days(full["databases"])
+    assert summary["databases"] == [] and summary["output_file"] == path and summary["summary"] == full["summary"]
+    assert len(json.dumps(compact["databases"])) < len(json.dumps(full["databases"]))
+    assert sorted(result.results["staging_from_file"]) == sorted(
+        d["identifier"] for d in full["databases"] if d["environment"] == "staging")
+    relative = result.task("relative")
+    assert relative["failed"] and "output_file must be an absolute path" in relative["msg"]
+    # Three inventories' calls, none for the refused one.
+    assert fleet.calls()["total"] == 3 * sum(n for ops in full["api_calls"].values() for n in ops.values())

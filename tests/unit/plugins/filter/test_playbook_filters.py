@@ -4,6 +4,7 @@ logic behind them in plugin_utils/rotate_playbook.py, tested on the shapes the m
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -22,6 +23,10 @@ from ansible_collections.rdsca.rotation.plugins.filter.rotation_summary import r
 from ansible_collections.rdsca.rotation.plugins.filter.staging_gate import staging_gate
 from ansible_collections.rdsca.rotation.plugins.filter.usage_chunks import usage_chunks
 from ansible_collections.rdsca.rotation.plugins.filter.verify_targets import verify_targets
+from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
+from ansible_collections.rdsca.rotation.plugins.module_utils import rotation_records
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import report as report_lib
+from ansible_collections.rdsca.rotation.tests.unit.plugins.plugin_utils.fleet_results import rotate_input
 
 TARGET = "rds-ca-rsa2048-g1"
 OLD = "rds-ca-rsa4096-g1"
@@ -218,6 +223,27 @@ def test_every_failure_status_halts_and_a_good_batch_does_not(status):
     assert rotation_record(None, [result(("a", status))], labelled("a"), [], 1, 2, halt=True)["halted_after_batch"] == 1
     for good in ("rotated", "scheduled", "skipped", "unchanged"):
         assert rotation_record(None, [result(("a", good))], labelled("a"), [], 1, 2, halt=True)["halted_after_batch"] is None
+
+
+def test_compact_rotation_results_make_the_same_record_and_report():
+    """Issue 20: rds_ca_rotate detail=compact leaves out the keys at their default; rotation_record puts them back,
+    so the phase record (and the report built from it) is the one full results make; the compact result is smaller."""
+    data = rotate_input(300)
+    units = [dict(item) for item in data["rotations"]["production"]["databases"]]
+    for item in units:
+        item.pop("batch")
+    full = {"databases": units, "failures": [], "regions": {}}
+    compact = dict(full, databases=rotation_records.shape_units(units, "compact"))
+    assert len(json.dumps(compact)) < 0.85 * len(json.dumps(full))
+    assert any(set(unit) - set(small) for unit, small in zip(units, compact["databases"]))
+    batch = [{"label": u["label"], "identifier": u["identifier"]} for u in units]
+    from_full = rotation_record(None, [full], batch, [], 1, 1, halt=False)
+    from_compact = rotation_record(None, [compact], batch, [], 1, 1, halt=False)
+    assert from_compact == from_full
+    rotations = dict(data["rotations"], production=from_compact)
+    now = report_lib.datetime(2026, 12, 1, 13, 0, tzinfo=report_lib.timezone.utc)
+    assert report_lib.build_report(dict(data, rotations=rotations), now=now) == report_lib.build_report(
+        dict(data, rotations=dict(data["rotations"], production=from_full)), now=now)
 
 
 def test_no_halt_after_the_last_batch_staging_or_without_halt_on_failure():
@@ -431,3 +457,14 @@ def test_rollback_checks_refuse_expired_foreign_unsupported_and_missing_cas():
     assert out["problems"] == ["us-east-1/gone: not found"]
     assert [(r["label"], r["status"], r["members"]) for r in out["refused"]][:1] == [("us-east-1/old", "not_possible", ["old"])]
     assert len(out["refused"]) == 5
+
+
+def test_rollback_checks_read_a_summary_mode_inventory(tmp_path):
+    """Issue 20: rds_ca_facts with detail=summary returns no databases; rollback_checks reads its output_file."""
+    entries = rollback_entries(None, ["us-east-1/ok", "us-east-1/gone"], to_ca=OLD)["entries"]
+    path = str(tmp_path / "inventory.jsonl")
+    inventory_records.write_records(path, inventory_records.shape_databases([db("ok")], "compact"))
+    read = dict(facts(**{"us-east-1": {}}), detail="summary", databases=[], output_file=path, summary={"databases": 1})
+    out = rollback_checks(entries, read)
+    assert [(e["label"], e["refused"]) for e in out["entries"]] == [("us-east-1/ok", None),
+                                                                    ("us-east-1/gone", "not found in us-east-1")]

@@ -5,10 +5,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
 from ansible_collections.rdsca.rotation.plugins.modules import rds_ca_facts
 
 CERTIFICATES = {"Certificates": [
@@ -87,7 +90,7 @@ def test_result_and_facts(aws):
     aws["states"]["us-east-1"] = raw("us-east-1", ("a", "rds-ca-2019"), ("b", "rds-ca-rsa2048-g1"))
     aws["states"]["eu-west-1"] = raw("eu-west-1", ("c", "rds-ca-2019"))
     outcome = run({"regions": ["us-east-1", "eu-west-1"], "_ansible_check_mode": True, "concurrency": 3,
-                   "tags": {"Environment": "staging"}})
+                   "tags": {"Environment": "staging"}, "set_facts": True})
     assert outcome.kind == "exit"
     result = outcome.result
     assert result["changed"] is False
@@ -109,6 +112,49 @@ def test_set_facts_false_returns_the_inventory_once(aws):
     assert outcome.kind == "exit"
     assert "ansible_facts" not in outcome.result
     assert [d["identifier"] for d in outcome.result["databases"]] == ["a"]
+
+
+def test_by_default_the_inventory_is_returned_once(aws):
+    """Issue 20: set_facts defaults to false, so the records are not sent twice."""
+    aws["states"]["us-east-1"] = raw("us-east-1", ("a", "rds-ca-2019"))
+    outcome = run({"regions": ["us-east-1"]})
+    assert outcome.kind == "exit" and "ansible_facts" not in outcome.result
+    assert outcome.result["detail"] == "full" and "output_file" not in outcome.result
+    assert outcome.result["databases"][0]["cluster_id"] is None  # full records by default
+
+
+def test_detail_compact_leaves_out_defaults_only(aws):
+    aws["states"]["us-east-1"] = raw("us-east-1", ("a", "rds-ca-2019"), ("b", "rds-ca-rsa2048-g1"))
+    full = run({"regions": ["us-east-1"]}).result
+    compact = run({"regions": ["us-east-1"], "detail": "compact"}).result
+    assert compact["detail"] == "compact" and compact["summary"] == full["summary"]
+    assert [inventory_records.expand_database(d) for d in compact["databases"]] == full["databases"]
+    assert "cluster_id" not in compact["databases"][0] and compact["databases"][0]["environment"] == "staging"
+
+
+def test_summary_mode_writes_every_record_to_the_file(aws, tmp_path):
+    aws["states"]["us-east-1"] = raw("us-east-1", ("a", "rds-ca-2019"), ("b", "rds-ca-rsa2048-g1"))
+    aws["states"]["eu-west-1"] = raw("eu-west-1", ("c", "rds-ca-2019"))
+    full = run({"regions": ["us-east-1", "eu-west-1"]}).result
+    path = str(tmp_path / "reports" / "inventory.jsonl")
+    outcome = run({"regions": ["us-east-1", "eu-west-1"], "detail": "summary", "output_file": path,
+                   "_ansible_check_mode": True})
+    result = outcome.result
+    assert outcome.kind == "exit" and result["changed"] is False
+    assert result["databases"] == [] and result["output_file"] == path
+    assert result["summary"] == full["summary"] and result["regions"] == full["regions"]
+    assert result["output_file_bytes"] == os.path.getsize(path)
+    assert inventory_records.inventory_databases(result) == full["databases"]
+
+
+@pytest.mark.parametrize("output_file, message", [
+    ("relative.jsonl", "output_file must be an absolute path"),
+    ("/proc/self/inventory.jsonl", "output_file: cannot write in /proc/"),
+])
+def test_bad_output_file_fails_before_any_call(aws, output_file, message):
+    outcome = run({"regions": ["us-east-1"], "detail": "summary", "output_file": output_file})
+    assert outcome.kind == "fail" and message in outcome.result["msg"]
+    assert aws["gather"] == 0 and aws["clients"] == 0
 
 
 def test_failed_region_tolerant_then_strict(aws):

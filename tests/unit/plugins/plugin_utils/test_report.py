@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import html as htmllib
+import random
 import re
 import time
 from html.parser import HTMLParser
@@ -17,6 +18,7 @@ from ansible_collections.rdsca.rotation.plugins.filter.report_html import Filter
 from ansible_collections.rdsca.rotation.plugins.filter.report_lines import FilterModule as Lines
 from ansible_collections.rdsca.rotation.plugins.filter.report_markdown import FilterModule as Markdown
 from ansible_collections.rdsca.rotation.plugins.filter.run_report import FilterModule as Report
+from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
 from ansible_collections.rdsca.rotation.plugins.modules import rds_ca_facts, rds_ca_rotate, rds_ssl_usage
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import report as report_lib
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import report_render
@@ -285,3 +287,27 @@ def test_report_filters_refuse_what_run_report_did_not_make(name):
     for bad in (None, [], {"databases": []}):
         with pytest.raises(AnsibleFilterError, match="rdsca.rotation.%s needs a report made by" % name):
             render(bad, *args)
+
+
+def test_the_report_reads_compact_and_summary_mode_inventories(tmp_path):
+    """Issue 20: facts_after (and facts_before) registered with detail=compact, or detail=summary with the records in
+    output_file, give the same report as full records; a file of another run is refused."""
+    data = rotate_input(40)
+    after = [dict(facts_database(i, random.Random(i), name=db["identifier"]), region=db["region"],
+                  current_ca=TARGET) for i, db in enumerate(data["databases"])]
+    full = {"detail": "full", "databases": after, "summary": {"databases": len(after)}}
+    path = str(tmp_path / "after.jsonl")
+    inventory_records.write_records(path, inventory_records.shape_databases(after, "compact"))
+    compact = dict(full, detail="compact", databases=inventory_records.shape_databases(after, "compact"))
+    summary = dict(full, detail="summary", databases=[], output_file=path)
+
+    now = report_lib.datetime(2026, 12, 1, 13, 0, tzinfo=report_lib.timezone.utc)
+
+    def report(facts_after):
+        return report_lib.build_report(dict(data, facts_after=facts_after), now=now)
+
+    expected = report(full)
+    assert report(compact) == expected and report(summary) == expected
+    assert "rotated" in str(expected)  # the after-reads were used: databases on the target are reported rotated
+    with pytest.raises(ValueError, match="the file is not this run's inventory"):
+        report(dict(summary, summary={"databases": 41}))
