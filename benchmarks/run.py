@@ -719,22 +719,35 @@ class Bench:
                 handle.write("[rds_clients]\n")
                 for h in range(1, hosts + 1):
                     handle.write(f"client-{h:04d} ansible_connection=local\n")
-            java = java_cacerts()
+            java, system = java_cacerts(), debian_system_store()
             for h in range(1, hosts + 1):  # the environment files' directory, as a real host has it
-                os.makedirs(os.path.join(root, f"client-{h:04d}", "etc", "profile.d"))
+                host_root = os.path.join(root, f"client-{h:04d}")
+                os.makedirs(os.path.join(host_root, "etc", "profile.d"))
+                if system:  # the host's own copy of this machine's system trust store, compiled as it is
+                    shutil.copytree("/etc/ssl/certs", os.path.join(host_root, "etc", "ssl", "certs"), symlinks=True)
+                    shutil.copyfile("/etc/ca-certificates.conf", os.path.join(host_root, "etc", "ca-certificates.conf"))
+                    os.makedirs(os.path.join(host_root, "usr", "local", "share", "ca-certificates"))
+                    os.makedirs(os.path.join(host_root, "etc", "ca-certificates", "update.d"))  # no hook runs
                 if java:  # and the JDK's trust store, which the first run adds the RDS CAs to
-                    os.makedirs(os.path.join(root, f"client-{h:04d}", "etc", "ssl", "certs", "java"))
-                    shutil.copyfile(java, os.path.join(root, f"client-{h:04d}", "etc", "ssl", "certs", "java", "cacerts"))
-            if not java and run == 1:
-                self.notes.append("trust: no JDK (keytool and its cacerts) on this machine, so the hosts have no Java "
-                                  "trust store: the first run's cost is only the bundle and environment files")
+                    os.makedirs(os.path.join(host_root, "etc", "ssl", "certs", "java"), exist_ok=True)
+                    shutil.copyfile(java, os.path.join(host_root, "etc", "ssl", "certs", "java", "cacerts"))
+            if run == 1:
+                if not java:
+                    self.notes.append("trust: no JDK (keytool and its cacerts) on this machine, so the hosts have no "
+                                      "Java trust store")
+                if not system:
+                    self.notes.append("trust: not a Debian-family machine (update-ca-certificates with --etccertsdir), "
+                                      "so the hosts' system trust store is off: the first run does not compile it")
             extra = {"bench_trust_root": root, "bench_bundle_src": bundle, "bench_endpoint_url": self.sim.url,
-                     "bench_java": bool(java)}
+                     "bench_java": bool(java), "bench_system_store": bool(system)}
+            if system:
+                extra["ca_trust_platforms"] = SYSTEM_STORE_PLATFORMS
             env_extra = {"ANSIBLE_FORKS": str(a.forks)}
             for variant in ("first", "second"):
                 m = self.measured("trust", variant, hosts, run, "trust.yml", extra, inventory=inventory,
                                   env_extra=env_extra)
                 m.extra["java"] = bool(java)
+                m.extra["system_store"] = bool(system)
                 m.extra["changed"] = sum(v.get("changed", 0) for v in m.extra["recap"].values())
                 m.extra["changed_hosts"] = sum(1 for v in m.extra["recap"].values() if v.get("changed", 0))
                 m.extra["failed"] = sum(v.get("failed", 0) + v.get("unreachable", 0) for v in m.extra["recap"].values())
@@ -749,8 +762,12 @@ class Bench:
                  for variant in ("first", "second")}
         if walls["first"] and walls["second"]:
             first, second = statistics.median(walls["first"]), statistics.median(walls["second"])
-            self.check("trust: the second run at least 3x faster than the first", second * 3 <= first,
-                       f"first {first:.1f} s, second {second:.1f} s ({first / max(second, 1e-9):.1f}x)")
+            detail = f"first {first:.1f} s, second {second:.1f} s ({first / max(second, 1e-9):.1f}x) for {hosts} hosts"
+            if hosts >= TRUST_SPEEDUP_MIN_HOSTS:
+                self.check("trust: the second run at least 3x faster than the first", second * 3 <= first, detail)
+            else:  # a smoke run: Ansible's start-up and the controller's bundle check dominate both runs
+                self.notes.append(f"trust: {detail}; the 3x check needs at least {TRUST_SPEEDUP_MIN_HOSTS} hosts, where "
+                                  "the per-host work, not the fixed start-up, is what is measured")
         for variant, want in (("first", None), ("second", 0)):
             ms = [m for m in self.measurements if m.scenario == "trust" and m.variant == variant]
             changed = [m.extra["changed"] for m in ms]
@@ -1131,6 +1148,30 @@ def module_runs_per_host(log_path: str) -> dict[str, int]:
     return counts
 
 
+# Below this many hosts the trust scenario's fixed costs (Ansible's start-up, the controller's bundle check)
+# dominate both runs, and the second-run speed-up is reported, not checked.
+TRUST_SPEEDUP_MIN_HOSTS = 20
+
+
+# The debian entry of the ca_trust role's platform table (roles/ca_trust/vars/main.yml), moved under each bench
+# host's own directory: update-ca-certificates compiles that host's copy of the system store (anchors, the
+# ca-certificates.crt bundle, the hash links), reads the machine's /usr/share/ca-certificates, and runs no hook.
+# Given as extra vars (the role's vars/main.yml outranks play vars); templated per host.
+_HOST = "{{ bench_trust_root }}/{{ inventory_hostname }}"
+SYSTEM_STORE_PLATFORMS = {"debian": {
+    "anchors_dir": _HOST + "/usr/local/share/ca-certificates", "suffix": ".crt",
+    "trusted_bundle": _HOST + "/etc/ssl/certs/ca-certificates.crt", "package": "ca-certificates",
+    "update_command": ["update-ca-certificates", "--certsconf", _HOST + "/etc/ca-certificates.conf",
+                       "--localcertsdir", _HOST + "/usr/local/share/ca-certificates",
+                       "--etccertsdir", _HOST + "/etc/ssl/certs", "--hooksdir", _HOST + "/etc/ca-certificates/update.d"]}}
+
+
+def debian_system_store() -> bool:
+    """Whether each bench host can have a system trust store of its own (Debian's update-ca-certificates)."""
+    return bool(shutil.which("update-ca-certificates") and os.path.exists("/etc/debian_version")
+                and os.path.isdir("/etc/ssl/certs") and os.path.isfile("/etc/ca-certificates.conf"))
+
+
 def java_cacerts() -> str | None:
     """The JDK's trust store on this machine (a fresh host's Java keystore), when keytool is installed too."""
     if not shutil.which("keytool"):
@@ -1160,6 +1201,8 @@ def trust_notes(measurements: list[Measurement], settings: dict[str, Any]) -> li
     second_wall = statistics.median(m.wall_s for m in by_variant["second"])
     java = ("the JDK's cacerts with one keytool import of every RDS CA per host (one JVM start)"
             if any(m.extra.get("java") for m in by_variant["first"]) else "no Java keystore (no JDK on this machine)")
+    system = (", and compiles each host's system store (update-ca-certificates on the host's copy)"
+              if any(m.extra.get("system_store") for m in by_variant["first"]) else ", no system store (off here)")
     forks = settings.get("forks", 1)
 
     def module_runs(variant: str) -> float | None:
@@ -1175,8 +1218,9 @@ def trust_notes(measurements: list[Measurement], settings: dict[str, Any]) -> li
             f"per host in the recap, {changed:.0f} changed on the first run; the others are set_fact/debug, which "
             f"run on the controller. First run {first_wall:.1f} s, second {second_wall:.1f} s "
             f"({first_wall / max(second_wall, 1e-9):.1f}x) for {hosts} hosts with {forks} forks on {os.cpu_count()} "
-            f"cores: the first run writes every store, {java}; the second changes nothing (changed=0) and reads each "
-            f"store in Python, the Java keystore included (no JVM starts; keytool only runs to change it)."]
+            f"cores: the first run writes every store, {java}{system}; the second changes nothing (changed=0) and "
+            f"reads each store in Python, the Java keystore included (no JVM starts; keytool only runs to change it), "
+            f"and compiles nothing."]
 
 
 def fit_line(points: list[tuple[float, float]]) -> tuple[float, float, float] | None:

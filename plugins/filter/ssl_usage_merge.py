@@ -47,7 +47,7 @@ RETURN = r"""
 _value:
   description:
     - C(databases) (every slice's, in order), C(summary) (over all of them), C(api_calls) (summed per region and
-      operation), C(slices) (how many slices ran) and C(failed_slices).
+      operation), C(slices) (how many slices ran), C(failed_slices) and C(failed_accounts) (every slice's, each once).
   type: dict
 """
 
@@ -62,7 +62,7 @@ def ssl_usage_merge(registered):
     if not isinstance(slices, list) or not all(isinstance(item, dict) for item in slices):
         raise AnsibleFilterError("rdsca.rotation.ssl_usage_merge needs the result registered by a looped "
                                  "rds_ssl_usage task (a dict with 'results', or that list)")
-    databases, api_calls, ran, failed = [], {}, 0, 0
+    databases, api_calls, ran, failed, failed_accounts = [], {}, 0, 0, []
     for item in slices:
         if item.get("skipped"):
             continue
@@ -72,12 +72,15 @@ def ssl_usage_merge(registered):
         ran += 1
         failed += 1 if item.get("failed") else 0
         databases.extend(item["databases"])
+        for account in item.get("failed_accounts") or []:  # every chunk meets the same refusing account: once
+            if account not in failed_accounts:
+                failed_accounts.append(account)
         for region, operations in (item.get("api_calls") or {}).items():
             totals = api_calls.setdefault(region, {})
             for operation, count in operations.items():
                 totals[operation] = totals.get(operation, 0) + int(count)
     return {"databases": databases, "summary": summarize(databases), "api_calls": api_calls, "slices": ran,
-            "failed_slices": failed, "changed": False}
+            "failed_slices": failed, "failed_accounts": failed_accounts, "changed": False}
 
 
 class FilterModule(object):

@@ -100,7 +100,7 @@ def inventory_databases(facts: dict[str, Any]) -> list[str]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for db in sorted_dbs(facts["databases"]):
         groups.setdefault((account_of(db), str(db.get("region"))), []).append(db)
-    accounts = set(account for account, _ in groups)
+    accounts = set(key[0] for key in groups)
     lines = ["", "## Databases"]
     for (account, region), dbs in groups.items():
         where = "%s/%s" % (account, region) if len(accounts) > 1 else region

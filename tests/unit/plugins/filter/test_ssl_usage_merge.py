@@ -72,3 +72,14 @@ def test_no_chunk_is_an_empty_result_the_playbooks_read_as_no_evidence():
     """playbooks/tasks/ssl_usage.yml merges zero chunks when there is nothing to inspect (rdsca_ssl_usage false)."""
     merged = ssl_usage_merge([])
     assert merged["databases"] == [] and merged["slices"] == 0 and merged["summary"]["databases"] == 0
+
+
+def test_an_account_every_chunk_could_not_enter_is_listed_once():
+    """Issue 17's failed_accounts: each chunk of a run meets the same refusing account."""
+    denied = {"account": "333333333333", "role_arn": "arn:aws:iam::333333333333:role/x", "error_code": "AccessDenied",
+              "message": "not authorized"}
+    other = dict(denied, account="444444444444")
+    chunks = [slice_result([], {}), dict(slice_result([], {}), failed_accounts=[denied]),
+              dict(slice_result([], {}), failed_accounts=[denied, other])]
+    assert ssl_usage_merge(chunks)["failed_accounts"] == [denied, other]
+    assert ssl_usage_merge([slice_result([], {})])["failed_accounts"] == []

@@ -61,7 +61,7 @@ def test_databases_are_sorted_naturally_per_region_not_as_text():
     for block in section(text, "## Databases").split("\n### ")[1:]:
         ids = [int(m) for m in re.findall(r"^\| db-(\d+)", block, re.M)]
         assert ids and ids == sorted(ids), block[:300]
-    assert [r for r in re.findall(r"^\| ([a-z]{2}-[a-z]+-\d) \|", section(text, "## Regions"), re.M)] == sorted(
+    assert re.findall(r"^\| ([a-z]{2}-[a-z]+-\d) \|", section(text, "## Regions"), re.M) == sorted(
         facts()["regions"], key=lambda r: (r.split("-")[0], r.split("-")[1], int(r.split("-")[2])))
 
 
