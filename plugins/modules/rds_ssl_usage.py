@@ -340,7 +340,7 @@ EXAMPLES = r"""
     log_window_days: 3
   register: log_usage
 
-- name: Databases whose log evidence is incomplete (log_connections off, short retention...)
+- name: Databases whose log evidence is incomplete (log_connections off, no audit plugin, short retention...)
   ansible.builtin.debug:
     msg: "{{ log_usage.databases | rejectattr('log_evidence.complete') | map(attribute='identifier') | list }}"
 
