@@ -938,7 +938,7 @@ def inspect_one(module, clients, target, settings):
     gather, service, log_settings = pg_connection_log.gather_evidence, "rds", None
     if mysql:
         gather, log_settings = mysql_audit_log.gather_evidence, target.get("audit_settings") or \
-            mysql_audit_log.audit_settings(None)
+            mysql_audit_log.audit_settings(None, None, target.get("aws_error"))
         if uses_logs_service(module, target):
             gather, service = mysql_audit_log.gather_cloudwatch_evidence, "logs"
     elif uses_logs_service(module, target):
