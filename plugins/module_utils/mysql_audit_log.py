@@ -366,7 +366,7 @@ def gather_evidence(aws: dict[str, Any], client: Any, target: dict[str, Any], se
         created = None
     needed_from = max(window_start, created) if created else window_start
     files, older = [], []
-    if settings.get("error"):
+    if settings.get("error") and settings["error"] != target.get("aws_error"):
         aws_failures.append(settings["error"])  # an API failure is a failure to inspect (strict fails on it)
     if settings.get("enabled") and not settings.get("error"):
         try:
@@ -432,7 +432,7 @@ def gather_cloudwatch_evidence(aws: dict[str, Any], client: Any, target: dict[st
                     failed_connections=0, tls_unknown_clients=0, limits=LIMITS, log_group=group,
                     log_stream=target["identifier"], retention_days=None, notes=[])
     problems: list[str] = []
-    aws_failures = [settings["error"]] if settings.get("error") else []
+    aws_failures = [settings["error"]] if settings.get("error") and settings["error"] != target.get("aws_error") else []
     reasons = setting_reasons(settings, exclude_users)
     if "log_exports" in target and not exports_audit(target):
         reasons.append("the instance does not export its audit log to CloudWatch Logs (EnabledCloudwatchLogsExports): "

@@ -346,7 +346,7 @@ EXAMPLES = r"""
     log_window_days: 3
   register: log_usage
 
-- name: Databases whose log evidence is incomplete (log_connections off, short retention...)
+- name: Databases whose log evidence is incomplete (log_connections off, no audit plugin, short retention...)
   ansible.builtin.debug:
     msg: "{{ log_usage.databases | rejectattr('log_evidence.complete') | map(attribute='identifier') | list }}"
 
@@ -1003,7 +1003,7 @@ def inspect_one(module, clients, target, settings):
     gather, service, log_settings = pg_connection_log.gather_evidence, "rds", None
     if mysql:
         gather, log_settings = mysql_audit_log.gather_evidence, target.get("audit_settings") or \
-            mysql_audit_log.audit_settings(None)
+            mysql_audit_log.audit_settings(None, None, target.get("aws_error"))
         if uses_logs_service(module, target):
             gather, service = mysql_audit_log.gather_cloudwatch_evidence, "logs"
     elif uses_logs_service(module, target):

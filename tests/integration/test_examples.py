@@ -487,9 +487,12 @@ def test_rds_ssl_usage_examples(estate):
                         "Who used TLS over the last three days? From the connection logs, without a database login")
                  ["databases"])
     assert logs["orders-staging"]["log_evidence"]["available"] is True
-    assert logs["billing-staging"]["log_evidence"]["available"] is False  # MariaDB: not read yet, says why
+    # MariaDB on its default option group: audit evidence read, incomplete without MARIADB_AUDIT_PLUGIN, says why.
+    billing = logs["billing-staging"]["log_evidence"]
+    assert billing["available"] is True and billing["complete"] is False
+    assert "no MARIADB_AUDIT_PLUGIN option" in billing["reason"]
     incomplete = result(estate, "rds_ssl_usage",
-                        "Databases whose log evidence is incomplete (log_connections off, short retention...)")["msg"]
+                        "Databases whose log evidence is incomplete (log_connections off, no audit plugin, short retention...)")["msg"]
     assert "orders-staging" in incomplete  # log_connections is off in the default parameter group
 
 

@@ -44,6 +44,9 @@ FLEET = {
                  "option_group": "maria-audit", "parameter_group": "maria-tls-required"},
                 {"id": "rotated", "engine": "mariadb", "engine_version": "10.11.8", "linked": "mariadb",
                  "option_group": "maria-audit-tiny"},
+                # The audit log exported to CloudWatch Logs as well (EnabledCloudwatchLogsExports: audit).
+                {"id": "exported", "engine": "mariadb", "engine_version": "10.11.8", "linked": "mariadb",
+                 "option_group": "maria-audit", "cloudwatch_logs_exports": ["audit"]},
             ],
         },
     },
@@ -177,3 +180,19 @@ def test_audit_files_rotated_away_make_the_evidence_incomplete(fleet):
     assert sorted(evidence["files"]) == ["audit/server_audit.log", "audit/server_audit.log.1"]
     assert _clients(dbs["rotated"])[("admin", "127.0.0.1")]["count"] >= 1
     assert dbs["rotated"]["ssl_in_use"] == "unknown" and dbs["rotated"]["safe_without_restart"] is False
+
+
+def test_the_audit_export_in_cloudwatch_logs_gives_the_same_clients(fleet):
+    _once(fleet, "exported", "admin", tls=True)
+    _once(fleet, "exported", "admin", tls=False)
+    by_api, _usage = _run(fleet, ["exported"], log_window_days=1)
+    by_cloudwatch, usage = _run(fleet, ["exported", "audited"], log_window_days=1, log_source="auto")
+    evidence = by_cloudwatch["exported"]["log_evidence"]
+    assert evidence["log_group"] == "/aws/rds/instance/exported/audit" and evidence["files"] == []
+    assert evidence["complete"] is True and evidence["retention_days"] is None, evidence["incomplete_reasons"]
+    admin = _clients(by_cloudwatch["exported"])[("admin", "127.0.0.1")]
+    assert admin == _clients(by_api["exported"])[("admin", "127.0.0.1")] and admin["count"] >= 2
+    assert admin["tls"] is None  # the export is the same audit log: no TLS field
+    # auto: the instance that does not export its audit log is read through the RDS API.
+    assert by_cloudwatch["audited"]["log_evidence"]["files"] == ["audit/server_audit.log"]
+    assert "FilterLogEvents" in str(usage["api_calls"]) and "DownloadDBLogFilePortion" in str(usage["api_calls"])

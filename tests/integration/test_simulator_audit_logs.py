@@ -3,10 +3,12 @@ MARIADB_AUDIT_PLUGIN option of its option group; issue 18, MySQL/MariaDB)."""
 
 from __future__ import annotations
 
+import copy
 import re
 
 import pytest
 
+from tests.simulator.fleet import FleetError, parse_fleet
 from tests.simulator.linked import audit_plugin_available
 
 pymysql = pytest.importorskip("pymysql")
@@ -102,3 +104,23 @@ def test_without_the_audit_option_there_is_no_audit_file(audit):
         client.download_db_log_file_portion(DBInstanceIdentifier="unaudited", LogFileName="audit/server_audit.log",
                                             Marker="0")
     assert "DBLogFileNotFound" in str(caught.value)
+
+
+@pytest.mark.parametrize("change,words", [
+    (lambda f: f["regions"][REGION]["instances"][0].update(option_group="nope"),
+     "audited uses option group 'nope', which is not an option group of engine mariadb"),
+    (lambda f: f["regions"][REGION]["option_groups"][0].update(engine="postgres"),
+     "audited uses option group 'maria-audit', which is not an option group of engine mariadb"),
+    (lambda f: f["regions"][REGION]["option_groups"][0].update(options=["MARIADB_AUDIT_PLUGIN"]),
+     "option_groups[0].options: a mapping"),
+    (lambda f: f["regions"][REGION]["option_groups"][0].pop("major_engine_version"),
+     "'name', 'engine' and 'major_engine_version' are required"),
+])
+def test_bad_option_groups_in_a_fleet_fail_with_their_path(change, words):
+    bad = copy.deepcopy(FLEET)
+    change(bad)
+    with pytest.raises(FleetError) as caught:
+        parse_fleet(bad)
+    assert words in str(caught.value)
+    assert parse_fleet(copy.deepcopy(FLEET)).option_groups[0]["options"] == {
+        "MARIADB_AUDIT_PLUGIN": {"SERVER_AUDIT_EVENTS": "CONNECT"}}

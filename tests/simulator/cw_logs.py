@@ -22,6 +22,12 @@ adds what it lacks (CloudWatch Logs API Reference, FilterLogEvents, PutRetention
   (each event counted as its UTF-8 message plus 26 bytes, as PutLogEvents counts it) and ``nextToken``
   continues after its last event;
 * retention: events older than the group's ``retentionInDays`` are gone (moto keeps them).
+
+MariaDB's audit export (RDS User Guide, "Publishing MariaDB logs to Amazon CloudWatch Logs"): an instance whose
+``EnabledCloudwatchLogsExports`` holds ``audit`` and whose linked MariaDB runs the audit plugin (option group
+``MARIADB_AUDIT_PLUGIN``) publishes each line of its audit files to ``/aws/rds/instance/<id>/audit``, stream the
+instance, timestamp the line's own (``YYYYMMDD HH:MM:SS``, UTC); a line is published once, whatever file the
+plugin has rotated it into since.
 """
 
 from __future__ import annotations
@@ -43,10 +49,13 @@ MAX_PAGE_BYTES = 1024 * 1024
 MAX_PAGE_EVENTS = 10000
 EVENT_OVERHEAD = 26
 EXPORT = "postgresql"
+AUDIT_EXPORT = "audit"
 
 _lock = threading.RLock()
 # (account, region, db id) -> events of its log already published to the stream.
 _published: dict[tuple[str, str, str], int] = {}
+# (account, region, db id) -> audit lines already published (the plugin rotates lines from file to file).
+_published_audit: dict[tuple[str, str, str], set[bytes]] = {}
 _original: dict[str, Any] = {}
 
 
@@ -97,9 +106,52 @@ def sync(account: str, region: str) -> None:
                 stream.last_ingestion_time = dt.datetime.now(dt.timezone.utc)
 
 
+def _audit_events(directory: Path) -> list[tuple[int, bytes]]:
+    """The audit lines of every kept file, oldest first, with their own time in ms."""
+    events = []
+    for log_file in reversed(db_logs.audit_files(directory)):  # audit_files lists the current file first
+        for line in log_file.data.splitlines():
+            try:
+                stamp = dt.datetime.strptime(line[:17].decode(), "%Y%m%d %H:%M:%S").replace(tzinfo=dt.timezone.utc)
+            except ValueError:
+                continue
+            events.append((int(stamp.timestamp() * 1000), line))
+    return events
+
+
+def sync_audit(account: str, region: str) -> None:
+    """Publish the new audit lines of every linked MariaDB of (account, region) exporting ``audit``."""
+    rds = rds_backends[account][region]
+    logs = logs_backends[account][region]
+    with rds_ext.STATE.lock:
+        sources = [(key[2], path) for key, path in rds_ext.STATE.audit_sources.items() if key[:2] == (account, region)]
+        instances = {db_id: rds.databases.get(db_id) for db_id, _path in sources}
+    with _lock:
+        for db_id, path in sources:
+            db = instances[db_id]
+            published = _published_audit.setdefault((account, region, db_id), set())
+            new = [(stamp, line) for stamp, line in _audit_events(Path(path)) if line not in published]
+            published.update(line for _stamp, line in new)
+            if db is None or AUDIT_EXPORT not in (getattr(db, "enabled_cloudwatch_logs_exports", None) or []):
+                continue
+            group_name = f"/aws/rds/instance/{db_id}/{AUDIT_EXPORT}"
+            if group_name not in logs.groups:
+                logs.create_log_group(group_name, {})
+            group = logs.groups[group_name]
+            if db_id not in group.streams:
+                group.create_log_stream(db_id)
+            stream = group.streams[db_id]
+            now_ms = int(dt.datetime.now(dt.timezone.utc).timestamp() * 1000)
+            for stamp, line in new:
+                stream.events.append(LogEvent(now_ms, {"timestamp": stamp, "message": line.decode("utf-8", "replace")}))
+            if new:
+                stream.last_ingestion_time = dt.datetime.now(dt.timezone.utc)
+
+
 def reset() -> None:
     with _lock:
         _published.clear()
+        _published_audit.clear()
 
 
 def _account_region(resp: LogsResponse) -> tuple[str, str]:
@@ -109,6 +161,7 @@ def _account_region(resp: LogsResponse) -> tuple[str, str]:
 def _filter_log_events(self: LogsResponse) -> str:
     account, region = _account_region(self)
     sync(account, region)
+    sync_audit(account, region)
     group = logs_backends[account][region].groups.get(self._get_param("logGroupName") or "")
     retention = getattr(group, "retention_in_days", None) if group is not None else None
     if retention:
@@ -135,6 +188,7 @@ def _filter_log_events(self: LogsResponse) -> str:
 def _describe_log_groups(self: LogsResponse) -> str:
     account, region = _account_region(self)
     sync(account, region)
+    sync_audit(account, region)
     return _original["describe_log_groups"](self)
 
 

@@ -22,6 +22,9 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
         customer_override: null            # as set by ModifyCertificates
         parameter_groups:
           - {name: pg16-no-ssl, family: postgres16, parameters: {rds.force_ssl: "0"}}
+        option_groups:                     # DescribeOptionGroups; a linked MariaDB applies them at start
+          - {name: maria-audit, engine: mariadb, major_engine_version: "10.11",
+             options: {MARIADB_AUDIT_PLUGIN: {SERVER_AUDIT_EVENTS: CONNECT}}}   # the real server_audit plugin
         instances:
           - id: orders-staging
             engine: postgres
@@ -48,6 +51,8 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
             cloudwatch_logs_exports: [postgresql]   # EnabledCloudwatchLogsExports: the linked server's log
                                            # is served by CloudWatch Logs (Aurora: on the cluster)
             count: 3                       # expand to orders-staging-1..3
+            option_group: maria-audit      # OptionGroupName (an option group of the same engine and region;
+                                           # default: default:<engine>-<major>, without options)
         proxies:                           # RDS Proxy (DescribeDBProxies, DescribeDBProxyTargets)
           - {name: orders-proxy, engine_family: POSTGRESQL, targets: [orders-staging], require_tls: true,
              linked: true}                 # a TLS server on the proxy endpoint with its ACM (ATS) certificate
