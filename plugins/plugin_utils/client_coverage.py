@@ -96,7 +96,9 @@ def observations(databases: Iterable[Mapping[str, Any]]) -> Iterable[dict[str, A
             address = _ip(client.get("address"))
             if address is None:
                 continue
-            yield {"address": address, "tls": bool(client.get("tls")), "database": label, "user": client.get("user"),
+            # MySQL/MariaDB audit logs say who connected, not always whether with TLS: None stays unknown.
+            tls = client.get("tls") if client.get("tls") in (True, False) else None
+            yield {"address": address, "tls": tls, "database": label, "user": client.get("user"),
                    "application": client.get("application"), "source": "logs",
                    "first_seen": client.get("first_seen"), "last_seen": client.get("last_seen")}
 
@@ -130,9 +132,13 @@ def _merge(entry: dict[str, Any], seen: Mapping[str, Any]) -> None:
             entry[key] = pick(entry[key], seen[key]) if entry.get(key) else seen[key]
 
 
-def _new_entry(address: str, tls: bool) -> dict[str, Any]:
+def _new_entry(address: str, tls: Optional[bool]) -> dict[str, Any]:
     return {"address": address, "tls": tls, "databases": [], "users": [], "applications": [], "sources": [],
             "first_seen": None, "last_seen": None}
+
+
+# Order of one address's entries: TLS, unknown, plaintext.
+TLS_RANK = {True: 0, None: 1, False: 2}
 
 
 def coverage(databases: list[Mapping[str, Any]], hosts: Mapping[str, list[str]],
@@ -147,14 +153,14 @@ def coverage(databases: list[Mapping[str, Any]], hosts: Mapping[str, list[str]],
     for host, addresses in hosts.items():
         for address in addresses:
             owners.setdefault(address, []).append(host)
-    by_key: dict[tuple[str, bool], dict[str, Any]] = {}
+    by_key: dict[tuple[str, Optional[bool]], dict[str, Any]] = {}
     for seen in observations(databases):
         entry = by_key.setdefault((seen["address"], seen["tls"]), _new_entry(seen["address"], seen["tls"]))
         _merge(entry, seen)
     unmanaged: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
     shared: list[dict[str, Any]] = []
     managed: dict[str, dict[str, Any]] = {}
-    for (address, tls), entry in sorted(by_key.items(), key=lambda kv: (_sort_ip(kv[0][0]), not kv[0][1])):
+    for (address, tls), entry in sorted(by_key.items(), key=lambda kv: (_sort_ip(kv[0][0]), TLS_RANK[kv[0][1]])):
         label = _shared_label(address, networks)
         hosts_here = owners.get(address, [])
         if label is None and len(hosts_here) > 1:
@@ -164,10 +170,11 @@ def coverage(databases: list[Mapping[str, Any]], hosts: Mapping[str, list[str]],
         elif hosts_here:
             host = managed.setdefault(hosts_here[0], {"host": hosts_here[0], "addresses": hosts[hosts_here[0]],
                                                       "tls": False, "plaintext": False, "databases": []})
-            host["tls" if tls else "plaintext"] = True
+            host["tls" if tls is not False else "plaintext"] = True
             host["databases"] += [d for d in entry["databases"] if d not in host["databases"]]
         else:
-            unmanaged[tls].append(entry)
+            # A client whose TLS is unknown may be a TLS client: listed with them (tls: None), never as plaintext.
+            unmanaged[tls is not False].append(entry)
     seen_hosts = set(managed) | {h for s in shared for h in s["hosts"]}
     evidence = evidence_state(databases)
     never_seen = sorted(h for h, addresses in hosts.items() if addresses and h not in seen_hosts)

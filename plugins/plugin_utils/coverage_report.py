@@ -47,6 +47,8 @@ def client_text(entry: Mapping[str, Any]) -> str:
             parts.append("%s %s" % (word, _joined(entry[key])))
     if entry.get("sources"):
         parts.append("from " + " and ".join(str(s) for s in entry["sources"]))
+    if "tls" in entry and entry["tls"] is None:
+        parts.append("TLS not proven either way")
     return "%s (%s)" % (entry.get("address"), ", ".join(parts)) if parts else str(entry.get("address"))
 
 
@@ -149,7 +151,7 @@ def _rows(section: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
 
 
 def _fields(entry: Mapping[str, Any]) -> list[str]:
-    tls = "TLS" if entry.get("tls") else "plaintext"
+    tls = {True: "TLS", False: "plaintext"}.get(entry.get("tls"), "TLS unknown")
     return [str(entry.get("address")), tls, _joined(entry.get("users")), _joined(entry.get("databases")),
             _joined(entry.get("applications")), str(entry.get("first_seen") or "-"), str(entry.get("last_seen") or "-"),
             _joined(entry.get("sources"))]

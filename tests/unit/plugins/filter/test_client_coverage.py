@@ -136,3 +136,24 @@ def test_a_database_with_neither_sessions_nor_complete_logs_has_no_evidence():
     out = client_coverage(databases, [], {})
     assert out["evidence"]["without_evidence"] == ["us-east-1/dark-prod"]
     assert out["evidence"]["sessions"] == 1 and out["evidence"]["complete"] == 1
+
+
+def test_an_audit_log_client_whose_tls_is_unknown_is_never_called_plaintext():
+    """MariaDB's audit log says who connected, not whether with TLS: such a client is listed with the TLS clients
+    (its trust store may need the new CA), marked unknown, and never among the plaintext ones."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils import mysql_audit_log
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import coverage_report
+
+    log = mysql_audit_log.AuditLog(exclude_users=["rdsadmin"])
+    log.feed("20261201 20:59:28,ip-10-0-0-1,app,10.0.8.8,5,0,CONNECT,shop,,0\n"
+             "20261201 21:00:02,ip-10-0-0-1,app,10.0.1.5,6,0,CONNECT,shop,,0\n")
+    log.end_file()
+    evidence = mysql_audit_log.attribute_tls({"complete": True, "clients": log.clients()})
+    assert [c["tls"] for c in evidence["clients"]] == [None, None]
+    databases = {"databases": [{"identifier": "shop-prod", "region": "us-east-1", "log_evidence": evidence}]}
+    out = client_coverage(databases, sorted(HOSTVARS), HOSTVARS)
+    assert [(c["address"], c["tls"]) for c in out["unmanaged_tls_clients"]] == [("10.0.8.8", None)]
+    assert out["unmanaged_plaintext_clients"] == []
+    assert out["managed_clients"][0]["host"] == "api-1" and out["managed_clients"][0]["tls"] is True
+    findings = coverage_report.preflight_findings(out, stop_on_unmanaged=True)
+    assert findings["stop"] and "TLS not proven either way" in findings["problems"][0]
