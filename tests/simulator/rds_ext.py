@@ -58,9 +58,11 @@ def utcnow() -> dt.datetime:
 class CertificateListener(Protocol):
     """Told when an instance's presented certificate must change (linked servers)."""
 
-    def certificate_changed(self, account: str, region: str, db_id: str, ca_id: str, restart: bool) -> None: ...
+    def certificate_changed(self, account: str, region: str, db_id: str, ca_id: str, restart: bool) -> None:
+        """Called when the presented certificate must change."""
 
-    def restarted(self, account: str, region: str, db_id: str, ca_id: str) -> None: ...
+    def restarted(self, account: str, region: str, db_id: str, ca_id: str) -> None:
+        """Called when the instance restarted."""
 
 
 @dataclass
