@@ -119,3 +119,85 @@ class TestLabels:
         assert [d["family"] for d in out] == ["%s/us-east-1/orders" % A] * 2 + ["%s/us-east-1/orders" % B] * 2
         assert families.label_of("arn:aws:rds:eu-west-1:%s:db:src" % B, "us-east-1", B) == "%s/eu-west-1/src" % B
         assert families.label_of("arn:aws:rds:eu-west-1:%s:db:src" % B, "us-east-1") == "eu-west-1/src"
+
+
+class FakeError(Exception):
+    """Stands in for botocore's ClientError (error_info reads ``response``)."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.response = {"Error": {"Code": code, "Message": message}}
+
+
+class FakeClients:
+    """module_utils.aws.RegionClients as resolve_accounts uses it: STS and Organizations of the module's own
+    credentials, IAM of each added account."""
+
+    def __init__(self, refused=(), listed=(), aliases=None):
+        self.refused = set(refused)
+        self.listed = list(listed)
+        self.aliases = aliases or {}
+        self.assumed = []
+        self.added = {}
+        self.alias_calls = []
+        self.counter = type("Counter", (), {"snapshot": lambda self: {}})()
+
+    def get(self, service, region, account=None):
+        fake = self
+
+        class Client:
+            def assume_role(self, **kwargs):
+                fake.assumed.append(kwargs)
+                if kwargs["RoleArn"].split(":")[4] in fake.refused:
+                    raise FakeError("AccessDenied", "not authorized to perform: sts:AssumeRole")
+                return {"Credentials": {"AccessKeyId": "ASIA" + kwargs["RoleArn"].split(":")[4],
+                                        "SecretAccessKey": "s", "SessionToken": "t"}}
+
+            def list_accounts(self, **kwargs):
+                return {"Accounts": fake.listed}
+
+            def list_account_aliases(self):
+                fake.alias_calls.append(account)
+                if account not in fake.aliases:
+                    raise FakeError("AccessDenied", "no iam:ListAccountAliases")
+                return {"AccountAliases": [fake.aliases[account]]}
+
+        return Client()
+
+    def add_account(self, account, session):
+        self.added[account] = session.get_credentials().access_key
+
+
+@pytest.fixture()
+def fake_errors(monkeypatch):
+    from ansible_collections.rdsca.rotation.plugins.module_utils import aws
+
+    monkeypatch.setattr(aws, "AWS_ERRORS", (FakeError,))
+
+
+def test_resolve_assumes_each_role_once_and_reports_a_refused_account(fake_errors):
+    clients = FakeClients(refused=[C], aliases={B: "shop-prod"})
+    accounts, failed = lib.resolve_accounts(None, clients, params(
+        [{"account_id": A, "alias": "mine"}, {"account_id": B, "external_id": "ext-1"}, {"account_id": C}],
+        role_name="audit"), "us-east-1")
+    assert [(a["account"], a["alias"]) for a in accounts] == [(A, "mine"), (B, "shop-prod")]
+    assert failed == [{"account": C, "role_arn": "arn:aws:iam::%s:role/audit" % C, "error_code": "AccessDenied",
+                       "message": "not authorized to perform: sts:AssumeRole"}]
+    assert sorted((c["RoleArn"], c.get("ExternalId"), c["RoleSessionName"]) for c in clients.assumed) == [
+        ("arn:aws:iam::%s:role/audit" % a, "ext-1" if a == B else None, "rdsca-rotation") for a in (A, B, C)]
+    # Each resolved account's own credentials are registered; the refused one gets no session.
+    assert clients.added == {A: "ASIA" + A, B: "ASIA" + B}
+    # The alias is read only where none was given.
+    assert clients.alias_calls == [B]
+
+
+def test_resolve_organization_only_the_selected_accounts(fake_errors):
+    clients = FakeClients(listed=[{"Id": A, "Name": "shop-staging", "Status": "ACTIVE"},
+                                  {"Id": B, "Name": "shop-prod", "Status": "ACTIVE"},
+                                  {"Id": C, "Name": "gone", "Status": "SUSPENDED"}])
+    accounts, failed = lib.resolve_accounts(None, clients, params(organization={"role_name": "audit", "exclude": ["*-staging"]}),
+                                            "us-east-1")
+    assert [(a["account"], a["alias"]) for a in accounts] == [(B, None)] and failed == []
+    accounts, failed = lib.resolve_accounts(None, FakeClients(), params([{"account_id": A}, {"account_id": B}], "audit"),
+                                            "us-east-1", only={B})
+    assert [a["account"] for a in accounts] == [B]
