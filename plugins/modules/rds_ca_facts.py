@@ -155,6 +155,17 @@ EXAMPLES = r"""
          | selectattr('environment', 'equalto', 'staging')
          | selectattr('needs_rotation')
          | map(attribute='identifier') | list }}
+
+- name: Two AWS accounts, each through the role it trusts this controller with (labels carry the account)
+  rdsca.rotation.rds_ca_facts:
+    regions: [us-east-1, eu-west-1]
+    role_name: rdsca-audit          # arn:aws:iam::<account_id>:role/rdsca-audit
+    accounts:
+      - account_id: "123456789012"
+        alias: shop-staging
+      - account_id: "210987654321"  # its alias is read from IAM when the role may
+    set_facts: false                # keep ansible_facts.rds_ca of the single-account inventory above
+  register: accounts_inventory
 """
 
 RETURN = r"""

@@ -342,6 +342,14 @@ EXAMPLES = r"""
   loop: "{{ staging.databases | selectattr('status', 'equalto', 'rotated') | groupby('previous_ca') }}"
   loop_control:
     label: "{{ item.0 }}"
+
+- name: A database of another account, by its label, through that account's role
+  rdsca.rotation.rds_ca_rotate:
+    databases: [210987654321/us-east-1/orders-prod]
+    role_name: rdsca-rotation
+    accounts:
+      - account_id: "210987654321"
+  register: other_account
 """
 
 RETURN = r"""
