@@ -96,6 +96,9 @@ notes:
   - "Accounts: with O(accounts) or O(organization), every region of O(regions) is read in every account (O(regions=all):
     the regions enabled in the account of the module's own credentials); a region a role cannot read is in
     RV(failed_regions) with its C(account)."
+  - "IAM permissions with O(accounts) or O(organization): C(sts:AssumeRole) on each account's role (the module's own
+    credentials), C(organizations:ListAccounts) for O(organization), and in each account C(iam:ListAccountAliases)
+    (optional) besides the permissions above; each role trusts the module's principal (C(docs/iam-trust-policy.json))."
 seealso:
   - module: amazon.aws.rds_instance_info
 extends_documentation_fragment:
@@ -152,6 +155,17 @@ EXAMPLES = r"""
          | selectattr('environment', 'equalto', 'staging')
          | selectattr('needs_rotation')
          | map(attribute='identifier') | list }}
+
+- name: Two AWS accounts, each through the role it trusts this controller with (labels carry the account)
+  rdsca.rotation.rds_ca_facts:
+    regions: [us-east-1, eu-west-1]
+    role_name: rdsca-audit          # arn:aws:iam::<account_id>:role/rdsca-audit
+    accounts:
+      - account_id: "123456789012"
+        alias: shop-staging
+      - account_id: "210987654321"  # its alias is read from IAM when the role may
+    set_facts: false                # keep ansible_facts.rds_ca of the single-account inventory above
+  register: accounts_inventory
 """
 
 RETURN = r"""

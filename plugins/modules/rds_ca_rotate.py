@@ -272,6 +272,9 @@ notes:
   - "IAM permissions: C(rds:DescribeDBInstances), C(rds:DescribeDBClusters), C(rds:DescribeDBEngineVersions),
     C(rds:DescribeCertificates), C(rds:DescribePendingMaintenanceActions), and as used C(rds:ModifyDBInstance),
     C(rds:ModifyDBCluster), C(rds:ApplyPendingMaintenanceAction), C(rds:ModifyCertificates)."
+  - "IAM permissions with O(accounts) or O(organization): C(sts:AssumeRole) on each account's role (the module's own
+    credentials), C(organizations:ListAccounts) for O(organization), and in each account C(iam:ListAccountAliases)
+    (optional) besides the permissions above; each role trusts the module's principal (C(docs/iam-trust-policy.json))."
 seealso:
   - module: rdsca.rotation.rds_ca_facts
 extends_documentation_fragment:
@@ -339,6 +342,14 @@ EXAMPLES = r"""
   loop: "{{ staging.databases | selectattr('status', 'equalto', 'rotated') | groupby('previous_ca') }}"
   loop_control:
     label: "{{ item.0 }}"
+
+- name: A database of another account, by its label, through that account's role
+  rdsca.rotation.rds_ca_rotate:
+    databases: [210987654321/us-east-1/orders-prod]
+    role_name: rdsca-rotation
+    accounts:
+      - account_id: "210987654321"
+  register: other_account
 """
 
 RETURN = r"""

@@ -256,6 +256,9 @@ notes:
     and C(rds:DownloadDBLogFilePortion) (O(log_source=cloudwatch) or O(log_source=auto): C(logs:DescribeLogGroups)
     and C(logs:FilterLogEvents), the latter can be limited to the C(/aws/rds/*) log groups); with O(iam_auth), C(rds-db:connect) for
     O(login_user) (the login, not an API call)."
+  - "IAM permissions with O(accounts) or O(organization): C(sts:AssumeRole) on each account's role (the module's own
+    credentials), C(organizations:ListAccounts) for O(organization), and in each account C(iam:ListAccountAliases)
+    (optional) besides the permissions above; each role trusts the module's principal (C(docs/iam-trust-policy.json))."
 seealso:
   - module: rdsca.rotation.rds_ca_facts
 extends_documentation_fragment:

@@ -49,7 +49,7 @@ OLD = "rds-ca-2019"
 TARGET = "rds-ca-rsa2048-g1"
 BOOT_KEY = "AKIASIMULATOR0000000"
 READ_PREFIXES = ("Describe", "List", "Get")
-ACTION = re.compile(r"^(rds|ec2|logs):[A-Z][A-Za-z]+$")
+ACTION = re.compile(r"^(rds|ec2|logs|sts|organizations|iam):[A-Z][A-Za-z]+$")
 
 
 def load_policies() -> dict[str, Any]:
@@ -175,7 +175,8 @@ def _api_calls_in_code() -> set[str]:
                     source = handle.read()
                 sources.append(source)
                 services.update(re.findall(r"""(?:clients\.get|\.prepare|\.client)\(\s*["'](\w+)["']""", source))
-    assert services == {"rds", "ec2", "logs"}, services
+                services.update(re.findall(r"""client_of\(clients,\s*["'](\w+)["']""", source))  # rds_ssl_usage
+    assert services == {"rds", "ec2", "logs", "sts", "organizations", "iam"}, services
     found = set()
     for service in services:
         methods = operations(service)
@@ -197,8 +198,29 @@ def test_module_actions_are_exactly_what_the_code_calls_and_what_the_modules_doc
     for module in modules:
         with open(os.path.join(PLUGINS, "modules", module + ".py"), encoding="utf-8") as handle:
             source = handle.read()
-        documented = set(re.findall(r"C\(((?:rds|ec2|rds-db|logs):[A-Za-z]+)\)", source.split('EXAMPLES = r"""')[0]))
+        documented = set(re.findall(r"C\(((?:rds|ec2|rds-db|logs|sts|organizations|iam):[A-Za-z]+)\)",
+                                    source.split('EXAMPLES = r"""')[0]))
         assert documented == module_actions(doc, module, api_only=False), module
+
+
+def test_cross_account_policies_grant_what_the_accounts_options_call():
+    """Issue 17: the caller's sts:AssumeRole and organizations:ListAccounts, the member's iam:ListAccountAliases, and
+    the trust policy of the assumed role (with its external ID condition)."""
+    doc = load_policies()
+    cross = doc["CrossAccount"]
+    caller = actions_of(cross["CallerPolicyDocument"])
+    alias = actions_of(cross["MemberAliasPolicyDocument"])
+    assert caller == {"sts:AssumeRole", "organizations:ListAccounts"} and alias == {"iam:ListAccountAliases"}
+    for module in ("rds_ca_facts", "rds_ssl_usage", "rds_ca_rotate"):
+        assert caller | alias <= module_actions(doc, module), module
+    with open(os.path.join(REPO, cross["TrustPolicy"]), encoding="utf-8") as handle:
+        trust = json.load(handle)
+    (statement,) = trust["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRole" and statement["Effect"] == "Allow"
+    assert statement["Principal"]["AWS"].startswith("arn:${Partition}:iam::${ControllerAccountId}:")
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": "${ExternalId}"}}
+    for variable in set(re.findall(r"\$\{[A-Za-z]+\}", json.dumps(trust["PolicyDocument"]))):
+        assert variable in trust["Description"], variable
 
 
 # -- which playbook uses which modules --------------------------------------------------------------------
