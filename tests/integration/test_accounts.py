@@ -7,7 +7,6 @@ that the tests need no database server. Every module runs through a real ansible
 
 from __future__ import annotations
 
-import copy
 import os
 
 import pytest
