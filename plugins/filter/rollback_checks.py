@@ -45,7 +45,8 @@ RETURN = r"""
 _value:
   description:
     - "V(entries) (each with C(found) and C(refused)), V(refused) (the refused ones as rotation results, status
-      V(not_possible)) and V(problems) (the databases not found)."
+      V(not_possible)) and V(problems) (the databases not found, or found in several accounts while the entry names
+      none)."
   type: dict
 """
 
@@ -63,7 +64,9 @@ def rollback_checks(entries, facts, accounts=False):
         raise AnsibleFilterError("rdsca.rotation.rollback_checks needs the rds_ca_facts result (a dict)")
     checked = rotate_playbook.rollback_checks(entries, facts, accounts=boolean(accounts or False, strict=False))
     return {"entries": checked, "refused": rotate_playbook.rollback_refused(checked),
-            "problems": ["%s: not found" % entry["label"] for entry in checked if not entry["found"]]}
+            # Not found, or (across accounts) found in several accounts while the entry names none.
+            "problems": ["%s: %s" % (entry["label"], "not found" if entry["refused"].startswith("not found") else entry["refused"])
+                         for entry in checked if not entry["found"]]}
 
 
 class FilterModule(object):

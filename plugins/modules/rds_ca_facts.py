@@ -217,6 +217,16 @@ EXAMPLES = r"""
          | selectattr('environment', 'equalto', 'production')
          | selectattr('needs_rotation')
          | map(attribute='identifier') | list }}
+
+- name: Two AWS accounts, each through the role it trusts this controller with (labels carry the account)
+  rdsca.rotation.rds_ca_facts:
+    regions: [us-east-1, eu-west-1]
+    role_name: rdsca-audit          # arn:aws:iam::<account_id>:role/rdsca-audit
+    accounts:
+      - account_id: "123456789012"
+        alias: shop-staging
+      - account_id: "210987654321"  # its alias is read from IAM when the role may
+  register: accounts_inventory
 """
 
 RETURN = r"""

@@ -368,6 +368,14 @@ EXAMPLES = r"""
   loop: "{{ staging.databases | selectattr('status', 'equalto', 'rotated') | groupby('previous_ca') }}"
   loop_control:
     label: "{{ item.0 }}"
+
+- name: A database of another account, by its label, through that account's role
+  rdsca.rotation.rds_ca_rotate:
+    databases: [210987654321/us-east-1/orders-prod]
+    role_name: rdsca-rotation
+    accounts:
+      - account_id: "210987654321"
+  register: other_account
 """
 
 RETURN = r"""
@@ -537,6 +545,14 @@ summary:
   returned: always
   type: dict
   sample: {rotated: 18, scheduled: 1, unchanged: 3, skipped: 1, blocked: 0, unverified: 0, rolled_back: 0, failed: 1, total: 24}
+  contains:
+    by_account:
+      description:
+        - With O(accounts) or O(organization), the same counts per account (the databases of an account in
+          RV(failed_accounts) count as C(failed)).
+      type: dict
+      returned: when O(accounts) or O(organization) is set
+      sample: {"222222222222": {rotated: 2, unchanged: 1, failed: 0, total: 3}}
 failures:
   description:
     - The databases that failed, were rolled back, are blocked or unverified (and regions whose default CA could
@@ -835,6 +851,13 @@ def main():
     )
     if named:
         result["accounts"] = accounts
+        # Per account: the statuses of its databases; an account whose role failed counts its requests as failed.
+        by_account = dict((a["account"], plan_lib.summarize([r for r in results if r["account"] == a["account"]]))
+                          for a in accounts)
+        for failure in failed_accounts:
+            count = sum(1 for f in unknown if f["label"].startswith(failure["account"] + "/"))
+            by_account[failure["account"]] = dict(plan_lib.summarize([]), failed=count, total=count)
+        result["summary"] = dict(result["summary"], by_account=by_account)
     if module._diff:
         result["diff"] = plan_lib.build_diff(results)
     if failures:

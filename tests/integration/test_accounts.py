@@ -7,7 +7,6 @@ that the tests need no database server. Every module runs through a real ansible
 
 from __future__ import annotations
 
-import copy
 import os
 
 import pytest
@@ -203,6 +202,8 @@ def test_rotate_with_a_refused_account_goes_on_for_the_others_or_stops_when_stri
     assert result["failed"]  # the refused account's database is a failure: unknown, not done
     assert [(d["label"], d["status"]) for d in result["databases"]] == [(ORDERS_PROD_B, "rotated")]
     assert [f["label"] for f in result["failures"]] == ["%s/us-east-1/acquired-db" % C]
+    by_account = result["summary"]["by_account"]
+    assert (by_account[B]["rotated"], by_account[B]["total"], by_account[C]["failed"], by_account[C]["total"]) == (1, 1, 1, 1)
     assert "could not be assumed" in result["failures"][0]["reason"]
     assert [(f["account"], f["error_code"]) for f in result["failed_accounts"]] == [(C, "AccessDenied")]
     assert ca_of(sim, B, "us-east-1", "orders-prod") == ("rds-ca-rsa2048-g1", None)

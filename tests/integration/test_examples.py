@@ -111,6 +111,14 @@ FLEET = {
         # The regional bundle example downloads eu-central-1's bundle: its roots must exist.
         "eu-central-1": {"instances": []},
     },
+    # The accounts examples (issue 17): the caller's own account and another one, each with its roles.
+    "accounts": {
+        "123456789012": {"alias": "shop-staging", "roles": ["rdsca-audit", "rdsca-rotation"]},
+        "210987654321": {"alias": "shop-prod", "roles": ["rdsca-audit", "rdsca-rotation"], "regions": {
+            "us-east-1": {"default_ca": TARGET, "instances": [
+                {"id": "orders-prod", "engine": "postgres", "engine_version": "16.3", "ca": "rds-ca-2019",
+                 "tags": {"Environment": "production"}}]}}},
+    },
 }
 
 # module: [(text in its EXAMPLES, replacement)] - every entry must match (the table stays honest).
@@ -458,6 +466,14 @@ def test_rds_ca_facts_examples(estate):
     production = result(estate, "rds_ca_facts",
                         "Read the records back (full records, streamed from the file) for the production databases to rotate")
     assert {"orders-prod", "payments-prod"} <= set(production["ansible_facts"]["production_to_rotate"])
+    accounts = result(estate, "rds_ca_facts", "Two AWS accounts, each through the role it trusts this controller with "
+                                              "(labels carry the account)")
+    labels = [d["label"] for d in accounts["databases"]]
+    # orders-prod in both accounts: two databases, told apart by the account.
+    assert {"123456789012/us-east-1/orders-prod", "210987654321/us-east-1/orders-prod"} <= set(labels)
+    assert [(a["account"], a["alias"]) for a in accounts["accounts"]] == [
+        ("123456789012", "shop-staging"), ("210987654321", "shop-prod")]
+    assert accounts["failed_accounts"] == [] and "ansible_facts" not in accounts
 
 
 def test_rds_ssl_usage_examples(estate):
@@ -522,6 +538,10 @@ def test_rds_ca_rotate_examples(estate):
     rollback = result(estate, "rds_ca_rotate", "Roll back a run - each database to its previous_ca, one task per previous CA")
     assert [r["item"][0] for r in rollback["results"]] == [RSA4096]
     assert estate.ca_of("orders-staging") == RSA4096  # back where it was before the staging example
+    other = result(estate, "rds_ca_rotate", "A database of another account, by its label, through that account's role")
+    assert [(d["label"], d["account_alias"], d["status"]) for d in other["databases"]] == [
+        ("210987654321/us-east-1/orders-prod", "shop-prod", "rotated")]
+    assert set(other["api_calls"]) == {"us-east-1", "210987654321/us-east-1"}
 
 
 def test_rds_ca_bundle_examples(estate):

@@ -172,3 +172,20 @@ def test_rotate_staging_in_one_account_production_in_the_other_and_check_mode_pr
     assert accounts[C]["status"] == "unknown, not inventoried"
     # Nothing reached the refused account (its role was never assumed).
     assert estate.calls_in(C) == 0
+
+
+def test_rollback_takes_account_labels_and_refuses_an_identifier_found_in_two_accounts(estate):
+    # rds-ca-2019 has expired: the "previous" CA here is another current one, as an operator would choose.
+    result = estate.run("rollback", rdsca_rollback_databases=["%s/us-east-1/orders-prod" % B, "us-east-1/orders-staging"],
+                        rdsca_rollback_to_ca="rds-ca-rsa4096-g1")
+    report = estate.latest("rollback")
+    rows = dict((row["label"], row) for row in report["databases"])
+    assert rows["%s/us-east-1/orders-prod" % B]["status"] == "restored", explain(result)
+    assert estate.ca_of(B, "us-east-1", "orders-prod") == ("rds-ca-rsa4096-g1", None)
+    # orders-staging exists in both accounts: refused, naming them; neither is touched.
+    refused = [f["reason"] for f in report["failures"] if "orders-staging" in f["reason"]]
+    assert refused == ["us-east-1/orders-staging: in several accounts (%s, %s): name the account, account/region/identifier"
+                       % (A, B)], report["failures"]
+    assert estate.ca_of(A, "us-east-1", "orders-staging") == (OLD, None)
+    assert estate.ca_of(B, "us-east-1", "orders-staging")[0] == TARGET
+    assert result.rc != 0  # a refused database fails the rollback, after the report

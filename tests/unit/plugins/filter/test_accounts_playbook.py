@@ -139,6 +139,8 @@ def test_rollback_entries_name_their_account_and_an_ambiguous_entry_is_refused()
         ("us-east-1/orders", "in several accounts (%s, %s): name the account, account/region/identifier" % (STAGE, PROD)),
         (PROD + "/us-east-1/billing", None), (STAGE + "/us-east-1/orders", None)]
     assert [r["account"] for r in checked["refused"]] == [None]
+    assert checked["problems"] == ["us-east-1/orders: in several accounts (%s, %s): name the account, account/region/identifier"
+                                   % (STAGE, PROD)]
     # A single-account run keeps region/identifier labels, whatever account the ARN names.
     single = rollback_entries(None, ["arn:aws:rds:us-east-1:%s:db:orders" % STAGE], to_ca=OLD)
     assert [e["label"] for e in single["entries"]] == ["us-east-1/orders"]

@@ -119,3 +119,161 @@ class TestLabels:
         assert [d["family"] for d in out] == ["%s/us-east-1/orders" % A] * 2 + ["%s/us-east-1/orders" % B] * 2
         assert families.label_of("arn:aws:rds:eu-west-1:%s:db:src" % B, "us-east-1", B) == "%s/eu-west-1/src" % B
         assert families.label_of("arn:aws:rds:eu-west-1:%s:db:src" % B, "us-east-1") == "eu-west-1/src"
+
+
+class FakeError(Exception):
+    """Stands in for botocore's ClientError (error_info reads ``response``)."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.response = {"Error": {"Code": code, "Message": message}}
+
+
+class FakeClients:
+    """module_utils.aws.RegionClients as resolve_accounts uses it: STS and Organizations of the module's own
+    credentials, IAM of each added account."""
+
+    def __init__(self, refused=(), listed=(), aliases=None):
+        self.refused = set(refused)
+        self.listed = list(listed)
+        self.aliases = aliases or {}
+        self.assumed = []
+        self.added = {}
+        self.alias_calls = []
+        self.counter = type("Counter", (), {"snapshot": lambda self: {}})()
+
+    def get(self, service, region, account=None):
+        fake = self
+
+        class Client:
+            def assume_role(self, **kwargs):
+                fake.assumed.append(kwargs)
+                if kwargs["RoleArn"].split(":")[4] in fake.refused:
+                    raise FakeError("AccessDenied", "not authorized to perform: sts:AssumeRole")
+                return {"Credentials": {"AccessKeyId": "ASIA" + kwargs["RoleArn"].split(":")[4],
+                                        "SecretAccessKey": "s", "SessionToken": "t"}}
+
+            def list_accounts(self, **kwargs):
+                return {"Accounts": fake.listed}
+
+            def list_account_aliases(self):
+                fake.alias_calls.append(account)
+                if account not in fake.aliases:
+                    raise FakeError("AccessDenied", "no iam:ListAccountAliases")
+                return {"AccountAliases": [fake.aliases[account]]}
+
+        return Client()
+
+    def add_account(self, account, session):
+        self.added[account] = session.get_credentials().access_key
+
+
+@pytest.fixture()
+def fake_errors(monkeypatch):
+    from ansible_collections.rdsca.rotation.plugins.module_utils import aws
+
+    monkeypatch.setattr(aws, "AWS_ERRORS", (FakeError,))
+
+
+def test_resolve_assumes_each_role_once_and_reports_a_refused_account(fake_errors):
+    clients = FakeClients(refused=[C], aliases={B: "shop-prod"})
+    accounts, failed = lib.resolve_accounts(None, clients, params(
+        [{"account_id": A, "alias": "mine"}, {"account_id": B, "external_id": "ext-1"}, {"account_id": C}],
+        role_name="audit"), "us-east-1")
+    assert [(a["account"], a["alias"]) for a in accounts] == [(A, "mine"), (B, "shop-prod")]
+    assert failed == [{"account": C, "role_arn": "arn:aws:iam::%s:role/audit" % C, "error_code": "AccessDenied",
+                       "message": "not authorized to perform: sts:AssumeRole"}]
+    assert sorted((c["RoleArn"], c.get("ExternalId"), c["RoleSessionName"]) for c in clients.assumed) == [
+        ("arn:aws:iam::%s:role/audit" % a, "ext-1" if a == B else None, "rdsca-rotation") for a in (A, B, C)]
+    # Each resolved account's own credentials are registered; the refused one gets no session.
+    assert clients.added == {A: "ASIA" + A, B: "ASIA" + B}
+    # The alias is read only where none was given.
+    assert clients.alias_calls == [B]
+
+
+def test_resolve_organization_only_the_selected_accounts(fake_errors):
+    clients = FakeClients(listed=[{"Id": A, "Name": "shop-staging", "Status": "ACTIVE"},
+                                  {"Id": B, "Name": "shop-prod", "Status": "ACTIVE"},
+                                  {"Id": C, "Name": "gone", "Status": "SUSPENDED"}])
+    accounts, failed = lib.resolve_accounts(None, clients, params(organization={"role_name": "audit", "exclude": ["*-staging"]}),
+                                            "us-east-1")
+    assert [(a["account"], a["alias"]) for a in accounts] == [(B, None)] and failed == []
+    accounts, failed = lib.resolve_accounts(None, FakeClients(), params([{"account_id": A}, {"account_id": B}], "audit"),
+                                            "us-east-1", only={B})
+    assert [a["account"] for a in accounts] == [B]
+
+
+# -- rds_ca_rotate's plan across accounts ----------------------------------------------------------------
+
+def _aurora_view(account):
+    arn = "arn:aws:rds:us-east-1:%s:db:%%s" % account
+    instances = [{"DBInstanceIdentifier": ident, "DBInstanceArn": arn % ident, "DBClusterIdentifier": "inv",
+                  "Engine": "aurora-postgresql", "EngineVersion": "15.4", "CACertificateIdentifier": "rds-ca-2019",
+                  "DBInstanceStatus": "available"} for ident in ("inv-1", "inv-2")]
+    instances.append({"DBInstanceIdentifier": "orders", "DBInstanceArn": arn % "orders", "Engine": "postgres",
+                      "EngineVersion": "16.3", "CACertificateIdentifier": "rds-ca-2019", "DBInstanceStatus": "available",
+                      "ReadReplicaDBInstanceIdentifiers": ["orders-r"]})
+    instances.append({"DBInstanceIdentifier": "orders-r", "DBInstanceArn": arn % "orders-r", "Engine": "postgres",
+                      "EngineVersion": "16.3", "CACertificateIdentifier": "rds-ca-2019", "DBInstanceStatus": "available",
+                      "ReadReplicaSourceDBInstanceIdentifier": "orders"})
+    clusters = [{"DBClusterIdentifier": "inv", "Engine": "aurora-postgresql",
+                 "DBClusterArn": "arn:aws:rds:us-east-1:%s:cluster:inv" % account,
+                 "DBClusterMembers": [{"DBInstanceIdentifier": "inv-1", "IsClusterWriter": True},
+                                      {"DBInstanceIdentifier": "inv-2", "IsClusterWriter": False}]}]
+    view = rotation.region_view(instances, clusters, {})
+    view.update(account=account, account_alias="alias-" + account[0])
+    return view
+
+
+def test_entries_take_the_account_of_their_label_arn_or_key():
+    requests, problems = rotation.normalize_entries([
+        "%s/us-east-1/orders" % A, "arn:aws:rds:eu-west-1:%s:db:orders" % B,
+        {"identifier": "orders", "region": "us-east-1", "account": B}, "us-east-1/orders", "12/us-east-1/x"], None)
+    assert [(r["account"], r["region"], r["identifier"]) for r in requests] == [
+        (A, "us-east-1", "orders"), (B, "eu-west-1", "orders"), (B, "us-east-1", "orders"), (None, "us-east-1", "orders")]
+    assert problems == ["databases entry '12/us-east-1/x': the account of account/region/identifier must be 12 digits"]
+
+
+def test_plan_units_and_order_stay_within_their_account():
+    views = {"%s/us-east-1" % A: _aurora_view(A), "%s/us-east-1" % B: _aurora_view(B)}
+    requests = []
+    for account in (A, B):
+        for ident in ("inv", "orders", "orders-r"):
+            requests.append({"identifier": ident, "region": "us-east-1", "type": "auto", "account": account,
+                             "place": "%s/us-east-1" % account})
+    units, _notes, problems = rotation.resolve_units(requests, views)
+    assert problems == []
+    assert [u["label"] for u in units] == ["%s/us-east-1/%s" % (a, i) for a in (A, B)
+                                           for i in ("inv-2", "inv-1", "orders", "orders-r")]
+    assert all(u["account"] == u["label"][:12] and u["account_alias"] == "alias-" + u["account"][0] for u in units)
+    deps = rotation.dependencies(units)
+    key = dict((u["label"], u["key"]) for u in units)
+    for account in (A, B):
+        other = B if account == A else A
+        # The writer waits for its own reader, the source for its own replica: never for the other account's.
+        assert deps[key["%s/us-east-1/inv-1" % account]] == {key["%s/us-east-1/inv-2" % account]}
+        assert deps[key["%s/us-east-1/orders" % account]] == {key["%s/us-east-1/orders-r" % account]}
+        assert not any(k.startswith(other) for k in deps[key["%s/us-east-1/inv-1" % account]])
+    # The calls go to the unit's account.
+    unit = units[0]
+    assert rotation._modify_call(unit, "rds-ca-rsa2048-g1", True, None)["place"] == "%s/us-east-1" % A
+
+
+def test_an_entry_of_another_account_than_the_database_found_is_refused():
+    view = _aurora_view(A)
+    del view["account"]  # the module's own credentials (no accounts option), which are in account A
+    requests = [{"identifier": "orders", "region": "us-east-1", "type": "auto", "account": B}]
+    units, _notes, problems = rotation.resolve_units(requests, {"us-east-1": view})
+    assert units == [] and problems == [
+        "us-east-1/orders: the entry names account %s, but the database found is in account %s (set the accounts "
+        "option to reach another account)" % (B, A)]
+
+
+def test_ssl_usage_evidence_of_one_account_does_not_apply_to_the_other():
+    evidence, problems = rotation.parse_ssl_evidence([
+        {"identifier": "orders", "region": "us-east-1", "account": A, "ssl_in_use": "no"},
+        {"identifier": "orders", "region": "us-east-1", "account": B, "ssl_in_use": "yes"}])
+    assert problems == []
+    assert rotation.evidence_for(evidence, "us-east-1", "orders", A)["ssl_in_use"] is False
+    assert rotation.evidence_for(evidence, "us-east-1", "orders", B)["ssl_in_use"] is True
+    assert rotation.evidence_for(evidence, "us-east-1", "orders", C) is None
