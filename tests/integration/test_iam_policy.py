@@ -352,7 +352,7 @@ ADDED_OPERATIONS = {  # what tests/simulator/rds_ext.py adds to moto or wraps, w
 
 # The cross-account actions (CrossAccount: the accounts/organization options) are left out of the enforced runs
 # below, which prove the playbooks' RDS policies: iam:ListAccountAliases may be refused by design (the alias is then
-# null), and a refused sts:AssumeRole is reported in failed_accounts, not failed (test_accounts.py proves both).
+# null), and a refused sts:AssumeRole is reported in failed_accounts, not failed (test_accounts_estate.py proves both).
 CROSS_ACCOUNT_SERVICES = ("sts", "organizations", "iam")
 
 

@@ -282,7 +282,7 @@ def test_inventory_every_field_calls_check_mode_and_facts(fleet):
         "expired": 12,
         "expiring": {"within_30_days": 12, "within_90_days": 12, "within_180_days": 12, "within_365_days": 12},
     }
-    # accounts_queried/accounts_failed: only with the accounts option (test_accounts.py).
+    # accounts_queried/accounts_failed: only with the accounts option (test_accounts_estate.py).
     assert set(inventory["summary"]) == set(documented["summary"]["contains"]) - {"accounts_queried", "accounts_failed"}
 
     # -- top level, failed regions, facts, check mode, later plays.

@@ -197,9 +197,13 @@ def test_rotate_with_a_refused_account_goes_on_for_the_others_or_stops_when_stri
     assert [f["account"] for f in strict["failed_accounts"]] == [C]
     assert ca_of(sim, B, "us-east-1", "orders-prod") == ("rds-ca-2019", None)
 
+    preview = sim.run_playbook(play([rotate_task("preview", wanted)], ["preview"]), check=True).task("preview")
     sim.reset_calls()
     result = sim.run_playbook(play([rotate_task("run", wanted)], ["run"])).task("run")
     assert result["failed"]  # the refused account's database is a failure: unknown, not done
+    # Check mode predicted the same outcome.
+    assert preview["failed"] and [(d["label"], d["status"]) for d in preview["databases"]] == [(ORDERS_PROD_B, "rotated")]
+    assert [(f["label"], f["status"]) for f in preview["failures"]] == [(f["label"], f["status"]) for f in result["failures"]]
     assert [(d["label"], d["status"]) for d in result["databases"]] == [(ORDERS_PROD_B, "rotated")]
     assert [f["label"] for f in result["failures"]] == ["%s/us-east-1/acquired-db" % C]
     by_account = result["summary"]["by_account"]
