@@ -368,8 +368,9 @@ def html_accounts(report: dict[str, Any]) -> str:
     accounts = shown_accounts(report)
     if not accounts:
         return ""
-    rows = "".join('<tr%s><th>%s</th><td>%s</td></tr>' % (' class="badrow"' if a.get("status") != "inventoried" else "",
-                                                        esc(account_name(a)), esc(account_totals(report, a))) for a in accounts)
+    rows = "".join('<tr%s><th>%s</th><td>%s</td></tr>' % (
+        ' class="badrow"' if a.get("status") != "inventoried" else "", esc(account_name(a)), esc(account_totals(report, a)))
+        for a in accounts)
     return '<div class="box" id="accounts"><h3>Accounts (%d)</h3><table class="bd">%s</table></div>' % (len(accounts), rows)
 
 

@@ -60,8 +60,8 @@ def multi_account(settings: Mapping[str, Any] | None) -> bool:
     """Whether the run covers several accounts (rdsca_accounts or rdsca_organization): labels then carry the account."""
     settings = settings or {}
     organization = settings.get("organization")
-    return bool(settings.get("accounts")) or bool(isinstance(organization, Mapping) and organization
-                                                   and boolean(organization.get("enabled", True), strict=False))
+    enabled = isinstance(organization, Mapping) and organization and boolean(organization.get("enabled", True), strict=False)
+    return bool(settings.get("accounts")) or bool(enabled)
 
 
 def label_of(item: Mapping[str, Any], accounts: bool = False, identifier: str | None = None) -> str:

@@ -122,11 +122,10 @@ def test_a_failed_account_is_a_warning_and_with_strict_stops_before_any_change()
 
 
 def test_rollback_entries_name_their_account_and_an_ambiguous_entry_is_refused():
-    listed = rollback_entries(None, [PROD + "/us-east-1/orders", "us-east-1/orders", {"identifier": "billing", "region": "us-east-1",
-                                                                                     "account": PROD},
-                                     "arn:aws:rds:us-east-1:%s:db:orders" % STAGE, "12345/us-east-1/x",
-                                     {"identifier": "y", "region": "us-east-1", "account": "nope"}],
-                              to_ca=OLD, accounts=True)
+    given = [PROD + "/us-east-1/orders", "us-east-1/orders", {"identifier": "billing", "region": "us-east-1", "account": PROD},
+             "arn:aws:rds:us-east-1:%s:db:orders" % STAGE, "12345/us-east-1/x",
+             {"identifier": "y", "region": "us-east-1", "account": "nope"}]
+    listed = rollback_entries(None, given, to_ca=OLD, accounts=True)
     assert [(e["label"], e["account"]) for e in listed["entries"]] == [
         (PROD + "/us-east-1/orders", PROD), ("us-east-1/orders", None), (PROD + "/us-east-1/billing", PROD),
         (STAGE + "/us-east-1/orders", STAGE)]
