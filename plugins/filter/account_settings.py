@@ -58,11 +58,11 @@ EXAMPLES = r"""
 RETURN = r"""
 _value:
   description:
-    - V(accounts) (the list for the modules' C(accounts) option, empty when not given), V(accounts_shown) (the same
+    - "V(accounts) (the list for the modules' C(accounts) option, empty when not given), V(accounts_shown) (the same
       with the external IDs masked), V(organization_shown) (V(organization), its external ID masked), V(organization) (the
       modules' C(organization) option, empty when not given or disabled), V(role_name) (empty when not given),
       V(strict), V(multi_account) (true when accounts or an organization are given: labels then carry the account)
-      and V(problems) (one sentence per invalid value).
+      and V(problems) (one sentence per invalid value)."
   type: dict
 """
 

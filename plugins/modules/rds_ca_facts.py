@@ -695,7 +695,7 @@ proxies:
     arn: {description: DBProxyArn., type: str}
     region: {description: Region., type: str}
     status: {description: Proxy status., type: str}
-    engine_family: {description: C(POSTGRESQL), C(MYSQL) or C(SQLSERVER)., type: str}
+    engine_family: {description: "C(POSTGRESQL), C(MYSQL) or C(SQLSERVER).", type: str}
     endpoint: {description: The proxy's endpoint address., type: str}
     require_tls: {description: Whether the proxy refuses clients without TLS., type: bool}
     vpc_id: {description: VPC of the proxy., type: str}

@@ -18,12 +18,10 @@ such as the simulator's, accepted with ``allow_unpinned``).
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.x509.oid import NameOID
+# The collection's standard-library DER reader (as rds_ca_trust_store on client hosts): no cryptography needed.
+from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import BundleError, der_summary, fingerprint, split_pem
 
 # SHA-256 of the DER of each root, as published by Amazon Trust Services (https://www.amazontrust.com/repository/).
 PINNED = {
@@ -38,18 +36,6 @@ _PEM = re.compile(r"-----BEGIN CERTIFICATE-----\s.*?-----END CERTIFICATE-----", 
 
 def _slug(name: str) -> str:
     return "amazon-trust-services-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-def _common_name(cert: x509.Certificate) -> str:
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value) if names else ""
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
 
 
 def ats_roots(pem_text: Any, allow_unpinned: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
@@ -68,18 +54,17 @@ def ats_roots(pem_text: Any, allow_unpinned: bool = False) -> tuple[list[dict[st
     unreadable = 0
     for block in _PEM.findall(pem_text):
         try:
-            with warnings.catch_warnings():  # a system bundle may hold old CAs that newer cryptography frowns upon
-                warnings.simplefilter("ignore")
-                cert = x509.load_pem_x509_certificate(block.encode("ascii"))
-        except ValueError:
+            der = split_pem(block)["blocks"][0]["der"]
+            summary = der_summary(der)
+        except (BundleError, ValueError):  # DERError is a ValueError
             unreadable += 1  # never installed: only a certificate read and checked here can be
             continue
-        digest = cert.fingerprint(hashes.SHA256()).hex()
-        cn = _common_name(cert)
+        digest = fingerprint(der)
+        cn = summary["subject_cn"] or ""
         pinned = digest in PINNED
         if not pinned and cn not in names:
             continue  # any other CA of a system bundle
-        if not pinned and not (allow_unpinned and _is_ca(cert)):
+        if not pinned and not (allow_unpinned and summary["is_ca"]):
             problems.append("%r (SHA-256 %s) is named like an Amazon Trust Services root but is not the published "
                             "certificate: refused" % (cn, digest))
             continue

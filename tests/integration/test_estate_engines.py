@@ -61,7 +61,7 @@ def test_production_account_docdb_neptune_and_the_proxy_in_front_of_orders_prod(
 
 def test_proxies_of_every_named_account_with_the_accounts_option(estate):
     """With the accounts option, the proxies are read in every account's regions (not only the caller's own)."""
-    result, _ = facts(estate, role_name="rdsca-audit", accounts=[{"account_id": "111111111111"}, {"account_id": PROD}])
+    result = facts(estate, role_name="rdsca-audit", accounts=[{"account_id": "111111111111"}, {"account_id": PROD}])[0]
     by_label = dict((d["label"], d) for d in result["databases"])
     assert by_label["%s/us-east-1/orders-prod" % PROD]["proxied_by"] == ["orders-proxy"]
     assert by_label["111111111111/us-east-1/orders-staging"]["proxied_by"] == []

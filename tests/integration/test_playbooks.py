@@ -179,7 +179,9 @@ def test_audit_in_summary_only_mode_gives_the_same_report(demo):
     assert r.rc == 0, explain(r)
     summary = rows(demo.latest("audit"))
     assert os.path.getsize(os.path.join(demo.report_dir, "inventory-before.jsonl")) > 0
-    verdict = (lambda table: dict((label, (row["status"], row.get("restart"), row.get("ca"))) for label, row in table.items()))
+
+    def verdict(table):
+        return dict((label, (row["status"], row.get("restart"), row.get("ca"))) for label, row in table.items())
     assert len(summary) == 14 and verdict(summary) == verdict(full)
 
 
@@ -731,7 +733,9 @@ def test_inventory_writes_its_report_in_the_working_directory(light, tmp_path):
     assert summary["output_file"] == os.path.realpath(work / "rdsca-reports" / "inventory.jsonl")
     with open(work / "rdsca-reports" / "inventory.md", encoding="utf-8") as handle:
         summary_md = handle.read()
-    table = (lambda text: [line for line in text.splitlines() if line.startswith("| ")])
+
+    def table(text):
+        return [line for line in text.splitlines() if line.startswith("| ")]
     assert table(summary_md) == table(full_md) and len(table(full_md)) > 5
 
 

@@ -529,7 +529,9 @@ def test_compact_and_summary_mode_give_the_same_answer_through_the_filter(fleet,
                                                    "staging_from_file", "relative"], defaults={"regions": REGIONS})])
     assert result.rc == 0, result.stdout[-4000:]
     full, compact, summary = check_ok(result, "full"), check_ok(result, "compact"), check_ok(result, "summary")
-    days = (lambda dbs: [dict(d, days_left=None, ca_days_left=None) for d in dbs])  # runs seconds apart
+
+    def days(dbs):  # runs seconds apart
+        return [dict(d, days_left=None, ca_days_left=None) for d in dbs]
     assert full["databases"] and days(result.results["from_compact"]) == days(full["databases"])
     assert days(result.results["from_file"]) == days(full["databases"])
     assert summary["databases"] == [] and summary["output_file"] == path and summary["summary"] == full["summary"]
