@@ -19,7 +19,9 @@ from ansible_collections.rdsca.rotation.plugins.plugin_utils import report_rende
 
 TARGET = "rds-ca-rsa2048-g1"
 OLD = "rds-ca-rsa4096-g1"
-STAGE, PROD, DENIED = "111111111111", "222222222222", "333333333333"
+STAGE = "111111111111"
+PROD = "222222222222"
+DENIED = "333333333333"
 ACCOUNTS = [{"account_id": STAGE, "alias": "shop-staging"}, {"account_id": PROD, "alias": "shop-prod", "external_id": "s3cr3t-x"}]
 CFG = {"target_ca": TARGET, "staging_environments": ["staging"], "production_environments": ["production"],
        "database_environments": {}, "verify": "auto", "client_verify": False, "require_verified_staging": True,
