@@ -1025,6 +1025,23 @@ ACM_NOTE = ("the endpoint presents its ACM certificate (Amazon Trust Services), 
             "the CA change does not change what its clients must trust")
 
 
+def probe_summary(probe: dict) -> dict:
+    """The parts of a tls_probe result worth returning, plus ``ca_id``/``issuer`` for the verdict."""
+    cert = probe.get("certificate") or {}
+    return {
+        "server_name": probe.get("server_name"),
+        "connect_host": probe.get("connect_host"),
+        "connect_port": probe.get("connect_port"),
+        "ca_id": probe.get("presented_ca"),
+        "issuer": cert.get("issuer_cn"),
+        "not_after": cert.get("not_after"),
+        "verified": probe.get("verified"),
+        "hostname_matches": probe.get("hostname_matches"),
+        "tls_version": probe.get("tls_version"),
+        "error": probe.get("verify_error") or probe.get("error"),
+    }
+
+
 def acm_endpoint(probe: dict) -> bool:
     """Whether a probe met the ACM certificate AWS documents for the engine (Neptune), not an RDS CA's.
 

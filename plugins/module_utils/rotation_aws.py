@@ -71,23 +71,6 @@ def discover(clients: Any, regions: list[Any], requests: list[dict], target_ca: 
     return data, problems
 
 
-def probe_summary(probe: dict) -> dict:
-    """The parts of a tls_probe result worth returning, plus ``ca_id``/``issuer`` for the verdict."""
-    cert = probe.get("certificate") or {}
-    return {
-        "server_name": probe.get("server_name"),
-        "connect_host": probe.get("connect_host"),
-        "connect_port": probe.get("connect_port"),
-        "ca_id": probe.get("presented_ca"),
-        "issuer": cert.get("issuer_cn"),
-        "not_after": cert.get("not_after"),
-        "verified": probe.get("verified"),
-        "hostname_matches": probe.get("hostname_matches"),
-        "tls_version": probe.get("tls_version"),
-        "error": probe.get("verify_error") or probe.get("error"),
-    }
-
-
 class RdsApi:
     """What module_utils.rotation_runner needs from AWS (and the TLS probe)."""
 
@@ -136,7 +119,7 @@ class RdsApi:
                                 connect_host=unit.get("connect_host") or self.connect_host,
                                 connect_port=unit.get("connect_port"), ca_bundle=self.ca_bundle,
                                 timeout=self.probe_timeout)
-        summary = probe_summary(result)
+        summary = plan_lib.probe_summary(result)
         summary["identifier"] = endpoint.get("identifier")
         summary["engine"] = unit.get("engine")
         if plan_lib.acm_endpoint(summary):

@@ -50,8 +50,9 @@ def check_list(value: Any, what: str, name: str) -> list:
 
 
 PHASES = ("staging", "production")
-#: Protocols whose endpoints the playbooks verify (a TLS handshake after the protocol's upgrade).
-VERIFIED_PROTOCOLS = ("postgres", "mysql")
+#: Protocols whose endpoints the playbooks verify (a TLS handshake after the protocol's upgrade; "tls": direct
+#: TLS, DocumentDB on 27017 and Neptune on 8182).
+VERIFIED_PROTOCOLS = ("postgres", "mysql", "tls")
 
 Db = Dict[str, Any]
 
@@ -458,8 +459,13 @@ def endpoint_probes(usage_databases: list[Db] | None, labels: list[str], target_
         label = label_of(item, accounts)
         if label not in wanted:
             continue
-        ok, why = probe_verdict(item.get("probe"), target_ca, item.get("error"))
-        out.append({"label": label, "verified": ok, "presented_ca": (item.get("probe") or {}).get("presented_ca"), "error": why})
+        probe = item.get("probe") or {}
+        if rotation.acm_endpoint(dict(rotation.probe_summary(probe), engine=item.get("engine"))):
+            # Neptune's documented ACM certificate: unchanged by the CA change, as rds_ca_rotate decides it too.
+            out.append({"label": label, "verified": True, "presented_ca": None, "error": None, "note": rotation.ACM_NOTE})
+            continue
+        ok, why = probe_verdict(probe, target_ca, item.get("error"))
+        out.append({"label": label, "verified": ok, "presented_ca": probe.get("presented_ca"), "error": why})
     return out
 
 

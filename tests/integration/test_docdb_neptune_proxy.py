@@ -72,7 +72,7 @@ def test_facts_inventory_docdb_and_neptune_with_restart_behaviour_and_proxies(si
     dbs = dict((d["identifier"], d) for d in facts["databases"])
     # With proxies=true every documented field is there, proxied_by included.
     assert all(set(db) == set(RETURN["databases"]["contains"]) for db in dbs.values())
-    assert set(RETURN) - {"ansible_facts"} <= set(facts)
+    assert set(RETURN) - {"ansible_facts", "accounts", "output_file", "output_file_bytes"} <= set(facts)  # not asked for
     for ident, kind in (("docs-1", "docdb"), ("docs-2", "docdb"), ("graph-1", "neptune"), ("graph-acm-1", "neptune")):
         db = dbs[ident]
         assert (db["engine_supported"], db["cluster_type"], db["needs_rotation"], db["reason"]) == (
@@ -160,3 +160,30 @@ def test_neptune_acm_endpoint_is_verified_as_unchanged_not_rolled_back(sim):
     (probe,) = verification["probes"]
     assert (probe["endpoint_certificate"], probe["issuer"], probe["ca_id"]) == ("acm", "Amazon RSA 2048 M02", None)
     assert sim.control("GET", "/_sim/linked")[REGION + "/graph-acm-1"]["presented_ca"] == "acm"
+
+
+def test_the_playbooks_verify_docdb_and_neptune_endpoints_from_rds_ssl_usage(sim):
+    """After the rotations above: the playbooks' verification (rds_ssl_usage probes read by the verify_targets and
+    endpoint_probes filters) covers DocumentDB's and Neptune's direct-TLS endpoints, and takes Neptune's ACM
+    certificate as unchanged, as rds_ca_rotate does - not as a failure that would roll it back."""
+    labels = [REGION + "/" + ident for ident in ("docs-1", "graph-1", "graph-acm-1")]
+    plays = [{"hosts": "localhost", "gather_facts": False,
+              "module_defaults": {"group/rdsca.rotation.rds_ca": {"endpoint_url": "{{ sim_endpoint_url }}",
+                                                                  "region": REGION}},
+              "vars": {"labels": labels, "target": TARGET},
+              "tasks": [
+                  {"name": "facts", "register": "facts", "rdsca.rotation.rds_ca_facts": {"regions": [REGION]}},
+                  {"name": "usage", "register": "usage", "rdsca.rotation.rds_ssl_usage": {
+                      "databases": "{{ facts.databases | selectattr('label', 'in', labels) | list }}", "ca_cert": sim.bundle, "connect_host": "127.0.0.1", "timeout": 5}},
+                  {"name": "verify", "register": "verify", "ansible.builtin.set_fact": {
+                      "targets": "{{ facts.databases | rdsca.rotation.verify_targets(labels, target) }}",
+                      "probes": "{{ usage.databases | rdsca.rotation.endpoint_probes(labels, target) }}"}}],
+              "save": ["verify"]}]
+    result = sim.run_playbook(plays)
+    assert result.rc == 0, result.stdout[-4000:]
+    found = result.task("verify")["ansible_facts"]
+    assert sorted((t["label"], t["protocol"]) for t in found["targets"]) == [(label, "tls") for label in sorted(labels)]
+    probes = dict((p["label"], p) for p in found["probes"])
+    assert (probes[labels[0]]["verified"], probes[labels[0]]["presented_ca"]) == (True, TARGET)
+    assert (probes[labels[1]]["verified"], probes[labels[1]]["presented_ca"]) == (True, TARGET)
+    assert probes[labels[2]]["verified"] is True and "Amazon Trust Services" in probes[labels[2]]["note"]
