@@ -621,7 +621,7 @@ FAKE_SECURITY = textwrap.dedent('''\
 
 
 def test_macos_keychain_logic(sim, host):
-    keychain = "/var/tmp/System.keychain"
+    keychain = "/Library/Keychains/System.keychain"  # as on macOS: a root-owned directory (a world-writable one is refused)
     stale = expired_rds_pem("Amazon RDS Root 2019 CA")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Corporate Proxy Root")])
