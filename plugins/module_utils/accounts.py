@@ -25,8 +25,9 @@ import fnmatch
 import re
 from typing import Any, Optional, Sequence
 
-# 12 digits (AWS Account Management Reference Guide, "View AWS account identifiers").
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+# 12 digits (AWS Account Management Reference Guide, "View AWS account identifiers"): the one definition.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID
+
 # arn:<partition>:iam::<account>:role/<optional path/><name> (IAM User Guide, "IAM identifiers").
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]{1,64})$")
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")

@@ -53,7 +53,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (
     status_reason,
     would_restart,
 )
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label
 
 APPLY_IMMEDIATELY = "immediately"
 APPLY_MAINTENANCE_WINDOW = "maintenance_window"
@@ -90,7 +90,6 @@ CLUSTER = "cluster"
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 ARN = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):(?P<account>\d*):(?P<kind>db|cluster):(?P<id>[A-Za-z0-9-]+)$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 # Keys of a `databases` mapping entry this module reads (anything else, e.g. the rest of an
 # rds_ca_facts or rds_ca_rotate result entry, is ignored).
 ENTRY_ID_KEYS = ("identifier", "id", "db_instance_identifier", "DBInstanceIdentifier", "db_cluster_identifier",
