@@ -29,7 +29,7 @@ from typing import Any, Optional, Sequence
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID
 
 # arn:<partition>:iam::<account>:role/<optional path/><name> (IAM User Guide, "IAM identifiers").
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]{1,64})$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{1,64})$")
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # AssumeRole's RoleSessionName and ExternalId (AWS STS API Reference, "AssumeRole").
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")

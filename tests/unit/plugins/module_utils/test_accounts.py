@@ -28,6 +28,9 @@ class TestCheck:
         ([{"account_id": "12345678901a"}], "r", "must be 12 digits"),
         ([{"role_arn": "arn:aws:iam::1111:role/x"}], None, "accounts[1]: role_arn 'arn:aws:iam::1111:role/x' is not an IAM role ARN"),
         ([{"role_arn": "arn:aws:iam::%s:user/x" % A}], None, "is not an IAM role ARN"),
+        # An IAM path is /segment/.../: no empty segment (IAM User Guide, "IAM identifiers").
+        ([{"role_arn": "arn:aws:iam::%s:role//x" % A}], None, "is not an IAM role ARN"),
+        ([{"role_arn": "arn:aws:iam::%s:role/a//x" % A}], None, "is not an IAM role ARN"),
         ([{"account_id": A}], None, "accounts[1]: account %s has no role_arn: set role_arn, or the top-level role_name" % A),
         ([{"alias": "x"}], "r", "accounts[1]: give account_id (with the top-level role_name) or role_arn"),
         ([{"account_id": A}, {"account_id": A}], "r", "accounts[2]: account %s is listed twice (also accounts[1])" % A),
