@@ -53,7 +53,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (
     status_reason,
     would_restart,
 )
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label, scope_label
 
 APPLY_IMMEDIATELY = "immediately"
 APPLY_MAINTENANCE_WINDOW = "maintenance_window"
@@ -314,7 +314,7 @@ def _where(region: str, view: dict, arn: str | None) -> dict:
     match = ARN.match(arn or "")
     return {"account": named or (match.group("account") if match else None) or None,
             "account_alias": view.get("account_alias"),
-            "place": "%s/%s" % (named, region) if named else region, "named": named}
+            "place": scope_label(region, named), "named": named}
 
 
 def _instance_unit(region: str, raw: dict, view: dict, request: dict) -> dict:

@@ -18,6 +18,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import scope_label
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import account_of, counts, natural_key
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import cell, first_few, md_counts, words
 
@@ -103,7 +104,7 @@ def inventory_databases(facts: dict[str, Any]) -> list[str]:
     accounts = set(key[0] for key in groups)
     lines = ["", "## Databases"]
     for (account, region), dbs in groups.items():
-        where = "%s/%s" % (account, region) if len(accounts) > 1 else region
+        where = scope_label(region, account) if len(accounts) > 1 else region
         needing = sum(1 for db in dbs if db.get("needs_rotation"))
         lines += ["", "### %s (%d, %d need rotation)" % (cell(where), len(dbs), needing), ""] + head
         lines += [inventory_row(db) for db in dbs]

@@ -38,7 +38,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_re
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation_records
 from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label, scope_label
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import engine_protocol
 
 
@@ -199,14 +199,14 @@ def preflight_problems(facts: Mapping[str, Any], in_scope: list[Db], settings: M
     out = []
     for failure in facts.get("failed_regions") or []:
         out.append("region %s could not be read (%s: %s), so the scope is unknown there"
-                   % (failure.get("region") if not failure.get("account") else "%s/%s" % (failure["account"], failure.get("region")),
+                   % (scope_label(failure.get("region"), failure.get("account")),
                       failure.get("error_code"), failure.get("message")))
     if boolean(settings.get("strict") or False, strict=False):
         out.extend("%s; rdsca_strict stops the run before any change" % text for text in failed_account_lines(facts))
     # The target must be a CA of every region it is applied in, and not expired (rds_ca_facts target_ca_problem):
     # the regions of the databases in scope, and every region queried when the account default is set there.
     # In a run over several accounts the entries are per account and region (``account/region``).
-    wanted = set(db.get("region") for db in in_scope) | set("%s/%s" % (db.get("account"), db.get("region")) for db in in_scope)
+    wanted = set(db.get("region") for db in in_scope) | set(scope_label(db.get("region"), db.get("account")) for db in in_scope)
     for region, region_facts in _region_entries(facts):
         # Across accounts the playbook does not set the account default (rotate.yml): the regions of the databases only.
         if (not settings.get("set_account_default") or multi_account(settings)) and region not in wanted:
@@ -717,7 +717,7 @@ def rollback_entries(report: Mapping[str, Any] | None, databases: list[Any] | No
 def _region_facts(facts: Mapping[str, Any], region: str, account: str | None) -> Mapping[str, Any]:
     """rds_ca_facts ``regions`` entry of ``region`` (in ``account`` when keyed ``account/region``)."""
     regions = facts.get("regions") or {}
-    return (regions.get("%s/%s" % (account, region)) if account else None) or regions.get(region) or {}
+    return (regions.get(scope_label(region, account)) if account else None) or regions.get(region) or {}
 
 
 def rollback_checks(entries: list[Mapping[str, Any]], facts: Mapping[str, Any], accounts: bool = False) -> list[dict[str, Any]]:
@@ -742,7 +742,7 @@ def rollback_checks(entries: list[Mapping[str, Any]], facts: Mapping[str, Any], 
             why = "in several accounts (%s): name the account, account/region/identifier" % ", ".join(
                 sorted(str(m.get("account")) for m in matches))
         elif db is None:
-            why = "not found in %s" % (entry["region"] if not entry.get("account") else "%s/%s" % (entry["account"], entry["region"]))
+            why = "not found in %s" % scope_label(entry["region"], entry.get("account"))
         elif not to_ca:
             why = "no CA to go back to (rdsca_rollback_to_ca, or to_ca per database)"
         elif cert is None:
