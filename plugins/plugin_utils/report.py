@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import proxy_trust
+from ansible_collections.rdsca.rotation.plugins.module_utils.accounts import account_of_arn
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import multi_account
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import coverage_report
@@ -51,8 +52,7 @@ def account_of(db: dict[str, Any]) -> str:
     account = db.get("account") or db.get("account_id")
     if account:
         return str(account)
-    arn = str(db.get("arn") or "").split(":")
-    return arn[4] if len(arn) > 5 and arn[0] == "arn" and arn[4] else DEFAULT_ACCOUNT
+    return account_of_arn(db.get("arn")) or DEFAULT_ACCOUNT
 
 
 def _label(item: dict[str, Any], member: str | None = None, accounts: bool = False) -> str:
