@@ -155,6 +155,27 @@ def requested_accounts(params: Item) -> list[Item]:
     return out
 
 
+def entry_account(params: Item, account: Any, name: str) -> tuple[Optional[str], Optional[str]]:
+    """The account of the database entry ``name`` with named accounts: ``(account, None)`` - its own, or the one
+    account the ``accounts`` option lists - or ``(None, problem)``: it names none while several accounts (or an
+    organization) are in play, its account is not 12 digits, or (without organization) the option does not list it.
+    The one rule of rds_ca_rotate's and rds_ssl_usage's ``databases``."""
+    organization = params.get("organization") or {}
+    discovering = bool(organization) and organization.get("enabled", True)
+    listed = [a["account"] for a in requested_accounts(params)]
+    if not account:
+        if len(listed) != 1 or discovering:
+            return None, ("%s names no account: give account/region/identifier, an ARN or account (the accounts option "
+                          "lists several)" % name)
+        return listed[0], None
+    account = str(account)
+    if not ACCOUNT_ID.match(account):
+        return None, "%s: account must be 12 digits, got %r" % (name, account)
+    if account not in listed and not discovering:
+        return None, "%s is in account %s, which the accounts option does not list" % (name, account)
+    return account, None
+
+
 def select_accounts(listed: Sequence[Item], include: Optional[Sequence[str]] = None,
                     exclude: Optional[Sequence[str]] = None) -> list[Item]:
     """The ACTIVE accounts of ListAccounts whose id or name matches ``include`` (all when empty) and no ``exclude``."""

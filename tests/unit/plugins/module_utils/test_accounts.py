@@ -280,3 +280,16 @@ def test_ssl_usage_evidence_of_one_account_does_not_apply_to_the_other():
     assert rotation.evidence_for(evidence, "us-east-1", "orders", A)["ssl_in_use"] is False
     assert rotation.evidence_for(evidence, "us-east-1", "orders", B)["ssl_in_use"] is True
     assert rotation.evidence_for(evidence, "us-east-1", "orders", C) is None
+
+
+def test_entry_account_is_the_one_rule_of_rotate_and_ssl_usage():
+    one = params([{"account_id": A}], "r")
+    both = params([{"account_id": A}, {"account_id": B}], "r")
+    assert lib.entry_account(one, None, "x") == (A, None)
+    assert lib.entry_account(both, B, "x") == (B, None)
+    assert lib.entry_account(both, None, "x")[1].startswith("x names no account")
+    assert lib.entry_account(one, "999999999999", "x")[1] == "x is in account 999999999999, which the accounts option does not list"
+    assert lib.entry_account(one, "12", "x")[1] == "x: account must be 12 digits, got '12'"
+    discovered = params([{"account_id": A}], "r", organization={"enabled": True})
+    assert lib.entry_account(discovered, None, "x")[1].startswith("x names no account")
+    assert lib.entry_account(discovered, "999999999999", "x") == ("999999999999", None)
