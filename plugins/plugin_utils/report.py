@@ -22,8 +22,7 @@ from typing import Any, Iterable
 
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import proxy_trust
 from ansible_collections.rdsca.rotation.plugins.module_utils.accounts import account_of_arn
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import multi_account
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import label_of, multi_account
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import coverage_report
 from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
 
@@ -57,7 +56,7 @@ def account_of(db: dict[str, Any]) -> str:
 
 def _label(item: dict[str, Any], member: str | None = None, accounts: bool = False) -> str:
     """The label of a result item (or of its ``member``): with its account in a run over several accounts."""
-    return db_label(item.get("region"), member or item.get("identifier"), item.get("account") if accounts else None)
+    return label_of(item, accounts, member)
 
 
 NOT_INVENTORIED = "unknown, not inventoried"

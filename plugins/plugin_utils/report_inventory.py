@@ -18,6 +18,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label as rds_domain_label
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import scope_label
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import account_of, counts, natural_key
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import cell, first_few, md_counts, words
@@ -35,7 +36,7 @@ def check_inventory(facts: Any, name: str = "inventory_markdown") -> dict[str, A
 
 def db_label(db: dict[str, Any]) -> str:
     """The database's label (account/region/identifier over several accounts), and the cluster it belongs to."""
-    label = db.get("label") or "%s/%s" % (db.get("region"), db.get("identifier"))
+    label = db.get("label") or rds_domain_label(db.get("region"), db.get("identifier"))
     return label + (" (%s of %s)" % (db.get("cluster_role") or "member", db["cluster_id"]) if db.get("cluster_id") else "")
 
 
