@@ -36,8 +36,11 @@ def check_inventory(facts: Any, name: str = "inventory_markdown") -> dict[str, A
 
 def db_label(db: dict[str, Any]) -> str:
     """The database's label (account/region/identifier over several accounts), and the cluster it belongs to."""
-    label = db.get("label") or rds_domain_label(db.get("region"), db.get("identifier"))
-    return label + (" (%s of %s)" % (db.get("cluster_role") or "member", db["cluster_id"]) if db.get("cluster_id") else "")
+    return (db.get("label") or rds_domain_label(db.get("region"), db.get("identifier"))) + _cluster_note(db)
+
+
+def _cluster_note(db: dict[str, Any]) -> str:
+    return " (%s of %s)" % (db.get("cluster_role") or "member", db["cluster_id"]) if db.get("cluster_id") else ""
 
 
 def restart_word(db: dict[str, Any]) -> str:
@@ -91,7 +94,7 @@ def inventory_row(db: dict[str, Any]) -> str:
     till = cell(db.get("ca_valid_till")) + (" (expired)" if db.get("ca_expired") else
                                             " (%s days)" % db["ca_days_left"] if isinstance(db.get("ca_days_left"), int) else "")
     return "| %s | %s %s | %s | %s | %s | %s | %s | %s |" % (
-        cell(db_label(db).split("/", 1)[1]), cell(db.get("engine")), cell(db.get("engine_version")),
+        cell(str(db.get("identifier")) + _cluster_note(db)), cell(db.get("engine")), cell(db.get("engine_version")),
         cell(db.get("environment") or "-"), ca, till, "**yes**" if db.get("needs_rotation") else "no",
         cell(words(db.get("reason") or "-")), restart_word(db))
 
