@@ -53,7 +53,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (
     status_reason,
     would_restart,
 )
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label, scope_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label, scope_label, split_label
 
 APPLY_IMMEDIATELY = "immediately"
 APPLY_MAINTENANCE_WINDOW = "maintenance_window"
@@ -115,15 +115,11 @@ def _entry_from_string(text: str, default_region: str | None) -> tuple[dict | No
         kind = INSTANCE if match.group("kind") == "db" else CLUSTER
         return {"identifier": match.group("id").lower(), "region": match.group("region"), "type": kind,
                 "account": match.group("account") or None}, None
-    region = default_region
-    account = None
-    ident = text
-    if text.count("/") >= 2:  # account/region/identifier (rds_domain.db_label with accounts)
-        account, region, ident = text.split("/", 2)
-        if not ACCOUNT_ID.match(account):
-            return None, "databases entry %r: the account of account/region/identifier must be 12 digits" % text
-    elif "/" in text:
-        region, ident = text.split("/", 1)
+    # identifier, region/identifier, account/region/identifier (rds_domain.db_label, read by split_label)
+    account, region, ident = split_label(text)
+    if account is not None and not ACCOUNT_ID.match(account):
+        return None, "databases entry %r: the account of account/region/identifier must be 12 digits" % text
+    region = default_region if region is None else region
     return {"identifier": ident.lower(), "region": region, "type": "auto", "account": account}, None
 
 
