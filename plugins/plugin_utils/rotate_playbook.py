@@ -38,7 +38,8 @@ from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_re
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation_records
 from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label, scope_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label, scope_label, split_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.accounts import account_of_arn
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import engine_protocol
 
 
@@ -648,29 +649,24 @@ def _account_id(value: Any) -> str | None:
     return text if ACCOUNT_ID.match(text) else None
 
 
-ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:(\d{12}):")
-
-
 def _entry_account(item: Any) -> tuple[Any, str | None, str | None]:
     """(the entry without its account, the account, a problem): ``account/region/identifier`` labels, mappings with
     ``account`` (or ``account_id``), ARNs (their account field)."""
     if isinstance(item, str):
         text = item.strip()
-        match = ARN_ACCOUNT.match(text)
-        if match:
-            return text, match.group(1), None
-        parts = text.split("/")
-        if len(parts) == 3:
-            if not ACCOUNT_ID.match(parts[0]):
+        if text.startswith("arn:"):
+            return text, account_of_arn(text), None
+        account, region, identifier = split_label(text)
+        if account is not None:
+            if not ACCOUNT_ID.match(account):
                 return None, None, "%r: an account/region/identifier label needs a 12-digit account ID first" % text
-            return "/".join(parts[1:]), parts[0], None
+            return db_label(region, identifier), account, None
         return text, None, None
     if isinstance(item, Mapping):
         given = item.get("account") if item.get("account") not in (None, "") else item.get("account_id")
         if given in (None, ""):
             ident = str(item.get("identifier") or item.get("id") or "")
-            match = ARN_ACCOUNT.match(ident)
-            return item, match.group(1) if match else None, None
+            return item, account_of_arn(ident), None
         account = _account_id(given)
         if account is None:
             return None, None, "%r: account must be a 12-digit account ID, got %r" % (item.get("identifier") or item.get("id"), given)
