@@ -25,10 +25,11 @@ import fnmatch
 import re
 from typing import Any, Optional, Sequence
 
-# 12 digits (AWS Account Management Reference Guide, "View AWS account identifiers").
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+# 12 digits (AWS Account Management Reference Guide, "View AWS account identifiers"): the one definition.
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID
+
 # arn:<partition>:iam::<account>:role/<optional path/><name> (IAM User Guide, "IAM identifiers").
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@/-]*/)?(?P<name>[\w+=,.@-]{1,64})$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]{1,64})$")
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 # AssumeRole's RoleSessionName and ExternalId (AWS STS API Reference, "AssumeRole").
 SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
@@ -152,6 +153,27 @@ def requested_accounts(params: Item) -> list[Item]:
         out.append(dict(account=account_id, role_arn=role_arn, external_id=item.get("external_id"),
                         session_name=item.get("session_name") or DEFAULT_SESSION_NAME, alias=item.get("alias")))
     return out
+
+
+def entry_account(params: Item, account: Any, name: str) -> tuple[Optional[str], Optional[str]]:
+    """The account of the database entry ``name`` with named accounts: ``(account, None)`` - its own, or the one
+    account the ``accounts`` option lists - or ``(None, problem)``: it names none while several accounts (or an
+    organization) are in play, its account is not 12 digits, or (without organization) the option does not list it.
+    The one rule of rds_ca_rotate's and rds_ssl_usage's ``databases``."""
+    organization = params.get("organization") or {}
+    discovering = bool(organization) and organization.get("enabled", True)
+    listed = [a["account"] for a in requested_accounts(params)]
+    if not account:
+        if len(listed) != 1 or discovering:
+            return None, ("%s names no account: give account/region/identifier, an ARN or account (the accounts option "
+                          "lists several)" % name)
+        return listed[0], None
+    account = str(account)
+    if not ACCOUNT_ID.match(account):
+        return None, "%s: account must be 12 digits, got %r" % (name, account)
+    if account not in listed and not discovering:
+        return None, "%s is in account %s, which the accounts option does not list" % (name, account)
+    return account, None
 
 
 def select_accounts(listed: Sequence[Item], include: Optional[Sequence[str]] = None,

@@ -60,6 +60,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import Retrying
 
 # Re-exported: region names and the time helpers live in rds_domain.
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import REGION_PATTERN
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import scope_label
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import utcnow  # noqa: F401 pylint: disable=unused-import
 
 COLLECTION_USER_AGENT = "rdsca.rotation"
@@ -183,11 +184,6 @@ def validate_regions(regions: Iterable[Any], known: Optional[set[str]] = None) -
             problems.append("%s is not a region known to botocore %s%s" % (
                 name, getattr(botocore, "__version__", "?"), hint))
     return problems
-
-
-def scope_label(region: str, account: Optional[str] = None) -> str:
-    """``region``, or ``account/region`` for another account than the module's own (the keys of ``api_calls``)."""
-    return region if account is None else "%s/%s" % (account, region)
 
 
 class CallCounter:

@@ -60,20 +60,31 @@ OUTPUT_FILE_MODE = 0o600
 MAX_LINE_BYTES = 1 << 20
 
 
+def without_defaults(item: Item, defaults: Item) -> Item:
+    """``item`` without the keys that hold their ``defaults`` value, of the same type too (a new dict).
+    The compact form of both modules' records (rotation_records uses it for rds_ca_rotate)."""
+    return dict((key, value) for key, value in item.items()
+                if key not in defaults or value != defaults[key]
+                or type(value) is not type(defaults[key]))  # noqa: E721  (0 is not False)
+
+
+def with_defaults(item: Item, defaults: Item) -> Item:
+    """A full item from a compact (or full) one: every left-out key with its default (a new dict, fresh lists)."""
+    full = dict(item)
+    for key, default in defaults.items():
+        if key not in full:
+            full[key] = copy.copy(default)
+    return full
+
+
 def compact_database(fact: Item) -> Item:
     """``fact`` without the keys that hold their :data:`DATABASE_DEFAULTS` value (a new dict)."""
-    return dict((key, value) for key, value in fact.items()
-                if key not in DATABASE_DEFAULTS or value != DATABASE_DEFAULTS[key]
-                or type(value) is not type(DATABASE_DEFAULTS[key]))  # noqa: E721  (0 is not False)
+    return without_defaults(fact, DATABASE_DEFAULTS)
 
 
 def expand_database(record: Item) -> Item:
     """A full record from a compact (or full) one: every left-out key with its default (a new dict)."""
-    full = dict(record)
-    for key, default in DATABASE_DEFAULTS.items():
-        if key not in full:
-            full[key] = copy.copy(default)
-    return full
+    return with_defaults(record, DATABASE_DEFAULTS)
 
 
 def shape_databases(databases: Iterable[Item], detail: str) -> list[Item]:

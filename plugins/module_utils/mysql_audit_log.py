@@ -104,7 +104,7 @@ def parse_line(line: str) -> Optional[dict[str, Any]]:
             "retcode": int(retcode)}
 
 
-class AuditLog:
+class AuditLog(pg_connection_log.PortionLines):
     """Distinct clients (address, user) from audit lines, fed portion by portion like
     :class:`pg_connection_log.ConnectionLog` (a trailing partial line waits for the next portion)."""
 
@@ -121,19 +121,6 @@ class AuditLog:
         self.truncated_portions = 0
         self.first_line: Optional[datetime.datetime] = None
         self.last_line: Optional[datetime.datetime] = None
-
-    def feed(self, text: Optional[str]) -> None:
-        if not text:
-            return
-        lines = (self._partial + text).split("\n")
-        self._partial = lines.pop()
-        for line in lines:
-            self._line(line)
-
-    def end_file(self) -> None:
-        if self._partial:
-            self._line(self._partial)
-        self._partial = ""
 
     def _line(self, line: str) -> None:
         if pg_connection_log.TRUNCATION_NOTICE in line:

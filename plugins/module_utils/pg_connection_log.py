@@ -183,7 +183,31 @@ def parse_line(line: str, pattern: Pattern[str]) -> Optional[dict[str, Any]]:
     }
 
 
-class ConnectionLog:
+class PortionLines:
+    """Lines of a log fed portion by portion (DownloadDBLogFilePortion, CloudWatch Logs events): ``feed(text)``
+    keeps a trailing partial line until the next portion of the same file completes it, ``end_file()`` flushes
+    it; each whole line goes to ``_line``. Shared by ConnectionLog and mysql_audit_log.AuditLog."""
+
+    _partial = ""
+
+    def feed(self, text: Optional[str]) -> None:
+        if not text:
+            return
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._line(line)
+
+    def end_file(self) -> None:
+        if self._partial:
+            self._line(self._partial)
+        self._partial = ""
+
+    def _line(self, line: str) -> None:
+        raise NotImplementedError
+
+
+class ConnectionLog(PortionLines):
     """Distinct clients from connection lines, fed portion by portion.
 
     ``feed(text)`` takes the data of one DownloadDBLogFilePortion answer; a trailing partial line is kept until
@@ -207,20 +231,6 @@ class ConnectionLog:
         self.truncated_portions = 0
         self.first_line = None
         self.last_line = None
-
-    def feed(self, text: Optional[str]) -> None:
-        if not text:
-            return
-        text = self._partial + text
-        lines = text.split("\n")
-        self._partial = lines.pop()
-        for line in lines:
-            self._line(line)
-
-    def end_file(self) -> None:
-        if self._partial:
-            self._line(self._partial)
-        self._partial = ""
 
     def _line(self, line: str) -> None:
         if TRUNCATION_NOTICE in line:

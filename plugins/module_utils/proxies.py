@@ -25,6 +25,7 @@ from typing import Any, Optional, Sequence
 from ansible_collections.rdsca.rotation.plugins.module_utils import rds_api
 from ansible_collections.rdsca.rotation.plugins.module_utils.aws import AWS_ERRORS
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACM
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import scope_label
 
 Item = dict[str, Any]
 
@@ -72,7 +73,7 @@ def attach_proxied_by(databases: Sequence[Item], proxies: Sequence[Item], read: 
 
     A database is behind a proxy that lists it (RDS_INSTANCE) or its cluster (TRACKED_CLUSTER, or a member's
     TrackedClusterId), in the same region (and account, when the facts carry one). ``read``: the scope keys
-    (:func:`scope_key`) whose proxies were read; a database elsewhere gets None (not known).
+    (rds_domain.scope_label) whose proxies were read; a database elsewhere gets None (not known).
     """
     behind: dict[tuple, set] = {}
     for proxy in proxies:
@@ -83,7 +84,7 @@ def attach_proxied_by(databases: Sequence[Item], proxies: Sequence[Item], read: 
             behind.setdefault(key + ("cluster", ident), set()).add(proxy["name"])
     for db in databases:
         region, account = db.get("region"), db.get("account")
-        if read is not None and scope_key(region, account) not in read and scope_key(region) not in read:
+        if read is not None and scope_label(region, account) not in read and scope_label(region) not in read:
             db["proxied_by"] = None
             continue
         names: set = set()
@@ -93,10 +94,6 @@ def attach_proxied_by(databases: Sequence[Item], proxies: Sequence[Item], read: 
             if db.get("cluster_id"):
                 names |= behind.get(key + ("cluster", db["cluster_id"]), set())
         db["proxied_by"] = sorted(names)
-
-
-def scope_key(region: Optional[str], account: Optional[str] = None) -> str:
-    return "%s/%s" % (account, region) if account else str(region)
 
 
 def gather_proxies(clients: Any, where: Sequence[Any], concurrency: int = 16) -> tuple[list[Item], list[Item], list[str]]:
@@ -139,5 +136,5 @@ def gather_proxies(clients: Any, where: Sequence[Any], concurrency: int = 16) ->
             proxies.extend(found)
             errors.extend(errs)
             if ok:
-                read.append(scope_key(scope.region, scope.account))
+                read.append(scope_label(scope.region, scope.account))
     return proxies, errors, read

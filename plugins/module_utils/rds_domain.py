@@ -467,6 +467,12 @@ def db_label(region: typing.Optional[str], identifier: typing.Optional[str], acc
     return "%s/%s" % (region, identifier)
 
 
+def scope_label(region: typing.Optional[str], account: typing.Optional[str] = None) -> typing.Optional[str]:
+    """The one name of a scope: ``region``, or ``account/region`` for a named account (keys of ``api_calls``,
+    rds_ca_facts ``regions``, the places calls go to)."""
+    return "%s/%s" % (account, region) if account else region
+
+
 def split_label(text: str) -> typing.Tuple[typing.Optional[str], typing.Optional[str], str]:
     """``(account, region, identifier)`` of a label (account and region None when the label lacks them)."""
     parts = str(text).split("/")

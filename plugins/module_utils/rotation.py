@@ -53,7 +53,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (
     status_reason,
     would_restart,
 )
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label, scope_label, split_label
 
 APPLY_IMMEDIATELY = "immediately"
 APPLY_MAINTENANCE_WINDOW = "maintenance_window"
@@ -90,7 +90,6 @@ CLUSTER = "cluster"
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 ARN = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):(?P<account>\d*):(?P<kind>db|cluster):(?P<id>[A-Za-z0-9-]+)$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 # Keys of a `databases` mapping entry this module reads (anything else, e.g. the rest of an
 # rds_ca_facts or rds_ca_rotate result entry, is ignored).
 ENTRY_ID_KEYS = ("identifier", "id", "db_instance_identifier", "DBInstanceIdentifier", "db_cluster_identifier",
@@ -116,15 +115,11 @@ def _entry_from_string(text: str, default_region: str | None) -> tuple[dict | No
         kind = INSTANCE if match.group("kind") == "db" else CLUSTER
         return {"identifier": match.group("id").lower(), "region": match.group("region"), "type": kind,
                 "account": match.group("account") or None}, None
-    region = default_region
-    account = None
-    ident = text
-    if text.count("/") >= 2:  # account/region/identifier (rds_domain.db_label with accounts)
-        account, region, ident = text.split("/", 2)
-        if not ACCOUNT_ID.match(account):
-            return None, "databases entry %r: the account of account/region/identifier must be 12 digits" % text
-    elif "/" in text:
-        region, ident = text.split("/", 1)
+    # identifier, region/identifier, account/region/identifier (rds_domain.db_label, read by split_label)
+    account, region, ident = split_label(text)
+    if account is not None and not ACCOUNT_ID.match(account):
+        return None, "databases entry %r: the account of account/region/identifier must be 12 digits" % text
+    region = default_region if region is None else region
     return {"identifier": ident.lower(), "region": region, "type": "auto", "account": account}, None
 
 
@@ -315,7 +310,7 @@ def _where(region: str, view: dict, arn: str | None) -> dict:
     match = ARN.match(arn or "")
     return {"account": named or (match.group("account") if match else None) or None,
             "account_alias": view.get("account_alias"),
-            "place": "%s/%s" % (named, region) if named else region, "named": named}
+            "place": scope_label(region, named), "named": named}
 
 
 def _instance_unit(region: str, raw: dict, view: dict, request: dict) -> dict:

@@ -13,8 +13,9 @@ so that a compact result means exactly what the full one means. Pure standard li
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Iterable
+
+from ansible_collections.rdsca.rotation.plugins.module_utils.inventory_records import with_defaults, without_defaults
 
 Item = dict[str, Any]
 
@@ -42,18 +43,12 @@ UNIT_DEFAULTS: Item = {
 
 def compact_unit(unit: Item) -> Item:
     """``unit`` without the keys holding their :data:`UNIT_DEFAULTS` value (same type too: 0 is not None)."""
-    return dict((key, value) for key, value in unit.items()
-                if key not in UNIT_DEFAULTS or value != UNIT_DEFAULTS[key]
-                or type(value) is not type(UNIT_DEFAULTS[key]))  # noqa: E721
+    return without_defaults(unit, UNIT_DEFAULTS)
 
 
 def expand_unit(unit: Item) -> Item:
     """A full result item from a compact (or full) one (a new dict, fresh default lists)."""
-    full = dict(unit)
-    for key, default in UNIT_DEFAULTS.items():
-        if key not in full:
-            full[key] = copy.copy(default)
-    return full
+    return with_defaults(unit, UNIT_DEFAULTS)
 
 
 def shape_units(units: Iterable[Item], detail: str) -> list[Item]:

@@ -428,6 +428,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import TARGE
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import BundleError
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import bundle_url
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import load_bundle
+from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import normalize_pins
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import parse_checksum
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import verify_checksum
 from ansible_collections.rdsca.rotation.plugins.module_utils import safe_files
@@ -673,6 +674,7 @@ def run(module):
     try:
         if params["checksum"]:
             parse_checksum(params["checksum"])  # a malformed pin fails before any download
+        normalize_pins(params["pinned_rds_cas"])  # so does a malformed pinned_rds_cas fingerprint
         data, source = read_source(params)
         result["source"] = source
         result["source_sha256"] = hashlib.sha256(data).hexdigest()

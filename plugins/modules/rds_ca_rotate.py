@@ -668,19 +668,13 @@ def argument_spec():
 def assign_accounts(params, requests):
     """Problems with the accounts of the requests (named accounts): each request gets its ``account``."""
     problems = []
-    organization = (params.get("organization") or {}).get("enabled", True) and params.get("organization")
-    listed = [a["account"] for a in accounts_lib.requested_accounts(params)]
     for request in requests:
-        name = plan_lib.label(request["region"], request["identifier"], request.get("account"))
-        if not request.get("account"):
-            if len(listed) == 1 and not organization:
-                request["account"] = listed[0]
-                continue
-            problems.append("databases entry %s names no account: give account/region/identifier, an ARN or "
-                            "account (the accounts option lists several)" % name)
-        elif request["account"] not in listed and not organization:
-            problems.append("databases entry %s is in account %s, which the accounts option does not list"
-                            % (name, request["account"]))
+        name = "databases entry %s" % plan_lib.label(request["region"], request["identifier"], request.get("account"))
+        account, problem = accounts_lib.entry_account(params, request.get("account"), name)
+        if problem:
+            problems.append(problem)
+        else:
+            request["account"] = account
     return problems
 
 

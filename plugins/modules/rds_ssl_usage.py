@@ -872,14 +872,13 @@ def build_targets(module):
         items = module.params["databases"] or []
     targets, seen, problems = [], set(), []
     named = accounts_lib.uses_accounts(module.params)
-    listed = [a["account"] for a in accounts_lib.requested_accounts(module.params)] if named else []
     for index, item in enumerate(items):
         try:
             target = ssl_usage.normalize_target(item, default_region)
         except ValueError as exc:
             problems.append("databases[%d]: %s" % (index, exc))
             continue
-        problem = assign_account(module.params, target, item, listed) if named else None
+        problem = assign_account(module.params, target, item) if named else None
         if problem:
             problems.append("databases[%d]: %s" % (index, problem))
             continue
@@ -897,21 +896,14 @@ def build_targets(module):
     return targets
 
 
-def assign_account(params, target, item, listed):
-    """With named accounts: the target's ``account`` (its item's, or the one account listed); a problem or None."""
-    account = item.get("account") or accounts_lib.account_of_arn(item.get("arn"))
-    organization = params.get("organization") or {}
-    discovering = bool(organization) and organization.get("enabled", True)
-    if not account:
-        if len(listed) != 1 or discovering:
-            return "%s names no account: give account (the accounts option lists several)" % target["identifier"]
-        account = listed[0]
-    if not accounts_lib.ACCOUNT_ID.match(str(account)):
-        return "%s: account must be 12 digits, got %r" % (target["identifier"], account)
-    if str(account) not in listed and not discovering:
-        return "%s is in account %s, which the accounts option does not list" % (target["identifier"], account)
-    target["account"] = str(account)
-    return None
+def assign_account(params, target, item):
+    """With named accounts: the target's ``account`` (its item's or ARN's, or the one account listed,
+    accounts.entry_account); a problem or None."""
+    account, problem = accounts_lib.entry_account(params, item.get("account") or accounts_lib.account_of_arn(item.get("arn")),
+                                                  target["identifier"])
+    if problem is None:
+        target["account"] = account
+    return problem
 
 
 def client_of(clients, service, target):

@@ -20,13 +20,10 @@ from typing import Any, Mapping
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-# IAM User Guide, "IAM identifiers" and "IAM and AWS STS quotas": role names 1-64 characters of [\w+=,.@-].
-ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
-# STS AssumeRole API reference: ExternalId 2-1224 characters of [\w+=,.@:/-]; RoleSessionName 2-64 of [\w+=,.@-].
-EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+# One definition of each AWS identifier's shape (module_utils.accounts checks the same options in the modules).
+from ansible_collections.rdsca.rotation.plugins.module_utils.accounts import EXTERNAL_ID, ROLE_ARN, ROLE_NAME, SESSION_NAME
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID
+
 ACCOUNT_KEYS = ("account_id", "role_arn", "external_id", "session_name", "alias")
 ORGANIZATION_KEYS = ("enabled", "include", "exclude", "role_name", "external_id")
 

@@ -75,6 +75,10 @@ def _shared_label(address: str, networks: list[tuple[Any, str]]) -> Optional[str
 
 
 def _database_label(database: Mapping[str, Any]) -> str:
+    """rds_ssl_usage's label of the database (rds_domain.db_label: the account only across accounts); an item
+    without one, by what it says."""
+    if database.get("label"):
+        return str(database["label"])
     parts = [database.get("account"), database.get("region"), database.get("identifier")]
     return "/".join(str(p) for p in parts if p)
 

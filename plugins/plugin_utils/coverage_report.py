@@ -19,20 +19,19 @@ Only the standard library: the filters run it on the controller.
 
 from __future__ import annotations
 
-import html
 from typing import Any, Mapping, Optional
+
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_text import cell, esc, first_few
 
 STOP_OPTION = "rdsca_stop_on_unmanaged_tls_clients"
 TITLE = "Clients nobody manages"
-# Clients named in a one-line message (the report lists them all).
-FIRST_FEW = 5
 LIST_KEYS = ("unmanaged_tls_clients", "unmanaged_plaintext_clients", "managed_clients", "never_seen_hosts",
              "hosts_without_addresses", "shared_addresses")
 
 
-def _few(items: list[str], limit: int = FIRST_FEW) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (" and %d more (see the report)" % (len(items) - limit) if len(items) > limit else "")
+def _few(items: list[str]) -> str:
+    """report_text.first_few, pointing to the report for the rest."""
+    return first_few(items, "see the report")
 
 
 def _joined(values: Any) -> str:
@@ -135,15 +134,6 @@ def summary_counts(section: Optional[Mapping[str, Any]]) -> dict[str, Any]:
             "shared_addresses": len(section["shared_addresses"])}
 
 
-def _esc(value: Any) -> str:
-    return html.escape("-" if value is None else str(value), quote=True)
-
-
-def _cell(value: Any) -> str:
-    text = "-" if value is None else str(value)
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-
-
 def _rows(section: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     """(what, entry) for each unmanaged TLS client, then each shared address."""
     return [("unmanaged TLS client", c) for c in section["unmanaged_tls_clients"]] + \
@@ -169,19 +159,19 @@ def md_section(report: Mapping[str, Any]) -> list[str]:
     lines = ["", "## %s" % TITLE, "",
              "TLS clients no managed host accounts for: **%d** (nothing will update their trust store)%s."
              % (len(unmanaged), "; the rotation stops on them (%s)" % STOP_OPTION if section.get("stop_on_unmanaged") else ""),
-             "Evidence: %s." % _cell(section["evidence_text"])]
+             "Evidence: %s." % cell(section["evidence_text"])]
     rows = _rows(section)
     if rows:
         lines += ["", "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
         for what, entry in rows:
             fields = _fields(entry)
-            lines.append("| " + " | ".join(_cell(v) for v in [fields[0], what] + fields[1:]) + " |")
-    lines += ["", "Managed hosts never seen: %s." % _cell(", ".join(section["never_seen_hosts"]) or "none")]
+            lines.append("| " + " | ".join(cell(v) for v in [fields[0], what] + fields[1:]) + " |")
+    lines += ["", "Managed hosts never seen: %s." % cell(", ".join(section["never_seen_hosts"]) or "none")]
     if section["hosts_without_addresses"]:
-        lines.append("Managed hosts without a known IP address: %s." % _cell(", ".join(section["hosts_without_addresses"])))
+        lines.append("Managed hosts without a known IP address: %s." % cell(", ".join(section["hosts_without_addresses"])))
     if section["unmanaged_plaintext_clients"]:
         lines.append("Plaintext clients no managed host accounts for (a rotation does not break them): %s."
-                     % _cell(", ".join(c.get("address") for c in section["unmanaged_plaintext_clients"])))
+                     % cell(", ".join(c.get("address") for c in section["unmanaged_plaintext_clients"])))
     return lines
 
 
@@ -194,21 +184,21 @@ def html_section(report: Mapping[str, Any]) -> str:
     out = ['<section id="unmanaged"><h2>%s (%d)</h2>' % (TITLE, len(unmanaged)),
            '<p class="small">TLS clients no managed host accounts for: nothing will update their trust store%s. '
            'Evidence: %s.</p>' % ("; the rotation stops on them (%s)" % STOP_OPTION if section.get("stop_on_unmanaged") else "",
-                                  _esc(section["evidence_text"]))]
+                                  esc(section["evidence_text"]))]
     rows = _rows(section)
     if rows:
-        out.append("<table><tr>%s</tr>" % "".join("<th>%s</th>" % _esc(h) for h in HEAD))
+        out.append("<table><tr>%s</tr>" % "".join("<th>%s</th>" % esc(h) for h in HEAD))
         for what, entry in rows:
             fields = _fields(entry)
             cls = "bad" if what == "unmanaged TLS client" else "warn"
             out.append("<tr><td><code>%s</code></td><td><span class=\"b %s\">%s</span></td>%s</tr>"
-                       % (_esc(fields[0]), cls, _esc(what), "".join("<td>%s</td>" % _esc(v) for v in fields[1:])))
+                       % (esc(fields[0]), cls, esc(what), "".join("<td>%s</td>" % esc(v) for v in fields[1:])))
         out.append("</table>")
     else:
         out.append("<p>None seen.</p>")
-    out.append("<p>Managed hosts never seen: %s.</p>" % _esc(", ".join(section["never_seen_hosts"]) or "none"))
+    out.append("<p>Managed hosts never seen: %s.</p>" % esc(", ".join(section["never_seen_hosts"]) or "none"))
     if section["hosts_without_addresses"]:
-        out.append("<p>Managed hosts without a known IP address: %s.</p>" % _esc(", ".join(section["hosts_without_addresses"])))
+        out.append("<p>Managed hosts without a known IP address: %s.</p>" % esc(", ".join(section["hosts_without_addresses"])))
     out.append("</section>")
     return "".join(out)
 

@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import proxy_trust
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import multi_account
+from ansible_collections.rdsca.rotation.plugins.module_utils.accounts import account_of_arn
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import label_of, multi_account
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import coverage_report
 from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
 
@@ -51,13 +51,12 @@ def account_of(db: dict[str, Any]) -> str:
     account = db.get("account") or db.get("account_id")
     if account:
         return str(account)
-    arn = str(db.get("arn") or "").split(":")
-    return arn[4] if len(arn) > 5 and arn[0] == "arn" and arn[4] else DEFAULT_ACCOUNT
+    return account_of_arn(db.get("arn")) or DEFAULT_ACCOUNT
 
 
 def _label(item: dict[str, Any], member: str | None = None, accounts: bool = False) -> str:
     """The label of a result item (or of its ``member``): with its account in a run over several accounts."""
-    return db_label(item.get("region"), member or item.get("identifier"), item.get("account") if accounts else None)
+    return label_of(item, accounts, member)
 
 
 NOT_INVENTORIED = "unknown, not inventoried"

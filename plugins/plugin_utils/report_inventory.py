@@ -18,6 +18,8 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label as rds_domain_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import scope_label
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import account_of, counts, natural_key
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import cell, first_few, md_counts, words
 
@@ -34,8 +36,11 @@ def check_inventory(facts: Any, name: str = "inventory_markdown") -> dict[str, A
 
 def db_label(db: dict[str, Any]) -> str:
     """The database's label (account/region/identifier over several accounts), and the cluster it belongs to."""
-    label = db.get("label") or "%s/%s" % (db.get("region"), db.get("identifier"))
-    return label + (" (%s of %s)" % (db.get("cluster_role") or "member", db["cluster_id"]) if db.get("cluster_id") else "")
+    return (db.get("label") or rds_domain_label(db.get("region"), db.get("identifier"))) + _cluster_note(db)
+
+
+def _cluster_note(db: dict[str, Any]) -> str:
+    return " (%s of %s)" % (db.get("cluster_role") or "member", db["cluster_id"]) if db.get("cluster_id") else ""
 
 
 def restart_word(db: dict[str, Any]) -> str:
@@ -89,7 +94,7 @@ def inventory_row(db: dict[str, Any]) -> str:
     till = cell(db.get("ca_valid_till")) + (" (expired)" if db.get("ca_expired") else
                                             " (%s days)" % db["ca_days_left"] if isinstance(db.get("ca_days_left"), int) else "")
     return "| %s | %s %s | %s | %s | %s | %s | %s | %s |" % (
-        cell(db_label(db).split("/", 1)[1]), cell(db.get("engine")), cell(db.get("engine_version")),
+        cell(str(db.get("identifier")) + _cluster_note(db)), cell(db.get("engine")), cell(db.get("engine_version")),
         cell(db.get("environment") or "-"), ca, till, "**yes**" if db.get("needs_rotation") else "no",
         cell(words(db.get("reason") or "-")), restart_word(db))
 
@@ -103,7 +108,7 @@ def inventory_databases(facts: dict[str, Any]) -> list[str]:
     accounts = set(key[0] for key in groups)
     lines = ["", "## Databases"]
     for (account, region), dbs in groups.items():
-        where = "%s/%s" % (account, region) if len(accounts) > 1 else region
+        where = scope_label(region, account) if len(accounts) > 1 else region
         needing = sum(1 for db in dbs if db.get("needs_rotation"))
         lines += ["", "### %s (%d, %d need rotation)" % (cell(where), len(dbs), needing), ""] + head
         lines += [inventory_row(db) for db in dbs]

@@ -14,7 +14,6 @@ Every value from the estate (names, tags, reasons) is escaped.
 
 from __future__ import annotations
 
-import html
 from datetime import datetime
 from typing import Any, Callable
 
@@ -24,12 +23,13 @@ from ansible_collections.rdsca.rotation.plugins.plugin_utils.proxy_trust import 
 from ansible_collections.rdsca.rotation.plugins.plugin_utils import coverage_report
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import natural_key
 from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import status_rank
+# esc, cell, first_few: one definition, shared with coverage_report.
+from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_text import FIRST_FEW, cell, esc, first_few
 
 GOOD = ("rotated", "restored", "unchanged", "ok", "verified", "completed", "fixed", "planned", "passed")
 WARN = ("scheduled", "skipped", "not_started", "verified_only", "out_of_scope", "needs_rotation", "not_verifiable",
         "would_fix", "completed_with_failures", "missing", "not_checked")
 BAD = ("failed", "rolled_back", "blocked", "unverified", "not_possible", "error", "FAIL", "stopped")
-FIRST_FEW = 5
 LONG_TEXT = 400
 WOULD_BE = ("rotated", "restored", "scheduled", "skipped", "failed")
 BREAKDOWN = (("account", "by_account"), ("region", "by_region"), ("engine", "by_engine"),
@@ -45,10 +45,6 @@ def check_report(report: Any, name: str, keys: tuple[str, ...] = ("databases", "
     return report
 
 
-def esc(value: Any) -> str:
-    return html.escape("-" if value is None else str(value), quote=True)
-
-
 def words(value: Any) -> str:
     return str(value).replace("_", " ")
 
@@ -56,13 +52,6 @@ def words(value: Any) -> str:
 def badge(value: Any, label: Any = None) -> str:
     cls = "ok" if value in GOOD else "warn" if value in WARN else "bad" if value in BAD else "plain"
     return '<span class="b %s">%s</span>' % (cls, esc(words(label if label is not None else value)))
-
-
-def first_few(items: list[str], where: str, limit: int = FIRST_FEW) -> str:
-    """'a, b, c and 995 more (where)' for a long list; the list itself when short."""
-    if len(items) <= limit:
-        return ", ".join(items)
-    return "%s and %d more (%s)" % (", ".join(items[:limit]), len(items) - limit, where)
 
 
 def summarize_text(text: Any, where: str) -> str:
@@ -585,12 +574,6 @@ def render_html(report: dict[str, Any]) -> str:
 
 
 # -- Markdown ---------------------------------------------------------------------------------------------------------------
-
-def cell(value: Any) -> str:
-    """A Markdown table cell: '|' escaped, one line, and no raw HTML (a name or tag cannot inject markup)."""
-    text = "-" if value is None else str(value)
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-
 
 def md_counts(values: dict[str, int]) -> str:
     return ", ".join("%s %d" % (cell(words(k)), v) for k, v in values.items()) or "none"

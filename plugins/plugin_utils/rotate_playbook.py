@@ -38,7 +38,8 @@ from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_re
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation_records
 from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label, scope_label, split_label
+from ansible_collections.rdsca.rotation.plugins.module_utils.accounts import account_of_arn
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import engine_protocol
 
 
@@ -200,14 +201,14 @@ def preflight_problems(facts: Mapping[str, Any], in_scope: list[Db], settings: M
     out = []
     for failure in facts.get("failed_regions") or []:
         out.append("region %s could not be read (%s: %s), so the scope is unknown there"
-                   % (failure.get("region") if not failure.get("account") else "%s/%s" % (failure["account"], failure.get("region")),
+                   % (scope_label(failure.get("region"), failure.get("account")),
                       failure.get("error_code"), failure.get("message")))
     if boolean(settings.get("strict") or False, strict=False):
         out.extend("%s; rdsca_strict stops the run before any change" % text for text in failed_account_lines(facts))
     # The target must be a CA of every region it is applied in, and not expired (rds_ca_facts target_ca_problem):
     # the regions of the databases in scope, and every region queried when the account default is set there.
     # In a run over several accounts the entries are per account and region (``account/region``).
-    wanted = set(db.get("region") for db in in_scope) | set("%s/%s" % (db.get("account"), db.get("region")) for db in in_scope)
+    wanted = set(db.get("region") for db in in_scope) | set(scope_label(db.get("region"), db.get("account")) for db in in_scope)
     for region, region_facts in _region_entries(facts):
         # Across accounts the playbook does not set the account default (rotate.yml): the regions of the databases only.
         if (not settings.get("set_account_default") or multi_account(settings)) and region not in wanted:
@@ -654,29 +655,24 @@ def _account_id(value: Any) -> str | None:
     return text if ACCOUNT_ID.match(text) else None
 
 
-ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:(\d{12}):")
-
-
 def _entry_account(item: Any) -> tuple[Any, str | None, str | None]:
     """(the entry without its account, the account, a problem): ``account/region/identifier`` labels, mappings with
     ``account`` (or ``account_id``), ARNs (their account field)."""
     if isinstance(item, str):
         text = item.strip()
-        match = ARN_ACCOUNT.match(text)
-        if match:
-            return text, match.group(1), None
-        parts = text.split("/")
-        if len(parts) == 3:
-            if not ACCOUNT_ID.match(parts[0]):
+        if text.startswith("arn:"):
+            return text, account_of_arn(text), None
+        account, region, identifier = split_label(text)
+        if account is not None:
+            if not ACCOUNT_ID.match(account):
                 return None, None, "%r: an account/region/identifier label needs a 12-digit account ID first" % text
-            return "/".join(parts[1:]), parts[0], None
+            return db_label(region, identifier), account, None
         return text, None, None
     if isinstance(item, Mapping):
         given = item.get("account") if item.get("account") not in (None, "") else item.get("account_id")
         if given in (None, ""):
             ident = str(item.get("identifier") or item.get("id") or "")
-            match = ARN_ACCOUNT.match(ident)
-            return item, match.group(1) if match else None, None
+            return item, account_of_arn(ident), None
         account = _account_id(given)
         if account is None:
             return None, None, "%r: account must be a 12-digit account ID, got %r" % (item.get("identifier") or item.get("id"), given)
@@ -723,7 +719,7 @@ def rollback_entries(report: Mapping[str, Any] | None, databases: list[Any] | No
 def _region_facts(facts: Mapping[str, Any], region: str, account: str | None) -> Mapping[str, Any]:
     """rds_ca_facts ``regions`` entry of ``region`` (in ``account`` when keyed ``account/region``)."""
     regions = facts.get("regions") or {}
-    return (regions.get("%s/%s" % (account, region)) if account else None) or regions.get(region) or {}
+    return (regions.get(scope_label(region, account)) if account else None) or regions.get(region) or {}
 
 
 def rollback_checks(entries: list[Mapping[str, Any]], facts: Mapping[str, Any], accounts: bool = False) -> list[dict[str, Any]]:
@@ -748,7 +744,7 @@ def rollback_checks(entries: list[Mapping[str, Any]], facts: Mapping[str, Any], 
             why = "in several accounts (%s): name the account, account/region/identifier" % ", ".join(
                 sorted(str(m.get("account")) for m in matches))
         elif db is None:
-            why = "not found in %s" % (entry["region"] if not entry.get("account") else "%s/%s" % (entry["account"], entry["region"]))
+            why = "not found in %s" % scope_label(entry["region"], entry.get("account"))
         elif not to_ca:
             why = "no CA to go back to (rdsca_rollback_to_ca, or to_ca per database)"
         elif cert is None:

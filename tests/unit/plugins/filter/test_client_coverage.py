@@ -157,3 +157,15 @@ def test_an_audit_log_client_whose_tls_is_unknown_is_never_called_plaintext():
     assert out["managed_clients"][0]["host"] == "api-1" and out["managed_clients"][0]["tls"] is True
     findings = coverage_report.preflight_findings(out, stop_on_unmanaged=True)
     assert findings["stop"] and "TLS not proven either way" in findings["problems"][0]
+
+
+def test_databases_are_named_by_their_rds_ssl_usage_label():
+    """rds_ssl_usage gives every item its account (from the ARN without the accounts option) and its label:
+    region/identifier in a single-account run, account/region/identifier across accounts (issue 17). The coverage
+    names a database as every other part of the run does, by that label."""
+    data = usage()
+    single = dict(data["databases"][0], account="123456789012", label="eu-west-1/orders-prod")
+    named = dict(data["databases"][0], identifier="orders-b", account="222222222222", label="222222222222/eu-west-1/orders-b")
+    out = client_coverage({"databases": [single, named]}, sorted(HOSTVARS), HOSTVARS)
+    tls = {c["address"]: c for c in out["unmanaged_tls_clients"]}
+    assert sorted(tls["10.0.7.7"]["databases"]) == ["222222222222/eu-west-1/orders-b", "eu-west-1/orders-prod"]

@@ -28,6 +28,9 @@ class TestCheck:
         ([{"account_id": "12345678901a"}], "r", "must be 12 digits"),
         ([{"role_arn": "arn:aws:iam::1111:role/x"}], None, "accounts[1]: role_arn 'arn:aws:iam::1111:role/x' is not an IAM role ARN"),
         ([{"role_arn": "arn:aws:iam::%s:user/x" % A}], None, "is not an IAM role ARN"),
+        # An IAM path is /segment/.../: no empty segment (IAM User Guide, "IAM identifiers").
+        ([{"role_arn": "arn:aws:iam::%s:role//x" % A}], None, "is not an IAM role ARN"),
+        ([{"role_arn": "arn:aws:iam::%s:role/a//x" % A}], None, "is not an IAM role ARN"),
         ([{"account_id": A}], None, "accounts[1]: account %s has no role_arn: set role_arn, or the top-level role_name" % A),
         ([{"alias": "x"}], "r", "accounts[1]: give account_id (with the top-level role_name) or role_arn"),
         ([{"account_id": A}, {"account_id": A}], "r", "accounts[2]: account %s is listed twice (also accounts[1])" % A),
@@ -277,3 +280,16 @@ def test_ssl_usage_evidence_of_one_account_does_not_apply_to_the_other():
     assert rotation.evidence_for(evidence, "us-east-1", "orders", A)["ssl_in_use"] is False
     assert rotation.evidence_for(evidence, "us-east-1", "orders", B)["ssl_in_use"] is True
     assert rotation.evidence_for(evidence, "us-east-1", "orders", C) is None
+
+
+def test_entry_account_is_the_one_rule_of_rotate_and_ssl_usage():
+    one = params([{"account_id": A}], "r")
+    both = params([{"account_id": A}, {"account_id": B}], "r")
+    assert lib.entry_account(one, None, "x") == (A, None)
+    assert lib.entry_account(both, B, "x") == (B, None)
+    assert lib.entry_account(both, None, "x")[1].startswith("x names no account")
+    assert lib.entry_account(one, "999999999999", "x")[1] == "x is in account 999999999999, which the accounts option does not list"
+    assert lib.entry_account(one, "12", "x")[1] == "x: account must be 12 digits, got '12'"
+    discovered = params([{"account_id": A}], "r", organization={"enabled": True})
+    assert lib.entry_account(discovered, None, "x")[1].startswith("x names no account")
+    assert lib.entry_account(discovered, "999999999999", "x") == ("999999999999", None)

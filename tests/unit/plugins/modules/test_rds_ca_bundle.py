@@ -148,6 +148,13 @@ def test_bad_checksum_fails_before_any_download(module, monkeypatch):
     assert done.kind == "fail" and "checksum algorithm 'sha1'" in done.result["msg"]
 
 
+def test_bad_pinned_rds_cas_fail_before_any_download(module, monkeypatch):
+    """Every input is checked before the download, as the checksum is (review of issue 19's pinned_rds_cas)."""
+    monkeypatch.setattr(rds_ca_bundle, "fetch", lambda *a, **k: pytest.fail("downloaded"))
+    done = module(pinned_rds_cas=["not-a-fingerprint"])
+    assert done.kind == "fail" and "'not-a-fingerprint' is not a SHA-256 fingerprint" in done.result["msg"]
+
+
 def test_plain_http_needs_a_checksum(module, monkeypatch):
     fetched = []
     monkeypatch.setattr(rds_ca_bundle, "fetch", lambda url, timeout, ca_path=None: fetched.append(url) or BUNDLE.encode())

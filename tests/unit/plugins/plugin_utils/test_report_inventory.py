@@ -71,6 +71,17 @@ def test_every_database_is_a_row_once():
     assert sorted(rows) == sorted(db["identifier"] for db in inv["databases"])
 
 
+def test_over_several_accounts_a_row_names_the_database_once_under_its_account_and_region():
+    """The heading says account/region; the row, as in a single-account inventory, the identifier only."""
+    inv = facts(6)
+    for number, db in enumerate(inv["databases"]):
+        db["account"] = "111111111111" if number % 2 else "222222222222"
+        db["label"] = "%s/%s/%s" % (db["account"], db["region"], db["identifier"])
+    rows = re.findall(r"^\| ([^|]+?) \|", section(inventory_markdown(inv), "## Databases"), re.M)
+    rows = [row for row in rows if row not in ("database", "---")]
+    assert sorted(row.split(" (")[0] for row in rows) == sorted(db["identifier"] for db in inv["databases"])
+
+
 def test_failed_regions_are_in_the_summary():
     inv = facts(10, failed=[{"region": "ap-south-1", "operation": "DescribeDBInstances", "error_code": "AccessDenied",
                              "message": "not allowed"}])
