@@ -54,20 +54,21 @@ def facts_task(register="inv", **options):
     return {"name": register, "rdsca.rotation.rds_ca_facts": args, "register": register, "ignore_errors": True}
 
 
-def ca_of(sim, account, region, ident):
-    """The CA RDS shows for an instance of an account (read with that account's assumed role)."""
+def rds_of(sim, account, region):
+    """An RDS client of an account (the caller's own credentials in A, that account's assumed role otherwise)."""
     import boto3
 
-    sts = sim.client("sts")
-    creds = sts.assume_role(RoleArn="arn:aws:iam::%s:role/rdsca-rotation" % account,
-                            RoleSessionName="test")["Credentials"] if account != A else None
-    kwargs = {} if creds is None else dict(aws_access_key_id=creds["AccessKeyId"],
-                                           aws_secret_access_key=creds["SecretAccessKey"],
-                                           aws_session_token=creds["SessionToken"])
-    if creds is None:
-        rds = sim.client("rds", region)
-    else:
-        rds = boto3.client("rds", region_name=region, endpoint_url=sim.url, **kwargs)
+    if account == A:
+        return sim.client("rds", region)
+    creds = sim.client("sts").assume_role(RoleArn="arn:aws:iam::%s:role/rdsca-rotation" % account,
+                                          RoleSessionName="test")["Credentials"]
+    return boto3.client("rds", region_name=region, endpoint_url=sim.url, aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+
+
+def ca_of(sim, account, region, ident):
+    """The CA RDS shows for an instance of an account (read with that account's assumed role)."""
+    rds = rds_of(sim, account, region)
     db = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
     pending = (db.get("PendingModifiedValues") or {}).get("CACertificateIdentifier")
     return db["CACertificateIdentifier"], pending
@@ -242,3 +243,40 @@ def test_ssl_usage_describes_each_database_in_its_own_account(sim):
     strict = sim.run_playbook(play([dict(task, **{"rdsca.rotation.rds_ssl_usage": dict(args, strict=True)})],
                                    ["usage"])).task("usage")
     assert strict["failed"] and "Could not assume the role of 1 account(s): %s" % C in strict["msg"]
+
+
+def default_of(sim, account, region):
+    """The default CA for new launches of an account's region (DescribeCertificates)."""
+    return rds_of(sim, account, region).describe_certificates()["DefaultCertificateForNewLaunches"]
+
+
+def test_account_default_is_set_in_every_named_account_and_region(sim):
+    """databases: [] with account_default - every named account's region (eu-west-1 is on rds-ca-2019 in A and B)."""
+    target = "rds-ca-rsa2048-g1"
+    ours = ["%s/eu-west-1" % a for a in (A, B)]
+    task = rotate_task("defaults", [], region="eu-west-1", account_default=True)
+    preview = sim.run_playbook(play([task], ["defaults"]), check=True).task("defaults")
+    assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == ["rds-ca-2019", "rds-ca-2019"]
+    result = sim.run_playbook(play([task], ["defaults"])).task("defaults")
+    for outcome in (preview, result):
+        assert sorted(outcome["regions"]) == ours, outcome.get("msg")
+        for label in ours:
+            entry = outcome["regions"][label]
+            assert (entry["previous_default_ca"], entry["default_ca_for_new_launches"], entry["changed"],
+                    entry["drift"]) == ("rds-ca-2019", target, True, False), (label, entry)
+        # The refused account's default is unknown: a failure, and the task fails at the end.
+        assert outcome["failed"] and outcome["changed"]
+        assert [(f["label"], f["status"]) for f in outcome["failures"]] == [("%s/eu-west-1" % C, "failed")]
+        assert "could not be assumed" in outcome["failures"][0]["reason"]
+        assert [f["account"] for f in outcome["failed_accounts"]] == [C]
+        assert [a["account"] for a in outcome["accounts"]] == [A, B]
+    assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == [target, target]
+    # Idempotent: nothing left to change in either account.
+    again = sim.run_playbook(play([task], ["defaults"])).task("defaults")
+    assert not again["changed"] and [again["regions"][label]["changed"] for label in ours] == [False, False]
+    # Strict: the refused account stops the task before any change.
+    sim.load(estate())
+    strict = sim.run_playbook(play([rotate_task("defaults", [], region="eu-west-1", account_default=True,
+                                                 strict=True)], ["defaults"])).task("defaults")
+    assert strict["failed"] and strict["msg"].startswith("Nothing was changed: could not assume the role of 1 account")
+    assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == ["rds-ca-2019", "rds-ca-2019"]
