@@ -191,6 +191,18 @@ def merge_accounts(given: Sequence[Item], discovered: Sequence[Item]) -> list[It
     return list(given) + [a for a in discovered if a["account"] not in seen]
 
 
+def by_account(items: Sequence[Item], summarize: Any, accounts: Sequence[str] = ()) -> dict[str, Any]:
+    """``{account: summarize(its items)}``: a module's summary per account (``summary.by_account``).
+
+    Each item's ``account`` (``unknown`` when it has none); ``accounts``: accounts listed even without an item
+    (``summarize([])``). The accounts of ``failed_accounts`` are the caller's to add or leave out.
+    """
+    grouped: dict[str, list[Item]] = dict((account, []) for account in accounts)
+    for item in items:
+        grouped.setdefault(item.get("account") or "unknown", []).append(item)
+    return dict((account, summarize(group)) for account, group in sorted(grouped.items()))
+
+
 # -- AWS calls: one small function per call ---------------------------------------------------------
 
 def list_accounts(organizations: Any) -> list[Item]:

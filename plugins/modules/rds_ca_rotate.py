@@ -885,8 +885,7 @@ def main():
     if named:
         result["accounts"] = accounts
         # Per account: the statuses of its databases; an account whose role failed counts its requests as failed.
-        by_account = dict((a["account"], plan_lib.summarize([r for r in results if r["account"] == a["account"]]))
-                          for a in accounts)
+        by_account = accounts_lib.by_account(results, plan_lib.summarize, [a["account"] for a in accounts])
         for failure in failed_accounts:
             count = sum(1 for f in unknown if f["label"].startswith(failure["account"] + "/"))
             by_account[failure["account"]] = dict(plan_lib.summarize([]), failed=count, total=count)

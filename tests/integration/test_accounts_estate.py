@@ -239,6 +239,10 @@ def test_ssl_usage_describes_each_database_in_its_own_account(sim):
     assert got == [("%s/us-east-1/orders-staging" % A, A, "shop-staging", "rds-ca-2019", True),
                    ("%s/us-east-1/orders-staging" % B, B, "shop-prod", "rds-ca-rsa2048-g1", True)]
     assert [(f["account"], f["error_code"]) for f in usage["failed_accounts"]] == [(C, "AccessDenied")]
+    # Per account, the summary's totals; the refused account is not counted (not inspected).
+    by_account = usage["summary"]["by_account"]
+    assert sorted(by_account) == [A, B]
+    assert [(by_account[a]["databases"], by_account[a]["ssl_enforced"]["enforced"]) for a in (A, B)] == [(1, 1), (1, 1)]
     assert set(usage["api_calls"]) == {"us-east-1", "%s/us-east-1" % A, "%s/us-east-1" % B}
     strict = sim.run_playbook(play([dict(task, **{"rdsca.rotation.rds_ssl_usage": dict(args, strict=True)})],
                                    ["usage"])).task("usage")

@@ -277,3 +277,12 @@ def test_ssl_usage_evidence_of_one_account_does_not_apply_to_the_other():
     assert rotation.evidence_for(evidence, "us-east-1", "orders", A)["ssl_in_use"] is False
     assert rotation.evidence_for(evidence, "us-east-1", "orders", B)["ssl_in_use"] is True
     assert rotation.evidence_for(evidence, "us-east-1", "orders", C) is None
+
+
+def test_by_account_summarizes_each_account_and_lists_accounts_without_items():
+    items = [{"account": B, "status": "rotated"}, {"account": A, "status": "failed"}, {"account": B, "status": "unchanged"},
+             {"status": "rotated"}]
+    assert lib.by_account(items, rotation.summarize, [A, C]) == {
+        A: rotation.summarize([items[1]]), B: rotation.summarize([items[0], items[2]]), C: rotation.summarize([]),
+        "unknown": rotation.summarize([items[3]])}
+    assert list(lib.by_account(items, len, [C])) == [A, B, C, "unknown"]
