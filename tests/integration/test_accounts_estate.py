@@ -284,3 +284,32 @@ def test_account_default_is_set_in_every_named_account_and_region(sim):
                                                  strict=True)], ["defaults"])).task("defaults")
     assert strict["failed"] and strict["msg"].startswith("Nothing was changed: could not assume the role of 1 account")
     assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == ["rds-ca-2019", "rds-ca-2019"]
+
+
+def test_facts_discovers_the_accounts_through_the_organization(sim):
+    """organization: ListAccounts from the caller (the management account of the estate's organization), include and
+    exclude on account names and IDs, the refused member reported in failed_accounts."""
+    everything = facts_task("everything", accounts=None, organization={"enabled": True})
+    named = facts_task("named", accounts=None, organization={"include": ["shop-*"], "exclude": ["*acquired"]})
+    by_id = facts_task("by_id", accounts=None, organization={"include": [B, C], "exclude": [C]})
+    result = sim.run_playbook(play([everything, named, by_id], ["everything", "named", "by_id"]))
+    inv = result.task("everything")
+    assert not inv.get("failed"), inv.get("msg")
+    assert [(a["account"], a["alias"]) for a in inv["accounts"]] == [(A, "shop-staging"), (B, "shop-prod")]
+    assert [(f["account"], f["role_arn"], f["error_code"]) for f in inv["failed_accounts"]] == [
+        (C, "arn:aws:iam::%s:role/rdsca-audit" % C, "AccessDenied")]
+    assert set(d["account"] for d in inv["databases"]) == {A, B}
+    assert all(d["label"] == "%s/%s/%s" % (d["account"], d["region"], d["identifier"]) for d in inv["databases"])
+    assert inv["summary"]["accounts_queried"] == 3 and inv["summary"]["accounts_failed"] == 1
+    assert inv["api_calls"]["us-east-1"]["ListAccounts"] == 1
+    named = result.task("named")
+    assert not named.get("failed"), named.get("msg")
+    assert [a["account"] for a in named["accounts"]] == [A, B] and named["failed_accounts"] == []
+    assert named["summary"]["by_account"] == inv["summary"]["by_account"]
+    by_id = result.task("by_id")
+    assert [a["account"] for a in by_id["accounts"]] == [B] and by_id["failed_accounts"] == []
+    assert set(d["account"] for d in by_id["databases"]) == {B}
+    # A suspended member is not listed as ACTIVE: not discovered, not failed.
+    sim.load(dict(estate(), organization={"suspended": [C]}))
+    suspended = sim.run_playbook(play([everything], ["everything"])).task("everything")
+    assert [a["account"] for a in suspended["accounts"]] == [A, B] and suspended["failed_accounts"] == []
