@@ -259,7 +259,8 @@ def resolve_accounts(module: Any, clients: Any, params: Item, region: str, concu
 
     ``accounts``: ``[{account, role_arn, alias}]`` sorted by account; ``failed_accounts``:
     ``[{account, role_arn, error_code, message}]``. ``region`` is where STS is called (the module's own
-    credentials). Organizations ListAccounts failing fails the module: the estate would be unknown.
+    credentials). Organizations ListAccounts failing, or selecting no account, fails the module: the estate would
+    be unknown.
     ``only``: assume the roles of these accounts only (rds_ca_rotate: the accounts its databases are in).
     """
     from concurrent.futures import ThreadPoolExecutor
@@ -275,7 +276,14 @@ def resolve_accounts(module: Any, clients: Any, params: Item, region: str, concu
         except AWS_ERRORS as e:  # pylint: disable=catching-non-exception
             module.fail_json_aws(e, msg="Couldn't list the organization's accounts (organizations:ListAccounts)",
                                  api_calls=clients.counter.snapshot())
-        wanted = merge_accounts(wanted, organization_accounts(params, listed))
+        discovered = organization_accounts(params, listed)
+        if not discovered:
+            # An organization that selects nothing (a filter typo, the wrong credentials) is no empty estate.
+            module.fail_json(msg="organization: none of the %d account(s) organizations:ListAccounts returned is ACTIVE "
+                                 "and matches include %s / exclude %s; nothing was read" % (
+                                     len(listed), organization.get("include") or ["*"], organization.get("exclude") or []),
+                             api_calls=clients.counter.snapshot())
+        wanted = merge_accounts(wanted, discovered)
     if only is not None:
         wanted = [a for a in wanted if a["account"] in only]
     if not wanted:

@@ -313,3 +313,20 @@ def test_facts_discovers_the_accounts_through_the_organization(sim):
     sim.load(dict(estate(), organization={"suspended": [C]}))
     suspended = sim.run_playbook(play([everything], ["everything"])).task("everything")
     assert [a["account"] for a in suspended["accounts"]] == [A, B] and suspended["failed_accounts"] == []
+    # A filter that selects no account is refused, never an empty estate.
+    nothing = sim.run_playbook(play([facts_task("nothing", accounts=None, organization={"include": ["shop-prd*"]})],
+                                    ["nothing"])).task("nothing")
+    assert nothing["failed"] and "none of the 3 account(s) organizations:ListAccounts returned" in nothing["msg"]
+
+
+def test_account_default_across_the_organization_in_check_mode(sim):
+    """rds_ca_rotate account_default with organization: every member's region (its role assumed), the refused member a
+    failure; check mode changes nothing."""
+    task = rotate_task("defaults", [], region="eu-west-1", account_default=True, accounts=None,
+                       organization={"exclude": [C]})
+    preview = sim.run_playbook(play([task], ["defaults"]), check=True).task("defaults")
+    assert not preview.get("failed"), preview.get("msg")
+    assert sorted(preview["regions"]) == ["%s/eu-west-1" % a for a in (A, B)]
+    assert all(r["changed"] and r["previous_default_ca"] == "rds-ca-2019" for r in preview["regions"].values())
+    assert preview["api_calls"]["us-east-1"]["ListAccounts"] == 1
+    assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == ["rds-ca-2019", "rds-ca-2019"]

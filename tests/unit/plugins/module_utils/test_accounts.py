@@ -203,6 +203,21 @@ def test_resolve_organization_only_the_selected_accounts(fake_errors):
     assert [a["account"] for a in accounts] == [B]
 
 
+class FailingModule:
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs["msg"])
+
+
+def test_resolve_organization_that_selects_no_account_fails(fake_errors):
+    """An include that matches nothing (or an organization that lists nothing) is not an empty estate."""
+    listed = [{"Id": A, "Name": "shop-staging", "Status": "ACTIVE"}, {"Id": C, "Name": "gone", "Status": "SUSPENDED"}]
+    for organization in ({"role_name": "audit", "include": ["shop-prd*"]}, {"role_name": "audit", "include": [C]}):
+        with pytest.raises(AssertionError, match="none of the 2 account"):
+            lib.resolve_accounts(FailingModule(), FakeClients(listed=listed), params(organization=organization), "us-east-1")
+    with pytest.raises(AssertionError, match="none of the 0 account"):
+        lib.resolve_accounts(FailingModule(), FakeClients(), params(organization={"role_name": "audit"}), "us-east-1")
+
+
 # -- rds_ca_rotate's plan across accounts ----------------------------------------------------------------
 
 def _aurora_view(account):
