@@ -591,7 +591,8 @@ failed_accounts:
   elements: dict
 regions:
   description:
-    - Per region (C(account/region) with O(accounts)) of the databases - C(default_ca_for_new_launches) (at the end), C(previous_default_ca),
+    - Per region (C(account/region) with O(accounts) or O(organization)) of the databases - and with O(account_default)
+      and named accounts, per region of every account whose role was assumed - C(default_ca_for_new_launches) (at the end), C(previous_default_ca),
       C(customer_override), C(drift) (the default is not O(target_ca)), C(changed), and C(error) if
       C(ModifyCertificates) failed.
   returned: always
@@ -894,8 +895,10 @@ def main():
         result["diff"] = plan_lib.build_diff(results)
     if failures:
         listed = "; ".join("%s %s (%s)" % (f["label"], f["status"], f["reason"]) for f in failures)
-        module.fail_json(msg="%d failed (of %d databases, target %s): %s" % (
-            len(failures), len(results) + len(unknown), target, listed), **result)
+        defaults = (" and %d region default(s)" % (len(regions_report) + len(unknown_regions))
+                    if params["account_default"] else "")
+        module.fail_json(msg="%d failed (of %d databases%s, target %s): %s" % (
+            len(failures), len(results) + len(unknown), defaults, target, listed), **result)
     module.exit_json(**result)
 
 

@@ -272,6 +272,7 @@ def test_account_default_is_set_in_every_named_account_and_region(sim):
         assert outcome["failed"] and outcome["changed"]
         assert [(f["label"], f["status"]) for f in outcome["failures"]] == [("%s/eu-west-1" % C, "failed")]
         assert "could not be assumed" in outcome["failures"][0]["reason"]
+        assert outcome["msg"].startswith("1 failed (of 0 databases and 3 region default(s), target %s)" % target)
         assert [f["account"] for f in outcome["failed_accounts"]] == [C]
         assert [a["account"] for a in outcome["accounts"]] == [A, B]
     assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == [target, target]
