@@ -56,7 +56,9 @@ options:
       - Discover the accounts with AWS Organizations (C(organizations:ListAccounts), every page) from the module's own
         credentials, which must be the organization's management account or a delegated administrator.
       - Only C(ACTIVE) accounts are kept. Accounts also listed in O(accounts) keep their entry there.
-      - A failed C(ListAccounts) fails the task before any other call (the estate would be unknown).
+      - A failed C(ListAccounts), or one that leaves no account once C(ACTIVE), O(organization.include) and
+        O(organization.exclude) are applied, fails the task before any other call (the estate would be unknown,
+        not empty).
     type: dict
     suboptions:
       enabled:

@@ -14,7 +14,9 @@ description:
     that is not a CA of a region it is applied in or has expired, an engine version that does not support it, an
     endpoint the controller cannot reach with C(rdsca_verify=all)); V(warnings) go into the report."
   - "V(account_overrides): the regions whose default CA for new launches is a deliberate override (CustomerOverride) to
-    another valid CA, which the account default step keeps unless C(replace_account_override)."
+    another valid CA, which the account default step keeps unless C(replace_account_override). Keyed C(account/region)
+    in a run over several accounts, where the target CA is checked in every account and region read when the account
+    default is set."
 positional: _input, facts, settings
 options:
   _input:

@@ -213,6 +213,18 @@ def merge_accounts(given: Sequence[Item], discovered: Sequence[Item]) -> list[It
     return list(given) + [a for a in discovered if a["account"] not in seen]
 
 
+def by_account(items: Sequence[Item], summarize: Any, accounts: Sequence[str] = ()) -> dict[str, Any]:
+    """``{account: summarize(its items)}``: a module's summary per account (``summary.by_account``).
+
+    Each item's ``account`` (``unknown`` when it has none); ``accounts``: accounts listed even without an item
+    (``summarize([])``). The accounts of ``failed_accounts`` are the caller's to add or leave out.
+    """
+    grouped: dict[str, list[Item]] = dict((account, []) for account in accounts)
+    for item in items:
+        grouped.setdefault(item.get("account") or "unknown", []).append(item)
+    return dict((account, summarize(group)) for account, group in sorted(grouped.items()))
+
+
 # -- AWS calls: one small function per call ---------------------------------------------------------
 
 def list_accounts(organizations: Any) -> list[Item]:
@@ -269,7 +281,8 @@ def resolve_accounts(module: Any, clients: Any, params: Item, region: str, concu
 
     ``accounts``: ``[{account, role_arn, alias}]`` sorted by account; ``failed_accounts``:
     ``[{account, role_arn, error_code, message}]``. ``region`` is where STS is called (the module's own
-    credentials). Organizations ListAccounts failing fails the module: the estate would be unknown.
+    credentials). Organizations ListAccounts failing, or selecting no account, fails the module: the estate would
+    be unknown.
     ``only``: assume the roles of these accounts only (rds_ca_rotate: the accounts its databases are in).
     """
     from concurrent.futures import ThreadPoolExecutor
@@ -285,7 +298,14 @@ def resolve_accounts(module: Any, clients: Any, params: Item, region: str, concu
         except AWS_ERRORS as e:  # pylint: disable=catching-non-exception
             module.fail_json_aws(e, msg="Couldn't list the organization's accounts (organizations:ListAccounts)",
                                  api_calls=clients.counter.snapshot())
-        wanted = merge_accounts(wanted, organization_accounts(params, listed))
+        discovered = organization_accounts(params, listed)
+        if not discovered:
+            # An organization that selects nothing (a filter typo, the wrong credentials) is no empty estate.
+            module.fail_json(msg="organization: none of the %d account(s) organizations:ListAccounts returned is ACTIVE "
+                                 "and matches include %s / exclude %s; nothing was read" % (
+                                     len(listed), organization.get("include") or ["*"], organization.get("exclude") or []),
+                             api_calls=clients.counter.snapshot())
+        wanted = merge_accounts(wanted, discovered)
     if only is not None:
         wanted = [a for a in wanted if a["account"] in only]
     if not wanted:

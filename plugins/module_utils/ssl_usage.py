@@ -57,6 +57,7 @@ except ImportError:
     HAS_PYMYSQL = False
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import tls_probe
+from ansible_collections.rdsca.rotation.plugins.module_utils.accounts import by_account
 # Re-exported: the engine facts, the words and the restart-free verdict live in rds_domain.
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import (  # noqa: F401 pylint: disable=unused-import
     DEFAULT_EXCLUDE_USERS,
@@ -594,7 +595,12 @@ def apply_log_evidence(result: dict, evidence: dict | None) -> dict:
 
 
 def summarize(results: list[dict]) -> dict:
-    """Totals over every database's result."""
+    """Totals over every database's result, and the same totals per account (``by_account``)."""
+    return dict(totals(results), by_account=by_account(results, totals))
+
+
+def totals(results: list[dict]) -> dict:
+    """The totals of :func:`summarize` (without ``by_account``)."""
     summary = {
         "databases": len(results),
         "errors": 0,

@@ -252,6 +252,10 @@ options:
       - Also set the default CA for new launches (C(ModifyCertificates)) to O(target_ca) in every region of
         O(databases) (the connection region when O(databases) is empty), so that new databases stop appearing
         on the old CA.
+      - With O(accounts) or O(organization), in every region of O(databases) (or the connection region) of every
+        account named or discovered, whether or not it has databases in O(databases); an account whose role
+        cannot be assumed is in RV(failed_accounts) and each of its regions in RV(failures) (its default is
+        unknown and not set), unless O(strict) stops the task first.
       - Drift (a default other than O(target_ca)) is reported in RV(regions) either way.
     type: bool
     default: false
@@ -341,6 +345,7 @@ EXAMPLES = r"""
     account_default: true           # new launches in those regions get the new CA too
   register: production
 
+
 - name: Everything in the next maintenance window, through RDS's ca-certificate-rotation maintenance action
   rdsca.rotation.rds_ca_rotate:
     databases: "{{ inventory.databases | selectattr('pending_maintenance') }}"
@@ -376,6 +381,17 @@ EXAMPLES = r"""
     accounts:
       - account_id: "210987654321"
   register: other_account
+
+- name: The default CA for new launches in eu-west-1 of every account listed, with or without databases there
+  rdsca.rotation.rds_ca_rotate:
+    databases: []
+    region: eu-west-1
+    account_default: true
+    role_name: rdsca-rotation
+    accounts:
+      - account_id: "123456789012"
+      - account_id: "210987654321"
+  register: defaults
 """
 
 RETURN = r"""
@@ -556,7 +572,7 @@ summary:
 failures:
   description:
     - The databases that failed, were rolled back, are blocked or unverified (and regions whose default CA could
-      not be set) - C(label),
+      not be set, or with O(account_default) the C(account/region) of an account whose role could not be assumed) - C(label),
       C(status), C(reason). The task fails when this is not empty.
   returned: always
   type: list
@@ -575,7 +591,8 @@ failed_accounts:
   elements: dict
 regions:
   description:
-    - Per region (C(account/region) with O(accounts)) of the databases - C(default_ca_for_new_launches) (at the end), C(previous_default_ca),
+    - Per region (C(account/region) with O(accounts) or O(organization)) of the databases - and with O(account_default)
+      and named accounts, per region of every account whose role was assumed - C(default_ca_for_new_launches) (at the end), C(previous_default_ca),
       C(customer_override), C(drift) (the default is not O(target_ca)), C(changed), and C(error) if
       C(ModifyCertificates) failed.
   returned: always
@@ -693,6 +710,15 @@ def unknown_failures(requests, failed, target):
     return out
 
 
+def unknown_defaults(failed_accounts, regions, target):
+    """With account_default: each region of an account whose role could not be assumed - a failure, not set."""
+    return [dict(label=Scope(region, failure["account"]).label, status=plan_lib.FAILED,
+                 reason="account %s: its role %s could not be assumed (%s: %s); the default CA for new launches is "
+                        "unknown and was not set to %s" % (failure["account"], failure["role_arn"],
+                                                           failure["error_code"], failure["message"], target))
+            for failure in failed_accounts for region in regions]
+
+
 def region_defaults(module, api, data, regions, target, check_mode):
     """Report (and with account_default set) each region's default CA for new launches."""
     report = {}
@@ -752,11 +778,14 @@ def main():
     counter = CallCounter()
     clients = RegionClients(module, counter)
     # Named accounts (issue 17): the roles of the accounts the databases are in, each assumed once.
-    accounts, failed_accounts, unknown = [], [], []
+    accounts, failed_accounts, unknown, unknown_regions = [], [], [], []
     where = [Scope(region) for region in regions]
     if named:
+        # The account default is set in every named account (each region of databases, or the connection
+        # region): every role is assumed then; otherwise only those of the accounts the databases are in.
+        only = None if params["account_default"] else set(r["account"] for r in requests)
         accounts, failed_accounts = accounts_lib.resolve_accounts(
-            module, clients, params, module.region or regions[0], only=set(r["account"] for r in requests))
+            module, clients, params, module.region or regions[0], only=only)
         if failed_accounts and params["strict"]:
             module.fail_json(msg="Nothing was changed: could not assume the role of %d account(s): %s" % (
                 len(failed_accounts), accounts_lib.describe_failed(failed_accounts)),
@@ -768,8 +797,13 @@ def main():
             module.fail_json(msg="Nothing was changed: account(s) %s are not among the organization's accounts "
                                  "(organization include/exclude)" % ", ".join(missing), api_calls=counter.snapshot())
         unknown = unknown_failures(requests, failed, target)
+        if params["account_default"]:
+            unknown_regions = unknown_defaults(failed_accounts, regions, target)
         requests = [r for r in requests if r["account"] in resolved]
-        where = sorted(set(Scope(r["region"], r["account"]) for r in requests), key=lambda w: w.label)
+        where = set(Scope(r["region"], r["account"]) for r in requests)
+        if params["account_default"]:
+            where |= set(Scope(region, account) for account in resolved for region in regions)
+        where = sorted(where, key=lambda w: w.label)
         for request in requests:
             request["place"] = Scope(request["region"], request["account"]).label
     for scope in where:
@@ -828,7 +862,7 @@ def main():
                 for r in results if r["status"] in plan_lib.FAILURE_STATUSES]
     failures += [dict(label=region, status=plan_lib.FAILED, reason="ModifyCertificates failed: %s" % r["error"]["message"])
                  for region, r in sorted(regions_report.items()) if r.get("error")]
-    failures += unknown
+    failures += unknown + unknown_regions
     result = dict(
         changed=any(r["changed"] for r in results) or any(r["changed"] for r in regions_report.values()),
         target_ca=target,
@@ -846,8 +880,7 @@ def main():
     if named:
         result["accounts"] = accounts
         # Per account: the statuses of its databases; an account whose role failed counts its requests as failed.
-        by_account = dict((a["account"], plan_lib.summarize([r for r in results if r["account"] == a["account"]]))
-                          for a in accounts)
+        by_account = accounts_lib.by_account(results, plan_lib.summarize, [a["account"] for a in accounts])
         for failure in failed_accounts:
             count = sum(1 for f in unknown if f["label"].startswith(failure["account"] + "/"))
             by_account[failure["account"]] = dict(plan_lib.summarize([]), failed=count, total=count)
@@ -856,8 +889,10 @@ def main():
         result["diff"] = plan_lib.build_diff(results)
     if failures:
         listed = "; ".join("%s %s (%s)" % (f["label"], f["status"], f["reason"]) for f in failures)
-        module.fail_json(msg="%d failed (of %d databases, target %s): %s" % (
-            len(failures), len(results) + len(unknown), target, listed), **result)
+        defaults = (" and %d region default(s)" % (len(regions_report) + len(unknown_regions))
+                    if params["account_default"] else "")
+        module.fail_json(msg="%d failed (of %d databases%s, target %s): %s" % (
+            len(failures), len(results) + len(unknown), defaults, target, listed), **result)
     module.exit_json(**result)
 
 

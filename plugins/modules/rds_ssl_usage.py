@@ -753,6 +753,14 @@ summary:
       log evidence.
   returned: always
   type: dict
+  contains:
+    by_account:
+      description:
+        - The same totals per account (RV(databases[].account); C(unknown) for a database whose account is not
+          known), as M(rdsca.rotation.rds_ca_facts) counts databases per account (its C(summary.by_account)). The
+          accounts in RV(failed_accounts) are not counted - their databases were not inspected.
+      type: dict
+      sample: {"123456789012": {databases: 2, errors: 0, ssl_in_use: {"yes": 1, "no": 1, "unknown": 0}}}
   sample:
     databases: 3
     errors: 0
@@ -762,6 +770,7 @@ summary:
     ssl_clients: 2
     presented_ca: {rds-ca-rsa2048-g1: 3}
     probe_verified: {verified: 3, failed: 0, not_checked: 0}
+    by_account: {"123456789012": {databases: 3, errors: 0}}
 accounts:
   description: The accounts whose role was assumed (with O(accounts) or O(organization)) - C(account), C(role_arn), C(alias).
   returned: when O(accounts) or O(organization) is set

@@ -210,8 +210,8 @@ def preflight_problems(facts: Mapping[str, Any], in_scope: list[Db], settings: M
     # In a run over several accounts the entries are per account and region (``account/region``).
     wanted = set(db.get("region") for db in in_scope) | set(scope_label(db.get("region"), db.get("account")) for db in in_scope)
     for region, region_facts in _region_entries(facts):
-        # Across accounts the playbook does not set the account default (rotate.yml): the regions of the databases only.
-        if (not settings.get("set_account_default") or multi_account(settings)) and region not in wanted:
+        # Without the account default: the regions of the databases only.
+        if not settings.get("set_account_default") and region not in wanted:
             continue
         if region_facts.get("target_ca_problem"):
             out.append("%s: %s" % (region, region_facts["target_ca_problem"]))

@@ -54,20 +54,21 @@ def facts_task(register="inv", **options):
     return {"name": register, "rdsca.rotation.rds_ca_facts": args, "register": register, "ignore_errors": True}
 
 
-def ca_of(sim, account, region, ident):
-    """The CA RDS shows for an instance of an account (read with that account's assumed role)."""
+def rds_of(sim, account, region):
+    """An RDS client of an account (the caller's own credentials in A, that account's assumed role otherwise)."""
     import boto3
 
-    sts = sim.client("sts")
-    creds = sts.assume_role(RoleArn="arn:aws:iam::%s:role/rdsca-rotation" % account,
-                            RoleSessionName="test")["Credentials"] if account != A else None
-    kwargs = {} if creds is None else dict(aws_access_key_id=creds["AccessKeyId"],
-                                           aws_secret_access_key=creds["SecretAccessKey"],
-                                           aws_session_token=creds["SessionToken"])
-    if creds is None:
-        rds = sim.client("rds", region)
-    else:
-        rds = boto3.client("rds", region_name=region, endpoint_url=sim.url, **kwargs)
+    if account == A:
+        return sim.client("rds", region)
+    creds = sim.client("sts").assume_role(RoleArn="arn:aws:iam::%s:role/rdsca-rotation" % account,
+                                          RoleSessionName="test")["Credentials"]
+    return boto3.client("rds", region_name=region, endpoint_url=sim.url, aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+
+
+def ca_of(sim, account, region, ident):
+    """The CA RDS shows for an instance of an account (read with that account's assumed role)."""
+    rds = rds_of(sim, account, region)
     db = rds.describe_db_instances(DBInstanceIdentifier=ident)["DBInstances"][0]
     pending = (db.get("PendingModifiedValues") or {}).get("CACertificateIdentifier")
     return db["CACertificateIdentifier"], pending
@@ -238,7 +239,95 @@ def test_ssl_usage_describes_each_database_in_its_own_account(sim):
     assert got == [("%s/us-east-1/orders-staging" % A, A, "shop-staging", "rds-ca-2019", True),
                    ("%s/us-east-1/orders-staging" % B, B, "shop-prod", "rds-ca-rsa2048-g1", True)]
     assert [(f["account"], f["error_code"]) for f in usage["failed_accounts"]] == [(C, "AccessDenied")]
+    # Per account, the summary's totals; the refused account is not counted (not inspected).
+    by_account = usage["summary"]["by_account"]
+    assert sorted(by_account) == [A, B]
+    assert [(by_account[a]["databases"], by_account[a]["ssl_enforced"]["enforced"]) for a in (A, B)] == [(1, 1), (1, 1)]
     assert set(usage["api_calls"]) == {"us-east-1", "%s/us-east-1" % A, "%s/us-east-1" % B}
     strict = sim.run_playbook(play([dict(task, **{"rdsca.rotation.rds_ssl_usage": dict(args, strict=True)})],
                                    ["usage"])).task("usage")
     assert strict["failed"] and "Could not assume the role of 1 account(s): %s" % C in strict["msg"]
+
+
+def default_of(sim, account, region):
+    """The default CA for new launches of an account's region (DescribeCertificates)."""
+    return rds_of(sim, account, region).describe_certificates()["DefaultCertificateForNewLaunches"]
+
+
+def test_account_default_is_set_in_every_named_account_and_region(sim):
+    """databases: [] with account_default - every named account's region (eu-west-1 is on rds-ca-2019 in A and B)."""
+    target = "rds-ca-rsa2048-g1"
+    ours = ["%s/eu-west-1" % a for a in (A, B)]
+    task = rotate_task("defaults", [], region="eu-west-1", account_default=True)
+    preview = sim.run_playbook(play([task], ["defaults"]), check=True).task("defaults")
+    assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == ["rds-ca-2019", "rds-ca-2019"]
+    result = sim.run_playbook(play([task], ["defaults"])).task("defaults")
+    for outcome in (preview, result):
+        assert sorted(outcome["regions"]) == ours, outcome.get("msg")
+        for label in ours:
+            entry = outcome["regions"][label]
+            assert (entry["previous_default_ca"], entry["default_ca_for_new_launches"], entry["changed"],
+                    entry["drift"]) == ("rds-ca-2019", target, True, False), (label, entry)
+        # The refused account's default is unknown: a failure, and the task fails at the end.
+        assert outcome["failed"] and outcome["changed"]
+        assert [(f["label"], f["status"]) for f in outcome["failures"]] == [("%s/eu-west-1" % C, "failed")]
+        assert "could not be assumed" in outcome["failures"][0]["reason"]
+        assert outcome["msg"].startswith("1 failed (of 0 databases and 3 region default(s), target %s)" % target)
+        assert [f["account"] for f in outcome["failed_accounts"]] == [C]
+        assert [a["account"] for a in outcome["accounts"]] == [A, B]
+    assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == [target, target]
+    # Idempotent: nothing left to change in either account.
+    again = sim.run_playbook(play([task], ["defaults"])).task("defaults")
+    assert not again["changed"] and [again["regions"][label]["changed"] for label in ours] == [False, False]
+    # Strict: the refused account stops the task before any change.
+    sim.load(estate())
+    strict = sim.run_playbook(play([rotate_task("defaults", [], region="eu-west-1", account_default=True,
+                                                 strict=True)], ["defaults"])).task("defaults")
+    assert strict["failed"] and strict["msg"].startswith("Nothing was changed: could not assume the role of 1 account")
+    assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == ["rds-ca-2019", "rds-ca-2019"]
+
+
+def test_facts_discovers_the_accounts_through_the_organization(sim):
+    """organization: ListAccounts from the caller (the management account of the estate's organization), include and
+    exclude on account names and IDs, the refused member reported in failed_accounts."""
+    everything = facts_task("everything", accounts=None, organization={"enabled": True})
+    named = facts_task("named", accounts=None, organization={"include": ["shop-*"], "exclude": ["*acquired"]})
+    by_id = facts_task("by_id", accounts=None, organization={"include": [B, C], "exclude": [C]})
+    result = sim.run_playbook(play([everything, named, by_id], ["everything", "named", "by_id"]))
+    inv = result.task("everything")
+    assert not inv.get("failed"), inv.get("msg")
+    assert [(a["account"], a["alias"]) for a in inv["accounts"]] == [(A, "shop-staging"), (B, "shop-prod")]
+    assert [(f["account"], f["role_arn"], f["error_code"]) for f in inv["failed_accounts"]] == [
+        (C, "arn:aws:iam::%s:role/rdsca-audit" % C, "AccessDenied")]
+    assert set(d["account"] for d in inv["databases"]) == {A, B}
+    assert all(d["label"] == "%s/%s/%s" % (d["account"], d["region"], d["identifier"]) for d in inv["databases"])
+    assert inv["summary"]["accounts_queried"] == 3 and inv["summary"]["accounts_failed"] == 1
+    assert inv["api_calls"]["us-east-1"]["ListAccounts"] == 1
+    named = result.task("named")
+    assert not named.get("failed"), named.get("msg")
+    assert [a["account"] for a in named["accounts"]] == [A, B] and named["failed_accounts"] == []
+    assert named["summary"]["by_account"] == inv["summary"]["by_account"]
+    by_id = result.task("by_id")
+    assert [a["account"] for a in by_id["accounts"]] == [B] and by_id["failed_accounts"] == []
+    assert set(d["account"] for d in by_id["databases"]) == {B}
+    # A suspended member is not listed as ACTIVE: not discovered, not failed.
+    sim.load(dict(estate(), organization={"suspended": [C]}))
+    suspended = sim.run_playbook(play([everything], ["everything"])).task("everything")
+    assert [a["account"] for a in suspended["accounts"]] == [A, B] and suspended["failed_accounts"] == []
+    # A filter that selects no account is refused, never an empty estate.
+    nothing = sim.run_playbook(play([facts_task("nothing", accounts=None, organization={"include": ["shop-prd*"]})],
+                                    ["nothing"])).task("nothing")
+    assert nothing["failed"] and "none of the 3 account(s) organizations:ListAccounts returned" in nothing["msg"]
+
+
+def test_account_default_across_the_organization_in_check_mode(sim):
+    """rds_ca_rotate account_default with organization: every member's region (its role assumed), the refused member a
+    failure; check mode changes nothing."""
+    task = rotate_task("defaults", [], region="eu-west-1", account_default=True, accounts=None,
+                       organization={"exclude": [C]})
+    preview = sim.run_playbook(play([task], ["defaults"]), check=True).task("defaults")
+    assert not preview.get("failed"), preview.get("msg")
+    assert sorted(preview["regions"]) == ["%s/eu-west-1" % a for a in (A, B)]
+    assert all(r["changed"] and r["previous_default_ca"] == "rds-ca-2019" for r in preview["regions"].values())
+    assert preview["api_calls"]["us-east-1"]["ListAccounts"] == 1
+    assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == ["rds-ca-2019", "rds-ca-2019"]

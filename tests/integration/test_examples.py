@@ -542,6 +542,10 @@ def test_rds_ca_rotate_examples(estate):
     assert [(d["label"], d["account_alias"], d["status"]) for d in other["databases"]] == [
         ("210987654321/us-east-1/orders-prod", "shop-prod", "rotated")]
     assert set(other["api_calls"]) == {"us-east-1", "210987654321/us-east-1"}
+    defaults = result(estate, "rds_ca_rotate", "The default CA for new launches in eu-west-1 of every account listed, "
+                                               "with or without databases there")
+    assert sorted(defaults["regions"]) == ["123456789012/eu-west-1", "210987654321/eu-west-1"]
+    assert all(r["default_ca_for_new_launches"] == TARGET for r in defaults["regions"].values())
 
 
 def test_rds_ca_bundle_examples(estate):

@@ -170,6 +170,14 @@ def test_rotate_staging_in_one_account_production_in_the_other_and_check_mode_pr
     assert accounts[A]["by_status"].get("rotated") and accounts[B]["by_status"].get("rotated")
     assert accounts[B]["on_target_after"] >= 2
     assert accounts[C]["status"] == "unknown, not inventoried"
+    # The default CA for new launches, set in every account read (eu-west-1 was on rds-ca-2019 in both).
+    regions = dict((r["region"], r) for r in report["regions"])
+    assert [(regions["%s/eu-west-1" % a]["default_before"], regions["%s/eu-west-1" % a]["default_after"],
+             regions["%s/eu-west-1" % a]["changed"]) for a in (A, B)] == [(OLD, TARGET, True)] * 2
+    step = [s for s in report["steps"] if s["name"] == "default CA for new launches"]
+    assert [s["status"] for s in step] == ["ok"] and "of every account" in step[0]["note"], step
+    planned_regions = dict((r["region"], r) for r in plan["regions"])
+    assert planned_regions["%s/eu-west-1" % B]["default_after"] == TARGET  # check mode predicted it
     # Nothing reached the refused account (its role was never assumed).
     assert estate.calls_in(C) == 0
 

@@ -184,3 +184,26 @@ def test_a_fault_rule_for_one_account_leaves_the_others_alone(sim):
     calls = sim.calls()
     assert calls["by_account"][B] == 2 and calls["by_account"][A] >= 2
     assert calls["errors"] == {"rds:us-east-1:DescribeDBInstances": 1}
+
+
+def test_organization_lists_the_fleets_accounts_to_the_management_account_only(simulator):
+    """fleet organization: moto's Organizations with the caller as management account and the fleet's accounts as
+    members, by their IDs and names (AWS Organizations API Reference, ListAccounts)."""
+    simulator.load(dict(FLEET, organization={"names": {C: "ledger"}, "suspended": [C]}))
+    listed = simulator.client("organizations").list_accounts()["Accounts"]
+    assert sorted((a["Id"], a["Name"], a["Status"]) for a in listed) == [
+        (A, A, "ACTIVE"), (B, "shop-prod", "ACTIVE"), (C, "ledger", "SUSPENDED")]
+    # A member account may not list the organization (moto alone answers it with an empty list).
+    member = _client(simulator, _assume(simulator, "arn:aws:iam::%s:role/rdsca-rotation" % B), "organizations")
+    with pytest.raises(ClientError) as denied:
+        member.list_accounts()
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    # Without organization: the caller's account is in none.
+    simulator.load(FLEET)
+    with pytest.raises(ClientError) as none:
+        simulator.client("organizations").list_accounts()
+    assert none.value.response["Error"]["Code"] == "AWSOrganizationsNotInUseException"
+    for bad, text in (({"suspended": [A]}, "not member accounts"), ({"names": {"444444444444": "x"}}, "not accounts of"),
+                      ({"members": [B]}, "fleet.organization")):
+        with pytest.raises(FleetError, match=text):
+            parse_fleet(dict(FLEET, organization=bad))

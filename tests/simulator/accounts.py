@@ -20,6 +20,15 @@ What moto lacks and this module adds:
 * The caller's own credentials land in the fleet's ``account_id`` (moto alone: always 123456789012); the
   control layer names each request's account (fault rules and call counts per account).
 * ``iam:ListAccountAliases`` shows an account's ``alias`` (IAM API Reference, "ListAccountAliases").
+* AWS Organizations (fleet ``organization:``): moto's own Organizations backend, seeded so that the caller's
+  account is the management account and the fleet's other accounts its members, with *their* IDs (moto's
+  ``CreateAccount`` draws random ones) and names; ``ListAccounts`` lists them all, the management account too,
+  with ``Status`` ``ACTIVE`` or ``SUSPENDED`` (AWS Organizations API Reference, "ListAccounts", "Account";
+  User Guide, "Terminology and concepts": the management account). ``ListAccounts`` may be called only from
+  the management account (or a delegated administrator, not modelled): from a member account AWS answers
+  ``AccessDeniedException`` "You don't have permissions to access this resource.", from an account in no
+  organization ``AWSOrganizationsNotInUseException`` (API Reference, "ListAccounts", Errors); moto alone answers
+  a member with an empty list.
 """
 
 from __future__ import annotations
@@ -33,6 +42,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.iam.models import iam_backends
+from moto.organizations.exceptions import AWSOrganizationsNotInUseException, OrganizationsClientError
+from moto.organizations.models import organizations_backends
+from moto.organizations.responses import OrganizationsResponse
 from moto.sts.responses import TokenResponse
 
 from .fleet import AccountSpec, Fleet
@@ -107,12 +119,49 @@ def _assume_role(self: TokenResponse) -> Any:
 
 _ORIGINAL: dict[str, Any] = {}
 
+# Organizations is a global service served from us-east-1 (AWS Organizations User Guide, "Endpoints").
+ORGANIZATIONS_REGION = "us-east-1"
+
+
+def _list_accounts(self: OrganizationsResponse) -> Any:
+    account = self.current_account
+    if organizations_backends[account][self.partition].org is None:
+        if account in organizations_backends.master_accounts:
+            raise OrganizationsClientError("AccessDeniedException", "You don't have permissions to access this resource.")
+        raise AWSOrganizationsNotInUseException()
+    return _ORIGINAL["list_accounts"](self)
+
 
 def install() -> None:
-    """Graft the AssumeRole checks onto moto's STS (idempotent)."""
+    """Graft the AssumeRole checks onto moto's STS, and ListAccounts' caller check onto Organizations (idempotent)."""
     if "assume_role" not in _ORIGINAL:
         _ORIGINAL["assume_role"] = TokenResponse.assume_role
         TokenResponse.assume_role = _assume_role
+    if "list_accounts" not in _ORIGINAL:
+        _ORIGINAL["list_accounts"] = OrganizationsResponse.list_accounts
+        OrganizationsResponse.list_accounts = _list_accounts
+
+
+def seed_organization(fleet: Fleet) -> None:
+    """moto's Organizations backend holding the fleet's organization (after moto's backends were reset)."""
+    # moto's reset leaves the member -> management map: emptied, the simulator makes every organization.
+    organizations_backends.master_accounts.clear()
+    spec = fleet.organization
+    if spec is None:
+        return
+    backend = organizations_backends[spec.management]["aws"]
+    backend.create_organization(region=ORGANIZATIONS_REGION, FeatureSet="ALL")
+    backend.accounts[0].name = spec.names[spec.management]
+    for account_id in spec.members:
+        backend.create_account(AccountName=spec.names[account_id], Email=f"aws+{account_id}@example.com")
+        account = backend.accounts[-1]
+        # moto drew a random ID (and made an IAM backend for it): the member gets the fleet's account ID.
+        organizations_backends.master_accounts.pop(account.id, None)
+        iam_backends.pop(account.id, None)
+        account.id = account_id
+        organizations_backends.master_accounts[account_id] = (spec.management, "aws")
+        if account_id in spec.suspended:
+            account.status = "SUSPENDED"
 
 
 def seed(fleet: Fleet) -> None:
@@ -125,6 +174,7 @@ def seed(fleet: Fleet) -> None:
     for spec in fleet.accounts.values():
         if spec.alias:
             iam_backends[spec.account_id]["aws"].create_account_alias(spec.alias)
+    seed_organization(fleet)
 
 
 def deny(body: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,10 @@ Format (every key but ``regions`` is optional; see docs/simulator.md)::
         deny_assume_role: [rdsca-rotation] # these refuse the caller (true: every role): AccessDenied
         external_id: "rdsca-2024"          # the roles' trust policy requires this sts:ExternalId
         regions: {...}                     # that account's estate, the same format as `regions:` below
+    organization:                   # AWS Organizations (ListAccounts): the caller's account is the management
+                                    # account, every account of `accounts:` a member (`organization: true`: defaults)
+      names: {"210987654321": shop-prod}   # each account's Name (default: its alias, else its ID)
+      suspended: ["210987654321"]          # members listed with Status SUSPENDED
     timing: {modify_seconds: 1, reboot_seconds: 1, maintenance_notice_days: 395,
              time_compression: 0.01, seed: 0}   # with time_compression: durations drawn from RDS's
                                                  # minutes (catalog.REALISTIC_MINUTES) times the factor
@@ -88,7 +92,8 @@ import yaml
 from .catalog import CA_CERTIFICATES, DEFAULT_PORTS, MEMBER_CA_CLUSTER_ENGINES, EngineVersion, Timing
 
 DEFAULT_ACCOUNT = "123456789012"
-TOP_KEYS = {"account_id", "accounts", "timing", "engine_versions", "regions", "description"}
+TOP_KEYS = {"account_id", "accounts", "organization", "timing", "engine_versions", "regions", "description"}
+ORGANIZATION_KEYS = {"names", "suspended", "description"}
 ACCOUNT_KEYS = {"alias", "roles", "deny_assume_role", "external_id", "regions", "description"}
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 # IAM role names (IAM User Guide, "IAM object quotas": up to 64 of these characters).
@@ -197,6 +202,15 @@ class AccountSpec:
 
 
 @dataclass
+class OrganizationSpec:
+    """AWS Organizations: the management account (the caller's) and its members, as ListAccounts lists them."""
+    management: str
+    members: tuple[str, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)
+    suspended: frozenset[str] = frozenset()
+
+
+@dataclass
 class Fleet:
     account_id: str = DEFAULT_ACCOUNT
     timing: Timing = field(default_factory=Timing)
@@ -209,6 +223,7 @@ class Fleet:
     clusters: list[ClusterSpec] = field(default_factory=list)
     accounts: dict[str, AccountSpec] = field(default_factory=dict)
     proxies: list[ProxySpec] = field(default_factory=list)
+    organization: OrganizationSpec | None = None
 
     @property
     def regions(self) -> list[str]:
@@ -289,6 +304,7 @@ def parse_fleet(data: dict[str, Any]) -> Fleet:
     for region, rdata in data["regions"].items():
         _region(f"fleet.regions.{region}", fleet.account_id, region, rdata, fleet, fleet.region_defaults)
     _accounts(data.get("accounts"), fleet)
+    _organization(data.get("organization"), fleet)
     _check_references(fleet)
     return fleet
 
@@ -367,6 +383,31 @@ def _accounts(raw: Any, fleet: Fleet) -> None:
         for region, rdata in (adata.get("regions") or {}).items():
             _region(f"{where}.regions.{region}", account_id, region, rdata, fleet, spec.region_defaults)
         fleet.accounts[account_id] = spec
+
+
+def _organization(raw: Any, fleet: Fleet) -> None:
+    """`organization:`: the caller's account manages an organization whose members are the fleet's accounts."""
+    if raw is None or raw is False:
+        return
+    raw = {} if raw is True else raw
+    _check_keys("fleet.organization", raw, ORGANIZATION_KEYS)
+    members = tuple(a for a in fleet.accounts if a != fleet.account_id)
+    known = {fleet.account_id, *members}
+    names = raw.get("names") or {}
+    if not isinstance(names, dict) or any(not isinstance(v, str) or not v for v in names.values()):
+        raise FleetError("fleet.organization.names: a mapping of account IDs to account names")
+    names = dict((str(k), v) for k, v in names.items())
+    suspended = [str(a) for a in raw.get("suspended") or []]
+    for key, ids, allowed in (("names", names, known), ("suspended", suspended, set(members))):
+        unknown = sorted(set(ids) - allowed)
+        if unknown:
+            raise FleetError(f"fleet.organization.{key}: {unknown} are not "
+                             f"{'accounts of the fleet' if key == 'names' else 'member accounts (fleet.accounts)'}")
+    for account_id in known:
+        spec = fleet.accounts.get(account_id)
+        names.setdefault(account_id, (spec.alias if spec else None) or account_id)
+    fleet.organization = OrganizationSpec(management=fleet.account_id, members=members, names=names,
+                                          suspended=frozenset(suspended))
 
 
 def _instances(where: str, region: str, inst: dict[str, Any], account: str = DEFAULT_ACCOUNT) -> list[InstanceSpec]:

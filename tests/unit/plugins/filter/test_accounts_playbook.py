@@ -272,3 +272,16 @@ def test_the_preflight_reads_the_regions_of_each_account():
     checked = preflight_checks(dbs, facts, CFG)
     assert checked["problems"] == ["%s is not a CA of %s/us-east-1 (DescribeCertificates)" % (TARGET, PROD)]
     assert checked["account_overrides"] == {PROD + "/us-east-1": {"customer_override": OLD, "valid_till": None}}
+
+
+def test_the_account_default_across_accounts_needs_the_target_in_every_account_region():
+    """rotate.yml sets the default CA for new launches in every account and region read (rds_ca_rotate account_default
+    over the accounts): the target must be a CA there too, even where no database is in scope."""
+    dbs = rotation_phases([db("orders", STAGE, "staging")], CFG)
+    certs = [{"identifier": TARGET, "expired": False}]
+    facts = {"regions_queried": ["us-east-1", "eu-west-1"], "failed_regions": [], "regions": {
+        STAGE + "/us-east-1": {"target_ca_available": True, "certificates": certs},
+        PROD + "/eu-west-1": {"target_ca_available": False, "certificates": []}}}
+    assert preflight_checks(dbs, facts, CFG)["problems"] == []  # without the account default: the databases' regions
+    checked = preflight_checks(dbs, facts, dict(CFG, set_account_default=True))
+    assert checked["problems"] == ["%s is not a CA of %s/eu-west-1 (DescribeCertificates)" % (TARGET, PROD)]

@@ -206,6 +206,21 @@ def test_resolve_organization_only_the_selected_accounts(fake_errors):
     assert [a["account"] for a in accounts] == [B]
 
 
+class FailingModule:
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs["msg"])
+
+
+def test_resolve_organization_that_selects_no_account_fails(fake_errors):
+    """An include that matches nothing (or an organization that lists nothing) is not an empty estate."""
+    listed = [{"Id": A, "Name": "shop-staging", "Status": "ACTIVE"}, {"Id": C, "Name": "gone", "Status": "SUSPENDED"}]
+    for organization in ({"role_name": "audit", "include": ["shop-prd*"]}, {"role_name": "audit", "include": [C]}):
+        with pytest.raises(AssertionError, match="none of the 2 account"):
+            lib.resolve_accounts(FailingModule(), FakeClients(listed=listed), params(organization=organization), "us-east-1")
+    with pytest.raises(AssertionError, match="none of the 0 account"):
+        lib.resolve_accounts(FailingModule(), FakeClients(), params(organization={"role_name": "audit"}), "us-east-1")
+
+
 # -- rds_ca_rotate's plan across accounts ----------------------------------------------------------------
 
 def _aurora_view(account):
@@ -293,3 +308,12 @@ def test_entry_account_is_the_one_rule_of_rotate_and_ssl_usage():
     discovered = params([{"account_id": A}], "r", organization={"enabled": True})
     assert lib.entry_account(discovered, None, "x")[1].startswith("x names no account")
     assert lib.entry_account(discovered, "999999999999", "x") == ("999999999999", None)
+
+
+def test_by_account_summarizes_each_account_and_lists_accounts_without_items():
+    items = [{"account": B, "status": "rotated"}, {"account": A, "status": "failed"}, {"account": B, "status": "unchanged"},
+             {"status": "rotated"}]
+    assert lib.by_account(items, rotation.summarize, [A, C]) == {
+        A: rotation.summarize([items[1]]), B: rotation.summarize([items[0], items[2]]), C: rotation.summarize([]),
+        "unknown": rotation.summarize([items[3]])}
+    assert list(lib.by_account(items, len, [C])) == [A, B, C, "unknown"]

@@ -341,12 +341,36 @@ def test_summarize():
          "probe": None, "error": None},
     ]
     summary = ssl_usage.summarize(results)
-    assert summary == {
+    totals = {
         "databases": 3, "errors": 1, "ssl_in_use": {YES: 1, NO: 1, UNKNOWN: 1},
         "ssl_enforced": {"enforced": 0, "not_enforced": 2, UNKNOWN: 1}, "safe_without_restart": 1, "ssl_clients": 2,
         "presented_ca": {"rds-ca-2019": 1, "rds-ca-rsa2048-g1": 1},
         "probe_verified": {"verified": 1, "failed": 1, "not_checked": 1},
     }
+    # Items without an account (none known) count under "unknown", as rds_ca_facts counts them.
+    assert summary == dict(totals, by_account={"unknown": totals})
+
+
+def test_summarize_by_account():
+    """summary.by_account: the same totals per account (issue 17), the one account of each item."""
+    a, b = "111111111111", "222222222222"
+    results = [
+        {"account": a, "ssl_in_use": YES, "ssl_enforced": True, "safe_without_restart": False, "ssl_clients": [{}],
+         "probe": {"presented_ca": "rds-ca-2019", "verified": True}, "error": None},
+        {"account": b, "ssl_in_use": NO, "ssl_enforced": False, "safe_without_restart": True, "ssl_clients": [],
+         "probe": None, "error": "login failed"},
+        {"account": b, "ssl_in_use": NO, "ssl_enforced": False, "safe_without_restart": True, "ssl_clients": [],
+         "probe": None, "error": None},
+    ]
+    by_account = ssl_usage.summarize(results)["by_account"]
+    assert sorted(by_account) == [a, b]
+    assert (by_account[a]["databases"], by_account[a]["ssl_in_use"][YES], by_account[a]["ssl_clients"],
+            by_account[a]["probe_verified"]["verified"]) == (1, 1, 1, 1)
+    assert (by_account[b]["databases"], by_account[b]["errors"], by_account[b]["safe_without_restart"],
+            by_account[b]["ssl_enforced"]["not_enforced"], by_account[b]["probe_verified"]["not_checked"]) == (2, 1, 2, 2, 2)
+    assert "by_account" not in by_account[a]
+    # Over every account, the per-account totals add up to the summary's.
+    assert sum(s["databases"] for s in by_account.values()) == ssl_usage.summarize(results)["databases"]
 
 
 def test_scrub():
