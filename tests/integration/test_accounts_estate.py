@@ -281,8 +281,8 @@ def test_account_default_is_set_in_every_named_account_and_region(sim):
     assert not again["changed"] and [again["regions"][label]["changed"] for label in ours] == [False, False]
     # Strict: the refused account stops the task before any change.
     sim.load(estate())
-    strict = sim.run_playbook(play([rotate_task("defaults", [], region="eu-west-1", account_default=True,
-                                                 strict=True)], ["defaults"])).task("defaults")
+    task = rotate_task("defaults", [], region="eu-west-1", account_default=True, strict=True)
+    strict = sim.run_playbook(play([task], ["defaults"])).task("defaults")
     assert strict["failed"] and strict["msg"].startswith("Nothing was changed: could not assume the role of 1 account")
     assert [default_of(sim, a, "eu-west-1") for a in (A, B)] == ["rds-ca-2019", "rds-ca-2019"]
 

@@ -178,7 +178,8 @@ def test_the_playbooks_verify_docdb_and_neptune_endpoints_from_rds_ssl_usage(sim
               "tasks": [
                   {"name": "facts", "register": "facts", "rdsca.rotation.rds_ca_facts": {"regions": [REGION]}},
                   {"name": "usage", "register": "usage", "rdsca.rotation.rds_ssl_usage": {
-                      "databases": "{{ facts.databases | selectattr('label', 'in', labels) | list }}", "ca_cert": sim.bundle, "connect_host": "127.0.0.1", "timeout": 5}},
+                      "databases": "{{ facts.databases | selectattr('label', 'in', labels) | list }}",
+                      "ca_cert": sim.bundle, "connect_host": "127.0.0.1", "timeout": 5}},
                   {"name": "verify", "register": "verify", "ansible.builtin.set_fact": {
                       "targets": "{{ facts.databases | rdsca.rotation.verify_targets(labels, target) }}",
                       "probes": "{{ usage.databases | rdsca.rotation.endpoint_probes(labels, target) }}"}}],
