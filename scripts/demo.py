@@ -300,7 +300,7 @@ def run_demo(args: argparse.Namespace) -> int:
             # First the read-only audit: what a rotation would meet, and the TLS clients nobody manages.
             print(f"demo: ansible-playbook -i {os.path.relpath(inventory, REPO)} {os.path.relpath(AUDIT_PLAYBOOK, REPO)} "
                   f"-e @{os.path.relpath(output_dir, REPO)}/demo-vars.json", flush=True)
-            audit = subprocess.run(cmd[:3] + [AUDIT_PLAYBOOK] + cmd[4:], env=playbook_env(url), cwd=REPO, check=False)
+            audit = subprocess.run(cmd[:3] + [AUDIT_PLAYBOOK] + cmd[4:], env=playbook_env(url, bundle_fingerprints(bundle)), cwd=REPO, check=False)
             audit_path = latest_report(output_dir, started, "audit")
             if audit.returncode or audit_path is None:
                 print(f"demo: the audit failed (exit {audit.returncode}); rotating anyway shows why", flush=True)
