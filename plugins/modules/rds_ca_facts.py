@@ -87,6 +87,8 @@ options:
         is off by default; the audit and inventory playbooks turn it on (C(rdsca_proxies)).
       - Clients that connect through a proxy endpoint verify the proxy's ACM certificate (Amazon Trust
         Services), not the database's RDS CA.
+      - A region whose proxies (or one proxy's targets) cannot be read is in RV(proxy_errors) and its databases
+        have RV(databases[].proxied_by=null); with O(strict=true) the task fails.
     type: bool
     default: false
   detail:
@@ -898,6 +900,10 @@ def main():
         if params["strict"]:
             module.fail_json(msg="Could not query %d region(s): %s" % (len(failed_regions), described), **result)
         warn(module, "Could not query %d region(s), reported in failed_regions: %s" % (len(failed_regions), described))
+    if params["strict"] and result.get("proxy_errors"):
+        module.fail_json(msg="Could not read the RDS Proxies: %s" % "; ".join(
+            "%s (%s: %s: %s)" % (Scope(e["region"], e.get("account")).label, e["operation"], e["error_code"], e["message"])
+            for e in result["proxy_errors"]), **result)
     module.exit_json(**result)
 
 

@@ -325,6 +325,7 @@ FLEET = {
             {"id": "ledger-maz", "engine": "postgres", "engine_version": "16.3", "multi_az_cluster": True, "ca": OLD,
              "tags": {"Environment": "production"}},
         ],
+        "proxies": [{"name": "shop-proxy", "engine_family": "POSTGRESQL", "targets": ["shop-staging"]}],
     }},
 }
 
@@ -494,6 +495,9 @@ def needing(action: str) -> list[dict[str, Any]]:
         "rds:DownloadDBLogFilePortion": {"rdsca.rotation.rds_ssl_usage": {
             "databases": [{"identifier": "shop-logs"}], "probe": False, "strict": True, "log_window_days": 1}},
         # shop-prod (MySQL) is on its default option group: the audit plugin's option is looked up.
+        # shop-proxy stands in front of shop-staging: its targets are read too.
+        "rds:DescribeDBProxies": {"rdsca.rotation.rds_ca_facts": {"regions": [REGION], "proxies": True, "strict": True}},
+        "rds:DescribeDBProxyTargets": {"rdsca.rotation.rds_ca_facts": {"regions": [REGION], "proxies": True, "strict": True}},
         "rds:DescribeOptionGroups": {"rdsca.rotation.rds_ssl_usage": {
             "databases": [{"identifier": "shop-prod"}], "probe": False, "strict": True, "log_window_days": 1}},
         "logs:DescribeLogGroups": {"rdsca.rotation.rds_ssl_usage": {
