@@ -25,6 +25,7 @@ from __future__ import absolute_import, annotations, division, print_function
 
 __metaclass__ = type
 
+import abc
 import datetime
 import re
 from typing import Any, Callable, Iterable, Optional, Pattern
@@ -183,7 +184,7 @@ def parse_line(line: str, pattern: Pattern[str]) -> Optional[dict[str, Any]]:
     }
 
 
-class PortionLines:
+class PortionLines(abc.ABC):
     """Lines of a log fed portion by portion (DownloadDBLogFilePortion, CloudWatch Logs events): ``feed(text)``
     keeps a trailing partial line until the next portion of the same file completes it, ``end_file()`` flushes
     it; each whole line goes to ``_line``. Shared by ConnectionLog and mysql_audit_log.AuditLog."""
@@ -203,8 +204,9 @@ class PortionLines:
             self._line(self._partial)
         self._partial = ""
 
+    @abc.abstractmethod
     def _line(self, line: str) -> None:
-        raise NotImplementedError
+        """Take one whole line (each reader keeps what it needs)."""
 
 
 class ConnectionLog(PortionLines):
