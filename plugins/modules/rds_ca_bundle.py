@@ -119,16 +119,6 @@ options:
       - Also read from the environment variable E(RDSCA_ALLOW_UNPINNED_RDS_CAS) of the controller.
     type: bool
     default: false
-  pinned_rds_cas:
-    description:
-      - SHA-256 fingerprints (hexadecimal, colons allowed) of certificates with an Amazon RDS name to trust besides
-        AWS's pinned ones - a private test PKI such as the collection's simulator, or an RDS root newer than the
-        catalog once its fingerprint is checked with AWS. Unlike O(allow_unpinned_rds_cas), only these exact keys
-        are accepted (an impersonation with another key is still refused), so no warning is printed for them.
-      - Also read from the environment variable E(RDSCA_PINNED_RDS_CAS) of the controller (separated by commas).
-    type: list
-    elements: str
-    default: []
   dest:
     description:
       - A directory where to write one C(<name>.pem) file per certificate of RV(certificates), and
@@ -153,6 +143,7 @@ extends_documentation_fragment:
   - rdsca.rotation.attributes
   - rdsca.rotation.attributes.POSIX_PLATFORM
   - ansible.builtin.files
+  - rdsca.rotation.pinned_rds_cas
 attributes:
   check_mode:
     support: full

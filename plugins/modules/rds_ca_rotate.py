@@ -203,16 +203,6 @@ options:
       - Also read from the environment variable E(RDSCA_ALLOW_UNPINNED_RDS_CAS) of the controller.
     type: bool
     default: false
-  pinned_rds_cas:
-    description:
-      - SHA-256 fingerprints (hexadecimal, colons allowed) of certificates with an Amazon RDS name to trust besides
-        AWS's pinned ones - a private test PKI such as the collection's simulator, or an RDS root newer than the
-        catalog once its fingerprint is checked with AWS. Unlike O(allow_unpinned_rds_cas), only these exact keys
-        are accepted (an impersonation with another key is still refused), so no warning is printed for them.
-      - Also read from the environment variable E(RDSCA_PINNED_RDS_CAS) of the controller (separated by commas).
-    type: list
-    elements: str
-    default: []
   connect_host:
     description:
       - Where to connect for O(verify_endpoint), for every database without its own C(connect_host), while the
@@ -314,6 +304,7 @@ extends_documentation_fragment:
   - rdsca.rotation.target_ca
   - rdsca.rotation.aws
   - rdsca.rotation.accounts
+  - rdsca.rotation.pinned_rds_cas
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
