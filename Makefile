@@ -47,8 +47,12 @@ units: $(VENV)
 lint: $(VENV) collection-link
 	$(BIN)/ansible-lint --profile production
 
+# In INTEGRATION_WORKERS pytest-xdist processes (most of the suite waits on transitions, polling and TLS
+# servers, not on the CPU). --dist loadfile: each test file runs whole in one worker, so its module-scoped
+# simulator and linked servers start once. INTEGRATION_WORKERS=0 runs it in this one process.
+INTEGRATION_WORKERS ?= 4
 integration: prereqs-test $(VENV) collection-link
-	$(BIN)/python -m pytest tests/integration -p no:cacheprovider
+	$(BIN)/python -m pytest tests/integration -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist loadfile --durations=25
 
 simulator: $(VENV)
 	$(BIN)/python -m tests.simulator serve --fleet tests/fleets/demo.yml --port 5000
