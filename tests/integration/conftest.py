@@ -27,7 +27,10 @@ def _ensure_collection_link() -> None:
     link = os.path.join(COLLECTIONS_PATH, "ansible_collections", "rdsca", "rotation")
     if not os.path.exists(link):
         os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(os.path.relpath(REPO, os.path.dirname(link)), link)
+        try:
+            os.symlink(os.path.relpath(REPO, os.path.dirname(link)), link)
+        except FileExistsError:  # another pytest-xdist worker made it first (the same link)
+            pass
 
 
 @dataclass
