@@ -49,10 +49,12 @@ lint: $(VENV) collection-link
 
 # In INTEGRATION_WORKERS pytest-xdist processes (most of the suite waits on transitions, polling and TLS
 # servers, not on the CPU). --dist loadfile: each test file runs whole in one worker, so its module-scoped
-# simulator and linked servers start once. INTEGRATION_WORKERS=0 runs it in this one process.
+# simulator and linked servers start once; --no-loadscope-reorder keeps the collected file order, longest
+# first (tests/integration/conftest.py LONGEST_FILES_FIRST). INTEGRATION_WORKERS=0 runs it in one process.
 INTEGRATION_WORKERS ?= 4
 integration: prereqs-test $(VENV) collection-link
-	$(BIN)/python -m pytest tests/integration -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist loadfile --durations=25
+	$(BIN)/python -m pytest tests/integration -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist loadfile \
+		--no-loadscope-reorder --durations=25
 
 simulator: $(VENV)
 	$(BIN)/python -m tests.simulator serve --fleet tests/fleets/demo.yml --port 5000
