@@ -185,6 +185,13 @@ def simulator():
 LONGEST_FILES_FIRST = (
     "test_playbooks.py",
     "test_ca_trust.py",
+    "test_iam_policy.py",
+    "test_demo_warnings.py",
+    "test_bench_smoke.py",
+    "test_no_secrets.py",
+    "test_playbooks_accounts.py",
+    "test_examples.py",
+    "test_awx_config.py",
 )
 
 
