@@ -29,7 +29,7 @@ def test_bench_smoke(tmp_path):
     cmd = [sys.executable, RUN, "--sizes", "20,60", "--runs", "1", "--baseline-max-n", "20",
            "--rotate-n", "8", "--rotate-baseline-sample", "0", "--modify-seconds", "0.5", "--reboot-seconds", "0.5",
            "--poll-interval", "0.5", "--time-compression", str(1 / 120), "--trust-hosts", "2", "--latency-ms", "20",
-           "--summary-sizes", "80", "--summary-at", "60", "--moonshot-n", "24", "--moonshot-accounts", "3",
+           "--summary-sizes", "80", "--summary-at", "60", "--moonshot-n", "48", "--moonshot-accounts", "3",
            "--moonshot-compression", str(1 / 120),
            "--no-plot", "--no-profile", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900, check=False)
@@ -94,13 +94,13 @@ def test_bench_smoke(tmp_path):
 
     # The moonshot: several accounts audited and rotated, restarts counted from the simulator's events.
     moon = data["moonshot"][0]
-    assert (moon["n"], moon["accounts"]) == (24, 3)
+    assert (moon["n"], moon["accounts"]) == (48, 3)
     audit = [m for m in data["measurements"] if m["scenario"] == "moonshot-audit"]
-    assert audit and all(m["extra"]["answer"]["databases"] == 24 for m in audit)
+    assert audit and all(m["extra"]["answer"]["databases"] == 48 for m in audit)
     assert moon["unplanned_restarts"] == 0 and moon["restarted_twice"] == 0
     assert moon["restarted"] == moon["planned_restarts"] > 0 and moon["hot_swaps"] > 0
     assert moon["rotate_modelled_s"] > moon["rotate_wall_s"]
-    assert checks["moonshot rotation: every database rotated (24 of the 24)"]["ok"]
+    assert checks["moonshot rotation: every database rotated (48 of the 48)"]["ok"]
 
     # The rotation with RDS-like times: measured at rotate-n, modelled at 2,000.
     real = {r["n"]: r for r in data["realistic"]}
@@ -122,7 +122,7 @@ def test_bench_smoke(tmp_path):
     assert "## The floor (inventory)" in md
     assert "## Rotation with RDS-like transition times (modelled)" in md
     assert "| inventory | 80 | rdsca.rotation, `detail: summary` + output_file (JSON Lines) |" in md
-    assert "## The moonshot: 24 databases in 3 accounts x 4 regions" in md
+    assert "## The moonshot: 48 databases in 3 accounts x 4 regions" in md
     assert "bench niceness" in md
     if os.path.exists(SHARED_BUNDLE):
         assert "| trust | 2 | first run" in md and "| trust | 2 | second run" in md
