@@ -1554,7 +1554,7 @@ def estimate_minutes(a: argparse.Namespace) -> dict[str, float]:
         total = 10.0
         for n in sorted(set(a.sizes) | set(a.summary_sizes)):
             ours = 1.3 + 2.2 * n / 1000
-            total += 0.1 * n / 100 + ours            # seeding and the warm-up run
+            total += 0.3 * n / 100 + ours            # seeding and the warm-up run
             if n in a.sizes:
                 total += a.runs * ours
                 if n <= a.competent_max_n:
@@ -1573,7 +1573,7 @@ def estimate_minutes(a: argparse.Namespace) -> dict[str, float]:
         out["realistic"] = (10 + math.ceil(a.rotate_n / a.max_concurrent) * 480 * a.time_compression) / 60
     if "moonshot" in sc:
         k = a.moonshot_rotate_n or a.moonshot_n
-        out["moonshot"] = (0.1 * a.moonshot_n / 100 + a.runs * (3 + 4 * a.moonshot_n / 1000)
+        out["moonshot"] = (0.3 * a.moonshot_n / 100 + a.runs * (3 + 4 * a.moonshot_n / 1000)
                            + 20 + math.ceil(k / a.moonshot_concurrency) * 480 * a.moonshot_compression * 1.5) / 60
     if "trust" in sc:
         out["trust"] = a.runs * (1.6 * a.trust_hosts + 20) / 60
