@@ -43,7 +43,7 @@ def test_bench_smoke(tmp_path):
 
     # The inventory bound, checked by the harness from the simulator's own call counts...
     bound_checks = [c for name, c in checks.items() if "API calls per region" in name]
-    assert len(bound_checks) == 2, sorted(checks)
+    assert len(bound_checks) == 3, sorted(checks)      # N=20, 60 and the summary-only 80
     # ...and recomputed here: per region ceil(n_r/100) + 5 + distinct engines.
     ours = [m for m in data["measurements"] if m["scenario"] == "inventory" and m["variant"] == "rdsca"]
     assert {m["n"] for m in ours} == {20, 60}
