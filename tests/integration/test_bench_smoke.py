@@ -29,6 +29,8 @@ def test_bench_smoke(tmp_path):
     cmd = [sys.executable, RUN, "--sizes", "20,60", "--runs", "1", "--baseline-max-n", "20",
            "--rotate-n", "8", "--rotate-baseline-sample", "0", "--modify-seconds", "0.5", "--reboot-seconds", "0.5",
            "--poll-interval", "0.5", "--time-compression", str(1 / 120), "--trust-hosts", "2", "--latency-ms", "20",
+           "--summary-sizes", "80", "--summary-at", "60", "--moonshot-n", "48", "--moonshot-accounts", "3",
+           "--moonshot-compression", str(1 / 120),
            "--no-plot", "--no-profile", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900, check=False)
     log = proc.stdout[-6000:] + proc.stderr[-3000:]
@@ -41,7 +43,7 @@ def test_bench_smoke(tmp_path):
 
     # The inventory bound, checked by the harness from the simulator's own call counts...
     bound_checks = [c for name, c in checks.items() if "API calls per region" in name]
-    assert len(bound_checks) == 2, sorted(checks)
+    assert len(bound_checks) == 3, sorted(checks)      # N=20, 60 and the summary-only 80
     # ...and recomputed here: per region ceil(n_r/100) + 5 + distinct engines.
     ours = [m for m in data["measurements"] if m["scenario"] == "inventory" and m["variant"] == "rdsca"]
     assert {m["n"] for m in ours} == {20, 60}
@@ -73,10 +75,33 @@ def test_bench_smoke(tmp_path):
     # The floor: start-up + critical path, below what was measured.
     assert data["startup_s"] > 0
     floors = {f["n"]: f for f in data["floor"]}
-    assert set(floors) == {20, 60}
+    assert set(floors) == {20, 60, 80}
     for n, f in floors.items():
         assert f["startup_s"] < f["floor_s"] <= f["rdsca_s"] * 1.05, f
         assert f["latency_path_s"] == pytest.approx(2 * 0.020)       # one page + one version round trip
+    # `detail: summary` + output_file: next to the default at N=60, alone at N=80 (as 10,000 in a full run); the
+    # answer from the summary and the JSON Lines file's records, one per database.
+    summary = [m for m in data["measurements"] if m["scenario"] == "inventory" and m["variant"] == "rdsca-summary"]
+    assert {m["n"] for m in summary} == {60, 80}
+    for m in summary:
+        assert m["rc"] == 0 and m["extra"]["answer_ok"], m["extra"]
+        assert m["extra"]["jsonl_records"] == m["n"] and m["extra"]["jsonl_bad_lines"] == 0
+        assert m["extra"]["answer"]["databases"] == m["n"]
+    assert checks["inventory N=80, detail summary: the summary's answer and the output_file's records (JSON Lines) "
+                  "both match the fleet"]["ok"]
+    assert not [m for m in data["measurements"] if m["n"] == 80 and m["variant"] in ("competent", "baseline")]
+    assert not [r for r in data["rows"] if r["n"] == 80 and r["variant"] == "baseline"]  # nothing extrapolated there
+
+    # The moonshot: several accounts audited and rotated, restarts counted from the simulator's events.
+    moon = data["moonshot"][0]
+    assert (moon["n"], moon["accounts"]) == (48, 3)
+    audit = [m for m in data["measurements"] if m["scenario"] == "moonshot-audit"]
+    assert audit and all(m["extra"]["answer"]["databases"] == 48 for m in audit)
+    assert moon["unplanned_restarts"] == 0 and moon["restarted_twice"] == 0
+    assert moon["restarted"] == moon["planned_restarts"] > 0 and moon["hot_swaps"] > 0
+    assert moon["rotate_modelled_s"] > moon["rotate_wall_s"]
+    assert checks["moonshot rotation: every database rotated (48 of the 48)"]["ok"]
+
     # The rotation with RDS-like times: measured at rotate-n, modelled at 2,000.
     real = {r["n"]: r for r in data["realistic"]}
     assert real[8]["measured"] and real[8]["modelled_s"] > real[8]["wall_s"]
@@ -96,6 +121,9 @@ def test_bench_smoke(tmp_path):
     assert "**Machine:**" in md and "## Targets" in md
     assert "## The floor (inventory)" in md
     assert "## Rotation with RDS-like transition times (modelled)" in md
+    assert "| inventory | 80 | rdsca.rotation, `detail: summary` + output_file (JSON Lines) |" in md
+    assert "## The moonshot: 48 databases in 3 accounts x 4 regions" in md
+    assert "bench niceness" in md
     if os.path.exists(SHARED_BUNDLE):
         assert "| trust | 2 | first run" in md and "| trust | 2 | second run" in md
         assert checks["trust: second run changes nothing"]["ok"]
