@@ -624,8 +624,8 @@ def test_inspect_without_session_query(monkeypatch, target_kwargs, settings, pro
     assert result["safe_without_restart"] is False
 
 
-EXPIRED_2019 = {"presented_ca": "rds-ca-2019", "certificate": {"subject_cn": "pg.c1.rds.amazonaws.com", "expired": True,
-                                                                  "not_after": "2024-08-22T17:08:50Z"},
+EXPIRED_2019 = {"presented_ca": "rds-ca-2019",
+                "certificate": {"subject_cn": "pg.c1.rds.amazonaws.com", "expired": True, "not_after": "2024-08-22T17:08:50Z"},
                 "chain": [{"subject_cn": "Amazon RDS us-east-1 2019 CA", "expired": True, "not_after": "2024-08-22T17:08:50Z"}],
                 "verify_error": "TLS verification of pg.c1.rds.amazonaws.com failed: unable to get local issuer certificate"}
 
