@@ -3,7 +3,8 @@
 The demo estate (tests/fleets/demo.yml) has two regions, staging and production, an Aurora
 cluster, a Multi-AZ DB cluster, an engine version that cannot rotate without a restart, and
 databases backed by real TLS PostgreSQL/MariaDB servers. While the playbook runs, two
-applications keep TLS sessions open on those servers (the SSL usage evidence), and one client
+applications keep TLS sessions open on those servers (the SSL usage evidence, read from the
+connection logs without a database login), and one client
 host, ``demo-app``, is managed by the ca_trust role: it is this machine, reached with the local
 connection, but the role only writes files under the demo directory (an application bundle
 file and an environment file; the system trust store is off), and verifies the databases with
