@@ -69,14 +69,16 @@ bench: $(VENV) collection-link
 # the collection tarball, installed into .build/ee/collections, and `ansible-builder create` run on
 # that installed copy, as an operator without this repository would. Then:
 #   ansible-builder build -f $(EE_DEF) --context .build/ee/context --tag <registry>/rdsca/rotation-ee:<version>
-EE_DEF := .build/ee/collections/ansible_collections/rdsca/rotation/extensions/awx/execution-environment.yml
+# EE_DIR=<dir>: somewhere else than .build/ee (the test of this target uses a directory of its own).
+EE_DIR ?= .build/ee
+EE_DEF := $(EE_DIR)/collections/ansible_collections/rdsca/rotation/extensions/awx/execution-environment.yml
 ee: $(VENV)
-	rm -rf .build/ee
-	$(BIN)/ansible-galaxy collection build --output-path .build/ee .
-	$(BIN)/ansible-galaxy collection install --offline --no-deps --force -p .build/ee/collections .build/ee/rdsca-rotation-*.tar.gz
-	$(BIN)/ansible-builder create -f $(EE_DEF) --context .build/ee/context
-	@echo "ee: build context in .build/ee/context; build it with:"
-	@echo "  ansible-builder build -f $(EE_DEF) --context .build/ee/context --tag <registry>/rdsca/rotation-ee:<version>"
+	rm -rf $(EE_DIR)
+	$(BIN)/ansible-galaxy collection build --output-path $(EE_DIR) .
+	$(BIN)/ansible-galaxy collection install --offline --no-deps --force -p $(EE_DIR)/collections $(EE_DIR)/rdsca-rotation-*.tar.gz
+	$(BIN)/ansible-builder create -f $(EE_DEF) --context $(EE_DIR)/context
+	@echo "ee: build context in $(EE_DIR)/context; build it with:"
+	@echo "  ansible-builder build -f $(EE_DEF) --context $(EE_DIR)/context --tag <registry>/rdsca/rotation-ee:<version>"
 
 clean:
 	rm -rf .build tests/output demo-output

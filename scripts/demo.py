@@ -3,7 +3,8 @@
 The demo estate (tests/fleets/demo.yml) has two regions, staging and production, an Aurora
 cluster, a Multi-AZ DB cluster, an engine version that cannot rotate without a restart, and
 databases backed by real TLS PostgreSQL/MariaDB servers. While the playbook runs, two
-applications keep TLS sessions open on those servers (the SSL usage evidence), and one client
+applications keep TLS sessions open on those servers (the SSL usage evidence, read from the
+connection logs without a database login), and one client
 host, ``demo-app``, is managed by the ca_trust role: it is this machine, reached with the local
 connection, but the role only writes files under the demo directory (an application bundle
 file and an environment file; the system trust store is off), and verifies the databases with
@@ -124,8 +125,11 @@ def demo_inventory(output_dir: str, client_ca_file: str | None = None,
     return path
 
 
-def demo_extra_vars(regions: list[str], output_dir: str, bundle: str, admin_password: str) -> dict[str, Any]:
-    return {
+def demo_extra_vars(regions: list[str], output_dir: str, bundle: str, admin_password: str | None = None,
+                    linked_ids: list[str] | None = None) -> dict[str, Any]:
+    """The demo's settings. ``admin_password``: list sessions with that login (the tests); without it, read the
+    connection logs (the demo). ``linked_ids``: the only databases whose TLS use is inspected."""
+    extra_vars: dict[str, Any] = {
         "rdsca_regions": regions,
         "rdsca_target_ca": "rds-ca-rsa2048-g1",
         "rdsca_report_dir": output_dir,
@@ -136,15 +140,23 @@ def demo_extra_vars(regions: list[str], output_dir: str, bundle: str, admin_pass
         "rdsca_poll_interval": 1,
         "rdsca_verify_grace_period": 30,
         "rdsca_max_concurrent": 5,
-        # SSL usage evidence: sessions sampled for 2 seconds. The servers still present certificates of the
-        # expired rds-ca-2019, so a verifying login cannot work before the rotation: the monitoring login
-        # is plaintext (on 127.0.0.1), and refused by orders-prod, which enforces TLS.
-        "rdsca_ssl_usage_login_user": "admin",
-        "rdsca_ssl_usage_login_password": admin_password,
-        "rdsca_ssl_usage_ssl_mode": "disable",
-        "rdsca_ssl_usage_sample_seconds": 2,
-        "rdsca_ssl_usage_sample_interval": 0.5,
     }
+    if admin_password:
+        # Session sampling (the integration tests): the servers still present certificates of the expired
+        # rds-ca-2019, so a verifying login cannot work before the rotation: the login is plaintext (on
+        # 127.0.0.1, warned about by rds_ssl_usage), and refused by orders-prod, which enforces TLS.
+        extra_vars.update(rdsca_ssl_usage_login_user="admin", rdsca_ssl_usage_login_password=admin_password,
+                          rdsca_ssl_usage_ssl_mode="disable", rdsca_ssl_usage_sample_seconds=2,
+                          rdsca_ssl_usage_sample_interval=0.5)
+    else:
+        # `make demo`: the SSL usage evidence comes from the connection logs (log_connections is on in the demo
+        # fleet's parameter groups), read through the RDS API without any login (issue 19: no plaintext login,
+        # so no warning the demo causes itself).
+        extra_vars["rdsca_ssl_usage_log_window_days"] = 1
+    if linked_ids:
+        # Only the databases backed by a server: the others have no endpoint to probe.
+        extra_vars["rdsca_ssl_usage_databases"] = linked_ids
+    return extra_vars
 
 
 def _unmanaged_session(linked: dict[str, dict[str, Any]], stack: contextlib.ExitStack) -> tuple[Any, str] | None:
@@ -290,8 +302,7 @@ def run_demo(args: argparse.Namespace) -> int:
             sim.linker.pki.write_bundle(stale_ca_file, regions=fleet.regions, ca_identifiers=["rds-ca-2019"])
             print("demo: scenario staging-fails - demo-app verifies with a stale CA file of its own", flush=True)
         inventory = demo_inventory(output_dir, stale_ca_file)
-        password = next(iter(linked.values()))["admin_password"] if linked else ""
-        extra_vars = demo_extra_vars(fleet.regions, output_dir, bundle, password)
+        extra_vars = demo_extra_vars(fleet.regions, output_dir, bundle, linked_ids=sorted(set(i["id"] for i in linked.values())))
         cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
                MAIN_PLAYBOOK, "-e", "@" + _write_vars(output_dir, extra_vars)]
         with ssl_applications(linked) as sessions:

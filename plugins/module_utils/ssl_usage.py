@@ -1139,11 +1139,33 @@ def _probe(target: dict, settings: dict, where: dict, tolerated: tuple, result: 
         result["tls_verification_note"] = tolerance_note(probe.get("tolerated_expiry"))
     elif probe.get("verified") is False:
         result["tls_verification"] = "failed"
-        errors.append((probe.get("verify_error") or "TLS verification failed") + (
-            "; allow_expired_ca does not help: %s" % probe["tolerance_error"] if probe.get("tolerance_error") else ""))
+        expected = expired_current_ca_note(target, probe)
+        if expected:
+            # A finding about the database (it is still on an expired CA), not a failure to inspect it.
+            result["tls_verification_note"] = expected
+        else:
+            errors.append((probe.get("verify_error") or "TLS verification failed") + (
+                "; allow_expired_ca does not help: %s" % probe["tolerance_error"] if probe.get("tolerance_error") else ""))
     elif probe.get("verified"):
         result["tls_verification"] = "verified"
     return probe
+
+
+def expired_current_ca_note(target: dict, probe: dict) -> str | None:
+    """Why a failed verification is expected, or None: the endpoint presents a chain of the CA the database is on
+    (``CACertificateIdentifier``, the CA a rotation replaces) and that chain has expired, so that no trust store can
+    verify it before the rotation (rds-ca-2019 since August 2024). Without a tolerance that failed (allow_expired_ca
+    was asked for and did not apply: an error)."""
+    if probe.get("tolerance_error") or not probe.get("presented_ca") or probe["presented_ca"] != target.get("current_ca"):
+        return None
+    certificates = [probe.get("certificate") or {}] + list(probe.get("chain") or [])
+    expired = [c for c in certificates if c.get("expired")]
+    if not expired:
+        return None
+    return ("the endpoint presents a certificate of its current CA %s whose chain has expired (%s, %s): no trust "
+            "store verifies it until the database is rotated; %s" % (
+                probe["presented_ca"], expired[-1].get("subject_cn") or "the server certificate", expired[-1].get(
+                    "not_after"), probe.get("verify_error") or "TLS verification failed"))
 
 
 def _no_login_reason(kind: str | None, reachable: bool, settings: dict, probe: dict | None,
@@ -1355,6 +1377,10 @@ def inspect_database(target: dict, settings: dict, clock: typing.Callable = time
     reason = _no_login_reason(kind, reachable, settings, probe, where)
     if reason is not None:
         usage = _usage_block(False, reason)
+        if result["tls_verification_note"] and result["tls_verification"] == "failed" and settings.get("login_user"):
+            # Credentials were given for a session list that a verifying login cannot make: not fully inspected.
+            errors.append("sessions not listed (%s): %s; allow_expired_ca, or connection logs (log_window_days), "
+                          "show its clients" % (reason, result["tls_verification_note"]))
     else:
         usage = _login_and_sample(kind, target, settings, where, probe, tolerated, window, state, errors, secrets,
                                   clock, sleep)

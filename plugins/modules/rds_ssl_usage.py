@@ -551,7 +551,12 @@ databases:
       type: list
       elements: dict
     tls_verification_note:
-      description: With C(verified_except_expiry) - what was verified and what was tolerated, in words (also a warning).
+      description:
+        - With C(verified_except_expiry) - what was verified and what was tolerated, in words (also a warning).
+        - With C(failed) when the endpoint presents an B(expired) chain of the CA the database is on
+          (C(CACertificateIdentifier), the CA a rotation replaces; rds-ca-2019 since August 2024) - why no trust store
+          can verify it before the rotation. That is a finding about the database, not an RV(databases[].error), unless
+          O(login_user) was given (the sessions could not be listed) or O(allow_expired_ca) failed to apply.
       type: str
     ssl_in_use:
       description: C(yes), C(no) (over the window) or C(unknown).

@@ -557,6 +557,28 @@ def test_ansible_builder_from_the_installed_collection_makes_a_context_that_hold
     assert os.path.basename(tarball).startswith("rdsca-rotation-%s" % manifest["collection_info"]["version"])
 
 
+def test_make_ee_builds_the_tarball_installs_it_and_writes_the_context(tmp_path):
+    """Issue 19: the documented `make ee` (README) - the tarball, its installed copy and ansible-builder's context
+    from that copy - in a directory of this test's own (EE_DIR), with the venv running this test (-o: not rebuilt)."""
+    if not (shutil.which("ansible-builder", path=BIN) or shutil.which("ansible-builder")) or not shutil.which("make"):
+        pytest.skip("ansible-builder (requirements-dev.txt) or make is not installed")
+    where = tmp_path / "ee"
+    proc = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", "-o", ".venv", "ee",
+                           "EE_DIR=%s" % where, "BIN=%s" % BIN], capture_output=True, text=True, cwd=REPO,
+                          env=_env(), check=False, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "ee: build context in %s/context" % where in proc.stdout
+    assert "No matches" not in proc.stdout + proc.stderr
+    (tarball,) = glob.glob(str(where / "rdsca-rotation-*.tar.gz"))
+    installed = where / "collections" / "ansible_collections" / "rdsca" / "rotation"
+    manifest = json.loads((installed / "MANIFEST.json").read_text())
+    assert os.path.basename(tarball) == "rdsca-rotation-%s.tar.gz" % manifest["collection_info"]["version"]
+    shipped = where / "context" / "_build" / "rdsca" / "rotation"
+    assert json.loads((shipped / "MANIFEST.json").read_text()) == manifest
+    assert (shipped / "plugins" / "modules" / "rds_ca_rotate.py").is_file() and not (shipped / "tests").exists()
+    assert any((where / "context" / name).is_file() for name in ("Containerfile", "Dockerfile"))
+
+
 # -- accounts (issue 17): the surveys ask for them, or a structured list is every job's extra var ------------------
 
 def test_the_surveys_ask_for_the_accounts_and_one_workflow_covers_them(awx_validating, tmp_path):

@@ -802,3 +802,16 @@ def test_ssl_usage_prints_a_line_per_chunk_and_merges_the_chunks(light):
     report = load_report(reports(light.report_dir, "audit")[-1])
     assert len(report["databases"]) == 5, [row["label"] for row in report["databases"]]
     assert all(row.get("ssl") for row in report["databases"]), report["databases"]
+
+
+def test_ssl_usage_inspects_only_the_databases_the_controller_reaches(light):
+    """Issue 19: every endpoint was probed, those the controller cannot reach too (the demo's databases without a
+    server: 'could not be fully inspected'); rdsca_ssl_usage_databases names those it inspects, the others are
+    listed without TLS evidence ('not checked')."""
+    r = light.run("audit.yml", rdsca_ssl_usage=True, rdsca_ssl_usage_databases="app-*, eu-west-1/web-prod")
+    assert r.rc == 0, explain(r)
+    assert "billing-prod (us-east-1)" not in r.stdout, explain(r)
+    report = load_report(reports(light.report_dir, "audit")[-1])
+    checked = {row["label"] for row in report["databases"] if row["ssl"]["in_use"] != "not checked"}
+    assert checked == {"us-east-1/app-staging", "us-east-1/app-prod", "eu-west-1/app-prod-eu", "eu-west-1/web-prod"}, checked
+    assert len(report["databases"]) == 5

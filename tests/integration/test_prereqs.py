@@ -7,6 +7,7 @@ Run with a PATH that holds only a shell, `id` and Python (so openssl, keytool an
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -76,6 +77,30 @@ def test_make_checks_the_system_packages_before_building_the_venv(bare_path, tmp
     assert "MISSING system packages; nothing was built" in proc.stderr, proc.stdout + proc.stderr
     assert "openssl" in proc.stderr
     assert not venv.exists(), "the venv build started before the check"
+
+
+def test_the_database_servers_the_demo_needs_are_checked_where_the_simulator_looks(bare_path, tmp_path):
+    """Issue 19's first run: `make demo` died after the venv build with a traceback because mariadb-server was
+    missing. The servers are found outside PATH (/usr/sbin, /usr/lib/postgresql/N/bin), so the test hides those
+    directories in a private mount namespace (this process and the rest of the machine keep them)."""
+    unshare, mount = shutil.which("unshare"), shutil.which("mount")
+    if os.geteuid() != 0 or unshare is None or mount is None:
+        pytest.skip("needs root and unshare (a private mount namespace) to hide the server binaries")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    hidden = [d for d in ["/usr/sbin", "/usr/libexec", "/usr/local/sbin"] + sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+              if os.path.isdir(d)]
+    mounts = "".join("%s --bind %s %s && " % (mount, empty, d) for d in hidden)
+    proc = subprocess.run([unshare, "-m", "--propagation", "private", "/bin/bash", "-c",
+                           mounts + "exec /bin/bash %s demo" % SCRIPT],
+                          capture_output=True, text=True, cwd=REPO, check=False, timeout=60,
+                          env=dict(_env(bare_path), VENV=str(tmp_path / "no-venv")))
+    if "mount" in proc.stderr and "permission denied" in proc.stderr.lower():
+        pytest.skip("mount namespaces are not allowed here: " + proc.stderr[-300:])
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    (install,) = [line.strip() for line in proc.stderr.splitlines() if "apt-get install" in line]
+    assert {"mariadb-server", "postgresql"} <= set(install.split()), install
+    assert "MariaDB server binaries (mariadbd, mariadb-install-db)" in proc.stderr
 
 
 def test_ci_installs_from_the_same_list():

@@ -624,6 +624,56 @@ def test_inspect_without_session_query(monkeypatch, target_kwargs, settings, pro
     assert result["safe_without_restart"] is False
 
 
+EXPIRED_2019 = {"presented_ca": "rds-ca-2019",
+                "certificate": {"subject_cn": "pg.c1.rds.amazonaws.com", "expired": True, "not_after": "2024-08-22T17:08:50Z"},
+                "chain": [{"subject_cn": "Amazon RDS us-east-1 2019 CA", "expired": True, "not_after": "2024-08-22T17:08:50Z"}],
+                "verify_error": "TLS verification of pg.c1.rds.amazonaws.com failed: unable to get local issuer certificate"}
+
+
+def on_ca(ca, **kwargs):
+    target = described(**kwargs)
+    target["current_ca"] = ca
+    return target
+
+
+def test_a_database_still_on_its_expired_ca_is_inspected_not_an_error(monkeypatch):
+    """Issue 19 (the demo's 'could not be fully inspected' warning): every database still on rds-ca-2019 presents
+    an expired chain that no trust store verifies; the probe saw all it could, so that is a finding (note), not an
+    inspection failure - as long as nothing else was asked for that the failed verification prevented."""
+    monkeypatch.setattr(ssl_usage.tls_probe, "probe_endpoint", fake_probe(verified=False, **EXPIRED_2019))
+    monkeypatch.setattr(ssl_usage, "connect", lambda *a: pytest.fail("must not connect"))
+    result = ssl_usage.inspect_database(on_ca("rds-ca-2019"), dict(SETTINGS, login_user=None))
+    assert result["error"] is None and result["errors"] == []
+    assert result["tls_verification"] == "failed"
+    assert result["tls_verification_note"].startswith("the endpoint presents a certificate of its current CA rds-ca-2019 "
+                                                      "whose chain has expired (Amazon RDS us-east-1 2019 CA, 2024-08-22")
+    assert "unable to get local issuer certificate" in result["tls_verification_note"]
+
+
+def test_credentials_that_cannot_log_in_to_an_expired_chain_leave_the_database_not_fully_inspected(monkeypatch):
+    monkeypatch.setattr(ssl_usage.tls_probe, "probe_endpoint", fake_probe(verified=False, **EXPIRED_2019))
+    monkeypatch.setattr(ssl_usage, "connect", lambda *a: pytest.fail("must not connect"))
+    result = ssl_usage.inspect_database(on_ca("rds-ca-2019"), SETTINGS)
+    assert result["error"].startswith("sessions not listed (not connected: the endpoint's certificate does not verify")
+    assert "allow_expired_ca, or connection logs (log_window_days)" in result["error"]
+
+
+@pytest.mark.parametrize("current, probe", [
+    # The API says the database is on the new CA, the endpoint still presents the expired one: an error.
+    ("rds-ca-rsa2048-g1", EXPIRED_2019),
+    # On a current CA that the trust store lacks (a wrong bundle): an error, whatever the expiry.
+    ("rds-ca-rsa2048-g1", dict(EXPIRED_2019, presented_ca="rds-ca-rsa2048-g1", certificate={"expired": False},
+                               chain=[{"expired": False}])),
+    # allow_expired_ca was asked for and could not apply: an error.
+    ("rds-ca-2019", dict(EXPIRED_2019, tolerance_error="the chain does not lead to a CA of the bundle")),
+])
+def test_other_verification_failures_stay_errors(monkeypatch, current, probe):
+    monkeypatch.setattr(ssl_usage.tls_probe, "probe_endpoint", fake_probe(verified=False, **probe))
+    result = ssl_usage.inspect_database(on_ca(current), dict(SETTINGS, login_user=None))
+    assert result["error"].startswith("TLS verification of pg.c1.rds.amazonaws.com failed"), result["error"]
+    assert result["tls_verification"] == "failed" and result["tls_verification_note"] is None
+
+
 def test_inspect_connection_error_never_shows_the_password(monkeypatch):
     def connect(*_args):
         raise RuntimeError('connection failed: FATAL:  password "Pa55-w0rd-zz" authentication failed for user "monitor"')

@@ -87,6 +87,27 @@ def test_summary_counts_every_dimension():
     assert s["needs_rotation"] == sum(1 for d in dbs if d["needs_rotation"])
 
 
+@pytest.mark.parametrize("kind", ["audit", "rotate"])
+def test_the_breakdowns_are_shown_before_the_charts_and_the_detail(kind):
+    """Issue 19: the summary a change board reads first shows the counts by account, region, engine, environment, CA
+    and restart behaviour (HTML: before the charts and the database rows; Markdown: in its Summary section)."""
+    report = run_report(audit_input(300) if kind == "audit" else rotate_input(300))
+    page = report_html(report)
+    summary = page[page.index('id="summary"'):page.index('id="charts"')]
+    markdown = report_markdown(report)
+    md_summary = markdown[markdown.index("## Summary"):]
+    md_summary = md_summary[:md_summary.index("\n## ", 3)]
+    s = report["summary"]
+    for name, key in report_render.BREAKDOWN:
+        assert "<th>%s</th>" % name in summary, name
+        for value, count in list(s[key].items())[:report_render.CHIPS]:
+            assert '<span class="chip">%s <b>%d</b></span>' % (htmllib.escape(value.replace("_", " ")), count) in summary, \
+                (key, value)
+        if key != "by_status":
+            assert "- by %s: " % name in md_summary, name
+    assert len(s["by_account"]) >= 1 and len(s["by_region"]) > 1 and len(s["by_engine"]) > 1 and len(s["by_restart"]) > 1
+
+
 def test_account_field_else_arn_else_default():
     assert report_lib.account_of({"account": "prod", "arn": "arn:aws:rds:us-east-1:123456789012:db:x"}) == "prod"
     assert report_lib.account_of({"arn": "arn:aws:rds:us-east-1:123456789012:db:x"}) == "123456789012"
