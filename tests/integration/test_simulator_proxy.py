@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from tests.simulator.fleet import FleetError, parse_fleet
 
 FLEET = {
-    "timing": {"modify_seconds": 0.3, "reboot_seconds": 0.3},
+    "timing": {"modify_seconds": 1.5, "reboot_seconds": 2},
     "regions": {"us-east-1": {
         "instances": [{"id": "orders", "engine": "postgres", "engine_version": "11.22", "ca": "rds-ca-rsa2048-g1"},
                       {"id": "shop", "engine": "mysql", "engine_version": "8.0.36"}],
@@ -109,7 +109,7 @@ def test_rotating_the_database_behind_the_proxy_does_not_change_the_proxy_certif
     rds.modify_db_instance(DBInstanceIdentifier="orders", CACertificateIdentifier="rds-ca-rsa4096-g1",
                            ApplyImmediately=True)
     health = []
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         db = rds.describe_db_instances(DBInstanceIdentifier="orders")["DBInstances"][0]
         state = _targets(sim, "orders-proxy")[0]["TargetHealth"]["State"]

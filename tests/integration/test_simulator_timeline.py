@@ -28,7 +28,7 @@ FLEET = {
                  "pinned": True},
                 {"id": "stopping", "engine": "postgres", "engine_version": "16.3", "status": "stopping"},
                 {"id": "scheduled", "engine": "postgres", "engine_version": "16.3",
-                 "schedule": [{"status": "available", "seconds": 0.4}, {"status": "backing-up", "seconds": 0.4},
+                 "schedule": [{"status": "available", "seconds": 2}, {"status": "backing-up", "seconds": 2},
                               {"status": "storage-full"}]},
             ],
             "clusters": [{"id": "ledger", "engine": "postgres", "engine_version": "16.3", "multi_az_cluster": True,
