@@ -47,11 +47,11 @@ units: $(VENV)
 lint: $(VENV) collection-link
 	$(BIN)/ansible-lint --profile production
 
-# In INTEGRATION_WORKERS pytest-xdist processes (most of the suite waits on transitions, polling and TLS
-# servers, not on the CPU). --dist loadfile: each test file runs whole in one worker, so its module-scoped
+# In INTEGRATION_WORKERS pytest-xdist processes (the suite is mostly CPU: ansible-playbook start-ups, the
+# database servers; 3 workers keep 2 cores busy while one waits on transitions and polling). --dist loadfile: each test file runs whole in one worker, so its module-scoped
 # simulator and linked servers start once; --no-loadscope-reorder keeps the collected file order, longest
 # first (tests/integration/conftest.py LONGEST_FILES_FIRST). INTEGRATION_WORKERS=0 runs it in one process.
-INTEGRATION_WORKERS ?= 4
+INTEGRATION_WORKERS ?= 3
 integration: prereqs-test $(VENV) collection-link
 	$(BIN)/python -m pytest tests/integration -p no:cacheprovider -n $(INTEGRATION_WORKERS) --dist loadfile \
 		--no-loadscope-reorder --durations=25
