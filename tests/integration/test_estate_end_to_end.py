@@ -117,7 +117,7 @@ class Run:
         return out
 
     def changes(self) -> dict[str, int]:
-        """The changing calls the simulator served, `account/region operation` -> count."""
+        """The changing calls the simulator served, `region service:operation` -> count (every account's)."""
         found = {}
         for where, ops in (self.simulator.calls().get("by_region") or {}).items():
             for op, count in ops.items():
@@ -141,6 +141,7 @@ def estate(simulator, tmp_path):
 
 def test_the_estate_is_audited_then_rotated_by_the_shipped_playbooks_with_verification(estate):
     before = {**estate.instances(A), **estate.instances(B)}
+    before_default_c = STATE.default_ca(C, "us-east-1")
 
     # -- audit: everything read in A and B, C reported as not inventoried; nothing changed --------------------
     started = time.monotonic()
@@ -182,20 +183,25 @@ def test_the_estate_is_audited_then_rotated_by_the_shipped_playbooks_with_verifi
     engines = dict((key, db["Engine"]) for key, db in after.items())
     assert {"docdb", "neptune", "aurora-postgresql", "mysql", "postgres"} <= set(engines.values())
     (maz,) = estate.client("rds", B, "eu-west-1").describe_db_clusters(DBClusterIdentifier="ledger-maz")["DBClusters"]
-    assert maz.get("CertificateDetails", {}).get("CAIdentifier", TARGET) == TARGET
-    maz_members = [key for key in after if key[:2] == (B, "eu-west-1") and key[2].startswith("ledger-maz")]
-    assert maz_members
+    assert (maz["CertificateDetails"]["CAIdentifier"], maz.get("PendingModifiedValues")) == (TARGET, None), maz
+    assert [key for key in after if key[:2] == (B, "eu-west-1") and key[2].startswith("ledger-maz")]
+    assert estate.changes().get("eu-west-1 rds:ModifyDBCluster") == 1, estate.changes()  # ledger-maz, B's only one
+    # The default CA for new launches, read back: the target in every region of A and B.
+    assert dict(((account, region), estate.client("rds", account, region).describe_certificates()[
+        "DefaultCertificateForNewLaunches"]) for account in (A, B) for region in REGIONS) == dict(
+        ((account, region), TARGET) for account in (A, B) for region in REGIONS)
 
     # Restarts: only the engines that cannot rotate without one; none of the hot-swap engines restarted.
     assert estate.restarts(A) | estate.restarts(B) == RESTARTING
 
-    # Nothing at all reached the refused account (its role was never assumed), and no change anywhere in it.
-    calls = estate.simulator.calls()
-    assert (calls.get("by_account") or {}).get(C, 0) == 0
-    assert not [k for k in estate.changes() if k.startswith(C)]
+    # Nothing at all reached the refused account: the call log counts no call made with its credentials (its role
+    # was never assumed; the refused AssumeRole itself is a call of the caller's account), so no Modify* either.
+    by_account = estate.simulator.calls().get("by_account") or {}
+    assert by_account.get(C, 0) == 0 and by_account.get(A) and by_account.get(B), by_account
     # Its database, read in the simulator's own backend (no credentials reach it): on the old CA, nothing pending.
     acquired = rds_backends[C]["us-east-1"].databases["acquired-db"]
     assert (acquired.ca_certificate_identifier, STATE.extra(acquired).pending_ca) == (OLD, None)
+    assert STATE.default_ca(C, "us-east-1") == before_default_c
 
     # The report: per-account totals match what the simulator shows, the proxy with its Amazon Trust Services note.
     totals = dict((a["account"], a) for a in report["summary"]["accounts"])
@@ -222,6 +228,12 @@ def test_the_estate_is_audited_then_rotated_by_the_shipped_playbooks_with_verifi
     assert markdown.index("## Accounts") < markdown.index("## Summary")
     assert "| %s | **UNKNOWN, NOT INVENTORIED: AccessDenied" % C in markdown
     assert "RDS Proxy (orders-proxy)" in markdown
+    # The per-account table of the Markdown report: the same totals, in words.
+    for account, alias in ((A, "shop-staging"), (B, "shop-prod")):
+        mine = [key for key in after if key[0] == account]
+        needed = sum(1 for key in mine if before[key]["CACertificateIdentifier"] == OLD)
+        assert "| %s (%s) | %d databases, %d in scope, %d need rotation, %d on %s after; " % (
+            account, alias, len(mine), len(mine), needed, len(mine), TARGET) in markdown, markdown[:3000]
 
     # Verification on: the linked endpoints were probed and verified - DocumentDB's direct TLS, Neptune's HTTPS
     # (production's presenting its ACM certificate, accepted as unchanged), PostgreSQL's.
