@@ -160,7 +160,12 @@ def test_the_estate_is_audited_then_rotated_by_the_shipped_playbooks_with_verifi
     rows = dict((row["label"], row) for row in audit["databases"])
     proxied = rows["%s/us-east-1/orders-prod" % B]["client_trust"]
     assert (proxied["proxies"], proxied["through_proxies"]) == (["orders-proxy"], "Amazon Trust Services")
+    # Neptune: staging's endpoint was seen presenting an RDS CA chain (its clients must trust the new CA), production's
+    # presents its ACM certificate (Amazon Trust Services, unchanged by the rotation).
+    neptune = [rows["%s/eu-west-1/graph-staging-1" % A]["client_trust"], rows["%s/eu-west-1/graph-prod-1" % B]["client_trust"]]
+    assert [(t["direct"], t["changes_with_rotation"]) for t in neptune] == [(TARGET, True), ("Amazon Trust Services", False)]
     audit_md = estate.markdown(audit)
+    assert "Neptune (%s/eu-west-1/graph-prod-1)" % B in audit_md
     assert "RDS Proxy (orders-proxy)" in audit_md and "Amazon Trust Services" in audit_md
 
     # -- rotate: staging (A) first, its gate, then production (B) -----------------------------------------
