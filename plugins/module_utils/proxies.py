@@ -110,14 +110,14 @@ def gather_proxies(clients: Any, where: Sequence[Any], concurrency: int = 16) ->
         try:
             raw = rds_api.describe_db_proxies(rds)
         except AWS_ERRORS as e:  # pylint: disable=catching-non-exception
-            return [], [rds_api._scope_error(scope, "DescribeDBProxies", e)], False  # pylint: disable=protected-access
+            return [], [rds_api.scope_error(scope, "DescribeDBProxies", e)], False
         found, errors = [], []
         for proxy in sorted(raw, key=lambda p: p.get("DBProxyName") or ""):
             try:
                 targets = rds_api.describe_db_proxy_targets(rds, proxy.get("DBProxyName"))
             except AWS_ERRORS as e:  # pylint: disable=catching-non-exception
                 targets = None
-                error = rds_api._scope_error(scope, "DescribeDBProxyTargets", e)  # pylint: disable=protected-access
+                error = rds_api.scope_error(scope, "DescribeDBProxyTargets", e)
                 error["proxy"] = proxy.get("DBProxyName")
                 errors.append(error)
             fact = proxy_fact(proxy, targets, scope.region)

@@ -253,7 +253,7 @@ def scan_regions(clients: Any, where: Sequence[Scope], versions_needed: Optional
                     result = future.result()
                 except AWS_ERRORS as e:  # pylint: disable=catching-non-exception
                     if state["error"] is None:
-                        state["error"] = _scope_error(scope, operations[kind], e)
+                        state["error"] = scope_error(scope, operations[kind], e)
                         for other, (other_scope, _kind) in list(futures.items()):
                             if other_scope == scope and other.cancel():
                                 del futures[other]
@@ -271,8 +271,12 @@ def scan_regions(clients: Any, where: Sequence[Scope], versions_needed: Optional
     return states
 
 
-def _scope_error(scope: Scope, operation: str, exc: BaseException) -> Item:
+def scope_error(scope: Scope, operation: str, exc: BaseException) -> Item:
+    """A failed read of ``scope``: region, operation, error_code, message, and the account for another account."""
     error: Item = dict(region=scope.region, operation=operation, **error_info(exc))
     if scope.account is not None:
         error["account"] = scope.account
     return error
+
+
+_scope_error = scope_error  # the old private name, kept for branches that still call it

@@ -23,7 +23,7 @@ from typing import Any, Optional
 AMAZON_TRUST_SERVICES = "Amazon Trust Services"
 
 
-def client_trust(db: dict[str, Any], target_ca: Optional[str] = None) -> dict[str, Any]:
+def client_trust(db: dict[str, Any], target_ca: Optional[str] = None, presented_ca: Optional[str] = None) -> dict[str, Any]:
     """``{direct, through_proxies, proxies, changes_with_rotation, text}`` for one rds_ca_facts database.
 
     * ``direct``: what clients connecting to the database's own endpoint must trust - the ``target_ca`` (RDS CA)
@@ -31,9 +31,14 @@ def client_trust(db: dict[str, Any], target_ca: Optional[str] = None) -> dict[st
     * ``through_proxies``: ``Amazon Trust Services`` when proxies sit in front of it, None when none do,
       ``unknown`` when the proxies were not read (``proxied_by`` absent or null);
     * ``changes_with_rotation``: whether rotating its CA changes what its direct clients must trust.
+
+    ``presented_ca``: the RDS CA a probe of the endpoint saw (rds_ssl_usage, the playbooks' probes), if any. What the
+    endpoint was seen presenting wins over what the engine documents: a Neptune endpoint seen with an RDS CA chain
+    is not said to keep an ACM certificate (its direct clients must trust the new RDS CA).
     """
     target = target_ca or "the new RDS CA"
-    acm = db.get("endpoint_certificate") == "acm"
+    documented_acm = db.get("endpoint_certificate") == "acm"
+    acm = documented_acm and not presented_ca
     proxies = db.get("proxied_by")
     direct = AMAZON_TRUST_SERVICES if acm else target
     if proxies is None:
@@ -43,6 +48,9 @@ def client_trust(db: dict[str, Any], target_ca: Optional[str] = None) -> dict[st
     if acm:
         text = ("its endpoint presents an ACM certificate (%s), as the Neptune User Guide documents: rotating its CA "
                 "does not change what its clients must trust" % AMAZON_TRUST_SERVICES)
+    elif documented_acm:
+        text = ("its endpoint was seen presenting a certificate of %s (an RDS CA), not the ACM certificate the Neptune "
+                "User Guide documents: clients that connect directly must trust %s" % (presented_ca, target))
     else:
         text = "clients that connect directly must trust %s" % target
     if proxies:

@@ -499,7 +499,9 @@ def build_report(data: dict[str, Any], now: datetime | None = None) -> dict[str,
     for row, db in zip(rows, data.get("databases") or []):
         if db.get("target_ca_supported") is False:
             row["target_ca_supported"] = False
-        row["client_trust"] = proxy_trust.client_trust(db, ctx["settings"].get("target_ca"))
+        # What a probe saw the endpoint present (after the rotation, else before it) wins over what the engine documents.
+        seen = (ctx["probes"].get(row["label"]) or {}).get("presented_ca") or row["ssl"]["presented_ca"]
+        row["client_trust"] = proxy_trust.client_trust(db, ctx["settings"].get("target_ca"), presented_ca=seen)
     rows.sort(key=lambda row: natural_key(row["label"]))
     clients = [build_client(ctx, client) for client in ctx["clients"]]
     regions = build_regions(ctx)

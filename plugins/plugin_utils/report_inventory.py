@@ -77,6 +77,12 @@ def inventory_summary(facts: dict[str, Any]) -> list[str]:
         lines += ["", "### Regions that could not be read (the inventory is incomplete for them)", ""]
         lines += ["- %s: %s - %s" % (cell(f.get("region")), cell(f.get("error_code")), cell(f.get("message")))
                   for f in sorted(failed, key=lambda f: natural_key(f.get("region")))]
+    refused = facts.get("failed_accounts") or []
+    if refused:
+        # An account whose role could not be assumed: its databases are unknown, not absent (issue 17).
+        lines += ["", "### Accounts that could not be read (their databases are unknown, not inventoried)", ""]
+        lines += ["- **%s**: %s - %s" % (cell(f.get("account") or f.get("role_arn")), cell(f.get("error_code")), cell(f.get("message")))
+                  for f in sorted(refused, key=lambda f: natural_key(str(f.get("account") or f.get("role_arn"))))]
     lines += ["", "### What would restart when rotated", ""]
     lines += (["- **%d**: %s" % (len(restarting), cell(first_few([db_label(db) for db in restarting], "see Databases")))]
               if restarting else ["Nothing."])

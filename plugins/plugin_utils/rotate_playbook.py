@@ -38,8 +38,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_re
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation
 from ansible_collections.rdsca.rotation.plugins.module_utils import rotation_records
 from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
-from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label, scope_label, split_label
-from ansible_collections.rdsca.rotation.plugins.module_utils.accounts import account_of_arn
+from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import ACCOUNT_ID, db_label, scope_label
 from ansible_collections.rdsca.rotation.plugins.module_utils.tls_probe import engine_protocol
 
 
@@ -655,29 +654,12 @@ def _account_id(value: Any) -> str | None:
     return text if ACCOUNT_ID.match(text) else None
 
 
-def _entry_account(item: Any) -> tuple[Any, str | None, str | None]:
-    """(the entry without its account, the account, a problem): ``account/region/identifier`` labels, mappings with
-    ``account`` (or ``account_id``), ARNs (their account field)."""
-    if isinstance(item, str):
-        text = item.strip()
-        if text.startswith("arn:"):
-            return text, account_of_arn(text), None
-        account, region, identifier = split_label(text)
-        if account is not None:
-            if not ACCOUNT_ID.match(account):
-                return None, None, "%r: an account/region/identifier label needs a 12-digit account ID first" % text
-            return db_label(region, identifier), account, None
-        return text, None, None
-    if isinstance(item, Mapping):
-        given = item.get("account") if item.get("account") not in (None, "") else item.get("account_id")
-        if given in (None, ""):
-            ident = str(item.get("identifier") or item.get("id") or "")
-            return item, account_of_arn(ident), None
-        account = _account_id(given)
-        if account is None:
-            return None, None, "%r: account must be a 12-digit account ID, got %r" % (item.get("identifier") or item.get("id"), given)
-        return item, account, None
-    return item, None, None
+def _with_account_key(item: Any) -> Any:
+    """A mapping that names its account as ``account_id`` (rds_ca_facts' accounts option's key) gets it as ``account``,
+    the key rds_ca_rotate's ``databases`` option reads; everything else is parsed as it is."""
+    if isinstance(item, Mapping) and item.get("account") in (None, "") and item.get("account_id") not in (None, ""):
+        return dict(item, account=item["account_id"])
+    return item
 
 
 def rollback_entries(report: Mapping[str, Any] | None, databases: list[Any] | None, to_ca: str | None = None,
@@ -697,17 +679,14 @@ def rollback_entries(report: Mapping[str, Any] | None, databases: list[Any] | No
     entries = _from_report(report)
     problems = []
     for item in databases or []:
-        plain, account, problem = _entry_account(item)
-        if problem:
-            problems.append(problem)
-            continue
-        requests, found = rotation.normalize_entries([plain], default_region)
+        # One parser, rds_ca_rotate's: the account of an account/region/identifier label, an ARN or a mapping with it.
+        requests, found = rotation.normalize_entries([_with_account_key(item)], default_region)
         problems.extend(found)
         ca = to_ca
         if isinstance(item, Mapping):
             ca = item.get("to_ca") or item.get("previous_ca") or to_ca
-        entries.extend({"region": r["region"], "identifier": r["identifier"], "to_ca": ca or None, "account": account,
-                        "from": "rdsca_rollback_databases"} for r in requests)
+        entries.extend({"region": r["region"], "identifier": r["identifier"], "to_ca": ca or None,
+                        "account": r.get("account") or None, "from": "rdsca_rollback_databases"} for r in requests)
     out = []
     for entry in entries:
         entry = dict(entry, label=label_of(entry, accounts))

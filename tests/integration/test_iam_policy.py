@@ -643,3 +643,34 @@ def test_least_privilege_proven_by_the_runs(enforced, bundle):
     for result in (denied, audit, rotate):
         everything = result.stdout + result.stderr + json.dumps(result.results)
         assert not [s for s in secrets if s in everything]
+
+
+def _playbook_text(playbook: str) -> str:
+    files: set[str] = set()
+    _task_files(os.path.join(REPO, playbook), files)
+    out = []
+    for path in sorted(files):
+        with open(path, encoding="utf-8") as handle:
+            out.append(handle.read())
+    return "\n".join(out)
+
+
+def test_each_policy_says_what_its_playbooks_accounts_and_proxies_add():
+    """Issue 17: a playbook that passes rdsca_accounts/rdsca_organization to its modules says, in its policy, that the
+    policy goes on each account's role and that the caller needs CrossAccount; one that passes rdsca_proxies names
+    rds:DescribeDBProxies and rds:DescribeDBProxyTargets (left out of the policy itself: off by default)."""
+    doc = load_policies()
+    seen = {"accounts": set(), "proxies": set()}
+    for name, policy in doc["Policies"].items():
+        text = "".join(_playbook_text(playbook) for playbook in policy["Playbooks"])
+        if "rdsca_account_settings.accounts" in text:
+            seen["accounts"].add(name)
+            assert "CrossAccount" in policy["Description"] and "each account's role" in policy["Description"], name
+        if re.search(r"^\s*proxies:\s*\"\{\{\s*rdsca_proxies", text, re.M):
+            seen["proxies"].add(name)
+            for action in ("rds:DescribeDBProxies", "rds:DescribeDBProxyTargets"):
+                assert action in policy["Description"], (name, action)
+    # The playbooks that read several accounts and the proxies (a test of this test: the patterns still match).
+    assert seen == {"accounts": {"inventory", "audit", "rotate", "rollback"}, "proxies": {"inventory", "audit", "rotate"}}
+    boundary = doc["PermissionBoundary"]["Description"]
+    assert "CrossAccount" in boundary and "sts:AssumeRole" in boundary and "rds:DescribeDBProxies" in boundary

@@ -197,3 +197,20 @@ def test_rollback_takes_account_labels_and_refuses_an_identifier_found_in_two_ac
     assert estate.ca_of(A, "us-east-1", "orders-staging") == (OLD, None)
     assert estate.ca_of(B, "us-east-1", "orders-staging")[0] == TARGET
     assert result.rc != 0  # a refused database fails the rollback, after the report
+
+
+def test_the_inventory_playbook_reads_every_account_and_names_the_one_it_could_not(estate):
+    """The inventory playbook takes the accounts too; the refused account is in its report for people, not missing."""
+    result = estate.run("inventory")
+    assert result.rc == 0, explain(result)  # read-only: an account it could not read is listed, as a failed region is
+    with open(os.path.join(estate.report_dir, "inventory.json"), encoding="utf-8") as handle:
+        inventory = json.load(handle)
+    assert sorted(set(db["account"] for db in inventory["databases"])) == [A, B]
+    assert "%s/us-east-1/orders-staging" % A in [db["label"] for db in inventory["databases"]]
+    assert [(f["account"], f["error_code"]) for f in inventory["failed_accounts"]] == [(C, "AccessDenied")]
+    with open(os.path.join(estate.report_dir, "inventory.md"), encoding="utf-8") as handle:
+        markdown = handle.read()
+    assert "### Accounts that could not be read (their databases are unknown, not inventoried)" in markdown
+    assert "- **%s**: AccessDenied" % C in markdown
+    assert "accounts not inventoried (role refused): ['%s']" % C in result.stdout
+    assert estate.modifications() == {} and estate.calls_in(C) == 0

@@ -14,6 +14,7 @@ import datetime
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from ansible_collections.rdsca.rotation.plugins.module_utils import rds_api
@@ -278,3 +279,52 @@ class TestScanRegions:
 
     def test_no_scopes_no_calls(self, clients):
         assert rds_api.scan_regions(clients, []) == {}
+
+    def test_accounts_times_regions_are_read_at_once_on_one_bounded_pool(self, monkeypatch):
+        """Issue 17: the scopes of every account x region run concurrently, on one pool of at most ``concurrency``.
+
+        Every read waits at a barrier of all the scopes' reads: they only get past it if they are all in flight at
+        once (one pool for every account and region, not one account or region after the other)."""
+        import threading
+
+        where = [rds_api.Scope(region, account) for account in ("111111111111", "222222222222")
+                 for region in (REGION, "eu-west-1", "ap-southeast-2")]
+        lock, state = threading.Lock(), {"now": 0, "most": 0, "threads": set()}
+
+        def read(scope, barrier):
+            with lock:
+                state["now"] += 1
+                state["most"] = max(state["most"], state["now"])
+                state["threads"].add(threading.get_ident())
+            try:
+                if barrier is not None:
+                    barrier.wait(timeout=10)
+            finally:
+                with lock:
+                    state["now"] -= 1
+            return {"scope": scope.label} if barrier is None else [scope.label]
+
+        def reads(barrier):
+            return tuple((kind, lambda scope, _b=barrier: read(scope, _b), operation)
+                         for kind, _read, operation in rds_api.REGION_READS)
+
+        monkeypatch.setattr(rds_api, "client", lambda _clients, scope, **_kw: scope)
+        monkeypatch.setattr(rds_api, "REGION_READS", reads(threading.Barrier(len(where) * len(rds_api.REGION_READS))))
+        states = rds_api.scan_regions(None, where, concurrency=64)
+        assert [states[scope]["error"] for scope in where] == [None] * len(where)
+        assert states[where[-1]]["raw"]["instances"] == ["222222222222/ap-southeast-2"]
+        assert state["most"] == len(where) * len(rds_api.REGION_READS)
+
+        # Bounded: with concurrency 3, never more than 3 reads at once, on 3 threads.
+        state.update(most=0, threads=set())
+        monkeypatch.setattr(rds_api, "REGION_READS", reads(None))
+        states = rds_api.scan_regions(None, where, concurrency=3)
+        assert [states[scope]["error"] for scope in where] == [None] * len(where)
+        assert state["most"] <= 3 and len(state["threads"]) <= 3
+
+    def test_scope_error_names_the_account_of_another_account(self):
+        error = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "DescribeDBProxies")
+        assert rds_api.scope_error(rds_api.Scope(REGION, "222222222222"), "DescribeDBProxies", error) == {
+            "region": REGION, "operation": "DescribeDBProxies", "error_code": "AccessDenied", "message": "no",
+            "account": "222222222222"}
+        assert "account" not in rds_api.scope_error(rds_api.Scope(REGION), "DescribeDBProxies", error)

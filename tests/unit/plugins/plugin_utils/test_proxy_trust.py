@@ -31,6 +31,30 @@ def test_neptune_acm_endpoint_is_not_claimed_to_change_what_clients_trust():
     assert "does not change what its clients must trust" in neptune["text"]
 
 
+def test_a_neptune_endpoint_seen_presenting_an_rds_ca_is_not_said_to_keep_its_acm_certificate():
+    seen = client_trust({"endpoint_certificate": "acm", "proxied_by": []}, TARGET, presented_ca="rds-ca-2019")
+    assert (seen["direct"], seen["changes_with_rotation"]) == (TARGET, True)
+    assert "seen presenting a certificate of rds-ca-2019" in seen["text"] and "must trust %s" % TARGET in seen["text"]
+    assert trust_notes([{"label": "eu-west-1/graph-1", "client_trust": seen}]) == []
+    # An RDS CA endpoint stays what it is, whatever was seen.
+    assert client_trust({"endpoint_certificate": "rds_ca"}, TARGET, presented_ca="rds-ca-2019")["direct"] == TARGET
+
+
+def test_the_report_takes_what_the_probes_saw_over_what_neptune_documents():
+    data = audit_input(20)
+    # Two Neptune instances: the first seen by the discovery probe presenting an RDS CA chain, the second not probed.
+    for index in (0, 1):
+        data["databases"][index].update(engine="neptune", endpoint_certificate="acm")
+    label = data["databases"][0]["label"]
+    data["usage"] = {"databases": [dict(label=label, identifier=data["databases"][0]["identifier"],
+                                        region=data["databases"][0]["region"],
+                                        probe={"presented_ca": "rds-ca-2019", "verified": False})]}
+    report = Report().filters()["run_report"](data)
+    rows = dict((r["label"], r) for r in report["databases"])
+    assert rows[label]["client_trust"]["changes_with_rotation"] is True
+    assert rows[data["databases"][1]["label"]]["client_trust"]["changes_with_rotation"] is False
+
+
 def test_notes_only_when_there_is_something_to_say():
     assert trust_notes([{"client_trust": client_trust({"proxied_by": []}, TARGET)}]) == []
     notes = trust_notes([{"label": "us-east-1/orders", "client_trust": client_trust({"proxied_by": ["orders-proxy"]})},

@@ -89,6 +89,16 @@ def test_failed_regions_are_in_the_summary():
     assert "could not be read" in summary and "ap-south-1: AccessDenied - not allowed" in summary
 
 
+def test_accounts_that_could_not_be_read_are_in_the_summary():
+    """Issue 17: an account whose role was refused is not silently missing from the inventory."""
+    inv = dict(facts(4), failed_accounts=[{"account": "333333333333", "role_arn": "arn:aws:iam::333333333333:role/r",
+                                           "error_code": "AccessDenied", "message": "not authorized"}])
+    summary = section(inventory_markdown(inv), "## Summary")
+    assert "### Accounts that could not be read (their databases are unknown, not inventoried)" in summary
+    assert "- **333333333333**: AccessDenied - not authorized" in summary
+    assert "could not be read" not in section(inventory_markdown(facts(4)), "## Summary")
+
+
 def test_names_from_the_estate_cannot_break_the_table_or_inject_markup():
     inv = facts(3)
     inv["databases"][0]["environment"] = "prod|<script>x</script>\nnext"
