@@ -72,7 +72,10 @@ def log_window(evidence: Any) -> Optional[dict[str, Any]]:
     if not isinstance(evidence, Mapping):
         return None
     available = bool(evidence.get("available"))
-    return {"source": evidence.get("source"), "window_days": evidence.get("window_days"),
+    days = evidence.get("window_days")
+    if isinstance(days, float) and days.is_integer():
+        days = int(days)  # the module's float option: 1.0 reads as 1 day
+    return {"source": evidence.get("source"), "window_days": days,
             "from": evidence.get("covered_from") or evidence.get("window_start"), "to": evidence.get("window_end"),
             "available": available, "complete": bool(available and evidence.get("complete")),
             "reason": None if available and evidence.get("complete") else evidence.get("reason"),

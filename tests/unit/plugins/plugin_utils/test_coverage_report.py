@@ -217,7 +217,7 @@ def _usage_with_logs(kind):
     data = audit_input(6) if kind == "audit" else rotate_input(6)
     files = {"error/postgresql.log.2026-12-01-09": ["2026-12-01 09:31:00 UTC::@:[1]:LOG:  ready\n"],
              "error/postgresql.log.2026-12-01-10": t.PG16.splitlines(keepends=True)}
-    complete = t.pcl.gather_evidence(t.AWS, t.FakeAccount(files), t.TARGET, t.LOGGED, 1, t.NOW, ["rdsadmin"])
+    complete = t.pcl.gather_evidence(t.AWS, t.FakeAccount(files), t.TARGET, t.LOGGED, 1.0, t.NOW, ["rdsadmin"])
     # log_connections off: the files hold no connection line.
     quiet = dict((name, [line for line in lines if "connection " not in line]) for name, lines in files.items())
     off = t.pcl.gather_evidence(t.AWS, t.FakeAccount(quiet), t.TARGET, dict(t.LOGGED, log_connections=None, group="quiet"),
@@ -236,7 +236,8 @@ def test_each_row_shows_its_log_window_and_completeness_next_to_the_verdicts(kin
     report = run_report(data)
     rows = {row["label"]: row for row in report["databases"]}
     logs = rows[logged]["ssl"]["logs"]
-    assert rows[logged]["ssl"]["in_use"] == "yes" and logs["complete"] is True and logs["window_days"] == 1
+    # The module takes days as a float: 1.0 is shown as 1 day.
+    assert rows[logged]["ssl"]["in_use"] == "yes" and logs["complete"] is True and repr(logs["window_days"]) == "1"
     assert (logs["from"], logs["to"]) == ("2026-12-01T09:00:00Z", "2026-12-01T11:00:00Z") and logs["tls_clients"] == 1
     assert rows[quiet]["ssl"]["in_use"] == "unknown" and rows[quiet]["ssl"]["logs"]["complete"] is False
     assert "log_connections is off in parameter group quiet" in rows[quiet]["ssl"]["logs"]["reason"]
