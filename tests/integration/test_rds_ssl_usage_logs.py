@@ -36,6 +36,7 @@ FLEET = {
                 {"name": "pg16-logged", "family": "postgres16",
                  "parameters": {"rds.force_ssl": "0", "log_connections": "1"}},
                 {"name": "pg16-quiet", "family": "postgres16", "parameters": {"rds.force_ssl": "0"}},
+                {"name": "pg16-switched", "family": "postgres16", "parameters": {"rds.force_ssl": "0"}},
             ],
             "instances": [
                 {"id": "mixed-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
@@ -44,6 +45,8 @@ FLEET = {
                  "parameter_group": "pg16-logged"},
                 {"id": "quiet-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
                  "parameter_group": "pg16-quiet"},
+                {"id": "switched-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
+                 "parameter_group": "pg16-switched"},
                 {"id": "maria", "engine": "mariadb", "engine_version": "10.11.8"},
                 {"id": "busy-pg", "engine": "postgres", "engine_version": "16.3"},
             ],
@@ -204,3 +207,31 @@ def test_throttled_log_calls_are_retried_and_the_evidence_stays_complete(fleet):
     assert evidence["complete"] is True and evidence["errors"] == [] and evidence["tls_clients"] >= 1
     # The faults were served (and retried past): the evidence above is complete all the same.
     assert sim.calls()["errors"] == {"rds:us-east-1:DescribeDBLogFiles": 1, "rds:us-east-1:DownloadDBLogFilePortion": 2}
+
+
+def _set_log_connections(fleet, value: str) -> None:
+    sim, _linked, _bundle = fleet
+    sim.client().modify_db_parameter_group(DBParameterGroupName="pg16-switched", Parameters=[
+        {"ParameterName": "log_connections", "ParameterValue": value, "ApplyMethod": "immediate"}])
+
+
+def test_log_connections_turned_on_late_leaves_the_window_incomplete_and_off_says_since_when(fleet):
+    """The parameter group says what log_connections is now, not since when: the server log's reload line does. A
+    TLS client that connected before logging was turned on is in no log, so the window is incomplete (not "only
+    these clients"); once turned off again, the evidence says since when."""
+    _connect(fleet, "switched-pg", "before-logging", tls=True)
+    _set_log_connections(fleet, "1")
+    _connect(fleet, "switched-pg", "after-logging", tls=True)
+    dbs, _usage = _run(fleet, ["switched-pg"], log_window_days=1, probe=False)
+    evidence = dbs["switched-pg"]["log_evidence"]
+    # (The simulator's own superuser checks the reload over the unix socket: user postgres, [local].)
+    assert [c["application"] for c in evidence["clients"] if c["user"] == "admin"] == ["after-logging"]
+    assert evidence["complete"] is False, evidence
+    assert "log_connections was off from " in evidence["reason"] and "(the server log: a reload turned it on)" in evidence["reason"]
+    assert dbs["switched-pg"]["ssl_in_use"] == "yes" and dbs["switched-pg"]["safe_without_restart"] is False
+
+    _set_log_connections(fleet, "0")
+    dbs, _usage = _run(fleet, ["switched-pg"], log_window_days=1, probe=False)
+    reason = dbs["switched-pg"]["log_evidence"]["reason"]
+    assert "log_connections is off in parameter group pg16-switched since " in reason, reason
+    assert "(the server log: a reload turned it off)" in reason
