@@ -37,6 +37,9 @@ FLEET = {
                  "parameters": {"rds.force_ssl": "0", "log_connections": "1"}},
                 {"name": "pg16-quiet", "family": "postgres16", "parameters": {"rds.force_ssl": "0"}},
                 {"name": "pg16-switched", "family": "postgres16", "parameters": {"rds.force_ssl": "0"}},
+                # A prefix of its own, without the client address: the parser pairs "connection received: host=" by %p.
+                {"name": "pg16-prefixed", "family": "postgres16",
+                 "parameters": {"rds.force_ssl": "0", "log_connections": "1", "log_line_prefix": "%m [%p] "}},
             ],
             "instances": [
                 {"id": "mixed-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
@@ -47,6 +50,8 @@ FLEET = {
                  "parameter_group": "pg16-quiet"},
                 {"id": "switched-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
                  "parameter_group": "pg16-switched"},
+                {"id": "prefixed-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
+                 "parameter_group": "pg16-prefixed"},
                 {"id": "maria", "engine": "mariadb", "engine_version": "10.11.8"},
                 {"id": "busy-pg", "engine": "postgres", "engine_version": "16.3"},
             ],
@@ -235,3 +240,17 @@ def test_log_connections_turned_on_late_leaves_the_window_incomplete_and_off_say
     reason = dbs["switched-pg"]["log_evidence"]["reason"]
     assert "log_connections is off in parameter group pg16-switched since " in reason, reason
     assert "(the server log: a reload turned it off)" in reason
+
+
+def test_the_log_line_prefix_is_parsed_as_the_parameter_group_configures_it(fleet):
+    """A real server logging with the parameter group's own prefix (%m [%p], no address in it): the clients are found,
+    their address paired from the "connection received" line of the same process."""
+    _connect(fleet, "prefixed-pg", "prefixed-api", tls=True)
+    _connect(fleet, "prefixed-pg", "prefixed-batch", tls=False)
+    dbs, _usage = _run(fleet, ["prefixed-pg"], log_window_days=1, probe=False)
+    evidence = dbs["prefixed-pg"]["log_evidence"]
+    assert evidence["log_line_prefix"] == "%m [%p] " and evidence["complete"] is True, evidence
+    apps = {c["application"]: c for c in evidence["clients"] if c["user"] == "admin"}
+    assert apps["prefixed-api"]["tls"] is True and apps["prefixed-api"]["address"] == "127.0.0.1"
+    assert apps["prefixed-batch"]["tls"] is False and apps["prefixed-batch"]["address"] == "127.0.0.1"
+    assert apps["prefixed-api"]["first_seen"].endswith("Z")
