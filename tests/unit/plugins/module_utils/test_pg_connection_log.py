@@ -345,3 +345,21 @@ def test_the_reload_line_is_parsed_with_a_configured_prefix():
     event = pcl.parse_line('2026-12-01 09:00:05.123 UTC [391] LOG:  parameter "log_connections" changed to "off"', pattern)
     assert event == {"event": "log_connections", "on": False,
                      "timestamp": datetime.datetime(2026, 12, 1, 9, 0, 5, 123000, tzinfo=UTC)}
+
+
+class RotatedAway(FakeAccount):
+    """A file DescribeDBLogFiles listed is gone when downloaded (rotated away by rds.log_retention_period)."""
+
+    def download_db_log_file_portion(self, DBInstanceIdentifier, LogFileName, Marker, NumberOfLines):  # noqa: N803
+        # pylint: disable=invalid-name
+        if LogFileName.endswith("-09"):
+            raise FakeError("DBLogFileNotFoundFault")
+        return super().download_db_log_file_portion(DBInstanceIdentifier, LogFileName, Marker, NumberOfLines)
+
+
+def test_a_file_missing_when_downloaded_makes_the_evidence_incomplete_not_an_error():
+    rds = RotatedAway({"error/postgresql.log.2026-12-01-09": [], "error/postgresql.log.2026-12-01-10": PG16.splitlines(keepends=True)})
+    evidence = pcl.gather_evidence(AWS, rds, TARGET, LOGGED, 1, NOW, ["rdsadmin"])
+    assert evidence["complete"] is False and evidence["errors"] == [] and evidence["tls_clients"] == 1
+    assert "error/postgresql.log.2026-12-01-09 could not be read (DBLogFileNotFoundFault: denied): rotated away or missing" \
+        in evidence["reason"]
