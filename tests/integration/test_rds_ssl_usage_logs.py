@@ -254,3 +254,31 @@ def test_the_log_line_prefix_is_parsed_as_the_parameter_group_configures_it(flee
     assert apps["prefixed-api"]["tls"] is True and apps["prefixed-api"]["address"] == "127.0.0.1"
     assert apps["prefixed-batch"]["tls"] is False and apps["prefixed-batch"]["address"] == "127.0.0.1"
     assert apps["prefixed-api"]["first_seen"].endswith("Z")
+
+
+def test_describe_db_log_files_pages_are_followed_by_marker(fleet, tmp_path):
+    """Forty-six hourly files, read twenty a page (RDS's smallest MaxRecords): the collection's walk
+    (pg_connection_log.list_log_files over aws.paginate) follows DescribeDBLogFiles' Marker to the last page and lists
+    every file once."""
+    sim, _linked, _bundle = fleet
+    now = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    lines = [f"{(now - datetime.timedelta(hours=h)).strftime('%Y-%m-%d %H:%M:%S UTC')}::@:[1]:LOG:  checkpoint starting: time\n"
+             for h in range(45, -1, -1)]
+    log = tmp_path / "postgresql.log"
+    log.write_text("".join(lines), encoding="utf-8")
+    key = (sim.sim.fleet.account_id, REGION, "busy-pg")
+    rds_ext.STATE.log_sources[key] = log
+    try:
+        client = sim.client()
+        sim.reset_calls()
+
+        def paginate(client, method, key, **params):
+            return aws_utils.paginate(client, method, key, page_size=20, **params)
+
+        since = int((now - datetime.timedelta(days=2)).timestamp() * 1000)
+        files = pg_connection_log.list_log_files(paginate, client, "busy-pg", since)
+        names = [f["LogFileName"] for f in files]
+        assert len(names) == 46 and len(set(names)) == 46, names
+        assert sim.calls()["by_region"][REGION].get("rds:DescribeDBLogFiles", 0) == 3, sim.calls()
+    finally:
+        rds_ext.STATE.log_sources.pop(key, None)
