@@ -370,7 +370,7 @@ def parameter_reasons(settings: dict[str, Any]) -> list[str]:
 
 
 def switch_reasons(switches: list[tuple[Optional[datetime.datetime], bool]], needed_from: datetime.datetime,
-                   now: datetime.datetime, settings: dict[str, Any]) -> list[str]:
+                   settings: dict[str, Any]) -> list[str]:
     """Since when log_connections is off, and when in the window it was off, from the server log's reload lines.
 
     DescribeDBParameters gives the parameter group's value now, not since when: the log says when a reload turned it
@@ -410,13 +410,12 @@ def switch_reasons(switches: list[tuple[Optional[datetime.datetime], bool]], nee
     return reasons
 
 
-def logging_reasons(settings: dict[str, Any], log: Optional[ConnectionLog], needed_from: datetime.datetime,
-                    now: datetime.datetime) -> list[str]:
+def logging_reasons(settings: dict[str, Any], log: Optional[ConnectionLog], needed_from: datetime.datetime) -> list[str]:
     """:func:`parameter_reasons`, with since when (:func:`switch_reasons`) once the log was read (shared by the log
     files read through the RDS API and by CloudWatch Logs)."""
     if log is None or settings.get("error"):
         return parameter_reasons(settings)
-    return switch_reasons(log.switches, needed_from, now, settings)
+    return switch_reasons(log.switches, needed_from, settings)
 
 
 def completeness(window_start: datetime.datetime, now: datetime.datetime, created: Any, settings: dict[str, Any],
@@ -429,7 +428,7 @@ def completeness(window_start: datetime.datetime, now: datetime.datetime, create
     Returns ``{"complete", "reasons", "covered_from", "covered_to", ...}``.
     """
     needed_from = max(window_start, created) if created else window_start
-    reasons = logging_reasons(settings, log, needed_from, now)
+    reasons = logging_reasons(settings, log, needed_from)
     hours = sorted(h for h in (file_hour(f.get("LogFileName")) for f in files) if h is not None)
     covered_from = hours[0] if hours else None
     retention = settings.get("retention_minutes")
