@@ -152,7 +152,10 @@ def demo_extra_vars(regions: list[str], output_dir: str, bundle: str, admin_pass
         # `make demo`: the SSL usage evidence comes from the connection logs (log_connections is on in the demo
         # fleet's parameter groups), read through the RDS API without any login (issue 19: no plaintext login,
         # so no warning the demo causes itself).
+        # Read through the RDS API (DescribeDBLogFiles, DownloadDBLogFilePortion; issue 18); the databases that do
+        # not log their connections are reported with incomplete evidence, never as "no TLS".
         extra_vars["rdsca_ssl_usage_log_window_days"] = 1
+        extra_vars["rdsca_ssl_usage_log_source"] = "rds"
     if linked_ids:
         # Only the databases backed by a server: the others have no endpoint to probe.
         extra_vars["rdsca_ssl_usage_databases"] = linked_ids
@@ -272,6 +275,24 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def log_evidence_lines(report: dict[str, Any]) -> list[str]:
+    """The audit's connection-log evidence (issue 18): each database whose logs are complete over the window, with its
+    verdict, then how many could not be proven by their logs, with the first one's reason."""
+    rows = [row for row in report["databases"] if (row.get("ssl") or {}).get("logs")]
+    lines = []
+    for row in rows:
+        logs = row["ssl"]["logs"]
+        if logs["complete"]:
+            lines.append(f"{row['label']}: SSL/TLS in use {row['ssl']['in_use']} - logs, {logs['window_days']} day(s) "
+                         f"({logs['from']} to {logs['to']}): complete, {logs['tls_clients']} TLS client(s), "
+                         f"{logs['plaintext_clients']} plaintext")
+    partial = [row for row in rows if not row["ssl"]["logs"]["complete"]]
+    if partial:
+        lines.append(f"logs incomplete or unavailable on {len(partial)} database(s), never read as 'no TLS' "
+                     f"(e.g. {partial[0]['label']}: {partial[0]['ssl']['logs']['reason']})")
+    return lines
+
+
 def run_demo(args: argparse.Namespace) -> int:
     output_dir = os.path.abspath(args.output_dir)
     os.makedirs(output_dir, exist_ok=True)
@@ -319,7 +340,8 @@ def run_demo(args: argparse.Namespace) -> int:
                 with open(audit_path, encoding="utf-8") as handle:
                     audited = json.load(handle)
                 print(f"demo: audit report {audit_path[:-len('.json')]}.html", flush=True)
-                for line in summary_lines(audited)[:1] + [x for x in summary_lines(audited) if "nobody manages" in x]:
+                for line in (summary_lines(audited)[:1] + log_evidence_lines(audited)
+                             + [x for x in summary_lines(audited) if "nobody manages" in x]):
                     print(f"demo: audit: {line}", flush=True)
             print(f"demo: ansible-playbook -i {os.path.relpath(inventory, REPO)} "
                   f"{os.path.relpath(MAIN_PLAYBOOK, REPO)} -e @{os.path.relpath(output_dir, REPO)}/demo-vars.json",

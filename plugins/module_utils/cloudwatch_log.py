@@ -98,11 +98,11 @@ def read_events(call, client, group, stream, start, end, log, max_pages=MAX_PAGE
 
 def completeness(window_start, now, created, settings, group_info, exporting, problems, log):
     """What the CloudWatch evidence covers and why it may be incomplete (same keys as pg_connection_log's)."""
-    reasons = pg_connection_log.parameter_reasons(settings)
+    needed_from = max(window_start, created) if created else window_start
+    reasons = pg_connection_log.logging_reasons(settings, log, needed_from)
     if exporting is False:
         reasons.append("the instance does not export its postgresql log to CloudWatch Logs "
                        "(EnabledCloudwatchLogsExports): new connections are not published")
-    needed_from = max(window_start, created) if created else window_start
     covered_from = None
     if group_info is not None:
         covered_from = needed_from

@@ -76,6 +76,10 @@ _AUTHORIZED = re.compile(
     r"(?:, compression=\w+)?\))?"
     r"(?P<gss> GSS \([^)]*\))?$")
 
+# PostgreSQL logs each setting a configuration reload changes (RDS applies a parameter group's dynamic parameters with
+# a reload): when log_connections was turned on or off, which DescribeDBParameters does not say.
+_SWITCHED = re.compile(r'^parameter "log_connections" changed to "(?P<value>[^"]*)"$')
+
 
 def prefix_pattern(log_line_prefix: str) -> Pattern[str]:
     """A compiled regex matching a whole log line written with ``log_line_prefix``.
@@ -157,6 +161,9 @@ def parse_line(line: str, pattern: Pattern[str]) -> Optional[dict[str, Any]]:
     if stamp is None and fields.get("epoch"):
         stamp = datetime.datetime.fromtimestamp(float(fields["epoch"]), datetime.timezone.utc)
     pid = fields.get("pid")
+    switched = _SWITCHED.match(message)
+    if switched:
+        return {"event": "log_connections", "on": _flag(switched.group("value")), "timestamp": stamp}
     received = _RECEIVED.match(message)
     if received:
         return {"event": "received", "host": received.group("host"), "port": received.group("port"),
@@ -233,6 +240,8 @@ class ConnectionLog(PortionLines):
         self.truncated_portions = 0
         self.first_line = None
         self.last_line = None
+        # (time, on) of each reload that turned log_connections on or off, in the order logged.
+        self.switches: list[tuple[Optional[datetime.datetime], bool]] = []
 
     def _line(self, line: str) -> None:
         if TRUNCATION_NOTICE in line:
@@ -246,6 +255,9 @@ class ConnectionLog(PortionLines):
         if stamp is not None:
             self.first_line = min(self.first_line or stamp, stamp)
             self.last_line = max(self.last_line or stamp, stamp)
+        if event["event"] == "log_connections":
+            self.switches.append((stamp, event["on"]))
+            return
         if event["event"] == "received":
             if event["pid"]:
                 self._hosts[event["pid"]] = event["host"]
@@ -357,6 +369,55 @@ def parameter_reasons(settings: dict[str, Any]) -> list[str]:
     return reasons
 
 
+def switch_reasons(switches: list[tuple[Optional[datetime.datetime], bool]], needed_from: datetime.datetime,
+                   settings: dict[str, Any]) -> list[str]:
+    """Since when log_connections is off, and when in the window it was off, from the server log's reload lines.
+
+    DescribeDBParameters gives the parameter group's value now, not since when: the log says when a reload turned it
+    on or off. Off now: "since <time>", or "since before <needed_from>" when no reload in the logs read turned it
+    off. On now: each stretch of the window it was off ("from <time> to <time>"; from the window start when the first
+    reload in the window turned it on) makes the evidence incomplete.
+    """
+    ordered = sorted((s for s in switches if s[0] is not None), key=lambda s: s[0])
+    state = None  # at needed_from: unknown until a reload before it says
+    for stamp, on in ordered:
+        if stamp <= needed_from:
+            state = on
+    if not _flag(settings.get("log_connections")):
+        offs = [stamp for stamp, on in ordered if not on]
+        since = ("since %s (the server log: a reload turned it off)" % _iso(offs[-1])) if offs else \
+            "since before %s (no reload in the logs read turned it off)" % _iso(needed_from)
+        return ["log_connections is off in parameter group %s %s: connections are not logged, so the logs cannot show "
+                "which clients use TLS (set log_connections=1)" % (settings.get("group"), since)]
+    reasons = []
+    off_from = None
+    if state is False:
+        off_from = needed_from
+    for stamp, on in ordered:
+        if stamp <= needed_from:
+            continue
+        if not on and off_from is None:
+            off_from = stamp
+        elif on and (off_from is not None or state is None):
+            reasons.append("log_connections was off from %s to %s (the server log: a reload turned it %s): connections "
+                           "then were not logged" % (_iso(off_from or needed_from), _iso(stamp),
+                                                     "on" if off_from is None else "off, then on"))
+            off_from = None
+        state = on
+    if off_from is not None:
+        reasons.append("log_connections was turned off at %s (the server log), though parameter group %s has it on: "
+                       "connections since then were not logged" % (_iso(off_from), settings.get("group")))
+    return reasons
+
+
+def logging_reasons(settings: dict[str, Any], log: Optional[ConnectionLog], needed_from: datetime.datetime) -> list[str]:
+    """:func:`parameter_reasons`, with since when (:func:`switch_reasons`) once the log was read (shared by the log
+    files read through the RDS API and by CloudWatch Logs)."""
+    if log is None or settings.get("error"):
+        return parameter_reasons(settings)
+    return switch_reasons(log.switches, needed_from, settings)
+
+
 def completeness(window_start: datetime.datetime, now: datetime.datetime, created: Any, settings: dict[str, Any],
                  files: list[dict[str, Any]], problems: list[str], log: ConnectionLog) -> dict[str, Any]:
     """What the evidence covers and why it may be incomplete.
@@ -366,8 +427,8 @@ def completeness(window_start: datetime.datetime, now: datetime.datetime, create
     ``files``: DescribeDBLogFiles items read. ``created``: the instance creation time (nothing to log before).
     Returns ``{"complete", "reasons", "covered_from", "covered_to", ...}``.
     """
-    reasons = parameter_reasons(settings)
     needed_from = max(window_start, created) if created else window_start
+    reasons = logging_reasons(settings, log, needed_from)
     hours = sorted(h for h in (file_hour(f.get("LogFileName")) for f in files) if h is not None)
     covered_from = hours[0] if hours else None
     retention = settings.get("retention_minutes")

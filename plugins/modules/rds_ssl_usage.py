@@ -50,7 +50,9 @@ description:
     it C(no) and counts as a window for RV(databases[].safe_without_restart). Logs that cannot prove anything -
     C(log_connections) off in the parameter group, C(rds.log_retention_period) or the files covering less than the
     window (since the instance was created), missing or truncated files - are reported as incomplete in
-    RV(databases[].log_evidence), never as "no TLS".
+    RV(databases[].log_evidence), never as "no TLS". The parameter group gives C(log_connections) as it is now, not
+    since when; the reload lines of the log (C(parameter "log_connections" changed to ...)) say when it was turned on
+    or off, so a window with hours it was off is incomplete too, and "off" says since when.
   - B(MySQL and MariaDB audit logs), without credentials (O(log_window_days)). With the C(MARIADB_AUDIT_PLUGIN) option in
     the instance's option group (read with C(DescribeOptionGroups)) and C(CONNECT) in its C(SERVER_AUDIT_EVENTS),
     the audit files C(audit/server_audit.log*) are read the same way and their C(CONNECT)/C(FAILED_CONNECT) events

@@ -12,7 +12,9 @@ From a ``client_coverage`` result (plugin_utils.client_coverage.coverage):
   the pre-flight shows;
 - :func:`report_section` is the report's ``client_coverage`` section (None when the run did not compare clients),
   :func:`summary_counts` its counts in the report's summary;
-- :func:`html_section`, :func:`md_section` and :func:`closing_line` render it ("Clients nobody manages").
+- :func:`html_section`, :func:`md_section` and :func:`closing_line` render it ("Clients nobody manages");
+- :func:`log_window` and :func:`log_window_text`: a database's connection-log evidence (its window and whether it
+  is complete), shown next to its verdicts in every report row.
 
 Only the standard library: the filters run it on the controller.
 """
@@ -62,6 +64,39 @@ def evidence_text(evidence: Mapping[str, Any]) -> str:
     if without:
         text += "; no client evidence at all for %s" % _few(without)
     return text
+
+
+def log_window(evidence: Any) -> Optional[dict[str, Any]]:
+    """A database's connection-log evidence for its report row (rds_ssl_usage ``log_evidence``; None when the logs
+    were not read): the source, the window (days, from, to), whether it is complete and why not, and the clients seen."""
+    if not isinstance(evidence, Mapping):
+        return None
+    available = bool(evidence.get("available"))
+    days = evidence.get("window_days")
+    if isinstance(days, float) and days.is_integer():
+        days = int(days)  # the module's float option: 1.0 reads as 1 day
+    return {"source": evidence.get("source"), "window_days": days,
+            "from": evidence.get("covered_from") or evidence.get("window_start"), "to": evidence.get("window_end"),
+            "available": available, "complete": bool(available and evidence.get("complete")),
+            "reason": None if available and evidence.get("complete") else evidence.get("reason"),
+            "tls_clients": evidence.get("tls_clients") or 0, "plaintext_clients": evidence.get("plaintext_clients") or 0,
+            "tls_unknown_clients": evidence.get("tls_unknown_clients") or 0}
+
+
+def log_window_text(log: Optional[Mapping[str, Any]]) -> str:
+    """A row's log evidence in words: 'logs, 1 day(s) (2026-12-01T10:00:00Z to 2026-12-02T10:00:00Z): complete, 2 TLS
+    client(s), 1 plaintext'; 'logs incomplete: <why>'; 'logs unavailable: <why>'; '' when the logs were not read."""
+    if not log:
+        return ""
+    if not log.get("available"):
+        return "logs unavailable: %s" % (log.get("reason") or "unknown")
+    window = "logs, %s day(s) (%s to %s)" % (log.get("window_days"), log.get("from") or "-", log.get("to") or "-")
+    seen = "%d TLS client(s), %d plaintext" % (log.get("tls_clients") or 0, log.get("plaintext_clients") or 0)
+    if log.get("tls_unknown_clients"):
+        seen += ", %d TLS unknown" % log["tls_unknown_clients"]
+    if log.get("complete"):
+        return "%s: complete, %s" % (window, seen)
+    return "%s: INCOMPLETE (%s), %s" % (window, log.get("reason") or "unknown", seen)
 
 
 def _check(coverage: Any) -> dict[str, Any]:

@@ -226,7 +226,8 @@ def row_ssl(use: dict[str, Any]) -> dict[str, Any]:
             "enforced": use.get("ssl_enforced", "unknown"), "clients": clients,
             "presented_ca": probe.get("presented_ca"), "probe_verified": probe.get("verified"),
             "probe_error": probe.get("verify_error") or use.get("error"),
-            "safe_without_restart": use.get("safe_without_restart")}
+            "safe_without_restart": use.get("safe_without_restart"),
+            "logs": coverage_report.log_window(use.get("log_evidence"))}
 
 
 def build_row(ctx: dict[str, Any], db: dict[str, Any]) -> dict[str, Any]:

@@ -391,6 +391,8 @@ def _label_cell(report: dict[str, Any], row: dict[str, Any]) -> str:
 def _ssl_cell(row: dict[str, Any], presented: bool) -> str:
     ssl = row["ssl"]
     notes = [esc(ssl["evidence"])] if ssl.get("evidence") else []
+    if ssl.get("logs"):
+        notes.append(esc(coverage_report.log_window_text(ssl["logs"])))
     if ssl.get("clients"):
         notes.append("clients: " + esc(first_few(ssl["clients"], "JSON report")))
     if presented and ssl.get("presented_ca"):
@@ -634,6 +636,7 @@ def md_row(report: dict[str, Any], d: dict[str, Any]) -> str:
     label = cell(d["label"]) + (" (%s of %s)" % (cell(d["cluster_role"]), cell(d["cluster_id"])) if d.get("cluster_id") else "")
     ssl = d["ssl"]
     usage = cell(ssl["in_use"]) + (": " + cell(first_few(ssl["clients"], "JSON report")) if ssl.get("clients") else "")
+    usage += "; " + cell(coverage_report.log_window_text(ssl["logs"])) if ssl.get("logs") else ""
     if report["kind"] == "audit":
         b = d["before"]
         presented = cell(ssl.get("presented_ca")) + {False: " (does not verify)", True: " (verifies)"}.get(ssl.get("probe_verified"), "")

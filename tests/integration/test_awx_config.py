@@ -327,6 +327,11 @@ def test_survey_specs_are_complete():
     assert {"rdsca_rollback_report", "rdsca_allow_restart"} <= questions["rollback.json"]
     # Offline: every survey can name a CA bundle instead of downloading AWS's.
     assert all("rdsca_ca_bundle" in found for found in questions.values())
+    # Issue 18: the connection-log evidence and the clients nobody manages; only a rotation can stop on them.
+    log_questions = {"rdsca_ssl_usage_log_window_days", "rdsca_ssl_usage_log_source", "rdsca_shared_addresses"}
+    assert log_questions <= questions["audit.json"] and "rdsca_stop_on_unmanaged_tls_clients" not in questions["audit.json"]
+    for name in ("rotate_staging.json", "rotate_production.json", "rotate_workflow.json"):
+        assert log_questions | {"rdsca_stop_on_unmanaged_tls_clients"} <= questions[name], name
 
 
 def _answer_sets(spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -394,6 +399,13 @@ def test_every_survey_answer_becomes_a_valid_setting(tmp_path):
             assert cfg["target_ca"] == answers["rdsca_target_ca"], label
         if answers.get("rdsca_regions") == "all":
             assert cfg["regions"] == "all", label
+        if "rdsca_ssl_usage_log_window_days" in answers:
+            assert cfg["ssl_usage_log_window_days"] == answers["rdsca_ssl_usage_log_window_days"], label
+            assert cfg["ssl_usage_log_source"] == answers["rdsca_ssl_usage_log_source"], label
+        if "rdsca_stop_on_unmanaged_tls_clients" in answers:
+            assert cfg["stop_on_unmanaged_tls_clients"] is (answers["rdsca_stop_on_unmanaged_tls_clients"] == "true"), label
+        if "rdsca_shared_addresses" in answers:
+            assert cfg["shared_addresses"] == {}, label
         assert cfg["ca_bundle"] == "" and cfg["identifiers"] == [] and cfg["engines"] == [], label
 
 
@@ -640,3 +652,95 @@ def test_survey_account_answers_become_the_modules_accounts(tmp_path):
     assert bad["accounts"]["problems"] == [
         "rdsca_accounts[1]: account_id must be 12 digits (quote it in YAML: a leading 0 is lost), got '12345'"]
     assert proc.returncode != 0 and "Invalid settings, nothing was changed: rdsca_accounts[1]" in proc.stdout
+
+
+# -- the clients nobody manages (issue 18): survey answers, or a mapping given to configure.yml ----------------------
+
+COVERAGE_SAVED = ("{{ rdsca_cfg | combine({'_coverage': rdsca_test_usage | rdsca.rotation.client_coverage([], {}, "
+                  "shared_addresses=rdsca_cfg.shared_addresses)} if rdsca_test_usage is defined else {}) | to_json }}")
+
+
+def _settings_of(tmp_path, cases: dict[str, dict[str, Any]]) -> tuple[subprocess.CompletedProcess, dict[str, Any]]:
+    """Each case's answers through tasks/settings.yml: {label: its rdsca_cfg (None when the settings refused it)}."""
+    _ensure_collection_link()
+    plays = []
+    for label, answers in cases.items():
+        plays.append({"name": label, "hosts": "localhost", "gather_facts": False,
+                      "vars": dict(answers, rdsca_report_dir=str(tmp_path / "reports")), "tasks": [{"block": [
+                          {"name": "Resolve", "ansible.builtin.import_tasks": os.path.join(REPO, "playbooks", "tasks", "settings.yml")},
+                          # With rdsca_test_usage (an rds_ssl_usage result): also what the pre-flight's filter makes of it.
+                          {"name": "Save", "ansible.builtin.copy": {"content": COVERAGE_SAVED,
+                                                                    "dest": str(tmp_path / (label + ".json")), "mode": "0600"}}],
+                          "rescue": [{"name": "Refused", "ansible.builtin.copy": {
+                              "content": "{{ {'refused': ansible_failed_result.msg} | to_json }}",
+                              "dest": str(tmp_path / (label + ".json")), "mode": "0600"}}]}]})
+    playbook = tmp_path / "clients.yml"
+    playbook.write_text(yaml.safe_dump(plays))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook),
+                           "-e", "ansible_python_interpreter=" + sys.executable],
+                          capture_output=True, text=True, env=_env(), cwd=str(tmp_path), check=False, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return proc, {label: json.loads((tmp_path / (label + ".json")).read_text()) for label in cases}
+
+
+def test_survey_answers_for_the_clients_nobody_manages_become_the_settings(tmp_path):
+    """The textarea of shared addresses (address=what, one a line or separated by ;) becomes the mapping the
+    client_coverage filter takes; a line that is not address=what, or an address given twice, is refused before
+    anything is read; the log window, source and stop answers are typed."""
+    _proc, cfg = _settings_of(tmp_path, {
+        "text": {"rdsca_shared_addresses": "10.0.5.17=NAT gateway nat-0abc\n 10.0.8.0/24 = RDS Proxy orders-proxy subnets \n\n"
+                                           "fd00::/8=load balancer; 192.0.2.9=egress",
+                 "rdsca_ssl_usage_log_window_days": 7, "rdsca_ssl_usage_log_source": "auto",
+                 "rdsca_stop_on_unmanaged_tls_clients": "true"},
+        "mapping": {"rdsca_shared_addresses": {"10.0.5.17": "NAT gateway nat-0abc"}},
+        "empty": {"rdsca_shared_addresses": ""},
+        "bad_line": {"rdsca_shared_addresses": "10.0.5.17=NAT gateway\nnat-gw-without-what"},
+        "twice": {"rdsca_shared_addresses": "10.0.5.17=NAT a\n10.0.5.17=NAT b"},
+        "bad_source": {"rdsca_ssl_usage_log_source": "s3"},
+        "bad_days": {"rdsca_ssl_usage_log_window_days": 32},
+    })
+    assert cfg["text"]["shared_addresses"] == {"10.0.5.17": "NAT gateway nat-0abc", "10.0.8.0/24": "RDS Proxy orders-proxy subnets",
+                                               "fd00::/8": "load balancer", "192.0.2.9": "egress"}
+    assert (cfg["text"]["ssl_usage_log_window_days"], cfg["text"]["ssl_usage_log_source"]) == (7, "auto")
+    assert cfg["text"]["stop_on_unmanaged_tls_clients"] is True
+    assert cfg["mapping"]["shared_addresses"] == {"10.0.5.17": "NAT gateway nat-0abc"}
+    assert cfg["empty"]["shared_addresses"] == {} and cfg["empty"]["stop_on_unmanaged_tls_clients"] is False
+    for label in ("bad_line", "twice"):
+        assert "Invalid settings, nothing was changed" in cfg[label]["refused"], cfg[label]
+        assert "address=what lines, each address once" in cfg[label]["refused"], cfg[label]
+    assert "nat-gw-without-what" in cfg["bad_line"]["refused"]
+    assert "rdsca_ssl_usage_log_source rds, cloudwatch or auto (got s3)" in cfg["bad_source"]["refused"]
+    assert "ssl_usage_log_window_days" in cfg["bad_days"]["refused"] and "31" in cfg["bad_days"]["refused"]
+
+
+def test_the_surveys_shared_addresses_reach_the_coverage_filter(tmp_path):
+    """What the survey's text becomes is what rdsca.rotation.client_coverage takes: a client at a NAT gateway given in
+    the survey is reported as shared, not as a TLS client nobody manages."""
+    usage = {"databases": [{"identifier": "orders", "region": "us-east-1", "log_evidence": {"complete": True, "clients": [
+        {"address": "10.0.5.17", "user": "etl", "database": "orders", "application": "etl", "tls": True,
+         "first_seen": "2026-12-01T10:00:00Z", "last_seen": "2026-12-01T11:00:00Z", "connections": 2}]}}]}
+    _proc, cfg = _settings_of(tmp_path, {
+        "shared": {"rdsca_shared_addresses": "10.0.5.0/24=NAT gateway nat-0abc", "rdsca_test_usage": usage},
+        "none": {"rdsca_shared_addresses": "", "rdsca_test_usage": usage}})
+    shared = cfg["shared"]["_coverage"]
+    assert shared["unmanaged_tls_clients"] == [] and [s["shared_as"] for s in shared["shared_addresses"]] == ["NAT gateway nat-0abc"]
+    assert [c["address"] for c in cfg["none"]["_coverage"]["unmanaged_tls_clients"]] == ["10.0.5.17"]
+
+
+def test_a_shared_address_mapping_is_every_jobs_extra_var_and_the_surveys_stop_asking(awx_validating, tmp_path):
+    shared = {"10.0.5.17": "NAT gateway nat-0abc", "10.0.8.0/24": "RDS Proxy orders-proxy subnets"}
+    tasks = run_configure(awx_validating, tmp_path, {"rdsca_awx_shared_addresses": shared})
+    templates = {t["name"]: t for t in _by_module(tasks, "job_template")}
+    (workflow,) = _by_module(tasks, "workflow_job_template")
+    for name, template in templates.items():
+        assert template["extra_vars"]["rdsca_shared_addresses"] == shared, name
+        assert "rdsca_shared_addresses" not in [q["variable"] for q in template["survey_spec"]["spec"]], name
+    assert workflow["extra_vars"] == {"rdsca_shared_addresses": shared}
+    variables = [q["variable"] for q in workflow["survey_spec"]["spec"]]
+    assert "rdsca_shared_addresses" not in variables and "rdsca_stop_on_unmanaged_tls_clients" in variables
+    # Without it, the surveys ask.
+    plain = run_configure(awx_validating, tmp_path, {})
+    for template in _by_module(plain, "job_template"):
+        if template["name"].endswith(("audit", "staging", "production")):
+            assert "rdsca_shared_addresses" in [q["variable"] for q in template["survey_spec"]["spec"]], template["name"]
+        assert "rdsca_shared_addresses" not in template["extra_vars"]

@@ -148,3 +148,25 @@ def test_a_stop_option_that_is_not_a_boolean_is_refused_before_any_call(estate):
     r = _run(estate, "rotate", rdsca_stop_on_unmanaged_tls_clients="maybe")
     assert r.rc != 0 and "rdsca_stop_on_unmanaged_tls_clients must be true or false" in r.stdout, explain(r)
     assert sim.calls()["total"] == 0
+
+
+def test_a_shared_address_from_survey_text_is_shared_not_unmanaged_and_rows_show_their_log_window(estate):
+    """rdsca_shared_addresses as an AWX survey sends it (address=what text): the BI tool's address is reported as the
+    NAT gateway it is, not as a TLS client nobody manages; each database row shows its log window and completeness."""
+    r = _run(estate, "audit", rdsca_shared_addresses="%s=NAT gateway nat-0abc\n10.9.0.0/16=load balancer" % UNMANAGED)
+    assert r.rc == 0, explain(r)
+    report = _latest(estate, "audit")
+    coverage = report["client_coverage"]
+    assert coverage["unmanaged_tls_clients"] == []
+    (shared,) = coverage["shared_addresses"]
+    assert shared["address"] == UNMANAGED and shared["shared_as"] == "NAT gateway nat-0abc" and shared["tls"] is True
+    rows = {row["label"]: row for row in report["databases"]}
+    logs = rows["%s/app-prod" % REGION]["ssl"]["logs"]
+    assert logs["complete"] is True and logs["window_days"] == 1 and logs["tls_clients"] >= 2, logs
+    assert rows["%s/app-prod" % REGION]["ssl"]["in_use"] == "yes"
+    base = reports(str(estate["tmp"] / "reports"), "audit")[-1][:-len(".json")]
+    with open(base + ".md", encoding="utf-8") as handle:
+        markdown = handle.read()
+    assert "| %s | shared: NAT gateway nat-0abc | TLS |" % UNMANAGED in markdown
+    row = next(line for line in markdown.splitlines() if line.startswith("| %s/app-prod |" % REGION))
+    assert "logs, 1 day(s) (" in row and "): complete, " in row, row

@@ -84,6 +84,26 @@ def test_the_demo_shows_no_warning_it_caused_itself(tmp_path):
     assert "demo: done in" in output and "rotate completed" in output, output[-3000:]
     # Issue 18: the demo's TLS client on a host nobody manages is in the audit report (and the rotation's).
     assert "demo: audit: TLS clients nobody manages: 127.0.0.2 (bi-dashboard on us-east-1/orders-staging)" in output, output[-3000:]
+    # Issue 18: the audit reads a day of orders-staging's connection log (log_connections=1 in its parameter group) through
+    # the RDS API; its verdict shows the window and that it is complete, and bi-dashboard is found in those logs.
+    logged = [line for line in output.splitlines() if line.startswith("demo: audit: us-east-1/orders-staging: ")]
+    assert logged and "SSL/TLS in use yes - logs, 1 day(s) (" in logged[0] and "): complete, " in logged[0], output[-3000:]
+    # The databases whose parameter group keeps log_connections off are incomplete, never "no TLS".
+    assert "demo: audit: logs incomplete or unavailable on " in output, output[-3000:]
+    audit = _latest(str(tmp_path / "demo"), "audit")
+    with open(audit, encoding="utf-8") as handle:
+        report = json.load(handle)
+    rows = {row["label"]: row for row in report["databases"]}
+    staging = rows["us-east-1/orders-staging"]["ssl"]
+    assert staging["in_use"] == "yes" and staging["logs"]["complete"] is True and staging["logs"]["window_days"] == 1
+    assert staging["logs"]["tls_clients"] >= 2, staging  # orders-api-staging, bi-dashboard (and demo-app's checks)
+    prod = rows["us-east-1/orders-prod"]["ssl"]["logs"]
+    assert prod["complete"] is False and "log_connections is off" in prod["reason"], prod
+    unmanaged = report["client_coverage"]["unmanaged_tls_clients"]
+    assert [c["address"] for c in unmanaged] == ["127.0.0.2"] and "logs" in unmanaged[0]["sources"], unmanaged
+    with open(audit[:-len("json")] + "md", encoding="utf-8") as handle:
+        markdown = handle.read()
+    assert "| us-east-1/orders-staging |" in markdown and ": complete, " in markdown
     warnings = warning_lines(output)
     assert unexplained(warnings) == [], unexplained(warnings)
     assert not [w for w in warnings if "expired certificate(s) dropped" in w]

@@ -36,6 +36,10 @@ FLEET = {
                 {"name": "pg16-logged", "family": "postgres16",
                  "parameters": {"rds.force_ssl": "0", "log_connections": "1"}},
                 {"name": "pg16-quiet", "family": "postgres16", "parameters": {"rds.force_ssl": "0"}},
+                {"name": "pg16-switched", "family": "postgres16", "parameters": {"rds.force_ssl": "0"}},
+                # A prefix of its own, without the client address: the parser pairs "connection received: host=" by %p.
+                {"name": "pg16-prefixed", "family": "postgres16",
+                 "parameters": {"rds.force_ssl": "0", "log_connections": "1", "log_line_prefix": "%m [%p] "}},
             ],
             "instances": [
                 {"id": "mixed-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
@@ -44,6 +48,10 @@ FLEET = {
                  "parameter_group": "pg16-logged"},
                 {"id": "quiet-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
                  "parameter_group": "pg16-quiet"},
+                {"id": "switched-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
+                 "parameter_group": "pg16-switched"},
+                {"id": "prefixed-pg", "engine": "postgres", "engine_version": "16.3", "linked": "postgres",
+                 "parameter_group": "pg16-prefixed"},
                 {"id": "maria", "engine": "mariadb", "engine_version": "10.11.8"},
                 {"id": "busy-pg", "engine": "postgres", "engine_version": "16.3"},
             ],
@@ -204,3 +212,73 @@ def test_throttled_log_calls_are_retried_and_the_evidence_stays_complete(fleet):
     assert evidence["complete"] is True and evidence["errors"] == [] and evidence["tls_clients"] >= 1
     # The faults were served (and retried past): the evidence above is complete all the same.
     assert sim.calls()["errors"] == {"rds:us-east-1:DescribeDBLogFiles": 1, "rds:us-east-1:DownloadDBLogFilePortion": 2}
+
+
+def _set_log_connections(fleet, value: str) -> None:
+    sim, _linked, _bundle = fleet
+    sim.client().modify_db_parameter_group(DBParameterGroupName="pg16-switched", Parameters=[
+        {"ParameterName": "log_connections", "ParameterValue": value, "ApplyMethod": "immediate"}])
+
+
+def test_log_connections_turned_on_late_leaves_the_window_incomplete_and_off_says_since_when(fleet):
+    """The parameter group says what log_connections is now, not since when: the server log's reload line does. A
+    TLS client that connected before logging was turned on is in no log, so the window is incomplete (not "only
+    these clients"); once turned off again, the evidence says since when."""
+    _connect(fleet, "switched-pg", "before-logging", tls=True)
+    _set_log_connections(fleet, "1")
+    _connect(fleet, "switched-pg", "after-logging", tls=True)
+    dbs, _usage = _run(fleet, ["switched-pg"], log_window_days=1, probe=False)
+    evidence = dbs["switched-pg"]["log_evidence"]
+    # (The simulator's own superuser checks the reload over the unix socket: user postgres, [local].)
+    assert [c["application"] for c in evidence["clients"] if c["user"] == "admin"] == ["after-logging"]
+    assert evidence["complete"] is False, evidence
+    assert "log_connections was off from " in evidence["reason"] and "(the server log: a reload turned it on)" in evidence["reason"]
+    assert dbs["switched-pg"]["ssl_in_use"] == "yes" and dbs["switched-pg"]["safe_without_restart"] is False
+
+    _set_log_connections(fleet, "0")
+    dbs, _usage = _run(fleet, ["switched-pg"], log_window_days=1, probe=False)
+    reason = dbs["switched-pg"]["log_evidence"]["reason"]
+    assert "log_connections is off in parameter group pg16-switched since " in reason, reason
+    assert "(the server log: a reload turned it off)" in reason
+
+
+def test_the_log_line_prefix_is_parsed_as_the_parameter_group_configures_it(fleet):
+    """A real server logging with the parameter group's own prefix (%m [%p], no address in it): the clients are found,
+    their address paired from the "connection received" line of the same process."""
+    _connect(fleet, "prefixed-pg", "prefixed-api", tls=True)
+    _connect(fleet, "prefixed-pg", "prefixed-batch", tls=False)
+    dbs, _usage = _run(fleet, ["prefixed-pg"], log_window_days=1, probe=False)
+    evidence = dbs["prefixed-pg"]["log_evidence"]
+    assert evidence["log_line_prefix"] == "%m [%p] " and evidence["complete"] is True, evidence
+    apps = {c["application"]: c for c in evidence["clients"] if c["user"] == "admin"}
+    assert apps["prefixed-api"]["tls"] is True and apps["prefixed-api"]["address"] == "127.0.0.1"
+    assert apps["prefixed-batch"]["tls"] is False and apps["prefixed-batch"]["address"] == "127.0.0.1"
+    assert apps["prefixed-api"]["first_seen"].endswith("Z")
+
+
+def test_describe_db_log_files_pages_are_followed_by_marker(fleet, tmp_path):
+    """Forty-six hourly files, read twenty a page (RDS's smallest MaxRecords): the collection's walk
+    (pg_connection_log.list_log_files over aws.paginate) follows DescribeDBLogFiles' Marker to the last page and lists
+    every file once."""
+    sim, _linked, _bundle = fleet
+    now = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    lines = [f"{(now - datetime.timedelta(hours=h)).strftime('%Y-%m-%d %H:%M:%S UTC')}::@:[1]:LOG:  checkpoint starting: time\n"
+             for h in range(45, -1, -1)]
+    log = tmp_path / "postgresql.log"
+    log.write_text("".join(lines), encoding="utf-8")
+    key = (sim.sim.fleet.account_id, REGION, "busy-pg")
+    rds_ext.STATE.log_sources[key] = log
+    try:
+        client = sim.client()
+        sim.reset_calls()
+
+        def paginate(client, method, key, **params):
+            return aws_utils.paginate(client, method, key, page_size=20, **params)
+
+        since = int((now - datetime.timedelta(days=2)).timestamp() * 1000)
+        files = pg_connection_log.list_log_files(paginate, client, "busy-pg", since)
+        names = [f["LogFileName"] for f in files]
+        assert len(names) == 46 and len(set(names)) == 46, names
+        assert sim.calls()["by_region"][REGION].get("rds:DescribeDBLogFiles", 0) == 3, sim.calls()
+    finally:
+        rds_ext.STATE.log_sources.pop(key, None)

@@ -815,6 +815,16 @@ class LinkedPostgres(LinkedServer):
             cur.execute(f'GRANT rds_superuser TO "{self.admin_user}" WITH ADMIN OPTION')
             cur.execute(f'CREATE DATABASE "{self.admin_user}" OWNER "{self.admin_user}"')
 
+    def set_log_connections(self, on: bool) -> None:
+        """A parameter group change of log_connections applied with a reload (RDS User Guide, "Modifying parameters
+        in a DB parameter group": a dynamic parameter with ApplyMethod immediate): PostgreSQL writes
+        'parameter "log_connections" changed to ...' in its log, as RDS for PostgreSQL's log shows it."""
+        if on == self.log_connections or self._run_as is None:
+            return
+        self.log_connections = on
+        self._write_config(self._run_as)
+        self._reload_tls()
+
     def _reload_tls(self) -> None:
         """SIGHUP the postmaster and wait until new backends see the reload.
 

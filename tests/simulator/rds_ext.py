@@ -308,7 +308,24 @@ def server_cert_valid_till(region: str, ca_id: str, issued_at: dt.datetime) -> d
 
 def _notify(method: str, *args: Any) -> None:
     for listener in list(STATE.listeners):
-        getattr(listener, method)(*args)
+        # parameters_changed is optional (listeners that only follow certificates need not have it).
+        handler = getattr(listener, method, None)
+        if handler is not None:
+            handler(*args)
+
+
+def _modify_db_parameter_group(self: RDSResponse) -> ActionResult:
+    """ModifyDBParameterGroup, then the running instances of that group take the dynamic logging parameters
+    applied immediately (RDS User Guide, "Modifying parameters in a DB parameter group": dynamic parameters with
+    ApplyMethod immediate apply without a reboot): a linked PostgreSQL reloads with the new log_connections."""
+    answer = _original["modify_db_parameter_group"](self)
+    account, region = _region_of(self)
+    group = self._get_param("DBParameterGroupName")
+    backend = rds_backends[account][region]
+    for db in list(backend.databases.values()):
+        if db.db_parameter_group_name == group:
+            _notify("parameters_changed", account, region, db.db_instance_identifier, log_settings(db))
+    return answer
 
 
 def rotation_restarts(db: DBInstance, requested_restart: bool | None) -> bool:
@@ -1202,6 +1219,7 @@ def install() -> None:
         "describe_db_parameters": _describe_db_parameters,
         "describe_db_cluster_parameters": _describe_db_cluster_parameters,
         "describe_option_groups": _describe_option_groups,
+        "modify_db_parameter_group": _modify_db_parameter_group,
     }
     for name in BOUNDED_DESCRIBES:
         wrapped[name] = _bounded(name)

@@ -152,6 +152,12 @@ class DatabaseLinker:
         if (account, region, db_id) in self.databases:
             self._queue.put((account, region, db_id, ca_id, True))
 
+    def parameters_changed(self, account: str, region: str, db_id: str, settings: dict[str, Any]) -> None:
+        """A linked PostgreSQL takes log_connections of its parameter group, applied now (a reload)."""
+        linked = self.databases.get((account, region, db_id))
+        if linked is not None and hasattr(linked.server, "set_log_connections"):
+            linked.server.set_log_connections(settings["log_connections"])
+
     def _work(self) -> None:
         while True:
             item = self._queue.get()

@@ -178,3 +178,15 @@ def test_an_old_group_of_an_instance_that_stopped_exporting_is_incomplete():
     evidence = cwl.gather_evidence(_aws(FakeLogs()), None, target, SETTINGS, 3, NOW)
     assert evidence["tls_clients"] == 1  # what the group still holds is shown...
     assert not evidence["complete"] and "EnabledCloudwatchLogsExports" in evidence["reason"]  # ...but proves nothing
+
+
+def test_cloudwatch_events_say_when_log_connections_was_turned_on():
+    """The same reload line, exported to CloudWatch Logs: the hours before it are not logged (issue 18)."""
+    log = pcl.ConnectionLog()
+    log.feed('2026-12-01 09:00:05 UTC::@:[391]:LOG:  parameter "log_connections" changed to "on"\n')
+    log.end_file()
+    now = datetime.datetime(2026, 12, 1, 11, tzinfo=datetime.timezone.utc)
+    settings = {"group": "g", "log_connections": "1", "log_line_prefix": pcl.RDS_DEFAULT_PREFIX}
+    facts = cwl.completeness(now - datetime.timedelta(days=1), now, None, settings, {"logGroupName": "x"}, True, [], log)
+    assert facts["complete"] is False and facts["reasons"][0].startswith(
+        "log_connections was off from 2026-11-30T11:00:00Z to 2026-12-01T09:00:05Z")

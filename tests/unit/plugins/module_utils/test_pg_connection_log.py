@@ -287,3 +287,79 @@ def test_verdicts_from_log_evidence():
     assert failed["error"] == "logs: DescribeDBLogFiles failed: AccessDenied: x"
     mysql = _verdict({"available": False, "reason": "log evidence is not available for mysql yet", "errors": []})
     assert mysql["ssl_in_use"] == "unknown" and "not available for mysql" in mysql["ssl_in_use_reason"]
+
+
+# -- since when log_connections is off (issue 18): the server log's reload lines --------------------------------
+
+def _switch(stamp, value):
+    return '%s UTC::@:[391]:LOG:  parameter "log_connections" changed to "%s"\n' % (stamp, value)
+
+
+def _switched_log(*lines):
+    log = pcl.ConnectionLog(exclude_users=["rdsadmin"])
+    log.feed("2026-12-01 09:00:05 UTC::@:[391]:LOG:  received SIGHUP, reloading configuration files\n" + "".join(lines))
+    log.end_file()
+    return log
+
+
+HOURS = [{"LogFileName": "error/postgresql.log.2026-11-30-11"}, {"LogFileName": "error/postgresql.log.2026-12-01-10"}]
+WINDOW_START = datetime.datetime(2026, 11, 30, 11, tzinfo=UTC)
+
+
+def test_a_window_with_log_connections_turned_on_late_is_incomplete_from_the_server_log():
+    """The parameter group says on (DescribeDBParameters has no date): the reload that turned it on says since when,
+    so the hours before are reported as not logged, not as a window without TLS."""
+    log = _switched_log(_switch("2026-12-01 09:00:05", "on"), PG16)
+    facts = pcl.completeness(WINDOW_START, NOW, None, LOGGED, HOURS, [], log)
+    assert facts["complete"] is False
+    assert facts["reasons"] == ["log_connections was off from 2026-11-30T11:00:00Z to 2026-12-01T09:00:05Z (the server log: a "
+                                "reload turned it on): connections then were not logged"]
+    # Turned off and on again within the window: the gap between the two reloads.
+    log = _switched_log(_switch("2026-11-30 10:00:00", "on"), _switch("2026-12-01 08:00:00", "off"),
+                        _switch("2026-12-01 09:30:00", "on"))
+    gap = pcl.completeness(WINDOW_START, NOW, None, LOGGED, HOURS, [], log)
+    assert gap["reasons"] == ["log_connections was off from 2026-12-01T08:00:00Z to 2026-12-01T09:30:00Z (the server log: a "
+                              "reload turned it off, then on): connections then were not logged"]
+    # Turned off and not on again, though the group says on now (a change not applied yet): incomplete since then.
+    log = _switched_log(_switch("2026-12-01 08:00:00", "off"))
+    off = pcl.completeness(WINDOW_START, NOW, None, LOGGED, HOURS, [], log)
+    assert off["reasons"][0].startswith("log_connections was turned off at 2026-12-01T08:00:00Z (the server log)")
+    # Turned on before the window: complete.
+    log = _switched_log(_switch("2026-11-30 10:00:00", "on"), PG16)
+    assert pcl.completeness(WINDOW_START, NOW, None, LOGGED, HOURS, [], log)["complete"] is True
+
+
+def test_log_connections_off_says_since_when():
+    quiet = dict(LOGGED, log_connections="0", group="quiet")
+    log = _switched_log(_switch("2026-12-01 08:00:00", "off"))
+    facts = pcl.completeness(WINDOW_START, NOW, None, quiet, HOURS, [], log)
+    assert facts["reasons"][0].startswith("log_connections is off in parameter group quiet since 2026-12-01T08:00:00Z "
+                                          "(the server log: a reload turned it off)")
+    never = pcl.completeness(WINDOW_START, NOW, None, quiet, HOURS, [], _switched_log())
+    assert never["reasons"][0].startswith("log_connections is off in parameter group quiet since before 2026-11-30T11:00:00Z "
+                                          "(no reload in the logs read turned it off)")
+
+
+def test_the_reload_line_is_parsed_with_a_configured_prefix():
+    pattern = pcl.prefix_pattern("%m [%p] ")
+    event = pcl.parse_line('2026-12-01 09:00:05.123 UTC [391] LOG:  parameter "log_connections" changed to "off"', pattern)
+    assert event == {"event": "log_connections", "on": False,
+                     "timestamp": datetime.datetime(2026, 12, 1, 9, 0, 5, 123000, tzinfo=UTC)}
+
+
+class RotatedAway(FakeAccount):
+    """A file DescribeDBLogFiles listed is gone when downloaded (rotated away by rds.log_retention_period)."""
+
+    def download_db_log_file_portion(self, DBInstanceIdentifier, LogFileName, Marker, NumberOfLines):  # noqa: N803
+        # pylint: disable=invalid-name
+        if LogFileName.endswith("-09"):
+            raise FakeError("DBLogFileNotFoundFault")
+        return super().download_db_log_file_portion(DBInstanceIdentifier, LogFileName, Marker, NumberOfLines)
+
+
+def test_a_file_missing_when_downloaded_makes_the_evidence_incomplete_not_an_error():
+    rds = RotatedAway({"error/postgresql.log.2026-12-01-09": [], "error/postgresql.log.2026-12-01-10": PG16.splitlines(keepends=True)})
+    evidence = pcl.gather_evidence(AWS, rds, TARGET, LOGGED, 1, NOW, ["rdsadmin"])
+    assert evidence["complete"] is False and evidence["errors"] == [] and evidence["tls_clients"] == 1
+    assert "error/postgresql.log.2026-12-01-09 could not be read (DBLogFileNotFoundFault: denied): rotated away or missing" \
+        in evidence["reason"]

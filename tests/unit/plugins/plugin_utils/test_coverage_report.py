@@ -19,6 +19,7 @@ from ansible_collections.rdsca.rotation.plugins.filter.report_markdown import Fi
 from ansible_collections.rdsca.rotation.plugins.filter.run_report import FilterModule as Report
 from ansible_collections.rdsca.rotation.plugins.module_utils import pg_connection_log as pcl
 from ansible_collections.rdsca.rotation.plugins.module_utils import ssl_usage
+from ansible_collections.rdsca.rotation.plugins.plugin_utils import coverage_report
 
 from ansible_collections.rdsca.rotation.tests.unit.plugins.plugin_utils.fleet_results import audit_input, rotate_input
 
@@ -202,3 +203,63 @@ def test_the_filter_documentation_parses_and_documents_its_options():
     doc = yaml.safe_load(plugin.DOCUMENTATION)
     assert doc["name"] == "client_coverage_findings" and set(doc["options"]) == {"_input", "stop_on_unmanaged"}
     assert yaml.safe_load(plugin.EXAMPLES) and yaml.safe_load(plugin.RETURN)["_value"]["type"] == "dict"
+
+
+# -- the log evidence next to each verdict (issue 18: "the evidence window and its completeness are shown next to each
+# verdict") -----------------------------------------------------------------------------------------------------------
+
+def _usage_with_logs(kind):
+    """An audit (or rotate) input whose first database's verdicts come from connection logs read by the collection's
+    own reader (pg_connection_log.gather_evidence over RDS-shaped answers), and whose second database's logs are
+    incomplete (log_connections off)."""
+    from ansible_collections.rdsca.rotation.tests.unit.plugins.module_utils import test_pg_connection_log as t  # pylint: disable=import-outside-toplevel
+
+    data = audit_input(6) if kind == "audit" else rotate_input(6)
+    files = {"error/postgresql.log.2026-12-01-09": ["2026-12-01 09:31:00 UTC::@:[1]:LOG:  ready\n"],
+             "error/postgresql.log.2026-12-01-10": t.PG16.splitlines(keepends=True)}
+    complete = t.pcl.gather_evidence(t.AWS, t.FakeAccount(files), t.TARGET, t.LOGGED, 1.0, t.NOW, ["rdsadmin"])
+    # log_connections off: the files hold no connection line.
+    quiet = dict((name, [line for line in lines if "connection " not in line]) for name, lines in files.items())
+    off = t.pcl.gather_evidence(t.AWS, t.FakeAccount(quiet), t.TARGET, dict(t.LOGGED, log_connections=None, group="quiet"),
+                                1, t.NOW, ["rdsadmin"])
+    usage = data["usage"]["databases"]
+    for item, evidence in ((usage[1], complete), (usage[2], off)):
+        item.update(ssl_in_use="unknown", ssl_in_use_reason="no credentials", usage={"samples": 0})
+        ssl_usage.apply_log_evidence(item, evidence)
+    labels = ["%s/%s" % (usage[i]["region"], usage[i]["identifier"]) for i in (1, 2)]
+    return data, labels
+
+
+@pytest.mark.parametrize("kind", ["audit", "rotate"])
+def test_each_row_shows_its_log_window_and_completeness_next_to_the_verdicts(kind):
+    data, (logged, quiet) = _usage_with_logs(kind)
+    report = run_report(data)
+    rows = {row["label"]: row for row in report["databases"]}
+    logs = rows[logged]["ssl"]["logs"]
+    # The module takes days as a float: 1.0 is shown as 1 day.
+    assert rows[logged]["ssl"]["in_use"] == "yes" and logs["complete"] is True and repr(logs["window_days"]) == "1"
+    assert (logs["from"], logs["to"]) == ("2026-12-01T09:00:00Z", "2026-12-01T11:00:00Z") and logs["tls_clients"] == 1
+    assert rows[quiet]["ssl"]["in_use"] == "unknown" and rows[quiet]["ssl"]["logs"]["complete"] is False
+    assert "log_connections is off in parameter group quiet" in rows[quiet]["ssl"]["logs"]["reason"]
+    others = [row for label, row in rows.items() if label not in (logged, quiet)]
+    assert others and all(row["ssl"]["logs"] is None for row in others)  # logs not read: nothing claimed
+    # The logs cover the window from the instance's first log file (it was created within the window).
+    window = "logs, 1 day(s) (2026-12-01T09:00:00Z to 2026-12-01T11:00:00Z)"
+    md = {line.split(" | ")[0][2:].split(" (")[0]: line for line in report_markdown(report).splitlines() if line.startswith("| ")}
+    assert window + ": complete, 1 TLS client(s), 1 plaintext" in md[logged]
+    assert window + ": INCOMPLETE (log_connections is off in parameter group quiet" in md[quiet]
+    assert "0 TLS client(s), 0 plaintext" in md[quiet]
+    assert "logs, " not in "".join(md[row["label"]] for row in others)
+    page = report_html(report)
+    parsed = _Collect()
+    parsed.feed(page)
+    text = "".join(parsed.text)
+    assert window + ": complete, 1 TLS client(s), 1 plaintext" in text
+    assert window + ": INCOMPLETE (log_connections is off in parameter group quiet" in text
+
+
+def test_log_window_text_says_unavailable_and_nothing_when_not_read():
+    assert coverage_report.log_window(None) is None and coverage_report.log_window_text(None) == ""
+    gone = coverage_report.log_window({"available": False, "reason": "log evidence is not available for oracle"})
+    assert coverage_report.log_window_text(gone) == "logs unavailable: log evidence is not available for oracle"
+    assert gone["complete"] is False
