@@ -849,7 +849,7 @@ class Bench:
             # that would not stretch with the transitions (taken as if all of it were on the critical path);
             # only the rest of the wall time (waiting for transitions and polls) is divided by the factor.
             cpu = m.extra.get("tree_cpu_s", float("nan")) + m.sim_cpu_s
-            if cpu == cpu:
+            if not math.isnan(cpu):
                 waiting = max(0.0, m.wall_s - startup - cpu)
                 row.update({"rotate_cpu_s": cpu,
                             "rotate_modelled_cpu_s": startup + (cpu + waiting / f) * waves})
