@@ -96,6 +96,10 @@ def compare(full: dict[str, Any], compact: dict[str, Any], n: int) -> list[str]:
             problems.append(f"{name}: the result says detail {result.get('detail')!r}")
         if result.get("failures"):
             problems.append(f"{name}: failures {result['failures'][:3]}")
+        target = result.get("target_ca")
+        wrong = [i.get("label") for i in items if i.get("status") != "rotated" or i.get("current_ca") != target]
+        if wrong:
+            problems.append(f"{name}: {len(wrong)} database(s) not rotated to {target}, e.g. {wrong[:3]}")
     if full.get("summary") != compact.get("summary"):
         problems.append(f"summaries differ: full {full.get('summary')} compact {compact.get('summary')}")
     full_items = full.get("databases") or []
@@ -179,6 +183,13 @@ def main(argv: list[str] | None = None) -> int:
         sim.stop()
         shutil.rmtree(work, ignore_errors=True)
     problems = compare(results.get("full") or {}, results.get("compact") or {}, a.n)
+    if len(rows) == 2 and rows[0]["stdout_bytes"]:
+        full_row, compact_row = rows
+        saved = full_row["stdout_bytes"] - compact_row["stdout_bytes"]
+        lines += ["", f"compact: {saved / full_row['stdout_bytes']:.0%} fewer bytes than full ({saved / max(a.n, 1):.0f} B "
+                      f"per database less); exit_json CPU {full_row['exit_json_cpu_s']:.3f} s -> "
+                      f"{compact_row['exit_json_cpu_s']:.3f} s. The CPU columns are this process's (all threads for "
+                      f"the module, this thread inside exit_json and remove_values); wall times depend on the load."]
     lines += ["", (f"answer: both rotated every database (summary equal); the compact records, expanded with "
                    f"rotation_records.expand_unit and through the rotation_record filter, equal the full ones "
                    f"(except {', '.join(VOLATILE)}: presence and type only)") if not problems
