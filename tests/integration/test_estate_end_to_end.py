@@ -13,9 +13,6 @@ DescribeEvents, the call log), not from the playbooks' output; the reports are c
 from __future__ import annotations
 
 import copy
-import json
-import os
-import sys
 import time
 from typing import Any
 
@@ -24,17 +21,11 @@ import pytest
 import yaml
 from moto.rds.models import rds_backends
 
-from conftest import REPO
+from test_playbooks_accounts import A, B, C, ESTATE, MODIFY_OPERATIONS, OLD, REGIONS, TARGET, Estate
 from tests.simulator.linked import tools_available
 from tests.simulator.rds_ext import STATE
 
-A, B, C = "111111111111", "222222222222", "333333333333"
-REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
-TARGET = "rds-ca-rsa2048-g1"
-OLD = "rds-ca-2019"
-ESTATE = os.path.join(REPO, "tests", "fleets", "estate.yml")
-CHANGES = ("ModifyDBInstance", "ModifyDBCluster", "ApplyPendingMaintenanceAction", "ModifyCertificates",
-           "RebootDBInstance")
+CHANGES = MODIFY_OPERATIONS
 # The engines of the estate whose engine versions rotate without a restart (SupportsCertificateRotationWithoutRestart:
 # postgres 16.3, aurora-postgresql 15.4, mysql 8.0.36, the Multi-AZ DB cluster's postgres 16.3), and those that
 # restart (postgres 11.22, DocumentDB, Neptune): tests/simulator/catalog.py.
@@ -55,17 +46,11 @@ def _estate() -> dict[str, Any]:
     return fleet
 
 
-class Run:
+class Run(Estate):
     """The estate loaded with its linked servers, and the shipped playbooks run over its three accounts."""
 
     def __init__(self, simulator, tmp) -> None:
-        self.simulator = simulator.load(_estate())
-        self.report_dir = str(tmp / "reports")
-        self.inventory = str(tmp / "inventory.yml")
-        with open(self.inventory, "w", encoding="utf-8") as handle:
-            handle.write("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
-                         "      ansible_python_interpreter: %s\n  children:\n    rds_clients:\n      hosts: {}\n"
-                         % sys.executable)
+        super().__init__(simulator, tmp, fleet=_estate())
         self.vars = {
             "rdsca_regions": REGIONS, "rdsca_target_ca": TARGET, "rdsca_report_dir": self.report_dir,
             "rdsca_accounts": [{"account_id": A}, {"account_id": B, "alias": "shop-prod"}, {"account_id": C}],
@@ -75,20 +60,6 @@ class Run:
             "rdsca_connect_host": "127.0.0.1", "rdsca_verify_timeout": 5, "rdsca_verify_grace_period": 30,
             "rdsca_client_verify": False, "rdsca_allow_restart": True, "rdsca_poll_interval": 0.5,
             "rdsca_max_concurrent": 10}
-
-    def run(self, playbook: str, **extra: Any):
-        return self.simulator.run_playbook("rdsca.rotation." + playbook, extra_vars=dict(self.vars, **extra),
-                                           extra_args=["-i", self.inventory])
-
-    def latest(self, kind: str) -> dict[str, Any]:
-        names = sorted(n for n in os.listdir(self.report_dir) if n.startswith(kind + "-") and n.endswith(".json"))
-        assert names, "no %s report in %s" % (kind, self.report_dir)
-        with open(os.path.join(self.report_dir, names[-1]), encoding="utf-8") as handle:
-            return json.load(handle)
-
-    def markdown(self, report: dict[str, Any]) -> str:
-        with open(os.path.join(self.report_dir, "%s-%s.md" % (report["kind"], report["run_id"])), encoding="utf-8") as handle:
-            return handle.read()
 
     def client(self, service: str, account: str, region: str):
         """A client of an account: the caller's own credentials in A, that account's assumed role otherwise."""

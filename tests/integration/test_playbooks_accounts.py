@@ -43,9 +43,11 @@ def explain(result) -> str:
 class Estate:
     """The two-account estate loaded, and runs of the collection's playbooks over its three accounts."""
 
-    def __init__(self, simulator, tmp) -> None:
-        with open(ESTATE, encoding="utf-8") as handle:
-            self.simulator = simulator.load(_unlinked(yaml.safe_load(handle)))
+    def __init__(self, simulator, tmp, fleet: dict[str, Any] | None = None) -> None:
+        if fleet is None:
+            with open(ESTATE, encoding="utf-8") as handle:
+                fleet = _unlinked(yaml.safe_load(handle))
+        self.simulator = simulator.load(fleet)
         self.report_dir = str(tmp / "reports")
         self.inventory = str(tmp / "inventory.yml")
         with open(self.inventory, "w", encoding="utf-8") as handle:
