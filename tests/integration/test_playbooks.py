@@ -581,7 +581,10 @@ def test_survey_number_ranges_are_within_what_the_playbooks_accept():
         sys.path.insert(0, COLLECTIONS_PATH)
     from ansible_collections.rdsca.rotation.plugins.module_utils import numbers  # pylint: disable=import-outside-toplevel
 
-    rules = {"rdsca_ssl_usage_sample_seconds": "sample_seconds", "rdsca_ssl_usage_sample_interval": "sample_interval"}
+    # The rule each playbook variable is checked with: tasks/settings.yml's number_settings(rules=...).
+    rules = {"rdsca_ssl_usage_sample_seconds": "sample_seconds", "rdsca_ssl_usage_sample_interval": "sample_interval",
+             "rdsca_batch_size": "max_concurrent", "rdsca_ssl_usage_chunk_size": "max_concurrent",
+             "rdsca_ssl_usage_log_window_days": "log_window_days"}
     checked = 0
     for path in sorted(os.listdir(os.path.join(REPO, "extensions", "awx", "surveys"))):
         with open(os.path.join(REPO, "extensions", "awx", "surveys", path), encoding="utf-8") as handle:
