@@ -277,6 +277,3 @@ def scope_error(scope: Scope, operation: str, exc: BaseException) -> Item:
     if scope.account is not None:
         error["account"] = scope.account
     return error
-
-
-_scope_error = scope_error  # the old private name, kept for branches that still call it
