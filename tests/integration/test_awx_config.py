@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 from typing import Any
+from urllib.parse import urlparse
 
 import jinja2.sandbox
 import pytest
@@ -89,7 +90,13 @@ def awx_validating(tmp_path_factory):
     return str(root)
 
 
+# The two settings configure.yml has no default for (a made-up URL would make a project that never syncs).
+REQUIRED_SETTINGS = {
+    "rdsca_awx_scm_url": "https://git.example.com/platform/rdsca-rotation.git",
+    "rdsca_awx_ee_image": "registry.example.com/rdsca/rotation-ee:0.1.0",
+}
 FULL_SETTINGS = {
+    **REQUIRED_SETTINGS,
     "rdsca_awx_aws_role_arn": "arn:aws:iam::123456789012:role/rdsca-rotation",
     "rdsca_awx_aws_external_id": "rdsca-ext-42",
     "rdsca_awx_aws_access_key": "AKIAEXAMPLEEXAMPLE00",
@@ -233,7 +240,7 @@ def test_configure_creates_every_object_a_job_needs(awx_validating, tmp_path):
 
 
 def test_configure_with_the_defaults_creates_no_credential_without_its_secret(awx_validating, tmp_path):
-    tasks = run_configure(awx_validating, tmp_path, {})
+    tasks = run_configure(awx_validating, tmp_path, REQUIRED_SETTINGS)
     assert _by_module(tasks, "credential") == [] and _by_module(tasks, "notification_template") == []
     templates = _by_module(tasks, "job_template")
     assert len(templates) == 4
@@ -497,15 +504,34 @@ def test_the_tarball_holds_what_users_need_and_no_development_files(built):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_galaxy_metadata_has_no_placeholder_left_unsaid():
-    """repository/homepage/issues are set; while they are placeholders, galaxy.yml says so."""
+def test_galaxy_metadata_ships_no_made_up_url():
+    """Issue 19: galaxy.yml's repository/homepage/documentation/issues were example.invalid placeholders, shipped in
+    every build's MANIFEST.json. No public URL is known yet, so none is claimed: each key is either absent or a real
+    https URL (no example/invalid/localhost domain), and galaxy.yml says where to add them."""
     with open(os.path.join(REPO, "galaxy.yml"), encoding="utf-8") as handle:
         text = handle.read()
     galaxy = yaml.safe_load(text)
     for key in ("repository", "homepage", "issues", "documentation"):
-        assert galaxy.get(key, "").startswith("https://"), key
-    if any("example.invalid" in galaxy[key] for key in ("repository", "homepage", "issues")):
-        assert "placeholders" in text
+        if key in galaxy:
+            host = urlparse(galaxy[key]).hostname or ""
+            assert galaxy[key].startswith("https://"), key
+            assert not re.search(r"(^|\.)(example\.(com|org|net)|invalid|localhost)$", host), (key, host)
+    assert "repository:" in text  # the comment that says where the URLs go once published
+
+
+def test_configure_says_which_settings_have_no_default_before_any_change(awx_validating, tmp_path):
+    """Without the project's git URL and the EE image, configure.yml stops at its first task with a message that
+    names both and creates nothing (it used to create a project pointing at example.invalid)."""
+    record = tmp_path / "awx-tasks.jsonl"
+    env = dict(_env(), ANSIBLE_COLLECTIONS_PATH=awx_validating + os.pathsep + COLLECTIONS_PATH,
+               RDSCA_AWX_RECORD=str(record))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", CONFIGURE,
+                           "-e", "ansible_python_interpreter=" + sys.executable], capture_output=True, text=True,
+                          env=env, cwd=str(tmp_path), check=False, timeout=300)
+    assert proc.returncode != 0
+    assert "rdsca_awx_scm_url" in proc.stdout and "rdsca_awx_ee_image" in proc.stdout
+    assert not record.exists() or record.read_text() == ""
+
 
 
 def test_ansible_builder_from_the_installed_collection_makes_a_context_that_holds_it(built, tmp_path):
