@@ -1077,7 +1077,7 @@ def main():
         if result[key]:
             parts.append("%d %s" % (len(result[key]), key))
     result["msg"] = "%s (%s): %s" % (module.params["path"], module.params["type"], ", ".join(parts) or "up to date")
-    module.exit_json(**result)
+    module.exit_json(invocation=invocation(module), **result)
 
 
 def main_stores(module):
@@ -1096,7 +1096,14 @@ def main_stores(module):
     parts = ["%s: %s" % (r["label"], ", ".join("%d %s" % (len(r[k]), k) for k in keys if r[k]) or "up to date")
              for r in result["stores"]]
     result["msg"] = "; ".join(parts) or "no stores"
-    module.exit_json(**result)
+    module.exit_json(invocation=invocation(module), **result)
+
+
+def invocation(module):
+    """The arguments echoed back, each certificate as its name only: the PEMs (most of the arguments) would
+    travel back to the controller with every host's result for nothing."""
+    certificates = [c.get("name") if isinstance(c, dict) else c for c in module.params["certificates"]]
+    return {"module_args": dict(module.params, certificates=certificates)}
 
 
 def check_targets(targets, desired):
