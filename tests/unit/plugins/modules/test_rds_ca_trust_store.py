@@ -502,7 +502,6 @@ def test_stores_in_one_run_install_then_change_nothing(module, tmp_path):
     assert second.result["missing"] == [] and "up to date" in second.result["msg"]
 
 
-
 def test_the_result_echoes_each_certificate_by_name_not_its_pem(module, tmp_path):
     """Issue 19: every host's result travels back to the controller; the PEMs (most of the arguments) stay out."""
     bundle = tmp_path / "rds-bundle.pem"
@@ -513,6 +512,7 @@ def test_the_result_echoes_each_certificate_by_name_not_its_pem(module, tmp_path
         assert echoed["certificates"] == [A["name"], B["name"]]
         assert A["pem"] not in repr(done.result) and B["pem"] not in repr(done.result)
         assert bundle.read_text() == A["pem"] + B["pem"]
+
 
 def test_an_env_file_written_by_the_old_role_is_not_rewritten(module, tmp_path):
     bundle = "/etc/ssl/certs/rds-global-bundle.pem"
