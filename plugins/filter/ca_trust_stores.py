@@ -18,9 +18,16 @@ description:
 positional: _input
 options:
   _input:
-    description: The host's platform (C(ca_trust_platform)).
+    description:
+      - The host's platform (C(ca_trust_platform)).
+      - C(auto) when the host's facts are not known - the system store is then a store of type C(system) that
+        C(rdsca.rotation.rds_ca_trust_store) resolves on the host from its C(os_family) (see O(os_family_platforms)).
     type: str
     required: true
+  os_family_platforms:
+    description: With C(auto), the platform of each C(os_family) (the role's C(ca_trust_os_family_platforms)).
+    type: dict
+    default: {}
   platforms:
     description: The platform table (the role's C(ca_trust_platforms)).
     type: dict
@@ -98,7 +105,15 @@ def _pick(item, keys, **defaults):
     return out
 
 
-def system_stores(platform, platforms, macos_keychain):
+def system_stores(platform, platforms, macos_keychain, os_family_platforms=None):
+    if platform == "auto":  # chosen on the host by rds_ca_trust_store, from its os_family
+        by_family = dict((family, system_stores(name, platforms, macos_keychain)[0])
+                         for family, name in sorted((os_family_platforms or {}).items())
+                         if name == "macos" or isinstance(platforms.get(name), dict))
+        if not by_family:
+            raise AnsibleFilterError("ca_trust_stores: platform auto needs os_family_platforms (the role's "
+                                     "ca_trust_os_family_platforms)")
+        return [{"type": "system", "label": "system", "platforms": by_family}]
     if platform == "macos":
         return [{"type": "keychain", "label": "macOS keychain %s" % macos_keychain, "path": macos_keychain}]
     entry = platforms.get(platform)
@@ -110,11 +125,11 @@ def system_stores(platform, platforms, macos_keychain):
 
 
 def ca_trust_stores(platform, platforms=None, system_store=True, macos_keychain="/Library/Keychains/System.keychain",
-                    java_keystores=None, bundle_files=None, libpq_users=None, env_files=None):
+                    java_keystores=None, bundle_files=None, libpq_users=None, env_files=None, os_family_platforms=None):
     """The stores of one host, in the order the role has always handled them."""
     if not isinstance(platforms, dict):
         raise AnsibleFilterError("ca_trust_stores: platforms (the role's ca_trust_platforms) is required")
-    stores = system_stores(platform, platforms, macos_keychain) if system_store else []
+    stores = system_stores(platform, platforms, macos_keychain, os_family_platforms) if system_store else []
     for item in _items(java_keystores or [], "java_keystores"):
         if item.get("password") is None:
             raise AnsibleFilterError("ca_trust_stores: the Java keystore %s has no password" % item["path"])

@@ -87,9 +87,18 @@ options:
         description: The kind of trust store.
         type: str
         required: true
-        choices: [directory, env, file, java, keychain, libpq]
+        choices: [directory, env, file, java, keychain, libpq, system]
+      platforms:
+        description:
+          - C(system), the system trust store of each C(os_family) (C(Debian), C(RedHat), C(Alpine), C(Suse),
+            C(Darwin)...), each an item of O(stores) of another type (a C(directory) of anchors, a C(keychain)).
+          - The module reads the host's distribution facts (Ansible's own distribution collector, the facts of
+            C(ansible.builtin.setup) with C(gather_subset=distribution)), uses the store of the host's C(os_family)
+            and returns those facts as RV(ansible_facts), so that a play needs no fact gathering to choose the
+            store. An C(os_family) without a store fails before anything is read or written.
+        type: dict
       path:
-        description: The store's path (not for C(libpq), which is C(~user/.postgresql/root.crt)).
+        description: The store's path (not for C(libpq), which is C(~user/.postgresql/root.crt); not for C(system)).
         type: path
       label:
         description: A name for the store in reports.
@@ -256,6 +265,10 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+ansible_facts:
+  description: The host's distribution facts (C(os_family), C(distribution)...), read for a store of type C(system).
+  returned: when O(stores) holds a store of type C(system)
+  type: dict
 label:
   description: O(label).
   returned: always
@@ -317,6 +330,7 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import MAX_BUNDLE_BYTES
 from ansible_collections.rdsca.rotation.plugins.module_utils.bundle import DERError
@@ -1004,32 +1018,37 @@ def run_stores(module, desired, targets):
     return combined_result(results)
 
 
+# The options of one item of `stores` (also how a system store chosen by os_family is checked).
+STORE_OPTIONS = dict(
+    type=dict(type="str", required=True, choices=["directory", "env", "file", "java", "keychain", "libpq", "system"]),
+    platforms=dict(type="dict"),
+    path=dict(type="path"),
+    label=dict(type="str"),
+    user=dict(type="str"),
+    bundle=dict(type="path"),
+    variables=dict(type="list", elements="str", default=["PGSSLROOTCERT", "NODE_EXTRA_CA_CERTS"]),
+    export=dict(type="bool", default=True),
+    suffix=dict(type="str"),
+    prefix=dict(type="str"),
+    trusted_bundle=dict(type="path"),
+    create_parent=dict(type="bool"),
+    parent_mode=dict(type="raw"),
+    keystore_password=dict(type="str", no_log=True),
+    keystore_type=dict(type="str"),
+    create=dict(type="bool"),
+    executable=dict(type="str"),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    mode=dict(type="raw"),
+)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             type=dict(type="str", choices=["directory", "file", "java", "keychain"]),
             path=dict(type="path"),
-            stores=dict(type="list", elements="dict", options=dict(
-                type=dict(type="str", required=True, choices=["directory", "env", "file", "java", "keychain", "libpq"]),
-                path=dict(type="path"),
-                label=dict(type="str"),
-                user=dict(type="str"),
-                bundle=dict(type="path"),
-                variables=dict(type="list", elements="str", default=["PGSSLROOTCERT", "NODE_EXTRA_CA_CERTS"]),
-                export=dict(type="bool", default=True),
-                suffix=dict(type="str"),
-                prefix=dict(type="str"),
-                trusted_bundle=dict(type="path"),
-                create_parent=dict(type="bool"),
-                parent_mode=dict(type="raw"),
-                keystore_password=dict(type="str", no_log=True),
-                keystore_type=dict(type="str"),
-                create=dict(type="bool"),
-                executable=dict(type="str"),
-                owner=dict(type="str"),
-                group=dict(type="str"),
-                mode=dict(type="raw"),
-            )),
+            stores=dict(type="list", elements="dict", options=STORE_OPTIONS),
             label=dict(type="str"),
             certificates=dict(type="list", elements="dict", required=True),
             allow_empty=dict(type="bool", default=False),
@@ -1077,7 +1096,7 @@ def main():
         if result[key]:
             parts.append("%d %s" % (len(result[key]), key))
     result["msg"] = "%s (%s): %s" % (module.params["path"], module.params["type"], ", ".join(parts) or "up to date")
-    module.exit_json(**result)
+    module.exit_json(invocation=invocation(module), **result)
 
 
 def main_stores(module):
@@ -1089,14 +1108,54 @@ def main_stores(module):
             raise StoreError("certificates is empty: refusing to run with nothing to install (set allow_empty=true "
                              "if that is the intent); nothing was changed")
         targets = check_targets(module.params["targets"], desired)
+        facts = system_stores(module)
         result = run_stores(module, desired, targets)
     except (StoreError, UnsafePathError, ValueError, OSError, IOError) as exc:
         module.fail_json(msg=str(exc), store=where)
+    if facts is not None:
+        result["ansible_facts"] = facts
     keys = ("added", "updated", "removed", "missing")
     parts = ["%s: %s" % (r["label"], ", ".join("%d %s" % (len(r[k]), k) for k in keys if r[k]) or "up to date")
              for r in result["stores"]]
     result["msg"] = "; ".join(parts) or "no stores"
-    module.exit_json(**result)
+    module.exit_json(invocation=invocation(module), **result)
+
+
+def invocation(module):
+    """The arguments echoed back, each certificate as its name only: the PEMs (most of the arguments) would
+    travel back to the controller with every host's result for nothing."""
+    certificates = [c.get("name") if isinstance(c, dict) else c for c in module.params["certificates"]]
+    return {"module_args": dict(module.params, certificates=certificates)}
+
+
+def distribution_facts(module):
+    """The host's distribution facts, read by Ansible's own collector (the setup module's distribution subset);
+    imported here, so that a run without a system store does not load the facts machinery."""
+    from ansible.module_utils.facts.system.distribution import DistributionFactCollector  # pylint: disable=import-outside-toplevel
+    return DistributionFactCollector().collect(module=module)
+
+
+def system_stores(module):
+    """Each store of type ``system`` in ``stores`` replaced (in place) by the store of the host's os_family, checked
+    as any other item; returns the distribution facts read (None when there was no such store)."""
+    facts = None
+    stores = module.params["stores"]
+    for number, item in enumerate(stores, 1):
+        if item.get("type") != "system":
+            continue
+        if facts is None:
+            facts = distribution_facts(module)
+        family = facts.get("os_family")
+        chosen = (item.get("platforms") or {}).get(family)
+        if not isinstance(chosen, dict):
+            raise StoreError("stores[%d] (%s): no system trust store known for os_family %s (known: %s); nothing was changed"
+                             % (number, item.get("label") or "system", family, ", ".join(sorted(item.get("platforms") or {}))))
+        checked = ArgumentSpecValidator(STORE_OPTIONS).validate(dict(chosen))
+        if checked.error_messages or checked.validated_parameters.get("type") in ("system", None):
+            raise StoreError("stores[%d] (%s): the store for os_family %s is not a store: %s; nothing was changed" % (
+                number, item.get("label") or "system", family, "; ".join(checked.error_messages) or "type system"))
+        stores[number - 1] = checked.validated_parameters
+    return facts
 
 
 def check_targets(targets, desired):

@@ -437,10 +437,22 @@ def test_install_then_verification_passes_and_second_run_changes_nothing(sim, ho
     assert changed_tasks(again) == [], explain(again)
     assert again.task("ca_trust_report")["missing"] == {}
     assert "RUNNING HANDLER" not in again.stdout
-    # The steady state is cheap (issue 19): facts, the stores, the verification - at most 3 module runs.
-    assert module_runs(again) == ["Gather the facts that choose the trust stores",
-                                  "Put the RDS CA certificates into this host's trust stores",
+    # The steady state is cheap (issue 19): the stores (their module run also reads the distribution facts that
+    # choose the system store), the verification - 2 module runs.
+    assert module_runs(again) == ["Put the RDS CA certificates into this host's trust stores",
                                   "Verify TLS to the database endpoints with this host's trust store"], explain(again)
+    assert "Gather the facts that choose the trust stores" not in changed_tasks(again)
+    assert again.task("ca_trust_report")["platform"] == "debian"
+
+    # A drifted bundle file is put back; the system store's update command does not run for it (the handler,
+    # notified by the stores' module run, runs only after a change of the system anchors).
+    os.remove(host.path(BUNDLE_FILE))
+    drifted = run_role(sim, host, role_vars)
+    assert drifted.rc == 0, explain(drifted)
+    assert changed_tasks(drifted) == ["rdsca.rotation.ca_trust : Put the RDS CA certificates into this host's trust stores"], \
+        explain(drifted)
+    assert sorted(drifted.task("ca_trust_report")["stores"]["bundle file %s" % BUNDLE_FILE]["added"]) == names
+    assert host.read(BUNDLE_FILE) == bundle
 
 
 def test_audit_after_install_is_clean(sim, host):

@@ -38,6 +38,10 @@ ORDER = ["run_report", "rollback_entries", "rotation_record"]
 # example variable -> the state it stands for (Jinja over the state the prelude made)
 VARIABLES: dict[str, dict[str, Any]] = {
     "batch_title": {"rdsca_batch": "{{ rdsca_in_scope }}"},
+    "ca_trust_anchors": {"ca_trust_bundle": "{{ test_bundle }}"},
+    "ca_trust_report": {"ca_trust_targets": ["rds-ca-rsa2048-g1"],
+                        "ca_trust_store_result": {"stores": [{"label": "bundle file", "store": "/etc/ssl/rds.pem",
+                                                              "missing": [], "added": [], "removed": []}]}},
     "ca_trust_stores": {
         "ca_trust_certificates": "{{ test_bundle.certificates }}",
         "ca_trust_targets": "{{ test_bundle.certificates | map(attribute='name') | list }}",

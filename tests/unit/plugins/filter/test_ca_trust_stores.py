@@ -58,3 +58,20 @@ def test_bad_role_variables_are_refused(kwargs, message):
     args = dict({"platforms": PLATFORMS, "system_store": False}, **kwargs)
     with pytest.raises(AnsibleFilterError, match=message):
         ca_trust_stores("debian", **args)
+
+
+def test_auto_leaves_the_system_store_to_the_hosts_os_family():
+    with open(os.path.join(ROLE, "vars", "main.yml"), encoding="utf-8") as handle:
+        families = yaml.safe_load(handle)["ca_trust_os_family_platforms"]
+    stores = ca_trust_stores("auto", platforms=PLATFORMS, os_family_platforms=families,
+                             macos_keychain="/Library/Keychains/System.keychain",
+                             bundle_files=[{"path": "/etc/ssl/rds.pem"}])
+    assert [s["type"] for s in stores] == ["system", "file"]
+    by_family = stores[0]["platforms"]
+    # every family the role knows except Windows (its own tasks), each the store its platform has
+    assert sorted(by_family) == sorted(f for f, p in families.items() if p != "windows")
+    for family, platform in families.items():
+        if platform != "windows":
+            assert by_family[family] == ca_trust_stores(platform, platforms=PLATFORMS)[0], family
+    with pytest.raises(AnsibleFilterError, match="os_family_platforms"):
+        ca_trust_stores("auto", platforms=PLATFORMS)

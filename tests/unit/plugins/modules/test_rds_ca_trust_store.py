@@ -502,6 +502,18 @@ def test_stores_in_one_run_install_then_change_nothing(module, tmp_path):
     assert second.result["missing"] == [] and "up to date" in second.result["msg"]
 
 
+def test_the_result_echoes_each_certificate_by_name_not_its_pem(module, tmp_path):
+    """Issue 19: every host's result travels back to the controller; the PEMs (most of the arguments) stay out."""
+    bundle = tmp_path / "rds-bundle.pem"
+    for args in (dict(stores=[dict(type="file", path=str(bundle))]), dict(type="file", path=str(bundle))):
+        done = module(certificates=[A, B], **args)
+        assert done.kind == "exit", done.result
+        echoed = done.result["invocation"]["module_args"]
+        assert echoed["certificates"] == [A["name"], B["name"]]
+        assert A["pem"] not in repr(done.result) and B["pem"] not in repr(done.result)
+        assert bundle.read_text() == A["pem"] + B["pem"]
+
+
 def test_an_env_file_written_by_the_old_role_is_not_rewritten(module, tmp_path):
     bundle = "/etc/ssl/certs/rds-global-bundle.pem"
     env = tmp_path / "rds-ca.sh"
@@ -645,3 +657,51 @@ def test_expired_entries_to_remove_and_other_aliases_go_through_keytool(module, 
     kept = module(**dict(args, path=str(other)))
     assert kept.result["changed"] is False and kept.result["present"] == [A["name"]]
     assert [line for line in runs(log) if "-list" in line]
+
+
+# -- the system store chosen by the host's os_family (issue 19: no separate fact-gathering module run) -------
+
+def host_os_family():
+    from ansible.module_utils.facts.system.distribution import DistributionFactCollector
+
+    class Runner(object):
+        def run_command(self, args, **kwargs):
+            proc = subprocess.run(args, capture_output=True, text=True, check=False, shell=isinstance(args, str))
+            return proc.returncode, proc.stdout, proc.stderr
+
+        def get_bin_path(self, name, *args, **kwargs):
+            return shutil.which(name)
+
+    return DistributionFactCollector().collect(module=Runner())["os_family"]
+
+
+def test_system_store_of_the_hosts_os_family_and_its_facts(module, tmp_path):
+    family = host_os_family()
+    anchors, other = tmp_path / "anchors", tmp_path / "other"
+    platforms = {family: dict(type="directory", path=str(anchors), label="system (this host)"),
+                 "NoSuchFamily": dict(type="directory", path=str(other))}
+    args = dict(certificates=[A], stores=[dict(type="system", platforms=platforms),
+                                          dict(type="file", path=str(tmp_path / "rds.pem"))])
+    audit = module(_ansible_check_mode=True, **args)
+    assert audit.kind == "exit", audit.result
+    assert audit.result["ansible_facts"]["os_family"] == family and not anchors.exists()
+    done = module(**args)
+    assert done.kind == "exit", done.result
+    assert [(s["type"], s["label"]) for s in done.result["stores"]] == [
+        ("directory", "system (this host)"), ("file", str(tmp_path / "rds.pem"))]
+    assert (anchors / (A["name"] + ".crt")).read_text() == A["pem"] and not other.exists()
+    assert module(**args).result["changed"] is False
+
+
+@pytest.mark.parametrize("platforms, message", [
+    ({"NoSuchFamily": {"type": "directory", "path": "/nonexistent"}}, "no system trust store known for os_family"),
+    (None, "no system trust store known for os_family"),
+    ("host", "is not a store"),
+])
+def test_system_store_unknown_or_bad_for_this_os_family_changes_nothing(module, tmp_path, platforms, message):
+    bundle = tmp_path / "rds.pem"
+    if platforms == "host":
+        platforms = {host_os_family(): {"type": "directory", "path": str(tmp_path / "a"), "mode": "0644", "bogus": 1}}
+    done = module(certificates=[A], stores=[dict(type="file", path=str(bundle)), dict(type="system", platforms=platforms)])
+    assert done.kind == "fail" and message in done.result["msg"], done.result
+    assert "nothing was changed" in done.result["msg"] and not bundle.exists()
