@@ -61,7 +61,8 @@ def mentions(value, needles):
 def scrub(value, no_log_strings):
     """What ``remove_values(value, no_log_strings)`` returns, without copying the values that need nothing removed."""
     needles = _needles(no_log_strings)
-    if needles is None or type(value) is not dict:  # pylint: disable=unidiomatic-typecheck  (a dict subclass: the standard walk)
+    # Only a plain dict is split by key (remove_values copies it into a plain dict); anything else: the standard walk.
+    if needles is None or type(value) is not dict:  # pylint: disable=unidiomatic-typecheck
         return parameters.remove_values(value, no_log_strings)
     return dict((key, parameters.remove_values(item, no_log_strings) if mentions(item, needles) else item)
                 for key, item in value.items())

@@ -15,6 +15,7 @@ from ansible_collections.rdsca.rotation.plugins.modules import rds_ca_facts
 
 SECRET = "Sup3r-S3cret/Key+0123456789abcdefXYZ"
 EXTERNAL_ID = "ext-id-7f3a9c"
+SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLEsessionTOKEN"
 MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
@@ -55,7 +56,7 @@ def aws_module():
     return rds_ca_facts.AnsibleAWSModule(argument_spec=rds_ca_facts.argument_spec(), supports_check_mode=True)
 
 
-AWS_ARGS = {"region": "us-east-1", "access_key": "AKIAEXAMPLE000000000", "secret_key": SECRET,
+AWS_ARGS = {"region": "us-east-1", "access_key": "AKIAEXAMPLE000000000", "secret_key": SECRET, "session_token": SESSION_TOKEN,
             "accounts": [{"account_id": "111122223333", "role_arn": "arn:aws:iam::111122223333:role/audit",
                           "external_id": EXTERNAL_ID}]}
 
@@ -85,15 +86,16 @@ def test_a_secret_in_a_record_comes_out_masked(capsys):
 
 
 def test_aws_module_secret_key_and_external_id_are_masked_in_the_result(capsys):
-    """rds_ca_facts' own options: secret_key (amazon.aws) and accounts[].external_id are no_log."""
-    extra = {"tags": {"a": "k=" + SECRET, "b": EXTERNAL_ID}, "reason": "id " + EXTERNAL_ID + " used"}
+    """rds_ca_facts' own options: secret_key and session_token (amazon.aws) and accounts[].external_id are no_log."""
+    extra = {"tags": {"a": "k=" + SECRET, "b": EXTERNAL_ID}, "reason": "id " + EXTERNAL_ID + " used", "status": SESSION_TOKEN}
     result = {"changed": False, "databases": records(20, extra), "accounts": [{"account": "111122223333"}]}
     standard = run_exit(capsys, aws_module, AWS_ARGS, result, fast=False)
     fast = run_exit(capsys, aws_module, AWS_ARGS, result, fast=True)
     assert fast == standard
-    assert SECRET not in fast and EXTERNAL_ID not in fast
+    assert SECRET not in fast and EXTERNAL_ID not in fast and SESSION_TOKEN not in fast
     last = json.loads(fast)["databases"][-1]
     assert last["tags"] == {"a": "k=********", "b": MASK}
+    assert last["status"] == MASK
     assert last["reason"] == "id ******** used"
 
 
