@@ -173,9 +173,11 @@ def prefilter_instance(db: Item, options: Item, cluster_tags: Optional[dict[str,
     if not match_identifier([db.get("DBInstanceIdentifier"), db.get("DBClusterIdentifier"), db.get("DBInstanceArn")],
                             options.get("identifiers")):
         return False
+    if not options.get("tags"):
+        return True
     tags = dict(cluster_tags or {})
     tags.update(tag_dict(db.get("TagList")))
-    return match_tags(tags, options.get("tags"))
+    return match_tags(tags, options["tags"])
 
 
 # -- raw responses to lookup tables -----------------------------------------------------------
@@ -453,12 +455,14 @@ def build_region(region: str, raw: Item, options: Item, now: datetime.datetime) 
     context = region_context(raw, options, now)
     databases = []
     instances = raw.get("instances") or []
+    wanted_tags = options.get("tags")
     for db in instances:
-        member = context["members"].get(db.get("DBInstanceIdentifier")) or {}
-        tags = dict(member.get("cluster_tags") or {})
-        tags.update(tag_dict(db.get("TagList")))
-        if options.get("tags") and not match_tags(tags, options["tags"]):
-            continue
+        if wanted_tags:
+            member = context["members"].get(db.get("DBInstanceIdentifier")) or {}
+            tags = dict(member.get("cluster_tags") or {})
+            tags.update(tag_dict(db.get("TagList")))
+            if not match_tags(tags, wanted_tags):
+                continue
         fact = database_facts(db, region, context)
         if keep(fact, options):
             databases.append(fact)

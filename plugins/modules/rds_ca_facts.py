@@ -769,6 +769,7 @@ from ansible_collections.rdsca.rotation.plugins.module_utils.proxies import gath
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_api import Scope
 from ansible_collections.rdsca.rotation.plugins.module_utils.rds_domain import db_label
 from ansible_collections.rdsca.rotation.plugins.module_utils import inventory_records
+from ansible_collections.rdsca.rotation.plugins.module_utils import result_scrub
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory_records import DEFAULT_DETAIL
 from ansible_collections.rdsca.rotation.plugins.module_utils.inventory_records import DETAILS
 
@@ -904,7 +905,9 @@ def main():
         module.fail_json(msg="Could not read the RDS Proxies: %s" % "; ".join(
             "%s (%s: %s: %s)" % (Scope(e["region"], e.get("account")).label, e["operation"], e["error_code"], e["message"])
             for e in result["proxy_errors"]), **result)
-    module.exit_json(**result)
+    # The records are most of the result: exit through result_scrub, which scrubs no_log values exactly as
+    # exit_json does but does not copy the values that hold none (issue 20; see module_utils/result_scrub.py).
+    result_scrub.exit_json(module, **result)
 
 
 def _proxies(module, clients, where, failed_regions, databases, concurrency):
