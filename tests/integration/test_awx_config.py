@@ -533,7 +533,6 @@ def test_configure_says_which_settings_have_no_default_before_any_change(awx_val
     assert not record.exists() or record.read_text() == ""
 
 
-
 def test_ansible_builder_from_the_installed_collection_makes_a_context_that_holds_it(built, tmp_path):
     """Issue 19: the definition pointed at ../../.build/ee/*.tar.gz, so from an installed collection ansible-builder
     printed "No matches", exited 0 and wrote a Containerfile that installs a missing file. From the installed copy
