@@ -517,6 +517,10 @@ def test_galaxy_metadata_ships_no_made_up_url():
             assert galaxy[key].startswith("https://"), key
             assert not re.search(r"(^|\.)(example\.(com|org|net)|invalid|localhost)$", host), (key, host)
     assert "repository:" in text  # the comment that says where the URLs go once published
+    # ansible-lint's galaxy[no-repository] is skipped exactly while there is no repository to name.
+    with open(os.path.join(REPO, ".ansible-lint"), encoding="utf-8") as handle:
+        lint = yaml.safe_load(handle)
+    assert ("galaxy[no-repository]" in (lint.get("skip_list") or [])) == ("repository" not in galaxy)
 
 
 def test_configure_says_which_settings_have_no_default_before_any_change(awx_validating, tmp_path):
