@@ -113,6 +113,8 @@ FULL_SETTINGS = {
 
 
 def run_configure(collections: str, tmp_path, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """configure.yml with ``settings`` on top of the two it requires (REQUIRED_SETTINGS)."""
+    settings = {**REQUIRED_SETTINGS, **settings}
     record = tmp_path / "awx-tasks.jsonl"
     if record.exists():
         record.unlink()
