@@ -118,7 +118,10 @@ def system_stores(platform, platforms, macos_keychain, os_family_platforms=None)
         return [{"type": "keychain", "label": "macOS keychain %s" % macos_keychain, "path": macos_keychain}]
     entry = platforms.get(platform)
     if not isinstance(entry, dict):
-        raise AnsibleFilterError("ca_trust_stores: no system trust store known for platform %r" % (platform,))
+        # The ca_trust role's platform is "unsupported" when the host's os_family has no entry in its table.
+        raise AnsibleFilterError("ca_trust_stores: no system trust store known for platform %r (known: %s); set "
+                                 "ca_trust_system_store_type to one of them (or windows) or ca_trust_system_store=false; "
+                                 "nothing was changed" % (platform, ", ".join(sorted(list(platforms) + ["macos"]))))
     return [{"type": "directory", "label": "system (%s)" % platform, "path": entry["anchors_dir"],
              "suffix": entry["suffix"], "trusted_bundle": entry["trusted_bundle"], "owner": "root", "group": "root",
              "mode": "0644"}]
