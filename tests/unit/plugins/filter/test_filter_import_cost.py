@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 
+import ansible
+
 from ansible_collections.rdsca.rotation.plugins.filter import ca_trust_anchors
 
 # The directory that holds ansible_collections/rdsca/rotation (.build/collections under plain pytest, the
@@ -50,8 +52,9 @@ def _heavy(name):
 
 
 def test_importing_every_filter_file_as_ansible_core_does_loads_no_helper_and_no_heavy_library():
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    env.pop("PYTHONPATH", None)
+    # ansible itself from where this process has it (ansible-test units puts it on PYTHONPATH, plain pytest in the venv).
+    path = [os.path.dirname(os.path.dirname(ansible.__file__))] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=os.pathsep.join(path))
     done = subprocess.run([sys.executable, "-c", SCRIPT, COLLECTIONS, PACKAGE], capture_output=True, text=True, env=env,
                           check=False, timeout=120)
     assert done.returncode == 0, done.stderr
