@@ -66,11 +66,12 @@ _value:
   type: dict
 """
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.account_settings import account_settings as _account_settings
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def account_settings(accounts, organization=None, role_name=None, strict=False):
     """The accounts resolved and checked."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.account_settings import account_settings as _account_settings
     return _account_settings(accounts, organization, role_name, strict)
 
 

@@ -46,11 +46,12 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import ats_roots as lib
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def ats_roots(pem_text, allow_unpinned=False):
     """The Amazon Trust Services roots of ``pem_text``; fails on an impersonation or when there is none."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import ats_roots as lib
     certificates, problems = lib.ats_roots(pem_text, bool(allow_unpinned))
     if problems:
         raise AnsibleFilterError("rdsca.rotation.ats_roots: %s" % "; ".join(problems))

@@ -51,12 +51,13 @@ _value:
   type: str
 """
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def batch_title(batch, number, count, shown=3):
     """The title of a batch."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     return rotate_playbook.batch_title(_check_list(batch, "the batch", "batch_title"), int(number), int(count), int(shown))
 
 

@@ -74,11 +74,12 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.client_coverage import coverage, host_addresses
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def client_coverage(usage, hosts, hostvars, shared_addresses=None):
     """Managed and unmanaged clients of the databases of an rds_ssl_usage result."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.client_coverage import coverage, host_addresses
     databases = usage.get("databases") if isinstance(usage, dict) else usage
     if not isinstance(databases, list):
         raise AnsibleFilterError("client_coverage: expected an rds_ssl_usage result (with databases), got %s"

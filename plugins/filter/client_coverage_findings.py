@@ -55,11 +55,12 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.coverage_report import preflight_findings
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def client_coverage_findings(coverage, stop_on_unmanaged=False):
     """Problems (stop), warnings and lines for the pre-flight, from a client_coverage result."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.coverage_report import preflight_findings
     if not isinstance(stop_on_unmanaged, bool):
         raise AnsibleFilterError("client_coverage_findings: stop_on_unmanaged must be true or false, got %r"
                                  % (stop_on_unmanaged,))

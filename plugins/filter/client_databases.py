@@ -46,12 +46,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import match_databases
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import split_patterns
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def client_databases(databases, patterns):
     """The databases that match one of the patterns (label, identifier or cluster identifier)."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import match_databases
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import split_patterns
     if not isinstance(databases, list) or not all(isinstance(db, dict) for db in databases):
         raise AnsibleFilterError("rdsca.rotation.client_databases needs a list of databases (dicts)")
     found = split_patterns(patterns)

@@ -52,12 +52,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def client_endpoints(targets, patterns, connect_host=None, ca_cert=None):
     """The endpoints the client verifies."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     _check_list(targets, "the verification targets", "client_endpoints")
     if rotate_playbook.split_patterns(patterns) is None:
         raise AnsibleFilterError("rdsca.rotation.client_endpoints: patterns must be a list or a string, got %r" % (patterns,))

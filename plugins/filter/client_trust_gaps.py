@@ -57,12 +57,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def client_trust_gaps(hosts, hostvars, step, settings):
     """The clients whose trust is not right after the audit or the install step."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     _check_list(hosts, "the client hosts", "client_trust_gaps")
     if step not in ("audit", "install"):
         raise AnsibleFilterError("rdsca.rotation.client_trust_gaps: step must be audit or install, got %r" % (step,))

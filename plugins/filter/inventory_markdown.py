@@ -39,11 +39,12 @@ _value:
   type: str
 """
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_inventory import render_inventory_markdown
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def inventory_markdown(facts):
     """The inventory report in Markdown."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_inventory import render_inventory_markdown
     return render_inventory_markdown(facts)
 
 

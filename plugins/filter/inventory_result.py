@@ -53,11 +53,12 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils.inventory_records import inventory_result as _inventory_result
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def inventory_result(result):
     """The registered rds_ca_facts result with full ``databases``."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils.inventory_records import inventory_result as _inventory_result
     try:
         return _inventory_result(result)
     except (ValueError, OSError) as exc:

@@ -67,12 +67,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import RULES
-from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import resolve_settings
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def number_settings(raw, defaults, rules=None, prefix="rdsca_"):
     """The numeric settings resolved and checked: ``{"values": ..., "problems": [...]}``."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import RULES
+    from ansible_collections.rdsca.rotation.plugins.module_utils.numbers import resolve_settings
     if not isinstance(raw, dict) or not isinstance(defaults, dict):
         raise AnsibleFilterError("rdsca.rotation.number_settings needs a dict of settings and a dict of defaults")
     rules = dict(rules or {})

@@ -71,12 +71,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def preflight_checks(databases, facts, settings, reachable=None, usage=None, audit=False):
     """in_scope, account_overrides, problems and warnings."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     _check_list(databases, "the databases", "preflight_checks")
     if not isinstance(facts, dict) or not isinstance(settings, dict):
         raise AnsibleFilterError("rdsca.rotation.preflight_checks needs the rds_ca_facts result and the settings (dicts)")

@@ -44,12 +44,13 @@ _value:
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def reachable_endpoints(databases, accounts=False):
     """Labels of the databases whose endpoint was reached with TLS."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     return rotate_playbook.reachable_endpoints(_check_list(databases, "rds_ssl_usage databases", "reachable_endpoints"),
                                                accounts=boolean(accounts or False, strict=False))
 

@@ -42,11 +42,12 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def replica_families(databases):
     """The databases with ``label`` and ``family`` set."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
     if not isinstance(databases, list) or not all(isinstance(db, dict) for db in databases):
         raise AnsibleFilterError("rdsca.rotation.replica_families needs a list of databases (dicts)")
     return assign_families(databases)

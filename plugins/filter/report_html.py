@@ -40,12 +40,13 @@ _value:
   type: str
 """
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import render_html
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import check_report
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def report_html(report):
     """The report as a self-contained HTML page."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import render_html
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import check_report
     check_report(report, "report_html")
     return render_html(report)
 

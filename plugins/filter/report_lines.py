@@ -39,12 +39,13 @@ _value:
   elements: str
 """
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import summary_lines
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import check_report
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def report_lines(report, base):
     """The closing lines of a run."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import summary_lines
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import check_report
     check_report(report, "report_lines", ("summary",))
     return summary_lines(report, str(base))
 

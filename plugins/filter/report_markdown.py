@@ -36,12 +36,13 @@ _value:
   type: str
 """
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import render_markdown
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import check_report
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def report_markdown(report):
     """The report as Markdown."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import render_markdown
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.report_render import check_report
     check_report(report, "report_markdown")
     return render_markdown(report)
 

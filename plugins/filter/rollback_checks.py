@@ -53,12 +53,13 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def rollback_checks(entries, facts, accounts=False):
     """The entries checked."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     _check_list(entries, "the rollback entries", "rollback_checks")
     if not isinstance(facts, dict):
         raise AnsibleFilterError("rdsca.rotation.rollback_checks needs the rds_ca_facts result (a dict)")

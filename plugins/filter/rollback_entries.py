@@ -67,11 +67,12 @@ _value:
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def rollback_entries(report, databases, to_ca=None, identifiers=None, default_region=None, accounts=False):
     """The rollback's entries."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
     if report is not None and not isinstance(report, dict):
         raise AnsibleFilterError("rdsca.rotation.rollback_entries: the report must be a rotate report (a dict) or null")
     if not isinstance(databases, list):

@@ -62,12 +62,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
-from ansible_collections.rdsca.rotation.plugins.module_utils.families import batches
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def rotation_batches(databases, size, blind=None):
     """The databases in batches of at most ``size``, families whole, verifiable families first."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils.families import assign_families
+    from ansible_collections.rdsca.rotation.plugins.module_utils.families import batches
     if not isinstance(databases, list) or not all(isinstance(db, dict) for db in databases):
         raise AnsibleFilterError("rdsca.rotation.rotation_batches needs a list of databases (dicts)")
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:

@@ -47,12 +47,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def rotation_phases(databases, settings):
     """The databases with label, environment, phase and family."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     _check_list(databases, "the databases", "rotation_phases")
     if not isinstance(settings, dict):
         raise AnsibleFilterError("rdsca.rotation.rotation_phases needs the settings (a dict)")

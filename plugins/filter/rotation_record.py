@@ -74,12 +74,13 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def rotation_record(previous, parts, batch, verified, number, count, halt=False):
     """The phase's record with one more batch."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     for value, what in ((parts, "the rds_ca_rotate results"), (batch, "the batch"), (verified, "the verified databases")):
         _check_list(value, what, "rotation_record")
     if previous is not None and not isinstance(previous, dict):

@@ -57,11 +57,12 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def rotation_summary(record, phase, batches, check_mode=False, batch=None):
     """The lines about a phase, or the line about one of its batches."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
     if not isinstance(record, dict):
         raise AnsibleFilterError("rdsca.rotation.rotation_summary needs the phase's record (a dict)")
     if batch is not None:

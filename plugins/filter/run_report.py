@@ -55,11 +55,12 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import build_report
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def run_report(data):
     """The run's report from what its steps registered."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.report import build_report
     if not isinstance(data, dict):
         raise AnsibleFilterError("rdsca.rotation.run_report needs a dict of what the run produced, not %s" % type(data).__name__)
     if not isinstance(data.get("databases") or [], list):

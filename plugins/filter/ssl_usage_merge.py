@@ -53,11 +53,12 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.module_utils.ssl_usage import summarize
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def ssl_usage_merge(registered):
     """One rds_ssl_usage result from the registered result of a task looped over slices of the databases."""
+    from ansible_collections.rdsca.rotation.plugins.module_utils.ssl_usage import summarize
     slices = registered.get("results") if isinstance(registered, dict) else registered
     if not isinstance(slices, list) or not all(isinstance(item, dict) for item in slices):
         raise AnsibleFilterError("rdsca.rotation.ssl_usage_merge needs the result registered by a looped "

@@ -89,13 +89,14 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def staging_gate(in_scope, settings, check_mode=False, rotation=None, databases_after=None, probes=None, reachable=None,
                  usage=None, client_hosts=None, hostvars=None):
     """The staging gate's checks and verdict."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     _check_list(in_scope, "the databases in scope", "staging_gate")
     if not isinstance(settings, dict):
         raise AnsibleFilterError("rdsca.rotation.staging_gate needs the settings (a dict)")

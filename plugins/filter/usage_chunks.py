@@ -57,12 +57,13 @@ _value:
   elements: dict
 """
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def usage_chunks(databases, size, shown=3):
     """The endpoints cut into chunks of ``size``, each with its number, the count and a title."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     return rotate_playbook.usage_chunks(_check_list(databases, "the databases", "usage_chunks"), size, int(shown))
 
 

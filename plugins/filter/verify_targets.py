@@ -55,12 +55,13 @@ _value:
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
-from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
+# Helpers imported when used: ansible-core imports every filter file in every worker (docs/architecture.md).
 
 
 def verify_targets(databases, labels, target_ca, accounts=False):
     """The verification targets of a phase."""
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils import rotate_playbook
+    from ansible_collections.rdsca.rotation.plugins.plugin_utils.rotate_playbook import check_list as _check_list
     _check_list(databases, "rds_ca_facts databases", "verify_targets")
     return rotate_playbook.verify_targets(databases, _check_list(labels, "the labels", "verify_targets"), target_ca,
                                           accounts=boolean(accounts or False, strict=False))
