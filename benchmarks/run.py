@@ -1427,6 +1427,7 @@ def trust_notes(measurements: list[Measurement], settings: dict[str, Any]) -> li
 
     hosts = by_variant["first"][0].n
     executed = per_host("first", "ok")
+    skipped = per_host("second", "skipped")
     changed = per_host("first", "changed")
     first_wall = statistics.median(m.wall_s for m in by_variant["first"])
     second_wall = statistics.median(m.wall_s for m in by_variant["second"])
@@ -1450,8 +1451,9 @@ def trust_notes(measurements: list[Measurement], settings: dict[str, Any]) -> li
     return [f"trust, what each host runs: {first_runs:.0f} module run(s) per host on the first run and "
             f"{second_runs:.0f} on the second ({facts}; the bundle is validated once, on the controller, and its "
             f"certificates kept once for every host). {executed:.0f} tasks per host in the recap (ok), "
-            f"{changed:.0f} changed on the first run; the others are the role's argument check, set_fact and debug, which run on the "
-            f"controller. First run {first_wall:.1f} s, second {second_wall:.1f} s "
+            f"{changed:.0f} changed on the first run; the others are the role's argument check, set_fact and assert, which run on the "
+            f"controller; {skipped:.0f} skipped per host on the second run (the conditional includes: facts and packages, Windows, "
+            f"verification), each of which still costs the host a worker process. First run {first_wall:.1f} s, second {second_wall:.1f} s "
             f"({first_wall / max(second_wall, 1e-9):.1f}x) for {hosts} hosts with {forks} forks on {os.cpu_count()} "
             f"cores: the first run writes every store, {java}{system}; the second changes nothing (changed=0) and "
             f"reads each store in Python, the Java keystore included (no JVM starts; keytool only runs to change it), "
