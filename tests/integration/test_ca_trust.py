@@ -115,6 +115,16 @@ def changed_tasks(result, name=HOST) -> list[str]:
     return changed
 
 
+def skipped_tasks(result, name=HOST) -> list[str]:
+    """The tasks that ``name`` skipped (each still cost it a worker process on the controller)."""
+    skipped = []
+    for section in re.split(r"^(?=TASK \[|RUNNING HANDLER \[)", result.stdout, flags=re.M):
+        title = re.match(r"^(?:TASK|RUNNING HANDLER) \[rdsca\.rotation\.ca_trust : (.*?)\]", section)
+        if title and re.search(r"^skipping: \[%s[\] ]" % re.escape(name), section, re.M):
+            skipped.append(title.group(1))
+    return skipped
+
+
 # Actions Ansible runs on the controller, without starting a module on the host.
 CONTROLLER_ACTIONS = {"ansible.builtin.set_fact", "ansible.builtin.debug", "ansible.builtin.assert",
                       "ansible.builtin.fail", "ansible.builtin.meta", "ansible.builtin.include_tasks",
@@ -386,6 +396,21 @@ def test_audit_can_fail_the_hosts_that_lack_target_cas(sim, host):
                                            ca_trust_java_keystores=[], ca_trust_libpq_users=[]))
     assert result.rc != 0
     assert "%s lacks target CAs" % HOST in result.stdout and TARGET in result.stdout, explain(result)
+    # The list of the clients lacking target CAs comes first, naming the host that then fails.
+    listed = result.stdout.index("1 of 1 client(s) lack target CAs: %s" % HOST)
+    assert listed < result.stdout.index("%s lacks target CAs" % HOST), explain(result)
+    assert recap(result)["failed"] == 1, explain(result)
+
+
+def test_a_platform_without_a_known_system_store_is_refused_before_anything_is_written(sim, host):
+    before = snapshot(host)
+    result = run_role(sim, host, base_vars(sim, ca_trust_system_store_type="plan9"))
+    assert result.rc != 0
+    assert "no system trust store known for platform 'plan9'" in result.stdout, explain(result)
+    assert "set ca_trust_system_store_type to one of them" in result.stdout, explain(result)
+    assert "known: alpine, debian, macos, redhat, suse" in result.stdout, explain(result)
+    assert changed_tasks(result) == [], explain(result)
+    assert snapshot(host) == before
 
 
 def test_install_then_verification_passes_and_second_run_changes_nothing(sim, host):
@@ -442,6 +467,9 @@ def test_install_then_verification_passes_and_second_run_changes_nothing(sim, ho
     assert module_runs(again) == ["Put the RDS CA certificates into this host's trust stores",
                                   "Verify TLS to the database endpoints with this host's trust store"], explain(again)
     assert "Gather the facts that choose the trust stores" not in changed_tasks(again)
+    # What a host skips still costs it a worker process: only the two includes it does not need.
+    assert skipped_tasks(again) == ["Facts and packages, where this host's trust stores need them",
+                                    "System trust store (Windows)"], explain(again)
     assert again.task("ca_trust_report")["platform"] == "debian"
 
     # A drifted bundle file is put back; the system store's update command does not run for it (the handler,
